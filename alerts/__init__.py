@@ -1,0 +1,1 @@
+"""Telegram alerts and commands (issue 5)."""

@@ -1,0 +1,147 @@
+"""Batch detection over a whole history: a vectorised path that equals the streaming detector."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .detector import StructureDetector
+from .event import BEARISH, BOS, BULLISH, CHOCH, Event, check_parameters
+
+COLUMNS = ("timestamp", "open", "high", "low", "close")
+
+
+def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """The five input columns as numpy arrays, validated for what the detector assumes."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"missing column(s): {', '.join(missing)}")
+    ts = df["timestamp"].to_numpy(dtype=np.int64)
+    o, h, l, c = (df[k].to_numpy(dtype=np.float64) for k in COLUMNS[1:])
+    if len(ts) > 1:
+        bad = np.flatnonzero(np.diff(ts) <= 0)
+        if bad.size:
+            i = int(bad[0]) + 1
+            raise ValueError(f"row {i}: timestamp {ts[i]} is not after the previous {ts[i - 1]}")
+    finite = np.isfinite(o) & np.isfinite(h) & np.isfinite(l) & np.isfinite(c)
+    if not finite.all():
+        raise ValueError(f"row {int(np.flatnonzero(~finite)[0])}: a price is not a finite number")
+    return ts, o, h, l, c
+
+
+def _rolling(x: np.ndarray, width: int, op) -> np.ndarray:
+    """out[i] = op over x[i : i + width] (len(x) - width + 1 values)."""
+    m = len(x) - width + 1
+    out = x[:m].copy()
+    for k in range(1, width):
+        op(out, x[k:k + m], out=out)
+    return out
+
+
+def _pivots(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
+    """Bar indices of the pivot highs (or lows) that get confirmed inside the data."""
+    n = len(x)
+    if n < left + right + 1:
+        return np.empty(0, dtype=np.int64)
+    op = np.maximum if high else np.minimum
+    centre = x[left:n - right]
+    left_ext = _rolling(x, left, op)[: n - right - left]
+    right_ext = _rolling(x, right, op)[left + 1: n - right + 1]
+    if high:
+        mask = (centre > left_ext) & (centre >= right_ext)
+    else:
+        mask = (centre < left_ext) & (centre <= right_ext)
+    return np.flatnonzero(mask) + left
+
+
+def _breaks(piv: np.ndarray, right: int, level_src: np.ndarray, price: np.ndarray,
+            bullish: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(pivot index, break bar) of each pivot that gets broken while it is the active one.
+
+    A pivot confirmed at bar c = p + R is active for breaks on bars c+1 .. c_next, where c_next
+    is the confirmation bar of the next pivot on its side; those windows tile the bars, so one
+    pass finds the first crossing inside each window.
+    """
+    n = len(price)
+    confirm = piv + right
+    marks = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(marks, confirm + 1, 1)  # confirmations are distinct, +1 keeps it <= n
+    seg = np.cumsum(marks[:n]) - 1  # active pivot (position in piv) per bar, -1 = none yet
+    has = seg >= 0
+    level = np.where(has, level_src[piv[np.maximum(seg, 0)]] if len(piv) else 0.0, np.nan)
+    with np.errstate(invalid="ignore"):
+        crossed = (price > level) if bullish else (price < level)
+    crossed &= has
+    bars = np.flatnonzero(crossed)
+    if bars.size == 0:
+        return np.empty(0, dtype=np.int64), bars
+    segs = seg[bars]
+    first = np.ones(bars.size, dtype=bool)
+    first[1:] = segs[1:] != segs[:-1]
+    return piv[segs[first]], bars[first]
+
+
+def _range_extreme(values: np.ndarray, start: np.ndarray, stop: np.ndarray, op) -> np.ndarray:
+    """op.reduce over values[start[i] : stop[i]] for each i (ranges may overlap)."""
+    if start.size == 0:
+        return np.empty(0, dtype=np.float64)
+    padded = np.append(values, values[-1])  # so that stop == len(values) is a valid index
+    idx = np.empty(2 * start.size, dtype=np.int64)
+    idx[0::2] = start
+    idx[1::2] = stop
+    return op.reduceat(padded, idx)[0::2]
+
+
+def _spacing(ts: np.ndarray, timeframe_ms: int | None) -> np.ndarray:
+    """Bar length used for `confirmed_at` at each bar: fixed, or the smallest step so far."""
+    if timeframe_ms is not None:
+        return np.full(len(ts), timeframe_ms, dtype=np.int64)
+    out = np.zeros(len(ts), dtype=np.int64)
+    if len(ts) > 1:
+        out[1:] = np.minimum.accumulate(np.diff(ts))
+    return out
+
+
+def scan(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close",
+         timeframe_ms: int | None = None) -> list[Event]:
+    """All events over a DataFrame of closed candles (columns timestamp, open, high, low, close)."""
+    check_parameters(left, right, break_on)
+    ts, o, h, l, c = _arrays(df)
+    n = len(ts)
+    if n == 0:
+        return []
+    wick = break_on == "wick"
+    ph = _pivots(h, left, right, high=True)
+    pl = _pivots(l, left, right, high=False)
+    hp, hb = _breaks(ph, right, h, h if wick else c, bullish=True)
+    lp, lb = _breaks(pl, right, l, l if wick else c, bullish=False)
+    hx = _range_extreme(l, hp + 1, hb + 1, np.minimum)
+    lx = _range_extreme(h, lp + 1, lb + 1, np.maximum)
+
+    piv = np.concatenate([hp, lp])
+    brk = np.concatenate([hb, lb])
+    bull = np.concatenate([np.ones(hb.size, bool), np.zeros(lb.size, bool)])
+    level = np.concatenate([h[hp], l[lp]])
+    extreme = np.concatenate([hx, lx])
+    # Two breaks on one bar (wick only): bearish first on an up bar, else bullish first.
+    bear_first = c[brk] >= o[brk]
+    rank = np.where(bull, bear_first, ~bear_first).astype(np.int8)
+    order = np.lexsort((rank, brk))
+    piv, brk, bull, level, extreme = piv[order], brk[order], bull[order], level[order], extreme[order]
+    choch = np.zeros(brk.size, dtype=bool)
+    choch[1:] = bull[1:] != bull[:-1]
+    tf = _spacing(ts, timeframe_ms)
+
+    return [
+        Event(CHOCH if k else BOS, BULLISH if b else BEARISH, lv, pt, bt, bt + span, ex, cl)
+        for k, b, lv, pt, bt, span, ex, cl in zip(
+            choch.tolist(), bull.tolist(), level.tolist(), ts[piv].tolist(), ts[brk].tolist(),
+            tf[brk].tolist(), extreme.tolist(), c[brk].tolist())
+    ]
+
+
+def scan_streaming(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close",
+                   timeframe_ms: int | None = None) -> list[Event]:
+    """The reference path: feed every row to a StructureDetector (what the daemon does)."""
+    ts, o, h, l, c = _arrays(df)
+    det = StructureDetector(left, right, break_on, timeframe_ms)
+    return det.update_many(zip(ts.tolist(), o.tolist(), h.tolist(), l.tolist(), c.tolist()))

@@ -1,0 +1,1 @@
+"""Market data: Binance fetcher, timeframe adapter, candle files."""

@@ -1,0 +1,1 @@
+"""Order execution: Binance futures adapter, position manager, paper broker (issue 6)."""
