@@ -1,0 +1,123 @@
+"""Build any timeframe from closed native candles (pure: no I/O, no clock).
+
+Alignment (as TradingView does it): buckets restart at 00:00 UTC every day. A bucket of length L
+starts at midnight + k*L; when L does not divide 24h, the day's last bucket is cut at the next
+midnight and is shorter. 25m: 00:00, 00:25, ..., 23:20 (23:20-24:00, 40 min), then 00:00 again.
+A bucket is emitted once closed: its end (next start, or midnight when cut) <= `closed_until_ms`,
+the close time (open + base length) of the newest closed base candle.
+Gaps: a closed bucket missing some base candles is still emitted, built from those present (open
+of the first, close of the last, highest high, lowest low, summed volume); `bars` < `expected_bars`
+tells the caller. A bucket with no base candle at all yields no row (no synthetic candle).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .timeframes import DAY_MS, Plan
+
+COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+OUTPUT = COLUMNS + ("bars", "expected_bars")
+
+
+def _check_bucket(bucket_ms: int) -> None:
+    if not 0 < bucket_ms <= DAY_MS:
+        raise ValueError(f"bucket length {bucket_ms} ms must be in (0, {DAY_MS}] (at most a day)")
+
+
+def bucket_start(ts_ms: int, bucket_ms: int) -> int:
+    """Open time of the day-aligned bucket that contains ts_ms."""
+    _check_bucket(bucket_ms)
+    into_day = ts_ms % DAY_MS
+    return ts_ms - into_day + into_day // bucket_ms * bucket_ms
+
+
+def bucket_end(start_ms: int, bucket_ms: int) -> int:
+    """Exclusive end of the bucket opening at start_ms: the next start, or the next midnight."""
+    _check_bucket(bucket_ms)
+    return min(start_ms + bucket_ms, start_ms - start_ms % DAY_MS + DAY_MS)
+
+
+def bucket_starts(ts_ms: np.ndarray, bucket_ms: int) -> np.ndarray:
+    """Vectorised bucket_start over an int64 array of ms timestamps."""
+    _check_bucket(bucket_ms)
+    ts = np.asarray(ts_ms, dtype=np.int64)
+    into_day = ts % DAY_MS
+    return ts - into_day + into_day // bucket_ms * bucket_ms
+
+
+def bucket_ends(starts_ms: np.ndarray, bucket_ms: int) -> np.ndarray:
+    """Vectorised bucket_end over an int64 array of bucket open times."""
+    _check_bucket(bucket_ms)
+    starts = np.asarray(starts_ms, dtype=np.int64)
+    return np.minimum(starts + bucket_ms, starts - starts % DAY_MS + DAY_MS)
+
+
+def _candle_ends(ts: np.ndarray, plan: Plan) -> np.ndarray:
+    """Close time of each native candle; 1M candles end at the first of the next month."""
+    if plan.nominal:
+        month = ts.astype("datetime64[ms]").astype("datetime64[M]")
+        return (month + 1).astype("datetime64[ms]").astype(np.int64)
+    return ts + plan.base_ms
+
+
+def _timestamps(base: pd.DataFrame, plan: Plan) -> np.ndarray:
+    """The base open times, checked for what grouping by position relies on."""
+    missing = [c for c in COLUMNS if c not in base.columns]
+    if missing:
+        raise ValueError(f"base candles: missing column(s) {', '.join(missing)}")
+    ts = base["timestamp"].to_numpy(dtype=np.int64)
+    bad = np.flatnonzero(np.diff(ts) <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise ValueError(f"base row {i}: timestamp {ts[i]} is not after the previous {ts[i - 1]}")
+    if not plan.native:
+        off = np.flatnonzero(ts % plan.base_ms)
+        if off.size:
+            i = int(off[0])
+            raise ValueError(f"base row {i}: timestamp {ts[i]} is not on the {plan.base} grid")
+    return ts
+
+
+def _empty() -> pd.DataFrame:
+    dtypes = {c: "float64" for c in OUTPUT}
+    dtypes.update(timestamp="int64", bars="int64", expected_bars="int64")
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+def aggregate(base: pd.DataFrame, plan: Plan, closed_until_ms: int) -> pd.DataFrame:
+    """Closed `plan` candles from closed base candles, oldest first, with the OUTPUT columns."""
+    ts = _timestamps(base, plan)
+    closed_until_ms = int(closed_until_ms)
+    if plan.native:
+        # Pass-through: same rows and values, minus any candle that ends after closed_until_ms,
+        # plus bars/expected_bars = 1 so every plan returns the same columns.
+        keep = _candle_ends(ts, plan) <= closed_until_ms
+        out = base.loc[keep, list(COLUMNS)].reset_index(drop=True)
+        out["bars"] = 1
+        out["expected_bars"] = 1
+        return out
+    if ts.size == 0:
+        return _empty()
+    starts = bucket_starts(ts, plan.bucket_ms)
+    first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
+    open_ms = starts[first]
+    end_ms = bucket_ends(open_ms, plan.bucket_ms)
+    # Ends grow with starts, so the closed buckets are a prefix; cut before reducing.
+    n = int(np.searchsorted(end_ms, closed_until_ms, side="right"))
+    if n == 0:
+        return _empty()
+    rows = int(first[n]) if n < first.size else ts.size
+    first, open_ms, end_ms = first[:n], open_ms[:n], end_ms[:n]
+    o, h, l, c, v = (base[k].to_numpy(dtype=np.float64)[:rows] for k in COLUMNS[1:])
+    bars = np.diff(np.r_[first, rows])
+    return pd.DataFrame({
+        "timestamp": open_ms,
+        "open": o[first],
+        "high": np.maximum.reduceat(h, first),
+        "low": np.minimum.reduceat(l, first),
+        "close": c[first + bars - 1],
+        "volume": np.add.reduceat(v, first),
+        "bars": bars.astype(np.int64),
+        "expected_bars": (end_ms - open_ms) // plan.base_ms,
+    })
