@@ -1,0 +1,6 @@
+"""What both Binance instances (data and trading) share: endpoint overrides and error classes."""
+from .errors import ExchangeUnavailable, PermanentExchangeError, TransientExchangeError, translate
+from .urls import override_hosts
+
+__all__ = ["ExchangeUnavailable", "PermanentExchangeError", "TransientExchangeError",
+           "override_hosts", "translate"]

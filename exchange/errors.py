@@ -1,0 +1,48 @@
+"""ccxt errors translated once, at the exchange boundary, into the two kinds the code acts on."""
+from __future__ import annotations
+
+import ccxt
+
+
+class ExchangeUnavailable(Exception):
+    """Base of our exchange errors; `code` is Binance's error code when it gave one."""
+
+    def __init__(self, message: str, code: int | None = None,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after_s = retry_after_s
+
+
+class TransientExchangeError(ExchangeUnavailable):
+    """Timeouts, 5xx, rate limits, clock drift: worth retrying later (reads) or resolving (orders)."""
+
+
+class PermanentExchangeError(ExchangeUnavailable):
+    """Bad keys, insufficient margin, an invalid order or symbol: retrying will not help."""
+
+
+def binance_code(error: Exception) -> int | None:
+    """Binance's numeric error code from a ccxt error message like '... {"code":-2019,...}'."""
+    text = str(error)
+    marker = '"code":'
+    at = text.find(marker)
+    if at < 0:
+        return None
+    digits = text[at + len(marker):].lstrip().split(",")[0].split("}")[0].strip()
+    try:
+        return int(digits)
+    except ValueError:
+        return None
+
+
+def translate(error: Exception) -> ExchangeUnavailable:
+    """Our error for a ccxt one (use as `raise translate(e) from e`); InvalidNonce is transient."""
+    code = binance_code(error)
+    retry_after = getattr(error, "retry_after_s", None)
+    message = f"{type(error).__name__}: {error}"
+    if isinstance(error, (ccxt.NetworkError, ccxt.InvalidNonce)):
+        # NetworkError covers RequestTimeout, ExchangeNotAvailable (5xx), DDoSProtection and
+        # RateLimitExceeded; InvalidNonce is Binance's -1021 (timestamp outside recvWindow).
+        return TransientExchangeError(message, code, retry_after)
+    return PermanentExchangeError(message, code, retry_after)
