@@ -1,0 +1,67 @@
+"""SQLite connection (WAL, synchronous FULL) and the Store that groups the state's operations."""
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
+
+from .outbox import OutboxMixin
+from .schema import MIGRATIONS
+from .signals import SignalsMixin
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (creating and migrating) the state database at `path` (':memory:' for tests)."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we open transactions ourselves, so one signal, its outbox rows and the
+    # detector's state land together or not at all.
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed transaction survives even a power cut, not only a kill -9.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+    return conn
+
+
+class Store(SignalsMixin, OutboxMixin):
+    """All durable state of one daemon, over a single SQLite connection used from one thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.conn = connect(path)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        if self.conn.in_transaction:  # nested use joins the outer transaction
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A small JSON value kept under `key` (pause flags, counters)."""
+        row = self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a small JSON value under `key`."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                       "DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite)."""
+        self.conn.close()

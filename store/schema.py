@@ -1,0 +1,93 @@
+"""Table definitions. Each migration runs once, in order; `PRAGMA user_version` says how far."""
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE signals (
+        id            INTEGER PRIMARY KEY,
+        symbol        TEXT NOT NULL,
+        timeframe     TEXT NOT NULL,
+        params        TEXT NOT NULL,      -- 'L5R5close': the detector parameters
+        direction     TEXT NOT NULL,
+        pivot_time    INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        level         REAL NOT NULL,
+        break_time    INTEGER NOT NULL,
+        confirmed_at  INTEGER NOT NULL,
+        extreme       REAL NOT NULL,
+        close         REAL NOT NULL,
+        detected_at   INTEGER NOT NULL,   -- host ms when the daemon recorded it
+        catch_up      INTEGER NOT NULL,   -- 1 when found while catching up after downtime
+        trade_state   TEXT NOT NULL,      -- pending | done | skipped | not_traded
+        trade_note    TEXT,
+        UNIQUE (symbol, timeframe, params, direction, pivot_time)
+    );
+    CREATE INDEX signals_by_time ON signals (confirmed_at);
+
+    CREATE TABLE detectors (
+        symbol     TEXT NOT NULL,
+        timeframe  TEXT NOT NULL,
+        params     TEXT NOT NULL,
+        state      TEXT NOT NULL,         -- StructureDetector.to_state() as JSON
+        last_ts    INTEGER NOT NULL,      -- open time of the last candle fed
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (symbol, timeframe, params)
+    );
+
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic           TEXT NOT NULL,    -- signal | trade | notice
+        dedupe_key      TEXT UNIQUE,      -- one row per key, ever (e.g. 'signal:42')
+        signal_id       INTEGER REFERENCES signals (id),
+        payload         TEXT NOT NULL,    -- JSON
+        status          TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed | dropped
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL,
+        sent_at         INTEGER,
+        error           TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (status, id);
+
+    CREATE TABLE order_intents (
+        client_id    TEXT PRIMARY KEY,    -- derived from the signal identity: idempotency key
+        signal_id    INTEGER REFERENCES signals (id),
+        symbol       TEXT NOT NULL,
+        role         TEXT NOT NULL,       -- entry | stop | target | close
+        side         TEXT NOT NULL,
+        quantity     REAL,
+        price        REAL,
+        status       TEXT NOT NULL,       -- intended | sent | open | filled | rejected | unknown | cancelled
+        exchange_id  TEXT,
+        detail       TEXT,                -- JSON
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE INDEX order_intents_by_symbol ON order_intents (symbol, status);
+
+    CREATE TABLE positions (
+        id           INTEGER PRIMARY KEY,
+        mode         TEXT NOT NULL,       -- paper | demo | live
+        symbol       TEXT NOT NULL,
+        direction    TEXT NOT NULL,       -- long | short
+        quantity     REAL NOT NULL,
+        entry_price  REAL NOT NULL,
+        stop         REAL,
+        target       REAL,
+        signal_id    INTEGER REFERENCES signals (id),
+        status       TEXT NOT NULL,       -- open | closed
+        opened_at    INTEGER NOT NULL,
+        closed_at    INTEGER,
+        exit_price   REAL,
+        pnl          REAL,
+        exit_reason  TEXT
+    );
+    CREATE INDEX positions_open ON positions (status, symbol);
+
+    CREATE TABLE kv (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]

@@ -1,0 +1,123 @@
+"""Signals and detector states: written together, so a restart neither repeats nor misses one."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from choch import Event
+
+
+def event_identity(symbol: str, timeframe: str, params: str, event: Event) -> str:
+    """The spec's identity of an event: (symbol, timeframe, parameters, direction, pivot_time)."""
+    return f"{symbol}|{timeframe}|{params}|{event.direction}|{event.pivot_time}"
+
+
+@dataclass(frozen=True)
+class NewSignal:
+    """An event the daemon wants recorded, with what to do about it."""
+
+    event: Event
+    catch_up: bool                      # found while catching up after downtime
+    trade_state: str                    # pending (to trade) | not_traded (too old, wrong kind...)
+    alert: Optional[dict[str, Any]]     # outbox payload, or None when too old to alert
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """A recorded signal as read back from the database."""
+
+    id: int
+    symbol: str
+    timeframe: str
+    params: str
+    event: Event
+    detected_at: int
+    catch_up: bool
+    trade_state: str
+    trade_note: Optional[str]
+
+    @property
+    def identity(self) -> str:
+        """The event identity string (idempotency key for alerts and orders)."""
+        return event_identity(self.symbol, self.timeframe, self.params, self.event)
+
+
+def _signal(row) -> SignalRow:
+    event = Event(row["kind"], row["direction"], row["level"], row["pivot_time"],
+                  row["break_time"], row["confirmed_at"], row["extreme"], row["close"])
+    return SignalRow(row["id"], row["symbol"], row["timeframe"], row["params"], event,
+                     row["detected_at"], bool(row["catch_up"]), row["trade_state"],
+                     row["trade_note"])
+
+
+class SignalsMixin:
+    """Store methods for signals and detector states (mixed into store.Store)."""
+
+    def load_detector(self, symbol: str, timeframe: str, params: str) -> Optional[tuple[dict, int]]:
+        """The saved detector state and the open time of its last candle, or None."""
+        row = self.conn.execute(
+            "SELECT state, last_ts FROM detectors WHERE symbol=? AND timeframe=? AND params=?",
+            (symbol, timeframe, params)).fetchone()
+        return (json.loads(row["state"]), row["last_ts"]) if row else None
+
+    def commit_candles(self, symbol: str, timeframe: str, params: str, state: dict, last_ts: int,
+                       signals: Iterable[NewSignal], now_ms: int) -> list[SignalRow]:
+        """In one transaction: record new signals and their outbox rows, save the detector state.
+
+        Returns the signals that were new (an event already recorded is ignored, never repeated).
+        """
+        fresh: list[SignalRow] = []
+        with self.transaction() as db:
+            for s in signals:
+                e = s.event
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO signals (symbol, timeframe, params, direction, "
+                    "pivot_time, kind, level, break_time, confirmed_at, extreme, close, "
+                    "detected_at, catch_up, trade_state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (symbol, timeframe, params, e.direction, e.pivot_time, e.kind, e.level,
+                     e.break_time, e.confirmed_at, e.extreme, e.close, now_ms, int(s.catch_up),
+                     s.trade_state))
+                if cur.rowcount == 0:
+                    continue
+                row = db.execute("SELECT * FROM signals WHERE id = ?", (cur.lastrowid,)).fetchone()
+                signal = _signal(row)
+                fresh.append(signal)
+                if s.alert is not None:
+                    self.enqueue("signal", {**s.alert, "signal_id": signal.id}, now_ms,
+                                 dedupe_key=f"signal:{signal.identity}", signal_id=signal.id)
+            db.execute(
+                "INSERT INTO detectors (symbol, timeframe, params, state, last_ts, updated_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (symbol, timeframe, params) DO UPDATE SET "
+                "state=excluded.state, last_ts=excluded.last_ts, updated_at=excluded.updated_at",
+                (symbol, timeframe, params, json.dumps(state), last_ts, now_ms))
+        return fresh
+
+    def signals_to_trade(self) -> list[SignalRow]:
+        """Signals recorded for trading that no trading decision has been written for yet."""
+        rows = self.conn.execute(
+            "SELECT * FROM signals WHERE trade_state = 'pending' ORDER BY confirmed_at, id")
+        return [_signal(r) for r in rows]
+
+    def set_trade_state(self, signal_id: int, state: str, note: str | None = None) -> None:
+        """Record what trading did with a signal (done, skipped with a reason, ...)."""
+        with self.transaction() as db:
+            db.execute("UPDATE signals SET trade_state = ?, trade_note = ? WHERE id = ?",
+                       (state, note, signal_id))
+
+    def recent_signals(self, limit: int = 10) -> list[SignalRow]:
+        """The newest recorded signals, newest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM signals ORDER BY confirmed_at DESC, id DESC LIMIT ?", (limit,))
+        return [_signal(r) for r in rows]
+
+    def signal(self, signal_id: int) -> Optional[SignalRow]:
+        """One signal by id."""
+        row = self.conn.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
+        return _signal(row) if row else None
+
+    def last_candles(self) -> dict[tuple[str, str], int]:
+        """(symbol, timeframe) -> open time of the last candle processed (for /status)."""
+        rows = self.conn.execute("SELECT symbol, timeframe, MAX(last_ts) AS ts FROM detectors "
+                                 "GROUP BY symbol, timeframe")
+        return {(r["symbol"], r["timeframe"]): r["ts"] for r in rows}
