@@ -1,0 +1,230 @@
+"""Candle CSV files: read ours and Binance's kline dumps strictly, write ours.
+
+Accepted layouts (the first row decides):
+- our header `timestamp,open,high,low,close,volume` (any header naming timestamp or open_time,
+  open, high, low and close; other columns are ignored);
+- Binance's 12-column kline dump (`open_time,open,high,low,close,volume,close_time,...,ignore`),
+  with that header (USD-M dumps) or without a header (spot dumps);
+- a headerless 6-column file in our column order.
+Open times are ms, or µs (Binance spot dumps since 2025): a file whose first open time has 16
+digits is read as µs and converted to ms. Any malformed row stops the read with a CandleFileError
+naming its line; gaps in time do not (see `find_gaps`).
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
+
+COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+BINANCE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time",
+                   "quote_volume", "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore")
+# Open times at or above this are µs: as ms it would be the year 5138.
+MICROS_FROM = 10**14
+# Below this an open time in ms would be before 1973: it is most likely in seconds.
+MILLIS_FROM = 10**11
+
+
+class CandleFileError(ValueError):
+    """A candle file that cannot be trusted: the message names the file and the line."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
+        self.path, self.line, self.reason = str(path), line, message
+        where = f"{path}, line {line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Missing candles between two consecutive rows (open times in ms)."""
+
+    before_ms: int  # open time of the last row before the gap
+    after_ms: int  # open time of the first row after it
+    missing: int  # whole candles missing at the inferred step
+
+
+@dataclass(frozen=True)
+class CandleFile:
+    """A validated candle file: the candles (ms open times) and what was inferred about them."""
+
+    candles: pd.DataFrame  # COLUMNS, oldest first, timestamp int64 ms
+    layout: str  # "ours", "binance" or "binance-no-header"
+    microseconds: bool  # True when the file's open times were µs
+    timeframe_ms: int | None  # the most common step; None with fewer than two rows
+    step_count: int  # how many steps have exactly timeframe_ms
+    gaps: tuple[Gap, ...]
+    short_steps: int  # steps shorter than timeframe_ms (irregular data, e.g. 1M candles)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _layout(first: list[str], path: Path) -> tuple[str, dict[str, int], int, bool]:
+    """(layout, column -> index, expected column count, header present) from the first row."""
+    names = [c.strip().lower() for c in first]
+    if names and all(_is_number(c) for c in names):
+        if len(names) == len(BINANCE_COLUMNS):
+            return "binance-no-header", {c: i for i, c in enumerate(COLUMNS)}, len(names), False
+        if len(names) == len(COLUMNS):
+            return "ours", {c: i for i, c in enumerate(COLUMNS)}, len(names), False
+        raise CandleFileError(path, 1, f"{len(names)} columns without a header; expected 6 "
+                              f"({','.join(COLUMNS)}) or Binance's 12-column kline format")
+    index = {c: i for i, c in enumerate(names)}
+    if "timestamp" not in index and "open_time" in index:
+        index["timestamp"] = index["open_time"]
+    missing = [c for c in COLUMNS[:5] if c not in index]
+    if missing:
+        raise CandleFileError(path, 1, f"header {','.join(first)!r} lacks {', '.join(missing)}; "
+                              f"expected {','.join(COLUMNS)} or Binance's kline header")
+    layout = "binance" if "open_time" in index else "ours"
+    return layout, index, len(names), True
+
+
+def _rows(path: Path) -> tuple[list[list[str]], list[int]]:
+    """Non-blank CSV rows and the file line number of each."""
+    rows, lines = [], []
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel writes a BOM
+        reader = csv.reader(f)
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue  # a blank line (e.g. the trailing newline of an editor) carries nothing
+            rows.append(row)
+            lines.append(reader.line_num)
+    return rows, lines
+
+
+def _parse_row(row: list[str], cols: dict[str, int], line: int, path: Path) -> tuple:
+    """(open time, o, h, l, c, volume) of one row, or CandleFileError saying what is wrong."""
+    text = row[cols["timestamp"]].strip()
+    try:
+        ts = int(text)
+    except ValueError:
+        raise CandleFileError(path, line, f"open time {text!r} is not a whole number") from None
+    values = []
+    for name in COLUMNS[1:]:
+        if name not in cols:
+            values.append(0.0)  # volume is optional in a header file
+            continue
+        raw = row[cols[name]].strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            raise CandleFileError(path, line, f"{name} {raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise CandleFileError(path, line, f"{name} is {raw!r}, not a finite number")
+        values.append(value)
+    return (ts, *values)
+
+
+def _check_row(ts: int, o: float, h: float, l: float, c: float, v: float, micro: bool,
+               line: int, path: Path) -> None:
+    """The candle rules every row must satisfy on its own."""
+    if (ts >= MICROS_FROM) != micro:
+        unit = "µs" if micro else "ms"
+        raise CandleFileError(path, line, f"open time {ts} is not in {unit} like the first row")
+    if ts < MILLIS_FROM:
+        raise CandleFileError(path, line, f"open time {ts} is not a ms (or µs) Unix time "
+                              "after 1973; seconds are not accepted")
+    if min(o, h, l, c) <= 0:
+        raise CandleFileError(path, line, "prices must be positive")
+    if v < 0:
+        raise CandleFileError(path, line, f"volume {v!r} is negative")
+    if h < max(o, c):
+        raise CandleFileError(path, line, f"high {h!r} is below max(open {o!r}, close {c!r})")
+    if l > min(o, c):
+        raise CandleFileError(path, line, f"low {l!r} is above min(open {o!r}, close {c!r})")
+
+
+def infer_timeframe(ts_ms: np.ndarray) -> tuple[int | None, int]:
+    """(most common step between open times, how many steps have it); the smaller one on a tie.
+
+    The mode rather than the minimum: one odd short step or any number of gaps cannot change it.
+    """
+    if len(ts_ms) < 2:
+        return None, 0
+    steps = Counter(np.diff(np.asarray(ts_ms, dtype=np.int64)).tolist())
+    step, count = min(steps.items(), key=lambda kv: (-kv[1], kv[0]))
+    return int(step), int(count)
+
+
+def find_gaps(ts_ms: np.ndarray, step_ms: int | None) -> list[Gap]:
+    """Every step longer than `step_ms`, with the number of whole candles missing in it."""
+    if step_ms is None or len(ts_ms) < 2:
+        return []
+    ts = np.asarray(ts_ms, dtype=np.int64)
+    diff = np.diff(ts)
+    at = np.flatnonzero(diff > step_ms)
+    return [Gap(int(ts[i]), int(ts[i + 1]), max(int(diff[i] // step_ms) - 1, 1)) for i in at]
+
+
+def timeframe_label(ms: int | None) -> str:
+    """'1m', '25m', '1h', '4h', '1d', '1w' for a step in ms, or the ms itself when irregular."""
+    if ms is None:
+        return "unknown"
+    for unit, size in (("w", WEEK_MS), ("d", DAY_MS), ("h", HOUR_MS), ("m", MINUTE_MS)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def read_candles(path: str | Path) -> CandleFile:
+    """Read and validate a candle CSV (see the module docstring); CandleFileError on a bad row."""
+    path = Path(path)
+    try:
+        rows, lines = _rows(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CandleFileError(path, None, f"cannot read: {e}") from e
+    if not rows:
+        raise CandleFileError(path, None, "the file is empty")
+    layout, cols, width, header = _layout(rows[0], path)
+    if header:
+        rows, lines = rows[1:], lines[1:]
+    parsed = []
+    micro = None
+    prev_ts = prev_line = None
+    for row, line in zip(rows, lines):
+        if len(row) != width:
+            raise CandleFileError(path, line, f"{len(row)} columns, expected {width}")
+        ts, o, h, l, c, v = _parse_row(row, cols, line, path)
+        if micro is None:
+            micro = ts >= MICROS_FROM
+        _check_row(ts, o, h, l, c, v, micro, line, path)
+        if prev_ts is not None and ts <= prev_ts:
+            what = "repeats" if ts == prev_ts else "is before"
+            raise CandleFileError(path, line, f"open time {ts} {what} the open time of line "
+                                  f"{prev_line} ({prev_ts}); rows must be strictly increasing")
+        prev_ts, prev_line = ts, line
+        parsed.append((ts, o, h, l, c, v))
+    if not parsed:
+        raise CandleFileError(path, None, "no candle rows after the header")
+    df = pd.DataFrame(parsed, columns=list(COLUMNS))
+    df["timestamp"] = df["timestamp"].astype(np.int64)
+    if micro:
+        df["timestamp"] //= 1000
+    ts = df["timestamp"].to_numpy()
+    step, count = infer_timeframe(ts)
+    short = int((np.diff(ts) < step).sum()) if step is not None else 0
+    return CandleFile(df, layout, bool(micro), step, count, tuple(find_gaps(ts, step)), short)
+
+
+def write_candles(path: str | Path, candles: pd.DataFrame) -> None:
+    """Write candles in our format (header timestamp,open,high,low,close,volume; ms open times)."""
+    missing = [c for c in COLUMNS if c not in candles.columns]
+    if missing:
+        raise ValueError(f"candles lack column(s): {', '.join(missing)}")
+    out = candles[list(COLUMNS)].copy()
+    out["timestamp"] = out["timestamp"].astype(np.int64)
+    # repr-exact floats: what is read back is what was fetched.
+    out.to_csv(path, index=False, float_format=None, lineterminator="\n")
