@@ -63,6 +63,20 @@ class Settings:
     binance_trading_url: str = ""
     telegram_api_url: str = ""
     log_level: str = "INFO"
+    # Market data (fetchers/): the SYMBOLS=ALL filter, and how long one read may retry.
+    min_volume_24h: float = 10_000_000.0
+    max_pairs: int = 30
+    exclude_symbols: tuple[str, ...] = ()
+    fetch_cycle_budget_s: float = 30.0
+    fetch_timeout_s: float = 10.0
+    data_weight_per_min: int = 1200
+    # --- the daemon (issue 4) ---
+    state_db: str = "state/choch.db"
+    fetch_delay_s: float = 2.0
+    warmup_bars: int = 500
+    alert_max_age: float = 2.0  # in candles of the signal's timeframe
+    slot_retry_s: float = 20.0
+    misfire_grace_s: int = 60
 
     @property
     def live_trading(self) -> bool:
@@ -149,7 +163,14 @@ def _unique(items: list[str]) -> tuple[str, ...]:
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
-    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT."""
+    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT; or ALL (-> ('ALL',))."""
+    if text.strip().upper() == "ALL":
+        return ("ALL",)
+    return parse_symbol_list(text)
+
+
+def parse_symbol_list(text: str) -> tuple[str, ...]:
+    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT (no ALL)."""
     parts = [p for p in text.split(",") if p.strip()]
     if not parts:
         raise ValueError("a comma-separated list of USDT pairs, e.g. BTC/USDT,ETH/USDT")
@@ -211,6 +232,18 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "BINANCE_TRADING_URL": ("binance_trading_url", parse_url),
     "TELEGRAM_API_URL": ("telegram_api_url", parse_url),
     "LOG_LEVEL": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
+    "MIN_VOLUME_24H": ("min_volume_24h", _number(float, 0, None)),
+    "MAX_PAIRS": ("max_pairs", _number(int, 1, 1000)),
+    "EXCLUDE_SYMBOLS": ("exclude_symbols", parse_symbol_list),
+    "FETCH_CYCLE_BUDGET_S": ("fetch_cycle_budget_s", _number(float, 0, 600, low_open=True)),
+    "FETCH_TIMEOUT_S": ("fetch_timeout_s", _number(float, 0, 120, low_open=True)),
+    "DATA_WEIGHT_PER_MIN": ("data_weight_per_min", _number(int, 60, 2400)),
+    "STATE_DB": ("state_db", _text),
+    "FETCH_DELAY_S": ("fetch_delay_s", _number(float, 0, 300)),
+    "WARMUP_BARS": ("warmup_bars", _number(int, 50, 5000)),
+    "ALERT_MAX_AGE": ("alert_max_age", _number(float, 0, 1000)),
+    "SLOT_RETRY_S": ("slot_retry_s", _number(float, 0, 600)),
+    "MISFIRE_GRACE_S": ("misfire_grace_s", _number(int, 1, 3600)),
 }
 SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
                         if Settings.__dataclass_fields__[name].metadata.get("secret"))
