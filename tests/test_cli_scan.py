@@ -1,0 +1,159 @@
+"""`python main.py scan`: run as a real process over good and malformed candle files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+import choch
+from tests.shared_data import REPO, load_candles, shared_path
+from tests.test_csv_files import HEADER, T0, binance_lines, candles
+
+MAIN = REPO / "main.py"
+
+
+def run_main(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """main.py in a fresh interpreter; text stdout/stderr."""
+    return subprocess.run([sys.executable, str(MAIN), *map(str, args)], capture_output=True,
+                          text=True, timeout=60, cwd=cwd, env=env)
+
+
+def jsonl(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def expected(df, **params) -> list[dict]:
+    return [e.to_dict() for e in choch.scan(df, timeframe_ms=60_000, **params)]
+
+
+@pytest.fixture(scope="module")
+def data():
+    """500 seeded 1m candles with enough structure for dozens of events."""
+    return candles(500, seed=11)
+
+
+@pytest.fixture
+def ours_file(tmp_path, data):
+    path = tmp_path / "ours.csv"
+    data.to_csv(path, index=False)
+    return path
+
+
+def test_jsonl_on_our_format_equals_choch_scan(ours_file, data):
+    res = run_main("scan", "--csv", ours_file)
+    assert res.returncode == 0, res.stderr
+    events = jsonl(res.stdout)
+    assert len(events) > 10
+    assert events == expected(data)
+    assert all(list(e) == list(choch.Event.__dataclass_fields__) for e in events)
+    assert "timeframe 1m" in res.stderr and "most common step" in res.stderr
+
+
+@pytest.mark.parametrize("micro, header", [(False, True), (False, False), (True, False)])
+def test_binance_dumps_give_the_same_events(tmp_path, data, micro, header):
+    path = tmp_path / "dump.csv"
+    path.write_text("\n".join(binance_lines(data, micro=micro, header=header)) + "\n")
+    res = run_main("scan", "--csv", path)
+    assert res.returncode == 0, res.stderr
+    assert jsonl(res.stdout) == expected(data)
+    assert ("µs converted to ms" in res.stderr) == micro
+
+
+def test_parameters_reach_the_detector(ours_file, data):
+    res = run_main("scan", "--csv", ours_file, "--left", 3, "--right", 2, "--break-on", "wick")
+    assert res.returncode == 0, res.stderr
+    assert jsonl(res.stdout) == expected(data, left=3, right=2, break_on="wick")
+
+
+def test_kinds_filter_keeps_only_the_requested_kind(ours_file, data):
+    res = run_main("scan", "--csv", ours_file, "--kinds", "choch")
+    assert res.returncode == 0, res.stderr
+    want = [e for e in expected(data) if e["kind"] == "CHOCH"]
+    assert want and jsonl(res.stdout) == want
+
+
+def test_csv_format_has_a_header_and_the_same_values(ours_file, data):
+    res = run_main("scan", "--csv", ours_file, "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    want = expected(data)
+    assert list(rows[0]) == list(want[0])
+    assert [{k: type(want[0][k])(v) for k, v in r.items()} for r in rows] == want
+
+
+def test_table_format_is_aligned_with_utc_times(ours_file, data):
+    res = run_main("scan", "--csv", ours_file, "--format", "table")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    first = choch.scan(data, timeframe_ms=60_000)[0]
+    assert lines[0].split()[:3] == ["kind", "direction", "level"]
+    assert len(lines) == 1 + len(expected(data))
+    from datetime import datetime, timezone
+    when = datetime.fromtimestamp(first.break_time / 1000, tz=timezone.utc)
+    assert when.strftime("%Y-%m-%d %H:%M") in lines[1]
+    # Aligned: the direction column starts at the same offset on every line.
+    assert len({line.index("bullish" if "bullish" in line else "bearish")
+                for line in lines[1:]}) == 1
+
+
+@pytest.mark.parametrize("rows, line", [
+    ([HEADER, f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,11,9,10.5"], 3),
+    ([HEADER, f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,11,9,oops,1"], 3),
+    ([HEADER, f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,nan,9,10.5,1"], 3),
+    ([HEADER, f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,10.2,9,10.5,1"], 3),
+    ([HEADER, f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,11,9,10.5,1",
+      f"{T0 + 60_000},10,11,9,10.5,1"], 4),
+    ([HEADER, f"{T0},10,11,9,10.5,1", f"{T0 - 60_000},10,11,9,10.5,1"], 3),
+])
+def test_malformed_row_stops_the_scan_naming_the_line(tmp_path, rows, line):
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(rows) + "\n")
+    res = run_main("scan", "--csv", path)
+    assert res.returncode == 2
+    assert f"line {line}:" in res.stderr and res.stdout == ""
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    res = run_main("scan", "--csv", tmp_path / "absent.csv")
+    assert res.returncode == 2 and "cannot read" in res.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--kinds", "CHOCH,FVG"], ["--left", "0"], ["--break-on", "body"], ["--format", "xml"],
+    ["--since", "2024-01-01"],
+])
+def test_bad_flags_exit_2(ours_file, args):
+    res = run_main("scan", "--csv", ours_file, *args)
+    assert res.returncode == 2 and res.stdout == ""
+
+
+def test_scan_needs_no_configuration(tmp_path, ours_file):
+    # A broken .env and environment would stop `run`; a file scan never reads them.
+    (tmp_path / ".env").write_text("LEVERAGE=abc\n")
+    env = {"PATH": "/usr/bin:/bin", "ENABLE_TRADING": "maybe"}
+    res = run_main("scan", "--csv", ours_file, cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+
+
+def test_real_usdm_month_scans_like_choch_scan():
+    path = shared_path("LTCUSDT-usdm-1m-2026-02.csv")
+    res = run_main("scan", "--csv", path)
+    assert res.returncode == 0, res.stderr
+    assert jsonl(res.stdout) == expected(load_candles(path.name))
+
+
+def test_real_file_with_gaps_reports_them_and_still_scans():
+    path = shared_path("BTCUSDT-spot-1h.csv")
+    res = run_main("scan", "--csv", path)
+    assert res.returncode == 0, res.stderr
+    assert "5 gap(s) in time, 12 missing candle(s)" in res.stderr
+    assert "after 2021-04-20 01:00 next 2021-04-20 04:00 UTC (2 missing)" in res.stderr
+    assert "timeframe 1h" in res.stderr
+    events = jsonl(res.stdout)
+    want = [e.to_dict() for e in choch.scan(load_candles(path.name), timeframe_ms=3_600_000)]
+    assert events == want and all(e["confirmed_at"] == e["break_time"] + 3_600_000
+                                  for e in events)
