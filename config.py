@@ -239,7 +239,7 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "FETCH_TIMEOUT_S": ("fetch_timeout_s", _number(float, 0, 120, low_open=True)),
     "DATA_WEIGHT_PER_MIN": ("data_weight_per_min", _number(int, 60, 2400)),
     "STATE_DB": ("state_db", _text),
-    "FETCH_DELAY_S": ("fetch_delay_s", _number(float, 0, 300)),
+    "FETCH_DELAY_S": ("fetch_delay_s", _number(float, 0, 59)),
     "WARMUP_BARS": ("warmup_bars", _number(int, 50, 5000)),
     "ALERT_MAX_AGE": ("alert_max_age", _number(float, 0, 1000)),
     "SLOT_RETRY_S": ("slot_retry_s", _number(float, 0, 600)),

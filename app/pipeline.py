@@ -1,0 +1,139 @@
+"""One (symbol, timeframe) stream: closed candles in, detector fed, signals recorded atomically."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import pandas as pd
+import structlog
+
+from choch import Event, StructureDetector
+from fetchers.timeframes import parse_timeframe
+from store import NewSignal, SignalRow, Store
+
+log = structlog.get_logger(__name__)
+
+# Builds the outbox payload of a signal: (symbol, timeframe, event, candles up to the break) -> dict.
+PayloadBuilder = Callable[[str, str, Event, pd.DataFrame], dict]
+
+
+def params_key(left: int, right: int, break_on: str) -> str:
+    """The detector parameters as they appear in an event's identity, e.g. 'L5R5close'."""
+    return f"L{left}R{right}{break_on}"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What may still be done with an event of a given age (ms since its candle closed)."""
+
+    timeframe_ms: int
+    alert_max_age_ms: int
+    late_after_ms: int
+
+    def alertable(self, age_ms: int) -> bool:
+        """Younger than ALERT_MAX_AGE candles: still worth an alert."""
+        return age_ms <= self.alert_max_age_ms
+
+    def tradeable(self, age_ms: int) -> bool:
+        """Younger than one candle: still worth a trade."""
+        return age_ms <= self.timeframe_ms
+
+    def late(self, age_ms: int) -> bool:
+        """Found after its own slot (catching up after downtime or an outage)."""
+        return age_ms > self.late_after_ms
+
+
+class Stream:
+    """The detector of one symbol x timeframe, restored from and saved to the store."""
+
+    def __init__(self, store: Store, symbol: str, timeframe: str, left: int, right: int,
+                 break_on: str, freshness: Freshness, payload: PayloadBuilder,
+                 history_bars: int = 150) -> None:
+        self.store = store
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.timeframe_ms = parse_timeframe(timeframe)
+        self.params = params_key(left, right, break_on)
+        self.freshness = freshness
+        self.payload = payload
+        self.history_bars = history_bars  # candles kept for the alert's chart
+        saved = store.load_detector(symbol, timeframe, self.params)
+        if saved is None:
+            self.detector = StructureDetector(left, right, break_on, self.timeframe_ms)
+            self.last_ts: Optional[int] = None
+        else:
+            self.detector = StructureDetector.from_state(saved[0])
+            self.last_ts = saved[1]
+        self.recent = pd.DataFrame()  # the last candles fed, for charts
+
+    @property
+    def warmed_up(self) -> bool:
+        """True once the detector has a saved state (alerts are allowed)."""
+        return self.last_ts is not None
+
+    def fetch_since_ms(self) -> Optional[int]:
+        """Open time to fetch from: None to warm up; else the next candle, or earlier after a
+        restart so that the alert chart has its history (older candles are not fed again)."""
+        if self.last_ts is None:
+            return None
+        if len(self.recent):
+            return self.last_ts + 1
+        return max(0, self.last_ts + 1 - self.history_bars * self.timeframe_ms)
+
+    def feed(self, candles: pd.DataFrame, now_ms: int) -> list[SignalRow]:
+        """Feed closed candles (oldest first) and record what they cause in one transaction.
+
+        Candles at or before the last one fed only extend the chart history, so a repeated
+        fetch is harmless. During warm-up (no saved state) events are neither recorded nor
+        alerted: the detector only learns the structure.
+        """
+        warming = self.last_ts is None
+        if not warming:
+            old = candles[candles["timestamp"] <= self.last_ts]
+            candles = candles[candles["timestamp"] > self.last_ts]
+            if len(old):
+                self.recent = _tail(self.recent, old, self.history_bars)
+        if not len(candles):
+            return []
+        window = _tail(self.recent, candles, self.history_bars + len(candles))
+        ts = candles["timestamp"].to_numpy()
+        rows = zip(ts.tolist(), *(candles[k].to_numpy(dtype=float).tolist()
+                                  for k in ("open", "high", "low", "close")))
+        # Work on a copy: if the commit fails, the live detector is left as it was.
+        detector = StructureDetector.from_state(self.detector.to_state())
+        found = [event for bar in rows for event in detector.update(bar)]
+        new = [] if warming else [self._decide(e, window, now_ms) for e in found]
+        last_ts = int(ts[-1])
+        recorded = self.store.commit_candles(self.symbol, self.timeframe, self.params,
+                                             detector.to_state(), last_ts, new, now_ms)
+        self.detector, self.last_ts = detector, last_ts
+        self.recent = window.iloc[-self.history_bars:].reset_index(drop=True)
+        if warming:
+            log.info("detector_warmed_up", symbol=self.symbol, tf=self.timeframe,
+                     bars=len(candles), events_not_alerted=len(found))
+        for s in recorded:
+            log.info("signal_recorded", symbol=self.symbol, tf=self.timeframe,
+                     kind=s.event.kind, direction=s.event.direction, level=s.event.level,
+                     break_time=s.event.break_time, late=s.catch_up, trade=s.trade_state)
+        return recorded
+
+    def _decide(self, event: Event, window: pd.DataFrame, now_ms: int) -> NewSignal:
+        """Record always; alert while young enough; trade only while younger than one candle."""
+        age = now_ms - event.confirmed_at
+        f = self.freshness
+        alert: Any = None
+        if f.alertable(age):
+            chart = window[window["timestamp"] <= event.break_time].iloc[-self.history_bars:]
+            alert = self.payload(self.symbol, self.timeframe, event, chart)
+        trade = "pending" if f.tradeable(age) else "not_traded"
+        return NewSignal(event, f.late(age), trade, alert)
+
+
+def _tail(before: pd.DataFrame, after: pd.DataFrame, keep: int) -> pd.DataFrame:
+    """The last `keep` candles of before + after, one row per open time, oldest first."""
+    if not len(before):
+        both = after
+    else:
+        both = pd.concat([before, after], ignore_index=True)
+        both = both.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+    return both.iloc[-keep:].reset_index(drop=True)
