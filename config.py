@@ -77,6 +77,12 @@ class Settings:
     alert_max_age: float = 2.0  # in candles of the signal's timeframe
     slot_retry_s: float = 20.0
     misfire_grace_s: int = 60
+    # --- Telegram alerts and commands (issue 5) ---
+    telegram_bot_token: str = field(default="", metadata={"secret": True})
+    telegram_chat_id: str = field(default="", metadata={"secret": True})
+    chart: bool = True
+    alert_late_after_s: float = 120.0
+    command_max_age_s: float = 120.0
 
     @property
     def live_trading(self) -> bool:
@@ -207,6 +213,22 @@ def parse_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def parse_bot_token(text: str) -> str:
+    """A Telegram bot token as BotFather gives it: digits, a colon, then letters."""
+    token = text.strip()
+    if not re.fullmatch(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,100}", token):
+        raise ValueError("a bot token from @BotFather, like 123456789:AA... (digits:letters)")
+    return token
+
+
+def parse_chat_id(text: str) -> str:
+    """A Telegram chat id (an integer, negative for groups) or a channel's @username."""
+    chat = text.strip()
+    if not re.fullmatch(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}", chat):
+        raise ValueError("a chat id such as 123456789 or -1001234567890, or @channelname")
+    return chat
+
+
 def _text(text: str) -> str:
     return text.strip()
 
@@ -244,6 +266,11 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "ALERT_MAX_AGE": ("alert_max_age", _number(float, 0, 1000)),
     "SLOT_RETRY_S": ("slot_retry_s", _number(float, 0, 600)),
     "MISFIRE_GRACE_S": ("misfire_grace_s", _number(int, 1, 3600)),
+    "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", parse_bot_token),
+    "TELEGRAM_CHAT_ID": ("telegram_chat_id", parse_chat_id),
+    "CHART": ("chart", parse_bool),
+    "ALERT_LATE_AFTER_S": ("alert_late_after_s", _number(float, 0, 86400)),
+    "COMMAND_MAX_AGE_S": ("command_max_age_s", _number(float, 1, 86400)),
 }
 SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
                         if Settings.__dataclass_fields__[name].metadata.get("secret"))
@@ -273,6 +300,7 @@ def _cross_checks(s: dict) -> list[Problem]:
             s["binance_api_key_demo"] or s["binance_api_key"]):
         problems.append(Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
                                 "(or BINANCE_API_KEY as a fallback)", secret=True))
+    problems += _pair_problems(s, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
     return problems
 
 
