@@ -139,6 +139,14 @@ def scan(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close
     ]
 
 
+def pivots(df: pd.DataFrame, left: int = 5, right: int = 5) -> tuple[list[int], list[int]]:
+    """Row positions of the pivot highs and lows confirmed inside `df` (for charts)."""
+    check_parameters(left, right, "close")
+    _, _, h, l, _ = _arrays(df)
+    return (_pivots(h, left, right, high=True).tolist(),
+            _pivots(l, left, right, high=False).tolist())
+
+
 def scan_streaming(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close",
                    timeframe_ms: int | None = None) -> list[Event]:
     """The reference path: feed every row to a StructureDetector (what the daemon does)."""
