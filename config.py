@@ -83,6 +83,14 @@ class Settings:
     chart: bool = True
     alert_late_after_s: float = 120.0
     command_max_age_s: float = 120.0
+    # --- trading (issue 6) ---
+    margin_mode: str = "isolated"
+    trade_on: tuple[str, ...] = ("CHOCH",)
+    risk_reward: float = 2.0
+    on_opposite: str = "reverse"
+    max_open_positions: int = 3
+    max_daily_trades: int = 10
+    max_daily_loss: float = 0.0  # USDT of realised loss per UTC day; 0 = no limit
 
     @property
     def live_trading(self) -> bool:
@@ -233,6 +241,14 @@ def _text(text: str) -> str:
     return text.strip()
 
 
+
+def parse_trade_on(text: str) -> tuple[str, ...]:
+    """Comma-separated event kinds to trade: CHOCH, BOS or both."""
+    kinds = [p.strip().upper() for p in text.split(",") if p.strip()]
+    if not kinds or any(k not in ("CHOCH", "BOS") for k in kinds):
+        raise ValueError("CHOCH, BOS or CHOCH,BOS")
+    return _unique(kinds)
+
 # Env key -> (Settings field, parser). Defaults live on Settings and in .env.example.
 KEYS: dict[str, tuple[str, Callable]] = {
     "BINANCE_API_KEY": ("binance_api_key", _text),
@@ -271,6 +287,13 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "CHART": ("chart", parse_bool),
     "ALERT_LATE_AFTER_S": ("alert_late_after_s", _number(float, 0, 86400)),
     "COMMAND_MAX_AGE_S": ("command_max_age_s", _number(float, 1, 86400)),
+    "MARGIN_MODE": ("margin_mode", _choice("isolated", "cross")),
+    "TRADE_ON": ("trade_on", parse_trade_on),
+    "RISK_REWARD": ("risk_reward", _number(float, 0, 100, low_open=True)),
+    "ON_OPPOSITE": ("on_opposite", _choice("reverse", "close", "ignore")),
+    "MAX_OPEN_POSITIONS": ("max_open_positions", _number(int, 1, 1000)),
+    "MAX_DAILY_TRADES": ("max_daily_trades", _number(int, 0, 100000)),
+    "MAX_DAILY_LOSS": ("max_daily_loss", _number(float, 0, None)),
 }
 SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
                         if Settings.__dataclass_fields__[name].metadata.get("secret"))
