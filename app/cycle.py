@@ -1,0 +1,108 @@
+"""One scheduled slot of one timeframe: fetch every symbol's closed candles and feed its stream."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Awaitable, Callable, Optional
+
+import pandas as pd
+import structlog
+
+from config import Settings
+from exchange import ExchangeUnavailable, PermanentExchangeError
+from fetchers.timeframes import parse_timeframe
+from store import SignalRow, Store
+
+from .pipeline import Freshness, PayloadBuilder, Stream
+from .slots import candle_open_before, knows_grid
+
+log = structlog.get_logger(__name__)
+
+# Called with (symbol, timeframe, new candles, signals just recorded) after each stream is fed.
+Sink = Callable[[str, str, pd.DataFrame, list[SignalRow]], Awaitable[None]]
+
+
+class Poller:
+    """Owns one Stream per (symbol, timeframe) and runs the slots of each timeframe."""
+
+    def __init__(self, settings: Settings, store: Store, adapter, payload: PayloadBuilder,
+                 sink: Sink, *, sleep=asyncio.sleep, monotonic=time.monotonic,
+                 concurrency: int = 32) -> None:
+        self.settings = settings
+        self.store = store
+        self.adapter = adapter
+        self.payload = payload
+        self.sink = sink
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.streams: dict[tuple[str, str], Stream] = {}
+        self._gate = asyncio.Semaphore(concurrency)
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def stream(self, symbol: str, timeframe: str) -> Stream:
+        """The stream of (symbol, timeframe), restored from the store on first use."""
+        key = (symbol, timeframe)
+        if key not in self.streams:
+            s = self.settings
+            tf_ms = parse_timeframe(timeframe)
+            fresh = Freshness(
+                timeframe_ms=tf_ms,
+                alert_max_age_ms=int(s.alert_max_age * tf_ms),
+                # In its own slot a signal is found FETCH_DELAY_S (+ SLOT_RETRY_S) after close.
+                late_after_ms=int((s.fetch_delay_s + s.slot_retry_s + 30) * 1000))
+            self.streams[key] = Stream(self.store, symbol, timeframe, s.pivot_left,
+                                       s.pivot_right, s.break_on, fresh, self.payload)
+            self._locks[key] = asyncio.Lock()
+        return self.streams[key]
+
+    async def poll(self, symbol: str, timeframe: str, now_ms: int) -> list[SignalRow]:
+        """Fetch and feed the closed candles of one stream that it has not seen yet."""
+        stream = self.stream(symbol, timeframe)
+        async with self._locks[(symbol, timeframe)], self._gate:
+            since = stream.fetch_since_ms()
+            bars = None if since is not None else self.settings.warmup_bars
+            candles = await self.adapter.closed_candles(symbol, timeframe, since_ms=since,
+                                                        bars=bars)
+            before = stream.last_ts
+            recorded = stream.feed(candles, now_ms)
+            new = candles if before is None else candles[candles["timestamp"] > before]
+        if len(new):
+            await self.sink(symbol, timeframe, new, recorded)
+        return recorded
+
+    async def _poll_safely(self, symbol: str, timeframe: str, now_ms: int) -> Optional[bool]:
+        """poll(), with failures logged: True done, False retry later in the slot, None give up."""
+        try:
+            await self.poll(symbol, timeframe, now_ms)
+            return True
+        except PermanentExchangeError as e:
+            log.error("poll_failed_permanently", symbol=symbol, tf=timeframe, error=str(e))
+            return None
+        except ExchangeUnavailable as e:
+            log.warning("poll_failed", symbol=symbol, tf=timeframe, error=str(e))
+            return None  # the fetcher already spent its retry budget: next slot catches up
+        except Exception:  # noqa: BLE001 - one symbol's bug must not stop the others
+            log.exception("poll_crashed", symbol=symbol, tf=timeframe)
+            return None
+
+    async def run_slot(self, timeframe: str, symbols: list[str], close_ms: int,
+                       now_ms: Callable[[], Awaitable[int]], retry_s: float = 0.0) -> dict:
+        """Poll every symbol for the candle that closed at close_ms, retrying briefly (within
+        `retry_s`) those whose exchange has not published it yet. Returns a summary."""
+        want = candle_open_before(timeframe, close_ms) if knows_grid(timeframe) else None
+        deadline = self.monotonic() + retry_s
+        todo, failed, attempts = list(symbols), [], 0
+        while todo:
+            attempts += 1
+            now = await now_ms()
+            results = await asyncio.gather(*(self._poll_safely(s, timeframe, now) for s in todo))
+            failed += [s for s, ok in zip(todo, results) if ok is None]
+            todo = [s for s, ok in zip(todo, results) if ok and want is not None
+                    and (self.streams[(s, timeframe)].last_ts or 0) < want]
+            if not todo or self.monotonic() >= deadline:
+                break
+            await self.sleep(1.0)
+        if todo:
+            log.warning("candle_not_published", tf=timeframe, symbols=len(todo), want=want)
+        return {"timeframe": timeframe, "symbols": len(symbols), "behind": todo,
+                "failed": failed, "attempts": attempts}

@@ -1,0 +1,272 @@
+"""The long-running service: wiring, start-up catch-up, one scheduled job per timeframe, shutdown."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from typing import Any, Optional
+
+import pandas as pd
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from config import Settings
+from exchange import ExchangeUnavailable, PermanentExchangeError
+from fetchers.timeframes import parse_timeframe
+from store import SignalRow, Store
+
+from . import banner
+from .cycle import Poller
+from .logs import configure, settings_secrets
+from .sdnotify import SystemdNotifier
+from .slots import UTC, last_close, trigger_for
+
+log = structlog.get_logger(__name__)
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+SHUTDOWN_JOB_WAIT_S = 5.0
+SHUTDOWN_FLUSH_S = 2.0
+
+
+class Daemon:
+    """Everything the `run` command starts, built from Settings; parts can be injected in tests."""
+
+    def __init__(self, settings: Settings, *, fetcher: Any = None, adapter: Any = None,
+                 notifier: Any = None, broker: Any = None, clock=time.time,
+                 notify: Optional[SystemdNotifier] = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.started_at = clock()
+        self.systemd = notify or SystemdNotifier()
+        self.store = Store(settings.state_db)
+        self._fetcher, self._adapter = fetcher, adapter
+        self._notifier, self._broker = notifier, broker
+        self.stop = asyncio.Event()
+        self.scheduler: Optional[AsyncIOScheduler] = None
+        self.inflight: set[asyncio.Task] = set()
+        self.tasks: list[asyncio.Task] = []
+        self.symbols: list[str] = []
+        self.last_slot: dict[str, dict] = {}
+        self.smallest_tf = min(settings.timeframes, key=parse_timeframe)
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Connect both exchange instances, restore state, catch up; ready to schedule after."""
+        from alerts import OutboxDelivery, make_notifier, signal_payload
+        from fetchers import BinanceFetcher, TimeframeAdapter
+        from trading import PositionManager, make_broker
+
+        s = self.settings
+        self.fetcher = self._fetcher or BinanceFetcher(s)
+        await self._retry_forever("data_instance_start", self.fetcher.start)
+        self.adapter = self._adapter or TimeframeAdapter(self.fetcher)
+        self.notifier = self._notifier or make_notifier(s)
+        self.delivery = OutboxDelivery(self.store, self.notifier, s)
+        self.broker = self._broker or make_broker(s, self.store)
+        self.manager = PositionManager(s, self.store, self.broker)
+        mode = banner.alert_mode(s)
+
+        def payload(symbol: str, timeframe: str, event, candles: pd.DataFrame) -> dict:
+            return signal_payload(symbol, timeframe, event, mode, self.poller_params, candles,
+                                  s.pivot_left, s.pivot_right)
+
+        self.poller_params = f"L{s.pivot_left}R{s.pivot_right}{s.break_on}"
+        self.poller = Poller(s, self.store, self.adapter, payload, self._after_feed)
+        self.symbols = await self._retry_forever("universe", self.fetcher.universe)
+        await self.manager.start(self.symbols)
+        for tf in s.timeframes:
+            await self.run_timeframe(tf, retry_s=0.0)
+        # Signals recorded just before a crash, whose trade decision was never written.
+        for pending in self.store.signals_to_trade():
+            await self._trade(pending)
+
+    async def _retry_forever(self, what: str, fn):
+        """Call fn until it succeeds (transient failures) or the daemon is asked to stop."""
+        delay = 1.0
+        while True:
+            try:
+                return await fn()
+            except PermanentExchangeError:
+                raise
+            except ExchangeUnavailable as e:
+                log.warning("retrying", what=what, error=str(e), in_s=delay)
+            if self.stop.is_set():
+                raise asyncio.CancelledError(f"stopped while waiting for {what}")
+            self.systemd.watchdog()
+            try:
+                await asyncio.wait_for(self.stop.wait(), timeout=delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, 60.0)
+
+    async def now_ms(self) -> int:
+        """Exchange time (the clock that decides which candles are closed), host clock if down."""
+        try:
+            return int(await self.fetcher.server_time_ms())
+        except Exception:  # noqa: BLE001 - a clock read must never fail a job
+            return int(self.clock() * 1000)
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    async def run_timeframe(self, timeframe: str, retry_s: Optional[float] = None) -> dict:
+        """One slot of one timeframe: every symbol fetched, fed, recorded, alerted, traded."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.add(task)
+        try:
+            self.symbols = await self.fetcher.universe()  # cached; refreshed hourly by the fetcher
+            close = last_close(timeframe, await self.now_ms())
+            summary = await self.poller.run_slot(
+                timeframe, self.symbols, close, self.now_ms,
+                self.settings.slot_retry_s if retry_s is None else retry_s)
+            await self._reconcile()
+            summary["close"] = close
+            self.last_slot[timeframe] = summary
+            log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
+                     behind=len(summary["behind"]), failed=len(summary["failed"]))
+            return summary
+        finally:
+            if task is not None:
+                self.inflight.discard(task)
+
+    async def _job(self, timeframe: str) -> None:
+        """The scheduled job: never lets an exception reach the scheduler."""
+        try:
+            await self.run_timeframe(timeframe)
+        except Exception:  # noqa: BLE001 - the next slot must run whatever happened here
+            log.exception("job_failed", tf=timeframe)
+
+    async def _after_feed(self, symbol: str, timeframe: str, candles: pd.DataFrame,
+                          recorded: list[SignalRow]) -> None:
+        """After a stream was fed: wake the alerts, trade the fresh signals, move paper fills."""
+        if recorded:
+            self.delivery.wake()
+        if timeframe == self.smallest_tf:
+            try:
+                await self.manager.on_candles(symbol, candles)
+            except Exception:  # noqa: BLE001
+                log.exception("paper_candles_failed", symbol=symbol)
+        for row in recorded:
+            if row.trade_state == "pending":
+                await self._trade(row)
+
+    async def _trade(self, row: SignalRow) -> None:
+        try:
+            await self.manager.on_signal(row, parse_timeframe(row.timeframe))
+        except Exception:  # noqa: BLE001 - the manager records its own failures; never crash
+            log.exception("trade_failed", symbol=row.symbol, tf=row.timeframe, signal=row.id)
+        self.delivery.wake()  # trade notices
+
+    async def _reconcile(self) -> None:
+        try:
+            await self.manager.reconcile()
+        except Exception:  # noqa: BLE001
+            log.exception("reconcile_failed")
+
+    # -- service lifecycle -----------------------------------------------------------------------
+
+    def schedule(self) -> AsyncIOScheduler:
+        """One job per timeframe, fired FETCH_DELAY_S after each candle close (UTC)."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        for tf in self.settings.timeframes:
+            scheduler.add_job(self._job, trigger_for(tf, self.settings.fetch_delay_s), args=[tf],
+                              id=f"timeframe-{tf}", name=f"candles {tf}", max_instances=1,
+                              coalesce=True, misfire_grace_time=self.settings.misfire_grace_s)
+        scheduler.start()
+        self.scheduler = scheduler
+        return scheduler
+
+    async def _watchdog(self) -> None:
+        interval = (self.systemd.watchdog_s or 30.0) / 3
+        while not self.stop.is_set():
+            self.systemd.watchdog()
+            try:
+                await asyncio.wait_for(self.stop.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+
+    def start_background(self) -> None:
+        """Alert delivery, the Telegram command channel (when configured) and the watchdog."""
+        self.tasks.append(asyncio.create_task(self.delivery.run(self.stop), name="delivery"))
+        self.tasks.append(asyncio.create_task(self._watchdog(), name="watchdog"))
+        channel = self._command_channel()
+        if channel is not None:
+            self.tasks.append(asyncio.create_task(channel.run(self.stop), name="commands"))
+
+    def _command_channel(self):
+        if not getattr(self.settings, "telegram_bot_token", ""):
+            return None
+        from alerts import CommandChannel
+
+        from .controller import DaemonController
+        return CommandChannel(self.notifier, self.settings, DaemonController(self))
+
+    async def shutdown(self) -> None:
+        """Stop scheduling, finish the job in flight (bounded), flush alerts, close sessions."""
+        self.systemd.stopping()
+        self.stop.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        jobs = [t for t in self.inflight if t is not asyncio.current_task()]
+        if jobs:
+            done, late = await asyncio.wait(jobs, timeout=SHUTDOWN_JOB_WAIT_S)
+            for t in late:
+                t.cancel()
+        delivery = getattr(self, "delivery", None)
+        if delivery is not None:
+            try:
+                await delivery.flush(SHUTDOWN_FLUSH_S)
+            except Exception:  # noqa: BLE001
+                log.exception("flush_failed")
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for part, method in (("manager", "close_session"), ("fetcher", "close"),
+                             ("notifier", "close")):
+            obj = getattr(self, part, None)
+            close = getattr(obj, method, None)
+            if close is not None:
+                try:
+                    await asyncio.wait_for(close(), timeout=2.0)
+                except Exception:  # noqa: BLE001
+                    log.warning("close_failed", part=part)
+        self.store.close()
+        log.info("daemon_stopped")
+
+    async def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit status."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        try:
+            self.systemd.status("starting: catching up")
+            await self.startup()
+        except PermanentExchangeError as e:
+            log.error("startup_failed", error=str(e))
+            print(f"start-up failed: {e}", file=sys.stderr)
+            await self.shutdown()
+            return EXIT_CONFIG
+        except asyncio.CancelledError:
+            await self.shutdown()
+            return EXIT_OK
+        self.schedule()
+        self.start_background()
+        self.systemd.ready()
+        self.systemd.status(f"watching {len(self.symbols)} symbols x "
+                            f"{len(self.settings.timeframes)} timeframes")
+        log.info("daemon_ready", symbols=len(self.symbols), timeframes=self.settings.timeframes)
+        await self.stop.wait()
+        log.info("daemon_stopping")
+        await self.shutdown()
+        return EXIT_OK
+
+
+async def run(settings: Settings) -> int:
+    """`main.py run`: print the setup, then serve until stopped."""
+    configure(settings.log_level, settings_secrets(settings))
+    for line in banner.describe(settings):
+        print(line, file=sys.stderr)
+    log.info("daemon_starting", mode=banner.trading_mode(settings),
+             symbols=list(settings.symbols), timeframes=list(settings.timeframes))
+    return await Daemon(settings).serve()
