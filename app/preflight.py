@@ -1,0 +1,81 @@
+"""`main.py check`: the effective mode, then one line per component probe; non-zero on failure."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Awaitable, Callable
+
+from config import Settings
+
+from . import banner
+
+Probe = Callable[[], Awaitable[list[tuple[str, bool, str]]]]
+PROBE_TIMEOUT_S = 30.0
+
+
+async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
+    from fetchers import BinanceFetcher
+
+    fetcher = BinanceFetcher(settings)
+    try:
+        return await fetcher.check()
+    finally:
+        await fetcher.close()
+
+
+async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
+    from store import Store
+    from trading import PositionManager, make_broker
+
+    store = Store(":memory:")
+    manager = PositionManager(settings, store, make_broker(settings, store))
+    try:
+        return await manager.check()
+    finally:
+        await manager.close_session()
+        store.close()
+
+
+async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
+    from alerts import make_notifier
+
+    notifier = make_notifier(settings)
+    try:
+        return await notifier.check()
+    finally:
+        close = getattr(notifier, "close", None)
+        if close is not None:
+            await close()
+
+
+async def _run(name: str, probe: Probe, out) -> bool:
+    """Run one probe; an exception is a failed line, never a crash of the command."""
+    try:
+        lines = await asyncio.wait_for(probe(), timeout=PROBE_TIMEOUT_S)
+    except Exception as e:  # noqa: BLE001 - report and go on with the other components
+        lines = [(name, False, f"{type(e).__name__}: {e}")]
+    for label, ok, detail in lines:
+        print(f"{'ok  ' if ok else 'FAIL'} {label}: {detail}", file=out)
+    return all(ok for _, ok, _ in lines) and bool(lines)
+
+
+async def check(settings: Settings, out=None) -> int:
+    """Print the mode and the result of every probe; 0 when all pass, 1 otherwise."""
+    out = out or sys.stdout
+    from .logs import configure, settings_secrets
+
+    configure("WARNING", settings_secrets(settings), stream=sys.stderr)
+    print("configuration: ok", file=out)
+    for line in banner.describe(settings):
+        print(f"  {line}", file=out)
+    probes: list[tuple[str, Probe]] = [("data instance", lambda: _data_probe(settings))]
+    if settings.enable_trading:
+        probes.append(("trading instance", lambda: _trading_probe(settings)))
+    else:
+        print("skip trading instance: ENABLE_TRADING=0 (paper broker)", file=out)
+    if getattr(settings, "telegram_bot_token", ""):
+        probes.append(("telegram", lambda: _telegram_probe(settings)))
+    else:
+        print("skip telegram: no TELEGRAM_BOT_TOKEN (alerts go to the console)", file=out)
+    results = [await _run(name, probe, out) for name, probe in probes]
+    return 0 if all(results) else 1
