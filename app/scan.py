@@ -101,7 +101,11 @@ def detect(candles: pd.DataFrame, left: int, right: int, break_on: str,
     except ValueError as e:
         raise ScanError(str(e)) from e
     wanted = frozenset(kinds)
-    return [e for e in events if e.kind in wanted]
+    kept = [e for e in events if e.kind in wanted]
+    if len(kept) < len(events):
+        _note(f"scan: --kinds {','.join(sorted(wanted))}: {len(kept):,} of {len(events):,} "
+              "events kept")
+    return kept
 
 
 def _table(events: list[Event], out: IO[str]) -> None:
