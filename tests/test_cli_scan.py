@@ -157,3 +157,78 @@ def test_real_file_with_gaps_reports_them_and_still_scans():
     want = [e.to_dict() for e in choch.scan(load_candles(path.name), timeframe_ms=3_600_000)]
     assert events == want and all(e["confirmed_at"] == e["break_time"] + 3_600_000
                                   for e in events)
+
+
+# -- history mode: the CLI wiring, against a stand-in for fetchers.history ---------------------
+# TODO(history): once fetchers/history.py lands, add one run against tests/fakes/binance_data.py.
+
+@pytest.fixture
+def fake_history(monkeypatch, tmp_path, data):
+    """Replace fetchers.history with an async stand-in that records its arguments."""
+    import types
+
+    from config import KEYS
+    calls = []
+
+    async def fetch_history(settings, symbol, timeframe, since_ms, until_ms):
+        calls.append((symbol, timeframe, since_ms, until_ms))
+        if symbol == "ERR/USDT":
+            from exchange.errors import TransientExchangeError
+            raise TransientExchangeError("timed out")
+        return data.copy()
+
+    module = types.ModuleType("fetchers.history")
+    module.fetch_history = fetch_history
+    monkeypatch.setitem(sys.modules, "fetchers.history", module)
+    for key in KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    return calls
+
+
+def test_history_mode_passes_parsed_flags_and_saves_the_candles(fake_history, capsys, data,
+                                                                  tmp_path):
+    from app.cli import main
+    from fetchers.csv_files import read_candles
+    saved = tmp_path / "saved.csv"
+    code = main(["scan", "--symbol", "btcusdt", "--timeframe", "1m", "--since", "2024-01-01",
+                 "--until", "2024-01-02T12:30:00+02:00", "--save-csv", str(saved)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert fake_history == [("BTC/USDT", "1m", 1_704_067_200_000, 1_704_191_400_000)]
+    assert jsonl(out.out) == expected(data)
+    back = read_candles(saved).candles
+    assert back["timestamp"].tolist() == data["timestamp"].tolist()
+    assert back[["open", "high", "low", "close", "volume"]].equals(
+        data[["open", "high", "low", "close", "volume"]])
+
+
+def test_history_mode_naive_datetime_is_utc_and_until_is_optional(fake_history, capsys):
+    from app.cli import main
+    assert main(["scan", "--symbol", "ETH/USDT", "--timeframe", "25m",
+                 "--since", "2024-01-01T06:00"]) == 0
+    assert fake_history == [("ETH/USDT", "25m", 1_704_088_800_000, None)]
+
+
+@pytest.mark.parametrize("args", [
+    ["--symbol", "BTC/USDT", "--timeframe", "1m"],  # no --since
+    ["--symbol", "BTC/USDT", "--since", "2024-01-01"],  # no --timeframe
+    ["--symbol", "BTC/USDT", "--timeframe", "1m", "--since", "01/02/2024"],
+    ["--symbol", "BTC/USDT", "--timeframe", "7x", "--since", "2024-01-01"],
+    ["--symbol", "BTC/EUR", "--timeframe", "1m", "--since", "2024-01-01"],
+    ["--symbol", "BTC/USDT", "--timeframe", "1m", "--since", "2024-01-02",
+     "--until", "2024-01-01"],
+])
+def test_history_mode_bad_flags_exit_2_before_fetching(fake_history, capsys, args):
+    from app.cli import main
+    try:
+        code = main(["scan", *args])
+    except SystemExit as e:  # argparse's own usage errors
+        code = e.code
+    assert code == 2 and fake_history == []
+
+
+def test_history_mode_fetch_failure_exits_1(fake_history, capsys):
+    from app.cli import main
+    code = main(["scan", "--symbol", "ERR/USDT", "--timeframe", "1m", "--since", "2024-01-01"])
+    assert code == 1 and "fetching history failed: timed out" in capsys.readouterr().err
