@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
+from .orders import OrdersMixin
 from .outbox import OutboxMixin
 from .schema import MIGRATIONS
 from .signals import SignalsMixin
@@ -30,7 +31,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-class Store(SignalsMixin, OutboxMixin):
+class Store(SignalsMixin, OutboxMixin, OrdersMixin):
     """All durable state of one daemon, over a single SQLite connection used from one thread."""
 
     def __init__(self, path: str | Path) -> None:

@@ -1,0 +1,166 @@
+"""Order intents (written before an order is sent) and the positions the daemon opened."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+# Intent statuses after which nothing more will happen to the order.
+FINAL_INTENT = ("filled", "rejected", "cancelled", "expired", "abandoned")
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    """One order the daemon meant to send, keyed by its client id."""
+
+    client_id: str
+    signal_id: Optional[int]
+    symbol: str
+    role: str            # entry | stop | target | close
+    side: str
+    quantity: Optional[float]
+    price: Optional[float]
+    status: str          # intended | sent | open | filled | rejected | unknown | cancelled ...
+    exchange_id: Optional[str]
+    detail: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    """A position the daemon opened (paper, demo or live)."""
+
+    id: int
+    mode: str
+    symbol: str
+    direction: str       # long | short
+    quantity: float
+    entry_price: float
+    stop: Optional[float]
+    target: Optional[float]
+    signal_id: Optional[int]
+    status: str          # open | closed
+    opened_at: int
+    closed_at: Optional[int]
+    exit_price: Optional[float]
+    pnl: Optional[float]
+    exit_reason: Optional[str]
+
+
+def _intent(r) -> IntentRow:
+    return IntentRow(r["client_id"], r["signal_id"], r["symbol"], r["role"], r["side"],
+                     r["quantity"], r["price"], r["status"], r["exchange_id"],
+                     json.loads(r["detail"]) if r["detail"] else {}, r["created_at"],
+                     r["updated_at"])
+
+
+def _position(r) -> PositionRow:
+    return PositionRow(*(r[k] for k in PositionRow.__dataclass_fields__))
+
+
+class OrdersMixin:
+    """Store methods for order intents and positions (mixed into store.Store)."""
+
+    def record_intent(self, client_id: str, signal_id: Optional[int], symbol: str, role: str,
+                      side: str, quantity: Optional[float], price: Optional[float],
+                      now_ms: int, detail: Optional[dict] = None) -> bool:
+        """Write an intent before its order is sent; False when that client id already exists."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO order_intents (client_id, signal_id, symbol, role, side, "
+                "quantity, price, status, detail, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,'intended',?,?,?)",
+                (client_id, signal_id, symbol, role, side, quantity, price,
+                 json.dumps(detail or {}), now_ms, now_ms))
+            return cur.rowcount == 1
+
+    def update_intent(self, client_id: str, status: str, now_ms: int, *,
+                      exchange_id: Optional[str] = None, quantity: Optional[float] = None,
+                      price: Optional[float] = None, detail: Optional[dict] = None) -> None:
+        """Move an intent on (sent, open, filled, rejected, unknown...), merging `detail`."""
+        with self.transaction() as db:
+            row = db.execute("SELECT detail FROM order_intents WHERE client_id = ?",
+                             (client_id,)).fetchone()
+            merged = {**(json.loads(row["detail"]) if row and row["detail"] else {}),
+                      **(detail or {})}
+            db.execute(
+                "UPDATE order_intents SET status=?, updated_at=?, "
+                "exchange_id=COALESCE(?, exchange_id), quantity=COALESCE(?, quantity), "
+                "price=COALESCE(?, price), detail=? WHERE client_id=?",
+                (status, now_ms, exchange_id, quantity, price, json.dumps(merged), client_id))
+
+    def intent(self, client_id: str) -> Optional[IntentRow]:
+        """One intent by client id."""
+        r = self.conn.execute("SELECT * FROM order_intents WHERE client_id = ?",
+                              (client_id,)).fetchone()
+        return _intent(r) if r else None
+
+    def intents(self, *, signal_id: Optional[int] = None, role: Optional[str] = None,
+                unresolved: bool = False) -> list[IntentRow]:
+        """Intents filtered by signal and role; unresolved = not in a final status."""
+        sql, args = "SELECT * FROM order_intents WHERE 1=1", []
+        if signal_id is not None:
+            sql, args = sql + " AND signal_id = ?", args + [signal_id]
+        if role is not None:
+            sql, args = sql + " AND role = ?", args + [role]
+        if unresolved:
+            sql += f" AND status NOT IN ({','.join('?' * len(FINAL_INTENT))})"
+            args += list(FINAL_INTENT)
+        return [_intent(r) for r in self.conn.execute(sql + " ORDER BY created_at, rowid", args)]
+
+    def add_position(self, mode: str, symbol: str, direction: str, quantity: float,
+                     entry_price: float, stop: Optional[float], target: Optional[float],
+                     signal_id: Optional[int], now_ms: int) -> int:
+        """Record a freshly opened position; returns its id."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO positions (mode, symbol, direction, quantity, entry_price, stop, "
+                "target, signal_id, status, opened_at) VALUES (?,?,?,?,?,?,?,?,'open',?)",
+                (mode, symbol, direction, quantity, entry_price, stop, target, signal_id, now_ms))
+            return cur.lastrowid
+
+    def close_position(self, position_id: int, exit_price: Optional[float], pnl: Optional[float],
+                       reason: str, now_ms: int) -> None:
+        """Mark a position closed with its exit price, realised PnL and why."""
+        with self.transaction() as db:
+            db.execute("UPDATE positions SET status='closed', closed_at=?, exit_price=?, pnl=?, "
+                       "exit_reason=? WHERE id=? AND status='open'",
+                       (now_ms, exit_price, pnl, reason, position_id))
+
+    def open_positions(self, mode: Optional[str] = None) -> list[PositionRow]:
+        """Positions still open (of one mode, or all)."""
+        sql = "SELECT * FROM positions WHERE status='open'"
+        rows = self.conn.execute(sql + " AND mode=? ORDER BY id" if mode else sql + " ORDER BY id",
+                                 (mode,) if mode else ())
+        return [_position(r) for r in rows]
+
+    def open_position(self, symbol: str, mode: Optional[str] = None) -> Optional[PositionRow]:
+        """The open position on `symbol`, if any."""
+        return next((p for p in self.open_positions(mode) if p.symbol == symbol), None)
+
+    def position(self, position_id: int) -> Optional[PositionRow]:
+        """One position by id."""
+        r = self.conn.execute("SELECT * FROM positions WHERE id = ?", (position_id,)).fetchone()
+        return _position(r) if r else None
+
+    def position_for_signal(self, signal_id: int) -> Optional[PositionRow]:
+        """The position a signal opened, if it opened one."""
+        r = self.conn.execute("SELECT * FROM positions WHERE signal_id = ? ORDER BY id LIMIT 1",
+                              (signal_id,)).fetchone()
+        return _position(r) if r else None
+
+    def closed_positions(self, limit: int = 20) -> list[PositionRow]:
+        """The most recently closed positions, newest first."""
+        rows = self.conn.execute("SELECT * FROM positions WHERE status='closed' "
+                                 "ORDER BY closed_at DESC, id DESC LIMIT ?", (limit,))
+        return [_position(r) for r in rows]
+
+    def day_stats(self, mode: str, day_start_ms: int) -> tuple[int, float]:
+        """(positions opened, realised PnL of positions closed) since `day_start_ms`."""
+        opened = self.conn.execute("SELECT COUNT(*) FROM positions WHERE mode=? AND opened_at>=?",
+                                   (mode, day_start_ms)).fetchone()[0]
+        pnl = self.conn.execute("SELECT COALESCE(SUM(pnl), 0) FROM positions WHERE mode=? AND "
+                                "status='closed' AND closed_at>=?",
+                                (mode, day_start_ms)).fetchone()[0]
+        return int(opened), float(pnl)
