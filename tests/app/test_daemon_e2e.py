@@ -1,0 +1,125 @@
+"""The daemon end to end against the local fake exchange, on a clock the test controls."""
+from __future__ import annotations
+
+import pytest
+
+import choch
+from app.daemon import Daemon
+from config import load_settings
+from tests.fakes.binance_data import FakeBinance
+
+from ..shared_data import load_candles
+
+MINUTE = 60_000
+WARMUP = 200
+STEPS = 240
+
+
+@pytest.fixture
+def candles():
+    return load_candles("LTCUSDT-usdm-1m-2026-02.csv").iloc[:2000].reset_index(drop=True)
+
+
+@pytest.fixture
+async def fake(candles):
+    first = int(candles["timestamp"].iloc[0])
+    server = FakeBinance(candles={("LTCUSDT", "1m"): candles},
+                         now_ms=first + (WARMUP + 1) * MINUTE + 1_000)
+    await server.start()
+    yield server
+    await server.close()
+
+
+def _settings(fake, tmp_path, **extra):
+    env = {"BINANCE_DATA_URL": fake.url, "SYMBOLS": "LTC/USDT", "TIMEFRAMES": "1m",
+           "STATE_DB": str(tmp_path / "state.db"), "WARMUP_BARS": str(WARMUP),
+           "FETCH_DELAY_S": "0", "SLOT_RETRY_S": "0", "FETCH_TIMEOUT_S": "2",
+           "FETCH_CYCLE_BUDGET_S": "1", "CHART": "0"}
+    env.update(extra)
+    return load_settings(env, dotenv_path=None)
+
+
+async def _started(settings) -> Daemon:
+    daemon = Daemon(settings)
+    await daemon.startup()
+    return daemon
+
+
+async def _replay(daemon, fake, steps):
+    """Move the exchange clock one candle at a time and run the 1m slot, as the scheduler does."""
+    for _ in range(steps):
+        fake.advance(MINUTE)
+        await daemon.run_timeframe("1m", retry_s=0)
+
+
+def _expected(candles, fake, warm_end_ts):
+    """The events choch.scan finds in the closed candles, after the warm-up window."""
+    closed = candles[candles["timestamp"] + MINUTE <= fake.now_ms()]
+    return [e for e in choch.scan(closed, 5, 5, timeframe_ms=MINUTE) if e.break_time > warm_end_ts]
+
+
+def _signal_rows(daemon):
+    rows = daemon.store.conn.execute(
+        "SELECT signal_id, COUNT(*) AS n FROM outbox WHERE topic='signal' GROUP BY signal_id")
+    return {r["signal_id"]: r["n"] for r in rows}
+
+
+async def test_each_choch_in_the_replay_is_recorded_once_with_one_outbox_row(
+        fake, candles, tmp_path):
+    daemon = await _started(_settings(fake, tmp_path))
+    warm_end = daemon.poller.streams[("LTC/USDT", "1m")].last_ts
+    await _replay(daemon, fake, STEPS)
+    recorded = [s.event for s in reversed(daemon.store.recent_signals(10_000))]
+    expected = _expected(candles, fake, warm_end)
+    assert recorded == expected and any(e.kind == "CHOCH" for e in expected)
+    outbox = _signal_rows(daemon)
+    assert len(outbox) == len(expected) and set(outbox.values()) == {1}
+    await daemon.shutdown()
+
+
+async def test_a_restart_midway_catches_up_without_duplicates(fake, candles, tmp_path):
+    settings = _settings(fake, tmp_path)
+    daemon = await _started(settings)
+    warm_end = daemon.poller.streams[("LTC/USDT", "1m")].last_ts
+    await _replay(daemon, fake, STEPS // 2)
+    await daemon.shutdown()
+    fake.advance(30 * MINUTE)  # down for half an hour: 30 candles closed meanwhile
+    again = await _started(settings)  # start-up catches up the missed candles
+    await _replay(again, fake, STEPS // 2)
+    recorded = [s.event for s in reversed(again.store.recent_signals(10_000))]
+    assert recorded == _expected(candles, fake, warm_end)
+    outbox = _signal_rows(again)
+    assert set(outbox.values()) == {1}
+    # Found while catching up and older than ALERT_MAX_AGE (2 candles): recorded, not alerted.
+    caught_up = [s for s in again.store.recent_signals(10_000) if s.catch_up]
+    assert caught_up and any(s.id not in outbox for s in caught_up)
+    assert all(s.trade_state == "not_traded" for s in caught_up
+               if again.store.signal(s.id).detected_at - s.event.confirmed_at > MINUTE)
+    await again.shutdown()
+
+
+async def test_a_failing_slot_does_not_stop_the_next_which_catches_up(fake, candles, tmp_path):
+    daemon = await _started(_settings(fake, tmp_path))
+    warm_end = daemon.poller.streams[("LTC/USDT", "1m")].last_ts
+    fake.fail("/fapi/v1/klines", 503, times=1000)
+    fake.advance(MINUTE)
+    summary = await daemon.run_timeframe("1m", retry_s=0)
+    assert summary["failed"] == ["LTC/USDT"]
+    fake.faults.clear()
+
+    calls = {"n": 0}
+    real = daemon.poller.run_slot
+
+    async def broken_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("bug in this slot")
+        return await real(*args, **kwargs)
+
+    daemon.poller.run_slot = broken_once
+    fake.advance(MINUTE)
+    await daemon._job("1m")  # logged, not raised
+    await _replay(daemon, fake, 60)
+    recorded = [s.event for s in reversed(daemon.store.recent_signals(10_000))]
+    assert recorded == _expected(candles, fake, warm_end) and calls["n"] == 61
+    await daemon.shutdown()
