@@ -1,0 +1,272 @@
+"""The command channel: long polling (getUpdates) in the daemon's loop, one authorised chat.
+
+Only messages from TELEGRAM_CHAT_ID are obeyed; anything else is logged (command word only)
+and ignored without a reply. A command older than COMMAND_MAX_AGE_S (sent while the daemon
+was down) is not run: closing positions an hour after the operator asked is not what they meant.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable, Optional, Protocol
+
+import structlog
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import Conflict, InvalidToken, TelegramError
+
+from config import normalize_symbol
+
+from .messages import clip, esc
+from .notifiers import NO_PREVIEW, TelegramNotifier, translate
+from .replies import HELP, duration, positions_text, signals_text, status_text
+
+log = structlog.get_logger(__name__)
+OFFSET_KEY = "telegram_update_offset"  # kv: the next update id, so a restart never re-runs one
+CONFIRM_WINDOW_S = 60.0
+MAX_SIGNALS = 50
+
+
+class Controller(Protocol):
+    """What the commands act on; implemented by the daemon and the trading code."""
+
+    def status(self) -> dict:
+        """uptime_s, mode, paused, symbols, timeframes, last_candles {(symbol, tf): open ms},
+        health {'data': str, 'trading': str} and anything else worth showing."""
+
+    async def positions(self) -> list[dict]:
+        """Open positions: symbol, direction, quantity, entry_price, stop, target, pnl, mode."""
+
+    def pause(self) -> None:
+        """Stop opening trades (alerts continue; open positions keep their stops)."""
+
+    def resume(self) -> None:
+        """Trade new signals again."""
+
+    async def close(self, symbol: str) -> str:
+        """Close one symbol's position at market; a one-line result for the operator."""
+
+    async def close_all(self) -> str:
+        """Close every open position at market; a short result for the operator."""
+
+
+def _bot_of(bot_or_notifier: Any) -> Optional[Bot]:
+    """The PTB Bot behind a TelegramNotifier (or the Bot itself); None for the console."""
+    if isinstance(bot_or_notifier, TelegramNotifier):
+        return bot_or_notifier.bot
+    if isinstance(bot_or_notifier, Bot):
+        return bot_or_notifier
+    return None
+
+
+def parse_command(text: str, bot_username: Optional[str]) -> Optional[tuple[str, list[str]]]:
+    """'/close@MyBot btcusdt' -> ('close', ['btcusdt']); None if not a command for this bot."""
+    words = text.strip().split()
+    if not words or not words[0].startswith("/"):
+        return None
+    name, _, target = words[0][1:].partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None  # addressed to another bot in the same group
+    return name.lower(), words[1:]
+
+
+class CommandChannel:
+    """Receives commands by long polling and answers them directly (not via the outbox)."""
+
+    def __init__(self, bot_or_notifier: Any, settings: Any, controller: Controller, *,
+                 store: Any = None, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 poll_timeout_s: float = 30.0, retry_base_s: float = 1.0,
+                 retry_cap_s: float = 60.0, confirm_window_s: float = CONFIRM_WINDOW_S) -> None:
+        self.notifier = bot_or_notifier
+        self.bot = _bot_of(bot_or_notifier)
+        self.chat_id = str(getattr(settings, "telegram_chat_id", "") or "")
+        self.max_age_s = float(getattr(settings, "command_max_age_s", 120.0))
+        self.controller = controller
+        self.store = store
+        self.clock = clock
+        self.sleep = sleep
+        self.poll_timeout_s = poll_timeout_s
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self.confirm_window_s = confirm_window_s
+        self.offset: Optional[int] = store.get(OFFSET_KEY) if store is not None else None
+        self._closeall_asked_at: Optional[float] = None
+        self._failures = 0
+
+    # -- polling -------------------------------------------------------------------------------
+
+    async def run(self, stop_event: asyncio.Event) -> None:
+        """Poll and handle commands until `stop_event` is set."""
+        if self.bot is None or not self.chat_id:
+            log.info("commands_disabled", reason="no Telegram bot configured")
+            return
+        log.info("commands_started")
+        while not stop_event.is_set():
+            poll = asyncio.ensure_future(self.poll_once())
+            stop = asyncio.ensure_future(stop_event.wait())
+            try:
+                await asyncio.wait([poll, stop], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+            if not poll.done():  # stopping: abandon the long poll (nothing was consumed)
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+                break
+            wait = poll.result()
+            if wait:
+                await self._pause(wait, stop_event)
+        log.info("commands_stopped")
+
+    async def _pause(self, delay: float, stop_event: asyncio.Event) -> None:
+        """Sleep `delay` seconds or until stopped."""
+        sleeper = asyncio.ensure_future(self.sleep(delay))
+        stop = asyncio.ensure_future(stop_event.wait())
+        try:
+            await asyncio.wait([sleeper, stop], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            stop.cancel()
+
+    async def poll_once(self) -> float:
+        """One getUpdates round and its commands; seconds to wait before the next (0 = none)."""
+        try:
+            if self.bot._bot_user is None:  # learn our @username once, for '/cmd@bot' in groups
+                await self.bot.initialize()
+            updates = await self.bot.get_updates(offset=self.offset, timeout=self.poll_timeout_s,
+                                                 allowed_updates=["message", "channel_post"])
+        except (InvalidToken, Conflict, TelegramError) as e:
+            self._failures += 1
+            wait = min(self.retry_cap_s, self.retry_base_s * 2 ** min(self._failures - 1, 20))
+            if isinstance(e, Conflict):
+                log.error("commands_conflict", hint="another process polls this bot, or a "
+                          "webhook is set; stop it", retry_in_s=wait)
+            else:
+                log.warning("commands_poll_failed", error=str(translate(e)), retry_in_s=wait)
+            return wait
+        self._failures = 0
+        for update in updates:
+            # Acknowledge first: a command that crashes the handler must not run again forever.
+            self.offset = update.update_id + 1
+            if self.store is not None:
+                self.store.put(OFFSET_KEY, self.offset)
+            await self.handle(update)
+        return 0.0
+
+    # -- one update ----------------------------------------------------------------------------
+
+    def _authorised(self, update: Update) -> bool:
+        """True when the update comes from the configured chat."""
+        chat = update.effective_chat
+        if chat is None:
+            return False
+        if self.chat_id.startswith("@"):
+            return (chat.username or "").lower() == self.chat_id[1:].lower()
+        return str(chat.id) == self.chat_id
+
+    async def handle(self, update: Update) -> None:
+        """Run the command in one update, if it is one from the authorised chat."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        username = self.bot._bot_user.username if self.bot and self.bot._bot_user else None
+        parsed = parse_command(message.text, username)
+        if not self._authorised(update):
+            chat = update.effective_chat
+            # The stranger's ids are not our secret; their text is not echoed, only its start.
+            log.warning("command_ignored", reason="unauthorised chat",
+                        from_chat=chat.id if chat else None,
+                        from_user=update.effective_user.id if update.effective_user else None,
+                        command=(parsed[0][:20] if parsed else None), length=len(message.text))
+            return
+        if parsed is None:
+            return
+        name, args = parsed
+        age = self.clock() - message.date.timestamp()
+        if age > self.max_age_s:
+            log.warning("command_too_old", command=name[:20], age_s=round(age))
+            await self.reply(f"Ignored /{esc(name[:20])}: sent {esc(duration(age))} ago, while I "
+                             "was not listening. Send it again if you still mean it.")
+            return
+        log.info("command_received", command=name[:20], args=len(args))
+        try:
+            text = await self.dispatch(name, args)
+        except Exception as e:  # the controller failed: tell the operator, keep polling
+            log.exception("command_failed", command=name[:20])
+            text = f"⚠️ /{esc(name[:20])} failed: {esc(type(e).__name__)}: {esc(str(e)[:300])}"
+        await self.reply(text)
+
+    async def dispatch(self, name: str, args: list[str]) -> str:
+        """The reply (HTML) to one authorised command."""
+        c = self.controller
+        if name in ("help", "start"):
+            return HELP
+        if name == "status":
+            try:
+                positions: Optional[list] = await c.positions()
+            except Exception:
+                log.exception("status_positions_failed")
+                positions = None
+            return status_text(c.status(), positions, self.clock())
+        if name == "signals":
+            return self._signals(args)
+        if name == "positions":
+            return positions_text(await c.positions())
+        if name == "pause":
+            c.pause()
+            return ("⏸ Trading paused: new signals are not traded. Alerts continue; open "
+                    "positions keep their stops. /resume to trade again.")
+        if name == "resume":
+            c.resume()
+            return "▶️ Trading resumed: new signals will be traded."
+        if name == "close":
+            if len(args) != 1:
+                return "Usage: /close SYMBOL, e.g. /close BTCUSDT"
+            try:
+                symbol = normalize_symbol(args[0])
+            except ValueError as e:
+                return f"⚠️ {esc(e)}"
+            return esc(await c.close(symbol))
+        if name == "closeall":
+            return await self._closeall(args)
+        return f"Unknown command /{esc(name[:20])}. /help lists the commands."
+
+    def _signals(self, args: list[str]) -> str:
+        """The /signals [N] reply."""
+        if self.store is None:
+            return "Signals are not available."
+        n = 5
+        if args:
+            if not args[0].isdigit() or int(args[0]) < 1:
+                return "Usage: /signals [N], N from 1 to 50"
+            n = min(int(args[0]), MAX_SIGNALS)
+        return signals_text(self.store.recent_signals(n))
+
+    async def _closeall(self, args: list[str]) -> str:
+        """Two steps: /closeall asks, '/closeall confirm' within the window does it."""
+        now = self.clock()
+        if args and args[0].lower() == "confirm":
+            asked = self._closeall_asked_at
+            self._closeall_asked_at = None
+            if asked is None or now - asked > self.confirm_window_s:
+                return "Nothing to confirm: send /closeall first, then /closeall confirm."
+            log.warning("closeall_confirmed")
+            return "🛑 " + esc(await self.controller.close_all())
+        positions = await self.controller.positions()
+        if not positions:
+            self._closeall_asked_at = None
+            return "No open positions: nothing to close."
+        self._closeall_asked_at = now
+        return (f"⚠️ This closes <b>all {len(positions)}</b> open position"
+                f"{'s' if len(positions) > 1 else ''} at market.\n"
+                f"Reply <code>/closeall confirm</code> within {self.confirm_window_s:.0f} s.")
+
+    async def reply(self, text_html: str) -> None:
+        """Send a reply to the authorised chat; a failure is logged, not raised."""
+        if self.bot is None:
+            return
+        try:
+            await self.bot.send_message(chat_id=self.chat_id, text=clip(text_html),
+                                        parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+        except TelegramError as e:
+            log.warning("command_reply_failed", error=str(translate(e)))

@@ -1,0 +1,140 @@
+"""Alert and notice texts in Telegram's HTML parse mode: every value from outside is escaped."""
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+TEXT_LIMIT = 4096     # Telegram's limit for one message (after entity parsing)
+CAPTION_LIMIT = 1024  # and for a photo caption
+TRADINGVIEW = "https://www.tradingview.com/chart/?symbol=BINANCE:{ticker}.P&interval={interval}"
+_KIND = {"CHOCH": "CHoCH", "BOS": "BOS"}
+_ARROW = {"bullish": "🟢", "bearish": "🔴"}
+
+
+def esc(value: Any) -> str:
+    """Any value as text safe inside Telegram HTML."""
+    return html.escape(str(value), quote=True)
+
+
+def price(value: Any) -> str:
+    """A price as written, without float noise or exponent (0.00001234, 64250.5)."""
+    try:
+        text = format(Decimal(repr(float(value))), "f")
+    except (TypeError, ValueError, ArithmeticError):
+        return str(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def utc(ms: int) -> str:
+    """Open/close time in ms as 'YYYY-MM-DD HH:MM UTC'."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def tradingview_interval(timeframe: str) -> str:
+    """TradingView's interval for a timeframe: minutes as a number, 1d=D, 1w=W, 1M=M."""
+    m = re.fullmatch(r"([0-9]+)([mhdwM])", timeframe)
+    if not m:
+        return "60"
+    n, unit = int(m.group(1)), m.group(2)
+    if unit == "m":
+        return str(n)
+    if unit == "h":
+        return str(n * 60)
+    letter = {"d": "D", "w": "W", "M": "M"}[unit]
+    return letter if n == 1 else f"{n}{letter}"
+
+
+def tradingview_url(symbol: str, timeframe: str) -> str:
+    """Link to the Binance USD-M perpetual chart at the signal's interval."""
+    ticker = re.sub(r"[^A-Z0-9]", "", symbol.split(":")[0].upper())
+    return TRADINGVIEW.format(ticker=ticker, interval=tradingview_interval(timeframe))
+
+
+def _age(seconds: float) -> str:
+    """A delay in words: 45 s, 12 min, 3 h 05 min."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def late_line(delay_s: float) -> str:
+    """The first line of an alert delivered late."""
+    return f"⚠️ <b>LATE</b>: delivered {_age(delay_s)} after the candle close"
+
+
+def signal_text(payload: Mapping[str, Any], now_ms: int, late_after_s: float,
+                resent: bool = False) -> str:
+    """The alert for a 'signal' outbox payload, as Telegram HTML."""
+    ev = payload["event"]
+    symbol, tf = str(payload["symbol"]), str(payload["timeframe"])
+    kind = _KIND.get(str(ev["kind"]).upper(), str(ev["kind"]))
+    direction = str(ev["direction"])
+    lines = []
+    delay_s = (now_ms - int(ev["confirmed_at"])) / 1000
+    if delay_s > late_after_s:
+        lines.append(late_line(delay_s))
+    if resent:
+        lines.append("↻ resent after a lost reply from Telegram: may be a repeat")
+    lines += [
+        f"{_ARROW.get(direction, '•')} <b>{esc(kind)} {esc(direction)}</b> · "
+        f"<b>{esc(symbol)}</b> · {esc(tf)}",
+        f"Broken level: <code>{esc(price(ev['level']))}</code>",
+        f"Close: <code>{esc(price(ev['close']))}</code>",
+        f"Stop ref (extreme): <code>{esc(price(ev['extreme']))}</code>",
+        f"Candle: {esc(utc(int(ev['break_time'])))} (closed {esc(utc(int(ev['confirmed_at']))[11:])})",
+        f"Mode: {esc(payload.get('mode', '?'))}",
+        f'<a href="{esc(tradingview_url(symbol, tf))}">TradingView {esc(symbol)} {esc(tf)}</a>',
+    ]
+    return "\n".join(lines)
+
+
+def notice_text(topic: str, payload: Mapping[str, Any], now_ms: int, created_ms: int,
+                late_after_s: float, resent: bool = False) -> str:
+    """A 'trade' or 'notice' payload ({event, symbol, text, fields}) as Telegram HTML."""
+    lines = []
+    delay_s = (now_ms - created_ms) / 1000
+    if delay_s > late_after_s:
+        lines.append(f"⚠️ <b>LATE</b>: delivered {_age(delay_s)} after it happened")
+    if resent:
+        lines.append("↻ resent after a lost reply from Telegram: may be a repeat")
+    icon = "💼" if topic == "trade" else "ℹ️"
+    head = f"{icon} <b>{esc(payload.get('event') or topic)}</b>"
+    if payload.get("symbol"):
+        head += f" · <b>{esc(payload['symbol'])}</b>"
+    lines.append(head)
+    if payload.get("text"):
+        lines.append(esc(payload["text"]))
+    fields = payload.get("fields") or {}
+    if isinstance(fields, Mapping):
+        for name, value in fields.items():
+            shown = price(value) if isinstance(value, float) else value
+            lines.append(f"{esc(name)}: <code>{esc(shown)}</code>")
+    return "\n".join(lines)
+
+
+def plain(text_html: str) -> str:
+    """Telegram HTML reduced to plain text (for the console and length checks)."""
+    text = re.sub(r'<a href="([^"]*)">([^<]*)</a>', r"\2 (\1)", text_html)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def clip(text_html: str, limit: int = TEXT_LIMIT) -> str:
+    """Cut an over-long message at a line boundary, so no HTML tag is left open."""
+    if len(text_html) <= limit:
+        return text_html
+    out, size = [], 0
+    for line in text_html.split("\n"):
+        if size + len(line) + 1 > limit - 2:
+            room = limit - 2 - size - 1
+            if "<" not in line and room > 0:  # escaped free text: cut, minus a split entity
+                out.append(re.sub(r"&[#A-Za-z0-9]*$", "", line[:room]))
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out + ["…"])
