@@ -1,0 +1,74 @@
+"""A signal becomes one protected position; the stop or target closes it with PnL recorded."""
+from __future__ import annotations
+
+from trading.client_ids import VALID
+
+from .conftest import TF_MS, make_manager, make_signal, notices
+
+
+async def test_signal_opens_protected_long_and_stop_exit_is_recorded(fake, store):
+    manager = await make_manager(fake, store)
+    assert fake.margin_type["BTCUSDT"] == "ISOLATED" and fake.leverage["BTCUSDT"] == 20
+    signal = make_signal(store)
+    result = await manager.on_signal(signal, TF_MS)
+    assert result.startswith("opened long 0.04")
+    assert fake.position("BTCUSDT") == 0.04
+    algos = {a["orderType"]: a for a in fake.open_algos("BTCUSDT")}
+    assert float(algos["STOP_MARKET"]["triggerPrice"]) == 49000
+    assert float(algos["TAKE_PROFIT_MARKET"]["triggerPrice"]) == 52000
+    assert all(a["closePosition"] and a["side"] == "SELL" for a in algos.values())
+    assert all(VALID.match(a["clientAlgoId"]) for a in algos.values())
+    entry = fake.calls("POST", "/fapi/v1/order")[0]
+    assert VALID.match(entry["newClientOrderId"]) and entry["quantity"] == "0.04"
+    pos = store.open_position("BTC/USDT")
+    assert (pos.direction, pos.quantity, pos.entry_price, pos.stop, pos.target) == (
+        "long", 0.04, 50000.0, 49000.0, 52000.0)
+    assert store.signal(signal.id).trade_state == "done"
+    assert any(n["event"] == "position_opened" for n in notices(store))
+
+    fake.candle("BTCUSDT", high=50100, low=48800, close=48900)
+    await manager.reconcile()
+    closed = store.position(pos.id)
+    assert (closed.status, closed.exit_price, closed.exit_reason) == ("closed", 49000.0, "stop")
+    assert round(closed.pnl, 6) == -40.0
+    assert fake.open_algos() == []  # the target left behind is cancelled
+
+
+async def test_short_target_exit_records_profit(fake, store):
+    manager = await make_manager(fake, store)
+    fake.set_price("ETHUSDT", 3000)
+    make_signal(store, "ETH/USDT", "bearish", close=3000, extreme=3030)
+    assert (await manager.on_signal(store.signals_to_trade()[0], TF_MS)).startswith("opened")
+    assert fake.position("ETHUSDT") == -0.666   # 2000 / 3000 floored to the 0.001 step
+    fake.candle("ETHUSDT", high=3001, low=2930, close=2935)
+    await manager.reconcile()
+    pos = store.closed_positions()[0]
+    assert (pos.exit_reason, pos.exit_price) == ("target", 2940.0)
+    assert round(pos.pnl, 6) == round(60 * 0.666, 6)
+
+
+async def test_same_signal_twice_sends_one_order(fake, store):
+    manager = await make_manager(fake, store)
+    signal = make_signal(store)
+    await manager.on_signal(signal, TF_MS)
+    again = await manager.on_signal(signal, TF_MS)
+    assert again.startswith("already handled")
+    assert len(fake.calls("POST", "/fapi/v1/order")) == 1
+
+
+async def test_same_direction_signal_on_other_timeframe_is_ignored(fake, store):
+    manager = await make_manager(fake, store)
+    await manager.on_signal(make_signal(store), TF_MS)
+    other = make_signal(store, timeframe="1h", pivot_time=123)
+    result = await manager.on_signal(other, 4 * TF_MS)
+    assert "same-direction" in result and store.signal(other.id).trade_state == "skipped"
+    assert fake.position("BTCUSDT") == 0.04
+
+
+async def test_stale_signal_and_untraded_kind_are_not_traded(fake, store):
+    manager = await make_manager(fake, store)
+    old = make_signal(store, confirmed_at=manager.now_ms() - 2 * TF_MS)
+    assert "older than one candle" in await manager.on_signal(old, TF_MS)
+    bos = make_signal(store, "ETH/USDT", kind="BOS", close=3000, extreme=2900)
+    assert (await manager.on_signal(bos, TF_MS)).startswith("not traded")
+    assert fake.calls("POST", "/fapi/v1/order") == []

@@ -1,0 +1,78 @@
+"""Sending one order safely: intent first, and an ambiguous failure is resolved by client id."""
+from __future__ import annotations
+
+import time
+from typing import Awaitable, Callable, Optional
+
+import structlog
+
+from exchange import PermanentExchangeError, TransientExchangeError
+from store import Store
+
+from .models import Broker, OrderResult
+
+log = structlog.get_logger(__name__)
+
+
+class OrderUnresolved(Exception):
+    """The exchange could not say whether the order exists; reconciliation will ask again."""
+
+
+class OrderDesk:
+    """Places orders so that one client id is at most one order on the exchange."""
+
+    def __init__(self, store: Store, broker: Broker, clock: Callable[[], float] = time.time
+                 ) -> None:
+        self.store, self.broker, self.clock = store, broker, clock
+
+    def _now(self) -> int:
+        return int(self.clock() * 1000)
+
+    async def place(self, *, client_id: str, signal_id: Optional[int], symbol: str, role: str,
+                    side: str, quantity: Optional[float], price: Optional[float],
+                    conditional: bool, send: Callable[[], Awaitable[OrderResult]]
+                    ) -> OrderResult:
+        """Record the intent, send, and on a timeout/5xx/lost answer look the id up before any
+        second attempt. Raises PermanentExchangeError (rejected) or OrderUnresolved."""
+        self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,
+                                 self._now())
+        for attempt in (1, 2):
+            self.store.update_intent(client_id, "sent", self._now(), detail={"attempt": attempt})
+            try:
+                result = await send()
+            except PermanentExchangeError as e:
+                self.store.update_intent(client_id, "rejected", self._now(),
+                                         detail={"error": str(e)[:300], "code": e.code})
+                raise
+            except TransientExchangeError as e:
+                log.warning("order_ambiguous", client_id=client_id, role=role, error=str(e)[:200])
+                found = await self.lookup(symbol, client_id, conditional)
+                if found is not None:
+                    return found
+                continue  # the exchange says it never got it: the one retry, with the same id
+            self.record(result)
+            return result
+        self.store.update_intent(client_id, "unknown", self._now())
+        raise OrderUnresolved(f"{role} order {client_id} failed twice")
+
+    async def lookup(self, symbol: str, client_id: str, conditional: bool
+                     ) -> Optional[OrderResult]:
+        """Ask the exchange for `client_id`: the order, or None when it definitely does not exist.
+
+        Raises OrderUnresolved when the exchange cannot be asked (the intent stays 'unknown').
+        """
+        try:
+            found = await self.broker.find_order(symbol, client_id, conditional)
+        except (TransientExchangeError, PermanentExchangeError) as e:
+            self.store.update_intent(client_id, "unknown", self._now(),
+                                     detail={"error": str(e)[:300]})
+            raise OrderUnresolved(f"cannot look up {client_id}: {e}") from e
+        if found is not None:
+            self.record(found)
+        return found
+
+    def record(self, result: OrderResult) -> None:
+        """Write what the exchange reported onto the intent."""
+        self.store.update_intent(result.client_id, result.status, self._now(),
+                                 exchange_id=result.exchange_id,
+                                 detail={"filled": result.filled, "average": result.average})

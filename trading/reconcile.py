@@ -1,0 +1,136 @@
+"""Reconciliation: make the state DB and the exchange agree, at start and every cycle."""
+from __future__ import annotations
+
+import structlog
+
+from exchange import PermanentExchangeError, TransientExchangeError
+
+from .client_ids import is_ours
+from .execution import OrderUnresolved
+from .models import LONG, SHORT, ExchangePosition
+
+log = structlog.get_logger(__name__)
+
+# An entry the exchange does not know is given this long to appear before it is abandoned
+# (a request still in flight when we asked); it is never re-sent: the signal is stale by then.
+ENTRY_GRACE_MS = 60_000
+
+
+class ReconcileMixin:
+    """PositionManager's reconciliation steps (mixed in; uses its store, broker and desk)."""
+
+    async def reconcile(self) -> None:
+        """Resolve unknown entries, record exits, re-place protection, cancel orphans, report
+        positions the daemon did not open."""
+        async with self._lock:
+            try:
+                held = await self.broker.positions(self.symbols)
+                waiting = await self.broker.open_protective()
+            except (TransientExchangeError, PermanentExchangeError) as err:
+                log.warning("reconcile_skipped", error=str(err)[:200])
+                return
+            await self._resolve_entries(held)
+            await self._check_positions(held, {o.client_id for o in waiting})
+            await self._cancel_orphans(waiting)
+            self._report_foreign(held)
+
+    async def _resolve_entries(self, held: dict[str, ExchangePosition]) -> None:
+        """Entries sent without a clear answer (timeouts, a crash): ask the exchange by id."""
+        for it in self.store.intents(role="entry", unresolved=True):
+            try:
+                found = await self.desk.lookup(it.symbol, it.client_id, conditional=False)
+            except OrderUnresolved:
+                continue
+            signal = self.store.signal(it.signal_id) if it.signal_id else None
+            if found is None:
+                if self.now_ms() - it.updated_at < ENTRY_GRACE_MS:
+                    continue
+                self.store.update_intent(it.client_id, "abandoned", self.now_ms())
+                if signal is not None:
+                    self.store.set_trade_state(signal.id, "skipped",
+                                               "entry never reached the exchange")
+                continue
+            if found.status != "filled" or signal is None:
+                continue
+            if self.store.position_for_signal(signal.id) is not None:
+                continue
+            direction = LONG if signal.event.direction == "bullish" else SHORT
+            pos = held.get(it.symbol)
+            if pos is None or pos.direction != direction:
+                log.warning("entry_filled_but_flat", symbol=it.symbol, client_id=it.client_id)
+                self.store.set_trade_state(signal.id, "done", "filled, already closed")
+                continue
+            log.info("entry_adopted", symbol=it.symbol, client_id=it.client_id)
+            await self._opened(signal, direction, found.filled or pos.quantity,
+                               found.average or pos.entry_price)
+
+    async def _check_positions(self, held: dict[str, ExchangePosition],
+                               open_ids: set[str]) -> None:
+        """Exits by stop/target are recorded; missing protection is put back."""
+        for pos in self.store.open_positions(self.mode):
+            ex = held.get(pos.symbol)
+            if ex is None or ex.direction != pos.direction:
+                await self._record_exit(pos)
+                continue
+            problem = await self._protect(pos, open_ids)
+            if problem.startswith(("stop rejected", "target rejected")):
+                await self._emergency_close(pos, problem)
+            elif problem:
+                self.notify("protection_missing", pos.symbol,
+                            f"{pos.symbol}: protection missing and not placed yet ({problem}); "
+                            "retrying every cycle", dedupe=f"protmiss:{pos.id}", topic="notice")
+
+    async def _record_exit(self, pos) -> None:
+        """The exchange is flat: find how the position ended and record price and PnL."""
+        try:
+            fill = await self.broker.closing_fill(pos.symbol, pos.direction,
+                                                  pos.opened_at - 60_000)
+        except (TransientExchangeError, PermanentExchangeError) as err:
+            log.warning("exit_lookup_failed", symbol=pos.symbol, error=str(err)[:200])
+            return
+        reason = "closed outside the daemon"
+        for role in ("stop", "target"):
+            intents = self.store.intents(signal_id=pos.signal_id, role=role) if pos.signal_id else []
+            if not intents:
+                continue
+            try:
+                found = await self.desk.lookup(pos.symbol, intents[-1].client_id, True)
+            except OrderUnresolved:
+                continue
+            if found is not None and found.status == "filled":
+                reason = role
+        price, pnl = (fill.price, fill.pnl) if fill else (None, None)
+        self.store.close_position(pos.id, price, pnl, reason, self.now_ms())
+        await self._cancel_protection(pos)
+        text = (f"{pos.symbol} {pos.direction.upper()} closed by {reason} @ {price:g}: "
+                f"PnL {pnl:+.2f} USDT" if fill else f"{pos.symbol} closed ({reason})")
+        self.notify("position_closed", pos.symbol, text,
+                    {"exit": price, "pnl": pnl, "reason": reason}, dedupe=f"close:{pos.id}")
+        self._limit_reason()
+
+    async def _cancel_orphans(self, waiting) -> None:
+        """Our stops/targets left on symbols where we hold no open position are cancelled."""
+        ours_open = {p.symbol for p in self.store.open_positions(self.mode)}
+        for o in waiting:
+            if is_ours(o.client_id) and o.symbol not in ours_open:
+                try:
+                    await self.broker.cancel_protective(o.symbol, o.client_id)
+                    if self.store.intent(o.client_id):
+                        self.store.update_intent(o.client_id, "cancelled", self.now_ms())
+                    log.info("orphan_cancelled", symbol=o.symbol, client_id=o.client_id)
+                except (TransientExchangeError, PermanentExchangeError) as err:
+                    log.warning("orphan_cancel_failed", client_id=o.client_id, error=str(err))
+
+    def _report_foreign(self, held: dict[str, ExchangePosition]) -> None:
+        """Positions the daemon did not open: reported once each, never touched."""
+        ours = {p.symbol for p in self.store.open_positions(self.mode)}
+        ours |= {i.symbol for i in self.store.intents(role="entry", unresolved=True)}
+        self._foreign = {s for s in held if s not in ours}
+        for symbol in sorted(self._foreign):
+            p = held[symbol]
+            self.notify("foreign_position", symbol,
+                        f"{symbol}: a {p.direction} position of {p.quantity:g} @ "
+                        f"{p.entry_price:g} was not opened by the daemon; left alone",
+                        dedupe=f"foreign:{self.mode}:{symbol}:{p.direction}:{p.quantity:g}",
+                        topic="notice")
+
