@@ -1,0 +1,127 @@
+"""Transient failures are retried with backoff and never escape as ccxt exceptions."""
+from __future__ import annotations
+
+import time
+
+import ccxt
+import pytest
+
+from exchange import PermanentExchangeError, TransientExchangeError
+from tests.fetchers.conftest import NOON, HostClock, fast_retry
+
+KLINES = "/fapi/v1/klines"
+
+
+async def _fetcher(fake_binance, make_fetcher, **kw):
+    fake = await fake_binance(now_ms=NOON + 1)
+    fetcher = await make_fetcher(fake, clock=HostClock(NOON + 1), **kw)
+    await fetcher.server_time_ms()  # sync the clock first: the faults below hit klines only
+    return fake, fetcher
+
+
+def _kline_statuses(fake):
+    return [r.status for r in fake.requests if r.path == KLINES]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429, 418])
+async def test_http_errors_are_retried_until_an_answer(fake_binance, make_fetcher, status):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher)
+    fake.fail(KLINES, status, times=2)
+    frame = await fetcher.closed_candles("BTC/USDT", "1m", limit=2)
+    assert len(frame) == 2
+    assert _kline_statuses(fake) == [status, status, 200]
+
+
+async def test_retry_after_is_honoured_on_429(fake_binance, make_fetcher):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher)
+    fake.fail(KLINES, 429, times=1, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    assert time.monotonic() - started >= 1.0  # the fast 10 ms backoff alone would not wait
+
+
+async def test_retry_after_pauses_the_other_symbols_too(fake_binance, make_fetcher):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher)
+    fake.fail(KLINES, 429, times=1, headers={"Retry-After": "1"})
+    await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    sent = len(fake.requests)
+    started = time.monotonic()
+    await fetcher.closed_candles("ETH/USDT", "1m", limit=1)
+    assert time.monotonic() - started < 0.5 and len(fake.requests) == sent + 1
+
+
+async def test_418_with_retry_after_beyond_the_budget_gives_up_at_once(fake_binance,
+                                                                      make_fetcher):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher, retry=fast_retry(budget_s=2))
+    fake.fail(KLINES, 418, times=1, headers={"Retry-After": "120"})
+    started = time.monotonic()
+    with pytest.raises(TransientExchangeError) as caught:
+        await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    assert time.monotonic() - started < 0.5
+    assert caught.value.retry_after_s == 120
+    # A banned IP is not hammered: the next call fails fast without a request.
+    sent = len(fake.requests)
+    with pytest.raises(TransientExchangeError):
+        await fetcher.closed_candles("ETH/USDT", "1m", limit=1)
+    assert len(fake.requests) == sent
+
+
+async def test_timeout_is_retried(fake_binance, make_fetcher):
+    fake = await fake_binance(now_ms=NOON + 1)
+    fetcher = await make_fetcher(fake, env={"FETCH_TIMEOUT_S": "0.2"},
+                                 clock=HostClock(NOON + 1))
+    await fetcher.server_time_ms()
+    fake.fail(KLINES, None, times=1, delay_s=0.6)
+    frame = await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    assert len(frame) == 1 and len(fake.paths()) == 3  # time, the timed-out call, the retry
+
+
+async def test_malformed_json_is_retried(fake_binance, make_fetcher):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher)
+    fake.fail(KLINES, None, times=2, malformed=True)
+    frame = await fetcher.closed_candles("BTC/USDT", "1m", limit=3)
+    assert len(frame) == 3 and len(_kline_statuses(fake)) == 3
+
+
+async def test_malformed_server_time_is_retried(fake_binance, make_fetcher):
+    fake = await fake_binance(now_ms=NOON + 1)
+    fetcher = await make_fetcher(fake, clock=HostClock(NOON))
+    fake.fail("/fapi/v1/time", None, times=1, malformed=True)
+    assert await fetcher.server_time_ms() == NOON + 1
+
+
+async def test_gives_up_after_the_attempts_with_a_transient_error(fake_binance, make_fetcher):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher, retry=fast_retry(attempts=4))
+    fake.fail(KLINES, 503, times=100)
+    with pytest.raises(TransientExchangeError) as caught:
+        await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    assert not isinstance(caught.value, ccxt.BaseError)
+    assert len(_kline_statuses(fake)) == 4
+
+
+async def test_gives_up_when_the_time_budget_is_spent(fake_binance, make_fetcher):
+    policy = fast_retry(attempts=1000, base_s=0.05, cap_s=0.05, budget_s=0.4)
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher, retry=policy)
+    fake.fail(KLINES, 500, times=10_000)
+    started = time.monotonic()
+    with pytest.raises(TransientExchangeError):
+        await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    assert time.monotonic() - started < 0.8
+    assert 3 <= len(_kline_statuses(fake)) < 20
+
+
+async def test_unknown_symbol_is_permanent_and_not_retried(fake_binance, make_fetcher):
+    fake, fetcher = await _fetcher(fake_binance, make_fetcher)
+    with pytest.raises(PermanentExchangeError) as caught:
+        await fetcher.closed_candles("NOPE/USDT", "1m", limit=1)
+    assert caught.value.code == -1121
+    assert _kline_statuses(fake) == [400]
+
+
+def test_backoff_grows_exponentially_is_capped_and_jittered():
+    policy = fast_retry(base_s=1.0, cap_s=8.0)
+    delays = [policy.delay(n) for n in range(1, 7)]
+    for n, d in enumerate(delays, start=1):
+        full = min(8.0, 2 ** (n - 1))
+        assert full / 2 <= d <= full
+    assert len({round(d / min(8.0, 2 ** n), 6) for n, d in enumerate(delays)}) > 1
