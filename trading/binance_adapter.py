@@ -73,7 +73,7 @@ class BinanceFuturesAdapter:
     async def _resync(self) -> None:
         """Measure the offset between our clock and Binance's (ccxt applies it when signing)."""
         self.exchange.options["adjustForTimeDifference"] = True
-        await self.exchange.load_time_difference()
+        await self._call(self.exchange.load_time_difference, read=True)
         log.info("clock_synced", offset_ms=self.exchange.options.get("timeDifference"))
 
     async def _call(self, fn: Callable[[], Awaitable[Any]], *, read: bool) -> Any:

@@ -100,6 +100,9 @@ class ReconcileMixin:
             if found is not None and found.status == "filled":
                 reason = role
         price, pnl = (fill.price, fill.pnl) if fill else (None, None)
+        if fill is None and reason in ("stop", "target"):  # trades not visible: use the level
+            price = pos.stop if reason == "stop" else pos.target
+            pnl = (price - pos.entry_price) * pos.quantity * (1 if pos.direction == LONG else -1)
         self.store.close_position(pos.id, price, pnl, reason, self.now_ms())
         await self._cancel_protection(pos)
         text = (f"{pos.symbol} {pos.direction.upper()} closed by {reason} @ {price:g}: "

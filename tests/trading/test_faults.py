@@ -1,0 +1,126 @@
+"""Whatever fails, one signal makes at most one position, and no position stays unprotected."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import TF_MS, make_manager, make_signal, notices
+
+PATHS = [("GET", "/fapi/v1/exchangeInfo"), ("GET", "/fapi/v1/time"),
+         ("GET", "/fapi/v1/positionSide/dual"), ("GET", "/fapi/v1/leverageBracket"),
+         ("POST", "/fapi/v1/marginType"), ("POST", "/fapi/v1/leverage"),
+         ("GET", "/fapi/v3/positionRisk"), ("GET", "/fapi/v1/openAlgoOrders"),
+         ("POST", "/fapi/v1/order"), ("GET", "/fapi/v1/order"), ("POST", "/fapi/v1/algoOrder"),
+         ("GET", "/fapi/v1/algoOrder"), ("DELETE", "/fapi/v1/algoOrder"),
+         ("GET", "/fapi/v1/userTrades")]
+
+
+def one_position_protected(fake, store, symbol="BTCUSDT", qty=0.04):
+    assert fake.position(symbol) == qty
+    assert sorted(a["orderType"] for a in fake.open_algos(symbol)) == [
+        "STOP_MARKET", "TAKE_PROFIT_MARKET"]
+    assert len(store.open_positions()) == 1
+
+
+async def test_lost_entry_response_makes_exactly_one_position(fake, store):
+    manager = await make_manager(fake, store)
+    fake.fail("/fapi/v1/order", 502, method="POST", lost=True)
+    result = await manager.on_signal(make_signal(store), TF_MS)
+    assert result.startswith("opened long")
+    assert len(fake.calls("POST", "/fapi/v1/order")) == 1   # asked by id, never re-sent
+    assert len(fake.calls("GET", "/fapi/v1/order")) == 1
+    one_position_protected(fake, store)
+
+
+async def test_lost_stop_response_places_one_stop(fake, store):
+    manager = await make_manager(fake, store)
+    fake.fail("/fapi/v1/algoOrder", 504, method="POST", lost=True)
+    await manager.on_signal(make_signal(store), TF_MS)
+    assert len(fake.algos) == 2
+    one_position_protected(fake, store)
+
+
+@pytest.mark.parametrize("status", [502, 503, 429])
+async def test_error_on_every_call_still_one_protected_position(fake, store, status):
+    for method, path in PATHS:
+        fake.fail(path, status, method=method)
+    manager = await make_manager(fake, store)
+    await manager.on_signal(make_signal(store), TF_MS)
+    one_position_protected(fake, store)
+    assert len([o for o in fake.orders if o["type"] == "MARKET"]) == 1
+    fake.candle("BTCUSDT", high=52100, low=49900, close=52050)   # the target is hit
+    for method, path in PATHS:
+        fake.fail(path, status, method=method)
+    await manager.reconcile()   # positionRisk fails: skipped this cycle
+    await manager.reconcile()
+    await manager.reconcile()
+    closed = store.closed_positions()
+    assert len(closed) == 1 and closed[0].exit_reason == "target"
+    assert round(closed[0].pnl, 6) == 80.0 and fake.open_algos() == []
+
+
+async def test_entry_that_cannot_be_resolved_is_never_resent(fake, store):
+    manager = await make_manager(fake, store)
+    fake.fail("/fapi/v1/order", 502, method="POST", lost=True)
+    fake.fail("/fapi/v1/order", 502, method="GET", times=10)
+    signal = make_signal(store)
+    assert await manager.on_signal(signal, TF_MS) == "entry unresolved"
+    assert store.signal(signal.id).trade_state == "unresolved"
+    assert await manager.on_signal(signal, TF_MS) == "already handled: unresolved"
+    fake.faults.clear()
+    await manager.reconcile()   # the order is found by its id and adopted, with protection
+    assert len(fake.calls("POST", "/fapi/v1/order")) == 1
+    one_position_protected(fake, store)
+    assert store.signal(signal.id).trade_state == "done"
+
+
+async def test_timestamp_error_resyncs_and_retries_once(fake, store):
+    manager = await make_manager(fake, store)
+    fake.clock_offset_ms = 30_000   # our clock is now 30 s behind the exchange
+    result = await manager.on_signal(make_signal(store), TF_MS)
+    assert result.startswith("opened")
+    assert len(fake.calls("POST", "/fapi/v1/order")) == 2   # -1021, then accepted
+    one_position_protected(fake, store)
+
+
+async def test_insufficient_margin_skips_with_alert(fake, store):
+    manager = await make_manager(fake, store)
+    fake.balance = 50.0   # 2000 USDT at 20x needs 100 of margin
+    signal = make_signal(store)
+    result = await manager.on_signal(signal, TF_MS)
+    assert "-2019" in result or "Margin is insufficient" in result
+    assert store.signal(signal.id).trade_state == "skipped"
+    assert fake.position("BTCUSDT") == 0 and store.open_positions() == []
+    assert any(n["event"] == "trade_skipped" for n in notices(store))
+    assert store.intents(role="entry")[0].status == "rejected"
+
+
+async def test_notional_too_small_from_exchange_skips(fake, store):
+    manager = await make_manager(fake, store)
+    fake.reject("/fapi/v1/order", -4164, "Order's notional must be no smaller than 100 "
+                "(unless you choose reduce only).")
+    signal = make_signal(store)
+    assert "notional" in await manager.on_signal(signal, TF_MS)
+    assert store.signal(signal.id).trade_state == "skipped" and fake.position("BTCUSDT") == 0
+
+
+async def test_rejected_stop_closes_the_position_at_once(fake, store):
+    manager = await make_manager(fake, store)
+    fake.reject("/fapi/v1/algoOrder", -2021, "Order would immediately trigger.",
+                when=lambda p: p.get("type") == "STOP_MARKET")
+    result = await manager.on_signal(make_signal(store), TF_MS)
+    assert "opened and closed" in result
+    assert fake.position("BTCUSDT") == 0 and fake.open_algos() == []
+    closes = [p for p in fake.calls("POST", "/fapi/v1/order") if p.get("reduceOnly") == "true"]
+    assert len(closes) == 1
+    pos = store.closed_positions()[0]
+    assert pos.exit_reason.startswith("protection failed")
+    assert any(n["event"] == "protection_failed" for n in notices(store))
+
+
+async def test_rejected_target_also_closes(fake, store):
+    manager = await make_manager(fake, store)
+    fake.reject("/fapi/v1/algoOrder", -4045, "Reach max stop order limit.",
+                when=lambda p: p.get("type") == "TAKE_PROFIT_MARKET")
+    await manager.on_signal(make_signal(store), TF_MS)
+    assert fake.position("BTCUSDT") == 0 and fake.open_algos() == []
+    assert store.open_positions() == []
