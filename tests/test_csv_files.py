@@ -76,6 +76,13 @@ def test_microsecond_open_times_are_converted_to_ms(tmp_path):
     assert got.timeframe_ms == 60_000
 
 
+def test_open_times_written_as_whole_decimals_are_accepted(tmp_path):
+    rows = [f"{T0}.0,10,11,9,10.5,1", f"{T0 + 60_000}.00,10,11,9,10.5,1",
+            "1.70000012e12,10,11,9,10,1"]
+    got = read_candles(write(tmp_path, [HEADER] + rows))
+    assert got.candles["timestamp"].tolist() == [T0, T0 + 60_000, 1_700_000_120_000]
+
+
 def test_blank_trailing_lines_are_ignored(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("\n".join(ours_lines(good_rows(3))) + "\n\n\n")
@@ -154,3 +161,27 @@ def test_real_spot_1h_file_reports_its_five_known_gaps():
     got = read_candles(shared_path("BTCUSDT-spot-1h.csv"))
     assert got.timeframe_ms == 3_600_000
     assert [g.missing for g in got.gaps] == [2, 3, 4, 2, 1]
+
+
+@pytest.mark.parametrize("micro, header", [(False, True), (False, False), (True, False)])
+def test_fast_and_row_by_row_readers_agree_on_good_files(tmp_path, micro, header):
+    from fetchers.csv_files import _fast, _first_row, _layout, _strict
+    path = write(tmp_path, binance_lines(candles(300, seed=5), micro=micro, header=header))
+    first, skip = _first_row(path)
+    _, cols, width, has_header = _layout(first, path)
+    fast = _fast(path, skip + has_header, cols, width)
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, _strict(path, has_header, cols, width))
+    assert fast.attrs["micro"] is micro
+
+
+def test_fast_reader_defers_every_doubtful_file_to_the_row_by_row_one(tmp_path):
+    from fetchers.csv_files import _fast
+    cols = {c: i for i, c in enumerate(("timestamp", "open", "high", "low", "close", "volume"))}
+    for bad in ([f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,11,9,10.5"],
+                [f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,11,9,10.5,1,7"],
+                [f"{T0},10,11,9,10.5,1", f"{T0 + 60_000},10,11,9,x,1"],
+                [f"{T0},10,11,9,10.5,1", f"{T0},10,11,9,10.5,1"],
+                [f"{T0},10,10.2,9,10.5,1"],
+                [f"{T0}.5,10,11,9,10.5,1"]):
+        assert _fast(write(tmp_path, bad), 0, cols, 6) is None, bad
