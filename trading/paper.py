@@ -8,6 +8,7 @@ from typing import Optional
 import pandas as pd
 import structlog
 
+from exchange import PermanentExchangeError
 from store import Store
 
 from .client_ids import client_id
@@ -77,7 +78,8 @@ class PaperBroker:
             return self.orders[client_id]
         price = self.prices.get(symbol) or ref_price
         if price is None:
-            raise ValueError(f"paper broker has no price for {symbol}")
+            raise PermanentExchangeError(f"paper broker has no price for {symbol}")
+        self.prices.setdefault(symbol, price)
         self._fill(symbol, side, quantity, price, reduce_only)
         result = OrderResult(symbol, client_id, f"paper-{next(self._ids)}", "filled", quantity,
                              price)

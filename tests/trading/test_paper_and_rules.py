@@ -1,0 +1,123 @@
+"""Paper broker fills/stops/targets with PnL in the state DB; sizing and client-id rules."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from store import Store
+from trading import PaperBroker, PositionManager, make_broker
+from trading.client_ids import VALID, client_id, is_ours
+from trading.models import MarketRules
+from trading.risk import floor_to, levels, size
+
+from .conftest import TF_MS, make_settings, make_signal
+
+
+def candles(start_ms: int, rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame([(start_ms + i * TF_MS, *r, 1.0) for i, r in enumerate(rows)],
+                        columns=["timestamp", "open", "high", "low", "close", "volume"])
+
+
+async def paper_manager(store, **env):
+    settings = make_settings("", ENABLE_TRADING="0", **env)
+    broker = make_broker(settings, store)
+    assert isinstance(broker, PaperBroker)
+    manager = PositionManager(settings, store, broker)
+    await manager.start(list(settings.symbols))
+    return manager
+
+
+async def test_paper_fill_then_target_on_a_later_candle(store):
+    manager = await paper_manager(store)
+    signal = make_signal(store)
+    t = signal.event.confirmed_at
+    await manager.on_candles("BTC/USDT", candles(t - TF_MS, [(49900, 50100, 49800, 50000)]))
+    assert (await manager.on_signal(signal, TF_MS)).startswith("opened long 0.04 @ 50000")
+    await manager.on_candles("BTC/USDT", candles(t - TF_MS, [(49900, 50100, 49800, 50000),
+                                                            (50000, 51000, 49500, 50800)]))
+    assert len(store.open_positions("paper")) == 1   # neither level reached yet
+    await manager.on_candles("BTC/USDT", candles(t + TF_MS, [(50800, 52500, 50700, 52300)]))
+    pos, = store.closed_positions()
+    assert (pos.mode, pos.exit_reason, pos.exit_price) == ("paper", "target", 52000.0)
+    assert pos.pnl == pytest.approx(80.0)
+
+
+async def test_paper_gap_through_stop_fills_at_the_open(store):
+    manager = await paper_manager(store)
+    signal = make_signal(store)
+    t = signal.event.confirmed_at
+    await manager.on_signal(signal, TF_MS)
+    await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
+    pos, = store.closed_positions()
+    assert (pos.exit_reason, pos.exit_price) == ("stop", 48500.0)
+    assert pos.pnl == pytest.approx(-60.0)
+
+
+async def test_paper_position_survives_restart(store, tmp_path):
+    manager = await paper_manager(store)
+    signal = make_signal(store, direction="bearish", close=50000, extreme=50500)
+    t = signal.event.confirmed_at
+    await manager.on_signal(signal, TF_MS)
+    store.close()
+    again = Store(tmp_path / "state.db")
+    try:
+        restarted = await paper_manager(again)
+        assert len(again.open_positions("paper")) == 1
+        await restarted.on_candles("BTC/USDT", candles(t, [(50000, 50600, 49900, 50550)]))
+        pos, = again.closed_positions()
+        assert (pos.direction, pos.exit_reason, pos.exit_price) == ("short", "stop", 50500.0)
+        assert pos.pnl == pytest.approx(-20.0)
+    finally:
+        again.close()
+
+
+async def test_paper_close_command_and_positions(store):
+    manager = await paper_manager(store)
+    await manager.on_signal(make_signal(store), TF_MS)
+    assert [p["symbol"] for p in await manager.positions()] == ["BTC/USDT"]
+    assert "Closed LONG BTC/USDT" in await manager.close("BTC/USDT")
+    assert await manager.positions() == []
+    assert "no position" in await manager.close("BTC/USDT")
+
+
+async def test_pause_blocks_new_positions(store):
+    manager = await paper_manager(store)
+    manager.pause()
+    assert "paused" in await manager.on_signal(make_signal(store), TF_MS)
+    manager.resume()
+    assert (await manager.on_signal(make_signal(store, pivot_time=5), TF_MS)).startswith("opened")
+
+
+BTC = MarketRules("BTC/USDT", step=0.001, min_qty=0.001, min_notional=100, tick=0.1,
+                  brackets=((50000, 125), (600000, 100), (3000000, 75)))
+
+
+def test_size_floors_to_step_without_float_noise():
+    assert floor_to(0.6666666, 0.001) == 0.666 and floor_to(0.3, 0.1) == 0.3
+    assert size(100, 20, 3000, BTC) == (0.666, "")
+
+
+@pytest.mark.parametrize("margin,lev,price,why", [
+    (0.01, 1, 50000, "below the minimum 0.001"),          # quantity
+    (60, 1, 50000, "notional"),                            # 0.001 BTC is only 50 USDT
+    (40000, 100, 50000, "leverage bracket"),               # 4M notional > 600k cap at 100x
+])
+def test_size_skips_with_the_reason(margin, lev, price, why):
+    qty, reason = size(margin, lev, price, BTC)
+    assert qty is None and why in reason
+
+
+def test_levels_need_a_stop_beyond_the_entry():
+    assert levels("long", 50000, 49000, 2, 0.1) == (49000, 52000)
+    assert levels("short", 50000, 50500, 1.5, 0.1) == (50500, 49250)
+    assert levels("long", 50000, 50010, 2, 0.1) is None
+    assert levels("short", 50000, 49990, 2, 0.1) is None
+
+
+def test_client_ids_are_deterministic_short_and_valid():
+    ident = "BTC/USDT|15m|L5R5close|bullish|1700000000000"
+    ids = [client_id(ident, r, g) for r in ("entry", "stop", "target", "close") for g in (0, 12)]
+    assert all(VALID.match(c) and len(c) <= 36 and is_ours(c) for c in ids)
+    assert len(set(ids)) == len(ids)
+    assert client_id(ident, "entry") == client_id(ident, "entry")
+    assert client_id(ident, "entry") != client_id(ident.replace("15m", "1h"), "entry")
