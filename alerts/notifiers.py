@@ -98,32 +98,38 @@ def translate(exc: TelegramError) -> DeliveryError:
     if isinstance(exc, TimedOut):
         return Transient(f"timed out: {exc.message}", ambiguous=_ambiguous(exc))
     if isinstance(exc, NetworkError):  # includes 5xx answers and connection errors
-        return Transient(f"network: {exc.message}", ambiguous=_ambiguous(exc))
+        # Drop the echoed HTML page of a gateway error: the status says it all.
+        text = exc.message.split(". Parsing the server response")[0]
+        return Transient(f"network: {text}", ambiguous=_ambiguous(exc))
     if isinstance(exc, Conflict):
         return Transient(f"conflict: {exc.message}")
     return Transient(f"{type(exc).__name__}: {exc.message}")
 
 
-class _RedactToken(logging.Filter):
-    """Scrub the bot token from httpx/PTB log records (their URLs contain it)."""
+class _RedactSecrets(logging.Filter):
+    """Scrub the bot token and chat id from httpx/PTB records (URLs and debug dumps hold them)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, secrets: tuple[str, ...]) -> None:
         super().__init__()
-        self.token = token
+        self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if any(s in message for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
         return True
 
 
-def _guard_logs(token: str) -> None:
-    """Install the token scrubber on the loggers that print request URLs."""
+def _guard_logs(token: str, chat_id: str) -> None:
+    """Install the scrubber on the loggers that print request URLs and API answers."""
+    secrets = (token, chat_id)
     for name in ("httpx", "httpcore", "telegram.Bot", "telegram.ext.Updater"):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
-            logger.addFilter(_RedactToken(token))
+        if not any(isinstance(f, _RedactSecrets) and f.secrets == secrets
+                   for f in logger.filters):
+            logger.addFilter(_RedactSecrets(secrets))
 
 
 class TelegramNotifier:
@@ -133,7 +139,7 @@ class TelegramNotifier:
 
     def __init__(self, token: str, chat_id: str, api_url: str = "", *,
                  timeout_s: float = 10.0, poll_timeout_s: float = 30.0) -> None:
-        _guard_logs(token)
+        _guard_logs(token, chat_id)
         base = (api_url or DEFAULT_API_URL).rstrip("/")
         # PTB appends the token to base_url itself: '<base>/bot' + token + '/sendMessage'.
         self.bot = Bot(token, base_url=base + "/bot", base_file_url=base + "/file/bot",

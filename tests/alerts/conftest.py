@@ -1,0 +1,68 @@
+"""Fixtures for the alerts tests: a test clock with an instant sleep, the fake Bot API, a store."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from alerts import TelegramNotifier
+from config import load_settings
+from store import Store
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+
+CHAT = "424242"          # a private chat
+GROUP = "-1001234567890"  # a supergroup
+START = 1_780_000_000.0   # test clock origin (s)
+
+
+class FakeClock:
+    """Time that moves only when the code sleeps: an hour passes in microseconds."""
+
+    def __init__(self, start: float = START) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        """The current test time (s)."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance the clock instead of waiting; still yields to the loop."""
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def make_settings(api_url: str = "", chat: str = CHAT, **extra: str):
+    """Settings as the daemon would load them, pointed at the fake API."""
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": chat, **extra}
+    if api_url:
+        env["TELEGRAM_API_URL"] = api_url
+    return load_settings(env, dotenv_path=None)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def fake(clock):
+    server = FakeTelegram(clock=clock.time)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "state.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def notifier(fake):
+    n = TelegramNotifier(TOKEN, CHAT, fake.url, timeout_s=2.0)
+    yield n
+    await n.close()
