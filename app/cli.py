@@ -124,7 +124,11 @@ def _scan(args: argparse.Namespace) -> int:
             return scan.scan_csv(args.csv, args.left, args.right, args.break_on, args.kinds,
                                  args.format, sys.stdout)
         settings = load_settings_or_exit()
+        from app.logs import configure, settings_secrets
         from exchange.errors import ExchangeUnavailable  # lazily: ccxt is slow to import
+        # stdout carries only events: logs (retries, warnings) go to stderr, scrubbed.
+        configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING",
+                  settings_secrets(settings), stream=sys.stderr)
         try:
             return scan.scan_history(settings, args.symbol, args.timeframe, args.since,
                                      args.until, args.left, args.right, args.break_on,

@@ -13,7 +13,8 @@ import pandas as pd
 
 import choch
 from choch import Event
-from fetchers.csv_files import COLUMNS as FILE_COLUMNS, CandleFile, read_candles, timeframe_label, write_candles
+from fetchers.csv_files import COLUMNS as FILE_COLUMNS
+from fetchers.csv_files import CandleFile, read_candles, timeframe_label, write_candles
 
 FORMATS = ("jsonl", "csv", "table")
 KINDS = (choch.CHOCH, choch.BOS)

@@ -126,9 +126,11 @@ def test_missing_file_is_a_usage_error(tmp_path):
     ["--kinds", "CHOCH,FVG"], ["--left", "0"], ["--break-on", "body"], ["--format", "xml"],
     ["--since", "2024-01-01"],
 ])
-def test_bad_flags_exit_2(ours_file, args):
-    res = run_main("scan", "--csv", ours_file, *args)
-    assert res.returncode == 2 and res.stdout == ""
+def test_bad_flags_exit_2(ours_file, args, capsys):
+    from app.cli import main
+    with pytest.raises(SystemExit) as exit_:  # argparse refuses them before anything runs
+        main(["scan", "--csv", str(ours_file), *args])
+    assert exit_.value.code == 2 and capsys.readouterr().out == ""
 
 
 def test_scan_needs_no_configuration(tmp_path, ours_file):
@@ -160,7 +162,6 @@ def test_real_file_with_gaps_reports_them_and_still_scans():
 
 
 # -- history mode: the CLI wiring, against a stand-in for fetchers.history ---------------------
-# TODO(history): once fetchers/history.py lands, add one run against tests/fakes/binance_data.py.
 
 @pytest.fixture
 def fake_history(monkeypatch, tmp_path, data):
@@ -183,7 +184,16 @@ def fake_history(monkeypatch, tmp_path, data):
     for key in KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
-    return calls
+    # main() configures logging for the process: give the rest of the session its own back.
+    import logging
+
+    import structlog
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, structlog.get_config()
+    yield calls
+    root.handlers[:], level, config = saved
+    root.setLevel(level)
+    structlog.configure(**config)
 
 
 def test_history_mode_passes_parsed_flags_and_saves_the_candles(fake_history, capsys, data,
@@ -232,3 +242,57 @@ def test_history_mode_fetch_failure_exits_1(fake_history, capsys):
     from app.cli import main
     code = main(["scan", "--symbol", "ERR/USDT", "--timeframe", "1m", "--since", "2024-01-01"])
     assert code == 1 and "fetching history failed: timed out" in capsys.readouterr().err
+
+
+# -- history mode end to end: main.py as a process against the fake Binance data server ----------
+
+FEB_7, FEB_11 = 1_770_422_400_000, 1_770_768_000_000  # 2026-02-07 / 2026-02-11 00:00 UTC
+FEB_28_END = 1_772_323_200_000
+
+
+async def run_main_async(*args, env: dict, cwd) -> tuple[int, str, str]:
+    """main.py as a process without blocking this loop (the fake server lives on it)."""
+    import asyncio
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(MAIN), *map(str, args), cwd=cwd, env={"PATH": "/usr/bin:/bin", **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def ltc_fake():
+    """The fake USD-M data server serving the real LTCUSDT February 2026 1m candles."""
+    from tests.fakes.binance_data import FakeBinance
+    ltc = load_candles("LTCUSDT-usdm-1m-2026-02.csv")
+    fake = FakeBinance(candles={("LTCUSDT", "1m"): ltc}, now_ms=FEB_28_END + 60_000)
+    await fake.start()
+    yield fake, ltc
+    await fake.close()
+
+
+async def test_history_scan_against_the_fake_exchange_builds_25m_and_saves_it(ltc_fake, tmp_path):
+    from fetchers.csv_files import read_candles
+    from tests.fetchers.test_adapter import day_aligned
+    fake, ltc = ltc_fake
+    saved = tmp_path / "ltc-25m.csv"
+    code, out, err = await run_main_async(
+        "scan", "--symbol", "LTCUSDT", "--timeframe", "25m", "--since", "2026-02-07",
+        "--until", "2026-02-11T00:00:00Z", "--save-csv", saved,
+        env={"BINANCE_DATA_URL": fake.url}, cwd=tmp_path)
+    assert code == 0, err
+    want = day_aligned(ltc.loc[(ltc.timestamp >= FEB_7) & (ltc.timestamp < FEB_11)], 25)
+    got = read_candles(saved)
+    assert got.candles["timestamp"].tolist() == want["timestamp"].tolist()
+    assert got.timeframe_ms == 1_500_000  # the day's last bucket is 40 min; the mode is 25
+    assert jsonl(out) == [e.to_dict() for e in choch.scan(got.candles, timeframe_ms=1_500_000)]
+    assert jsonl(out) and "LTC/USDT 25m: 232 closed candles fetched" in err
+
+
+async def test_history_scan_exchange_error_exits_1(ltc_fake, tmp_path):
+    fake, _ = ltc_fake
+    fake.fail("/fapi/v1/klines", 400, times=10)
+    code, out, err = await run_main_async(
+        "scan", "--symbol", "LTCUSDT", "--timeframe", "1h", "--since", "2026-02-07",
+        env={"BINANCE_DATA_URL": fake.url}, cwd=tmp_path)
+    assert code == 1 and out == "" and "fetching history failed" in err
