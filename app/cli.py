@@ -1,7 +1,7 @@
 """Command line: `run` (the default), `scan` and `check`; parsing and dispatch only.
 
 Exit status: 0 done, 1 failed at run time (or not implemented yet), 2 bad configuration,
-bad flags or bad input data.
+bad flags or bad input data, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -154,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _call_component("app.preflight", "check")
         return _call_component("app.daemon", "run")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130  # the shell's convention for SIGINT
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: stop quietly, without a traceback at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
