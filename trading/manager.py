@@ -9,7 +9,7 @@ from typing import Callable, Optional
 import pandas as pd
 import structlog
 
-from config import Settings
+from config import Settings, normalize_symbol
 from exchange import PermanentExchangeError, TransientExchangeError
 from store import SignalRow, Store
 from store.orders import PositionRow
@@ -298,6 +298,10 @@ class PositionManager(ReconcileMixin):
     # -- commands ---------------------------------------------------------------------------------
     async def close(self, symbol: str) -> str:
         """Close the daemon's position on `symbol` (Telegram /close)."""
+        try:
+            symbol = normalize_symbol(symbol)
+        except ValueError as err:
+            return str(err)
         async with self._lock:
             pos = self.store.open_position(symbol, self.mode)
             if pos is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from trading.client_ids import VALID
 
-from .conftest import TF_MS, make_manager, make_signal, notices
+from .conftest import TF_MS, make_manager, make_settings, make_signal, notices
 
 
 async def test_signal_opens_protected_long_and_stop_exit_is_recorded(fake, store):
@@ -72,3 +72,20 @@ async def test_stale_signal_and_untraded_kind_are_not_traded(fake, store):
     bos = make_signal(store, "ETH/USDT", kind="BOS", close=3000, extreme=2900)
     assert (await manager.on_signal(bos, TF_MS)).startswith("not traded")
     assert fake.calls("POST", "/fapi/v1/order") == []
+
+
+async def test_exchange_filters_decide_size_and_skips(fake, store):
+    small = await make_manager(fake, store, make_settings(fake.url, POSITION_SIZE="0.5"))
+    signal = make_signal(store, "LTC/USDT", close=50, extreme=49)
+    result = await small.on_signal(signal, TF_MS)   # 10 USDT < LTCUSDT's 20 USDT minimum
+    assert "below the minimum 20" in result and fake.calls("POST", "/fapi/v1/order") == []
+    assert any(n["event"] == "trade_skipped" for n in notices(store))
+    big = await make_manager(fake, store, make_settings(fake.url, POSITION_SIZE="200",
+                                                        LEVERAGE="75"))
+    signal = make_signal(store, "LTC/USDT", close=50, extreme=49, pivot_time=3)
+    assert "leverage bracket" in await big.on_signal(signal, TF_MS)   # 15,000 > 10,000 cap
+    odd = await make_manager(fake, store, make_settings(fake.url, POSITION_SIZE="33.33"))
+    fake.set_price("LTCUSDT", 51.37)
+    signal = make_signal(store, "LTC/USDT", close=51.37, extreme=50.2, pivot_time=4)
+    assert (await odd.on_signal(signal, TF_MS)).startswith("opened long 12.976")
+    assert fake.calls("POST", "/fapi/v1/order")[-1]["quantity"] == "12.976"
