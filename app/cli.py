@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--since", type=_utc, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")
     scan.add_argument("--until", type=_utc, metavar="DATE",
-                      help="with --symbol: end, YYYY-MM-DD or ISO datetime, UTC (default: now)")
+                      help="with --symbol: candles opening before this (default: now), same format")
     scan.add_argument("--save-csv", metavar="PATH",
                       help="with --symbol: also write the fetched candles in our CSV format")
     scan.add_argument("--left", type=_positive_int, default=5, help="pivot left bars (5)")
