@@ -232,15 +232,16 @@ class CommandChannel:
         return f"Unknown command /{esc(name[:20])}. /help lists the commands."
 
     def _signals(self, args: list[str]) -> str:
-        """The /signals [N] reply."""
-        if self.store is None:
+        """The /signals [N] reply, from the store (or the controller's recent_signals(n))."""
+        source = self.store if self.store is not None else self.controller
+        if not hasattr(source, "recent_signals"):
             return "Signals are not available."
         n = 5
         if args:
             if not args[0].isdigit() or int(args[0]) < 1:
                 return "Usage: /signals [N], N from 1 to 50"
             n = min(int(args[0]), MAX_SIGNALS)
-        return signals_text(self.store.recent_signals(n))
+        return signals_text(source.recent_signals(n))
 
     async def _closeall(self, args: list[str]) -> str:
         """Two steps: /closeall asks, '/closeall confirm' within the window does it."""

@@ -202,6 +202,23 @@ class TelegramNotifier:
         except TelegramError as e:
             raise translate(e) from None
 
+    async def check(self) -> list[tuple[str, bool, str]]:
+        """For `main.py check`: the token works (getMe) and the chat is reachable (getChat).
+
+        Sends nothing. Lines are (label, ok, detail), with neither the token nor the chat id.
+        """
+        try:
+            await self.start()
+        except DeliveryError as e:
+            return [("telegram bot", False, str(e))]
+        lines = [("telegram bot", True, f"@{self.bot.username}")]
+        try:
+            chat = await self.bot.get_chat(chat_id=self.chat_id)
+            lines.append(("telegram chat", True, f"reachable ({chat.type})"))
+        except TelegramError as e:
+            lines.append(("telegram chat", False, str(translate(e))))
+        return lines
+
     async def close(self) -> None:
         """Close the HTTP pools."""
         if self._ready:

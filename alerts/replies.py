@@ -66,8 +66,10 @@ def status_text(status: Mapping[str, Any], positions: list[dict] | None, now_s: 
         for name, value in health.items():
             lines.append(f"Health {esc(name)}: {esc(value)}")
     for key, value in status.items():  # anything else the daemon chose to report
-        if key not in ("uptime_s", "mode", "paused", "symbols", "timeframes", "last_candles",
-                       "health"):
+        if key.endswith("_health"):
+            lines.append(f"Health {esc(key[:-len('_health')])}: {esc(value)}")
+        elif key not in ("uptime_s", "mode", "paused", "symbols", "timeframes", "last_candles",
+                         "health"):
             lines.append(f"{esc(key)}: {esc(value)}")
     if positions is not None:
         lines.append(f"Open positions: {len(positions)}")

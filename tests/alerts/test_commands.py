@@ -216,3 +216,22 @@ async def test_no_token_means_no_command_channel(controller):
     from config import load_settings
     channel = CommandChannel(ConsoleNotifier(), load_settings({}, dotenv_path=None), controller)
     await asyncio.wait_for(channel.run(asyncio.Event()), 1.0)  # returns at once
+
+
+async def test_status_shows_health_reported_as_separate_keys(fake, channel, controller):
+    controller.status = lambda: {"mode": "alerts only", "data_health": "ok",
+                                 "trading_health": "unknown",
+                                 "last_candles": {"BTC/USDT 15m": 1_779_999_100_000}}
+    [reply] = await say(fake, channel, "/status")
+    assert "Health data: ok" in reply and "Health trading: unknown" in reply
+    assert "BTC/USDT 15m: 2026-05-28" in reply
+
+
+async def test_check_reports_bot_and_chat_without_secrets(fake, notifier):
+    lines = await notifier.check()
+    assert lines == [("telegram bot", True, "@choch_test_bot"),
+                     ("telegram chat", True, "reachable (private)")]
+    fake.known_chats = set()
+    _, (label, ok, detail) = await notifier.check()
+    assert not ok and "Chat not found" in detail and CHAT not in detail
+    assert fake.sent == []  # a check never posts to the chat

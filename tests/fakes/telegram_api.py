@@ -280,7 +280,8 @@ class FakeTelegram:
                          "accepted_gift_types": {"unlimited_gifts": False,
                                                  "limited_gifts": False,
                                                  "unique_gifts": False,
-                                                 "premium_subscription": False}})
+                                                 "premium_subscription": False,
+                                                 "gifts_from_channels": False}})
 
     async def _m_getUpdates(self, params: dict, photo: int) -> web.Response:
         offset = int(params.get("offset") or 0)
