@@ -116,13 +116,12 @@ class PositionManager(ReconcileMixin):
                 return self._skip(signal, "a same-direction position is already open")
             if self.settings.on_opposite == "ignore":
                 return self._skip(signal, "opposite position open (ON_OPPOSITE=ignore)")
-            text = await self._close(held, "opposite signal")
-            if self.store.open_position(signal.symbol, self.mode) is not None:
-                return self._skip(signal, f"could not close the opposite position: {text}",
-                                  alert=True)
             if self.settings.on_opposite == "close":
-                return self._skip(signal, "closed the opposite position (ON_OPPOSITE=close)")
-        reason = self._limit_reason()
+                text = await self._close(held, "opposite signal")
+                return self._skip(signal, f"opposite position: {text} (ON_OPPOSITE=close)")
+        # Every check before a reversal closes anything: a reversal that cannot open its new
+        # position leaves the old one (and its protection) alone.
+        reason = self._limit_reason(freed=1 if held is not None else 0)
         if reason:
             return self._skip(signal, reason)
         try:
@@ -136,6 +135,11 @@ class PositionManager(ReconcileMixin):
         qty, why = risk.size(self.settings.position_size, self.settings.leverage, e.close, rules)
         if qty is None:
             return self._skip(signal, why, alert=True)
+        if held is not None:
+            text = await self._close(held, "opposite signal")
+            if self.store.open_position(signal.symbol, self.mode) is not None:
+                return self._skip(signal, f"could not close the opposite position: {text}",
+                                  alert=True)
         side = side_for(direction)
         try:
             fill = await self.desk.place(
@@ -182,13 +186,15 @@ class PositionManager(ReconcileMixin):
             return f"opened and closed: {problem}"
         return f"opened {direction} {qty:g} @ {price:g}"
 
-    def _limit_reason(self) -> str:
-        """Why no new position may open now ('' when allowed); a daily limit is said once."""
+    def _limit_reason(self, freed: int = 0) -> str:
+        """Why no new position may open now ('' when allowed); a daily limit is said once.
+
+        `freed`: positions about to be closed first (a reversal)."""
         now = self.now_ms()
         day = risk.day_start(now)
         opened, pnl = self.store.day_stats(self.mode, day)
         reason, daily = risk.limit_reason(
-            opened, pnl, len(self.store.open_positions(self.mode)),
+            opened, pnl, len(self.store.open_positions(self.mode)) - freed,
             self.settings.max_open_positions, self.settings.max_daily_trades,
             self.settings.max_daily_loss)
         if daily:

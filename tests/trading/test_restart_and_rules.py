@@ -175,3 +175,12 @@ async def test_check_reports_auth_balance_and_mode(fake, store):
                              start=False)
     name, ok, detail = (await bad.check())[0]
     assert not ok and "-1022" in detail
+
+
+async def test_reversal_that_cannot_open_keeps_the_old_position(fake, store):
+    manager = await make_manager(fake, store)
+    await manager.on_signal(make_signal(store), TF_MS)
+    bad = make_signal(store, direction="bearish", close=50000, extreme=49900, pivot_time=7)
+    assert "not beyond the entry" in await manager.on_signal(bad, TF_MS)
+    assert fake.position("BTCUSDT") == 0.04 and len(fake.open_algos()) == 2
+    assert len(store.open_positions()) == 1
