@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .aggregate import aggregate, bucket_start
-from .candles import COLUMNS
+from .candles import since_slice
 from .timeframes import INTRADAY, Plan, plan
 
 DEFAULT_BARS = 500
@@ -81,7 +82,7 @@ class TimeframeAdapter:
                       for p in group}
             frame = await self._series(symbol, base, base_ms, min(starts.values()), boundary)
             for p in group:
-                part = frame.loc[frame["timestamp"] >= starts[p.timeframe]]
+                part = since_slice(frame, starts[p.timeframe])
                 out[p.timeframe] = self._finish(part, p, boundary, wanted[p.timeframe], bars)
         return out
 
@@ -97,18 +98,23 @@ class TimeframeAdapter:
     @staticmethod
     def _finish(frame: pd.DataFrame, p: Plan, closed_until: int, since: int | None,
                 bars: int) -> pd.DataFrame:
-        out = aggregate(frame.reset_index(drop=True), p, closed_until)
-        if since is not None:
-            out = out.loc[out["timestamp"] >= since]
+        if p.native and not p.nominal:
+            # Pass-through without aggregate's label indexing (the per-cycle hot path): the
+            # same rule, a candle ends at open + length <= closed_until, on a sorted frame.
+            ts = frame["timestamp"].to_numpy()
+            n = int(np.searchsorted(ts + p.base_ms, closed_until, side="right"))
+            out = frame.iloc[:n] if n < ts.size else frame
+            out = out.assign(bars=1, expected_bars=1)
         else:
-            out = out.tail(bars)
-        return out.reset_index(drop=True)
+            out = aggregate(frame, p, closed_until)
+        if since is not None:
+            return since_slice(out, since)
+        return out.iloc[-bars:].reset_index(drop=True) if len(out) > bars else out
 
     async def _fetch(self, symbol: str, base: str, since: int | None, limit: int | None
                      ) -> pd.DataFrame:
         self.base_fetches += 1
-        frame = await self.fetcher.closed_candles(symbol, base, since_ms=since, limit=limit)
-        return frame.loc[:, list(COLUMNS)]
+        return await self.fetcher.closed_candles(symbol, base, since_ms=since, limit=limit)
 
     async def _series(self, symbol: str, base: str, base_ms: int, since: int,
                       boundary: int) -> pd.DataFrame:
@@ -119,12 +125,12 @@ class TimeframeAdapter:
             entry = self._cache.get(key) if self.cache_enabled else None
             if entry is None or entry.boundary != boundary:
                 frame = await self._fetch(symbol, base, since, None)
-                entry = _Entry(boundary, since, frame.loc[frame["timestamp"] < boundary])
+                entry = _Entry(boundary, since, since_slice(frame, until_ms=boundary))
             elif since < entry.since:
                 older = await self._fetch(symbol, base, since, (entry.since - since) // base_ms)
-                older = older.loc[older["timestamp"] < entry.since]
+                older = since_slice(older, until_ms=entry.since)
                 entry = _Entry(boundary, since, pd.concat([older, entry.frame],
                                                           ignore_index=True))
             if self.cache_enabled:
                 self._cache[key] = entry
-            return entry.frame.loc[entry.frame["timestamp"] >= since]
+            return since_slice(entry.frame, since)

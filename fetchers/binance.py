@@ -17,7 +17,7 @@ from exchange import ExchangeUnavailable, TransientExchangeError, override_hosts
 from exchange.errors import binance_code
 
 from . import universe as uni
-from .candles import COLUMNS, empty_frame, insane, parse_klines, tidy
+from .candles import empty_frame, insane, parse_klines, since_slice, tidy, to_frame
 from .retry import Backoff, MalformedResponse, RetryPolicy, retry_after_s, with_retry
 from .timeframes import NATIVE, parse_timeframe
 
@@ -205,21 +205,25 @@ class BinanceFetcher:
 
         A candle that breaks OHLC sanity is refetched once, then dropped with a warning.
         """
-        frame = await self._klines(mid, interval, params)
-        bad = insane(frame)
+        ts, values, close_time = await self._klines(mid, interval, params)
+        # Closed means Binance's close time has passed on Binance's clock (not ours).
+        closed = close_time < now_ms
+        bad = insane(values) & closed  # the forming candle is dropped anyway
         if bad.any():
             log.warning("candle_insane_refetch", symbol=mid, tf=interval,
-                        timestamps=frame.loc[bad, "timestamp"].tolist())
-            frame = await self._klines(mid, interval, params)
-            bad = insane(frame)
-            if bad.any():
-                # Never fed silently: the bucket built over it has bars < expected_bars.
-                log.warning("candle_insane_skipped", symbol=mid, tf=interval,
-                            timestamps=frame.loc[bad, "timestamp"].tolist())
-                frame = frame.loc[~bad]
-        # Closed means Binance's close time has passed on Binance's clock (not ours).
-        closed = frame["close_time"].to_numpy() < now_ms
-        return frame.loc[closed], len(bad), not closed.all()
+                        timestamps=ts[bad].tolist())
+            ts, values, close_time = await self._klines(mid, interval, params)
+            closed = close_time < now_ms
+            bad = insane(values) & closed
+        rows = ts.size
+        keep = closed & ~bad
+        if bad.any():
+            # Never fed silently: the bucket built over it has bars < expected_bars.
+            log.warning("candle_insane_skipped", symbol=mid, tf=interval,
+                        timestamps=ts[bad].tolist())
+        if not keep.all():
+            ts, values = ts[keep], values[keep]
+        return to_frame(ts, values), rows, not closed.all()
 
     async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,
                              limit: int | None = None) -> pd.DataFrame:
@@ -235,14 +239,16 @@ class BinanceFetcher:
             pages = await self._last(mid, base_timeframe, base_ms, limit or DEFAULT_LIMIT, now)
         else:
             pages = await self._forward(mid, base_timeframe, base_ms, int(since_ms), limit, now)
-        frame = tidy(pd.concat(pages, ignore_index=True)) if pages else empty_frame(True)
+        if not pages:
+            return empty_frame()
+        frame = tidy(pages[0] if len(pages) == 1 else pd.concat(pages, ignore_index=True))
         if since_ms is None:
-            frame = frame.tail(limit or DEFAULT_LIMIT)
-        else:
-            frame = frame.loc[frame["timestamp"] >= since_ms]
-            if limit is not None:
-                frame = frame.head(limit)
-        return frame.loc[:, list(COLUMNS)].reset_index(drop=True)
+            n = limit or DEFAULT_LIMIT
+            return frame.iloc[-n:].reset_index(drop=True) if len(frame) > n else frame
+        frame = since_slice(frame, since_ms)
+        if limit is not None and len(frame) > limit:
+            frame = frame.iloc[:limit]
+        return frame
 
     async def _forward(self, mid: str, tf: str, base_ms: int, since: int, limit: int | None,
                        now: int) -> list[pd.DataFrame]:
