@@ -113,10 +113,25 @@ class CommandChannel:
                 poll.cancel()
                 await asyncio.gather(poll, return_exceptions=True)
                 break
-            wait = poll.result()
+            try:
+                wait = poll.result()
+            except Exception:  # a bug must not end the command channel for the daemon's life
+                log.exception("commands_error")
+                wait = self.retry_cap_s
             if wait:
                 await self._pause(wait, stop_event)
+        await self._acknowledge()
         log.info("commands_stopped")
+
+    async def _acknowledge(self) -> None:
+        """Confirm the handled updates to Telegram before exiting (getUpdates with the offset)."""
+        if self.offset is None or self.bot is None:
+            return
+        try:
+            await asyncio.wait_for(self.bot.get_updates(offset=self.offset, timeout=0, limit=1),
+                                   timeout=2.0)
+        except Exception:  # best effort: the stored offset and the age check still protect
+            log.warning("commands_ack_failed")
 
     async def _pause(self, delay: float, stop_event: asyncio.Event) -> None:
         """Sleep `delay` seconds or until stopped."""

@@ -67,10 +67,16 @@ class OutboxDelivery:
         """Capped exponential backoff; `attempts` failed tries so far."""
         return min(self.backoff_cap_s, self.backoff_base_s * (2 ** min(attempts, 30)))
 
-    async def drain_once(self) -> Optional[float]:
-        """Send due rows in order until the head must wait: seconds to wait, None when empty."""
+    async def drain_once(self, stop_event: Optional[asyncio.Event] = None) -> Optional[float]:
+        """Send due rows in order until the head must wait: seconds to wait, None when empty.
+
+        With `stop_event` set it returns 0.0 between two rows, so shutdown never has to cancel
+        a send in flight (a cancelled send may have reached Telegram without being marked sent).
+        """
         async with self._lock:
             while True:
+                if stop_event is not None and stop_event.is_set():
+                    return 0.0
                 rows = self.store.pending(1)
                 if not rows:
                     return None
@@ -153,8 +159,9 @@ class OutboxDelivery:
                            resent)
 
     async def _one(self, send: Callable[..., Awaitable[None]], *args: Any) -> None:
-        """One message, within the chat's rate limit."""
-        await self.limiter.acquire(self.notifier.chat_key, self.notifier.is_group)
+        """One message, within the chat's rate limit (the console has none)."""
+        if getattr(self.notifier, "rate_limited", True):
+            await self.limiter.acquire(self.notifier.chat_key, self.notifier.is_group)
         await send(*args)
 
     async def _send(self, row: Any) -> None:
@@ -201,7 +208,7 @@ class OutboxDelivery:
         log.info("alert_delivery_started", chart=self.chart)
         while not stop_event.is_set():
             try:
-                wait = await self.drain_once()
+                wait = await self.drain_once(stop_event)
             except Exception:  # e.g. the database is briefly locked: keep the task alive
                 log.exception("alert_delivery_error")
                 wait = self.backoff_base_s

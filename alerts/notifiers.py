@@ -136,6 +136,7 @@ class TelegramNotifier:
     """Sends to the one configured chat through python-telegram-bot's Bot."""
 
     supports_photos = True
+    rate_limited = True
 
     def __init__(self, token: str, chat_id: str, api_url: str = "", *,
                  timeout_s: float = 10.0, poll_timeout_s: float = 30.0) -> None:
@@ -230,6 +231,7 @@ class ConsoleNotifier:
     """Prints readable alerts to stdout: the default when no bot token is configured."""
 
     supports_photos = False
+    rate_limited = False  # printing is not subject to Telegram's flood control
     chat_key = "console"
     is_group = False
 

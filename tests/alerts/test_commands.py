@@ -199,6 +199,7 @@ async def test_run_long_polls_in_the_loop_and_stops_promptly(fake, notifier, con
     stop.set()
     await asyncio.wait_for(task, 1.0)
     assert controller.calls == [("pause",)] and "paused" in fake.sent[0].text
+    assert fake._updates == []  # acknowledged to Telegram on the way out: never served again
 
 
 async def test_polling_survives_an_outage(fake, channel, controller, clock):

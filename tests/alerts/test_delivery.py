@@ -252,12 +252,14 @@ async def test_with_no_token_alerts_print_to_the_console(store, clock, capsys):
     settings = load_settings({}, dotenv_path=None)
     notifier = make_notifier(settings)
     assert isinstance(notifier, ConsoleNotifier)
-    enqueue_signals(store, clock, 1)
+    enqueue_signals(store, clock, 3)
     d = OutboxDelivery(store, notifier, settings, clock=clock.time, sleep=clock.sleep)
     assert await d.drain_once() is None
     out = capsys.readouterr().out
     assert "S0/USDT" in out and "Broken level:" in out and "<b>" not in out
-    assert store.outbox_counts() == {"sent": 1}
+    assert out.index("S0/USDT") < out.index("S1/USDT") < out.index("S2/USDT")
+    assert store.outbox_counts() == {"sent": 3}
+    assert clock.sleeps == []  # no Telegram rate limit on a console
 
 
 def test_make_notifier_points_ptb_at_telegram_api_url():
@@ -278,3 +280,13 @@ async def test_neither_the_token_nor_the_chat_id_reaches_the_logs(store, notifie
     logged = caplog.text + capsys.readouterr().out
     assert "sendPhoto" in logged or "alert_failed" in logged
     assert TOKEN not in logged and CHAT not in logged
+
+
+async def test_shutdown_stops_between_rows_instead_of_cancelling_a_send(store, notifier, fake,
+                                                                        clock):
+    enqueue_signals(store, clock, 3)
+    d = delivery(store, notifier, fake, clock, env={"CHART": "0"})
+    stop = asyncio.Event()
+    stop.set()
+    assert await d.drain_once(stop) == 0.0 and fake.sent == []
+    assert await d.flush(10) is True and len(fake.sent) == 3
