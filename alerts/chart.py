@@ -33,7 +33,7 @@ def render_chart(payload: Mapping[str, Any]) -> bytes:
 
     fig = Figure(figsize=SIZE_IN, dpi=DPI)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.06, 0.1, 0.86, 0.82))
+    ax = fig.add_axes((0.05, 0.08, 0.86, 0.8))
     colors = np.where(up, UP, DOWN)
 
     # Collections draw 120 candles in two artists: far faster than one bar/line per candle.
@@ -78,9 +78,10 @@ def render_chart(payload: Mapping[str, Any]) -> bytes:
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(True, linewidth=0.3, alpha=0.5)
     kind = "CHoCH" if str(ev["kind"]).upper() == "CHOCH" else str(ev["kind"])
-    ax.set_title(f"{payload['symbol']} {payload['timeframe']}  {kind} {ev['direction']}  "
-                 f"close {price(ev['close'])}", fontsize=10, color=UP if bull else DOWN)
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.7)
+    fig.suptitle(f"{payload['symbol']} {payload['timeframe']}  {kind} {ev['direction']}  "
+                 f"close {price(ev['close'])}", fontsize=10, y=0.975, color=UP if bull else DOWN)
+    # Above the plot, in one row: a legend inside would hide candles.
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=5, fontsize=7, frameon=False)
 
     buf = io.BytesIO()
     # zlib level 3 instead of 6: a few KiB larger, markedly faster to encode.
