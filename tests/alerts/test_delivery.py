@@ -290,3 +290,18 @@ async def test_shutdown_stops_between_rows_instead_of_cancelling_a_send(store, n
     stop.set()
     assert await d.drain_once(stop) == 0.0 and fake.sent == []
     assert await d.flush(10) is True and len(fake.sent) == 3
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed(store, fake, clock):
+    from tests.fakes.telegram_api import MIGRATED_TO
+    group = TelegramNotifier(TOKEN, "-4001234", fake.url, timeout_s=2.0)
+    try:
+        enqueue_signals(store, clock, 1)
+        fake.fail("sendMessage", "migrated")
+        d = delivery(store, group, fake, clock, env={"CHART": "0"})
+        wait = await d.drain_once()
+        await clock.sleep(wait)
+        await d.drain_once()
+    finally:
+        await group.close()
+    assert [s.chat_id for s in fake.sent] == [str(MIGRATED_TO)]

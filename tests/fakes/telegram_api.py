@@ -21,6 +21,7 @@ from aiohttp import web
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 BOT_ID = 123456789
 BOT_USERNAME = "choch_test_bot"
+MIGRATED_TO = -1009876543210  # the supergroup id a 'migrated' failure points to
 
 # Real descriptions, so code keyed on them meets the same text.
 ERRORS = {
@@ -37,7 +38,7 @@ ERRORS = {
 class Failure:
     """One scripted failure: an HTTP status (429 carries retry_after), or a lost reply."""
 
-    kind: str                      # '429', '502', '500', 'lost_reply', or a key of ERRORS
+    kind: str                      # '429', '502', '500', 'lost_reply', 'migrated', or ERRORS key
     retry_after: int = 0
 
 
@@ -187,6 +188,9 @@ class FakeTelegram:
             # nginx in front of the Bot API answers gateway errors with an HTML page.
             return web.Response(status=code, content_type="text/html",
                                 text=f"<html><body><h1>{code} Bad Gateway</h1></body></html>")
+        if failure.kind == "migrated":
+            return self._error(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                               {"migrate_to_chat_id": MIGRATED_TO})
         if failure.kind in ERRORS:
             return self._error(*ERRORS[failure.kind])
         return None
