@@ -6,6 +6,7 @@ import pytest
 import choch
 from app.daemon import Daemon
 from config import load_settings
+from fetchers import BinanceFetcher
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
@@ -39,8 +40,10 @@ def _settings(fake, tmp_path, **extra):
     return load_settings(env, dotenv_path=None)
 
 
-async def _started(settings) -> Daemon:
-    daemon = Daemon(settings)
+async def _started(settings, fake) -> Daemon:
+    """A started daemon whose host clock runs 3 s behind the fake exchange's frozen clock."""
+    fetcher = BinanceFetcher(settings, clock=lambda: fake.now_ms() / 1000 - 3.0)
+    daemon = Daemon(settings, fetcher=fetcher)
     await daemon.startup()
     return daemon
 
@@ -66,7 +69,7 @@ def _signal_rows(daemon):
 
 async def test_each_choch_in_the_replay_is_recorded_once_with_one_outbox_row(
         fake, candles, tmp_path):
-    daemon = await _started(_settings(fake, tmp_path))
+    daemon = await _started(_settings(fake, tmp_path), fake)
     warm_end = daemon.poller.streams[("LTC/USDT", "1m")].last_ts
     await _replay(daemon, fake, STEPS)
     recorded = [s.event for s in reversed(daemon.store.recent_signals(10_000))]
@@ -79,12 +82,12 @@ async def test_each_choch_in_the_replay_is_recorded_once_with_one_outbox_row(
 
 async def test_a_restart_midway_catches_up_without_duplicates(fake, candles, tmp_path):
     settings = _settings(fake, tmp_path)
-    daemon = await _started(settings)
+    daemon = await _started(settings, fake)
     warm_end = daemon.poller.streams[("LTC/USDT", "1m")].last_ts
     await _replay(daemon, fake, STEPS // 2)
     await daemon.shutdown()
     fake.advance(30 * MINUTE)  # down for half an hour: 30 candles closed meanwhile
-    again = await _started(settings)  # start-up catches up the missed candles
+    again = await _started(settings, fake)  # start-up catches up the missed candles
     await _replay(again, fake, STEPS // 2)
     recorded = [s.event for s in reversed(again.store.recent_signals(10_000))]
     assert recorded == _expected(candles, fake, warm_end)
@@ -99,7 +102,7 @@ async def test_a_restart_midway_catches_up_without_duplicates(fake, candles, tmp
 
 
 async def test_a_failing_slot_does_not_stop_the_next_which_catches_up(fake, candles, tmp_path):
-    daemon = await _started(_settings(fake, tmp_path))
+    daemon = await _started(_settings(fake, tmp_path), fake)
     warm_end = daemon.poller.streams[("LTC/USDT", "1m")].last_ts
     fake.fail("/fapi/v1/klines", 503, times=1000)
     fake.advance(MINUTE)
