@@ -1,0 +1,119 @@
+"""`main.py run` and `main.py check` as real processes against the local fake exchange."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.binance_data import FakeBinance
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "k3y-never-printed-0123456789"
+
+
+@pytest.fixture
+async def fake():
+    server = FakeBinance()  # real-time clock, synthetic candles for BTCUSDT and ETHUSDT
+    await server.start()
+    yield server
+    await server.close()
+
+
+def _env(fake, tmp_path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE", "TELEGRAM"))}
+    env.update({"BINANCE_DATA_URL": fake.url, "SYMBOLS": "BTC/USDT,ETH/USDT",
+                "TIMEFRAMES": "1m,5m", "STATE_DB": str(tmp_path / "state.db"),
+                "WARMUP_BARS": "60", "BINANCE_API_KEY": SECRET, "BINANCE_SECRET": SECRET + "s",
+                "CHART": "0", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+async def _spawn(*args, env, cwd):
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "main.py"), *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def _read_until(stream, marker: str, timeout: float) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = await asyncio.wait_for(stream.readline(), deadline - time.monotonic())
+        if not line:
+            break
+        lines.append(line.decode())
+        if marker in lines[-1]:
+            return lines
+    raise AssertionError(f"{marker!r} not seen in:\n{''.join(lines)}")
+
+
+async def test_sigterm_stops_the_daemon_cleanly_within_ten_seconds(fake, tmp_path):
+    notify_path = str(tmp_path / "notify")
+    sd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sd.bind(notify_path)
+    sd.setblocking(False)
+    env = _env(fake, tmp_path, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="3000000")
+    proc = await _spawn("run", env=env, cwd=tmp_path)
+    try:
+        out = await _read_until(proc.stdout, '"daemon_ready"', timeout=60)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = "".join(out) + rest.decode() + err.decode()
+    assert proc.returncode == 0 and took < 10, text
+    events = [json.loads(line)["event"] for line in text.splitlines() if line.startswith("{")]
+    assert "detector_warmed_up" in events and events[-1] == "daemon_stopped"
+    assert "trading instance: off (paper broker" in err.decode()
+    assert SECRET not in text
+    received = []
+    while True:
+        try:
+            received.append(sd.recv(100).decode())
+        except BlockingIOError:
+            break
+    sd.close()
+    assert "READY=1" in received and received[-1] == "STOPPING=1" and "WATCHDOG=1" in received
+
+
+async def test_check_passes_against_a_working_exchange(fake, tmp_path):
+    proc = await _spawn("check", env=_env(fake, tmp_path), cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    text = out.decode()
+    assert proc.returncode == 0, text + err.decode()
+    assert "configuration: ok" in text and "FAIL" not in text
+    assert "skip telegram" in text and SECRET not in text + err.decode()
+
+
+async def test_check_reports_a_broken_component_and_fails(fake, tmp_path):
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    env = _env(fake, tmp_path, BINANCE_DATA_URL=dead, FETCH_CYCLE_BUDGET_S="1",
+               FETCH_TIMEOUT_S="1")
+    proc = await _spawn("check", env=env, cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    text = out.decode()
+    assert proc.returncode == 1, text + err.decode()
+    assert "FAIL" in text and SECRET not in text + err.decode()
+
+
+async def test_a_bad_setting_stops_run_before_any_request(fake, tmp_path):
+    proc = await _spawn("run", env=_env(fake, tmp_path, LEVERAGE="500", DEMO_TRADING="maybe"),
+                        cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 2
+    assert "LEVERAGE" in err.decode() and "DEMO_TRADING" in err.decode()
+    assert fake.requests == []
