@@ -301,13 +301,22 @@ class BinanceFetcher:
                     self._universe = await self._load_universe()
                 except ExchangeUnavailable as e:
                     if self._universe is None:
-                        raise
+                        return self._unverified(e)
                     # Keep watching the old list rather than nothing; retry on the next call.
                     log.warning("universe_refresh_failed", error=str(e),
                                 kept=len(self._universe))
                     return list(self._universe)
                 self._universe_at = self._clock()
         return list(self._universe)
+
+    def _unverified(self, error: ExchangeUnavailable) -> list[str]:
+        """Explicit SYMBOLS while exchangeInfo is unreachable: watch them unverified for now."""
+        configured = tuple(self.settings.symbols)
+        if configured == (uni.ALL,) or not isinstance(error, TransientExchangeError):
+            raise error
+        log.warning("universe_unverified", error=str(error), symbols=",".join(configured))
+        excluded = set(self.settings.exclude_symbols)
+        return [s for s in configured if s not in excluded]  # not cached: retried next call
 
     async def _load_universe(self) -> list[str]:
         s = self.settings

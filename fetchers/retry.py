@@ -83,7 +83,13 @@ async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what
                     retry_after_s=wait)
             await asyncio.sleep(wait)
         try:
-            return await call()
+            # The budget bounds the call itself too: ccxt's rate limiter may queue a request
+            # for most of a minute, and a cycle must not hang on it.
+            left = policy.budget_s - (time.monotonic() - start)
+            try:
+                return await asyncio.wait_for(call(), timeout=max(left, 0.001))
+            except asyncio.TimeoutError:
+                raise ccxt.RequestTimeout(f"{what}: no answer within the cycle budget") from None
         except (ccxt.NetworkError, ccxt.InvalidNonce) as e:
             last = e
             hinted = getattr(e, "retry_after_s", None)

@@ -112,3 +112,13 @@ async def test_cached_series_equals_a_fresh_fetch(fake_binance, make_fetcher, lt
     fresh = await TimeframeAdapter(adapter.fetcher, cache=False).closed_candles(
         "LTC/USDT", "45m", since_ms=MIDNIGHT - 3600_000 * 3)
     pd.testing.assert_frame_equal(cached, fresh)
+
+
+async def test_daily_and_weekly_pass_through_closed_only(fake_binance, make_fetcher):
+    now = MIDNIGHT + 5 * MIN  # Wednesday 2026-02-11 00:05
+    fake = await fake_binance(now_ms=now)
+    adapter = TimeframeAdapter(await make_fetcher(fake, clock=HostClock(now)))
+    out = await adapter.poll("BTC/USDT", {"1d": None, "1w": None}, bars=3)
+    assert out["1d"]["timestamp"].tolist() == [MIDNIGHT - k * 86_400_000 for k in (3, 2, 1)]
+    monday = MIDNIGHT - 2 * 86_400_000  # 2026-02-09, the forming week
+    assert out["1w"]["timestamp"].tolist() == [monday - k * 7 * 86_400_000 for k in (3, 2, 1)]

@@ -125,3 +125,15 @@ def test_backoff_grows_exponentially_is_capped_and_jittered():
         full = min(8.0, 2 ** (n - 1))
         assert full / 2 <= d <= full
     assert len({round(d / min(8.0, 2 ** n), 6) for n, d in enumerate(delays)}) > 1
+
+
+async def test_a_call_stuck_past_the_budget_is_abandoned(fake_binance, make_fetcher):
+    fake = await fake_binance(now_ms=NOON + 1)
+    fetcher = await make_fetcher(fake, env={"FETCH_TIMEOUT_S": "30"}, clock=HostClock(NOON + 1),
+                                 retry=fast_retry(budget_s=0.3))
+    await fetcher.server_time_ms()
+    fake.fail(KLINES, None, times=5, delay_s=5)  # e.g. queued behind ccxt's rate limiter
+    started = time.monotonic()
+    with pytest.raises(TransientExchangeError):
+        await fetcher.closed_candles("BTC/USDT", "1m", limit=1)
+    assert time.monotonic() - started < 1.0

@@ -82,3 +82,12 @@ async def test_a_failed_first_load_raises_a_transient_error(fake_binance, make_f
     fake.fail("/fapi/v1/exchangeInfo", 503, times=100)
     with pytest.raises(TransientExchangeError):
         await fetcher.universe()
+
+
+async def test_explicit_symbols_are_watched_unverified_while_markets_are_down(
+        fake_binance, make_fetcher):
+    fake, fetcher = await _universe(fake_binance, make_fetcher, {"SYMBOLS": "BTCUSDT,LUNAUSDT"})
+    fake.fail("/fapi/v1/exchangeInfo", 503, times=100)
+    assert await fetcher.universe() == ["BTC/USDT", "LUNA/USDT"]
+    fake.faults.clear()
+    assert await fetcher.universe() == ["BTC/USDT"]  # verified as soon as markets load
