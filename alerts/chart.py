@@ -41,9 +41,11 @@ def render_chart(payload: Mapping[str, Any]) -> bytes:
     ax.add_collection(LineCollection(wicks, colors=colors, linewidths=0.8))
     half = 0.35
     bottom, top = np.minimum(o, c), np.maximum(o, c)
-    top = np.where(top - bottom > 0, top, bottom + (h.max() - lo.min()) * 1e-4)  # doji stays visible
+    # A doji (open == close) gets a hairline body so it stays visible.
+    top = np.where(top - bottom > 0, top, bottom + (h.max() - lo.min()) * 1e-4)
     bodies = np.stack([np.column_stack([x - half, bottom]), np.column_stack([x - half, top]),
-                       np.column_stack([x + half, top]), np.column_stack([x + half, bottom])], axis=1)
+                       np.column_stack([x + half, top]), np.column_stack([x + half, bottom])],
+                      axis=1)
     ax.add_collection(PolyCollection(bodies, facecolors=colors, edgecolors=colors, linewidths=0.5))
 
     span = float(h.max() - lo.min()) or abs(float(h.max())) * 0.01 or 1.0
@@ -64,7 +66,8 @@ def render_chart(payload: Mapping[str, Any]) -> bytes:
     ax.hlines(level, start, min(brk, n - 1) + 0.5, colors="#1e88e5", linewidths=1.2,
               linestyles="--", zorder=2, label=f"broken level {price(level)}")
     if brk < n:
-        ax.axvspan(brk - 0.5, brk + 0.5, color="#ffb300", alpha=0.25, zorder=0, label="break candle")
+        ax.axvspan(brk - 0.5, brk + 0.5, color="#ffb300", alpha=0.25, zorder=0,
+                   label="break candle")
     ax.axhline(float(ev["extreme"]), color="#8e24aa", linewidth=0.8, linestyle=":",
                label=f"stop ref {price(ev['extreme'])}")
 

@@ -87,7 +87,8 @@ def signal_text(payload: Mapping[str, Any], now_ms: int, late_after_s: float,
         f"Broken level: <code>{esc(price(ev['level']))}</code>",
         f"Close: <code>{esc(price(ev['close']))}</code>",
         f"Stop ref (extreme): <code>{esc(price(ev['extreme']))}</code>",
-        f"Candle: {esc(utc(int(ev['break_time'])))} (closed {esc(utc(int(ev['confirmed_at']))[11:])})",
+        f"Candle: {esc(utc(int(ev['break_time'])))} "
+        f"(closed {esc(utc(int(ev['confirmed_at']))[11:])})",
         f"Mode: {esc(payload.get('mode', '?'))}",
         f'<a href="{esc(tradingview_url(symbol, tf))}">TradingView {esc(symbol)} {esc(tf)}</a>',
     ]

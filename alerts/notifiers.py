@@ -88,7 +88,8 @@ def _ambiguous(exc: BaseException) -> bool:
 def translate(exc: TelegramError) -> DeliveryError:
     """Map a python-telegram-bot error to Transient / RateLimited / Permanent."""
     if isinstance(exc, RetryAfter):
-        return RateLimited(_seconds(exc._retry_after))  # the timedelta, without a deprecation warning
+        # The private timedelta avoids PTB's deprecation warning on the int-valued property.
+        return RateLimited(_seconds(getattr(exc, "_retry_after", None) or exc.retry_after))
     if isinstance(exc, InvalidToken):
         # Its message contains the token: never pass it on. A revoked token is fixed by the
         # operator; until then alerts wait in the outbox rather than being thrown away.

@@ -32,7 +32,7 @@ def duration(seconds: float) -> str:
 
 
 def _last_candles(value: Any) -> Iterable[tuple[str, int]]:
-    """(label, open time ms) from {(symbol, tf): ms}, {'SYM tf': ms} or [{symbol, timeframe, ts}]."""
+    """(label, open ms) from {(symbol, tf): ms}, {'SYM tf': ms} or [{symbol, timeframe, ts}]."""
     if isinstance(value, Mapping):
         for key, ts in value.items():
             label = " ".join(map(str, key)) if isinstance(key, (tuple, list)) else str(key)
@@ -53,13 +53,15 @@ def status_text(status: Mapping[str, Any], positions: list[dict] | None, now_s: 
         lines.append(f"Mode: <b>{mode}</b>" + (" (trading PAUSED)" if status.get("paused") else ""))
     symbols, tfs = status.get("symbols") or [], status.get("timeframes") or []
     if symbols or tfs:
-        lines.append(f"Watching: {esc(', '.join(map(str, symbols)))} × {esc(', '.join(map(str, tfs)))}")
+        watched = f"{', '.join(map(str, symbols))} × {', '.join(map(str, tfs))}"
+        lines.append(f"Watching: {esc(watched)}")
     candles = list(_last_candles(status.get("last_candles") or {}))
     if candles:
         lines.append("Last candle processed (open time):")
         for label, ts in sorted(candles):
             when = utc(int(ts)) if isinstance(ts, (int, float)) else "none yet"
-            age = f", {duration(now_s - int(ts) / 1000)} ago" if isinstance(ts, (int, float)) else ""
+            known = isinstance(ts, (int, float))
+            age = f", {duration(now_s - int(ts) / 1000)} ago" if known else ""
             lines.append(f"  {esc(label)}: {esc(when)}{esc(age)}")
     health = status.get("health") or {}
     if isinstance(health, Mapping):
@@ -105,6 +107,7 @@ def signals_text(signals: list[Any]) -> str:
         e = s.event
         kind = "CHoCH" if e.kind == "CHOCH" else e.kind
         lines.append(f"{esc(utc(e.break_time))} · <b>{esc(s.symbol)}</b> {esc(s.timeframe)} · "
-                     f"{esc(kind)} {esc(e.direction)} · level <code>{esc(price(e.level))}</code> · "
+                     f"{esc(kind)} {esc(e.direction)} · "
+                     f"level <code>{esc(price(e.level))}</code> · "
                      f"close <code>{esc(price(e.close))}</code> · {esc(s.trade_state)}")
     return "\n".join(lines)

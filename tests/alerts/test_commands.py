@@ -75,7 +75,8 @@ async def say(fake, channel, text, chat=int(CHAT), **kw):
 
 
 def test_parse_command_understands_bot_suffixes_and_arguments():
-    assert parse_command("/close@choch_test_bot btcusdt", "choch_test_bot") == ("close", ["btcusdt"])
+    assert parse_command("/close@choch_test_bot btcusdt", "choch_test_bot") == \
+        ("close", ["btcusdt"])
     assert parse_command("/STATUS", None) == ("status", [])
     assert parse_command("/status@other_bot", "choch_test_bot") is None
     assert parse_command("hello", "choch_test_bot") is None

@@ -69,7 +69,8 @@ async def test_a_chart_that_fails_to_render_does_not_stop_the_alert(store, notif
     assert "S0/USDT" in fake.sent[0].text and store.outbox_counts() == {"sent": 1}
 
 
-async def test_a_caption_too_long_goes_as_photo_then_text(store, notifier, fake, clock, monkeypatch):
+async def test_a_caption_too_long_goes_as_photo_then_text(store, notifier, fake, clock,
+                                                          monkeypatch):
     monkeypatch.setattr(alerts.delivery, "CAPTION_LIMIT", 50)
     enqueue_signals(store, clock, 1)
     fake.fail("sendMessage", "502")  # the photo went out; the text must retry alone
@@ -187,7 +188,8 @@ async def test_a_refused_picture_falls_back_to_text(store, notifier, fake, clock
     assert store.outbox_counts() == {"sent": 1}
 
 
-async def test_a_lost_reply_is_resent_and_flagged_as_a_possible_repeat(store, notifier, fake, clock):
+async def test_a_lost_reply_is_resent_and_flagged_as_a_possible_repeat(store, notifier, fake,
+                                                                       clock):
     enqueue_signals(store, clock, 1)
     fake.fail("sendPhoto", "lost_reply")  # Telegram accepted it but the answer never came
     d = delivery(store, notifier, fake, clock)

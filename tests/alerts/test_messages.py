@@ -52,7 +52,8 @@ def test_values_from_outside_are_escaped():
     text = signal_text(p, p["event"]["confirmed_at"], 120)
     assert "&lt;b&gt;demo&lt;/b&gt; &amp; co" in text
     notice = notice_text("trade", {"event": "stop <hit>", "symbol": "BTC/USDT",
-                                   "text": "PnL < 0 & closed", "fields": {"pnl": -1.5, "<x>": "a&b"}},
+                                   "text": "PnL < 0 & closed",
+                                   "fields": {"pnl": -1.5, "<x>": "a&b"}},
                          now_ms=1000, created_ms=1000, late_after_s=120)
     assert "stop &lt;hit&gt;" in notice and "PnL &lt; 0 &amp; closed" in notice
     assert "&lt;x&gt;: <code>a&amp;b</code>" in notice and "<code>-1.5</code>" in notice
