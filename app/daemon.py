@@ -62,9 +62,9 @@ class Daemon:
         await self._retry_forever("data_instance_start", self.fetcher.start)
         self.adapter = self._adapter or TimeframeAdapter(self.fetcher)
         self.notifier = self._notifier or make_notifier(s)
-        self.delivery = OutboxDelivery(self.store, self.notifier, s)
+        self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
         self.broker = self._broker or make_broker(s, self.store)
-        self.manager = PositionManager(s, self.store, self.broker)
+        self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
         mode = banner.alert_mode(s)
 
         def payload(symbol: str, timeframe: str, event, candles: pd.DataFrame) -> dict:
@@ -200,7 +200,7 @@ class Daemon:
         from alerts import CommandChannel
 
         from .controller import DaemonController
-        return CommandChannel(self.notifier, self.settings, DaemonController(self))
+        return CommandChannel(self.notifier, self.settings, DaemonController(self), store=self.store)
 
     async def shutdown(self) -> None:
         """Stop scheduling, finish the job in flight (bounded), flush alerts, close sessions."""

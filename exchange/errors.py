@@ -22,6 +22,11 @@ class PermanentExchangeError(ExchangeUnavailable):
     """Bad keys, insufficient margin, an invalid order or symbol: retrying will not help."""
 
 
+# Binance codes that mean "try again", whatever class ccxt maps them to: unknown error,
+# disconnected, backend timeout (-1007: the order status is unknown), too many connections.
+TRANSIENT_CODES = frozenset({-1000, -1001, -1003, -1007, -1008, -1021})
+
+
 def binance_code(error: Exception) -> int | None:
     """Binance's numeric error code from a ccxt error message like '... {"code":-2019,...}'."""
     text = str(error)
@@ -41,8 +46,10 @@ def translate(error: Exception) -> ExchangeUnavailable:
     code = binance_code(error)
     retry_after = getattr(error, "retry_after_s", None)
     message = f"{type(error).__name__}: {error}"
-    if isinstance(error, (ccxt.NetworkError, ccxt.InvalidNonce)):
-        # NetworkError covers RequestTimeout, ExchangeNotAvailable (5xx), DDoSProtection and
-        # RateLimitExceeded; InvalidNonce is Binance's -1021 (timestamp outside recvWindow).
+    if isinstance(error, ccxt.OperationFailed) or code in TRANSIENT_CODES:
+        # OperationFailed is the parent of NetworkError (RequestTimeout, ExchangeNotAvailable,
+        # DDoSProtection, RateLimitExceeded, InvalidNonce = -1021) and is what ccxt raises for
+        # Binance's -1000 and -1001 (a 500/503 with an error body). None of these says the
+        # request was refused, so for an order the outcome is unknown until it is looked up.
         return TransientExchangeError(message, code, retry_after)
     return PermanentExchangeError(message, code, retry_after)

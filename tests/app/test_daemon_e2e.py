@@ -42,8 +42,8 @@ def _settings(fake, tmp_path, **extra):
 
 async def _started(settings, fake) -> Daemon:
     """A started daemon whose host clock runs 3 s behind the fake exchange's frozen clock."""
-    fetcher = BinanceFetcher(settings, clock=lambda: fake.now_ms() / 1000 - 3.0)
-    daemon = Daemon(settings, fetcher=fetcher)
+    clock = lambda: fake.now_ms() / 1000 - 3.0  # noqa: E731
+    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), clock=clock)
     await daemon.startup()
     return daemon
 

@@ -1,0 +1,150 @@
+"""Daemon latency and memory: 50 symbols x 2 timeframes against the local fake exchange.
+
+Run from the repo root: .venv/bin/python bench/daemon.py [--cycles 1000]
+
+The exchange clock is simulated (each cycle moves it one minute), so the wait between a candle's
+close and the job is exactly FETCH_DELAY_S as the scheduler would fire it; everything after that
+(HTTP to the fake on 127.0.0.1 through real ccxt, detection, the SQLite commit, the outbox and the
+notifier hand-off) is measured in real time. Latency = FETCH_DELAY_S + measured real time.
+Candles: the real LTCUSDT USD-M 1m month from ../shared/data, a different window per symbol.
+RSS is this whole process, which also hosts the fake server (its request log is cleared).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from alerts import ConsoleNotifier  # noqa: E402
+from app.daemon import Daemon  # noqa: E402
+from app.logs import configure  # noqa: E402
+from config import load_settings  # noqa: E402
+from fetchers import BinanceFetcher  # noqa: E402
+from tests.fakes.binance_data import FakeBinance, Listing, resample  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "LTCUSDT-usdm-1m-2026-02.csv"
+SYMBOLS = 50
+MINUTE = 60_000
+DELAY_S = 2.0
+WARMUP = 300
+TARGET_P99_S = DELAY_S + 1.0
+TARGET_RSS_GROWTH = 0.05
+TARGET_RSS_MB = 250
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def series(cycles: int) -> dict:
+    """Per symbol: real 1m candles (a window of the month), re-timed onto one common clock."""
+    month = pd.read_csv(DATA).rename(columns={"open_time": "timestamp"})
+    month = month[["timestamp", "open", "high", "low", "close", "volume"]]
+    need = WARMUP * 5 + cycles + 10
+    start = int(month["timestamp"].iloc[0])
+    out = {}
+    for i in range(SYMBOLS):
+        offset = (i * 613) % (len(month) - need)
+        part = month.iloc[offset:offset + need].reset_index(drop=True).copy()
+        part["timestamp"] = start + part.index.to_numpy() * MINUTE
+        sym = f"X{i:02d}USDT"
+        out[(sym, "1m")] = part
+        out[(sym, "5m")] = resample(part, "5m")
+    return out
+
+
+class TimedNotifier(ConsoleNotifier):
+    """The console notifier (no Telegram rate limit), noting when each alert is handed over."""
+
+    def __init__(self) -> None:
+        super().__init__(io.StringIO())
+        self.handed: list[float] = []
+
+    async def send_text(self, text_html: str) -> None:
+        self.handed.append(time.perf_counter())
+        await super().send_text(text_html)
+
+
+async def main(cycles: int) -> None:
+    configure("WARNING", [], json=True, stream=io.StringIO())
+    candles = series(cycles)
+    first = int(next(iter(candles.values()))["timestamp"].iloc[0])
+    fake = FakeBinance(candles=candles, listings=[Listing(s) for s, tf in candles if tf == "1m"],
+                       now_ms=first + WARMUP * 5 * MINUTE + int(DELAY_S * 1000))
+    await fake.start()
+    tmp = tempfile.mkdtemp()
+    settings = load_settings({
+        "BINANCE_DATA_URL": fake.url, "SYMBOLS": ",".join(s for s, tf in candles if tf == "1m"),
+        "TIMEFRAMES": "1m,5m", "STATE_DB": f"{tmp}/state.db", "WARMUP_BARS": str(WARMUP),
+        "FETCH_DELAY_S": str(DELAY_S), "SLOT_RETRY_S": "0", "CHART": "0"}, dotenv_path=None)
+    clock = lambda: fake.now_ms() / 1000  # noqa: E731
+    notifier = TimedNotifier()
+    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), notifier=notifier,
+                    clock=clock)
+    await daemon.startup()
+    daemon.start_background()
+    recorded: list[float] = []
+    handed: list[float] = []
+    real_commit = daemon.store.commit_candles
+
+    def timed_commit(*args, **kwargs):
+        rows = real_commit(*args, **kwargs)
+        recorded.extend([time.perf_counter()] * len(rows))
+        return rows
+
+    daemon.store.commit_candles = timed_commit
+    rss10 = None
+    for k in range(cycles):
+        fake.advance(MINUTE)  # now = this minute's close + FETCH_DELAY_S
+        fake.requests.clear()
+        close_now = fake.now_ms() - int(DELAY_S * 1000)
+        t0 = time.perf_counter()  # the moment the scheduler fires: close + FETCH_DELAY_S
+        rec0, hand0 = len(recorded), len(notifier.handed)
+        jobs = [daemon.run_timeframe("1m", retry_s=0)]
+        if close_now % (5 * MINUTE) == 0:
+            jobs.append(daemon.run_timeframe("5m", retry_s=0))
+        await asyncio.gather(*jobs)
+        for _ in range(200):  # let delivery hand over this cycle's alerts
+            if len(notifier.handed) - hand0 >= len(recorded) - rec0:
+                break
+            await asyncio.sleep(0.005)
+        recorded[rec0:] = [DELAY_S + t - t0 for t in recorded[rec0:]]
+        handed.extend(DELAY_S + t - t0 for t in notifier.handed[hand0:])
+        if k + 1 == 10:
+            rss10 = rss_mb()
+    rss_end = rss_mb()
+    await daemon.shutdown()
+    await fake.close()
+
+    def pct(xs, q):
+        return statistics.quantiles(xs, n=100)[q - 1] if len(xs) > 1 else float("nan")
+
+    print(f"daemon bench: {SYMBOLS} symbols x 2 timeframes (1m, 5m), {cycles} cycles, "
+          f"FETCH_DELAY_S={DELAY_S}")
+    print(f"{'from candle close to':<28}{'n':>6}{'p50 s':>10}{'p99 s':>10}{'target p99':>12}")
+    for name, xs in (("signal recorded", recorded), ("alert handed to notifier", handed)):
+        print(f"{name:<28}{len(xs):>6}{pct(xs, 50):>10.3f}{pct(xs, 99):>10.3f}"
+              f"{'<= ' + format(TARGET_P99_S, '.1f'):>12}")
+    growth = (rss_end - rss10) / rss10
+    print(f"RSS after 10 cycles {rss10:.1f} MB, after {cycles} cycles {rss_end:.1f} MB: "
+          f"growth {growth:+.1%} (target < {TARGET_RSS_GROWTH:.0%}, under {TARGET_RSS_MB} MB)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=1000)
+    asyncio.run(main(parser.parse_args().cycles))
