@@ -15,6 +15,7 @@ from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
 from fetchers.timeframes import parse_timeframe
 from store import SignalRow, Store
+from trading.models import LiveTradingRefused, PositionModeError
 
 from . import banner
 from .cycle import Poller
@@ -63,7 +64,7 @@ class Daemon:
         self.adapter = self._adapter or TimeframeAdapter(self.fetcher)
         self.notifier = self._notifier or make_notifier(s)
         self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
-        self.broker = self._broker or make_broker(s, self.store)
+        self.broker = self._broker or make_broker(s, self.store)  # live needs confirmation
         self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
         mode = banner.alert_mode(s)
 
@@ -74,7 +75,8 @@ class Daemon:
         self.poller_params = f"L{s.pivot_left}R{s.pivot_right}{s.break_on}"
         self.poller = Poller(s, self.store, self.adapter, payload, self._after_feed)
         self.symbols = await self._retry_forever("universe", self.fetcher.universe)
-        await self.manager.start(self.symbols)
+        await self._retry_forever("trading_instance_start",
+                                  lambda: self.manager.start(self.symbols))
         for tf in s.timeframes:
             await self.run_timeframe(tf, retry_s=0.0)
         # Signals recorded just before a crash, whose trade decision was never written.
@@ -242,7 +244,8 @@ class Daemon:
         try:
             self.systemd.status("starting: catching up")
             await self.startup()
-        except PermanentExchangeError as e:
+        except (PermanentExchangeError, LiveTradingRefused, PositionModeError) as e:
+            # Bad keys, hedge mode, live without confirmation: a restart would not fix them.
             log.error("startup_failed", error=str(e))
             print(f"start-up failed: {e}", file=sys.stderr)
             await self.shutdown()

@@ -40,10 +40,11 @@ def _settings(fake, tmp_path, **extra):
     return load_settings(env, dotenv_path=None)
 
 
-async def _started(settings, fake) -> Daemon:
+async def _started(settings, fake, broker=None) -> Daemon:
     """A started daemon whose host clock runs 3 s behind the fake exchange's frozen clock."""
     clock = lambda: fake.now_ms() / 1000 - 3.0  # noqa: E731
-    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), clock=clock)
+    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), clock=clock,
+                    broker=broker)
     await daemon.startup()
     return daemon
 
@@ -126,3 +127,41 @@ async def test_a_failing_slot_does_not_stop_the_next_which_catches_up(fake, cand
     recorded = [s.event for s in reversed(daemon.store.recent_signals(10_000))]
     assert recorded == _expected(candles, fake, warm_end) and calls["n"] == 61
     await daemon.shutdown()
+
+
+async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signal(
+        fake, candles, tmp_path):
+    from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
+    from trading import BinanceFuturesAdapter
+
+    exchange = FakeBinanceTrading()
+    await exchange.start()
+    settings = _settings(fake, tmp_path, ENABLE_TRADING="1", DEMO_TRADING="1",
+                         BINANCE_API_KEY_DEMO=API_KEY, BINANCE_SECRET_DEMO=SECRET,
+                         BINANCE_TRADING_URL=exchange.url, TRADE_ON="CHOCH,BOS")
+    by_open = candles.set_index("timestamp")
+    try:
+        # ccxt's weight limiter off: reconciling every 1m slot costs ~2 s of waiting otherwise.
+        broker = BinanceFuturesAdapter(settings, backoff_s=0.01, rate_limit=False)
+        daemon = await _started(settings, fake, broker)
+        opened = 0
+        for _ in range(STEPS):
+            fake.advance(MINUTE)
+            last = by_open.loc[fake.now_ms() // MINUTE * MINUTE - MINUTE - MINUTE]
+            exchange.candle("LTCUSDT", float(last["high"]), float(last["low"]),
+                            float(last["close"]))
+            await daemon.run_timeframe("1m", retry_s=0)
+            if exchange.position("LTCUSDT") != 0:
+                # Every open position has its stop and target on the exchange.
+                kinds = sorted(a["orderType"] for a in exchange.open_algos("LTCUSDT"))
+                assert kinds == ["STOP_MARKET", "TAKE_PROFIT_MARKET"]
+            opened = max(opened, len(daemon.store.conn.execute(
+                "SELECT id FROM positions").fetchall()))
+        signals = daemon.store.recent_signals(10_000)
+        entries = exchange.calls("POST", "/fapi/v1/order")
+        entry_ids = [p["newClientOrderId"] for p in entries if p["newClientOrderId"].endswith("-e")]
+        assert opened > 0 and len(entry_ids) == len(set(entry_ids))  # never twice per signal
+        assert all(s.trade_state != "pending" for s in signals)
+        await daemon.shutdown()
+    finally:
+        await exchange.stop()
