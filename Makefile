@@ -33,9 +33,13 @@ test: $(VENV)/.dev-installed
 check: $(VENV)/.runtime-installed
 	$(PY) main.py check
 
-## print the speed figures (bench/)
+## print the speed and memory figures (bench/); takes a few minutes
 bench: $(VENV)/.bench-installed
 	$(PY) bench/detector.py
+	$(PY) bench/cycle.py
+	$(PY) bench/daemon.py
+	$(PY) bench/trading.py
+	$(PY) bench/chart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
