@@ -48,3 +48,13 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A state database in the test's temporary directory, closed afterwards."""
+    from store import Store
+
+    db = Store(tmp_path / "state.db")
+    yield db
+    db.close()

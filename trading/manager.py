@@ -275,10 +275,15 @@ class PositionManager(ReconcileMixin):
             return f"close failed: {_short(err)}"
         return await self._closed(pos, res.average, reason)
 
-    async def _closed(self, pos: PositionRow, price: Optional[float], reason: str) -> str:
-        """Record the exit, cancel what protected the position, announce it."""
+    async def _closed(self, pos: PositionRow, price: Optional[float], reason: str,
+                      pnl: Optional[float] = None) -> str:
+        """Record the exit, cancel what protected the position, announce it.
+
+        `pnl` is the exchange's realised PnL when known; otherwise it is computed from `price`.
+        """
         sign = 1 if pos.direction == LONG else -1
-        pnl = (price - pos.entry_price) * pos.quantity * sign if price else None
+        if pnl is None and price:
+            pnl = (price - pos.entry_price) * pos.quantity * sign
         self.store.close_position(pos.id, price, pnl, reason, self.now_ms())
         await self._cancel_protection(pos)
         text = (f"Closed {pos.direction.upper()} {pos.symbol} @ {price:g}: PnL {pnl:+.2f} USDT "

@@ -102,14 +102,7 @@ class ReconcileMixin:
         price, pnl = (fill.price, fill.pnl) if fill else (None, None)
         if fill is None and reason in ("stop", "target"):  # trades not visible: use the level
             price = pos.stop if reason == "stop" else pos.target
-            pnl = (price - pos.entry_price) * pos.quantity * (1 if pos.direction == LONG else -1)
-        self.store.close_position(pos.id, price, pnl, reason, self.now_ms())
-        await self._cancel_protection(pos)
-        text = (f"{pos.symbol} {pos.direction.upper()} closed by {reason} @ {price:g}: "
-                f"PnL {pnl:+.2f} USDT" if fill else f"{pos.symbol} closed ({reason})")
-        self.notify("position_closed", pos.symbol, text,
-                    {"exit": price, "pnl": pnl, "reason": reason}, dedupe=f"close:{pos.id}")
-        self._limit_reason()
+        await self._closed(pos, price, reason, pnl)
 
     async def _cancel_orphans(self, waiting) -> None:
         """Our stops/targets left on symbols where we hold no open position are cancelled."""

@@ -7,7 +7,6 @@ import pytest
 
 from alerts import TelegramNotifier
 from config import load_settings
-from store import Store
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 CHAT = "424242"          # a private chat
@@ -52,13 +51,6 @@ async def fake(clock):
     await server.start()
     yield server
     await server.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

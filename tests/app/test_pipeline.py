@@ -23,13 +23,6 @@ def _stream(store, **fresh) -> Stream:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def candles():
     df = random_candles(11, 600)
     df["volume"] = 1.0

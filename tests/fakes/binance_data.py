@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
+from . import serve_locally
+
 MINUTE = 60_000
 INTERVAL_MS = {"1m": MINUTE, "3m": 3 * MINUTE, "5m": 5 * MINUTE, "15m": 15 * MINUTE,
                "30m": 30 * MINUTE, "1h": 60 * MINUTE, "2h": 120 * MINUTE, "4h": 240 * MINUTE,
@@ -198,12 +200,7 @@ class FakeBinance:
         app.router.add_get("/fapi/v1/exchangeInfo", self._exchange_info)
         app.router.add_get("/fapi/v1/klines", self._klines)
         app.router.add_get("/fapi/v1/ticker/24hr", self._ticker)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
         return self
 
     async def close(self) -> None:

@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from . import serve_locally
+
 API_KEY = "test-key-0123456789"
 SECRET = "test-secret-abcdef"
 
@@ -417,12 +419,7 @@ class FakeBinanceTrading:
         """Listen on 127.0.0.1 at a random port; returns the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_locally(app)
         return self.url
 
     async def stop(self) -> None:

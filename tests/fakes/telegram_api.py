@@ -18,6 +18,8 @@ from typing import Any, Callable, Optional
 
 from aiohttp import web
 
+from . import serve_locally
+
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 BOT_ID = 123456789
 BOT_USERNAME = "choch_test_bot"
@@ -131,12 +133,7 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_locally(app)
         return self.url
 
     async def stop(self) -> None:

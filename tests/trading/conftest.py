@@ -31,13 +31,6 @@ def make_settings(fake_url: str = "", **env: str):
     return load_settings({k: v for k, v in base.items() if v != ""}, dotenv_path=None)
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
-    yield s
-    s.close()
-
-
 def make_signal(store: Store, symbol: str = "BTC/USDT", direction: str = "bullish",
                 close: float = 50000.0, extreme: float = 49000.0, *, kind: str = "CHOCH",
                 timeframe: str = "15m", pivot_time: int | None = None,
