@@ -5,12 +5,30 @@ import io
 import json
 import logging
 
+import pytest
 import structlog
 
-from app.logs import configure
+from app.logs import LIBRARY_LOGGERS, configure
 
 SECRET = "s3cr3t-api-key-value"
 TOKEN = "123456789:" + "AAExample" * 4  # token-shaped, made up
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """configure() changes process-wide logging: put it back so other tests see the default."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level,
+             {n: (logging.getLogger(n).level, logging.getLogger(n).handlers[:],
+                  logging.getLogger(n).propagate) for n in LIBRARY_LOGGERS})
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, (level, handlers, propagate) in saved[2].items():
+        lib = logging.getLogger(name)
+        lib.setLevel(level)
+        lib.handlers[:] = handlers
+        lib.propagate = propagate
+    structlog.reset_defaults()
 
 
 def _lines(stream: io.StringIO) -> list[dict]:
