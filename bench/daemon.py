@@ -69,7 +69,7 @@ def series(cycles: int) -> dict:
     return out
 
 
-async def main(cycles: int) -> None:
+async def main(cycles: int, rss_every: int = 0) -> None:
     configure("WARNING", [], json=True, stream=io.StringIO())
     candles = series(cycles)
     first = int(next(iter(candles.values()))["timestamp"].iloc[0])
@@ -129,6 +129,8 @@ async def main(cycles: int) -> None:
         handed.extend(DELAY_S + t - t0 for t in signal_sent[hand0:])
         if k + 1 == 10:
             rss10 = rss_mb()
+        if rss_every and (k + 1) % rss_every == 0:
+            print(f"cycle {k + 1}: RSS {rss_mb():.1f} MB", flush=True)
     rss_end = rss_mb()
     await daemon.shutdown()
     await fake.close()
@@ -150,4 +152,6 @@ async def main(cycles: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().cycles))
+    parser.add_argument("--rss-every", type=int, default=0, help="also print RSS every N cycles")
+    args = parser.parse_args()
+    asyncio.run(main(args.cycles, args.rss_every))
