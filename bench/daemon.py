@@ -7,7 +7,7 @@ close and the job is exactly FETCH_DELAY_S as the scheduler would fire it; every
 (HTTP to the fake on 127.0.0.1 through real ccxt, detection, the SQLite commit, the outbox and the
 notifier hand-off) is measured in real time. Latency = FETCH_DELAY_S + measured real time.
 Candles: the real LTCUSDT USD-M 1m month from ../shared/data, a different window per symbol.
-RSS is this whole process, which also hosts the fake server (its request log is cleared).
+The fake runs in a child process: neither its CPU time nor its memory is counted as the daemon's.
 ccxt's per-minute weight limiter is switched off after start-up: simulated minutes pass much
 faster than real ones here, and a steady cycle's weight is far below the cap in real operation.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -69,16 +70,56 @@ def series(cycles: int) -> dict:
     return out
 
 
+def _serve(conn, cycles: int) -> None:
+    """Child process: the fake exchange, its clock moved by the parent through a pipe."""
+    async def serve():
+        candles = series(cycles)
+        first = int(next(iter(candles.values()))["timestamp"].iloc[0])
+        fake = FakeBinance(candles=candles,
+                           listings=[Listing(s) for s, tf in candles if tf == "1m"],
+                           now_ms=first + WARMUP * 5 * MINUTE + int(DELAY_S * 1000))
+        await fake.start()
+        conn.send((fake.url, fake.now_ms(), [s for s, tf in candles if tf == "1m"]))
+        loop = asyncio.get_running_loop()
+        while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
+            fake.advance(command)
+            fake.requests.clear()
+            conn.send(fake.now_ms())
+        await fake.close()
+
+    asyncio.run(serve())
+
+
+class RemoteFake:
+    """The fake exchange in a child process, with a mirror of its frozen clock."""
+
+    def __init__(self, cycles: int) -> None:
+        self.conn, child = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(target=_serve, args=(child, cycles), daemon=True)
+        self.process.start()
+        self.url, self.now, self.symbols = self.conn.recv()
+
+    def now_ms(self) -> int:
+        """The exchange clock (as last set)."""
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        """Move the exchange clock forward (waits for the child to apply it)."""
+        self.conn.send(ms)
+        self.now = self.conn.recv()
+
+    def close(self) -> None:
+        """Stop the child."""
+        self.conn.send("stop")
+        self.process.join(timeout=10)
+
+
 async def main(cycles: int, rss_every: int = 0) -> None:
     configure("WARNING", [], json=True, stream=io.StringIO())
-    candles = series(cycles)
-    first = int(next(iter(candles.values()))["timestamp"].iloc[0])
-    fake = FakeBinance(candles=candles, listings=[Listing(s) for s, tf in candles if tf == "1m"],
-                       now_ms=first + WARMUP * 5 * MINUTE + int(DELAY_S * 1000))
-    await fake.start()
+    fake = RemoteFake(cycles)
     tmp = tempfile.mkdtemp()
     settings = load_settings({
-        "BINANCE_DATA_URL": fake.url, "SYMBOLS": ",".join(s for s, tf in candles if tf == "1m"),
+        "BINANCE_DATA_URL": fake.url, "SYMBOLS": ",".join(fake.symbols),
         "TIMEFRAMES": "1m,5m", "STATE_DB": f"{tmp}/state.db", "WARMUP_BARS": str(WARMUP),
         "FETCH_DELAY_S": str(DELAY_S), "SLOT_RETRY_S": "0", "CHART": "0"}, dotenv_path=None)
     clock = lambda: fake.now_ms() / 1000  # noqa: E731
@@ -114,7 +155,6 @@ async def main(cycles: int, rss_every: int = 0) -> None:
     rss10 = None
     for k in range(cycles):
         fake.advance(MINUTE)  # now = this minute's close + FETCH_DELAY_S
-        fake.requests.clear()
         close_now = fake.now_ms() - int(DELAY_S * 1000)
         t0 = time.perf_counter()  # the moment the scheduler fires: close + FETCH_DELAY_S
         rec0, hand0 = len(recorded), len(signal_sent)
@@ -133,7 +173,7 @@ async def main(cycles: int, rss_every: int = 0) -> None:
             print(f"cycle {k + 1}: RSS {rss_mb():.1f} MB", flush=True)
     rss_end = rss_mb()
     await daemon.shutdown()
-    await fake.close()
+    fake.close()
 
     def pct(xs, q):
         return statistics.quantiles(xs, n=100)[q - 1] if len(xs) > 1 else float("nan")
