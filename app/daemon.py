@@ -241,9 +241,17 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        self.systemd.status("starting: catching up")
+        # Start-up (a warm-up of many symbols can take minutes) stops at once on SIGTERM: it is
+        # cancelled at an await, never inside a SQLite transaction, so nothing half-done stays.
+        starting = asyncio.create_task(self.startup())
+        stopping = asyncio.create_task(self.stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
         try:
-            self.systemd.status("starting: catching up")
-            await self.startup()
+            await starting
         except (PermanentExchangeError, LiveTradingRefused, PositionModeError) as e:
             # Bad keys, hedge mode, live without confirmation: a restart would not fix them.
             log.error("startup_failed", error=str(e))

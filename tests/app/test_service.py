@@ -117,3 +117,21 @@ async def test_a_bad_setting_stops_run_before_any_request(fake, tmp_path):
     assert proc.returncode == 2
     assert "LEVERAGE" in err.decode() and "DEMO_TRADING" in err.decode()
     assert fake.requests == []
+
+
+async def test_sigterm_during_a_long_start_up_still_exits_cleanly(fake, tmp_path):
+    fake.latency_s = 0.5  # every request slow: the warm-up takes far longer than the test waits
+    proc = await _spawn("run", env=_env(fake, tmp_path, WARMUP_BARS="1500"), cwd=tmp_path)
+    try:
+        await _read_until(proc.stdout, '"daemon_starting"', timeout=60)
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0 and took < 10, err.decode()[-2000:]
+    assert '"daemon_ready"' not in out.decode() and '"daemon_stopped"' in out.decode()
