@@ -1,0 +1,45 @@
+"""The systemd unit asks for what the daemon implements (notify, watchdog) and is hardened."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+UNIT = Path(__file__).resolve().parents[2] / "systemd" / "choch.service"
+
+
+def _directives() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def test_unit_is_notify_with_watchdog_restart_and_a_dedicated_user():
+    d = _directives()
+    assert d["Type"] == ["notify"] and d["WatchdogSec"] and d["Restart"] == ["always"]
+    assert d["RestartPreventExitStatus"] == ["2"]  # configuration errors: no restart loop
+    assert d["EnvironmentFile"] and d["StateDirectory"] == ["choch"]
+    assert d["User"] == ["choch"] and "STATE_DB=/var/lib/choch/choch.db" in d["Environment"][0]
+
+
+@pytest.mark.parametrize("key,value", [("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
+                                       ("ProtectHome", "yes"), ("PrivateTmp", "yes")])
+def test_unit_is_hardened(key, value):
+    assert _directives()[key] == [value]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+def test_systemd_accepts_the_unit(tmp_path):
+    copy = tmp_path / "choch.service"
+    copy.write_text(UNIT.read_text())
+    result = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True,
+                            text=True, timeout=60)
+    # The only complaint allowed here: /opt/choch is not installed on a test machine.
+    problems = [line for line in (result.stdout + result.stderr).splitlines()
+                if line.strip() and "/opt/choch" not in line]
+    assert problems == []
