@@ -25,7 +25,8 @@ class DaemonController:
             "last_candles": {f"{sym} {tf}": ts for (sym, tf), ts in d.store.last_candles().items()},
             "data_health": "ok" if not any(failing.values()) else
                            f"degraded ({sum(failing.values())} stream(s) behind in last slots)",
-            "trading_health": getattr(d.manager, "health", lambda: "unknown")(),
+            "trading_health": "ok" if d.trading_error is None else
+                              f"last reconciliation failed: {d.trading_error}",
             "paused": getattr(d.manager, "paused", False),
         }
 

@@ -19,6 +19,7 @@ from trading.models import LiveTradingRefused, PositionModeError
 
 from . import banner
 from .cycle import Poller
+from .pipeline import params_key
 from .logs import configure, settings_secrets
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
@@ -48,6 +49,7 @@ class Daemon:
         self.tasks: list[asyncio.Task] = []
         self.symbols: list[str] = []
         self.last_slot: dict[str, dict] = {}
+        self.trading_error: Optional[str] = None  # the last reconciliation's failure, for /status
         self.smallest_tf = min(settings.timeframes, key=parse_timeframe)
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -68,11 +70,12 @@ class Daemon:
         self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
         mode = banner.alert_mode(s)
 
+        params = params_key(s.pivot_left, s.pivot_right, s.break_on)
+
         def payload(symbol: str, timeframe: str, event, candles: pd.DataFrame) -> dict:
-            return signal_payload(symbol, timeframe, event, mode, self.poller_params, candles,
+            return signal_payload(symbol, timeframe, event, mode, params, candles,
                                   s.pivot_left, s.pivot_right)
 
-        self.poller_params = f"L{s.pivot_left}R{s.pivot_right}{s.break_on}"
         self.poller = Poller(s, self.store, self.adapter, payload, self._after_feed)
         self.symbols = await self._retry_forever("universe", self.fetcher.universe)
         await self._retry_forever("trading_instance_start",
@@ -163,7 +166,9 @@ class Daemon:
     async def _reconcile(self) -> None:
         try:
             await self.manager.reconcile()
-        except Exception:  # noqa: BLE001
+            self.trading_error = None
+        except Exception as e:  # noqa: BLE001
+            self.trading_error = f"{type(e).__name__}: {e}"[:200]
             log.exception("reconcile_failed")
 
     # -- service lifecycle -----------------------------------------------------------------------

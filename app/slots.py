@@ -107,7 +107,7 @@ def utc_ms(dt: datetime) -> int:
 
 
 def fire_times(trigger, start: datetime, count: int) -> list[datetime]:
-    """The next `count` fire times of a trigger from `start` (tests and the start-up banner)."""
+    """The next `count` fire times of a trigger from `start` (used by the tests)."""
     out, prev, now = [], None, start
     for _ in range(count):
         nxt = trigger.get_next_fire_time(prev, now)

@@ -55,6 +55,14 @@ async def _read_until(stream, marker: str, timeout: float) -> list[str]:
     raise AssertionError(f"{marker!r} not seen in:\n{''.join(lines)}")
 
 
+async def _terminate(proc) -> tuple[bytes, bytes, float]:
+    """SIGTERM, then wait (10 s at most) for the exit: (stdout rest, stderr, seconds taken)."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+    return out, err, time.monotonic() - started
+
+
 async def test_sigterm_stops_the_daemon_cleanly_within_ten_seconds(fake, tmp_path):
     notify_path = str(tmp_path / "notify")
     sd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -64,10 +72,7 @@ async def test_sigterm_stops_the_daemon_cleanly_within_ten_seconds(fake, tmp_pat
     proc = await _spawn("run", env=env, cwd=tmp_path)
     try:
         out = await _read_until(proc.stdout, '"daemon_ready"', timeout=60)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        rest, err = await asyncio.wait_for(proc.communicate(), timeout=10)
-        took = time.monotonic() - started
+        rest, err, took = await _terminate(proc)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -125,10 +130,7 @@ async def test_sigterm_during_a_long_start_up_still_exits_cleanly(fake, tmp_path
     try:
         await _read_until(proc.stdout, '"daemon_starting"', timeout=60)
         await asyncio.sleep(1.0)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
-        took = time.monotonic() - started
+        out, err, took = await _terminate(proc)
     finally:
         if proc.returncode is None:
             proc.kill()
