@@ -10,6 +10,9 @@ Candles: the real LTCUSDT USD-M 1m month from ../shared/data, a different window
 The fake runs in a child process: neither its CPU time nor its memory is counted as the daemon's.
 ccxt's per-minute weight limiter is switched off after start-up: simulated minutes pass much
 faster than real ones here, and a steady cycle's weight is far below the cap in real operation.
+Alerts go to the console notifier by default. --telegram sends them the production way instead
+(python-telegram-bot over HTTP to a fake Telegram in the child, a chart rendered for each): the
+memory soak of the full path; latency then includes the chart.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from app.logs import configure  # noqa: E402
 from config import load_settings  # noqa: E402
 from fetchers import BinanceFetcher  # noqa: E402
 from tests.fakes.binance_data import FakeBinance, Listing, resample  # noqa: E402
+from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN, FakeTelegram  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "LTCUSDT-usdm-1m-2026-02.csv"
 SYMBOLS = 50
@@ -43,6 +47,24 @@ WARMUP = 300
 TARGET_P99_S = DELAY_S + 1.0
 TARGET_RSS_GROWTH = 0.05
 TARGET_RSS_MB = 250
+
+
+class Discard(io.TextIOBase):
+    """A text stream that counts what it is given and keeps none of it, like stdout to journald.
+
+    A StringIO here would hold every alert and log line ever written, and the RSS figure would
+    measure the bench's buffer instead of the daemon.
+    """
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.chars += len(text)
+        return len(text)
 
 
 def rss_mb() -> float:
@@ -70,8 +92,8 @@ def series(cycles: int) -> dict:
     return out
 
 
-def _serve(conn, cycles: int) -> None:
-    """Child process: the fake exchange, its clock moved by the parent through a pipe."""
+def _serve(conn, cycles: int, telegram: bool) -> None:
+    """Child process: the fake exchange (and the fake Telegram), the clock moved through a pipe."""
     async def serve():
         candles = series(cycles)
         first = int(next(iter(candles.values()))["timestamp"].iloc[0])
@@ -79,25 +101,35 @@ def _serve(conn, cycles: int) -> None:
                            listings=[Listing(s) for s, tf in candles if tf == "1m"],
                            now_ms=first + WARMUP * 5 * MINUTE + int(DELAY_S * 1000))
         await fake.start()
-        conn.send((fake.url, fake.now_ms(), [s for s, tf in candles if tf == "1m"]))
+        bot = FakeTelegram() if telegram else None
+        if bot is not None:
+            await bot.start()
+        conn.send((fake.url, bot.url if bot else "", fake.now_ms(),
+                   [s for s, tf in candles if tf == "1m"]))
         loop = asyncio.get_running_loop()
         while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
             fake.advance(command)
             fake.requests.clear()
+            if bot is not None:
+                bot.calls.clear()
+                bot.sent.clear()
             conn.send(fake.now_ms())
         await fake.close()
+        if bot is not None:
+            await bot.stop()
 
     asyncio.run(serve())
 
 
 class RemoteFake:
-    """The fake exchange in a child process, with a mirror of its frozen clock."""
+    """The fake exchange (and Telegram) in a child process, with a mirror of its frozen clock."""
 
-    def __init__(self, cycles: int) -> None:
+    def __init__(self, cycles: int, telegram: bool) -> None:
         self.conn, child = multiprocessing.Pipe()
-        self.process = multiprocessing.Process(target=_serve, args=(child, cycles), daemon=True)
+        self.process = multiprocessing.Process(target=_serve, args=(child, cycles, telegram),
+                                               daemon=True)
         self.process.start()
-        self.url, self.now, self.symbols = self.conn.recv()
+        self.url, self.telegram_url, self.now, self.symbols = self.conn.recv()
 
     def now_ms(self) -> int:
         """The exchange clock (as last set)."""
@@ -114,20 +146,29 @@ class RemoteFake:
         self.process.join(timeout=10)
 
 
-async def main(cycles: int, rss_every: int = 0) -> None:
-    configure("WARNING", [], json=True, stream=io.StringIO())
-    fake = RemoteFake(cycles)
+async def main(cycles: int, rss_every: int = 0, telegram: bool = False) -> None:
+    configure("WARNING", [], json=True, stream=Discard())
+    fake = RemoteFake(cycles, telegram)
     tmp = tempfile.mkdtemp()
-    settings = load_settings({
-        "BINANCE_DATA_URL": fake.url, "SYMBOLS": ",".join(fake.symbols),
-        "TIMEFRAMES": "1m,5m", "STATE_DB": f"{tmp}/state.db", "WARMUP_BARS": str(WARMUP),
-        "FETCH_DELAY_S": str(DELAY_S), "SLOT_RETRY_S": "0", "CHART": "0"}, dotenv_path=None)
+    env = {"BINANCE_DATA_URL": fake.url, "SYMBOLS": ",".join(fake.symbols),
+           "TIMEFRAMES": "1m,5m", "STATE_DB": f"{tmp}/state.db", "WARMUP_BARS": str(WARMUP),
+           "FETCH_DELAY_S": str(DELAY_S), "SLOT_RETRY_S": "0", "CHART": "0"}
+    if telegram:  # the production alert path: python-telegram-bot over HTTP, with charts
+        env.update({"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_CHAT_ID": "1001",
+                    "TELEGRAM_API_URL": fake.telegram_url, "CHART": "1"})
+    settings = load_settings(env, dotenv_path=None)
     clock = lambda: fake.now_ms() / 1000  # noqa: E731
-    # The console notifier: no Telegram rate limit, so the figure is the daemon's own latency.
-    notifier = ConsoleNotifier(io.StringIO())
+    # By default the console notifier: no Telegram rate limit, so the figure is the daemon's own
+    # latency. It writes to a sink that keeps nothing, as stdout under journald does.
+    console = Discard()
+    notifier = None if telegram else ConsoleNotifier(console)
     daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), notifier=notifier,
                     clock=clock)
     await daemon.startup()
+    if telegram:
+        # Telegram's one message a second per chat would make each cycle wait for its ~3 alerts
+        # and stretch a 1000-cycle soak past an hour; this mode is about memory, not throughput.
+        daemon.notifier.rate_limited = False
     # Simulated minutes pass in well under a real second here, so ccxt's per-minute weight
     # limiter (DATA_WEIGHT_PER_MIN) would throttle this loop; in real operation a steady cycle
     # (about 100 weight) is far below the cap and never waits on it. Off for the measurement.
@@ -187,11 +228,19 @@ async def main(cycles: int, rss_every: int = 0) -> None:
     growth = (rss_end - rss10) / rss10
     print(f"RSS after 10 cycles {rss10:.1f} MB, after {cycles} cycles {rss_end:.1f} MB: "
           f"growth {growth:+.1%} (target < {TARGET_RSS_GROWTH:.0%}, under {TARGET_RSS_MB} MB)")
+    if telegram:
+        print("alerts went through python-telegram-bot to the fake Telegram, with a chart each "
+              "(rate limit off)")
+    else:
+        print(f"console notifier wrote {console.chars:,} characters (discarded, as journald "
+              f"takes them off stdout)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--rss-every", type=int, default=0, help="also print RSS every N cycles")
+    parser.add_argument("--telegram", action="store_true",
+                        help="alerts through python-telegram-bot to a fake Telegram, with charts")
     args = parser.parse_args()
-    asyncio.run(main(args.cycles, args.rss_every))
+    asyncio.run(main(args.cycles, args.rss_every, args.telegram))
