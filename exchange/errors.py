@@ -1,7 +1,7 @@
 """ccxt errors translated once, at the exchange boundary, into the two kinds the code acts on."""
 from __future__ import annotations
 
-import ccxt
+from .ccxt_lean import ccxt
 
 
 class ExchangeUnavailable(Exception):

@@ -7,13 +7,12 @@ import time
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
-import ccxt
-import ccxt.async_support as ccxt_async
 import pandas as pd
 import structlog
 
 from config import Settings, normalize_symbol
 from exchange import ExchangeUnavailable, TransientExchangeError, override_hosts
+from exchange.ccxt_lean import ccxt, ccxt_async
 from exchange.errors import binance_code
 
 from . import universe as uni

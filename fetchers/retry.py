@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, TypeVar
 
-import ccxt
 import structlog
 
 from exchange import PermanentExchangeError, TransientExchangeError, translate
+from exchange.ccxt_lean import ccxt
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -5,13 +5,12 @@ import asyncio
 import random
 from typing import Any, Awaitable, Callable, Optional
 
-import ccxt
-import ccxt.async_support as ccxt_async
 import pandas as pd
 import structlog
 
 from config import Settings
 from exchange import PermanentExchangeError, TransientExchangeError, override_hosts, translate
+from exchange.ccxt_lean import ccxt, ccxt_async
 
 from .models import (LONG, SHORT, ExchangePosition, ExitFill, LiveTradingRefused, MarketRules,
                      OrderResult, PositionModeError)

@@ -1,10 +1,10 @@
 """ccxt errors are translated once: retryable ones transient, refusals permanent, codes kept."""
 from __future__ import annotations
 
-import ccxt
 import pytest
 
 from exchange import PermanentExchangeError, TransientExchangeError, override_hosts, translate
+from exchange.ccxt_lean import ccxt
 
 
 @pytest.mark.parametrize("error", [

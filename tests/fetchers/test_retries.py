@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 
-import ccxt
 import pytest
 
 from exchange import PermanentExchangeError, TransientExchangeError
+from exchange.ccxt_lean import ccxt
 from tests.fetchers.conftest import NOON, HostClock, fast_retry
 
 KLINES = "/fapi/v1/klines"

@@ -1,0 +1,66 @@
+"""ccxt is imported with binanceusdm only, and falls back to the full import when that fails."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(code: str) -> dict:
+    """Run `code` in a fresh interpreter (nothing imported yet); it prints one JSON object."""
+    done = subprocess.run([sys.executable, "-W", "always", "-c", textwrap.dedent(code)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return {**json.loads(done.stdout), "stderr": done.stderr}
+
+
+def test_the_daemon_imports_binanceusdm_and_no_other_exchange():
+    out = _run("""
+        import json, sys
+        import main, app.daemon, fetchers, trading  # everything the run command loads
+        from exchange.ccxt_lean import ccxt, ccxt_async, is_lean
+        loaded = sorted(n for n in ccxt.exchanges
+                        if f"ccxt.async_support.{n}" in sys.modules or f"ccxt.{n}" in sys.modules)
+        print(json.dumps({"lean": is_lean(), "loaded": loaded, "n": len(ccxt.exchanges),
+                          "cls": ccxt_async.binanceusdm.__name__,
+                          "is_class": isinstance(ccxt_async.binanceusdm, type),
+                          "errors": issubclass(ccxt.RateLimitExceeded, ccxt.NetworkError),
+                          "exchange": ccxt_async.Exchange.__module__}))
+    """)
+    assert out["lean"] is True
+    assert out["loaded"] == ["binance", "binanceusdm"]
+    assert out["n"] > 50  # ccxt's list of exchange names is kept whole
+    assert out["cls"] == "binanceusdm" and out["is_class"]
+    assert out["errors"]
+    assert out["exchange"] == "ccxt.async_support.base.exchange"
+    assert "lean ccxt import failed" not in out["stderr"]
+
+
+def test_a_failed_lean_import_falls_back_to_all_of_ccxt_with_a_warning():
+    out = _run("""
+        import json, sys
+        import exchange.ccxt_lean as lean
+        lean._forget_ccxt()
+        lean.KEPT = ()  # as if a ccxt upgrade no longer matched: binanceusdm goes missing
+        ccxt, ccxt_async = lean.load()
+        print(json.dumps({"lean": lean.is_lean(), "is_class": isinstance(ccxt_async.binanceusdm,
+                                                                         type),
+                          "okx": "ccxt.async_support.okx" in sys.modules}))
+    """)
+    assert out["is_class"]
+    assert out["lean"] is False and out["okx"] is True
+    assert "lean ccxt import failed" in out["stderr"]
+
+
+def test_ccxt_already_imported_is_used_as_it_is():
+    out = _run("""
+        import json
+        import ccxt.async_support as full
+        from exchange.ccxt_lean import ccxt_async, is_lean
+        print(json.dumps({"same": ccxt_async is full, "lean": is_lean()}))
+    """)
+    assert out == {"same": True, "lean": False, "stderr": ""}
