@@ -21,6 +21,7 @@ from . import banner
 from .cycle import Poller
 from .pipeline import params_key
 from .logs import configure, settings_secrets
+from .memory import pin_mmap_threshold
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
 
@@ -61,6 +62,8 @@ class Daemon:
         from trading import PositionManager, make_broker
 
         s = self.settings
+        # Months of charts and candle frames must not leave the C heap full of holes.
+        log.debug("malloc_mmap_threshold", pinned=pin_mmap_threshold())
         self.fetcher = self._fetcher or BinanceFetcher(s)
         await self._retry_forever("data_instance_start", self.fetcher.start)
         self.adapter = self._adapter or TimeframeAdapter(self.fetcher)
