@@ -15,7 +15,7 @@ def pin_mmap_threshold(nbytes: int = MMAP_THRESHOLD) -> bool:
     glibc raises its mmap threshold each time such a block is freed (up to 32 MB); from then on
     the few-MB buffers of each alert chart and candle frame come from the heap instead and leave
     holes it cannot give back. Measured with bench/daemon.py --telegram (charts on): the heap
-    grew 63 -> 72 MB in 300 cycles, with a quarter of it free; pinned, it stays at 48 MB.
+    grew 63 -> 72 MB in 300 cycles, a quarter of it free; pinned, it stayed at 46-48 MB.
     A fixed threshold turns that adjustment off. MALLOC_MMAP_THRESHOLD_ in the environment, if
     an operator set it, wins. Returns True when the setting was applied.
     """
