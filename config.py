@@ -80,6 +80,7 @@ class Settings:
     # --- Telegram alerts and commands (issue 5) ---
     telegram_bot_token: str = field(default="", metadata={"secret": True})
     telegram_chat_id: str = field(default="", metadata={"secret": True})
+    telegram_admin_ids: tuple[int, ...] = ()  # who may pause, resume and close from the chat
     chart: bool = True
     alert_late_after_s: float = 120.0
     command_max_age_s: float = 120.0
@@ -237,6 +238,14 @@ def parse_chat_id(text: str) -> str:
     return chat
 
 
+def parse_user_ids(text: str) -> tuple[int, ...]:
+    """Comma-separated Telegram user ids (positive integers); empty for none."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if any(not re.fullmatch(r"[0-9]{1,20}", p) or int(p) == 0 for p in parts):
+        raise ValueError("comma-separated Telegram user ids, such as 123456789,987654321")
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
 def _text(text: str) -> str:
     return text.strip()
 
@@ -284,6 +293,7 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "MISFIRE_GRACE_S": ("misfire_grace_s", _number(int, 1, 3600)),
     "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", parse_bot_token),
     "TELEGRAM_CHAT_ID": ("telegram_chat_id", parse_chat_id),
+    "TELEGRAM_ADMIN_IDS": ("telegram_admin_ids", parse_user_ids),
     "CHART": ("chart", parse_bool),
     "ALERT_LATE_AFTER_S": ("alert_late_after_s", _number(float, 0, 86400)),
     "COMMAND_MAX_AGE_S": ("command_max_age_s", _number(float, 1, 86400)),

@@ -1,7 +1,9 @@
 """The command channel: long polling (getUpdates) in the daemon's loop, one authorised chat.
 
 Only messages from TELEGRAM_CHAT_ID are obeyed; anything else is logged (command word only)
-and ignored without a reply. A command older than COMMAND_MAX_AGE_S (sent while the daemon
+and ignored without a reply. Commands that change trading (CONTROL) also need the sender to be
+in TELEGRAM_ADMIN_IDS, or, when that is empty, the chat to be private: in a group any member
+could otherwise close the operator's positions. A command older than COMMAND_MAX_AGE_S (sent while the daemon
 was down) is not run: closing positions an hour after the operator asked is not what they meant.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .replies import HELP, duration, positions_text, signals_text, status_text
 log = structlog.get_logger(__name__)
 OFFSET_KEY = "telegram_update_offset"  # kv: the next update id, so a restart never re-runs one
 CONFIRM_WINDOW_S = 60.0
+CONTROL = frozenset({"pause", "resume", "close", "closeall"})  # commands that change trading
 MAX_SIGNALS = 50
 
 
@@ -81,6 +84,7 @@ class CommandChannel:
         self.notifier = bot_or_notifier
         self.bot = _bot_of(bot_or_notifier)
         self.chat_id = str(getattr(settings, "telegram_chat_id", "") or "")
+        self.admin_ids = frozenset(getattr(settings, "telegram_admin_ids", ()) or ())
         self.max_age_s = float(getattr(settings, "command_max_age_s", 120.0))
         self.controller = controller
         self.store = store
@@ -179,6 +183,14 @@ class CommandChannel:
             return (chat.username or "").lower() == self.chat_id[1:].lower()
         return str(chat.id) == self.chat_id
 
+    def _may_control(self, update: Update) -> bool:
+        """Trading commands: from TELEGRAM_ADMIN_IDS when set, else only in a private chat."""
+        if self.admin_ids:
+            user = update.effective_user
+            return user is not None and user.id in self.admin_ids
+        chat = update.effective_chat
+        return chat is not None and chat.type == "private"
+
     async def handle(self, update: Update) -> None:
         """Run the command in one update, if it is one from the authorised chat."""
         message = update.effective_message
@@ -202,6 +214,12 @@ class CommandChannel:
             log.warning("command_too_old", command=name[:20], age_s=round(age))
             await self.reply(f"Ignored /{esc(name[:20])}: sent {esc(duration(age))} ago, while I "
                              "was not listening. Send it again if you still mean it.")
+            return
+        if name in CONTROL and not self._may_control(update):
+            log.warning("command_refused", reason="not an admin", command=name,
+                        from_user=update.effective_user.id if update.effective_user else None)
+            await self.reply(f"⛔ /{name} is for the bot's admins only. The operator can allow "
+                             "it by adding their Telegram user id to TELEGRAM_ADMIN_IDS.")
             return
         log.info("command_received", command=name[:20], args=len(args))
         try:

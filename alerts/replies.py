@@ -15,6 +15,7 @@ HELP = "\n".join([
     "/close SYMBOL: close one position at market, e.g. /close BTCUSDT",
     "/closeall: close every position (asks to confirm)",
     "/help: this list",
+    "(pause, resume, close and closeall: admins only, see TELEGRAM_ADMIN_IDS)",
 ])
 
 

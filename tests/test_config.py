@@ -73,6 +73,13 @@ def test_values_are_parsed():
     assert s.symbols == ("BTC/USDT", "ETH/USDT") and s.timeframes == ("25m", "1h")
 
 
+def test_admin_ids_are_user_ids_and_anything_else_is_refused():
+    assert load(TELEGRAM_ADMIN_IDS=" 111, 222,111 ").telegram_admin_ids == (111, 222)
+    assert load().telegram_admin_ids == ()
+    for bad in ("@someone", "-1001234", "12a", "0"):
+        assert "Telegram user ids" in problems(TELEGRAM_ADMIN_IDS=bad)["TELEGRAM_ADMIN_IDS"]
+
+
 def test_every_error_is_collected_not_just_the_first():
     found = problems(LEVERAGE="abc", PIVOT_LEFT="0", BREAK_ON="body", DEMO_TRADING="maybe",
                      POSITION_SIZE="-5", TIMEFRAMES="1x")

@@ -137,6 +137,48 @@ async def test_commands_from_a_stranger_are_ignored_and_logged_without_their_tex
     assert "secret-stuff" not in repr(logs) and CHAT not in repr(logs)
 
 
+GROUP, ADMIN, MEMBER = "-1001234567890", 5550001, 5550002
+
+
+def _group_channel(notifier, fake, controller, store, clock, **extra):
+    return CommandChannel(notifier, make_settings(fake.url, chat=GROUP, **extra), controller,
+                          store=store, clock=clock.time, sleep=clock.sleep, poll_timeout_s=0)
+
+
+async def test_in_a_group_without_admins_nobody_may_trade_but_all_may_read(
+        fake, notifier, controller, store, clock):
+    channel = _group_channel(notifier, fake, controller, store, clock)
+    with capture_logs() as logs:
+        for text in ("/close btcusdt", "/closeall", "/pause", "/resume"):
+            [refused] = await say(fake, channel, text, chat=int(GROUP), user_id=MEMBER)
+            assert refused.startswith("⛔") and "TELEGRAM_ADMIN_IDS" in refused
+    assert controller.calls == []
+    assert [e["command"] for e in logs if e["event"] == "command_refused"] == [
+        "close", "closeall", "pause", "resume"]
+    [status] = await say(fake, channel, "/status", chat=int(GROUP), user_id=MEMBER)
+    assert "BTC/USDT" in status and ("status",) in controller.calls
+
+
+async def test_in_a_group_only_the_listed_admins_may_trade(fake, notifier, controller, store,
+                                                           clock):
+    channel = _group_channel(notifier, fake, controller, store, clock,
+                             TELEGRAM_ADMIN_IDS=f"{ADMIN}")
+    [refused] = await say(fake, channel, "/pause", chat=int(GROUP), user_id=MEMBER)
+    assert refused.startswith("⛔") and controller.calls == []
+    await say(fake, channel, "/pause", chat=int(GROUP), user_id=ADMIN)
+    [closed] = await say(fake, channel, "/close ethusdt", chat=int(GROUP), user_id=ADMIN)
+    assert controller.calls == [("pause",), ("close", "ETH/USDT")] and "closed" in closed
+
+
+async def test_with_admins_listed_a_private_chat_owner_not_listed_is_refused(
+        fake, notifier, controller, store, clock):
+    channel = CommandChannel(notifier, make_settings(fake.url, TELEGRAM_ADMIN_IDS=f"{ADMIN}"),
+                             controller, store=store, clock=clock.time, sleep=clock.sleep,
+                             poll_timeout_s=0)
+    [refused] = await say(fake, channel, "/resume")
+    assert refused.startswith("⛔") and controller.calls == []
+
+
 async def test_a_command_sent_while_the_daemon_was_down_is_not_run(fake, channel, controller,
                                                                    clock):
     [reply] = await say(fake, channel, "/closeall", date=clock.time() - 3600)
