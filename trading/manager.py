@@ -286,8 +286,9 @@ class PositionManager(ReconcileMixin):
             pnl = (price - pos.entry_price) * pos.quantity * sign
         self.store.close_position(pos.id, price, pnl, reason, self.now_ms())
         await self._cancel_protection(pos)
+        # Binance's realizedPnl excludes commissions; say so rather than look more precise.
         text = (f"Closed {pos.direction.upper()} {pos.symbol} @ {price:g}: PnL {pnl:+.2f} USDT "
-                f"({reason})" if price else f"Closed {pos.symbol} ({reason})")
+                f"before fees ({reason})" if price else f"Closed {pos.symbol} ({reason})")
         self.notify("position_closed", pos.symbol, text,
                     {"exit": price, "pnl": pnl, "reason": reason}, dedupe=f"close:{pos.id}")
         self._limit_reason()  # a loss that crosses MAX_DAILY_LOSS is announced now

@@ -75,7 +75,8 @@ async def test_paper_close_command_and_positions(store):
     manager = await paper_manager(store)
     await manager.on_signal(make_signal(store), TF_MS)
     assert [p["symbol"] for p in await manager.positions()] == ["BTC/USDT"]
-    assert "Closed LONG BTC/USDT" in await manager.close("BTC/USDT")
+    closed = await manager.close("BTC/USDT")
+    assert "Closed LONG BTC/USDT" in closed and "USDT before fees" in closed
     assert await manager.positions() == []
     assert "no position" in await manager.close("BTC/USDT")
 
