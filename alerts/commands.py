@@ -2,9 +2,10 @@
 
 Only messages from TELEGRAM_CHAT_ID are obeyed; anything else is logged (command word only)
 and ignored without a reply. Commands that change trading (CONTROL) also need the sender to be
-in TELEGRAM_ADMIN_IDS, or, when that is empty, the chat to be private: in a group any member
-could otherwise close the operator's positions. A command older than COMMAND_MAX_AGE_S (sent while the daemon
-was down) is not run: closing positions an hour after the operator asked is not what they meant.
+in TELEGRAM_ADMIN_IDS or, when that is empty, a chat where only the operator can write (private,
+or a channel): in a group any member could otherwise close the operator's positions.
+A command older than COMMAND_MAX_AGE_S (sent while the daemon was down) is not run: closing
+positions an hour after the operator asked is not what they meant.
 """
 from __future__ import annotations
 
@@ -184,12 +185,13 @@ class CommandChannel:
         return str(chat.id) == self.chat_id
 
     def _may_control(self, update: Update) -> bool:
-        """Trading commands: from TELEGRAM_ADMIN_IDS when set, else only in a private chat."""
+        """Trading commands: from TELEGRAM_ADMIN_IDS when set, else not from a group."""
         if self.admin_ids:
-            user = update.effective_user
+            user = update.effective_user  # None for a channel post: refused
             return user is not None and user.id in self.admin_ids
         chat = update.effective_chat
-        return chat is not None and chat.type == "private"
+        # Only the owner writes in a private chat, only the channel's admins post in a channel.
+        return chat is not None and chat.type in ("private", "channel")
 
     async def handle(self, update: Update) -> None:
         """Run the command in one update, if it is one from the authorised chat."""

@@ -159,6 +159,13 @@ async def test_in_a_group_without_admins_nobody_may_trade_but_all_may_read(
     assert "BTC/USDT" in status and ("status",) in controller.calls
 
 
+async def test_in_a_channel_without_admins_its_posters_may_trade(fake, notifier, controller,
+                                                                 store, clock):
+    channel = _group_channel(notifier, fake, controller, store, clock)
+    await say(fake, channel, "/pause", chat=int(GROUP), chat_type="channel")
+    assert controller.calls == [("pause",)]
+
+
 async def test_in_a_group_only_the_listed_admins_may_trade(fake, notifier, controller, store,
                                                            clock):
     channel = _group_channel(notifier, fake, controller, store, clock,
