@@ -16,7 +16,6 @@ from .models import (LONG, SHORT, ExchangePosition, ExitFill, LiveTradingRefused
                      OrderResult, PositionModeError)
 
 log = structlog.get_logger(__name__)
-
 TIMESTAMP_ERROR = -1021
 STATUS = {"open": "open", "closed": "filled", "canceled": "canceled", "expired": "expired",
           "rejected": "rejected"}
@@ -39,6 +38,17 @@ def _order(o: dict, symbol: str) -> OrderResult:
     avg = o.get("average") or (float(info["avgPrice"]) if float(info.get("avgPrice") or 0) else None)
     return OrderResult(symbol, cid, str(o.get("id")) if o.get("id") is not None else None,
                        status, float(o.get("filled") or 0), float(avg) if avg else None)
+
+
+def _usdt_commissions(trades: list[dict]) -> Optional[float]:
+    """The trades' commissions in USDT; None if any was paid in another asset (BNB discount)."""
+    total = 0.0
+    for t in trades:
+        info = t.get("info") or {}
+        if info.get("commissionAsset") != "USDT" or info.get("commission") is None:
+            return None
+        total += float(info["commission"])
+    return total
 
 
 class BinanceFuturesAdapter:
@@ -213,7 +223,7 @@ class BinanceFuturesAdapter:
         return out
 
     async def closing_fill(self, symbol: str, direction: str, since_ms: int) -> Optional[ExitFill]:
-        """Average price and realised PnL of the trades that closed the position."""
+        """Average price, realised PnL and fees of the trades that closed the position."""
         trades = await self._call(lambda: self.exchange.fetch_my_trades(
             ccxt_symbol(symbol), since_ms), read=True)
         close_side = "sell" if direction == LONG else "buy"
@@ -223,7 +233,9 @@ class BinanceFuturesAdapter:
             return None
         price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / qty
         pnl = sum(float((t.get("info") or {}).get("realizedPnl") or 0) for t in closing)
-        return ExitFill(price, qty, pnl)
+        first_exit = min(int(t["timestamp"]) for t in closing)
+        entry = [t for t in trades if t["side"] != close_side and int(t["timestamp"]) <= first_exit]
+        return ExitFill(price, qty, pnl, _usdt_commissions(entry + closing))
 
     async def check(self) -> list[tuple[str, bool, str]]:
         """Authentication, balance and position mode, for `main.py check`."""

@@ -259,7 +259,7 @@ class PositionManager(ReconcileMixin):
                 except OrderUnresolved as err:
                     return f"close unresolved: {_short(err)}"
                 if found is not None and found.status == "filled":
-                    return await self._closed(pos, found.average, reason)
+                    return await self._closed_by_us(pos, found.average, reason)
         cid = client_id(self.identity(pos), "close", len(closes))
         side = side_for(pos.direction, closing=True)
         try:
@@ -273,24 +273,39 @@ class PositionManager(ReconcileMixin):
                         f"({_short(err)}); retrying on the next cycle", topic="notice",
                         dedupe=f"closefail:{cid}")
             return f"close failed: {_short(err)}"
-        return await self._closed(pos, res.average, reason)
+        return await self._closed_by_us(pos, res.average, reason)
+
+    async def _closed_by_us(self, pos: PositionRow, average: Optional[float], reason: str) -> str:
+        """Our close filled: record it with the exchange's own PnL and fees when it has them."""
+        try:
+            fill = await self._exit_fill(pos)
+        except (TransientExchangeError, PermanentExchangeError) as err:
+            log.warning("exit_lookup_failed", symbol=pos.symbol, error=str(err)[:200])
+            fill = None
+        if fill is None:
+            return await self._closed(pos, average, reason)
+        return await self._closed(pos, average or fill.price, reason, fill.pnl, fill.fees)
 
     async def _closed(self, pos: PositionRow, price: Optional[float], reason: str,
-                      pnl: Optional[float] = None) -> str:
+                      pnl: Optional[float] = None, fees: Optional[float] = None) -> str:
         """Record the exit, cancel what protected the position, announce it.
 
         `pnl` is the exchange's realised PnL when known; otherwise it is computed from `price`.
+        Both are before fees; with `fees` known, what is recorded and shown is net of them.
         """
         sign = 1 if pos.direction == LONG else -1
         if pnl is None and price:
             pnl = (price - pos.entry_price) * pos.quantity * sign
-        self.store.close_position(pos.id, price, pnl, reason, self.now_ms())
+        net = pnl - fees if pnl is not None and fees is not None else pnl
+        self.store.close_position(pos.id, price, net, reason, self.now_ms())
         await self._cancel_protection(pos)
-        # Binance's realizedPnl excludes commissions; say so rather than look more precise.
-        text = (f"Closed {pos.direction.upper()} {pos.symbol} @ {price:g}: PnL {pnl:+.2f} USDT "
-                f"before fees ({reason})" if price else f"Closed {pos.symbol} ({reason})")
+        # Without the commissions (paper, a fee paid in BNB, trades not visible) say so.
+        after = f"after {fees:.2f} USDT fees" if fees is not None else "before fees"
+        text = (f"Closed {pos.direction.upper()} {pos.symbol} @ {price:g}: PnL {net:+.2f} USDT "
+                f"{after} ({reason})" if price else f"Closed {pos.symbol} ({reason})")
         self.notify("position_closed", pos.symbol, text,
-                    {"exit": price, "pnl": pnl, "reason": reason}, dedupe=f"close:{pos.id}")
+                    {"exit": price, "pnl": net, "fees": fees, "reason": reason},
+                    dedupe=f"close:{pos.id}")
         self._limit_reason()  # a loss that crosses MAX_DAILY_LOSS is announced now
         return text
 

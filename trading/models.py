@@ -59,11 +59,13 @@ class ExchangePosition:
 
 @dataclass(frozen=True)
 class ExitFill:
-    """How a position was closed: average price, quantity and realised PnL."""
+    """How a position was closed: average price, quantity, realised PnL (before fees) and the
+    USDT commissions of its entry and exit trades (None when unknown, e.g. paid in BNB)."""
 
     price: float
     quantity: float
     pnl: float
+    fees: Optional[float] = None
 
 
 def side_for(direction: str, closing: bool = False) -> str:

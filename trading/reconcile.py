@@ -83,8 +83,7 @@ class ReconcileMixin:
     async def _record_exit(self, pos) -> None:
         """The exchange is flat: find how the position ended and record price and PnL."""
         try:
-            fill = await self.broker.closing_fill(pos.symbol, pos.direction,
-                                                  pos.opened_at - 60_000)
+            fill = await self._exit_fill(pos)
         except (TransientExchangeError, PermanentExchangeError) as err:
             log.warning("exit_lookup_failed", symbol=pos.symbol, error=str(err)[:200])
             return
@@ -99,10 +98,14 @@ class ReconcileMixin:
                 continue
             if found is not None and found.status == "filled":
                 reason = role
-        price, pnl = (fill.price, fill.pnl) if fill else (None, None)
+        price, pnl, fees = (fill.price, fill.pnl, fill.fees) if fill else (None, None, None)
         if fill is None and reason in ("stop", "target"):  # trades not visible: use the level
             price = pos.stop if reason == "stop" else pos.target
-        await self._closed(pos, price, reason, pnl)
+        await self._closed(pos, price, reason, pnl, fees)
+
+    async def _exit_fill(self, pos):
+        """The exchange's trades that closed `pos` (price, PnL, fees); None if none are seen."""
+        return await self.broker.closing_fill(pos.symbol, pos.direction, pos.opened_at - 60_000)
 
     async def _cancel_orphans(self, waiting) -> None:
         """Our stops/targets left on symbols where we hold no open position are cancelled."""

@@ -69,6 +69,8 @@ class FakeBinanceTrading:
     prices: dict[str, float] = field(default_factory=lambda: {
         "BTCUSDT": 50000.0, "ETHUSDT": 3000.0, "LTCUSDT": 50.0})
     balance: float = 10000.0
+    taker_fee: float = 0.0005      # Binance USD-M base (VIP 0) taker rate; every fill here takes
+    fee_asset: str = "USDT"        # "BNB" when the account pays fees in BNB at a discount
     clock_offset_ms: int = 0
     dual_side: bool = False
     leverage: dict[str, int] = field(default_factory=dict)
@@ -153,11 +155,12 @@ class FakeBinanceTrading:
             total = abs(pos.amount) + abs(signed)
             pos.entry = (pos.entry * abs(pos.amount) + price * abs(signed)) / total
             pos.amount += signed
-        self.balance += pnl
+        commission = price * qty * self.taker_fee
+        self.balance += pnl - (commission if self.fee_asset == "USDT" else 0.0)
         self.trades.append({
             "symbol": symbol, "id": next(self._ids), "orderId": order_id, "side": side,
             "price": str(price), "qty": str(qty), "realizedPnl": f"{pnl:.8f}",
-            "quoteQty": str(price * qty), "commission": "0", "commissionAsset": "USDT",
+            "quoteQty": str(price * qty), "commission": f"{commission:.8f}", "commissionAsset": self.fee_asset,
             "time": self.now_ms(), "positionSide": "BOTH", "buyer": side == "BUY",
             "maker": False, "marginAsset": "USDT"})
         return qty

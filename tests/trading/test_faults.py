@@ -55,7 +55,8 @@ async def test_error_on_every_call_still_one_protected_position(fake, store, sta
     await manager.reconcile()
     closed = store.closed_positions()
     assert len(closed) == 1 and closed[0].exit_reason == "target"
-    assert round(closed[0].pnl, 6) == 80.0 and fake.open_algos() == []
+    fees = (0.04 * 50000 + 0.04 * 52000) * fake.taker_fee
+    assert round(closed[0].pnl, 6) == round(80.0 - fees, 6) and fake.open_algos() == []
 
 
 async def test_entry_that_cannot_be_resolved_is_never_resent(fake, store):

@@ -30,8 +30,24 @@ async def test_signal_opens_protected_long_and_stop_exit_is_recorded(fake, store
     await manager.reconcile()
     closed = store.position(pos.id)
     assert (closed.status, closed.exit_price, closed.exit_reason) == ("closed", 49000.0, "stop")
-    assert round(closed.pnl, 6) == -40.0
+    # Binance's realizedPnl (-40) less the taker commissions on the entry and the exit.
+    fees = (0.04 * 50000 + 0.04 * 49000) * fake.taker_fee
+    assert round(closed.pnl, 6) == round(-40.0 - fees, 6)
     assert fake.open_algos() == []  # the target left behind is cancelled
+    [notice] = [n for n in notices(store) if n["event"] == "position_closed"]
+    assert "PnL -41.98 USDT after 1.98 USDT fees (stop)" in notice["text"]
+
+
+async def test_fees_paid_in_bnb_leave_the_pnl_before_fees_and_say_so(fake, store):
+    fake.fee_asset = "BNB"  # the BNB discount: commissions in BNB, no USDT figure to subtract
+    manager = await make_manager(fake, store)
+    await manager.on_signal(make_signal(store), TF_MS)
+    fake.candle("BTCUSDT", high=50100, low=48800, close=48900)
+    await manager.reconcile()
+    [closed] = store.closed_positions()
+    assert round(closed.pnl, 6) == -40.0
+    [notice] = [n for n in notices(store) if n["event"] == "position_closed"]
+    assert "PnL -40.00 USDT before fees (stop)" in notice["text"]
 
 
 async def test_short_target_exit_records_profit(fake, store):
@@ -44,7 +60,8 @@ async def test_short_target_exit_records_profit(fake, store):
     await manager.reconcile()
     pos = store.closed_positions()[0]
     assert (pos.exit_reason, pos.exit_price) == ("target", 2940.0)
-    assert round(pos.pnl, 6) == round(60 * 0.666, 6)
+    fees = (0.666 * 3000 + 0.666 * 2940) * fake.taker_fee
+    assert round(pos.pnl, 6) == round(60 * 0.666 - fees, 6)
 
 
 async def test_same_signal_twice_sends_one_order(fake, store):

@@ -79,6 +79,13 @@ async def test_paper_close_command_and_positions(store):
     assert "Closed LONG BTC/USDT" in closed and "USDT before fees" in closed
     assert await manager.positions() == []
     assert "no position" in await manager.close("BTC/USDT")
+    # The closed position's fill was consumed: a later stop is recorded at its own price only.
+    again = make_signal(store, pivot_time=7)
+    await manager.on_signal(again, TF_MS)
+    t = again.event.confirmed_at
+    await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
+    stopped = [p for p in store.closed_positions() if p.exit_reason == "stop"]
+    assert [(p.exit_price, round(p.pnl, 6)) for p in stopped] == [(48500.0, -60.0)]
 
 
 async def test_pause_blocks_new_positions(store):

@@ -71,7 +71,8 @@ async def test_opposite_signal_reverses(fake, store):
     assert result.startswith("opened short")
     assert fake.position("BTCUSDT") == pytest.approx(-0.039)   # 2000 / 50500 floored
     closed, = store.closed_positions()
-    assert closed.exit_reason == "opposite signal" and round(closed.pnl, 6) == 20.0
+    fees = (0.04 * 50000 + 0.04 * 50500) * fake.taker_fee  # our close's PnL is the exchange's
+    assert closed.exit_reason == "opposite signal" and round(closed.pnl, 6) == round(20 - fees, 6)
     assert sorted((a["orderType"], a["side"]) for a in fake.open_algos()) == [
         ("STOP_MARKET", "BUY"), ("TAKE_PROFIT_MARKET", "BUY")]
 
