@@ -51,6 +51,26 @@ def _usdt_commissions(trades: list[dict]) -> Optional[float]:
     return total
 
 
+def _round_trip(trades: list[dict], close_side: str) -> Optional[tuple[list, list]]:
+    """(entry, exit) trades of the last position, walking back from the newest trade until the
+    position was flat before it; None when the trades do not add up to one (e.g. cut off by the
+    look-back window), so that the caller falls back to what it can still say."""
+    exits: list[dict] = []
+    entry: list[dict] = []
+    net = 0.0
+    for t in reversed(trades):  # ccxt returns them oldest first
+        if t["side"] == close_side:
+            if entry:  # an exit of an older position (one this one reversed)
+                break
+            exits.append(t)
+        else:
+            entry.append(t)
+        net += float(t["amount"]) * (1 if t["side"] == close_side else -1)
+        if entry and abs(net) <= 1e-9 * max(1.0, float(t["amount"])):
+            return entry[::-1], exits[::-1]
+    return None
+
+
 class BinanceFuturesAdapter:
     """Binance USD-M futures through ccxt (demo by default; live only when confirmed)."""
 
@@ -227,15 +247,14 @@ class BinanceFuturesAdapter:
         trades = await self._call(lambda: self.exchange.fetch_my_trades(
             ccxt_symbol(symbol), since_ms), read=True)
         close_side = "sell" if direction == LONG else "buy"
-        closing = [t for t in trades if t["side"] == close_side]
+        trip = _round_trip(trades, close_side)
+        closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
         qty = sum(float(t["amount"]) for t in closing)
         if not qty:
             return None
         price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / qty
         pnl = sum(float((t.get("info") or {}).get("realizedPnl") or 0) for t in closing)
-        first_exit = min(int(t["timestamp"]) for t in closing)
-        entry = [t for t in trades if t["side"] != close_side and int(t["timestamp"]) <= first_exit]
-        return ExitFill(price, qty, pnl, _usdt_commissions(entry + closing))
+        return ExitFill(price, qty, pnl, _usdt_commissions(trip[0] + closing) if trip else None)
 
     async def check(self) -> list[tuple[str, bool, str]]:
         """Authentication, balance and position mode, for `main.py check`."""

@@ -106,3 +106,15 @@ async def test_exchange_filters_decide_size_and_skips(fake, store):
     signal = make_signal(store, "LTC/USDT", close=51.37, extreme=50.2, pivot_time=4)
     assert (await odd.on_signal(signal, TF_MS)).startswith("opened long 12.976")
     assert fake.calls("POST", "/fapi/v1/order")[-1]["quantity"] == "12.976"
+
+
+def test_round_trip_is_the_last_position_only_and_none_when_cut_off():
+    from trading.binance_adapter import _round_trip
+
+    def t(side, amount):
+        return {"side": side, "amount": amount}
+    # long 0.04 reversed into a short 0.039, which is then closed in two fills
+    trades = [t("buy", 0.04), t("sell", 0.04), t("sell", 0.039), t("buy", 0.02), t("buy", 0.019)]
+    entry, exits = _round_trip(trades, "buy")
+    assert entry == [t("sell", 0.039)] and exits == [t("buy", 0.02), t("buy", 0.019)]
+    assert _round_trip(trades[3:], "buy") is None  # the entry is outside the look-back window

@@ -75,6 +75,12 @@ async def test_opposite_signal_reverses(fake, store):
     assert closed.exit_reason == "opposite signal" and round(closed.pnl, 6) == round(20 - fees, 6)
     assert sorted((a["orderType"], a["side"]) for a in fake.open_algos()) == [
         ("STOP_MARKET", "BUY"), ("TAKE_PROFIT_MARKET", "BUY")]
+    # Closing the short counts its own entry's fee, not that of the long it reversed.
+    fake.set_price("BTCUSDT", 50000)
+    await manager.close("BTC/USDT")
+    short_pos = [p for p in store.closed_positions() if p.direction == "short"][0]
+    fees = (0.039 * 50500 + 0.039 * 50000) * fake.taker_fee
+    assert round(short_pos.pnl, 6) == round(500 * 0.039 - fees, 6)
 
 
 @pytest.mark.parametrize("mode,expect", [("close", 0), ("ignore", 0.04)])
