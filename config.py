@@ -172,7 +172,7 @@ def normalize_symbol(text: str) -> str:
     return s
 
 
-def _unique(items: list[str]) -> tuple[str, ...]:
+def _unique(items: list) -> tuple:
     """Keep the first of each item, in order."""
     return tuple(dict.fromkeys(items))
 
@@ -243,7 +243,7 @@ def parse_user_ids(text: str) -> tuple[int, ...]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if any(not re.fullmatch(r"[0-9]{1,20}", p) or int(p) == 0 for p in parts):
         raise ValueError("comma-separated Telegram user ids, such as 123456789,987654321")
-    return tuple(dict.fromkeys(int(p) for p in parts))
+    return _unique([int(p) for p in parts])
 
 
 def _text(text: str) -> str:
