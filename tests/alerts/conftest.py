@@ -32,6 +32,18 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
+async def stop_once_sent(fake, stop: asyncio.Event, task: asyncio.Task, *, within_s: float,
+                         step_s: float, join_s: float, count: int = 1) -> None:
+    """Wait (at most `within_s`) until the fake Telegram accepted `count` messages, then stop
+    `task` and wait for it to end."""
+    for _ in range(round(within_s / step_s)):
+        if len(fake.sent) >= count:
+            break
+        await asyncio.sleep(step_s)
+    stop.set()
+    await asyncio.wait_for(task, join_s)
+
+
 def make_settings(api_url: str = "", chat: str = CHAT, **extra: str):
     """Settings as the daemon would load them, pointed at the fake API."""
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": chat, **extra}

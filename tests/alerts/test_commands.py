@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 from alerts import CommandChannel
 from alerts.commands import OFFSET_KEY, parse_command
 from store import NewSignal
-from tests.alerts.conftest import CHAT, make_settings
+from tests.alerts.conftest import CHAT, make_settings, stop_once_sent
 from tests.alerts.signals import EVENTS
 
 STRANGER = 777000111
@@ -242,12 +242,7 @@ async def test_run_long_polls_in_the_loop_and_stops_promptly(fake, notifier, con
     task = asyncio.create_task(channel.run(stop))
     await asyncio.sleep(0.1)
     fake.push_message(int(CHAT), "/pause", date=time.time())
-    for _ in range(200):
-        if fake.sent:
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 1.0)
+    await stop_once_sent(fake, stop, task, within_s=2.0, step_s=0.01, join_s=1.0)
     assert controller.calls == [("pause",)] and "paused" in fake.sent[0].text
     assert fake._updates == []  # acknowledged to Telegram on the way out: never served again
 

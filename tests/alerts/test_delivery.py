@@ -9,7 +9,7 @@ import pytest
 import alerts.delivery
 from alerts import ConsoleNotifier, OutboxDelivery, TelegramNotifier, make_notifier
 from config import load_settings
-from tests.alerts.conftest import CHAT, GROUP, make_settings
+from tests.alerts.conftest import CHAT, GROUP, make_settings, stop_once_sent
 from tests.alerts.signals import payload
 from tests.fakes.telegram_api import TOKEN
 
@@ -97,12 +97,7 @@ async def test_telegram_down_for_an_hour_then_every_alert_arrives_once_in_order_
         await asyncio.sleep(0.001)
     symbols += enqueue_signals(store, clock, 3, symbol_prefix="B")
     d.wake()
-    for _ in range(5000):
-        if len(fake.sent) >= 6:
-            break
-        await asyncio.sleep(0.002)
-    stop.set()
-    await asyncio.wait_for(task, 5)
+    await stop_once_sent(fake, stop, task, count=6, within_s=10.0, step_s=0.002, join_s=5)
 
     assert order_of(fake, symbols) == symbols  # each exactly once, in the recorded order
     assert all(t.startswith("⚠️ <b>LATE</b>") for t in fake.texts())
@@ -139,12 +134,7 @@ async def test_run_loop_sleeps_exactly_retry_after(store, notifier, fake, clock)
     d = delivery(store, notifier, fake, clock, idle_s=1.0)
     stop = asyncio.Event()
     task = asyncio.create_task(d.run(stop))
-    for _ in range(2000):
-        if fake.sent:
-            break
-        await asyncio.sleep(0.002)
-    stop.set()
-    await asyncio.wait_for(task, 5)
+    await stop_once_sent(fake, stop, task, within_s=4.0, step_s=0.002, join_s=5)
     assert clock.sleeps[0] == 13 and len(fake.sent) == 1
 
 
@@ -241,12 +231,7 @@ async def test_wake_delivers_a_new_signal_without_waiting_for_the_idle_poll(stor
     store.enqueue("notice", {"event": "started", "symbol": None, "text": "hello"},
                   int(asyncio.get_running_loop().time()))
     d.wake()
-    for _ in range(200):
-        if fake.sent:
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 2)
+    await stop_once_sent(fake, stop, task, within_s=2.0, step_s=0.01, join_s=2)
     assert len(fake.sent) == 1 and "hello" in fake.sent[0].text
 
 
