@@ -31,13 +31,26 @@ def our_symbol(symbol: str) -> str:
     return symbol.split(":")[0]
 
 
+def _kind(info: dict) -> Optional[str]:
+    """'stop' or 'target' from Binance's own order type (ccxt reports algo orders as 'market')."""
+    raw = str(info.get("orderType") or info.get("origType") or info.get("type") or "").upper()
+    if raw.startswith("STOP"):
+        return "stop"
+    if raw.startswith("TAKE_PROFIT"):
+        return "target"
+    return None
+
+
 def _order(o: dict, symbol: str) -> OrderResult:
     info = o.get("info") or {}
     cid = o.get("clientOrderId") or info.get("clientAlgoId") or info.get("clientOrderId") or ""
     status = STATUS.get(o.get("status") or "", "open")
     avg = o.get("average") or (float(info["avgPrice"]) if float(info.get("avgPrice") or 0) else None)
+    trigger = o.get("triggerPrice") or o.get("stopPrice") or info.get("triggerPrice")
     return OrderResult(symbol, cid, str(o.get("id")) if o.get("id") is not None else None,
-                       status, float(o.get("filled") or 0), float(avg) if avg else None)
+                       status, float(o.get("filled") or 0), float(avg) if avg else None,
+                       o.get("side"), float(trigger) if trigger and float(trigger) else None,
+                       _kind(info))
 
 
 def _usdt_commissions(trades: list[dict]) -> Optional[float]:

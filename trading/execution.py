@@ -1,6 +1,7 @@
 """Sending one order safely: intent first, and an ambiguous failure is resolved by client id."""
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Awaitable, Callable, Optional
 
@@ -13,6 +14,11 @@ from .models import Broker, OrderResult
 
 log = structlog.get_logger(__name__)
 
+# Waits between lookups of an order the exchange acknowledged without saying it filled (a
+# market order answered NEW): about 2 s in all, so that its protection follows within a slot's
+# first seconds instead of at the next reconciliation.
+FOLLOW_DELAYS_S = (0.1, 0.2, 0.3, 0.5, 0.7)
+
 
 class OrderUnresolved(Exception):
     """The exchange could not say whether the order exists; reconciliation will ask again."""
@@ -21,21 +27,21 @@ class OrderUnresolved(Exception):
 class OrderDesk:
     """Places orders so that one client id is at most one order on the exchange."""
 
-    def __init__(self, store: Store, broker: Broker, clock: Callable[[], float] = time.time
-                 ) -> None:
-        self.store, self.broker, self.clock = store, broker, clock
+    def __init__(self, store: Store, broker: Broker, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.store, self.broker, self.clock, self.sleep = store, broker, clock, sleep
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
 
     async def place(self, *, client_id: str, signal_id: Optional[int], symbol: str, role: str,
                     side: str, quantity: Optional[float], price: Optional[float],
-                    conditional: bool, send: Callable[[], Awaitable[OrderResult]]
-                    ) -> OrderResult:
+                    conditional: bool, send: Callable[[], Awaitable[OrderResult]],
+                    detail: Optional[dict] = None) -> OrderResult:
         """Record the intent, send, and on a timeout/5xx/lost answer look the id up before any
         second attempt. Raises PermanentExchangeError (rejected) or OrderUnresolved."""
         self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,
-                                 self._now())
+                                 self._now(), detail=detail)
         for attempt in (1, 2):
             self.store.update_intent(client_id, "sent", self._now(), detail={"attempt": attempt})
             try:
@@ -71,8 +77,33 @@ class OrderDesk:
             self.record(found)
         return found
 
+    async def follow(self, symbol: str, client_id: str, last: OrderResult) -> OrderResult:
+        """Look a market order up by id until it is filled (with a price) or final, within
+        FOLLOW_DELAYS_S; returns the last answer, `last` when no lookup told more."""
+        for delay in FOLLOW_DELAYS_S:
+            if settled(last):
+                break
+            await self.sleep(delay)
+            try:
+                found = await self.lookup(symbol, client_id, conditional=False)
+            except OrderUnresolved as err:  # the next poll may get through
+                log.warning("order_follow_failed", client_id=client_id, error=str(err)[:200])
+                continue
+            if found is not None:
+                last = found
+        log.info("order_followed", client_id=client_id, status=last.status)
+        return last
+
     def record(self, result: OrderResult) -> None:
         """Write what the exchange reported onto the intent."""
         self.store.update_intent(result.client_id, result.status, self._now(),
                                  exchange_id=result.exchange_id,
                                  detail={"filled": result.filled, "average": result.average})
+
+
+def settled(result: OrderResult) -> bool:
+    """True once a market order's answer says all there is to know: filled at a known price, or
+    final (cancelled, expired, rejected)."""
+    if result.status == "filled":
+        return bool(result.average)
+    return result.status != "open"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import asdict
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 import pandas as pd
 import structlog
@@ -16,7 +16,7 @@ from store.orders import PositionRow
 
 from . import risk
 from .client_ids import client_id
-from .execution import OrderDesk, OrderUnresolved
+from .execution import OrderDesk, OrderUnresolved, settled
 from .models import LONG, SHORT, Broker, side_for
 from .reconcile import ReconcileMixin
 
@@ -29,10 +29,11 @@ class PositionManager(ReconcileMixin):
     """Trades signals of the kinds in TRADE_ON through a broker (paper, demo or live)."""
 
     def __init__(self, settings: Settings, store: Store, broker: Broker, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.settings, self.store, self.broker, self.clock = settings, store, broker, clock
         self.mode = broker.mode
-        self.desk = OrderDesk(store, broker, clock)
+        self.desk = OrderDesk(store, broker, clock, sleep)
         self.symbols: list[str] = list(settings.symbols)
         self._foreign: set[str] = set()
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
@@ -156,6 +157,8 @@ class PositionManager(ReconcileMixin):
                         f"{signal.symbol}: entry order state unknown ({_short(err)}); "
                         "checking with the exchange every cycle", dedupe=f"unres:{entry_id}")
             return "entry unresolved"
+        if not settled(fill):  # e.g. answered NEW: filled in fact, but the answer does not say
+            fill = await self.desk.follow(signal.symbol, entry_id, fill)
         if fill.status != "filled" or not fill.average:
             self.store.set_trade_state(signal.id, "unresolved", f"entry status {fill.status}")
             return f"entry {fill.status}"
@@ -206,11 +209,23 @@ class PositionManager(ReconcileMixin):
     def identity(self, pos: PositionRow) -> str:
         """The idempotency key of a position's orders: its signal's identity."""
         sig = self.store.signal(pos.signal_id) if pos.signal_id else None
-        return sig.identity if sig else f"position:{pos.id}"
+        # Without a signal (an adopted position) the opening time keeps the ids apart from
+        # those of a position that had the same row id in a state DB since lost.
+        return sig.identity if sig else f"position:{pos.id}:{pos.opened_at}"
+
+    def intents_of(self, pos: PositionRow, role: str) -> list:
+        """The position's order intents of `role`, oldest first: by its signal, or for a position
+        without one (adopted) by the position id written on each intent."""
+        if pos.signal_id:
+            return self.store.intents(signal_id=pos.signal_id, role=role)
+        return [i for i in self.store.intents(role=role)
+                if i.symbol == pos.symbol and i.detail.get("position_id") == pos.id]
 
     async def _protect(self, pos: PositionRow, open_ids: Optional[set[str]]) -> str:
         """Make sure the stop and the target are on the exchange; '' or what went wrong."""
         for kind, level in (("stop", pos.stop), ("target", pos.target)):
+            if level is None:  # adopted without a known level: announced then, never invented
+                continue
             try:
                 await self._ensure(pos, kind, level, open_ids)
             except PermanentExchangeError as err:
@@ -222,7 +237,7 @@ class PositionManager(ReconcileMixin):
     async def _ensure(self, pos: PositionRow, kind: str, level: float,
                       open_ids: Optional[set[str]]) -> None:
         """Place one protective order unless the exchange already holds it."""
-        intents = self.store.intents(signal_id=pos.signal_id, role=kind) if pos.signal_id else []
+        intents = self.intents_of(pos, kind)
         gen, cid = 0, client_id(self.identity(pos), kind)
         if intents:
             cur = intents[-1]
@@ -239,7 +254,8 @@ class PositionManager(ReconcileMixin):
         await self.desk.place(
             client_id=cid, signal_id=pos.signal_id, symbol=pos.symbol, role=kind, side=side,
             quantity=None, price=level, conditional=True,
-            send=lambda: self.broker.protective_order(pos.symbol, side, kind, level, cid))
+            send=lambda: self.broker.protective_order(pos.symbol, side, kind, level, cid),
+            detail={"position_id": pos.id})
         log.info("protection_placed", symbol=pos.symbol, kind=kind, level=level, client_id=cid)
 
     async def _emergency_close(self, pos: PositionRow, problem: str) -> None:
@@ -251,7 +267,7 @@ class PositionManager(ReconcileMixin):
 
     async def _close(self, pos: PositionRow, reason: str) -> str:
         """Reduce-only market close of our position, then cancel its stop/target."""
-        closes = self.store.intents(signal_id=pos.signal_id, role="close") if pos.signal_id else []
+        closes = self.intents_of(pos, "close")
         for prior in closes:  # an earlier close that may have gone through: ask first
             if prior.status not in ("filled", "rejected", "abandoned"):
                 try:
@@ -267,7 +283,8 @@ class PositionManager(ReconcileMixin):
                 client_id=cid, signal_id=pos.signal_id, symbol=pos.symbol, role="close",
                 side=side, quantity=pos.quantity, price=None, conditional=False,
                 send=lambda: self.broker.market_order(pos.symbol, side, pos.quantity, cid,
-                                                      reduce_only=True))
+                                                      reduce_only=True),
+                detail={"position_id": pos.id})
         except (PermanentExchangeError, OrderUnresolved) as err:
             self.notify("close_failed", pos.symbol, f"{pos.symbol}: closing FAILED "
                         f"({_short(err)}); retrying on the next cycle", topic="notice",
@@ -312,8 +329,7 @@ class PositionManager(ReconcileMixin):
     async def _cancel_protection(self, pos: PositionRow) -> None:
         """Cancel every stop/target intent of the position still possibly open."""
         for role in ("stop", "target"):
-            for it in (self.store.intents(signal_id=pos.signal_id, role=role)
-                       if pos.signal_id else []):
+            for it in self.intents_of(pos, role):
                 if it.status in ("filled", "canceled", "cancelled", "rejected", "expired"):
                     continue
                 try:

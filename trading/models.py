@@ -45,6 +45,9 @@ class OrderResult:
     status: str          # open | filled | canceled | expired | rejected
     filled: float
     average: Optional[float]
+    side: Optional[str] = None       # buy | sell (protective orders: the closing side)
+    trigger: Optional[float] = None  # a stop's or target's trigger price
+    kind: Optional[str] = None       # stop | target for conditional orders
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ class PaperBroker:
 
     async def open_protective(self) -> list[OrderResult]:
         """Waiting stops and targets."""
-        return [OrderResult(c.symbol, c.client_id, None, "open", 0.0, None)
+        return [OrderResult(c.symbol, c.client_id, None, "open", 0.0, None, c.side, c.trigger,
+                            c.kind)
                 for c in self.conditionals.values() if c.status == "open"]
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:

@@ -81,11 +81,16 @@ class FakeBinanceTrading:
     trades: list[dict] = field(default_factory=list)
     requests: list[tuple[str, str, dict]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Market orders answered NEW with executedQty 0 although they filled (Binance may do so);
+    # each such order then also reads NEW on its first `new_lookups` lookups by id.
+    answer_new: int = 0
+    new_lookups: int = 1
     url: str = ""
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
         self._runner: Optional[web.AppRunner] = None
+        self._reads_new: dict[int, int] = {}   # orderId -> lookups still answered NEW
 
     # -- test controls ------------------------------------------------------------------------
     def fail(self, path: str | None = None, status: int = 502, *, method: str | None = None,
@@ -224,7 +229,12 @@ class FakeBinanceTrading:
             notional = (abs(self.position(symbol)) * price) + qty * price
             if notional / lev > self.balance:
                 raise BinanceReject(-2019, "Margin is insufficient.")
-        return self._new_order(symbol, p["side"], "MARKET", qty, price, cid, reduce_only)
+        order = self._new_order(symbol, p["side"], "MARKET", qty, price, cid, reduce_only)
+        if self.answer_new > 0:
+            self.answer_new -= 1
+            self._reads_new[order["orderId"]] = self.new_lookups
+            return _as_new(order)
+        return order
 
     def _find_order(self, p: dict) -> dict:
         symbol = self._market(p)
@@ -235,7 +245,11 @@ class FakeBinanceTrading:
         raise BinanceReject(-2013, "Order does not exist.")
 
     def h_get_order(self, p: dict) -> dict:
-        return self._find_order(p)
+        order = self._find_order(p)
+        if self._reads_new.get(order["orderId"], 0) > 0:
+            self._reads_new[order["orderId"]] -= 1
+            return _as_new(order)
+        return order
 
     def h_delete_order(self, p: dict) -> dict:
         self._find_order(p)
@@ -435,6 +449,12 @@ def _route(path: str) -> str:
     """'/fapi/v3/positionRisk' -> 'positionrisk' (the API version does not matter here)."""
     parts = path.strip("/").split("/")[2:]
     return "_".join(parts).lower()
+
+
+def _as_new(order: dict) -> dict:
+    """How Binance may answer a market order that has in fact filled: NEW, nothing executed."""
+    return {**order, "status": "NEW", "avgPrice": "0.00", "executedQty": "0", "cumQty": "0",
+            "cumQuote": "0.00000"}
 
 
 def _status(status: int) -> web.Response:
