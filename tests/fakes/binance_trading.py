@@ -121,6 +121,11 @@ class FakeBinanceTrading:
                 self._trigger(algo, trigger)
         self.prices[symbol] = close
 
+    def reveal_fills(self) -> None:
+        """Lookups by id show the orders answered NEW as they are (filled) from now on."""
+        self.answer_new = 0
+        self._reads_new.clear()
+
     def position(self, symbol: str) -> float:
         """Signed position amount on `symbol`."""
         return self.positions.get(symbol, Position()).amount

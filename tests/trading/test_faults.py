@@ -125,3 +125,41 @@ async def test_rejected_target_also_closes(fake, store):
     await manager.on_signal(make_signal(store), TF_MS)
     assert fake.position("BTCUSDT") == 0 and fake.open_algos() == []
     assert store.open_positions() == []
+
+
+class Sleeps:
+    """An injected sleep that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def test_entry_answered_new_is_protected_before_on_signal_returns(fake, store):
+    sleeps = Sleeps()
+    manager = await make_manager(fake, store, sleep=sleeps)
+    reconciles = len(fake.calls("GET", "/fapi/v1/openAlgoOrders"))
+    fake.answer_new, fake.new_lookups = 1, 2   # filled, but NEW in the answer and two lookups
+    result = await manager.on_signal(make_signal(store), TF_MS)
+    assert result.startswith("opened long 0.04")
+    one_position_protected(fake, store)
+    assert len(fake.calls("POST", "/fapi/v1/order")) == 1
+    assert len(fake.calls("GET", "/fapi/v1/order")) == 3
+    assert len(fake.calls("GET", "/fapi/v1/openAlgoOrders")) == reconciles   # no reconcile
+    assert len(sleeps.waits) == 3 and sum(sleeps.waits) <= 2.0
+
+
+async def test_entry_still_new_after_the_bound_is_left_to_reconciliation(fake, store):
+    sleeps = Sleeps()
+    manager = await make_manager(fake, store, sleep=sleeps)
+    fake.answer_new, fake.new_lookups = 1, 1000
+    signal = make_signal(store)
+    assert await manager.on_signal(signal, TF_MS) == "entry open"
+    assert len(sleeps.waits) == 5 and sum(sleeps.waits) <= 2.0   # bounded: about 2 s
+    assert fake.open_algos() == [] and store.signal(signal.id).trade_state == "unresolved"
+    fake.reveal_fills()
+    await manager.reconcile()
+    one_position_protected(fake, store)
+    assert store.signal(signal.id).trade_state == "done"
