@@ -12,7 +12,7 @@ import structlog
 from config import Settings, normalize_symbol
 from exchange import PermanentExchangeError, TransientExchangeError
 from store import SignalRow, Store
-from store.orders import PositionRow
+from store.orders import IntentRow, PositionRow
 
 from . import risk
 from .client_ids import client_id
@@ -213,7 +213,7 @@ class PositionManager(ReconcileMixin):
         # those of a position that had the same row id in a state DB since lost.
         return sig.identity if sig else f"position:{pos.id}:{pos.opened_at}"
 
-    def intents_of(self, pos: PositionRow, role: str) -> list:
+    def intents_of(self, pos: PositionRow, role: str) -> list[IntentRow]:
         """The position's order intents of `role`, oldest first: by its signal, or for a position
         without one (adopted) by the position id written on each intent."""
         if pos.signal_id:

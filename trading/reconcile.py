@@ -199,7 +199,6 @@ class ReconcileMixin:
                         topic="notice")
 
 
-
 def _tightest(orders: list[OrderResult], kind: str, direction: str) -> OrderResult | None:
     """The order of `kind` that would trigger first (several of ours: two instances)."""
     of_kind = [o for o in orders if o.kind == kind]
