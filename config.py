@@ -1,6 +1,8 @@
 """Settings: one frozen object built from the environment and an optional .env, validated once."""
 from __future__ import annotations
 
+import io
+import math
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -9,12 +11,32 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 TRUE_WORDS = ("1", "true", "yes")
 FALSE_WORDS = ("0", "false", "no")
 NATIVE_LONG_TIMEFRAMES = ("1d", "3d", "1w", "1M")
 MAX_LEVERAGE = 125
 REDACTED = "***"
+DEFAULT_DOTENV = ".env"
+DEFAULT_STATE_DB = "state/choch.db"
+STATE_DB_NAME = "choch.db"  # inside $STATE_DIRECTORY, which systemd's StateDirectory= sets
+# Plain ASCII numbers only: int()/float() would also take '1_0', '１０', 'inf', 'nan' and '0x1'.
+INT_TEXT = re.compile(r"[+-]?[0-9]+")
+FLOAT_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+                       r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?")
+# Binance hosts that are not production: the demo (testnet) futures API.
+DEMO_HOSTS = frozenset({"demo-fapi.binance.com", "testnet.binancefuture.com"})
+PRODUCTION_DOMAINS = ("binance.com",)
+
+
+def is_production_host(url: str) -> bool:
+    """True when `url` points at a venue's production servers, where orders spend real money."""
+    host = (urlsplit(url.strip()).hostname or "").rstrip(".")
+    if not host or host in DEMO_HOSTS:
+        return False
+    return any(host == d or host.endswith("." + d) for d in PRODUCTION_DOMAINS)
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,14 @@ class Problem:
         return f"{self.key}={shown}: {self.allowed}"
 
 
+@dataclass(frozen=True)
+class FileProblem(Problem):
+    """An env file that cannot be used: `key` names the file (and line), never a value."""
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.allowed}"
+
+
 class ConfigError(Exception):
     """Every configuration problem found, reported together."""
 
@@ -45,7 +75,7 @@ class Settings:
 
     binance_api_key: str = field(default="", metadata={"secret": True})
     binance_secret: str = field(default="", metadata={"secret": True})
-    # Demo keys fall back to the production pair when unset (the seed's behaviour).
+    # Demo keys fall back to the production pair when unset, unless trading targets production.
     binance_api_key_demo: str = field(default="", metadata={"secret": True})
     binance_secret_demo: str = field(default="", metadata={"secret": True})
     use_realtime_data: bool = True
@@ -71,7 +101,7 @@ class Settings:
     fetch_timeout_s: float = 10.0
     data_weight_per_min: int = 1200
     # --- the daemon (issue 4) ---
-    state_db: str = "state/choch.db"
+    state_db: str = DEFAULT_STATE_DB  # STATE_DB, else $STATE_DIRECTORY/choch.db
     fetch_delay_s: float = 2.0
     warmup_bars: int = 500
     alert_max_age: float = 2.0  # in candles of the signal's timeframe
@@ -95,8 +125,18 @@ class Settings:
 
     @property
     def live_trading(self) -> bool:
-        """True only when real orders would go to the production exchange."""
-        return self.enable_trading and not self.demo_trading
+        """True when real orders would go to a production exchange (also via BINANCE_TRADING_URL)."""
+        return self.enable_trading and (
+            not self.demo_trading or is_production_host(self.binance_trading_url))
+
+    @property
+    def signing_pair(self) -> str:
+        """The env key whose pair signs orders ('' when not trading): shown at start-up."""
+        if not self.enable_trading:
+            return ""
+        if self.live_trading or self.binance_api_key_demo == self.binance_api_key:
+            return "BINANCE_API_KEY"
+        return "BINANCE_API_KEY_DEMO"
 
     def redacted(self) -> dict:
         """All settings as a dict, secrets replaced by *** (or '' when unset): safe to log."""
@@ -124,25 +164,32 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_confirmation(text: str) -> bool:
-    """Exactly `yes` (any case) confirms live trading; `no` declines; nothing else is accepted."""
-    word = text.strip().lower()
-    if word not in ("yes", "no"):
-        raise ValueError("yes (to allow real orders with DEMO_TRADING=0) or no")
-    return word == "yes"
+    """Exactly `yes` confirms live trading, `no` declines: no other case, no spaces around."""
+    if text not in ("yes", "no"):
+        raise ValueError("exactly yes (lower case: allow real orders) or no")
+    return text == "yes"
 
 
-def _number(kind: type, low: float, high: float | None, low_open: bool = False) -> Callable:
-    """A parser for an int or float within [low, high] (or (low, high] when low_open)."""
-    span = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-    allowed = f"{'an integer' if kind is int else 'a number'} {span}"
+def _shown(bound: float) -> str:
+    """A bound as people write it: 10000000, not 10000000.0 or 1e+07."""
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def _number(kind: type, low: float, high: float, low_open: bool = False) -> Callable:
+    """A parser for a plain ASCII int or float within [low, high] (or (low, high] when low_open)."""
+    allowed = (f"{'an integer' if kind is int else 'a number'} "
+               f"{'>' if low_open else '>='} {_shown(low)} and <= {_shown(high)}")
+    pattern = INT_TEXT if kind is int else FLOAT_TEXT
 
     def parse(text: str):
+        word = text.strip()
+        if not pattern.fullmatch(word):
+            raise ValueError(allowed)
         try:
-            value = kind(text.strip())
-        except ValueError:
+            value = kind(word)
+        except ValueError:  # an int longer than Python's digit limit
             raise ValueError(allowed) from None
-        if value != value or (value <= low if low_open else value < low) or (
-                high is not None and value > high):
+        if not math.isfinite(value) or (value <= low if low_open else value < low) or value > high:
             raise ValueError(allowed)
         return value
 
@@ -214,11 +261,24 @@ def parse_timeframes(text: str) -> tuple[str, ...]:
     return _unique([check_timeframe(p) for p in parts])
 
 
+def _valid_host(host: str) -> bool:
+    """A DNS name, an IPv4 address or a bracketed IPv6 address (urlsplit lower-cases it)."""
+    return bool(HOST_NAME.fullmatch(host)) or (":" in host and bool(
+        re.fullmatch(r"[0-9a-f:.]+", host)))
+
+
 def parse_url(text: str) -> str:
     """An http(s) base URL such as http://127.0.0.1:8080 (no trailing slash kept)."""
+    allowed = ("an http:// or https:// base URL with a host name and, optionally, a port "
+               "1..65535, e.g. http://127.0.0.1:8080")
     parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("an http:// or https:// base URL, e.g. http://127.0.0.1:8080")
+    try:
+        port = parts.port  # raises for a port outside 0..65535 or not a number
+    except ValueError:
+        raise ValueError(allowed) from None
+    if (parts.scheme not in ("http", "https") or "@" in parts.netloc or port == 0
+            or not _valid_host(parts.hostname or "")):
+        raise ValueError(allowed)
     return text.strip().rstrip("/")
 
 
@@ -268,7 +328,7 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "ENABLE_TRADING": ("enable_trading", parse_bool),
     "DEMO_TRADING": ("demo_trading", parse_bool),
     "CONFIRM_LIVE_TRADING": ("confirm_live_trading", parse_confirmation),
-    "POSITION_SIZE": ("position_size", _number(float, 0, None, low_open=True)),
+    "POSITION_SIZE": ("position_size", _number(float, 0, 1e7, low_open=True)),
     "LEVERAGE": ("leverage", _number(int, 1, MAX_LEVERAGE)),
     "SYMBOLS": ("symbols", parse_symbols),
     "TIMEFRAMES": ("timeframes", parse_timeframes),
@@ -279,7 +339,7 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "BINANCE_TRADING_URL": ("binance_trading_url", parse_url),
     "TELEGRAM_API_URL": ("telegram_api_url", parse_url),
     "LOG_LEVEL": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
-    "MIN_VOLUME_24H": ("min_volume_24h", _number(float, 0, None)),
+    "MIN_VOLUME_24H": ("min_volume_24h", _number(float, 0, 1e13)),
     "MAX_PAIRS": ("max_pairs", _number(int, 1, 1000)),
     "EXCLUDE_SYMBOLS": ("exclude_symbols", parse_symbol_list),
     "FETCH_CYCLE_BUDGET_S": ("fetch_cycle_budget_s", _number(float, 0, 600, low_open=True)),
@@ -303,72 +363,222 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "ON_OPPOSITE": ("on_opposite", _choice("reverse", "close", "ignore")),
     "MAX_OPEN_POSITIONS": ("max_open_positions", _number(int, 1, 1000)),
     "MAX_DAILY_TRADES": ("max_daily_trades", _number(int, 0, 100000)),
-    "MAX_DAILY_LOSS": ("max_daily_loss", _number(float, 0, None)),
+    "MAX_DAILY_LOSS": ("max_daily_loss", _number(float, 0, 1e9)),
 }
 SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
                         if Settings.__dataclass_fields__[name].metadata.get("secret"))
 
 
-def _pair_problems(s: dict, key_env: str, secret_env: str) -> list[Problem]:
+def _pair_problems(given: set[str], key_env: str, secret_env: str) -> list[Problem]:
     """A key without its secret (or the reverse) is ambiguous: name the missing one."""
-    has_key, has_secret = bool(s[KEYS[key_env][0]]), bool(s[KEYS[secret_env][0]])
+    has_key, has_secret = key_env in given, secret_env in given
     if has_key == has_secret:
         return []
     missing, other = (secret_env, key_env) if has_key else (key_env, secret_env)
     return [Problem(missing, "", f"must be set together with {other}", secret=True)]
 
 
-def _cross_checks(s: dict) -> list[Problem]:
-    """Rules that involve more than one key."""
-    problems = _pair_problems(s, "BINANCE_API_KEY", "BINANCE_SECRET")
-    problems += _pair_problems(s, "BINANCE_API_KEY_DEMO", "BINANCE_SECRET_DEMO")
-    if s["enable_trading"] and not s["demo_trading"] and not s["confirm_live_trading"]:
-        problems.append(Problem(
-            "CONFIRM_LIVE_TRADING", "",
-            "ENABLE_TRADING=1 with DEMO_TRADING=0 places real orders; set "
-            "CONFIRM_LIVE_TRADING=yes to confirm, or DEMO_TRADING=1"))
-    if s["enable_trading"] and not s["demo_trading"] and not s["binance_api_key"]:
-        problems.append(Problem("BINANCE_API_KEY", "", "required for live trading", secret=True))
-    if s["enable_trading"] and s["demo_trading"] and not (
-            s["binance_api_key_demo"] or s["binance_api_key"]):
-        problems.append(Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
-                                "(or BINANCE_API_KEY as a fallback)", secret=True))
-    problems += _pair_problems(s, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
+def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
+    """Live trading needs the confirmation and the production pair; demo needs some pair."""
+    if not s["enable_trading"]:
+        return []
+    url = s["binance_trading_url"]
+    if s["demo_trading"] and not is_production_host(url):
+        if "BINANCE_API_KEY_DEMO" in given or "BINANCE_API_KEY" in given:
+            return []
+        return [Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
+                        "(or BINANCE_API_KEY as a fallback)", secret=True)]
+    problems = []
+    if not s["confirm_live_trading"]:
+        if s["demo_trading"]:  # DEMO_TRADING=1 but the orders would reach production
+            problems.append(Problem(
+                "BINANCE_TRADING_URL", url,
+                "a production host: orders there are REAL even with DEMO_TRADING=1; use the demo "
+                "host (https://demo-fapi.binance.com) or set CONFIRM_LIVE_TRADING=yes and "
+                "BINANCE_API_KEY/BINANCE_SECRET to trade live"))
+        else:
+            problems.append(Problem(
+                "CONFIRM_LIVE_TRADING", "",
+                "ENABLE_TRADING=1 with DEMO_TRADING=0 places real orders; set "
+                "CONFIRM_LIVE_TRADING=yes to confirm, or DEMO_TRADING=1"))
+    if "BINANCE_API_KEY" not in given:
+        problems.append(Problem("BINANCE_API_KEY", "", "required for live trading (the "
+                                "production pair; demo keys are never used there)", secret=True))
     return problems
 
 
-def read_environment(env: Mapping[str, str] | None = None,
-                     dotenv_path: str | os.PathLike | None = ".env") -> dict[str, str]:
-    """Raw key -> text: the .env file (if any) overlaid by the process environment."""
+def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
+    """Rules that involve more than one key; a value that was given counts even when invalid."""
+    problems = _pair_problems(given, "BINANCE_API_KEY", "BINANCE_SECRET")
+    problems += _pair_problems(given, "BINANCE_API_KEY_DEMO", "BINANCE_SECRET_DEMO")
+    problems += _trading_problems(s, given)
+    problems += _pair_problems(given, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
+    return problems
+
+
+def _line_key(line: str) -> str:
+    """The key a broken .env line seems to set ('' if none), to name it in the problem."""
+    m = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=", line)
+    return m.group(1) if m else ""
+
+
+def _file_text(path: Path) -> tuple[str, list[Problem]]:
+    """The file as strict UTF-8 text, or the problem that prevents reading it."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return "", [FileProblem(str(path), "", f"cannot be read ({e.strerror or e})")]
+    if b"\0" in data:
+        line = data[: data.index(b"\0")].count(b"\n") + 1
+        return "", [FileProblem(f"{path} line {line}", "", "contains a NUL byte: not a text "
+                                "file (save it as UTF-8 text, e.g. not as UTF-16)")]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return "", [FileProblem(f"{path} line {line}", "", "is not UTF-8 text (save it as UTF-8)")]
+
+
+def _broken_lines(path: Path, text: str) -> list[Problem]:
+    """Lines python-dotenv cannot parse (it would silently drop them, e.g. an unclosed quote)."""
+    problems = []
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            key = _line_key(binding.original.string)
+            problems.append(FileProblem(
+                f"{path} line {binding.original.line}", "",
+                f"cannot be parsed{f' (sets {key})' if key else ''}: write KEY=value, and close "
+                "every quote on the line it opens"))
+    return problems
+
+
+def read_dotenv(path: str | os.PathLike) -> tuple[dict[str, str], list[Problem]]:
+    """Key -> text from one env file, and every problem of the file (nothing from a bad one)."""
+    text, problems = _file_text(Path(path))
+    if problems:
+        return {}, problems
+    problems = _broken_lines(Path(path), text)
+    values = dotenv_values(stream=io.StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}, problems
+
+
+def _read(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike | None,
+          required: bool | None) -> tuple[dict[str, str], list[Problem]]:
+    """Raw key -> text (the env file overlaid by the environment) and the file's problems."""
     raw: dict[str, str] = {}
-    if dotenv_path is not None and Path(dotenv_path).is_file():
-        raw.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    problems: list[Problem] = []
+    if dotenv_path is not None:
+        if required is None:  # a file named by the caller must exist; the default may not
+            required = os.fspath(dotenv_path) != DEFAULT_DOTENV
+        if Path(dotenv_path).is_file():
+            raw, problems = read_dotenv(dotenv_path)
+        elif required:
+            problems = [FileProblem(os.fspath(dotenv_path), "", "no such env file")]
     raw.update(os.environ if env is None else env)
+    return raw, problems
+
+
+def read_environment(env: Mapping[str, str] | None = None,
+                     dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV,
+                     required: bool | None = None) -> dict[str, str]:
+    """Raw key -> text: the .env file (if any) overlaid by the process environment."""
+    raw, problems = _read(env, dotenv_path, required)
+    if problems:
+        raise ConfigError(problems)
     return raw
 
 
+def _state_db(raw: Mapping[str, str]) -> str:
+    """STATE_DB unset: inside systemd's StateDirectory when it is set, else state/choch.db."""
+    directories = [d for d in raw.get("STATE_DIRECTORY", "").split(":") if d.strip()]
+    return str(Path(directories[0]) / STATE_DB_NAME) if directories else DEFAULT_STATE_DB
+
+
+def _resolve_keys(s: dict) -> None:
+    """Pick the pair that signs orders, once the rules above have passed."""
+    if s["enable_trading"] and s["demo_trading"] and is_production_host(s["binance_trading_url"]):
+        s["demo_trading"] = False  # confirmed above: this is live trading, with the live pair
+    if not s["binance_api_key_demo"] and not is_production_host(s["binance_trading_url"]):
+        s["binance_api_key_demo"] = s["binance_api_key"]
+        s["binance_secret_demo"] = s["binance_secret"]
+
+
 def load_settings(env: Mapping[str, str] | None = None,
-                  dotenv_path: str | os.PathLike | None = ".env") -> Settings:
+                  dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV,
+                  required: bool | None = None) -> Settings:
     """Build and validate Settings; raise ConfigError listing every problem at once.
 
-    The real environment wins over `.env`. An empty value counts as unset (its default).
+    The real environment wins over the env file. An empty value counts as unset (its default).
+    `dotenv_path=None` reads no file; a missing file is a problem when `required`, which by
+    default is true for any path but the default `.env` of the working directory.
     """
-    raw = read_environment(env, dotenv_path)
+    raw, problems = _read(env, dotenv_path, required)
     parsed: dict = {}
-    problems: list[Problem] = []
+    given: set[str] = set()
     for key, (name, parse) in KEYS.items():
         text = raw.get(key, "")
         if not text.strip():
             continue
+        given.add(key)
         try:
             parsed[name] = parse(text)
         except ValueError as e:
             problems.append(Problem(key, text, str(e), secret=key in SECRET_KEYS))
     merged = {f.name: parsed.get(f.name, f.default) for f in fields(Settings)}
-    problems += _cross_checks(merged)
+    if "STATE_DB" not in given:
+        merged["state_db"] = _state_db(raw)
+    problems += _cross_checks(merged, given)
     if problems:
         raise ConfigError(problems)
-    if not merged["binance_api_key_demo"]:
-        merged["binance_api_key_demo"] = merged["binance_api_key"]
-        merged["binance_secret_demo"] = merged["binance_secret"]
+    _resolve_keys(merged)
     return Settings(**merged)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of a and b, or limit + 1 once it is certainly larger."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _look_alike(key: str) -> str:
+    """The known key that `key` probably meant ('' when it does not look like one of ours)."""
+    upper = key.upper()
+    if key in KEYS:
+        return ""
+    if upper in KEYS:
+        return upper
+    best = min(KEYS, key=lambda k: _distance(upper, k, 2))
+    limit = 1 if len(best) <= 6 else 2  # short keys: two edits reach unrelated words
+    return best if _distance(upper, best, limit) <= limit else ""
+
+
+def _shares_prefix(key: str) -> bool:
+    """An environment variable that starts like one of our keys (so PATH, HOME are never ours)."""
+    return any(key[:3].upper() == known[:3] for known in KEYS)
+
+
+def lint_environment(env: Mapping[str, str] | None = None,
+                     dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV) -> list[str]:
+    """Warnings for keys that look like a misspelt or lower-case setting (they are ignored).
+
+    Keys of the env file are all considered; environment variables only when they start like
+    one of ours. Never raises: problems of the file itself are load_settings' to report.
+    """
+    file_keys: list[str] = []
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        file_keys = list(read_dotenv(dotenv_path)[0])
+    env_keys = [k for k in (os.environ if env is None else env) if _shares_prefix(k)]
+    warnings = []
+    for key in _unique(file_keys + env_keys):
+        meant = _look_alike(key)
+        if meant:
+            where = f" (in {os.fspath(dotenv_path)})" if key in file_keys else ""
+            warnings.append(f"warning: {key}{where} is not a setting and is ignored; "
+                            f"did you mean {meant}?")
+    return warnings
