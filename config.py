@@ -113,7 +113,7 @@ class Settings:
 
     @property
     def live_trading(self) -> bool:
-        """True when real orders would go to a production exchange (also via BINANCE_TRADING_URL)."""
+        """True when real orders would reach a production host (DEMO_TRADING=0 or the trading URL)."""
         return self.enable_trading and (
             not self.demo_trading or is_production_host(self.binance_trading_url))
 

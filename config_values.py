@@ -1,4 +1,4 @@
-"""Value parsers for settings: each returns the parsed value or raises ValueError(what is allowed)."""
+"""Setting value parsers: each returns the parsed value or raises ValueError(what is allowed)."""
 from __future__ import annotations
 
 import math

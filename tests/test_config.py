@@ -310,7 +310,7 @@ def test_env_file_problems_are_reported_with_the_other_problems(tmp_path):
     ("LEVERAGE=3\n".encode("utf-16"), 1, "NUL byte"),
     (b"LEVERAGE=3\nSYMBOLS=BTC\x00USDT\n", 2, "NUL byte"),
     ("LEVERAGE=3\nPIVOT_LEFT=4\n# caf\u00e9\n".encode("latin-1"), 3, "not UTF-8"),
-])
+], ids=["utf16", "nul", "latin1"])
 def test_a_binary_or_non_utf8_env_file_is_a_problem_not_a_crash(tmp_path, content, line, why):
     dotenv = tmp_path / ".env"
     dotenv.write_bytes(content)
@@ -384,7 +384,8 @@ def test_main_reports_a_port_out_of_range_as_a_configuration_error(tmp_path):
 
 
 @pytest.mark.parametrize("content", ['LEVERAGE=3\nMAX_DAILY_LOSS="50\n'.encode(),
-                                     "LEVERAGE=3\n".encode("utf-16")])
+                                     "LEVERAGE=3\n".encode("utf-16")],
+                         ids=["unclosed-quote", "utf16"])
 def test_main_reports_a_broken_env_file_and_exits_2(tmp_path, content):
     (tmp_path / ".env").write_bytes(content)
     res = run_main(["run"], {}, tmp_path)
@@ -398,7 +399,8 @@ def test_state_db_defaults_into_systemds_state_directory():
     assert load().state_db == "state/choch.db"
     assert load(STATE_DIRECTORY="/var/lib/choch").state_db == "/var/lib/choch/choch.db"
     assert load(STATE_DIRECTORY="/var/lib/a:/var/lib/b").state_db == "/var/lib/a/choch.db"
-    assert load(STATE_DIRECTORY="/var/lib/choch", STATE_DB=" ").state_db == "/var/lib/choch/choch.db"
+    blank = load(STATE_DIRECTORY="/var/lib/choch", STATE_DB=" ")
+    assert blank.state_db == "/var/lib/choch/choch.db"
     assert load(STATE_DIRECTORY="/var/lib/choch", STATE_DB=":memory:").state_db == ":memory:"
 
 
