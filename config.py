@@ -113,7 +113,7 @@ class Settings:
 
     @property
     def live_trading(self) -> bool:
-        """True when real orders would reach a production host (DEMO_TRADING=0 or the trading URL)."""
+        """True when real orders would reach production (DEMO_TRADING=0, or the trading URL)."""
         return self.enable_trading and (
             not self.demo_trading or is_production_host(self.binance_trading_url))
 
@@ -254,23 +254,26 @@ def _file_text(path: Path) -> tuple[str, list[Problem]]:
         return "", [FileProblem(f"{path} line {line}", "", "contains a NUL byte: not a text "
                                 "file (save it as UTF-8 text, e.g. not as UTF-16)")]
     try:
-        return data.decode("utf-8"), []
+        return data.decode("utf-8-sig"), []  # a BOM would otherwise become part of the first key
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         return "", [FileProblem(f"{path} line {line}", "", "is not UTF-8 text (save it as UTF-8)")]
 
 
-def _broken_lines(path: Path, text: str) -> list[Problem]:
-    """Lines python-dotenv cannot parse (it would silently drop them, e.g. an unclosed quote)."""
-    problems = []
+def _broken_lines(path: Path, text: str) -> tuple[str, list[Problem]]:
+    """Lines python-dotenv cannot parse (it would silently drop them, e.g. an unclosed quote),
+    and the text with them blanked (line numbers kept), so that they are reported only once."""
+    problems, kept = [], []
     for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.string
+        kept.append("\n" * line.count("\n") if binding.error else line)
         if binding.error:
-            key = _line_key(binding.original.string)
+            key = _line_key(line)
             problems.append(FileProblem(
                 f"{path} line {binding.original.line}", "",
                 f"cannot be parsed{f' (sets {key})' if key else ''}: write KEY=value, and close "
                 "every quote on the line it opens"))
-    return problems
+    return "".join(kept), problems
 
 
 def read_dotenv(path: str | os.PathLike) -> tuple[dict[str, str], list[Problem]]:
@@ -278,7 +281,7 @@ def read_dotenv(path: str | os.PathLike) -> tuple[dict[str, str], list[Problem]]
     text, problems = _file_text(Path(path))
     if problems:
         return {}, problems
-    problems = _broken_lines(Path(path), text)
+    text, problems = _broken_lines(Path(path), text)
     values = dotenv_values(stream=io.StringIO(text))
     return {k: v for k, v in values.items() if v is not None}, problems
 
@@ -294,7 +297,8 @@ def _read(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike | None,
         if Path(dotenv_path).is_file():
             raw, problems = read_dotenv(dotenv_path)
         elif required:
-            problems = [FileProblem(os.fspath(dotenv_path), "", "no such env file")]
+            why = "not a file" if Path(dotenv_path).exists() else "no such env file"
+            problems = [FileProblem(os.fspath(dotenv_path), "", why)]
     raw.update(os.environ if env is None else env)
     return raw, problems
 

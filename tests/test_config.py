@@ -299,6 +299,16 @@ def test_an_unclosed_quote_in_the_env_file_names_the_file_and_line(tmp_path):
     assert "MAX_DAILY_LOSS" in found[0]
 
 
+def test_env_file_lines_around_a_broken_one_still_count_and_a_bom_is_no_key(tmp_path, caplog):
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes('\ufeffLEVERAGE=3\nBREAK_ON="wick\nPIVOT_LEFT=0\n'.encode())
+    found = file_problems(dotenv)
+    assert [p.split(":")[0] for p in found] == [f"{dotenv} line 2", "PIVOT_LEFT='0'"]
+    assert "could not parse" not in caplog.text  # reported once, by us
+    dotenv.write_bytes(b"\xef\xbb\xbfLEVERAGE=3\n")  # as some Windows editors save UTF-8
+    assert load_settings(env={}, dotenv_path=dotenv).leverage == 3
+
+
 def test_env_file_problems_are_reported_with_the_other_problems(tmp_path):
     dotenv = tmp_path / ".env"
     dotenv.write_text("LEVERAGE=3\nthis is not a setting\n")
@@ -326,6 +336,7 @@ def test_an_env_file_named_explicitly_must_exist(tmp_path, monkeypatch):
     assert load_settings(env={}) == Settings()
     with pytest.raises(ConfigError, match=r"\.env: no such env file"):
         load_settings(env={}, dotenv_path=".env", required=True)
+    assert file_problems(tmp_path) == [f"{tmp_path}: not a file"]
 
 
 def test_env_example_is_a_valid_env_file():
