@@ -209,7 +209,7 @@ def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
             return []
         return [Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
                         "(or BINANCE_API_KEY as a fallback)", secret=True)]
-    problems = []
+    problems: list[Problem] = []
     if not s["confirm_live_trading"]:
         if s["demo_trading"]:  # DEMO_TRADING=1 but the orders would reach production
             problems.append(Problem(
@@ -263,7 +263,8 @@ def _file_text(path: Path) -> tuple[str, list[Problem]]:
 def _broken_lines(path: Path, text: str) -> tuple[str, list[Problem]]:
     """Lines python-dotenv cannot parse (it would silently drop them, e.g. an unclosed quote),
     and the text with them blanked (line numbers kept), so that they are reported only once."""
-    problems, kept = [], []
+    problems: list[Problem] = []
+    kept: list[str] = []
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.string
         kept.append("\n" * line.count("\n") if binding.error else line)
