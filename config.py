@@ -1,20 +1,30 @@
 """Settings: one frozen object built from the environment and an optional .env, validated once."""
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Mapping
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
-TRUE_WORDS = ("1", "true", "yes")
-FALSE_WORDS = ("0", "false", "no")
-NATIVE_LONG_TIMEFRAMES = ("1d", "3d", "1w", "1M")
+from config_values import (choice, is_production_host, normalize_symbol, number, parse_bool,
+                           parse_bot_token, parse_chat_id, parse_confirmation, parse_symbol_list,
+                           parse_symbols, parse_timeframes, parse_trade_on, parse_url,
+                           parse_user_ids, plain_text, unique)
+
+__all__ = ["ConfigError", "FileProblem", "KEYS", "Problem", "SECRET_KEYS", "Settings",
+           "is_production_host", "lint_environment", "load_settings", "normalize_symbol",
+           "read_dotenv", "read_environment"]
+
 MAX_LEVERAGE = 125
 REDACTED = "***"
+DEFAULT_DOTENV = ".env"
+DEFAULT_STATE_DB = "state/choch.db"
+STATE_DB_NAME = "choch.db"  # inside $STATE_DIRECTORY, which systemd's StateDirectory= sets
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,14 @@ class Problem:
         return f"{self.key}={shown}: {self.allowed}"
 
 
+@dataclass(frozen=True)
+class FileProblem(Problem):
+    """An env file that cannot be used: `key` names the file (and line), never a value."""
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.allowed}"
+
+
 class ConfigError(Exception):
     """Every configuration problem found, reported together."""
 
@@ -45,7 +63,7 @@ class Settings:
 
     binance_api_key: str = field(default="", metadata={"secret": True})
     binance_secret: str = field(default="", metadata={"secret": True})
-    # Demo keys fall back to the production pair when unset (the seed's behaviour).
+    # Demo keys fall back to the production pair when unset, unless trading targets production.
     binance_api_key_demo: str = field(default="", metadata={"secret": True})
     binance_secret_demo: str = field(default="", metadata={"secret": True})
     use_realtime_data: bool = True
@@ -71,7 +89,7 @@ class Settings:
     fetch_timeout_s: float = 10.0
     data_weight_per_min: int = 1200
     # --- the daemon (issue 4) ---
-    state_db: str = "state/choch.db"
+    state_db: str = DEFAULT_STATE_DB  # STATE_DB, else $STATE_DIRECTORY/choch.db
     fetch_delay_s: float = 2.0
     warmup_bars: int = 500
     alert_max_age: float = 2.0  # in candles of the signal's timeframe
@@ -95,8 +113,18 @@ class Settings:
 
     @property
     def live_trading(self) -> bool:
-        """True only when real orders would go to the production exchange."""
-        return self.enable_trading and not self.demo_trading
+        """True when real orders would reach production (DEMO_TRADING=0, or the trading URL)."""
+        return self.enable_trading and (
+            not self.demo_trading or is_production_host(self.binance_trading_url))
+
+    @property
+    def signing_pair(self) -> str:
+        """The env key whose pair signs orders ('' when not trading): shown at start-up."""
+        if not self.enable_trading:
+            return ""
+        if self.live_trading or self.binance_api_key_demo == self.binance_api_key:
+            return "BINANCE_API_KEY"
+        return "BINANCE_API_KEY_DEMO"
 
     def redacted(self) -> dict:
         """All settings as a dict, secrets replaced by *** (or '' when unset): safe to log."""
@@ -111,264 +139,272 @@ class Settings:
         return f"Settings({body})"
 
 
-# -- value parsers: each returns the parsed value or raises ValueError(what is allowed) -------
-
-def parse_bool(text: str) -> bool:
-    """1/0/true/false/yes/no, any case."""
-    word = text.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError("one of 1/0/true/false/yes/no")
-
-
-def parse_confirmation(text: str) -> bool:
-    """Exactly `yes` (any case) confirms live trading; `no` declines; nothing else is accepted."""
-    word = text.strip().lower()
-    if word not in ("yes", "no"):
-        raise ValueError("yes (to allow real orders with DEMO_TRADING=0) or no")
-    return word == "yes"
-
-
-def _number(kind: type, low: float, high: float | None, low_open: bool = False) -> Callable:
-    """A parser for an int or float within [low, high] (or (low, high] when low_open)."""
-    span = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-    allowed = f"{'an integer' if kind is int else 'a number'} {span}"
-
-    def parse(text: str):
-        try:
-            value = kind(text.strip())
-        except ValueError:
-            raise ValueError(allowed) from None
-        if value != value or (value <= low if low_open else value < low) or (
-                high is not None and value > high):
-            raise ValueError(allowed)
-        return value
-
-    return parse
-
-
-def _choice(*options: str) -> Callable:
-    """A parser for one word out of `options` (case-insensitive, returned as listed)."""
-    def parse(text: str) -> str:
-        for option in options:
-            if text.strip().lower() == option.lower():
-                return option
-        raise ValueError("one of " + "/".join(options))
-
-    return parse
-
-
-def normalize_symbol(text: str) -> str:
-    """'btcusdt', 'BTC/USDT' or 'BTC/USDT:USDT' -> 'BTC/USDT' (USDT-margined only)."""
-    s = text.strip().upper()
-    if s.endswith(":USDT"):
-        s = s[: -len(":USDT")]
-    if "/" not in s and s.endswith("USDT") and len(s) > 4:
-        s = s[:-4] + "/USDT"
-    if not re.fullmatch(r"[A-Z0-9]{1,20}/USDT", s):
-        raise ValueError(f"{text.strip()!r} is not a USDT pair like BTC/USDT or BTCUSDT")
-    return s
-
-
-def _unique(items: list) -> tuple:
-    """Keep the first of each item, in order."""
-    return tuple(dict.fromkeys(items))
-
-
-def parse_symbols(text: str) -> tuple[str, ...]:
-    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT; or ALL (-> ('ALL',))."""
-    if text.strip().upper() == "ALL":
-        return ("ALL",)
-    return parse_symbol_list(text)
-
-
-def parse_symbol_list(text: str) -> tuple[str, ...]:
-    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT (no ALL)."""
-    parts = [p for p in text.split(",") if p.strip()]
-    if not parts:
-        raise ValueError("a comma-separated list of USDT pairs, e.g. BTC/USDT,ETH/USDT")
-    return _unique([normalize_symbol(p) for p in parts])
-
-
-def check_timeframe(text: str) -> str:
-    """A timeframe word: N minutes (< 1 day), N hours (< 24), or 1d/3d/1w/1M."""
-    tf = text.strip()
-    m = re.fullmatch(r"([1-9][0-9]*)([mhdwM])", tf)
-    ok = bool(m) and (
-        (m.group(2) == "m" and int(m.group(1)) < 1440)
-        or (m.group(2) == "h" and int(m.group(1)) < 24)
-        or tf in NATIVE_LONG_TIMEFRAMES)
-    if not ok:
-        raise ValueError(f"{tf!r} is not a timeframe: use Nm (N < 1440), Nh (N < 24), "
-                         "1d, 3d, 1w or 1M")
-    return tf
-
-
-def parse_timeframes(text: str) -> tuple[str, ...]:
-    """Comma-separated timeframes, e.g. 15m,25m,1h."""
-    parts = [p for p in text.split(",") if p.strip()]
-    if not parts:
-        raise ValueError("a comma-separated list of timeframes, e.g. 15m,1h")
-    return _unique([check_timeframe(p) for p in parts])
-
-
-def parse_url(text: str) -> str:
-    """An http(s) base URL such as http://127.0.0.1:8080 (no trailing slash kept)."""
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("an http:// or https:// base URL, e.g. http://127.0.0.1:8080")
-    return text.strip().rstrip("/")
-
-
-def parse_bot_token(text: str) -> str:
-    """A Telegram bot token as BotFather gives it: digits, a colon, then letters."""
-    token = text.strip()
-    if not re.fullmatch(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,100}", token):
-        raise ValueError("a bot token from @BotFather, like 123456789:AA... (digits:letters)")
-    return token
-
-
-def parse_chat_id(text: str) -> str:
-    """A Telegram chat id (an integer, negative for groups) or a channel's @username."""
-    chat = text.strip()
-    if not re.fullmatch(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}", chat):
-        raise ValueError("a chat id such as 123456789 or -1001234567890, or @channelname")
-    return chat
-
-
-def parse_user_ids(text: str) -> tuple[int, ...]:
-    """Comma-separated Telegram user ids (positive integers); empty for none."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if any(not re.fullmatch(r"[0-9]{1,20}", p) or int(p) == 0 for p in parts):
-        raise ValueError("comma-separated Telegram user ids, such as 123456789,987654321")
-    return _unique([int(p) for p in parts])
-
-
-def _text(text: str) -> str:
-    return text.strip()
-
-
-
-def parse_trade_on(text: str) -> tuple[str, ...]:
-    """Comma-separated event kinds to trade: CHOCH, BOS or both."""
-    kinds = [p.strip().upper() for p in text.split(",") if p.strip()]
-    if not kinds or any(k not in ("CHOCH", "BOS") for k in kinds):
-        raise ValueError("CHOCH, BOS or CHOCH,BOS")
-    return _unique(kinds)
-
 # Env key -> (Settings field, parser). Defaults live on Settings and in .env.example.
 KEYS: dict[str, tuple[str, Callable]] = {
-    "BINANCE_API_KEY": ("binance_api_key", _text),
-    "BINANCE_SECRET": ("binance_secret", _text),
-    "BINANCE_API_KEY_DEMO": ("binance_api_key_demo", _text),
-    "BINANCE_SECRET_DEMO": ("binance_secret_demo", _text),
+    "BINANCE_API_KEY": ("binance_api_key", plain_text),
+    "BINANCE_SECRET": ("binance_secret", plain_text),
+    "BINANCE_API_KEY_DEMO": ("binance_api_key_demo", plain_text),
+    "BINANCE_SECRET_DEMO": ("binance_secret_demo", plain_text),
     "USE_REALTIME_DATA": ("use_realtime_data", parse_bool),
     "ENABLE_TRADING": ("enable_trading", parse_bool),
     "DEMO_TRADING": ("demo_trading", parse_bool),
     "CONFIRM_LIVE_TRADING": ("confirm_live_trading", parse_confirmation),
-    "POSITION_SIZE": ("position_size", _number(float, 0, None, low_open=True)),
-    "LEVERAGE": ("leverage", _number(int, 1, MAX_LEVERAGE)),
+    "POSITION_SIZE": ("position_size", number(float, 0, 1e7, low_open=True)),
+    "LEVERAGE": ("leverage", number(int, 1, MAX_LEVERAGE)),
     "SYMBOLS": ("symbols", parse_symbols),
     "TIMEFRAMES": ("timeframes", parse_timeframes),
-    "PIVOT_LEFT": ("pivot_left", _number(int, 1, 500)),
-    "PIVOT_RIGHT": ("pivot_right", _number(int, 1, 500)),
-    "BREAK_ON": ("break_on", _choice("close", "wick")),
+    "PIVOT_LEFT": ("pivot_left", number(int, 1, 500)),
+    "PIVOT_RIGHT": ("pivot_right", number(int, 1, 500)),
+    "BREAK_ON": ("break_on", choice("close", "wick")),
     "BINANCE_DATA_URL": ("binance_data_url", parse_url),
     "BINANCE_TRADING_URL": ("binance_trading_url", parse_url),
     "TELEGRAM_API_URL": ("telegram_api_url", parse_url),
-    "LOG_LEVEL": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
-    "MIN_VOLUME_24H": ("min_volume_24h", _number(float, 0, None)),
-    "MAX_PAIRS": ("max_pairs", _number(int, 1, 1000)),
+    "LOG_LEVEL": ("log_level", choice("DEBUG", "INFO", "WARNING", "ERROR")),
+    "MIN_VOLUME_24H": ("min_volume_24h", number(float, 0, 1e13)),
+    "MAX_PAIRS": ("max_pairs", number(int, 1, 1000)),
     "EXCLUDE_SYMBOLS": ("exclude_symbols", parse_symbol_list),
-    "FETCH_CYCLE_BUDGET_S": ("fetch_cycle_budget_s", _number(float, 0, 600, low_open=True)),
-    "FETCH_TIMEOUT_S": ("fetch_timeout_s", _number(float, 0, 120, low_open=True)),
-    "DATA_WEIGHT_PER_MIN": ("data_weight_per_min", _number(int, 60, 2400)),
-    "STATE_DB": ("state_db", _text),
-    "FETCH_DELAY_S": ("fetch_delay_s", _number(float, 0, 59)),
-    "WARMUP_BARS": ("warmup_bars", _number(int, 50, 5000)),
-    "ALERT_MAX_AGE": ("alert_max_age", _number(float, 0, 1000)),
-    "SLOT_RETRY_S": ("slot_retry_s", _number(float, 0, 600)),
-    "MISFIRE_GRACE_S": ("misfire_grace_s", _number(int, 1, 3600)),
+    "FETCH_CYCLE_BUDGET_S": ("fetch_cycle_budget_s", number(float, 0, 600, low_open=True)),
+    "FETCH_TIMEOUT_S": ("fetch_timeout_s", number(float, 0, 120, low_open=True)),
+    "DATA_WEIGHT_PER_MIN": ("data_weight_per_min", number(int, 60, 2400)),
+    "STATE_DB": ("state_db", plain_text),
+    "FETCH_DELAY_S": ("fetch_delay_s", number(float, 0, 59)),
+    "WARMUP_BARS": ("warmup_bars", number(int, 50, 5000)),
+    "ALERT_MAX_AGE": ("alert_max_age", number(float, 0, 1000)),
+    "SLOT_RETRY_S": ("slot_retry_s", number(float, 0, 600)),
+    "MISFIRE_GRACE_S": ("misfire_grace_s", number(int, 1, 3600)),
     "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", parse_bot_token),
     "TELEGRAM_CHAT_ID": ("telegram_chat_id", parse_chat_id),
     "TELEGRAM_ADMIN_IDS": ("telegram_admin_ids", parse_user_ids),
     "CHART": ("chart", parse_bool),
-    "ALERT_LATE_AFTER_S": ("alert_late_after_s", _number(float, 0, 86400)),
-    "COMMAND_MAX_AGE_S": ("command_max_age_s", _number(float, 1, 86400)),
-    "MARGIN_MODE": ("margin_mode", _choice("isolated", "cross")),
+    "ALERT_LATE_AFTER_S": ("alert_late_after_s", number(float, 0, 86400)),
+    "COMMAND_MAX_AGE_S": ("command_max_age_s", number(float, 1, 86400)),
+    "MARGIN_MODE": ("margin_mode", choice("isolated", "cross")),
     "TRADE_ON": ("trade_on", parse_trade_on),
-    "RISK_REWARD": ("risk_reward", _number(float, 0, 100, low_open=True)),
-    "ON_OPPOSITE": ("on_opposite", _choice("reverse", "close", "ignore")),
-    "MAX_OPEN_POSITIONS": ("max_open_positions", _number(int, 1, 1000)),
-    "MAX_DAILY_TRADES": ("max_daily_trades", _number(int, 0, 100000)),
-    "MAX_DAILY_LOSS": ("max_daily_loss", _number(float, 0, None)),
+    "RISK_REWARD": ("risk_reward", number(float, 0, 100, low_open=True)),
+    "ON_OPPOSITE": ("on_opposite", choice("reverse", "close", "ignore")),
+    "MAX_OPEN_POSITIONS": ("max_open_positions", number(int, 1, 1000)),
+    "MAX_DAILY_TRADES": ("max_daily_trades", number(int, 0, 100000)),
+    "MAX_DAILY_LOSS": ("max_daily_loss", number(float, 0, 1e9)),
 }
 SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
                         if Settings.__dataclass_fields__[name].metadata.get("secret"))
 
 
-def _pair_problems(s: dict, key_env: str, secret_env: str) -> list[Problem]:
+def _pair_problems(given: set[str], key_env: str, secret_env: str) -> list[Problem]:
     """A key without its secret (or the reverse) is ambiguous: name the missing one."""
-    has_key, has_secret = bool(s[KEYS[key_env][0]]), bool(s[KEYS[secret_env][0]])
+    has_key, has_secret = key_env in given, secret_env in given
     if has_key == has_secret:
         return []
     missing, other = (secret_env, key_env) if has_key else (key_env, secret_env)
     return [Problem(missing, "", f"must be set together with {other}", secret=True)]
 
 
-def _cross_checks(s: dict) -> list[Problem]:
-    """Rules that involve more than one key."""
-    problems = _pair_problems(s, "BINANCE_API_KEY", "BINANCE_SECRET")
-    problems += _pair_problems(s, "BINANCE_API_KEY_DEMO", "BINANCE_SECRET_DEMO")
-    if s["enable_trading"] and not s["demo_trading"] and not s["confirm_live_trading"]:
-        problems.append(Problem(
-            "CONFIRM_LIVE_TRADING", "",
-            "ENABLE_TRADING=1 with DEMO_TRADING=0 places real orders; set "
-            "CONFIRM_LIVE_TRADING=yes to confirm, or DEMO_TRADING=1"))
-    if s["enable_trading"] and not s["demo_trading"] and not s["binance_api_key"]:
-        problems.append(Problem("BINANCE_API_KEY", "", "required for live trading", secret=True))
-    if s["enable_trading"] and s["demo_trading"] and not (
-            s["binance_api_key_demo"] or s["binance_api_key"]):
-        problems.append(Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
-                                "(or BINANCE_API_KEY as a fallback)", secret=True))
-    problems += _pair_problems(s, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
+def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
+    """Live trading needs the confirmation and the production pair; demo needs some pair."""
+    if not s["enable_trading"]:
+        return []
+    url = s["binance_trading_url"]
+    if s["demo_trading"] and not is_production_host(url):
+        if "BINANCE_API_KEY_DEMO" in given or "BINANCE_API_KEY" in given:
+            return []
+        return [Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
+                        "(or BINANCE_API_KEY as a fallback)", secret=True)]
+    problems: list[Problem] = []
+    if not s["confirm_live_trading"]:
+        if s["demo_trading"]:  # DEMO_TRADING=1 but the orders would reach production
+            problems.append(Problem(
+                "BINANCE_TRADING_URL", url,
+                "a production host: orders there are REAL even with DEMO_TRADING=1; use the demo "
+                "host (https://demo-fapi.binance.com) or set CONFIRM_LIVE_TRADING=yes and "
+                "BINANCE_API_KEY/BINANCE_SECRET to trade live"))
+        else:
+            problems.append(Problem(
+                "CONFIRM_LIVE_TRADING", "",
+                "ENABLE_TRADING=1 with DEMO_TRADING=0 places real orders; set "
+                "CONFIRM_LIVE_TRADING=yes to confirm, or DEMO_TRADING=1"))
+    if "BINANCE_API_KEY" not in given:
+        problems.append(Problem("BINANCE_API_KEY", "", "required for live trading (the "
+                                "production pair; demo keys are never used there)", secret=True))
     return problems
 
 
-def read_environment(env: Mapping[str, str] | None = None,
-                     dotenv_path: str | os.PathLike | None = ".env") -> dict[str, str]:
-    """Raw key -> text: the .env file (if any) overlaid by the process environment."""
+def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
+    """Rules that involve more than one key; a value that was given counts even when invalid."""
+    problems = _pair_problems(given, "BINANCE_API_KEY", "BINANCE_SECRET")
+    problems += _pair_problems(given, "BINANCE_API_KEY_DEMO", "BINANCE_SECRET_DEMO")
+    problems += _trading_problems(s, given)
+    problems += _pair_problems(given, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
+    return problems
+
+
+def _line_key(line: str) -> str:
+    """The key a broken .env line seems to set ('' if none), to name it in the problem."""
+    m = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=", line)
+    return m.group(1) if m else ""
+
+
+def _file_text(path: Path) -> tuple[str, list[Problem]]:
+    """The file as strict UTF-8 text, or the problem that prevents reading it."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return "", [FileProblem(str(path), "", f"cannot be read ({e.strerror or e})")]
+    if b"\0" in data:
+        line = data[: data.index(b"\0")].count(b"\n") + 1
+        return "", [FileProblem(f"{path} line {line}", "", "contains a NUL byte: not a text "
+                                "file (save it as UTF-8 text, e.g. not as UTF-16)")]
+    try:
+        return data.decode("utf-8-sig"), []  # a BOM would otherwise become part of the first key
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return "", [FileProblem(f"{path} line {line}", "", "is not UTF-8 text (save it as UTF-8)")]
+
+
+def _broken_lines(path: Path, text: str) -> tuple[str, list[Problem]]:
+    """Lines python-dotenv cannot parse (it would silently drop them, e.g. an unclosed quote),
+    and the text with them blanked (line numbers kept), so that they are reported only once."""
+    problems: list[Problem] = []
+    kept: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.string
+        kept.append("\n" * line.count("\n") if binding.error else line)
+        if binding.error:
+            key = _line_key(line)
+            problems.append(FileProblem(
+                f"{path} line {binding.original.line}", "",
+                f"cannot be parsed{f' (sets {key})' if key else ''}: write KEY=value, and close "
+                "every quote on the line it opens"))
+    return "".join(kept), problems
+
+
+def read_dotenv(path: str | os.PathLike) -> tuple[dict[str, str], list[Problem]]:
+    """Key -> text from one env file, and every problem of the file (nothing from a bad one)."""
+    text, problems = _file_text(Path(path))
+    if problems:
+        return {}, problems
+    text, problems = _broken_lines(Path(path), text)
+    values = dotenv_values(stream=io.StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}, problems
+
+
+def _read(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike | None,
+          required: bool | None) -> tuple[dict[str, str], list[Problem]]:
+    """Raw key -> text (the env file overlaid by the environment) and the file's problems."""
     raw: dict[str, str] = {}
-    if dotenv_path is not None and Path(dotenv_path).is_file():
-        raw.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    problems: list[Problem] = []
+    if dotenv_path is not None:
+        if required is None:  # a file named by the caller must exist; the default may not
+            required = os.fspath(dotenv_path) != DEFAULT_DOTENV
+        if Path(dotenv_path).is_file():
+            raw, problems = read_dotenv(dotenv_path)
+        elif required:
+            why = "not a file" if Path(dotenv_path).exists() else "no such env file"
+            problems = [FileProblem(os.fspath(dotenv_path), "", why)]
     raw.update(os.environ if env is None else env)
+    return raw, problems
+
+
+def read_environment(env: Mapping[str, str] | None = None,
+                     dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV,
+                     required: bool | None = None) -> dict[str, str]:
+    """Raw key -> text: the .env file (if any) overlaid by the process environment."""
+    raw, problems = _read(env, dotenv_path, required)
+    if problems:
+        raise ConfigError(problems)
     return raw
 
 
+def _state_db(raw: Mapping[str, str]) -> str:
+    """STATE_DB unset: inside systemd's StateDirectory when it is set, else state/choch.db."""
+    directories = [d for d in raw.get("STATE_DIRECTORY", "").split(":") if d.strip()]
+    return str(Path(directories[0]) / STATE_DB_NAME) if directories else DEFAULT_STATE_DB
+
+
+def _resolve_keys(s: dict) -> None:
+    """Pick the pair that signs orders, once the rules above have passed."""
+    if s["enable_trading"] and s["demo_trading"] and is_production_host(s["binance_trading_url"]):
+        s["demo_trading"] = False  # confirmed above: this is live trading, with the live pair
+    if not s["binance_api_key_demo"] and not is_production_host(s["binance_trading_url"]):
+        s["binance_api_key_demo"] = s["binance_api_key"]
+        s["binance_secret_demo"] = s["binance_secret"]
+
+
 def load_settings(env: Mapping[str, str] | None = None,
-                  dotenv_path: str | os.PathLike | None = ".env") -> Settings:
+                  dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV,
+                  required: bool | None = None) -> Settings:
     """Build and validate Settings; raise ConfigError listing every problem at once.
 
-    The real environment wins over `.env`. An empty value counts as unset (its default).
+    The real environment wins over the env file. An empty value counts as unset (its default).
+    `dotenv_path=None` reads no file; a missing file is a problem when `required`, which by
+    default is true for any path but the default `.env` of the working directory.
     """
-    raw = read_environment(env, dotenv_path)
+    raw, problems = _read(env, dotenv_path, required)
     parsed: dict = {}
-    problems: list[Problem] = []
+    given: set[str] = set()
     for key, (name, parse) in KEYS.items():
         text = raw.get(key, "")
         if not text.strip():
             continue
+        given.add(key)
         try:
             parsed[name] = parse(text)
         except ValueError as e:
             problems.append(Problem(key, text, str(e), secret=key in SECRET_KEYS))
     merged = {f.name: parsed.get(f.name, f.default) for f in fields(Settings)}
-    problems += _cross_checks(merged)
+    if "STATE_DB" not in given:
+        merged["state_db"] = _state_db(raw)
+    problems += _cross_checks(merged, given)
     if problems:
         raise ConfigError(problems)
-    if not merged["binance_api_key_demo"]:
-        merged["binance_api_key_demo"] = merged["binance_api_key"]
-        merged["binance_secret_demo"] = merged["binance_secret"]
+    _resolve_keys(merged)
     return Settings(**merged)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of a and b, or limit + 1 once it is certainly larger."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _look_alike(key: str) -> str:
+    """The known key that `key` probably meant ('' when it does not look like one of ours)."""
+    upper = key.upper()
+    if key in KEYS:
+        return ""
+    if upper in KEYS:
+        return upper
+    best = min(KEYS, key=lambda k: _distance(upper, k, 2))
+    limit = 1 if len(best) <= 6 else 2  # short keys: two edits reach unrelated words
+    return best if _distance(upper, best, limit) <= limit else ""
+
+
+def _shares_prefix(key: str) -> bool:
+    """An environment variable that starts like one of our keys (so PATH, HOME are never ours)."""
+    return any(key[:3].upper() == known[:3] for known in KEYS)
+
+
+def lint_environment(env: Mapping[str, str] | None = None,
+                     dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV) -> list[str]:
+    """Warnings for keys that look like a misspelt or lower-case setting (they are ignored).
+
+    Keys of the env file are all considered; environment variables only when they start like
+    one of ours. Never raises: problems of the file itself are load_settings' to report.
+    """
+    file_keys: list[str] = []
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        file_keys = list(read_dotenv(dotenv_path)[0])
+    env_keys = [k for k in (os.environ if env is None else env) if _shares_prefix(k)]
+    warnings = []
+    for key in unique(file_keys + env_keys):
+        meant = _look_alike(key)
+        if meant:
+            where = f" (in {os.fspath(dotenv_path)})" if key in file_keys else ""
+            warnings.append(f"warning: {key}{where} is not a setting and is ignored; "
+                            f"did you mean {meant}?")
+    return warnings

@@ -17,7 +17,7 @@ def trading_mode(settings: Settings) -> str:
     """'paper' (alerts only, simulated fills), 'demo' or 'LIVE'."""
     if not settings.enable_trading:
         return "paper"
-    return "demo" if settings.demo_trading else "LIVE"
+    return "LIVE" if settings.live_trading else "demo"
 
 
 def alert_mode(settings: Settings) -> str:
@@ -34,8 +34,9 @@ def describe(settings: Settings) -> list[str]:
     if mode == "paper":
         trading = "off (paper broker: simulated fills, no orders sent)"
     else:
-        host = _host(settings.binance_trading_url, TRADING_HOSTS[settings.demo_trading])
-        trading = f"{'LIVE, REAL MONEY' if mode == 'LIVE' else 'demo'} on {host}"
+        host = _host(settings.binance_trading_url, TRADING_HOSTS[mode == "demo"])
+        trading = (f"{'LIVE, REAL MONEY' if mode == 'LIVE' else 'demo'} on {host}, "
+                   f"signed with the {settings.signing_pair} pair")
     telegram = "Telegram" if getattr(settings, "telegram_bot_token", "") else "console"
     return [
         f"data instance:    {data_kind} market data from {data_host}",

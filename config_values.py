@@ -1,0 +1,194 @@
+"""Setting value parsers: each returns the parsed value or raises ValueError(what is allowed)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Callable
+from urllib.parse import urlsplit
+
+TRUE_WORDS = ("1", "true", "yes")
+FALSE_WORDS = ("0", "false", "no")
+NATIVE_LONG_TIMEFRAMES = ("1d", "3d", "1w", "1M")
+# Plain ASCII numbers only: int()/float() would also take '1_0', '１０', 'inf', 'nan' and '0x1'.
+INT_TEXT = re.compile(r"[+-]?[0-9]+")
+FLOAT_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+                       r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?")
+# Binance hosts that are not production: the demo (testnet) futures API.
+DEMO_HOSTS = frozenset({"demo-fapi.binance.com", "testnet.binancefuture.com"})
+PRODUCTION_DOMAINS = ("binance.com",)
+
+
+def is_production_host(url: str) -> bool:
+    """True when `url` points at a venue's production servers, where orders spend real money."""
+    host = (urlsplit(url.strip()).hostname or "").rstrip(".")
+    if not host or host in DEMO_HOSTS:
+        return False
+    return any(host == d or host.endswith("." + d) for d in PRODUCTION_DOMAINS)
+
+
+def parse_bool(text: str) -> bool:
+    """1/0/true/false/yes/no, any case."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("one of 1/0/true/false/yes/no")
+
+
+def parse_confirmation(text: str) -> bool:
+    """Exactly `yes` confirms live trading, `no` declines: no other case, no spaces around."""
+    if text not in ("yes", "no"):
+        raise ValueError("exactly yes (lower case: allow real orders) or no")
+    return text == "yes"
+
+
+def _shown(bound: float) -> str:
+    """A bound as people write it: 10000000, not 10000000.0 or 1e+07."""
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def number(kind: type, low: float, high: float, low_open: bool = False) -> Callable:
+    """A parser for a plain ASCII int or float within [low, high] (or (low, high] when low_open)."""
+    allowed = (f"{'an integer' if kind is int else 'a number'} "
+               f"{'>' if low_open else '>='} {_shown(low)} and <= {_shown(high)}")
+    pattern = INT_TEXT if kind is int else FLOAT_TEXT
+
+    def parse(text: str):
+        word = text.strip()
+        if not pattern.fullmatch(word):
+            raise ValueError(allowed)
+        try:
+            value = kind(word)
+        except ValueError:  # an int longer than Python's digit limit
+            raise ValueError(allowed) from None
+        if not math.isfinite(value) or (value <= low if low_open else value < low) or value > high:
+            raise ValueError(allowed)
+        return value
+
+    return parse
+
+
+def choice(*options: str) -> Callable:
+    """A parser for one word out of `options` (case-insensitive, returned as listed)."""
+    def parse(text: str) -> str:
+        for option in options:
+            if text.strip().lower() == option.lower():
+                return option
+        raise ValueError("one of " + "/".join(options))
+
+    return parse
+
+
+def normalize_symbol(text: str) -> str:
+    """'btcusdt', 'BTC/USDT' or 'BTC/USDT:USDT' -> 'BTC/USDT' (USDT-margined only)."""
+    s = text.strip().upper()
+    if s.endswith(":USDT"):
+        s = s[: -len(":USDT")]
+    if "/" not in s and s.endswith("USDT") and len(s) > 4:
+        s = s[:-4] + "/USDT"
+    if not re.fullmatch(r"[A-Z0-9]{1,20}/USDT", s):
+        raise ValueError(f"{text.strip()!r} is not a USDT pair like BTC/USDT or BTCUSDT")
+    return s
+
+
+def unique(items: list) -> tuple:
+    """Keep the first of each item, in order."""
+    return tuple(dict.fromkeys(items))
+
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT; or ALL (-> ('ALL',))."""
+    if text.strip().upper() == "ALL":
+        return ("ALL",)
+    return parse_symbol_list(text)
+
+
+def parse_symbol_list(text: str) -> tuple[str, ...]:
+    """Comma-separated USDT pairs, e.g. BTC/USDT,ETHUSDT (no ALL)."""
+    parts = [p for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("a comma-separated list of USDT pairs, e.g. BTC/USDT,ETH/USDT")
+    return unique([normalize_symbol(p) for p in parts])
+
+
+def check_timeframe(text: str) -> str:
+    """A timeframe word: N minutes (< 1 day), N hours (< 24), or 1d/3d/1w/1M."""
+    tf = text.strip()
+    m = re.fullmatch(r"([1-9][0-9]*)([mhdwM])", tf)
+    ok = bool(m) and (
+        (m.group(2) == "m" and int(m.group(1)) < 1440)
+        or (m.group(2) == "h" and int(m.group(1)) < 24)
+        or tf in NATIVE_LONG_TIMEFRAMES)
+    if not ok:
+        raise ValueError(f"{tf!r} is not a timeframe: use Nm (N < 1440), Nh (N < 24), "
+                         "1d, 3d, 1w or 1M")
+    return tf
+
+
+def parse_timeframes(text: str) -> tuple[str, ...]:
+    """Comma-separated timeframes, e.g. 15m,25m,1h."""
+    parts = [p for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("a comma-separated list of timeframes, e.g. 15m,1h")
+    return unique([check_timeframe(p) for p in parts])
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name, an IPv4 address or a bracketed IPv6 address (urlsplit lower-cases it)."""
+    return bool(HOST_NAME.fullmatch(host)) or (":" in host and bool(
+        re.fullmatch(r"[0-9a-f:.]+", host)))
+
+
+def parse_url(text: str) -> str:
+    """An http(s) base URL such as http://127.0.0.1:8080 (no trailing slash kept)."""
+    allowed = ("an http:// or https:// base URL with a host name and, optionally, a port "
+               "1..65535, e.g. http://127.0.0.1:8080")
+    parts = urlsplit(text.strip())
+    try:
+        port = parts.port  # raises for a port outside 0..65535 or not a number
+    except ValueError:
+        raise ValueError(allowed) from None
+    if (parts.scheme not in ("http", "https") or "@" in parts.netloc or port == 0
+            or not _valid_host(parts.hostname or "")):
+        raise ValueError(allowed)
+    return text.strip().rstrip("/")
+
+
+def parse_bot_token(text: str) -> str:
+    """A Telegram bot token as BotFather gives it: digits, a colon, then letters."""
+    token = text.strip()
+    if not re.fullmatch(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,100}", token):
+        raise ValueError("a bot token from @BotFather, like 123456789:AA... (digits:letters)")
+    return token
+
+
+def parse_chat_id(text: str) -> str:
+    """A Telegram chat id (an integer, negative for groups) or a channel's @username."""
+    chat = text.strip()
+    if not re.fullmatch(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}", chat):
+        raise ValueError("a chat id such as 123456789 or -1001234567890, or @channelname")
+    return chat
+
+
+def parse_user_ids(text: str) -> tuple[int, ...]:
+    """Comma-separated Telegram user ids (positive integers); empty for none."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if any(not re.fullmatch(r"[0-9]{1,20}", p) or int(p) == 0 for p in parts):
+        raise ValueError("comma-separated Telegram user ids, such as 123456789,987654321")
+    return unique([int(p) for p in parts])
+
+
+def plain_text(text: str) -> str:
+    """The text without surrounding whitespace."""
+    return text.strip()
+
+
+
+def parse_trade_on(text: str) -> tuple[str, ...]:
+    """Comma-separated event kinds to trade: CHOCH, BOS or both."""
+    kinds = [p.strip().upper() for p in text.split(",") if p.strip()]
+    if not kinds or any(k not in ("CHOCH", "BOS") for k in kinds):
+        raise ValueError("CHOCH, BOS or CHOCH,BOS")
+    return unique(kinds)
