@@ -240,7 +240,7 @@ class PositionManager(ReconcileMixin):
             client_id=cid, signal_id=pos.signal_id, symbol=pos.symbol, role=kind, side=side,
             quantity=None, price=level, conditional=True,
             send=lambda: self.broker.protective_order(pos.symbol, side, kind, level, cid))
-        log.info("protection_placed", symbol=pos.symbol, kind=kind, level=level, client_id=cid)
+        log.info("protection_placed", symbol=pos.symbol, kind=kind, price_level=level, client_id=cid)
 
     async def _emergency_close(self, pos: PositionRow, problem: str) -> None:
         """Protection could not be placed: close at once and say so loudly."""
