@@ -231,8 +231,9 @@ def _fast(path: Path, skip: int, cols: dict[str, int], width: int) -> pd.DataFra
                          keep_default_na=False, na_values=[""],
                          chunksize=FAST_CHUNK_ROWS) as chunks:
             for raw in chunks:
-                micro = parts[0][0][0] >= MICROS_FROM if parts else None
-                part = _fast_chunk(raw, cols, width, micro, parts[-1][0][-1] if parts else None)
+                micro = bool(parts[0][0][0] >= MICROS_FROM) if parts else None
+                last = int(parts[-1][0][-1]) if parts else None
+                part = _fast_chunk(raw, cols, width, micro, last)
                 if part is None:
                     return None
                 parts.append(part)
