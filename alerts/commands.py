@@ -10,6 +10,7 @@ positions an hour after the operator asked is not what they meant.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any, Awaitable, Callable, Optional, Protocol
 
@@ -72,6 +73,15 @@ def parse_command(text: str, bot_username: Optional[str]) -> Optional[tuple[str,
     if target and bot_username and target.lower() != bot_username.lower():
         return None  # addressed to another bot in the same group
     return name.lower(), words[1:]
+
+
+def signals_count(word: str) -> int:
+    """N of '/signals N', capped at MAX_SIGNALS; 0 unless ASCII digits ('²' and '٣' are not)."""
+    if not re.fullmatch(r"[0-9]+", word):
+        return 0
+    digits = word.lstrip("0")
+    # int() of thousands of digits raises: any long number is simply "the most we show".
+    return MAX_SIGNALS if len(digits) > 3 else min(int(digits or "0"), MAX_SIGNALS)
 
 
 class CommandChannel:
@@ -273,9 +283,9 @@ class CommandChannel:
             return "Signals are not available."
         n = 5
         if args:
-            if not args[0].isdigit() or int(args[0]) < 1:
-                return "Usage: /signals [N], N from 1 to 50"
-            n = min(int(args[0]), MAX_SIGNALS)
+            n = signals_count(args[0])
+            if n < 1:
+                return f"Usage: /signals [N], N from 1 to {MAX_SIGNALS}"
         return signals_text(source.recent_signals(n))
 
     async def _closeall(self, args: list[str]) -> str:

@@ -12,6 +12,19 @@ CAPTION_LIMIT = 1024  # and for a photo caption
 TRADINGVIEW = "https://www.tradingview.com/chart/?symbol=BINANCE:{ticker}.P&interval={interval}"
 _KIND = {"CHOCH": "CHoCH", "BOS": "BOS"}
 _ARROW = {"bullish": "🟢", "bearish": "🔴"}
+# Titles of trade notices; the event names themselves are for logs and dedupe keys.
+_TITLES = {
+    "position_opened": "Position opened",
+    "position_closed": "Position closed",
+    "trade_skipped": "Signal not traded",
+    "entry_unresolved": "Entry order unresolved",
+    "trading_paused": "Trading paused",
+    "protection_failed": "Protection failed",
+    "protection_missing": "Protection missing",
+    "close_failed": "Close failed",
+    "foreign_position": "Position not opened by the daemon",
+}
+_CLOSE_TITLES = {"stop": "Stop hit", "target": "Target hit"}
 
 
 def esc(value: Any) -> str:
@@ -105,18 +118,37 @@ def notice_text(topic: str, payload: Mapping[str, Any], now_ms: int, created_ms:
     if resent:
         lines.append("↻ resent after a lost reply from Telegram: may be a repeat")
     icon = "💼" if topic == "trade" else "ℹ️"
-    head = f"{icon} <b>{esc(payload.get('event') or topic)}</b>"
+    fields = payload.get("fields") or {}
+    fields = fields if isinstance(fields, Mapping) else {}
+    head = f"{icon} <b>{esc(notice_title(payload.get('event') or topic, fields))}</b>"
     if payload.get("symbol"):
         head += f" · <b>{esc(payload['symbol'])}</b>"
     lines.append(head)
     if payload.get("text"):
         lines.append(esc(payload["text"]))
-    fields = payload.get("fields") or {}
-    if isinstance(fields, Mapping):
-        for name, value in fields.items():
-            shown = price(value) if isinstance(value, float) else value
+    for name, value in fields.items():
+        shown = _field_value(name, value, fields)
+        if shown is not None:
             lines.append(f"{esc(name)}: <code>{esc(shown)}</code>")
     return "\n".join(lines)
+
+
+def notice_title(event: str, fields: Mapping[str, Any]) -> str:
+    """A notice's human title: 'Stop hit', 'Position opened', ... (else the event in words)."""
+    if event == "position_closed" and fields.get("reason") in _CLOSE_TITLES:
+        return _CLOSE_TITLES[fields["reason"]]
+    if event in _TITLES:
+        return _TITLES[event]
+    return event.replace("_", " ").capitalize() if re.fullmatch(r"[a-z_]+", event) else event
+
+
+def _field_value(name: str, value: Any, fields: Mapping[str, Any]) -> Any:
+    """How a notice field is shown; None leaves the line out (never a raw 'None')."""
+    if value is None:
+        if name == "fees":  # the text already says its PnL is before fees
+            return "none simulated (paper)" if fields.get("mode") == "paper" else None
+        return "none"
+    return price(value) if isinstance(value, float) else value
 
 
 def plain(text_html: str) -> str:

@@ -256,7 +256,8 @@ class ConsoleNotifier:
 def make_notifier(settings: Any) -> TelegramNotifier | ConsoleNotifier:
     """TelegramNotifier when TELEGRAM_BOT_TOKEN is set, else ConsoleNotifier."""
     if settings.telegram_bot_token:
+        log.info("alerts_channel", alerts="telegram")
         return TelegramNotifier(settings.telegram_bot_token, settings.telegram_chat_id,
                                 settings.telegram_api_url)
-    log.info("alerts_to_console", reason="TELEGRAM_BOT_TOKEN is not set")
+    log.info("alerts_channel", alerts="console", reason="TELEGRAM_BOT_TOKEN is not set")
     return ConsoleNotifier()

@@ -9,7 +9,7 @@ from choch import Event, pivots
 
 CHART_CANDLES = 120
 PAYLOAD_VERSION = 1
-MODES = ("alerts only", "paper", "demo", "LIVE")
+MODES = ("paper", "demo", "live")  # the words of app.banner.trading_mode
 
 
 def _event_dict(event: Event | Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Command replies as Telegram HTML: status, signals, positions (values escaped)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 from .messages import esc, price, utc
 
@@ -79,13 +79,26 @@ def status_text(status: Mapping[str, Any], positions: list[dict] | None, now_s: 
     return "\n".join(lines)
 
 
+def unrealised_pnl(p: Mapping[str, Any]) -> Optional[float]:
+    """(mark - entry) x quantity, signed by direction; None without a mark price."""
+    try:
+        mark, entry, qty = float(p["mark"]), float(p["entry_price"]), float(p["quantity"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    sign = -1 if str(p.get("direction", p.get("side", ""))).lower() in ("short", "sell") else 1
+    return (mark - entry) * qty * sign
+
+
 def position_line(p: Mapping[str, Any]) -> str:
-    """One position: symbol, side, size, entry, stop, target, unrealised PnL when given."""
+    """One position: symbol, side, size, entry, stop, target, PnL (given, or at the mark)."""
     parts = [f"<b>{esc(p.get('symbol', '?'))}</b> {esc(p.get('direction', p.get('side', '')))}"]
     for key, label in (("quantity", "qty"), ("entry_price", "entry"), ("stop", "stop"),
                        ("target", "target"), ("pnl", "PnL"), ("mode", "mode")):
         value = p.get(key)
-        if value is not None:
+        if key == "pnl" and value is None and unrealised_pnl(p) is not None:
+            parts.append(f"PnL <code>{unrealised_pnl(p):+.2f}</code> USDT at last close "
+                         f"<code>{esc(price(p['mark']))}</code>")
+        elif value is not None:
             shown = price(value) if isinstance(value, (int, float)) and key != "mode" else value
             parts.append(f"{label} <code>{esc(shown)}</code>")
     return " · ".join(parts)

@@ -13,17 +13,26 @@ def _host(override: str, default: str) -> str:
     return urlsplit(override).netloc if override else default
 
 
+# One word per mode, the same in the banner, `check`, alerts, /status and logs.
+PAPER, DEMO, LIVE = "paper", "demo", "live"
+TELEGRAM, CONSOLE = "telegram", "console"
+
+
 def trading_mode(settings: Settings) -> str:
-    """'paper' (alerts only, simulated fills), 'demo' or 'LIVE'."""
+    """'paper' (ENABLE_TRADING=0: signals traded on the simulated broker), 'demo' or 'live'."""
     if not settings.enable_trading:
-        return "paper"
-    return "LIVE" if settings.live_trading else "demo"
+        return PAPER
+    return LIVE if settings.live_trading else DEMO
 
 
 def alert_mode(settings: Settings) -> str:
-    """How alerts name the mode: 'alerts only', 'demo' or 'LIVE'."""
-    mode = trading_mode(settings)
-    return "alerts only" if mode == "paper" else mode
+    """The mode word alerts carry: the trading mode itself."""
+    return trading_mode(settings)
+
+
+def alerts_channel(settings: Settings) -> str:
+    """'telegram' when a bot token is set, else 'console'."""
+    return TELEGRAM if getattr(settings, "telegram_bot_token", "") else CONSOLE
 
 
 def describe(settings: Settings) -> list[str]:
@@ -31,13 +40,12 @@ def describe(settings: Settings) -> list[str]:
     data_kind = "production" if settings.use_realtime_data else "demo"
     data_host = _host(settings.binance_data_url, DATA_HOSTS[settings.use_realtime_data])
     mode = trading_mode(settings)
-    if mode == "paper":
-        trading = "off (paper broker: simulated fills, no orders sent)"
+    if mode == PAPER:
+        trading = f"{PAPER} (paper broker: simulated fills, no fees, no orders sent)"
     else:
-        host = _host(settings.binance_trading_url, TRADING_HOSTS[mode == "demo"])
-        trading = (f"{'LIVE, REAL MONEY' if mode == 'LIVE' else 'demo'} on {host}, "
-                   f"signed with the {settings.signing_pair} pair")
-    telegram = "Telegram" if getattr(settings, "telegram_bot_token", "") else "console"
+        host = _host(settings.binance_trading_url, TRADING_HOSTS[mode == DEMO])
+        trading = (f"{mode} on {host}" + (" (REAL MONEY)" if mode == LIVE else "")
+                   + f", signed with the {settings.signing_pair} pair")
     return [
         f"data instance:    {data_kind} market data from {data_host}",
         f"trading instance: {trading}",
@@ -46,6 +54,6 @@ def describe(settings: Settings) -> list[str]:
         f"timeframes:       {', '.join(settings.timeframes)}",
         f"detector:         left={settings.pivot_left} right={settings.pivot_right} "
         f"break_on={settings.break_on}",
-        f"alerts:           {telegram}",
+        f"alerts:           {alerts_channel(settings)}",
         f"state:            {settings.state_db}",
     ]

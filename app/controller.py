@@ -31,8 +31,21 @@ class DaemonController:
         }
 
     async def positions(self) -> list[dict]:
-        """Open positions as the manager knows them."""
-        return await self.daemon.manager.positions()
+        """Open positions as the manager knows them, each with the last close seen as its mark."""
+        closes = self._last_closes()
+        return [{**p, "mark": closes[p["symbol"]]} if p.get("symbol") in closes else p
+                for p in await self.daemon.manager.positions()]
+
+    def _last_closes(self) -> dict[str, float]:
+        """Per symbol, the close of the newest candle any of its streams has fed."""
+        newest: dict[str, tuple[int, float]] = {}
+        streams = getattr(getattr(self.daemon, "poller", None), "streams", {})
+        for (symbol, _tf), stream in streams.items():
+            if len(stream.recent):
+                closed_at = int(stream.recent["timestamp"].iloc[-1]) + stream.timeframe_ms
+                if symbol not in newest or closed_at > newest[symbol][0]:
+                    newest[symbol] = (closed_at, float(stream.recent["close"].iloc[-1]))
+        return {symbol: close for symbol, (_, close) in newest.items()}
 
     def pause(self) -> None:
         """Stop opening trades (alerts continue)."""

@@ -113,7 +113,7 @@ class Stream:
                      bars=len(candles), events_not_alerted=len(found))
         for s in recorded:
             log.info("signal_recorded", symbol=self.symbol, tf=self.timeframe,
-                     kind=s.event.kind, direction=s.event.direction, level=s.event.level,
+                     kind=s.event.kind, direction=s.event.direction, price_level=s.event.level,
                      break_time=s.event.break_time, late=s.catch_up, trade=s.trade_state)
         return recorded
 

@@ -72,10 +72,11 @@ async def check(settings: Settings, out=None) -> int:
     if settings.enable_trading:
         probes.append(("trading instance", lambda: _trading_probe(settings)))
     else:
-        print("skip trading instance: ENABLE_TRADING=0 (paper broker)", file=out)
+        print(f"skip trading instance: {banner.PAPER} mode (ENABLE_TRADING=0), no exchange "
+              "account used", file=out)
     if getattr(settings, "telegram_bot_token", ""):
         probes.append(("telegram", lambda: _telegram_probe(settings)))
     else:
-        print("skip telegram: no TELEGRAM_BOT_TOKEN (alerts go to the console)", file=out)
+        print(f"skip telegram: no TELEGRAM_BOT_TOKEN, alerts: {banner.CONSOLE}", file=out)
     results = [await _run(name, probe, out) for name, probe in probes]
     return 0 if all(results) else 1

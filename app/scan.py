@@ -5,7 +5,9 @@ import asyncio
 import csv
 import inspect
 import json
+import os
 import sys
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import IO, Iterable
 
@@ -159,6 +161,18 @@ def scan_csv(path: str, left: int, right: int, break_on: str, kinds: Iterable[st
     return 0
 
 
+def check_writable(path: str) -> None:
+    """ScanError unless a file can be written at `path` (its directory exists and is writable)."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise ScanError(f"--save-csv {path}: is a directory; give a file name")
+    if not folder.is_dir():
+        raise ScanError(f"--save-csv {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ScanError(f"--save-csv {path}: not writable")
+
+
 def _fetch(settings, symbol: str, timeframe: str, since_ms: int, until_ms: int | None):
     """fetchers.history.fetch_history, awaited when it is a coroutine function."""
     from fetchers.history import fetch_history  # lazily: it pulls in ccxt and the network code
@@ -182,12 +196,17 @@ def scan_history(settings, symbol: str, timeframe: str, since_ms: int, until_ms:
     if until_ms is not None and until_ms <= since_ms:
         raise ScanError(f"--until ({utc_text(until_ms)}) must be after --since "
                         f"({utc_text(since_ms)})")
+    if save_csv:
+        check_writable(save_csv)  # before the fetch: a long download must not end in an error
     candles = _fetch(settings, symbol, timeframe, since_ms, until_ms)
     _note(f"scan: {symbol} {timeframe}: {len(candles):,} closed candles fetched")
     if candles.empty:
         candles = pd.DataFrame({c: pd.Series(dtype="float64") for c in FILE_COLUMNS})
     if save_csv:
-        write_candles(save_csv, candles)
+        try:
+            write_candles(save_csv, candles)
+        except OSError as e:
+            raise ScanError(f"--save-csv {save_csv}: cannot write: {e}") from e
         _note(f"scan: candles saved to {save_csv}")
     events = detect(candles, left, right, break_on, kinds, timeframe_ms)
     write_events(events, fmt, out)

@@ -6,6 +6,8 @@ The fake answers every request after `latency` (a round trip to Binance from a V
 is the daemon's steady state: at 05:00:02 UTC, when 15m, 25m and 1h all close, each symbol asks
 for the candles after the last one it processed. Printed: cycle time, requests per symbol per
 base series, and the request weight used against Binance's 2400/min per IP.
+Targets (PASS/FAIL next to each figure): cycle < 5 s; one request per symbol per base series;
+weight within DATA_WEIGHT_PER_MIN (itself under Binance's 2400/min); every closed candle out.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from fetchers.adapter import TimeframeAdapter  # noqa: E402
 from fetchers.binance import CONCURRENCY, BinanceFetcher  # noqa: E402
 from fetchers.timeframes import plan  # noqa: E402
 from tests.fakes.binance_data import FakeBinance, Listing  # noqa: E402
+
+from bench.targets import judged  # noqa: E402
 
 BINANCE_LIMIT = 2400  # request weight per minute per IP on Binance USD-M
 AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed
@@ -95,19 +99,23 @@ async def run(symbols: int, latency_ms: float, timeframes: list[str]) -> int:
                   if r.path == "/fapi/v1/klines")
     weight = sum(r.weight for r in cycle)
     new = sum(len(frame) for out in results for frame in out.values())
+    expected = len(universe) * len(timeframes)
+    fast = elapsed < 5
+    once = max(per.values()) == 1 and len(per) == len(universe) * len(bases)
+    light = weight <= settings.data_weight_per_min
     print(f"symbols x timeframes : {len(universe)} x {len(timeframes)} ({','.join(timeframes)}),"
           f" base series {','.join(bases)}")
     print(f"latency per request  : {latency_ms:.0f} ms, concurrency {CONCURRENCY}")
-    print(f"cycle time           : {elapsed:.2f} s (target < 5 s)")
+    print(f"cycle time           : {elapsed:.2f} s {judged(fast, '< 5 s')}")
     print(f"requests             : {len(cycle)} ({len(cycle) / len(universe):.2f} per symbol;"
-          f" per symbol per base series: max {max(per.values())}, min {min(per.values())})")
+          f" per symbol per base series: max {max(per.values())}, min {min(per.values())}) "
+          f"{judged(once, '1 per symbol per base series')}")
     print(f"request weight       : {weight} of Binance's {BINANCE_LIMIT}/min per IP "
-          f"({100 * weight / BINANCE_LIMIT:.0f}%); DATA_WEIGHT_PER_MIN cap "
-          f"{settings.data_weight_per_min}")
-    print(f"closed candles out   : {new} (expected {len(universe) * len(timeframes)})")
-    ok = (elapsed < 5 and max(per.values()) == 1 and len(per) == len(universe) * len(bases)
-          and weight <= settings.data_weight_per_min)
-    print("targets              :", "met" if ok else "MISSED")
+          f"({100 * weight / BINANCE_LIMIT:.0f}%) "
+          f"{judged(light, f'<= DATA_WEIGHT_PER_MIN {settings.data_weight_per_min}')}")
+    print(f"closed candles out   : {new} {judged(new == expected, f'= {expected}')}")
+    ok = fast and once and light and new == expected
+    print("targets              :", "all PASS" if ok else "FAIL")
     return 0 if ok else 1
 
 

@@ -2,6 +2,8 @@
 
 Run from the repo root: .venv/bin/python bench/detector.py  (or `make bench`).
 Every figure comes from real Binance candles in ../shared/data (read-only, never copied here).
+Targets (PASS/FAIL next to each figure, and summed up at the end): choch.scan >= 100x faster
+than smc at 200k bars; choch.scan on 1M bars < 1.5 s; streaming median < 10 µs per bar.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import pandas as pd  # noqa: E402
 from smartmoneyconcepts import smc  # noqa: E402
 
 import choch  # noqa: E402
+from bench.targets import judged, verdict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 # Real series, concatenated (and cycled) in this order to reach the bar counts below.
@@ -41,6 +44,7 @@ BIG = 1_000_000
 STREAM_BARS = 200_000
 
 TARGET_RATIO = 100.0  # choch.scan at least 100x faster than smc at 200k bars
+RATIO_AT = 200_000
 TARGET_BIG_S = 1.5  # choch.scan on 1M bars
 TARGET_STREAM_US = 10.0  # median StructureDetector.update per bar
 
@@ -141,11 +145,6 @@ def stream_total(bars: list[tuple]) -> float:
     return time.perf_counter() - t0
 
 
-def verdict(ok: bool) -> str:
-    """PASS/FAIL label."""
-    return "PASS" if ok else "FAIL"
-
-
 def machine_info() -> list[str]:
     """Lines describing the interpreter, CPU count and library versions."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -172,8 +171,8 @@ def main() -> None:
           "numba)\n")
 
     print("| bars | smc s | choch.scan s | speed-up | smc events (BOS/CHoCH) "
-          "| choch events (BOS/CHoCH) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+          "| choch events (BOS/CHoCH) | verdict |")
+    print("|---:|---:|---:|---:|---:|---:|---|")
     ratios = {}
     for n in COMPARE_SIZES:
         df = build_candles(series, n)
@@ -182,8 +181,10 @@ def main() -> None:
         ratios[n] = t_smc / t_scan
         sb, sc = smc_counts(res)
         cb, cc = choch_counts(events)
+        judge = (judged(ratios[n] >= TARGET_RATIO, f">= {TARGET_RATIO:.0f}x")
+                 if n == RATIO_AT else "no target at this size")
         print(f"| {n:,} | {t_smc:.3f} | {t_scan:.4f} | {ratios[n]:,.0f}x "
-              f"| {sb + sc:,} ({sb:,}/{sc:,}) | {cb + cc:,} ({cb:,}/{cc:,}) |")
+              f"| {sb + sc:,} ({sb:,}/{sc:,}) | {cb + cc:,} ({cb:,}/{cc:,}) | {judge} |")
     runs = ", ".join(f"{SMC_RUNS[n]} at {n:,}" for n in COMPARE_SIZES)
     print(f"\nTimes are medians: smc runs {runs} (N=1 at 200k because one run takes ~20 s); "
           f"choch.scan {SCAN_RUNS} runs. Event counts differ by definition "
@@ -191,21 +192,23 @@ def main() -> None:
 
     big = build_candles(series, BIG)
     t_big, big_events = timed(run_choch, big, SCAN_RUNS)
-    print(f"- choch.scan, {BIG:,} bars: {t_big:.3f} s (median of {SCAN_RUNS}), "
-          f"{len(big_events):,} events")
+    print(f"- choch.scan, {BIG:,} bars: {t_big:.3f} s (median of {SCAN_RUNS}) "
+          f"{judged(t_big < TARGET_BIG_S, f'< {TARGET_BIG_S} s')}, {len(big_events):,} events")
 
     bars = as_tuples(big.iloc[:STREAM_BARS])
     per_bar = stream_per_bar(bars) / 1_000  # ns -> µs
     med, p99 = float(np.median(per_bar)), float(np.percentile(per_bar, 99))
     total = stream_total(bars)
-    print(f"- StructureDetector.update, {STREAM_BARS:,} bars as plain tuples: median {med:.2f} µs, "
+    print(f"- StructureDetector.update, {STREAM_BARS:,} bars as plain tuples: median {med:.2f} µs "
+          f"{judged(med < TARGET_STREAM_US, f'< {TARGET_STREAM_US:.0f} µs')}, "
           f"p99 {p99:.2f} µs, max {per_bar.max():,.0f} µs per bar (each call timed with "
-          f"perf_counter_ns); plain loop {total:.3f} s total = {total / STREAM_BARS * 1e6:.2f} µs/bar")
+          f"perf_counter_ns); plain loop {total:.3f} s total = "
+          f"{total / STREAM_BARS * 1e6:.2f} µs/bar")
 
     print("\n## Targets\n")
-    r = ratios[200_000]
+    r = ratios[RATIO_AT]
     print(f"- {verdict(r >= TARGET_RATIO)}: choch.scan >= {TARGET_RATIO:.0f}x faster than smc "
-          f"at 200,000 bars ({r:,.0f}x)")
+          f"at {RATIO_AT:,} bars ({r:,.0f}x)")
     print(f"- {verdict(t_big < TARGET_BIG_S)}: choch.scan on {BIG:,} bars < {TARGET_BIG_S} s "
           f"({t_big:.3f} s)")
     print(f"- {verdict(med < TARGET_STREAM_US)}: streaming median < {TARGET_STREAM_US:.0f} µs/bar "

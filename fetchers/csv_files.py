@@ -8,16 +8,21 @@ Accepted layouts (the first row decides):
 - a headerless 6-column file in our column order.
 Open times are ms, or µs (Binance spot dumps since 2025): a file whose first open time has 16
 digits is read as µs and converted to ms. Any malformed row stops the read with a CandleFileError
-naming its line; gaps in time do not (see `find_gaps`).
+naming its line; gaps in time do not (see `find_gaps`). A header naming a column we read twice,
+a line longer than MAX_LINE_CHARS and anything but a regular file are refused too.
+The file is read in bounded pieces (chunks of rows, lines of bounded length), so memory grows
+with the candles kept, not with the text: a bad last row costs no more than a good file.
 """
 from __future__ import annotations
 
+import array
 import csv
 import math
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import IO, Iterator
 
 import numpy as np
 import pandas as pd
@@ -33,6 +38,10 @@ MICROS_FROM = 10**14
 MILLIS_FROM = 10**11
 EXACT_INT = 2**53  # every integer up to here is exact as a double
 MAX_OPEN_TIME = 10**17  # µs in the year 5138: anything above is not a time we can represent
+# A kline row is about 100 characters; a longer line is not a candle row (e.g. /dev/zero or a
+# binary file), and reading it whole could exhaust memory.
+MAX_LINE_CHARS = 4096
+FAST_CHUNK_ROWS = 100_000  # rows per pandas chunk: bounds the parser's working memory
 
 
 class CandleFileError(ValueError):
@@ -84,6 +93,11 @@ def _layout(first: list[str], path: Path) -> tuple[str, dict[str, int], int, boo
             return "ours", {c: i for i, c in enumerate(COLUMNS)}, len(names), False
         raise CandleFileError(path, 1, f"{len(names)} columns without a header; expected 6 "
                               f"({','.join(COLUMNS)}) or Binance's 12-column kline format")
+    read = set(COLUMNS) | {"open_time"}
+    twice = sorted(c for c, n in Counter(names).items() if n > 1 and c in read)
+    if twice:
+        raise CandleFileError(path, 1, f"header names {', '.join(twice)} more than once; "
+                              "which column holds the prices would be a guess")
     index = {c: i for i, c in enumerate(names)}
     if "timestamp" not in index and "open_time" in index:
         index["timestamp"] = index["open_time"]
@@ -95,17 +109,25 @@ def _layout(first: list[str], path: Path) -> tuple[str, dict[str, int], int, boo
     return layout, index, len(names), True
 
 
-def _rows(path: Path) -> tuple[list[list[str]], list[int]]:
-    """Non-blank CSV rows and the file line number of each."""
-    rows, lines = [], []
+def _capped_lines(f: IO[str], path: Path) -> Iterator[str]:
+    """The file's lines; CandleFileError at the first one longer than MAX_LINE_CHARS."""
+    number = 0
+    while line := f.readline(MAX_LINE_CHARS + 2):  # + 2: room for a \r\n ending
+        number += 1
+        if len(line.rstrip("\r\n")) > MAX_LINE_CHARS:
+            raise CandleFileError(path, number, f"line longer than {MAX_LINE_CHARS:,} "
+                                  "characters: not a candle CSV")
+        yield line
+
+
+def _rows(path: Path) -> Iterator[tuple[list[str], int]]:
+    """Non-blank CSV rows, one at a time, with the file line number of each."""
     with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel writes a BOM
-        reader = csv.reader(f)
+        reader = csv.reader(_capped_lines(f, path))
         for row in reader:
             if not row or all(not c.strip() for c in row):
                 continue  # a blank line (e.g. the trailing newline of an editor) carries nothing
-            rows.append(row)
-            lines.append(reader.line_num)
-    return rows, lines
+            yield row, reader.line_num
 
 
 def _parse_row(row: list[str], cols: dict[str, int], line: int, path: Path) -> tuple:
@@ -189,11 +211,8 @@ def timeframe_label(ms: int | None) -> str:
 
 def _first_row(path: Path) -> tuple[list[str], int] | None:
     """The first non-blank CSV row and how many raw lines precede it (None for an empty file)."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        for row in reader:
-            if row and any(c.strip() for c in row):
-                return row, reader.line_num - 1
+    for row, line in _rows(path):
+        return row, line - 1
     return None
 
 
@@ -204,13 +223,36 @@ def _fast(path: Path, skip: int, cols: dict[str, int], width: int) -> pd.DataFra
     row-by-row reader decides and names the line. Both paths give the same numbers (pandas' C
     float parser agrees with float(); tests compare the two on the same files).
     """
+    dtypes = {i: np.float64 for i in range(width)}
+    dtypes[cols["timestamp"]] = np.int64  # like the strict path: whole numbers, '1e3' too
+    parts: list[tuple[np.ndarray, ...]] = []
     try:
-        dtypes = {i: np.float64 for i in range(width)}
-        dtypes[cols["timestamp"]] = np.int64  # like the strict path: whole numbers, '1e3' too
-        raw = pd.read_csv(path, header=None, skiprows=skip, encoding="utf-8-sig", dtype=dtypes,
-                          keep_default_na=False, na_values=[""])
+        with pd.read_csv(path, header=None, skiprows=skip, encoding="utf-8-sig", dtype=dtypes,
+                         keep_default_na=False, na_values=[""],
+                         chunksize=FAST_CHUNK_ROWS) as chunks:
+            for raw in chunks:
+                micro = bool(parts[0][0][0] >= MICROS_FROM) if parts else None
+                last = int(parts[-1][0][-1]) if parts else None
+                part = _fast_chunk(raw, cols, width, micro, last)
+                if part is None:
+                    return None
+                parts.append(part)
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError):
         return None
+    if not parts:
+        return None
+    ts, o, h, l, c, v = (np.concatenate(col) for col in zip(*parts))
+    parts.clear()  # the chunks are copied into the columns: let them go before the frame
+    micro = bool(ts[0] >= MICROS_FROM)
+    df = pd.DataFrame({"timestamp": ts // 1000 if micro else ts, "open": o, "high": h,
+                       "low": l, "close": c, "volume": v}, copy=False)
+    df.attrs["micro"] = micro
+    return df
+
+
+def _fast_chunk(raw: pd.DataFrame, cols: dict[str, int], width: int, micro: bool | None,
+                prev_ts: int | None) -> tuple[np.ndarray, ...] | None:
+    """(ts, o, h, l, c, v) of one chunk when every row is clean (and follows `prev_ts`)."""
     if raw.shape[1] != width or len(raw) == 0 or raw.isna().any(axis=None):
         return None
     ts = raw[cols["timestamp"]].to_numpy()
@@ -218,31 +260,27 @@ def _fast(path: Path, skip: int, cols: dict[str, int], width: int) -> pd.DataFra
         return None  # beyond 2**53 a decimal text may have gone through a double
     o, h, l, c = (raw[cols[k]].to_numpy() for k in COLUMNS[1:5])
     v = raw[cols["volume"]].to_numpy() if "volume" in cols else np.zeros(len(raw))
-    micro = ts[0] >= MICROS_FROM
+    micro = bool(ts[0] >= MICROS_FROM) if micro is None else micro
     ok = (((ts >= MICROS_FROM) == micro).all() and (ts >= MILLIS_FROM).all()
           and (ts < MAX_OPEN_TIME).all()
           and np.isfinite(v).all() and (v >= 0).all()
           and np.isfinite(h).all() and np.isfinite(l).all()  # o, c are bounded by h, l
           and (np.minimum(o, c) > 0).all() and (l > 0).all()
           and (h >= np.maximum(o, c)).all() and (l <= np.minimum(o, c)).all()
-          and (np.diff(ts) > 0).all())
-    if not ok:
-        return None
-    df = pd.DataFrame({"timestamp": ts // 1000 if micro else ts, "open": o, "high": h,
-                       "low": l, "close": c, "volume": v})
-    df.attrs["micro"] = bool(micro)
-    return df
+          and (np.diff(ts) > 0).all() and (prev_ts is None or ts[0] > prev_ts))
+    return (ts, o, h, l, c, v) if ok else None
 
 
 def _strict(path: Path, header: bool, cols: dict[str, int], width: int) -> pd.DataFrame:
     """The candles read row by row; the first row breaking a rule raises with its line."""
-    rows, lines = _rows(path)
+    rows = _rows(path)
     if header:
-        rows, lines = rows[1:], lines[1:]
-    parsed = []
+        next(rows, None)
+    # Compact typed columns, not a list of tuples: a million rows stay tens of MB.
+    times, values = array.array("q"), [array.array("d") for _ in COLUMNS[1:]]
     micro = None
     prev_ts = prev_line = None
-    for row, line in zip(rows, lines):
+    for row, line in rows:
         if len(row) != width:
             raise CandleFileError(path, line, f"{len(row)} columns, expected {width}")
         ts, o, h, l, c, v = _parse_row(row, cols, line, path)
@@ -254,11 +292,14 @@ def _strict(path: Path, header: bool, cols: dict[str, int], width: int) -> pd.Da
             raise CandleFileError(path, line, f"open time {ts} {what} the open time of line "
                                   f"{prev_line} ({prev_ts}); rows must be strictly increasing")
         prev_ts, prev_line = ts, line
-        parsed.append((ts, o, h, l, c, v))
-    if not parsed:
+        times.append(ts)
+        for column, value in zip(values, (o, h, l, c, v)):
+            column.append(value)
+    if not times:
         raise CandleFileError(path, None, "no candle rows after the header")
-    df = pd.DataFrame(parsed, columns=list(COLUMNS))
-    df["timestamp"] = df["timestamp"].astype(np.int64)
+    df = pd.DataFrame({"timestamp": np.frombuffer(times, dtype=np.int64).copy(),
+                       **{name: np.frombuffer(column, dtype=np.float64).copy()
+                          for name, column in zip(COLUMNS[1:], values)}})
     if micro:
         df["timestamp"] //= 1000
     df.attrs["micro"] = bool(micro)
@@ -268,6 +309,9 @@ def _strict(path: Path, header: bool, cols: dict[str, int], width: int) -> pd.Da
 def read_candles(path: str | Path) -> CandleFile:
     """Read and validate a candle CSV (see the module docstring); CandleFileError on a bad row."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # A device or pipe would be read without end (/dev/zero), or only once of the two passes.
+        raise CandleFileError(path, None, "not a regular file; give a CSV file")
     try:
         first = _first_row(path)
         if first is None:

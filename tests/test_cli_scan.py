@@ -296,3 +296,23 @@ async def test_history_scan_exchange_error_exits_1(ltc_fake, tmp_path):
         "scan", "--symbol", "LTCUSDT", "--timeframe", "1h", "--since", "2026-02-07",
         env={"BINANCE_DATA_URL": fake.url}, cwd=tmp_path)
     assert code == 1 and out == "" and "fetching history failed" in err
+
+
+def test_a_device_as_csv_is_refused_with_a_message(tmp_path):
+    res = run_main("scan", "--csv", "/dev/zero")
+    assert res.returncode == 2 and "not a regular file" in res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+@pytest.mark.parametrize("where, words", [
+    ("missing/dir/out.csv", "does not exist"),
+    (".", "is a directory"),
+])
+def test_save_csv_somewhere_unwritable_exits_2_before_fetching(fake_history, capsys, where,
+                                                              words):
+    from app.cli import main
+    code = main(["scan", "--symbol", "BTC/USDT", "--timeframe", "1m", "--since", "2024-01-01",
+                 "--save-csv", where])
+    err = capsys.readouterr().err
+    assert code == 2 and fake_history == []
+    assert f"--save-csv {where}: " in err and words in err and "Traceback" not in err

@@ -208,9 +208,9 @@ def test_a_confirmed_production_host_is_live_with_the_production_pair(url):
     s = load(**DEMO_ON_PRODUCTION, **KEYS_PAIR, BINANCE_TRADING_URL=url,
              CONFIRM_LIVE_TRADING="yes")
     assert s.live_trading and not s.demo_trading and s.signing_pair == "BINANCE_API_KEY"
-    assert banner.trading_mode(s) == "LIVE"
+    assert banner.trading_mode(s) == "live"
     trading_line = banner.describe(s)[1]
-    assert "LIVE, REAL MONEY" in trading_line and "BINANCE_API_KEY pair" in trading_line
+    assert "live on" in trading_line and "(REAL MONEY)" in trading_line and "BINANCE_API_KEY pair" in trading_line
 
 
 def test_demo_keys_never_sign_on_a_production_host():
@@ -237,7 +237,7 @@ def test_demo_hosts_keep_the_fallback_and_say_which_pair_signs(url):
 def test_settings_built_directly_count_a_production_host_as_live():
     s = Settings(enable_trading=True, demo_trading=True,
                  binance_trading_url="https://fapi2.binance.com")
-    assert s.live_trading and banner.trading_mode(s) == "LIVE"
+    assert s.live_trading and banner.trading_mode(s) == "live"
     assert not is_production_host("https://demo-fapi.binance.com")
     assert not is_production_host("https://fapi.binance.com.example.org")
 

@@ -185,3 +185,66 @@ def test_fast_reader_defers_every_doubtful_file_to_the_row_by_row_one(tmp_path):
                 [f"{T0},10,10.2,9,10.5,1"],
                 [f"{T0}.5,10,11,9,10.5,1"]):
         assert _fast(write(tmp_path, bad), 0, cols, 6) is None, bad
+
+
+@pytest.mark.parametrize("header, twice", [
+    ("timestamp,open,high,low,close,close,volume", "close"),
+    ("open_time,open,high,low,close,volume,open_time", "open_time"),
+    ("timestamp,open,high,high,low,low,close,volume", "high, low"),
+])
+def test_a_header_naming_a_column_twice_is_refused_naming_it(tmp_path, header, twice):
+    width = header.count(",") + 1
+    row = ",".join([str(T0)] + ["10"] * (width - 1))
+    with pytest.raises(CandleFileError) as err:
+        read_candles(write(tmp_path, [header, row]))
+    assert err.value.line == 1 and f"header names {twice} more than once" in str(err.value)
+
+
+def test_unread_columns_may_repeat_in_a_header(tmp_path):
+    rows = [HEADER + ",note,note"] + [f"{T0 + i * 60_000},10,11,9,10.5,1,a,b" for i in range(3)]
+    assert len(read_candles(write(tmp_path, rows)).candles) == 3
+
+
+def test_a_device_is_refused_before_reading_it():
+    with pytest.raises(CandleFileError, match="not a regular file"):
+        read_candles("/dev/zero")
+
+
+@pytest.mark.parametrize("where", [1, 4])
+def test_a_line_too_long_for_a_candle_row_is_refused_naming_it(tmp_path, where):
+    from fetchers.csv_files import MAX_LINE_CHARS
+    rows = ours_lines(good_rows(5))
+    rows.insert(where - 1, "9" * (MAX_LINE_CHARS * 3))
+    with pytest.raises(CandleFileError) as err:
+        read_candles(write(tmp_path, rows))
+    assert err.value.line == where and "longer than" in str(err.value)
+
+
+def test_a_bad_last_row_of_a_file_read_in_many_chunks_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr("fetchers.csv_files.FAST_CHUNK_ROWS", 7)
+    rows = ours_lines(good_rows(50)) + [f"{T0 + 50 * 60_000},10,11,9,x,1"]
+    with pytest.raises(CandleFileError) as err:
+        read_candles(write(tmp_path, rows))
+    assert err.value.line == 52 and "close 'x' is not a number" in str(err.value)
+
+
+def test_chunks_are_checked_against_each_other(tmp_path, monkeypatch):
+    monkeypatch.setattr("fetchers.csv_files.FAST_CHUNK_ROWS", 5)
+    rows = good_rows(12)
+    rows[5] = rows[4]  # the first row of the second chunk repeats the last of the first
+    with pytest.raises(CandleFileError) as err:
+        read_candles(write(tmp_path, ours_lines(rows)))
+    assert err.value.line == 7 and "repeats" in str(err.value)
+
+
+def test_many_chunks_read_like_one(tmp_path, monkeypatch):
+    from fetchers.csv_files import _fast, _first_row, _layout, _strict
+    path = write(tmp_path, binance_lines(candles(300, seed=5), micro=True, header=True))
+    first, skip = _first_row(path)
+    _, cols, width, has_header = _layout(first, path)
+    whole = _fast(path, skip + has_header, cols, width)
+    monkeypatch.setattr("fetchers.csv_files.FAST_CHUNK_ROWS", 7)
+    chunked = _fast(path, skip + has_header, cols, width)
+    assert chunked is not None and chunked.attrs["micro"] is True
+    pd.testing.assert_frame_equal(chunked, whole)
+    pd.testing.assert_frame_equal(chunked, _strict(path, has_header, cols, width))

@@ -256,7 +256,8 @@ class PositionManager(ReconcileMixin):
             quantity=None, price=level, conditional=True,
             send=lambda: self.broker.protective_order(pos.symbol, side, kind, level, cid),
             detail={"position_id": pos.id})
-        log.info("protection_placed", symbol=pos.symbol, kind=kind, level=level, client_id=cid)
+        log.info("protection_placed", symbol=pos.symbol, kind=kind, price_level=level,
+                 client_id=cid)
 
     async def _emergency_close(self, pos: PositionRow, problem: str) -> None:
         """Protection could not be placed: close at once and say so loudly."""
@@ -321,7 +322,8 @@ class PositionManager(ReconcileMixin):
         text = (f"Closed {pos.direction.upper()} {pos.symbol} @ {price:g}: PnL {net:+.2f} USDT "
                 f"{after} ({reason})" if price else f"Closed {pos.symbol} ({reason})")
         self.notify("position_closed", pos.symbol, text,
-                    {"exit": price, "pnl": net, "fees": fees, "reason": reason},
+                    {"exit": price, "pnl": net, "fees": fees, "reason": reason,
+                     "mode": pos.mode},
                     dedupe=f"close:{pos.id}")
         self._limit_reason()  # a loss that crosses MAX_DAILY_LOSS is announced now
         return text

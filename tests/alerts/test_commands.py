@@ -203,6 +203,34 @@ async def test_signals_lists_the_newest_recorded_signals(fake, channel, store):
     assert usage.startswith("Usage: /signals")
 
 
+@pytest.mark.parametrize("arg", ["²", "٣", "0", "-3", "1e2"])
+async def test_signals_with_anything_but_ascii_digits_replies_with_usage(fake, channel, store,
+                                                                         arg):
+    store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0,
+                         [NewSignal(EVENTS[0], False, "not_traded", None)], 0)
+    [reply] = await say(fake, channel, f"/signals {arg}")
+    assert reply == "Usage: /signals [N], N from 1 to 50"
+
+
+async def test_signals_with_a_huge_number_shows_the_most_allowed(fake, channel, store):
+    fresh = [NewSignal(e, False, "not_traded", None) for e in EVENTS]
+    store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0, fresh, 0)
+    [reply] = await say(fake, channel, "/signals " + "9" * 5000)
+    assert reply.startswith(f"<b>Last {min(len(EVENTS), 50)} signals</b>")
+
+
+async def test_positions_show_the_pnl_at_the_last_close_when_open(fake, channel, controller):
+    controller._positions = [
+        {"symbol": "BTC/USDT", "direction": "long", "quantity": 0.01, "entry_price": 60000.0,
+         "pnl": None, "mode": "paper", "mark": 61000.0},
+        {"symbol": "ETH/USDT", "direction": "short", "quantity": 0.5, "entry_price": 3000.0,
+         "pnl": None, "mode": "paper", "mark": 3100.0}]
+    [reply] = await say(fake, channel, "/positions")
+    btc, eth = reply.split("\n")[1:]
+    assert "PnL <code>+10.00</code> USDT at last close <code>61000</code>" in btc
+    assert "PnL <code>-50.00</code> USDT at last close <code>3100</code>" in eth
+
+
 async def test_help_and_unknown_commands(fake, channel):
     [help_text] = await say(fake, channel, "/help")
     assert "/closeall" in help_text and "/signals" in help_text
@@ -265,7 +293,7 @@ async def test_no_token_means_no_command_channel(controller):
 
 
 async def test_status_shows_health_reported_as_separate_keys(fake, channel, controller):
-    controller.status = lambda: {"mode": "alerts only", "data_health": "ok",
+    controller.status = lambda: {"mode": "paper", "data_health": "ok",
                                  "trading_health": "unknown",
                                  "last_candles": {"BTC/USDT 15m": 1_779_999_100_000}}
     [reply] = await say(fake, channel, "/status")

@@ -26,13 +26,13 @@ def test_tradingview_link_points_at_the_binance_perpetual():
 
 
 def test_signal_text_carries_every_field_a_trader_needs():
-    p = payload(mode="LIVE")
+    p = payload(mode="live")
     ev = p["event"]
     text = signal_text(p, ev["confirmed_at"] + 1000, late_after_s=120)
     flat = plain(text)
     kind = "CHoCH" if ev["kind"] == "CHOCH" else "BOS"
     for expected in ("BTC/USDT", "15m", f"{kind} {ev['direction']}", price(ev["level"]),
-                     price(ev["close"]), price(ev["extreme"]), "UTC", "Mode: LIVE",
+                     price(ev["close"]), price(ev["extreme"]), "UTC", "Mode: live",
                      "symbol=BINANCE:BTCUSDT.P&interval=15"):
         assert expected in flat, expected
     assert "&amp;interval=15" in text  # the link is escaped inside the HTML attribute
@@ -82,7 +82,7 @@ def test_clip_keeps_messages_within_telegrams_limit_without_breaking_entities():
 
 
 def test_signal_caption_fits_a_photo_caption():
-    p = payload(mode="alerts only")
+    p = payload(mode="paper")
     assert len(signal_text(p, p["event"]["confirmed_at"] + 10**8, 120, resent=True)) < CAPTION_LIMIT
 
 
@@ -116,3 +116,52 @@ def test_chart_renders_a_png():
 def test_chart_refuses_a_payload_without_candles():
     with pytest.raises(ValueError):
         render_chart({**payload(), "candles": []})
+
+
+def _notice(event, fields, text="t"):
+    return plain(notice_text("trade", {"event": event, "symbol": "BTC/USDT", "text": text,
+                                       "fields": fields}, 0, 0, 120))
+
+
+@pytest.mark.parametrize("event, fields, title", [
+    ("position_opened", {"entry": 50000.0}, "Position opened"),
+    ("position_closed", {"reason": "stop"}, "Stop hit"),
+    ("position_closed", {"reason": "target"}, "Target hit"),
+    ("position_closed", {"reason": "closed by command"}, "Position closed"),
+    ("trade_skipped", {}, "Signal not traded"),
+    ("some_new_event", {}, "Some new event"),
+])
+def test_trade_notices_have_a_human_title_not_the_event_name(event, fields, title):
+    assert _notice(event, fields).split("\n")[0] == f"💼 {title} · BTC/USDT"
+
+
+def test_unknown_fees_are_left_out_and_paper_says_it_simulates_none():
+    paper = _notice("position_closed", {"pnl": 80.0, "fees": None, "mode": "paper"})
+    assert "fees: none simulated (paper)" in paper.split("\n") and "None" not in paper
+    demo = _notice("position_closed", {"pnl": 80.0, "fees": None, "mode": "demo"})
+    assert "fees:" not in demo and "None" not in demo
+    known = _notice("position_closed", {"pnl": 78.0, "fees": 1.98, "mode": "demo"})
+    assert "fees: 1.98" in known.split("\n")
+    opened = _notice("position_opened", {"stop": 49000.0, "target": None})
+    assert "target: none" in opened.split("\n") and "None" not in opened
+
+
+async def test_a_paper_stop_exit_is_announced_as_stop_hit_without_a_raw_none(store):
+    import pandas as pd
+
+    from tests.trading.conftest import TF_MS, make_settings, make_signal, notices
+    from trading import PositionManager, make_broker
+
+    settings = make_settings("", ENABLE_TRADING="0")
+    manager = PositionManager(settings, store, make_broker(settings, store))
+    await manager.start(list(settings.symbols))
+    signal = make_signal(store)
+    await manager.on_signal(signal, TF_MS)
+    gap = pd.DataFrame([(signal.event.confirmed_at, 48500, 48700, 48000, 48200, 1.0)],
+                       columns=["timestamp", "open", "high", "low", "close", "volume"])
+    await manager.on_candles("BTC/USDT", gap)
+    [closed] = [n for n in notices(store) if n["event"] == "position_closed"]
+    text = plain(notice_text("trade", closed, 0, 0, 120))
+    assert text.split("\n")[0] == "💼 Stop hit · BTC/USDT"
+    assert "fees: none simulated (paper)" in text.split("\n") and "None" not in text
+    assert "mode: paper" in text.split("\n")

@@ -27,3 +27,21 @@ def test_status_names_streams_behind_and_a_failed_reconciliation(store):
                                       trading_error="TransientExchangeError: 503")).status()
     assert status["data_health"].startswith("degraded (1 stream")
     assert status["trading_health"] == "last reconciliation failed: TransientExchangeError: 503"
+
+
+async def test_positions_carry_the_last_close_seen_as_their_mark(store):
+    import pandas as pd
+
+    def stream(ts, close, tf_ms):
+        recent = pd.DataFrame({"timestamp": [ts - tf_ms, ts], "close": [1.0, close]})
+        return SimpleNamespace(recent=recent, timeframe_ms=tf_ms)
+
+    async def positions():
+        return [{"symbol": "BTC/USDT", "pnl": None}, {"symbol": "ETH/USDT", "pnl": None}]
+
+    streams = {("BTC/USDT", "1h"): stream(0, 60000.0, 3_600_000),          # closed at 1h
+               ("BTC/USDT", "15m"): stream(3_000_000, 61000.0, 900_000)}  # closed at 65 min
+    daemon = _daemon(store, poller=SimpleNamespace(streams=streams),
+                     manager=SimpleNamespace(paused=False, positions=positions))
+    btc, eth = await DaemonController(daemon).positions()
+    assert btc["mark"] == 61000.0 and "mark" not in eth

@@ -83,3 +83,57 @@ def test_level_filters_debug_lines():
     structlog.get_logger("t").info("hidden")
     structlog.get_logger("t").warning("shown")
     assert [l["event"] for l in _lines(out)] == ["shown"]
+
+
+def test_a_recorded_signal_logs_its_price_level_as_a_json_field(store):
+    from app.pipeline import Freshness, Stream
+
+    from ..choch.candles import random_candles
+
+    tf_ms = 60_000
+    candles = random_candles(11, 400)
+    candles["volume"] = 1.0
+    stream = Stream(store, "BTC/USDT", "1m", 2, 2, "close", Freshness(tf_ms, 2 * tf_ms, 30_000),
+                    lambda *a: {})
+    stream.feed(candles.iloc[:300], now_ms=0)
+    out = io.StringIO()
+    configure("INFO", json=True, stream=out)
+    recorded = []
+    for i in range(300, len(candles)):
+        recorded += stream.feed(candles.iloc[i:i + 1], int(candles["timestamp"].iloc[i]) + tf_ms)
+    lines = [l for l in _lines(out) if l["event"] == "signal_recorded"]
+    assert recorded and len(lines) == len(recorded)
+    assert [l["price_level"] for l in lines] == [r.event.level for r in recorded]
+    assert all(l["level"] == "info" for l in lines)
+
+
+# Keys structlog's own processors write (add_log_level, add_logger_name, TimeStamper, the event
+# name): a field of the same name is silently overwritten or clashes with the call itself.
+_RESERVED = {"level", "event", "timestamp", "logger", "logger_name"}
+_LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "msg",
+                "bind", "new"}
+
+
+def _log_calls_with_reserved_fields(path) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+        if node.func.attr in _LOG_METHODS and "log" in name.lower():
+            found += [f"{path.name}:{node.lineno} {k.arg}=" for k in node.keywords
+                      if k.arg in _RESERVED]
+    return found
+
+
+def test_no_production_log_call_uses_a_field_name_structlog_reserves():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [p for d in ("alerts", "app", "choch", "exchange", "fetchers", "store", "trading")
+             for p in (root / d).rglob("*.py")] + [root / "config.py", root / "main.py"]
+    assert len(files) > 30
+    assert [hit for p in files for hit in _log_calls_with_reserved_fields(p)] == []

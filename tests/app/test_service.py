@@ -81,7 +81,7 @@ async def test_sigterm_stops_the_daemon_cleanly_within_ten_seconds(fake, tmp_pat
     assert proc.returncode == 0 and took < 10, text
     events = [json.loads(line)["event"] for line in text.splitlines() if line.startswith("{")]
     assert "detector_warmed_up" in events and events[-1] == "daemon_stopped"
-    assert "trading instance: off (paper broker" in err.decode()
+    assert "trading instance: paper (paper broker" in err.decode()
     assert SECRET not in text
     received = []
     while True:

@@ -1,0 +1,45 @@
+"""The daemon bench fails fast and says why: missing data, a dead or silent fake process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _dies(conn, *args) -> None:
+    """A child that fails before its first answer (as when ../shared/data is missing)."""
+    raise SystemExit(3)
+
+
+def _silent(conn, *args) -> None:
+    """A child that never answers."""
+    time.sleep(60)
+
+
+def test_the_daemon_bench_without_its_data_exits_at_once_naming_the_file(tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    res = subprocess.run([sys.executable, "bench/daemon.py", "--cycles", "1", "--data",
+                          str(missing)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1
+    assert f"real candle data not found: {missing}" in res.stderr
+
+
+def test_a_fake_process_that_dies_is_reported_instead_of_waited_for():
+    from bench.daemon import BenchError, RemoteFake
+
+    t = time.monotonic()
+    with pytest.raises(BenchError, match=r"exited \(code 3\) while starting"):
+        RemoteFake(1, False, target=_dies, start_timeout_s=30)
+    assert time.monotonic() - t < 20
+
+
+def test_a_fake_process_that_never_answers_times_out():
+    from bench.daemon import BenchError, RemoteFake
+
+    with pytest.raises(BenchError, match="did not answer within 1 s while starting"):
+        RemoteFake(1, False, target=_silent, start_timeout_s=1)
