@@ -37,10 +37,10 @@ def network_reason(error: BaseException) -> str:
     where = _where(chain)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
-            return f"TLS certificate rejected{where}: {e.verify_message or e}"
+            return f"TLS certificate rejected{where}: {getattr(e, 'verify_message', None) or e}"
     for e in chain:
         if isinstance(e, ssl.SSLError):
-            return f"TLS handshake failed{where}: {e.reason or e}"
+            return f"TLS handshake failed{where}: {getattr(e, 'reason', None) or e}"
     for e in chain:
         if isinstance(e, socket.gaierror):
             return f"DNS lookup failed{where}: {e.strerror or e}"
