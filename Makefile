@@ -6,15 +6,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 # The pinned pandas 3 and numpy 2.4 wheels need Python 3.11 or newer.
 MIN_PYTHON := 3.11
-PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' \
+                    2>/dev/null)
+PYTHON_IS_NEW_ENOUGH := $(PYTHON) -c 'import sys; \
+    sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))'
 
 .PHONY: run test check bench clean python-version FORCE
 
 ## stop early, naming the interpreter found, when it is missing or too old
 python-version:
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))' 2>/dev/null || { \
-	  echo "error: this project needs Python >= $(MIN_PYTHON), but PYTHON=$(PYTHON) is" \
-	       "$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not installed')." >&2; \
+	@$(PYTHON_IS_NEW_ENOUGH) 2>/dev/null || { \
+	  found=$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not installed'); \
+	  echo "error: this project needs Python >= $(MIN_PYTHON), but PYTHON=$(PYTHON) is $$found." >&2; \
 	  echo "       Pick another interpreter, e.g.: make PYTHON=python3.12 run" >&2; exit 1; }
 
 # Rewritten (so every install stamp is redone) only when .venv is new: made now, or rebuilt
@@ -40,7 +43,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.interpret
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-$(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-bench.txt $(VENV)/.interpreter
+$(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-bench.txt \
+                         $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	touch $@ $(VENV)/.runtime-installed
 

@@ -92,8 +92,8 @@ def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | Non
         # Library chatter at DEBUG (httpx logs every request line) only when we ask for DEBUG.
         lib.setLevel(level if level == "DEBUG" else max(logging.getLevelName(level), logging.INFO))
     for name in QUIET_UNLESS_DEBUG:
-        logging.getLogger(name).setLevel(
-            logging.DEBUG if level == "DEBUG" else max(logging.getLevelName(level), logging.WARNING))
+        quiet = max(logging.getLevelName(level), logging.WARNING)
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else quiet)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

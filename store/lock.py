@@ -65,7 +65,7 @@ def _read_pid(fd: int) -> str:
 
 
 def open_exclusive(path: str | os.PathLike) -> tuple[StateLock, Store]:
-    """The daemon's way in: check the DB, take its lock, open it; StateDbError says what is wrong."""
+    """The daemon's way in: check the DB, take its lock, open it; StateDbError says why not."""
     check_state_db(path)
     lock = StateLock(path)
     lock.acquire()

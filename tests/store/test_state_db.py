@@ -90,7 +90,8 @@ def test_a_read_only_directory_is_refused(tmp_path):
 def test_a_second_lock_on_the_same_db_is_refused_naming_the_holder(tmp_path):
     first, second = StateLock(tmp_path / "state.db"), StateLock(tmp_path / "state.db")
     first.acquire()
-    with pytest.raises(StateDbBusy, match=f"in use by another running daemon \\(pid {os.getpid()}\\)"):
+    holder = f"in use by another running daemon \\(pid {os.getpid()}\\)"
+    with pytest.raises(StateDbBusy, match=holder):
         second.acquire()
     first.release()
     second.acquire()  # free again once released
