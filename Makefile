@@ -1,23 +1,50 @@
 # Two entry points for a fresh machine: `make run` and `make test`.
 # Each creates .venv and installs what it needs (once per change of the requirements files).
+# Another interpreter: `make PYTHON=python3.12 run` (a .venv made by a different one is rebuilt).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# The pinned pandas 3 and numpy 2.4 wheels need Python 3.11 or newer.
+MIN_PYTHON := 3.11
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' \
+                    2>/dev/null)
+PYTHON_IS_NEW_ENOUGH := $(PYTHON) -c 'import sys; \
+    sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))'
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench clean python-version FORCE
 
-$(VENV)/.runtime-installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+## stop early, naming the interpreter found, when it is missing or too old
+python-version:
+	@$(PYTHON_IS_NEW_ENOUGH) 2>/dev/null || { \
+	  found=$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not installed'); \
+	  echo "error: this project needs Python >= $(MIN_PYTHON), but PYTHON=$(PYTHON) is $$found." >&2; \
+	  echo "       Pick another interpreter, e.g.: make PYTHON=python3.12 run" >&2; exit 1; }
+
+# Rewritten (so every install stamp is redone) only when .venv is new: made now, or rebuilt
+# because it came from another Python version or its python no longer runs.
+$(VENV)/.interpreter: FORCE | python-version
+	@have=$$(sed -n -e 's/^version *= *\([0-9]*\.[0-9]*\).*/\1/p' \
+	        -e 's/^version_info *= *\([0-9]*\.[0-9]*\).*/\1/p' $(VENV)/pyvenv.cfg 2>/dev/null | head -n 1); \
+	if [ "$$have" = "$(PYTHON_VERSION)" ] && $(PY) -c '' 2>/dev/null; then \
+	  [ "$$(cat $@ 2>/dev/null)" = "$(PYTHON_VERSION)" ] || echo "$(PYTHON_VERSION)" > $@; \
+	else \
+	  if [ -e $(VENV) ]; then echo "$(VENV) is from Python $${have:-unknown} or broken;" \
+	    "recreating it with $(PYTHON) (Python $(PYTHON_VERSION))" >&2; fi; \
+	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && echo "$(PYTHON_VERSION)" > $@; \
+	fi
+
+FORCE:
+
+$(VENV)/.runtime-installed: requirements.txt $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-$(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-bench.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-bench.txt \
+                         $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	touch $@ $(VENV)/.runtime-installed
 

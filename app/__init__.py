@@ -1,1 +1,3 @@
-"""The application layer: command line, scan command, and (later) the daemon's orchestration."""
+"""The application layer: command line, scan command, and the daemon's orchestration."""
+
+__version__ = "1.0.0"

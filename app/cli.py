@@ -13,8 +13,37 @@ import os
 import sys
 from typing import Sequence
 
+from app import __version__
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("run", "scan", "check")
+DEFAULT_ENV_FILE = ".env"
+
+RUN_HELP = """\
+Run the daemon: check the state DB (STATE_DB) and take its lock, catch up the closed candles of
+every symbol and timeframe, then fetch each timeframe's candles when they close, record the
+CHoCH/BOS signals, alert (Telegram, or the console without a token) and trade when
+ENABLE_TRADING=1. Settings come from the environment, then the env file (--env-file, default
+.env); the environment wins. Stops cleanly on SIGTERM, SIGHUP or SIGINT (Ctrl-C).
+
+exit status:
+  0    stopped by SIGTERM or SIGHUP
+  1    failed while running (e.g. the state DB file was deleted)
+  2    bad configuration, an unusable state DB or one in use by another daemon, or a start-up
+       refusal (bad API keys, hedge mode, live trading not confirmed): a restart would not help
+  130  stopped by SIGINT (Ctrl-C)"""
+
+CHECK_HELP = """\
+Validate the configuration and probe each component without starting the daemon: print the
+effective mode, then one line per check: the state DB (opened read-write and
+integrity-checked, or whether it can be created), the market-data instance, the trading
+instance (when ENABLE_TRADING=1) and Telegram (when a token is set). Settings come from the
+environment, then the env file (--env-file, default .env). Safe while the daemon runs.
+
+exit status:
+  0    every check passed
+  1    a check failed (the FAIL line says which and why)
+  2    bad configuration (every problem is listed, naming its key)"""
 
 
 def _positive_int(text: str) -> int:
@@ -45,13 +74,24 @@ def _utc(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
+    # --env-file is accepted before or after the command; SUPPRESS tells "given" from the default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env-file", metavar="PATH", default=argparse.SUPPRESS,
+                        help=f"read settings from this file (default: {DEFAULT_ENV_FILE}, "
+                             "skipped when absent); the environment still wins")
     parser = argparse.ArgumentParser(
-        prog="main.py", description="CHoCH/BOS signal daemon. Without a command: run.")
+        prog="main.py", parents=[common],
+        description="CHoCH/BOS signal daemon. Without a command: run.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{run,scan,check}")
-    sub.add_parser("run", help="run the daemon (the default)")
-    sub.add_parser("check", help="validate the configuration and probe each component")
+    raw = argparse.RawDescriptionHelpFormatter
+    sub.add_parser("run", parents=[common], help="run the daemon (the default)",
+                   description=RUN_HELP, formatter_class=raw)
+    sub.add_parser("check", parents=[common],
+                   help="validate the configuration and probe each component",
+                   description=CHECK_HELP, formatter_class=raw)
     scan = sub.add_parser(
-        "scan", help="print the CHoCH/BOS events of a candle history",
+        "scan", parents=[common], help="print the CHoCH/BOS events of a candle history",
         description="Run the detector over a candle CSV (--csv) or over history fetched from "
                     "Binance (--symbol/--timeframe/--since). Events go to stdout, one per line; "
                     "notes (timeframe, gaps, counts) go to stderr.")
@@ -88,11 +128,21 @@ def _check_scan_flags(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.error("--symbol needs --timeframe and --since")
 
 
-def load_settings_or_exit():
-    """Settings from env/.env, or print every problem (secrets redacted) and exit 2."""
+def env_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """The env file to read: --env-file (which must exist) or the default (read if present)."""
+    path = getattr(args, "env_file", None)
+    if path is None:
+        return DEFAULT_ENV_FILE
+    if not os.path.isfile(path):
+        parser.error(f"--env-file {path}: no such file")  # exits 2
+    return path
+
+
+def load_settings_or_exit(dotenv_path: str = DEFAULT_ENV_FILE):
+    """Settings from the environment and the env file, or print every problem and exit 2."""
     from config import ConfigError, load_settings
     try:
-        return load_settings()
+        return load_settings(dotenv_path=dotenv_path)
     except ConfigError as e:
         print(f"configuration error ({len(e.problems)} problem(s)); nothing was started:",
               file=sys.stderr)
@@ -101,9 +151,9 @@ def load_settings_or_exit():
         raise SystemExit(EXIT_USAGE) from None
 
 
-def _call_component(module: str, func: str) -> int:
+def _call_component(module: str, func: str, dotenv_path: str) -> int:
     """Load settings, then call `module.func(settings)`; 'not implemented yet' if it is absent."""
-    settings = load_settings_or_exit()
+    settings = load_settings_or_exit(dotenv_path)
     try:
         target = getattr(importlib.import_module(module), func)
     except ModuleNotFoundError as e:
@@ -117,13 +167,13 @@ def _call_component(module: str, func: str) -> int:
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _scan(args: argparse.Namespace) -> int:
+def _scan(args: argparse.Namespace, dotenv_path: str) -> int:
     from app import scan
     try:
         if args.csv:
             return scan.scan_csv(args.csv, args.left, args.right, args.break_on, args.kinds,
                                  args.format, sys.stdout)
-        settings = load_settings_or_exit()
+        settings = load_settings_or_exit(dotenv_path)
         from app.logs import configure, settings_secrets
         from exchange.errors import ExchangeUnavailable  # lazily: ccxt is slow to import
         # stdout carries only events: logs (retries, warnings) go to stderr, scrubbed.
@@ -148,12 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "scan":
         _check_scan_flags(parser, args)
+    dotenv_path = env_file(parser, args)
     try:
         if args.command == "scan":
-            return _scan(args)
+            return _scan(args, dotenv_path)
         if args.command == "check":
-            return _call_component("app.preflight", "check")
-        return _call_component("app.daemon", "run")
+            return _call_component("app.preflight", "check", dotenv_path)
+        return _call_component("app.daemon", "run", dotenv_path)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130  # the shell's convention for SIGINT

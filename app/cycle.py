@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from typing import Awaitable, Callable, Optional
 
 import pandas as pd
@@ -14,6 +15,7 @@ from fetchers.timeframes import parse_timeframe
 from store import SignalRow, Store
 
 from .pipeline import Freshness, PayloadBuilder, Stream
+from .reasons import network_reason
 from .slots import candle_open_before, knows_grid
 
 log = structlog.get_logger(__name__)
@@ -70,8 +72,12 @@ class Poller:
             await self.sink(symbol, timeframe, new, recorded)
         return recorded
 
-    async def _poll_safely(self, symbol: str, timeframe: str, now_ms: int) -> Optional[bool]:
-        """poll(), with failures logged: True done, False retry later in the slot, None give up."""
+    async def _poll_safely(self, symbol: str, timeframe: str, now_ms: int,
+                           unreachable: Optional[list[str]] = None) -> Optional[bool]:
+        """poll(), with failures logged: True done, False retry later in the slot, None give up.
+
+        Why the exchange could not be reached goes to `unreachable` (transient failures only).
+        """
         try:
             await self.poll(symbol, timeframe, now_ms)
             return True
@@ -79,7 +85,10 @@ class Poller:
             log.error("poll_failed_permanently", symbol=symbol, tf=timeframe, error=str(e))
             return None
         except ExchangeUnavailable as e:
-            log.warning("poll_failed", symbol=symbol, tf=timeframe, error=str(e))
+            reason = network_reason(e)
+            log.warning("poll_failed", symbol=symbol, tf=timeframe, error=str(e), reason=reason)
+            if unreachable is not None:
+                unreachable.append(reason)
             return None  # the fetcher already spent its retry budget: next slot catches up
         except Exception:  # noqa: BLE001 - one symbol's bug must not stop the others
             log.exception("poll_crashed", symbol=symbol, tf=timeframe)
@@ -88,14 +97,17 @@ class Poller:
     async def run_slot(self, timeframe: str, symbols: list[str], close_ms: int,
                        now_ms: Callable[[], Awaitable[int]], retry_s: float = 0.0) -> dict:
         """Poll every symbol for the candle that closed at close_ms, retrying briefly (within
-        `retry_s`) those whose exchange has not published it yet. Returns a summary."""
+        `retry_s`) those whose exchange has not published it yet. Returns a summary; its
+        `unreachable` is why the exchange could not be reached when no fetch succeeded."""
         want = candle_open_before(timeframe, close_ms) if knows_grid(timeframe) else None
         deadline = self.monotonic() + retry_s
         todo, failed, attempts = list(symbols), [], 0
+        reasons: list[str] = []
         while todo:
             attempts += 1
             now = await now_ms()
-            results = await asyncio.gather(*(self._poll_safely(s, timeframe, now) for s in todo))
+            results = await asyncio.gather(*(self._poll_safely(s, timeframe, now, reasons)
+                                             for s in todo))
             failed += [s for s, ok in zip(todo, results) if ok is None]
             todo = [s for s, ok in zip(todo, results) if ok and want is not None
                     and (self.streams[(s, timeframe)].last_ts or 0) < want]
@@ -104,5 +116,9 @@ class Poller:
             await self.sleep(1.0)
         if todo:
             log.warning("candle_not_published", tf=timeframe, symbols=len(todo), want=want)
+        fetched = len(symbols) - len(set(failed))
+        # The most frequent reason (first seen on a tie): one line for the operator, not N.
+        unreachable = Counter(reasons).most_common(1)[0][0] if reasons and not fetched else None
         return {"timeframe": timeframe, "symbols": len(symbols), "behind": todo,
-                "failed": failed, "attempts": attempts}
+                "failed": failed, "attempts": attempts, "fetched": fetched,
+                "unreachable": unreachable}

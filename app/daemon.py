@@ -14,25 +14,35 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
 from fetchers.timeframes import parse_timeframe
-from store import SignalRow, Store
+from store import SignalRow, StateDbError, open_exclusive
 from trading.models import LiveTradingRefused, PositionModeError
 
 from . import banner
 from .cycle import Poller
 from .pipeline import params_key
+from .reasons import network_reason
 from .logs import configure, settings_secrets
 from .memory import pin_mmap_threshold
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
 
 log = structlog.get_logger(__name__)
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHUTDOWN_JOB_WAIT_S = 5.0
 SHUTDOWN_FLUSH_S = 2.0
+STATE_CHECK_S = 60.0  # how often the daemon checks that its state DB file is still there
+DATA_RETRY_MAX_S = 60.0
+# SIGTERM (systemd stop) and SIGHUP (the terminal closed) stop cleanly with 0; SIGINT (Ctrl-C)
+# too, with the shell's 130.
+STOP_SIGNALS = {signal.SIGTERM: EXIT_OK, signal.SIGHUP: EXIT_OK, signal.SIGINT: EXIT_INTERRUPTED}
 
 
 class Daemon:
-    """Everything the `run` command starts, built from Settings; parts can be injected in tests."""
+    """Everything the `run` command starts, built from Settings; parts can be injected in tests.
+
+    Building one checks the state DB and takes its lock (StateDbError, StateDbBusy): nothing
+    has been sent yet, and a second daemon on the same DB stops here.
+    """
 
     def __init__(self, settings: Settings, *, fetcher: Any = None, adapter: Any = None,
                  notifier: Any = None, broker: Any = None, clock=time.time,
@@ -41,7 +51,8 @@ class Daemon:
         self.clock = clock
         self.started_at = clock()
         self.systemd = notify or SystemdNotifier()
-        self.store = Store(settings.state_db)
+        self.state_lock, self.store = open_exclusive(settings.state_db)
+        self.exit_status = EXIT_OK
         self._fetcher, self._adapter = fetcher, adapter
         self._notifier, self._broker = notifier, broker
         self.stop = asyncio.Event()
@@ -83,8 +94,7 @@ class Daemon:
         self.symbols = await self._retry_forever("universe", self.fetcher.universe)
         await self._retry_forever("trading_instance_start",
                                   lambda: self.manager.start(self.symbols))
-        for tf in s.timeframes:
-            await self.run_timeframe(tf, retry_s=0.0)
+        await self._catch_up_until_data_flows()
         # Signals recorded just before a crash, whose trade decision was never written.
         for pending in self.store.signals_to_trade():
             await self._trade(pending)
@@ -98,15 +108,38 @@ class Daemon:
             except PermanentExchangeError:
                 raise
             except ExchangeUnavailable as e:
-                log.warning("retrying", what=what, error=str(e), in_s=delay)
-            if self.stop.is_set():
-                raise asyncio.CancelledError(f"stopped while waiting for {what}")
-            self.systemd.watchdog()
-            try:
-                await asyncio.wait_for(self.stop.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass
-            delay = min(delay * 2, 60.0)
+                log.warning("retrying", what=what, error=str(e), reason=network_reason(e),
+                            in_s=delay)
+            await self._pause(delay, what)
+            delay = min(delay * 2, DATA_RETRY_MAX_S)
+
+    async def _pause(self, seconds: float, what: str) -> None:
+        """Sleep between start-up retries, feeding the watchdog; cancelled at once by a stop."""
+        if self.stop.is_set():
+            raise asyncio.CancelledError(f"stopped while waiting for {what}")
+        self.systemd.watchdog()
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+        if self.stop.is_set():
+            raise asyncio.CancelledError(f"stopped while waiting for {what}")
+
+    async def _catch_up_until_data_flows(self) -> None:
+        """Catch up every timeframe; while no candle at all could be fetched because the exchange
+        is unreachable, say why and try again: `ready` means market data flows."""
+        delay = 1.0
+        while True:
+            summaries = [await self.run_timeframe(tf, retry_s=0.0)
+                         for tf in self.settings.timeframes]
+            reasons = [x["unreachable"] for x in summaries if x["unreachable"]]
+            if any(x["fetched"] for x in summaries) or not reasons:
+                return
+            log.error("startup_waiting_for_market_data", reason=reasons[0],
+                      url=self.settings.binance_data_url or "Binance", retry_in_s=delay)
+            self.systemd.status(f"not ready: market data unreachable ({reasons[0]}); retrying")
+            await self._pause(delay, "market data")
+            delay = min(delay * 2, DATA_RETRY_MAX_S)
 
     async def now_ms(self) -> int:
         """Exchange time (the clock that decides which candles are closed), host clock if down."""
@@ -133,6 +166,9 @@ class Daemon:
             self.last_slot[timeframe] = summary
             log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
                      behind=len(summary["behind"]), failed=len(summary["failed"]))
+            if summary["unreachable"]:
+                log.error("market_data_unreachable", tf=timeframe, reason=summary["unreachable"],
+                          symbols=summary["symbols"])
             return summary
         finally:
             if task is not None:
@@ -186,6 +222,24 @@ class Daemon:
         scheduler.start()
         self.scheduler = scheduler
         return scheduler
+
+    async def _state_guard(self, interval_s: float) -> None:
+        """Stop (exit 1, so systemd restarts) if the state DB file is deleted or replaced: the
+        daemon would otherwise keep recording into a file nobody can open again."""
+        while not self.stop.is_set():
+            try:
+                await asyncio.wait_for(self.stop.wait(), timeout=interval_s)
+                return
+            except asyncio.TimeoutError:
+                pass
+            problem = self.store.replaced()
+            if problem is not None:
+                log.error("state_db_vanished", problem=problem,
+                          consequence="stopping; the next start begins with an empty state DB "
+                                      "(detectors warm up again, recent alerts may repeat)")
+                self.exit_status = EXIT_FAILED
+                self.stop.set()
+                return
 
     async def _watchdog(self) -> None:
         interval = (self.systemd.watchdog_s or 30.0) / 3
@@ -242,14 +296,25 @@ class Daemon:
                 except Exception:  # noqa: BLE001
                     log.warning("close_failed", part=part)
         self.store.close()
-        log.info("daemon_stopped")
+        self.state_lock.release()
+        log.info("daemon_stopped", exit_status=self.exit_status)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        """A stop signal: shut down cleanly; the exit status says which signal it was."""
+        if not self.stop.is_set():
+            log.info("stop_signal", signal=sig.name)
+            self.exit_status = STOP_SIGNALS[sig]
+        self.stop.set()
 
     async def serve(self) -> int:
-        """Run until SIGTERM/SIGINT; returns the exit status."""
+        """Run until SIGTERM, SIGHUP or SIGINT; returns the exit status."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop.set)
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self._on_signal, sig)
         self.systemd.status("starting: catching up")
+        # From the start: a start-up waiting for an unreachable exchange may last for hours.
+        self.tasks.append(asyncio.create_task(self._state_guard(STATE_CHECK_S),
+                                              name="state-guard"))
         # Start-up (a warm-up of many symbols can take minutes) stops at once on SIGTERM: it is
         # cancelled at an await, never inside a SQLite transaction, so nothing half-done stays.
         starting = asyncio.create_task(self.startup())
@@ -268,7 +333,7 @@ class Daemon:
             return EXIT_CONFIG
         except asyncio.CancelledError:
             await self.shutdown()
-            return EXIT_OK
+            return self.exit_status
         self.schedule()
         self.start_background()
         self.systemd.ready()
@@ -278,7 +343,7 @@ class Daemon:
         await self.stop.wait()
         log.info("daemon_stopping")
         await self.shutdown()
-        return EXIT_OK
+        return self.exit_status
 
 
 async def run(settings: Settings) -> int:
@@ -288,4 +353,11 @@ async def run(settings: Settings) -> int:
         print(line, file=sys.stderr)
     log.info("daemon_starting", mode=banner.trading_mode(settings),
              symbols=list(settings.symbols), timeframes=list(settings.timeframes))
-    return await Daemon(settings).serve()
+    try:
+        daemon = Daemon(settings)
+    except StateDbError as e:
+        # Before any request: a broken or busy state DB is not fixed by a restart.
+        log.error("state_db_unusable", state_db=settings.state_db, problem=str(e))
+        print(f"start-up failed: STATE_DB={settings.state_db}: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    return await daemon.serve()

@@ -11,6 +11,9 @@ import structlog
 REDACTED = "***"
 # Library loggers that must go through the same pipeline (and the same redaction).
 LIBRARY_LOGGERS = ("ccxt", "apscheduler", "telegram", "httpx", "httpcore", "aiohttp", "asyncio")
+# Libraries whose INFO lines are routine noise in journald: httpx logs every request,
+# APScheduler "Running job ..." and "Job ... executed successfully" on every slot.
+QUIET_UNLESS_DEBUG = ("httpx", "apscheduler")
 # A Telegram token inside a URL (https://api.telegram.org/bot<token>/sendMessage) is a secret
 # even when we don't know its value, e.g. in httpx's request log lines.
 _BOT_TOKEN_IN_URL = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
@@ -88,7 +91,9 @@ def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | Non
         lib.propagate = True
         # Library chatter at DEBUG (httpx logs every request line) only when we ask for DEBUG.
         lib.setLevel(level if level == "DEBUG" else max(logging.getLevelName(level), logging.INFO))
-    logging.getLogger("httpx").setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
+    for name in QUIET_UNLESS_DEBUG:
+        quiet = max(logging.getLevelName(level), logging.WARNING)
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else quiet)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -48,6 +48,16 @@ async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
             await close()
 
 
+def _state_db_line(settings: Settings) -> tuple[str, bool, str]:
+    """The state DB opened read-write, integrity-checked, or why the daemon could not use it."""
+    from store import StateDbError, check_state_db
+
+    try:
+        return ("state DB", True, f"STATE_DB={check_state_db(settings.state_db)}")
+    except StateDbError as e:
+        return ("state DB", False, f"STATE_DB={settings.state_db}: {e}")
+
+
 async def _run(name: str, probe: Probe, out) -> bool:
     """Run one probe; an exception is a failed line, never a crash of the command."""
     try:
@@ -78,5 +88,7 @@ async def check(settings: Settings, out=None) -> int:
         probes.append(("telegram", lambda: _telegram_probe(settings)))
     else:
         print(f"skip telegram: no TELEGRAM_BOT_TOKEN, alerts: {banner.CONSOLE}", file=out)
+    label, state_ok, detail = _state_db_line(settings)
+    print(f"{'ok  ' if state_ok else 'FAIL'} {label}: {detail}", file=out)
     results = [await _run(name, probe, out) for name, probe in probes]
-    return 0 if all(results) else 1
+    return 0 if state_ok and all(results) else 1

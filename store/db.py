@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
@@ -37,6 +38,22 @@ class Store(SignalsMixin, OutboxMixin, OrdersMixin):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.conn = connect(path)
+        self._identity = _file_identity(self.path)
+
+    def replaced(self) -> str | None:
+        """Why `path` no longer names the file this Store has open (deleted or swapped), or None.
+
+        SQLite keeps writing to an unlinked file: without this check a deleted DB would go
+        unnoticed until the next start, which would then silently begin from nothing.
+        """
+        if self._identity is None:
+            return None
+        now = _file_identity(self.path)
+        if now is None:
+            return f"{self.path} was deleted while the daemon was running"
+        if now != self._identity:
+            return f"{self.path} was replaced by another file while the daemon was running"
+        return None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -66,3 +83,14 @@ class Store(SignalsMixin, OutboxMixin, OrdersMixin):
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         self.conn.close()
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at path; None for ':memory:' or a missing file."""
+    if path == ":memory:":
+        return None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino

@@ -51,7 +51,7 @@ def test_library_loggers_go_through_the_same_pipeline_and_redaction():
     configure("INFO", [SECRET], json=True, stream=out)
     logging.getLogger("ccxt.base.exchange").warning("GET https://fapi?signature=1&key=%s", SECRET)
     logging.getLogger("telegram.ext").error("POST https://api.telegram.org/bot%s/sendMessage", TOKEN)
-    logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
     lines = _lines(out)
     assert [l["logger"] for l in lines] == ["ccxt.base.exchange", "telegram.ext",
                                            "apscheduler.scheduler"]
@@ -137,3 +137,17 @@ def test_no_production_log_call_uses_a_field_name_structlog_reserves():
              for p in (root / d).rglob("*.py")] + [root / "config.py", root / "main.py"]
     assert len(files) > 30
     assert [hit for p in files for hit in _log_calls_with_reserved_fields(p)] == []
+
+
+@pytest.mark.parametrize("level,shown", [("INFO", ["missed"]), ("WARNING", ["missed"]),
+                                         ("DEBUG", ["running", "executed", "missed"])])
+def test_apscheduler_routine_lines_are_hidden_unless_debug(level, shown):
+    out = io.StringIO()
+    configure(level, [], json=True, stream=out)
+    executor = logging.getLogger("apscheduler.executors.default")
+    executor.info('Running job "candles 1m"')
+    executor.info('Job "candles 1m" executed successfully')
+    executor.warning('Run time of job "candles 1m" was missed by 0:00:05')
+    words = {"Running": "running", "executed": "executed", "missed": "missed"}
+    seen = [next(w for k, w in words.items() if k in l["event"]) for l in _lines(out)]
+    assert seen == shown

@@ -137,3 +137,72 @@ async def test_sigterm_during_a_long_start_up_still_exits_cleanly(fake, tmp_path
             await proc.wait()
     assert proc.returncode == 0 and took < 10, err.decode()[-2000:]
     assert '"daemon_ready"' not in out.decode() and '"daemon_stopped"' in out.decode()
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGHUP, 0), (signal.SIGINT, 130)])
+async def test_sighup_and_sigint_shut_down_cleanly_with_their_exit_status(
+        fake, tmp_path, sig, status):
+    proc = await _spawn("run", env=_env(fake, tmp_path), cwd=tmp_path)
+    try:
+        out = await _read_until(proc.stdout, '"daemon_ready"', timeout=60)
+        proc.send_signal(sig)
+        rest, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = "".join(out) + rest.decode()
+    assert proc.returncode == status, text + err.decode()
+    events = [json.loads(line)["event"] for line in text.splitlines() if line.startswith("{")]
+    assert events[-1] == "daemon_stopped" and "Traceback" not in err.decode()
+
+
+async def test_a_second_daemon_on_the_same_state_db_exits_2_before_any_request(fake, tmp_path):
+    first = await _spawn("run", env=_env(fake, tmp_path), cwd=tmp_path)
+    other = FakeBinance()  # the second daemon's exchange: it must never be asked anything
+    await other.start()
+    try:
+        await _read_until(first.stdout, '"daemon_ready"', timeout=60)
+        second = await _spawn("run", env=_env(other, tmp_path), cwd=tmp_path)
+        out, err = await asyncio.wait_for(second.communicate(), timeout=30)
+        assert first.returncode is None  # the first one runs on
+    finally:
+        if first.returncode is None:
+            first.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.communicate(), timeout=10)
+        await other.close()
+    assert second.returncode == 2, err.decode()
+    errors = [line for line in err.decode().splitlines() if line.startswith("start-up failed")]
+    assert errors == [f"start-up failed: STATE_DB={tmp_path / 'state.db'}: {tmp_path / 'state.db'} "
+                      f"is in use by another running daemon (pid {first.pid}); "
+                      "two would send every alert twice"]
+    assert other.requests == [] and first.returncode == 0
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda p: p.mkdir(), id="a directory"),
+    pytest.param(lambda p: p.write_bytes(b"garbage " * 200), id="a garbage file"),
+])
+async def test_an_unusable_state_db_fails_check_and_stops_run_before_any_request(
+        fake, tmp_path, make):
+    make(tmp_path / "state.db")
+    proc = await _spawn("check", env=_env(fake, tmp_path), cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 1, out.decode() + err.decode()
+    assert f"FAIL state DB: STATE_DB={tmp_path / 'state.db'}: " in out.decode()
+    fake.requests.clear()  # check probed the exchange; run must not
+
+    proc = await _spawn("run", env=_env(fake, tmp_path), cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 2
+    lines = [line for line in err.decode().splitlines() if line.startswith("start-up failed")]
+    assert len(lines) == 1 and lines[0].startswith(f"start-up failed: STATE_DB={tmp_path}")
+    assert "Traceback" not in err.decode() and fake.requests == []
+
+
+async def test_check_fails_on_a_state_path_that_cannot_be_created(fake, tmp_path):
+    env = _env(fake, tmp_path, STATE_DB="/proc/choch-test/state.db")
+    proc = await _spawn("check", env=env, cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 1
+    assert "FAIL state DB: STATE_DB=/proc/choch-test/state.db: cannot create" in out.decode()

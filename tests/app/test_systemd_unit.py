@@ -24,7 +24,25 @@ def test_unit_is_notify_with_watchdog_restart_and_a_dedicated_user():
     assert d["Type"] == ["notify"] and d["WatchdogSec"] and d["Restart"] == ["always"]
     assert d["RestartPreventExitStatus"] == ["2"]  # configuration errors: no restart loop
     assert d["EnvironmentFile"] and d["StateDirectory"] == ["choch"]
-    assert d["User"] == ["choch"] and "STATE_DB=/var/lib/choch/choch.db" in d["Environment"][0]
+    assert d["User"] == ["choch"]
+
+
+def _environment() -> dict[str, str]:
+    pairs = " ".join(_directives()["Environment"]).split()
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_the_state_db_path_comes_from_the_state_directory_not_the_unit():
+    # EnvironmentFile= overrides Environment=: a STATE_DB here would be silently replaced by the
+    # env file's. The daemon puts an empty STATE_DB under $STATE_DIRECTORY instead.
+    assert "STATE_DB" not in _environment()
+    assert _directives()["StateDirectory"] == ["choch"]
+
+
+def test_matplotlib_gets_a_writable_cache_directory():
+    d = _directives()
+    assert d["CacheDirectory"] == ["choch"]  # writable under ProtectSystem=strict
+    assert _environment()["MPLCONFIGDIR"].startswith("%C/choch")
 
 
 @pytest.mark.parametrize("key,value", [("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
