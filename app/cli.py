@@ -140,15 +140,18 @@ def env_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
 
 def load_settings_or_exit(dotenv_path: str = DEFAULT_ENV_FILE):
     """Settings from the environment and the env file, or print every problem and exit 2."""
-    from config import ConfigError, load_settings
+    from config import ConfigError, lint_environment, load_settings
     try:
-        return load_settings(dotenv_path=dotenv_path)
+        settings = load_settings(dotenv_path=dotenv_path)
     except ConfigError as e:
         print(f"configuration error ({len(e.problems)} problem(s)); nothing was started:",
               file=sys.stderr)
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)  # Problem.__str__ redacts secret values
         raise SystemExit(EXIT_USAGE) from None
+    for warning in lint_environment(None, dotenv_path):  # look-alike keys: ignored, but said
+        print(warning, file=sys.stderr)
+    return settings
 
 
 def _call_component(module: str, func: str, dotenv_path: str) -> int:

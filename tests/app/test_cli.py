@@ -53,3 +53,14 @@ def test_the_env_file_given_is_read_instead_of_dot_env(tmp_path, capsys):
     assert code == 2 and "PIVOT_RIGHT" in err and "LEVERAGE" not in err
     code, _, err = _exit(["check"], capsys)  # without the flag: ./.env, as before
     assert code == 2 and "LEVERAGE" in err and "PIVOT_RIGHT" not in err
+
+
+def test_a_look_alike_key_in_the_env_file_is_warned_about_before_the_command_runs(
+        tmp_path, capsys):
+    from app import cli
+
+    (tmp_path / ".env").write_text("ENABLE_TRADNG=1\n")
+    settings = cli.load_settings_or_exit(".env")
+    _, err = capsys.readouterr()
+    assert settings.enable_trading is False
+    assert "ENABLE_TRADNG" in err and "ENABLE_TRADING" in err
