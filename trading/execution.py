@@ -43,7 +43,8 @@ class OrderDesk:
         self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,
                                  self._now(), detail=detail)
         for attempt in (1, 2):
-            self.store.update_intent(client_id, OrderStatus.SENT, self._now(), detail={"attempt": attempt})
+            self.store.update_intent(client_id, OrderStatus.SENT, self._now(),
+                                     detail={"attempt": attempt})
             try:
                 result = await send()
             except PermanentExchangeError as e:

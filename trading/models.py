@@ -130,7 +130,8 @@ class Broker(Protocol):
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """Open positions by symbol."""
 
-    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int) -> Optional[ExitFill]:
+    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
+                           ) -> Optional[ExitFill]:
         """The fills that closed a `direction` position opened at `since_ms`."""
 
     async def check(self) -> list[tuple[str, bool, str]]:

@@ -161,7 +161,7 @@ class EntryDecision(StrEnum):
     WAITING = "waiting"                # not seen yet, within its grace period
     ABANDONED = "abandoned"            # never reached the exchange
     NOT_FILLED = "not_filled"          # canceled/expired/rejected without a fill: skipped
-    PENDING = "pending"                # still open on the exchange: asked again next cycle
+    STILL_OPEN = "still_open"          # still open on the exchange: asked again next cycle
     ALREADY_RECORDED = "already_recorded"
     FILLED_BUT_FLAT = "filled_but_flat"  # filled and already closed again
     ADOPTED = "adopted"                # filled: recorded and protected now

@@ -71,7 +71,7 @@ class ReconcileMixin:
                                                      status=found.status), alert=True)
             return EntryDecision.NOT_FILLED
         if found.status != OrderStatus.FILLED and not filled(found):
-            return EntryDecision.PENDING
+            return EntryDecision.STILL_OPEN
         if self.store.position_for_signal(signal.id) is not None:
             return EntryDecision.ALREADY_RECORDED
         direction = Direction.from_event(signal.event.direction)

@@ -45,10 +45,11 @@ def levels(direction: Direction, entry: float, extreme: float, risk_reward: floa
     """(stop, target): stop at the event's extreme, target at RISK_REWARD x risk; None if the
     stop is not beyond the entry."""
     stop = round_to(extreme, tick)
-    risk = entry - stop if direction == Direction.LONG else stop - entry
+    sign = 1 if direction == Direction.LONG else -1
+    risk = (entry - stop) * sign
     if risk <= 0:
         return None
-    target = entry + risk_reward * risk if direction == Direction.LONG else entry - risk_reward * risk
+    target = entry + risk_reward * risk * sign
     target = round_to(target, tick)
     if target <= 0:
         return None
