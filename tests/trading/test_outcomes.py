@@ -113,3 +113,25 @@ def test_the_words_users_see_are_made_from_the_values():
     assert rejected.must_close
     assert not ProtectionFailure("target", ProtectionProblem.UNPLACED, "502").must_close
     assert str(ExitReason.OPPOSITE) == "opposite signal" and f"{OrderStatus.OPEN}" == "open"
+
+
+class _PartialBroker(PaperBroker):
+    """A paper exchange that fills half of a market order, then cancels the rest."""
+
+    async def market_order(self, symbol, side, quantity, client_id, **kwargs):
+        price = kwargs.get("ref_price") or self.prices[symbol]
+        self._fill(symbol, side, quantity / 2, price, kwargs.get("reduce_only", False))
+        result = OrderResult(symbol, client_id, "paper-x", OrderStatus.CANCELED, quantity / 2,
+                             price)
+        self.orders[client_id] = result
+        return result
+
+
+async def test_entry_canceled_after_a_partial_fill_protects_what_filled(store):
+    settings = make_settings("", ENABLE_TRADING="0")
+    manager = PositionManager(settings, store, _PartialBroker(store))
+    await manager.start(list(settings.symbols))
+    outcome = await manager.on_signal(make_signal(store), TF_MS)
+    assert (outcome.kind, outcome.quantity) == (OutcomeKind.OPENED, 0.02)
+    [pos] = store.open_positions("paper")
+    assert pos.quantity == 0.02 and (pos.stop, pos.target) == (49000.0, 52000.0)
