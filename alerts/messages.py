@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Mapping
 
+from store.orders import ExitReason
+
 TEXT_LIMIT = 4096     # Telegram's limit for one message (after entity parsing)
 CAPTION_LIMIT = 1024  # and for a photo caption
 TRADINGVIEW = "https://www.tradingview.com/chart/?symbol=BINANCE:{ticker}.P&interval={interval}"
@@ -24,7 +26,7 @@ _TITLES = {
     "close_failed": "Close failed",
     "foreign_position": "Position not opened by the daemon",
 }
-_CLOSE_TITLES = {"stop": "Stop hit", "target": "Target hit"}
+_CLOSE_TITLES = {ExitReason.STOP: "Stop hit", ExitReason.TARGET: "Target hit"}
 
 
 def esc(value: Any) -> str:

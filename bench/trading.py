@@ -28,6 +28,8 @@ from config import load_settings  # noqa: E402
 from store import NewSignal, Store  # noqa: E402
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading  # noqa: E402
 from trading import BinanceFuturesAdapter, PositionManager  # noqa: E402
+from trading.notices import outcome_text  # noqa: E402
+from trading.outcomes import OutcomeKind  # noqa: E402
 
 from bench.targets import judged  # noqa: E402
 
@@ -69,7 +71,7 @@ async def main(signals: int = SIGNALS) -> None:
                                            [NewSignal(event, False, "pending", None)], now)
             start = time.perf_counter()
             result = await manager.on_signal(signal, TF_MS)
-            assert result.startswith("opened"), result
+            assert result.kind is OutcomeKind.OPENED, outcome_text(result)
             latencies.append((sent_at[-1] - start) * 1000)
             await manager.close("BTC/USDT")
         await manager.close_session()

@@ -22,9 +22,14 @@ class PermanentExchangeError(ExchangeUnavailable):
     """Bad keys, insufficient margin, an invalid order or symbol: retrying will not help."""
 
 
-# Binance codes that mean "try again", whatever class ccxt maps them to: unknown error,
-# disconnected, backend timeout (-1007: the order status is unknown), too many connections.
-TRANSIENT_CODES = frozenset({-1000, -1001, -1003, -1007, -1008, -1021})
+# Binance codes of the server's own trouble: unknown error, internal error (disconnected),
+# backend timeout (-1007: an order's status is unknown), server busy. Safe to retry a read.
+SERVER_SIDE_CODES = frozenset({-1000, -1001, -1007, -1008})
+# The request's timestamp is outside recvWindow: resync the clock, then the same request is safe.
+TIMESTAMP_ERROR = -1021
+# Binance codes that mean "try again", whatever class ccxt maps them to: the server-side ones,
+# too many requests (-1003) and clock drift.
+TRANSIENT_CODES = SERVER_SIDE_CODES | {-1003, TIMESTAMP_ERROR}
 
 
 def binance_code(error: Exception) -> int | None:

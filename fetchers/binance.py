@@ -13,7 +13,7 @@ import structlog
 from config import Settings, normalize_symbol
 from exchange import ExchangeUnavailable, TransientExchangeError, override_hosts
 from exchange.ccxt_lean import ccxt, ccxt_async
-from exchange.errors import binance_code
+from exchange.errors import SERVER_SIDE_CODES, binance_code
 
 from . import universe as uni
 from .candles import empty_frame, insane, parse_klines, since_slice, tidy, to_frame
@@ -29,8 +29,6 @@ DEFAULT_LIMIT = 500  # Binance's own default when no limit is sent
 CONCURRENCY = 16
 TIME_RESYNC_S = 600.0
 UNIVERSE_TTL_S = 3600.0
-# Binance: unknown error, internal error, backend timeout, server busy. Safe to retry a READ.
-_SERVER_SIDE_CODES = frozenset({-1000, -1001, -1007, -1008})
 
 
 class _DataExchange(ccxt_async.binanceusdm):
@@ -53,7 +51,7 @@ class _DataExchange(ccxt_async.binanceusdm):
         except ccxt.BaseError as e:
             error = e
             if not isinstance(e, ccxt.NetworkError) and (
-                    code >= 500 or binance_code(e) in _SERVER_SIDE_CODES):
+                    code >= 500 or binance_code(e) in SERVER_SIDE_CODES):
                 # ccxt maps Binance's 5xx bodies (-1000, -1001) to OperationFailed, which is
                 # not a NetworkError; for a read they are the server's trouble: retry them.
                 error = ccxt.ExchangeNotAvailable(str(e))

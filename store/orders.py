@@ -3,10 +3,76 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Optional
 
+from choch.event import BULLISH
+
+
+class OrderStatus(StrEnum):
+    """Where an order (and the intent written before it) stands; stored as its value."""
+
+    INTENDED = "intended"    # written, not sent yet
+    SENT = "sent"            # sent, no answer yet
+    UNKNOWN = "unknown"      # the exchange could not be asked; reconciliation asks again
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    ABANDONED = "abandoned"  # never reached the exchange, and never will be sent
+
+    @classmethod
+    def parse(cls, text: str) -> "OrderStatus":
+        """A stored status, reading the older spelling 'cancelled' as CANCELED."""
+        return cls.CANCELED if text == "cancelled" else cls(text)
+
+    @property
+    def final(self) -> bool:
+        """True when nothing more will happen to the order."""
+        return self in FINAL_INTENT
+
+
 # Intent statuses after which nothing more will happen to the order.
-FINAL_INTENT = ("filled", "rejected", "cancelled", "expired", "abandoned")
+FINAL_INTENT = frozenset({OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELED,
+                          OrderStatus.EXPIRED, OrderStatus.ABANDONED})
+# What the SQL filter excludes: the final values plus their older spellings still on disk.
+_FINAL_STORED = sorted({s.value for s in FINAL_INTENT} | {"cancelled"})
+
+
+class Direction(StrEnum):
+    """A position's side in one-way mode."""
+
+    LONG = "long"
+    SHORT = "short"
+
+    @classmethod
+    def from_event(cls, event_direction: str) -> "Direction":
+        """A bullish event opens a long, a bearish one a short."""
+        return cls.LONG if event_direction == BULLISH else cls.SHORT
+
+    @property
+    def sign(self) -> int:
+        """+1 for a long, -1 for a short (PnL = (exit - entry) x quantity x sign)."""
+        return 1 if self is Direction.LONG else -1
+
+
+class ExitReason(StrEnum):
+    """Why a position was closed; stored as its value."""
+
+    STOP = "stop"
+    TARGET = "target"
+    OUTSIDE = "closed outside the daemon"
+    OPPOSITE = "opposite signal"
+    COMMAND = "closed by command"
+    PROTECTION_FAILED = "protection failed"
+
+    @classmethod
+    def parse(cls, text: str) -> "ExitReason":
+        """A stored reason; older rows carried the failure after 'protection failed: '."""
+        if text.startswith(cls.PROTECTION_FAILED.value):
+            return cls.PROTECTION_FAILED
+        return cls(text)
 
 
 @dataclass(frozen=True)
@@ -20,7 +86,7 @@ class IntentRow:
     side: str
     quantity: Optional[float]
     price: Optional[float]
-    status: str          # intended | sent | open | filled | rejected | unknown | cancelled ...
+    status: OrderStatus
     exchange_id: Optional[str]
     detail: dict[str, Any]
     created_at: int
@@ -34,7 +100,7 @@ class PositionRow:
     id: int
     mode: str
     symbol: str
-    direction: str       # long | short
+    direction: Direction
     quantity: float
     entry_price: float
     stop: Optional[float]
@@ -45,18 +111,21 @@ class PositionRow:
     closed_at: Optional[int]
     exit_price: Optional[float]
     pnl: Optional[float]
-    exit_reason: Optional[str]
+    exit_reason: Optional[ExitReason]
 
 
 def _intent(r) -> IntentRow:
     return IntentRow(r["client_id"], r["signal_id"], r["symbol"], r["role"], r["side"],
-                     r["quantity"], r["price"], r["status"], r["exchange_id"],
+                     r["quantity"], r["price"], OrderStatus.parse(r["status"]), r["exchange_id"],
                      json.loads(r["detail"]) if r["detail"] else {}, r["created_at"],
                      r["updated_at"])
 
 
 def _position(r) -> PositionRow:
-    return PositionRow(*(r[k] for k in PositionRow.__dataclass_fields__))
+    row = {k: r[k] for k in PositionRow.__dataclass_fields__}
+    reason = row["exit_reason"]
+    return PositionRow(**{**row, "direction": Direction(row["direction"]),
+                          "exit_reason": ExitReason.parse(reason) if reason else None})
 
 
 class OrdersMixin:
@@ -70,12 +139,12 @@ class OrdersMixin:
             cur = db.execute(
                 "INSERT OR IGNORE INTO order_intents (client_id, signal_id, symbol, role, side, "
                 "quantity, price, status, detail, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,'intended',?,?,?)",
-                (client_id, signal_id, symbol, role, side, quantity, price,
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (client_id, signal_id, symbol, role, side, quantity, price, OrderStatus.INTENDED,
                  json.dumps(detail or {}), now_ms, now_ms))
             return cur.rowcount == 1
 
-    def update_intent(self, client_id: str, status: str, now_ms: int, *,
+    def update_intent(self, client_id: str, status: OrderStatus, now_ms: int, *,
                       exchange_id: Optional[str] = None, quantity: Optional[float] = None,
                       price: Optional[float] = None, detail: Optional[dict] = None) -> None:
         """Move an intent on (sent, open, filled, rejected, unknown...), merging `detail`."""
@@ -105,11 +174,11 @@ class OrdersMixin:
         if role is not None:
             sql, args = sql + " AND role = ?", args + [role]
         if unresolved:
-            sql += f" AND status NOT IN ({','.join('?' * len(FINAL_INTENT))})"
-            args += list(FINAL_INTENT)
+            sql += f" AND status NOT IN ({','.join('?' * len(_FINAL_STORED))})"
+            args += _FINAL_STORED
         return [_intent(r) for r in self.conn.execute(sql + " ORDER BY created_at, rowid", args)]
 
-    def add_position(self, mode: str, symbol: str, direction: str, quantity: float,
+    def add_position(self, mode: str, symbol: str, direction: Direction, quantity: float,
                      entry_price: float, stop: Optional[float], target: Optional[float],
                      signal_id: Optional[int], now_ms: int) -> int:
         """Record a freshly opened position; returns its id."""
@@ -121,7 +190,7 @@ class OrdersMixin:
             return cur.lastrowid
 
     def close_position(self, position_id: int, exit_price: Optional[float], pnl: Optional[float],
-                       reason: str, now_ms: int) -> None:
+                       reason: ExitReason, now_ms: int) -> None:
         """Mark a position closed with its exit price, realised PnL and why."""
         with self.transaction() as db:
             db.execute("UPDATE positions SET status='closed', closed_at=?, exit_price=?, pnl=?, "

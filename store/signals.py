@@ -3,9 +3,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Iterable, Optional
 
 from choch import Event
+
+
+class TradeState(StrEnum):
+    """What trading did with a signal; stored as its value."""
+
+    PENDING = "pending"        # to trade
+    NOT_TRADED = "not_traded"  # never meant to be traded (too old, a kind not in TRADE_ON)
+    SKIPPED = "skipped"        # meant to be traded, refused (see the note)
+    UNRESOLVED = "unresolved"  # the entry was sent, its outcome is being asked for
+    DONE = "done"              # the entry filled
 
 
 def event_identity(symbol: str, timeframe: str, params: str, event: Event) -> str:
@@ -19,7 +30,7 @@ class NewSignal:
 
     event: Event
     catch_up: bool                      # found while catching up after downtime
-    trade_state: str                    # pending (to trade) | not_traded (too old, wrong kind...)
+    trade_state: TradeState
     alert: Optional[dict[str, Any]]     # outbox payload, or None when too old to alert
 
 
@@ -34,7 +45,7 @@ class SignalRow:
     event: Event
     detected_at: int
     catch_up: bool
-    trade_state: str
+    trade_state: TradeState
     trade_note: Optional[str]
 
     @property
@@ -47,7 +58,7 @@ def _signal(row) -> SignalRow:
     event = Event(row["kind"], row["direction"], row["level"], row["pivot_time"],
                   row["break_time"], row["confirmed_at"], row["extreme"], row["close"])
     return SignalRow(row["id"], row["symbol"], row["timeframe"], row["params"], event,
-                     row["detected_at"], bool(row["catch_up"]), row["trade_state"],
+                     row["detected_at"], bool(row["catch_up"]), TradeState(row["trade_state"]),
                      row["trade_note"])
 
 
@@ -96,10 +107,11 @@ class SignalsMixin:
     def signals_to_trade(self) -> list[SignalRow]:
         """Signals recorded for trading that no trading decision has been written for yet."""
         rows = self.conn.execute(
-            "SELECT * FROM signals WHERE trade_state = 'pending' ORDER BY confirmed_at, id")
+            "SELECT * FROM signals WHERE trade_state = ? ORDER BY confirmed_at, id",
+            (TradeState.PENDING,))
         return [_signal(r) for r in rows]
 
-    def set_trade_state(self, signal_id: int, state: str, note: str | None = None) -> None:
+    def set_trade_state(self, signal_id: int, state: TradeState, note: str | None = None) -> None:
         """Record what trading did with a signal (done, skipped with a reason, ...)."""
         with self.transaction() as db:
             db.execute("UPDATE signals SET trade_state = ?, trade_note = ? WHERE id = ?",

@@ -11,14 +11,16 @@ import structlog
 from config import Settings
 from exchange import PermanentExchangeError, TransientExchangeError, override_hosts, translate
 from exchange.ccxt_lean import ccxt, ccxt_async
+from exchange.errors import TIMESTAMP_ERROR
 
-from .models import (LONG, SHORT, ExchangePosition, ExitFill, LiveTradingRefused, MarketRules,
-                     OrderResult, PositionModeError)
+from .models import (Direction, ExchangePosition, ExitFill, LiveTradingRefused, MarketRules,
+                     OrderResult, OrderStatus, PositionModeError, side_for)
 
 log = structlog.get_logger(__name__)
-TIMESTAMP_ERROR = -1021
-STATUS = {"open": "open", "closed": "filled", "canceled": "canceled", "expired": "expired",
-          "rejected": "rejected"}
+# ccxt's unified order statuses; anything else (None, 'new') is an order still open.
+STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED,
+          "canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
+          "rejected": OrderStatus.REJECTED}
 
 
 def ccxt_symbol(symbol: str) -> str:
@@ -44,7 +46,7 @@ def _kind(info: dict) -> Optional[str]:
 def _order(o: dict, symbol: str) -> OrderResult:
     info = o.get("info") or {}
     cid = o.get("clientOrderId") or info.get("clientAlgoId") or info.get("clientOrderId") or ""
-    status = STATUS.get(o.get("status") or "", "open")
+    status = STATUS.get(o.get("status") or "", OrderStatus.OPEN)
     avg = o.get("average") or (float(info["avgPrice"]) if float(info.get("avgPrice") or 0) else None)
     trigger = o.get("triggerPrice") or o.get("stopPrice") or info.get("triggerPrice")
     return OrderResult(symbol, cid, str(o.get("id")) if o.get("id") is not None else None,
@@ -251,15 +253,16 @@ class BinanceFuturesAdapter:
             if qty <= 0:
                 continue
             symbol = our_symbol(p["symbol"])
-            out[symbol] = ExchangePosition(symbol, LONG if p.get("side") == "long" else SHORT,
-                                           qty, float(p.get("entryPrice") or 0))
+            side = Direction.LONG if p.get("side") == "long" else Direction.SHORT
+            out[symbol] = ExchangePosition(symbol, side, qty, float(p.get("entryPrice") or 0))
         return out
 
-    async def closing_fill(self, symbol: str, direction: str, since_ms: int) -> Optional[ExitFill]:
+    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
+                           ) -> Optional[ExitFill]:
         """Average price, realised PnL and fees of the trades that closed the position."""
         trades = await self._call(lambda: self.exchange.fetch_my_trades(
             ccxt_symbol(symbol), since_ms), read=True)
-        close_side = "sell" if direction == LONG else "buy"
+        close_side = side_for(direction, closing=True)
         trip = _round_trip(trades, close_side)
         closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
         qty = sum(float(t["amount"]) for t in closing)

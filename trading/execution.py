@@ -10,7 +10,7 @@ import structlog
 from exchange import PermanentExchangeError, TransientExchangeError
 from store import Store
 
-from .models import Broker, OrderResult
+from .models import Broker, OrderResult, OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -43,11 +43,12 @@ class OrderDesk:
         self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,
                                  self._now(), detail=detail)
         for attempt in (1, 2):
-            self.store.update_intent(client_id, "sent", self._now(), detail={"attempt": attempt})
+            self.store.update_intent(client_id, OrderStatus.SENT, self._now(),
+                                     detail={"attempt": attempt})
             try:
                 result = await send()
             except PermanentExchangeError as e:
-                self.store.update_intent(client_id, "rejected", self._now(),
+                self.store.update_intent(client_id, OrderStatus.REJECTED, self._now(),
                                          detail={"error": str(e)[:300], "code": e.code})
                 raise
             except TransientExchangeError as e:
@@ -58,7 +59,7 @@ class OrderDesk:
                 continue  # the exchange says it never got it: the one retry, with the same id
             self.record(result)
             return result
-        self.store.update_intent(client_id, "unknown", self._now())
+        self.store.update_intent(client_id, OrderStatus.UNKNOWN, self._now())
         raise OrderUnresolved(f"{role} order {client_id} failed twice")
 
     async def lookup(self, symbol: str, client_id: str, conditional: bool
@@ -70,7 +71,7 @@ class OrderDesk:
         try:
             found = await self.broker.find_order(symbol, client_id, conditional)
         except (TransientExchangeError, PermanentExchangeError) as e:
-            self.store.update_intent(client_id, "unknown", self._now(),
+            self.store.update_intent(client_id, OrderStatus.UNKNOWN, self._now(),
                                      detail={"error": str(e)[:300]})
             raise OrderUnresolved(f"cannot look up {client_id}: {e}") from e
         if found is not None:
@@ -103,7 +104,7 @@ class OrderDesk:
 
 def settled(result: OrderResult) -> bool:
     """True once a market order's answer says all there is to know: filled at a known price, or
-    final (cancelled, expired, rejected)."""
-    if result.status == "filled":
+    final (canceled, expired, rejected)."""
+    if result.status == OrderStatus.FILLED:
         return bool(result.average)
-    return result.status != "open"
+    return result.status != OrderStatus.OPEN

@@ -6,7 +6,7 @@ from typing import Optional, Protocol
 
 import pandas as pd
 
-LONG, SHORT = "long", "short"
+from store.orders import Direction, OrderStatus
 
 
 class LiveTradingRefused(Exception):
@@ -42,7 +42,7 @@ class OrderResult:
     symbol: str
     client_id: str
     exchange_id: Optional[str]
-    status: str          # open | filled | canceled | expired | rejected
+    status: OrderStatus  # open | filled | canceled | expired | rejected
     filled: float
     average: Optional[float]
     side: Optional[str] = None       # buy | sell (protective orders: the closing side)
@@ -55,7 +55,7 @@ class ExchangePosition:
     """An open position as the exchange reports it (one-way mode)."""
 
     symbol: str
-    direction: str
+    direction: Direction
     quantity: float
     entry_price: float
 
@@ -71,9 +71,30 @@ class ExitFill:
     fees: Optional[float] = None
 
 
-def side_for(direction: str, closing: bool = False) -> str:
+def side_for(direction: Direction, closing: bool = False) -> str:
     """'buy' to open a long or close a short, 'sell' otherwise."""
-    return "buy" if (direction == LONG) != closing else "sell"
+    return "buy" if (direction == Direction.LONG) != closing else "sell"
+
+
+def direction_of(side: str) -> Direction:
+    """The position a 'buy' opens (long) or a 'sell' opens (short)."""
+    return Direction.LONG if side == "buy" else Direction.SHORT
+
+
+def filled(result: OrderResult) -> bool:
+    """True when the order filled at a known price, wholly or in part before it ended."""
+    if result.status == OrderStatus.FILLED:
+        return bool(result.average)
+    return result.status in ENDED and result.filled > 0 and bool(result.average)
+
+
+def ended_unfilled(result: OrderResult) -> bool:
+    """True when the order is over without any fill: nothing was opened, nothing will be."""
+    return result.status in ENDED and not result.filled
+
+
+# Final statuses of an order the exchange knows, other than filled.
+ENDED = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
 
 
 class Broker(Protocol):
@@ -109,7 +130,8 @@ class Broker(Protocol):
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """Open positions by symbol."""
 
-    async def closing_fill(self, symbol: str, direction: str, since_ms: int) -> Optional[ExitFill]:
+    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
+                           ) -> Optional[ExitFill]:
         """The fills that closed a `direction` position opened at `since_ms`."""
 
     async def check(self) -> list[tuple[str, bool, str]]:

@@ -11,8 +11,9 @@ import structlog
 from exchange import PermanentExchangeError
 from store import Store
 
-from .client_ids import client_id
-from .models import LONG, SHORT, ExchangePosition, ExitFill, MarketRules, OrderResult
+from .ledger import position_intents
+from .models import (Direction, ExchangePosition, ExitFill, MarketRules, OrderResult, OrderStatus,
+                     direction_of, side_for)
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +28,7 @@ class _Conditional:
     kind: str            # stop | target
     trigger: float
     client_id: str
-    status: str = "open"
+    status: OrderStatus = OrderStatus.OPEN
 
 
 class PaperBroker:
@@ -56,14 +57,13 @@ class PaperBroker:
             self.book[p.symbol] = ExchangePosition(p.symbol, p.direction, p.quantity,
                                                    p.entry_price)
             self.prices.setdefault(p.symbol, p.entry_price)
-            sig = self.store.signal(p.signal_id) if p.signal_id else None
-            identity = sig.identity if sig else f"position:{p.id}"
-            close_side = "sell" if p.direction == LONG else "buy"
+            close_side = side_for(p.direction, closing=True)
             for kind, level in (("stop", p.stop), ("target", p.target)):
-                intents = [i for i in self.store.intents(signal_id=p.signal_id, role=kind)
-                           if i.status == "open"] if p.signal_id else []
-                cid = intents[-1].client_id if intents else client_id(identity, kind)
+                # The order the manager last placed keeps its id: a lookup must find it here.
+                intents = [i for i in position_intents(self.store, p, kind)
+                           if i.status == OrderStatus.OPEN]
                 if level is not None and intents:
+                    cid = intents[-1].client_id
                     self.conditionals[cid] = _Conditional(p.symbol, close_side, kind, level, cid)
 
     def rules(self, symbol: str) -> MarketRules:
@@ -81,19 +81,18 @@ class PaperBroker:
             raise PermanentExchangeError(f"paper broker has no price for {symbol}")
         self.prices.setdefault(symbol, price)
         self._fill(symbol, side, quantity, price, reduce_only)
-        result = OrderResult(symbol, client_id, f"paper-{next(self._ids)}", "filled", quantity,
-                             price)
+        result = OrderResult(symbol, client_id, f"paper-{next(self._ids)}", OrderStatus.FILLED,
+                             quantity, price)
         self.orders[client_id] = result
         return result
 
     def _fill(self, symbol: str, side: str, quantity: float, price: float,
               reduce_only: bool) -> None:
         pos = self.book.get(symbol)
-        direction = LONG if side == "buy" else SHORT
+        direction = direction_of(side)
         if pos and pos.direction != direction:
             closed = min(pos.quantity, quantity)
-            sign = 1 if pos.direction == LONG else -1
-            pnl = (price - pos.entry_price) * closed * sign
+            pnl = (price - pos.entry_price) * closed * pos.direction.sign
             self.exits.setdefault(symbol, []).append((side, price, closed, pnl))
             rest = pos.quantity - closed
             self.book.pop(symbol)
@@ -113,7 +112,8 @@ class PaperBroker:
                                client_id: str) -> OrderResult:
         """Remember a stop/target; it fills when a later candle reaches it."""
         self.conditionals[client_id] = _Conditional(symbol, side, kind, trigger, client_id)
-        return OrderResult(symbol, client_id, f"paper-{next(self._ids)}", "open", 0.0, None)
+        return OrderResult(symbol, client_id, f"paper-{next(self._ids)}", OrderStatus.OPEN, 0.0,
+                           None)
 
     async def find_order(self, symbol: str, client_id: str, conditional: bool
                          ) -> Optional[OrderResult]:
@@ -126,20 +126,21 @@ class PaperBroker:
     async def cancel_protective(self, symbol: str, client_id: str) -> None:
         """Cancel a waiting stop/target."""
         c = self.conditionals.get(client_id)
-        if c and c.status == "open":
-            c.status = "canceled"
+        if c and c.status == OrderStatus.OPEN:
+            c.status = OrderStatus.CANCELED
 
     async def open_protective(self) -> list[OrderResult]:
         """Waiting stops and targets."""
-        return [OrderResult(c.symbol, c.client_id, None, "open", 0.0, None, c.side, c.trigger,
-                            c.kind)
-                for c in self.conditionals.values() if c.status == "open"]
+        return [OrderResult(c.symbol, c.client_id, None, OrderStatus.OPEN, 0.0, None, c.side,
+                            c.trigger, c.kind)
+                for c in self.conditionals.values() if c.status == OrderStatus.OPEN]
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """The simulated book."""
         return dict(self.book)
 
-    async def closing_fill(self, symbol: str, direction: str, since_ms: int) -> Optional[ExitFill]:
+    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
+                           ) -> Optional[ExitFill]:
         """The simulated exit of the last position on `symbol`."""
         exits = self.exits.pop(symbol, [])
         if not exits:
@@ -163,13 +164,13 @@ class PaperBroker:
             if last is not None and ts <= last:
                 continue
             waiting = [c for c in self.conditionals.values()
-                       if c.symbol == symbol and c.status == "open"]
+                       if c.symbol == symbol and c.status == OrderStatus.OPEN]
             pos = self.book.get(symbol)
             if pos and waiting:
                 for c in sorted(waiting, key=lambda c: c.kind != "stop"):
                     price = self._touch(c, pos.direction, row)
                     if price is not None:
-                        c.status = "filled"
+                        c.status = OrderStatus.FILLED
                         self._fill(symbol, c.side, pos.quantity, price, reduce_only=True)
                         log.info("paper_exit", symbol=symbol, kind=c.kind, price=price)
                         break
@@ -179,10 +180,11 @@ class PaperBroker:
             self.last_ts[symbol] = last
 
     @staticmethod
-    def _touch(c: _Conditional, direction: str, row) -> Optional[float]:
+    def _touch(c: _Conditional, direction: Direction, row) -> Optional[float]:
         """The fill price when candle `row` reaches the level, else None."""
         o, h, low = float(row.open), float(row.high), float(row.low)
-        falls = (c.kind == "stop") == (direction == LONG)  # long stop / short target: price down
+        # A long's stop and a short's target are reached by a falling price.
+        falls = (c.kind == "stop") == (direction == Direction.LONG)
         if falls and low <= c.trigger:
             return min(o, c.trigger)
         if not falls and h >= c.trigger:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Optional
 
-from .models import LONG, MarketRules
+from .models import Direction, MarketRules
+from .outcomes import Limit, LimitKind, SizeLimit, SizeProblem
 
 DAY_MS = 86_400_000
 
@@ -22,33 +23,33 @@ def round_to(value: float, tick: float) -> float:
 
 
 def size(position_size: float, leverage: int, price: float,
-         rules: MarketRules) -> tuple[Optional[float], str]:
-    """(quantity, '') or (None, why the trade is skipped): margin x leverage / price, floored."""
-    qty = floor_to(position_size * leverage / price, rules.step)
+         rules: MarketRules) -> tuple[Optional[float], Optional[SizeProblem]]:
+    """(quantity, None) or (None, the rule it breaks): margin x leverage / price, floored."""
+    wanted = position_size * leverage / price
+    qty = floor_to(wanted, rules.step)
     notional = qty * price
     if qty < rules.min_qty:
-        return None, (f"quantity {qty:g} is below the minimum {rules.min_qty:g} "
-                      f"(POSITION_SIZE x LEVERAGE / price = {position_size * leverage / price:.6g})")
+        return None, SizeProblem(SizeLimit.BELOW_MIN_QTY, qty, rules.min_qty, wanted=wanted)
     if notional < rules.min_notional:
-        return None, f"notional {notional:.2f} USDT is below the minimum {rules.min_notional:g}"
+        return None, SizeProblem(SizeLimit.BELOW_MIN_NOTIONAL, notional, rules.min_notional)
     if rules.max_market_qty and qty > rules.max_market_qty:
-        return None, f"quantity {qty:g} is above the market maximum {rules.max_market_qty:g}"
+        return None, SizeProblem(SizeLimit.ABOVE_MARKET_MAX, qty, rules.max_market_qty)
     cap = rules.max_notional(leverage)
     if cap is not None and notional > cap:
-        return None, (f"notional {notional:.2f} USDT is above the {cap:g} USDT the leverage "
-                      f"bracket allows at {leverage}x")
-    return qty, ""
+        return None, SizeProblem(SizeLimit.ABOVE_BRACKET, notional, cap, leverage=leverage)
+    return qty, None
 
 
-def levels(direction: str, entry: float, extreme: float, risk_reward: float,
+def levels(direction: Direction, entry: float, extreme: float, risk_reward: float,
            tick: float) -> Optional[tuple[float, float]]:
     """(stop, target): stop at the event's extreme, target at RISK_REWARD x risk; None if the
     stop is not beyond the entry."""
     stop = round_to(extreme, tick)
-    risk = entry - stop if direction == LONG else stop - entry
+    sign = 1 if direction == Direction.LONG else -1
+    risk = (entry - stop) * sign
     if risk <= 0:
         return None
-    target = entry + risk_reward * risk if direction == LONG else entry - risk_reward * risk
+    target = entry + risk_reward * risk * sign
     target = round_to(target, tick)
     if target <= 0:
         return None
@@ -60,15 +61,13 @@ def day_start(now_ms: int) -> int:
     return now_ms - now_ms % DAY_MS
 
 
-def limit_reason(opened_today: int, pnl_today: float, open_count: int, max_open: int,
-                 max_trades: int, max_loss: float) -> tuple[str, bool]:
-    """(why no new position may open, whether it lasts until the next UTC day); '' = allowed."""
+def limit(opened_today: int, pnl_today: float, open_count: int, max_open: int,
+          max_trades: int, max_loss: float) -> Optional[Limit]:
+    """The limit that stops a new position now, or None when one may open."""
     if max_loss > 0 and pnl_today <= -max_loss:
-        return (f"daily loss limit reached: {pnl_today:.2f} USDT realised today "
-                f"(MAX_DAILY_LOSS={max_loss:g}); paused until 00:00 UTC"), True
+        return Limit(LimitKind.DAILY_LOSS, pnl_today, max_loss)
     if max_trades > 0 and opened_today >= max_trades:
-        return (f"daily trade limit reached: {opened_today} positions opened today "
-                f"(MAX_DAILY_TRADES={max_trades}); paused until 00:00 UTC"), True
+        return Limit(LimitKind.DAILY_TRADES, opened_today, max_trades)
     if open_count >= max_open:
-        return f"{open_count} positions open (MAX_OPEN_POSITIONS={max_open})", False
-    return "", False
+        return Limit(LimitKind.MAX_OPEN, open_count, max_open)
+    return None

@@ -87,3 +87,32 @@ def test_trade_state_tracks_what_trading_did(db):
     assert [x.id for x in db.signals_to_trade()] == [s.id]
     db.set_trade_state(s.id, "skipped", "below minimum notional")
     assert db.signals_to_trade() == [] and db.signal(s.id).trade_note == "below minimum notional"
+
+
+def test_rows_written_with_the_older_spellings_read_as_the_same_values(db):
+    """A state DB from before the typed statuses keeps working: 'cancelled' is CANCELED (final)
+    and a 'protection failed: ...' exit is PROTECTION_FAILED."""
+    from store.orders import Direction, ExitReason, OrderStatus
+
+    db.record_intent("old-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 1)
+    db.conn.execute("UPDATE order_intents SET status = 'cancelled' WHERE client_id = 'old-stop'")
+    db.record_intent("new-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 2)
+    db.update_intent("new-stop", OrderStatus.CANCELED, 3)
+    assert db.intent("old-stop").status is OrderStatus.CANCELED
+    assert db.intent("new-stop").status is OrderStatus.CANCELED
+    assert db.intents(role="stop", unresolved=True) == []
+    pos = db.add_position("demo", "BTC/USDT", Direction.LONG, 0.04, 50000.0, 49000.0, 52000.0,
+                          None, 10)
+    db.conn.execute("UPDATE positions SET status='closed', exit_reason=? WHERE id=?",
+                    ("protection failed: stop rejected: -2021", pos))
+    row = db.position(pos)
+    assert (row.direction, row.exit_reason) == (Direction.LONG, ExitReason.PROTECTION_FAILED)
+
+
+def test_trade_states_are_values(db):
+    from store.signals import TradeState
+
+    [s] = db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1))], 10)
+    assert s.trade_state is TradeState.PENDING
+    db.set_trade_state(s.id, TradeState.NOT_TRADED, "CHOCH not in TRADE_ON")
+    assert db.signal(s.id).trade_state is TradeState.NOT_TRADED and db.signals_to_trade() == []

@@ -9,7 +9,9 @@ from choch import Event
 from config import load_settings
 from store import NewSignal, Store
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
+from store.orders import Direction
 from trading import BinanceFuturesAdapter, PositionManager
+from trading.outcomes import OutcomeKind, SignalOutcome
 
 TF_MS = 15 * 60_000
 
@@ -42,6 +44,14 @@ def make_signal(store: Store, symbol: str = "BTC/USDT", direction: str = "bullis
     rows = store.commit_candles(symbol, timeframe, "L5R5close", {}, now - TF_MS,
                                 [NewSignal(event, False, "pending", None)], now)
     return rows[0]
+
+
+def is_opened(outcome: SignalOutcome, direction: Direction = Direction.LONG,
+              quantity: float | None = None, price: float | None = None) -> bool:
+    """True when on_signal opened and protected a `direction` position (of `quantity` @ `price`
+    when given)."""
+    return (outcome.kind is OutcomeKind.OPENED and outcome.direction is direction
+            and quantity in (None, outcome.quantity) and price in (None, outcome.price))
 
 
 _open: list = []

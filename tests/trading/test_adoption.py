@@ -6,7 +6,7 @@ import pytest
 
 from store import Store
 
-from .conftest import TF_MS, make_manager, make_signal, notices
+from .conftest import TF_MS, is_opened, make_manager, make_signal, notices
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def fresh(tmp_path):
 async def opened_elsewhere(fake, store):
     """A long BTC 0.04 @ 50000 with stop 49000 / target 52000, opened by the daemon on `store`."""
     manager = await make_manager(fake, store)
-    assert (await manager.on_signal(make_signal(store), TF_MS)).startswith("opened long")
+    assert is_opened(await manager.on_signal(make_signal(store), TF_MS))
     return manager
 
 

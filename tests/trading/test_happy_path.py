@@ -1,9 +1,12 @@
 """A signal becomes one protected position; the stop or target closes it with PnL recorded."""
 from __future__ import annotations
 
+from store.orders import Direction
+from store.signals import TradeState
 from trading.client_ids import VALID
+from trading.outcomes import OutcomeKind, SignalOutcome, SizeLimit, SizeProblem, SkipReason
 
-from .conftest import TF_MS, make_manager, make_settings, make_signal, notices
+from .conftest import TF_MS, is_opened, make_manager, make_settings, make_signal, notices
 
 
 async def test_signal_opens_protected_long_and_stop_exit_is_recorded(fake, store):
@@ -11,7 +14,7 @@ async def test_signal_opens_protected_long_and_stop_exit_is_recorded(fake, store
     assert fake.margin_type["BTCUSDT"] == "ISOLATED" and fake.leverage["BTCUSDT"] == 20
     signal = make_signal(store)
     result = await manager.on_signal(signal, TF_MS)
-    assert result.startswith("opened long 0.04")
+    assert is_opened(result, quantity=0.04)
     assert fake.position("BTCUSDT") == 0.04
     algos = {a["orderType"]: a for a in fake.open_algos("BTCUSDT")}
     assert float(algos["STOP_MARKET"]["triggerPrice"]) == 49000
@@ -23,7 +26,7 @@ async def test_signal_opens_protected_long_and_stop_exit_is_recorded(fake, store
     pos = store.open_position("BTC/USDT")
     assert (pos.direction, pos.quantity, pos.entry_price, pos.stop, pos.target) == (
         "long", 0.04, 50000.0, 49000.0, 52000.0)
-    assert store.signal(signal.id).trade_state == "done"
+    assert store.signal(signal.id).trade_state is TradeState.DONE
     assert any(n["event"] == "position_opened" for n in notices(store))
 
     fake.candle("BTCUSDT", high=50100, low=48800, close=48900)
@@ -54,7 +57,7 @@ async def test_short_target_exit_records_profit(fake, store):
     manager = await make_manager(fake, store)
     fake.set_price("ETHUSDT", 3000)
     make_signal(store, "ETH/USDT", "bearish", close=3000, extreme=3030)
-    assert (await manager.on_signal(store.signals_to_trade()[0], TF_MS)).startswith("opened")
+    assert is_opened(await manager.on_signal(store.signals_to_trade()[0], TF_MS), Direction.SHORT)
     assert fake.position("ETHUSDT") == -0.666   # 2000 / 3000 floored to the 0.001 step
     fake.candle("ETHUSDT", high=3001, low=2930, close=2935)
     await manager.reconcile()
@@ -69,7 +72,7 @@ async def test_same_signal_twice_sends_one_order(fake, store):
     signal = make_signal(store)
     await manager.on_signal(signal, TF_MS)
     again = await manager.on_signal(signal, TF_MS)
-    assert again.startswith("already handled")
+    assert again == SignalOutcome(OutcomeKind.ALREADY_HANDLED, state=TradeState.DONE)
     assert len(fake.calls("POST", "/fapi/v1/order")) == 1
 
 
@@ -78,16 +81,17 @@ async def test_same_direction_signal_on_other_timeframe_is_ignored(fake, store):
     await manager.on_signal(make_signal(store), TF_MS)
     other = make_signal(store, timeframe="1h", pivot_time=123)
     result = await manager.on_signal(other, 4 * TF_MS)
-    assert "same-direction" in result and store.signal(other.id).trade_state == "skipped"
+    assert result.reason is SkipReason.SAME_DIRECTION
+    assert store.signal(other.id).trade_state is TradeState.SKIPPED
     assert fake.position("BTCUSDT") == 0.04
 
 
 async def test_stale_signal_and_untraded_kind_are_not_traded(fake, store):
     manager = await make_manager(fake, store)
     old = make_signal(store, confirmed_at=manager.now_ms() - 2 * TF_MS)
-    assert "older than one candle" in await manager.on_signal(old, TF_MS)
+    assert (await manager.on_signal(old, TF_MS)).reason is SkipReason.STALE
     bos = make_signal(store, "ETH/USDT", kind="BOS", close=3000, extreme=2900)
-    assert (await manager.on_signal(bos, TF_MS)).startswith("not traded")
+    assert (await manager.on_signal(bos, TF_MS)).kind is OutcomeKind.NOT_TRADED
     assert fake.calls("POST", "/fapi/v1/order") == []
 
 
@@ -95,16 +99,18 @@ async def test_exchange_filters_decide_size_and_skips(fake, store):
     small = await make_manager(fake, store, make_settings(fake.url, POSITION_SIZE="0.5"))
     signal = make_signal(store, "LTC/USDT", close=50, extreme=49)
     result = await small.on_signal(signal, TF_MS)   # 10 USDT < LTCUSDT's 20 USDT minimum
-    assert "below the minimum 20" in result and fake.calls("POST", "/fapi/v1/order") == []
+    assert result.size == SizeProblem(SizeLimit.BELOW_MIN_NOTIONAL, 10.0, 20.0)
+    assert fake.calls("POST", "/fapi/v1/order") == []
     assert any(n["event"] == "trade_skipped" for n in notices(store))
     big = await make_manager(fake, store, make_settings(fake.url, POSITION_SIZE="200",
                                                         LEVERAGE="75"))
     signal = make_signal(store, "LTC/USDT", close=50, extreme=49, pivot_time=3)
-    assert "leverage bracket" in await big.on_signal(signal, TF_MS)   # 15,000 > 10,000 cap
+    result = await big.on_signal(signal, TF_MS)   # 15,000 > 10,000 cap
+    assert result.size == SizeProblem(SizeLimit.ABOVE_BRACKET, 15000.0, 10000.0, leverage=75)
     odd = await make_manager(fake, store, make_settings(fake.url, POSITION_SIZE="33.33"))
     fake.set_price("LTCUSDT", 51.37)
     signal = make_signal(store, "LTC/USDT", close=51.37, extreme=50.2, pivot_time=4)
-    assert (await odd.on_signal(signal, TF_MS)).startswith("opened long 12.976")
+    assert is_opened(await odd.on_signal(signal, TF_MS), quantity=12.976)
     assert fake.calls("POST", "/fapi/v1/order")[-1]["quantity"] == "12.976"
 
 

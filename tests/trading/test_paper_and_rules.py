@@ -5,12 +5,14 @@ import pandas as pd
 import pytest
 
 from store import Store
+from store.orders import Direction, ExitReason
 from trading import PaperBroker, PositionManager, make_broker
 from trading.client_ids import VALID, client_id, is_ours
 from trading.models import MarketRules
+from trading.outcomes import SizeLimit, SizeProblem, SkipReason
 from trading.risk import floor_to, levels, size
 
-from .conftest import TF_MS, make_settings, make_signal
+from .conftest import TF_MS, is_opened, make_settings, make_signal
 
 
 def candles(start_ms: int, rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
@@ -32,13 +34,13 @@ async def test_paper_fill_then_target_on_a_later_candle(store):
     signal = make_signal(store)
     t = signal.event.confirmed_at
     await manager.on_candles("BTC/USDT", candles(t - TF_MS, [(49900, 50100, 49800, 50000)]))
-    assert (await manager.on_signal(signal, TF_MS)).startswith("opened long 0.04 @ 50000")
+    assert is_opened(await manager.on_signal(signal, TF_MS), quantity=0.04, price=50000)
     await manager.on_candles("BTC/USDT", candles(t - TF_MS, [(49900, 50100, 49800, 50000),
                                                             (50000, 51000, 49500, 50800)]))
     assert len(store.open_positions("paper")) == 1   # neither level reached yet
     await manager.on_candles("BTC/USDT", candles(t + TF_MS, [(50800, 52500, 50700, 52300)]))
     pos, = store.closed_positions()
-    assert (pos.mode, pos.exit_reason, pos.exit_price) == ("paper", "target", 52000.0)
+    assert (pos.mode, pos.exit_reason, pos.exit_price) == ("paper", ExitReason.TARGET, 52000.0)
     assert pos.pnl == pytest.approx(80.0)
 
 
@@ -49,7 +51,7 @@ async def test_paper_gap_through_stop_fills_at_the_open(store):
     await manager.on_signal(signal, TF_MS)
     await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
     pos, = store.closed_positions()
-    assert (pos.exit_reason, pos.exit_price) == ("stop", 48500.0)
+    assert (pos.exit_reason, pos.exit_price) == (ExitReason.STOP, 48500.0)
     assert pos.pnl == pytest.approx(-60.0)
 
 
@@ -65,7 +67,8 @@ async def test_paper_position_survives_restart(store, tmp_path):
         assert len(again.open_positions("paper")) == 1
         await restarted.on_candles("BTC/USDT", candles(t, [(50000, 50600, 49900, 50550)]))
         pos, = again.closed_positions()
-        assert (pos.direction, pos.exit_reason, pos.exit_price) == ("short", "stop", 50500.0)
+        assert (pos.direction, pos.exit_reason, pos.exit_price) == (
+            Direction.SHORT, ExitReason.STOP, 50500.0)
         assert pos.pnl == pytest.approx(-20.0)
     finally:
         again.close()
@@ -84,16 +87,16 @@ async def test_paper_close_command_and_positions(store):
     await manager.on_signal(again, TF_MS)
     t = again.event.confirmed_at
     await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
-    stopped = [p for p in store.closed_positions() if p.exit_reason == "stop"]
+    stopped = [p for p in store.closed_positions() if p.exit_reason is ExitReason.STOP]
     assert [(p.exit_price, round(p.pnl, 6)) for p in stopped] == [(48500.0, -60.0)]
 
 
 async def test_pause_blocks_new_positions(store):
     manager = await paper_manager(store)
     manager.pause()
-    assert "paused" in await manager.on_signal(make_signal(store), TF_MS)
+    assert (await manager.on_signal(make_signal(store), TF_MS)).reason is SkipReason.PAUSED
     manager.resume()
-    assert (await manager.on_signal(make_signal(store, pivot_time=5), TF_MS)).startswith("opened")
+    assert is_opened(await manager.on_signal(make_signal(store, pivot_time=5), TF_MS))
 
 
 BTC = MarketRules("BTC/USDT", step=0.001, min_qty=0.001, min_notional=100, tick=0.1,
@@ -102,24 +105,25 @@ BTC = MarketRules("BTC/USDT", step=0.001, min_qty=0.001, min_notional=100, tick=
 
 def test_size_floors_to_step_without_float_noise():
     assert floor_to(0.6666666, 0.001) == 0.666 and floor_to(0.3, 0.1) == 0.3
-    assert size(100, 20, 3000, BTC) == (0.666, "")
+    assert size(100, 20, 3000, BTC) == (0.666, None)
 
 
 @pytest.mark.parametrize("margin,lev,price,why", [
-    (0.01, 1, 50000, "below the minimum 0.001"),          # quantity
-    (60, 1, 50000, "notional"),                            # 0.001 BTC is only 50 USDT
-    (40000, 100, 50000, "leverage bracket"),               # 4M notional > 600k cap at 100x
+    (0.01, 1, 50000, SizeProblem(SizeLimit.BELOW_MIN_QTY, 0.0, 0.001, wanted=2e-7)),
+    (60, 1, 50000, SizeProblem(SizeLimit.BELOW_MIN_NOTIONAL, 50.0, 100)),  # 0.001 BTC: 50 USDT
+    (40000, 100, 50000,                                     # 4M notional > 600k cap at 100x
+     SizeProblem(SizeLimit.ABOVE_BRACKET, 4_000_000.0, 600_000, leverage=100)),
 ])
 def test_size_skips_with_the_reason(margin, lev, price, why):
-    qty, reason = size(margin, lev, price, BTC)
-    assert qty is None and why in reason
+    assert size(margin, lev, price, BTC) == (None, why)
 
 
 def test_levels_need_a_stop_beyond_the_entry():
-    assert levels("long", 50000, 49000, 2, 0.1) == (49000, 52000)
-    assert levels("short", 50000, 50500, 1.5, 0.1) == (50500, 49250)
-    assert levels("long", 50000, 50010, 2, 0.1) is None
-    assert levels("short", 50000, 49990, 2, 0.1) is None
+    long, short = Direction.LONG, Direction.SHORT
+    assert levels(long, 50000, 49000, 2, 0.1) == (49000, 52000)
+    assert levels(short, 50000, 50500, 1.5, 0.1) == (50500, 49250)
+    assert levels(long, 50000, 50010, 2, 0.1) is None
+    assert levels(short, 50000, 49990, 2, 0.1) is None
 
 
 def test_client_ids_are_deterministic_short_and_valid():

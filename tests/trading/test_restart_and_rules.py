@@ -7,10 +7,12 @@ import pytest
 
 from config import ConfigError, Settings
 from store import Store
+from store.orders import Direction, ExitReason, OrderStatus
 from trading import BinanceFuturesAdapter, LiveTradingRefused, PositionModeError, make_broker
 from trading.client_ids import client_id
+from trading.outcomes import Limit, LimitKind, OutcomeKind, SkipReason
 
-from .conftest import TF_MS, make_manager, make_settings, make_signal, notices
+from .conftest import TF_MS, is_opened, make_manager, make_settings, make_signal, notices
 
 
 class Killed(BaseException):
@@ -47,7 +49,7 @@ async def test_killed_after_sending_entry_adopts_the_fill_on_restart(fake, store
     fake.h_post_order({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
                        "quantity": "0.04", "newClientOrderId": cid})   # reached the exchange
     manager = await make_manager(fake, store)
-    assert (await manager.on_signal(signal, TF_MS)).startswith("already handled")
+    assert (await manager.on_signal(signal, TF_MS)).kind is OutcomeKind.ALREADY_HANDLED
     assert len([o for o in fake.orders if o["clientOrderId"] == cid]) == 1
     assert fake.position("BTCUSDT") == 0.04 and len(fake.open_algos("BTCUSDT")) == 2
     assert store.position_for_signal(signal.id).entry_price == 50000.0
@@ -58,7 +60,7 @@ async def test_entry_intended_but_never_sent_is_abandoned_not_sent(fake, store):
     cid = client_id(signal.identity, "entry")
     store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0)
     await make_manager(fake, store)
-    assert store.intent(cid).status == "abandoned"
+    assert store.intent(cid).status is OrderStatus.ABANDONED
     assert fake.calls("POST", "/fapi/v1/order") == [] and fake.position("BTCUSDT") == 0
 
 
@@ -68,11 +70,11 @@ async def test_opposite_signal_reverses(fake, store):
     fake.set_price("BTCUSDT", 50500)
     short = make_signal(store, direction="bearish", close=50500, extreme=51000, pivot_time=7)
     result = await manager.on_signal(short, TF_MS)
-    assert result.startswith("opened short")
+    assert is_opened(result, Direction.SHORT)
     assert fake.position("BTCUSDT") == pytest.approx(-0.039)   # 2000 / 50500 floored
     closed, = store.closed_positions()
     fees = (0.04 * 50000 + 0.04 * 50500) * fake.taker_fee  # our close's PnL is the exchange's
-    assert closed.exit_reason == "opposite signal" and round(closed.pnl, 6) == round(20 - fees, 6)
+    assert closed.exit_reason is ExitReason.OPPOSITE and round(closed.pnl, 6) == round(20 - fees, 6)
     assert sorted((a["orderType"], a["side"]) for a in fake.open_algos()) == [
         ("STOP_MARKET", "BUY"), ("TAKE_PROFIT_MARKET", "BUY")]
     # Closing the short counts its own entry's fee, not that of the long it reversed.
@@ -88,7 +90,8 @@ async def test_opposite_signal_close_or_ignore(fake, store, mode, expect):
     manager = await make_manager(fake, store, make_settings(fake.url, ON_OPPOSITE=mode))
     await manager.on_signal(make_signal(store), TF_MS)
     short = make_signal(store, direction="bearish", close=50000, extreme=51000, pivot_time=7)
-    assert (await manager.on_signal(short, TF_MS)).startswith("skipped")
+    assert (await manager.on_signal(short, TF_MS)).reason is (
+        SkipReason.OPPOSITE_CLOSED if mode == "close" else SkipReason.OPPOSITE_IGNORED)
     assert fake.position("BTCUSDT") == expect
 
 
@@ -104,10 +107,10 @@ async def test_daily_loss_limit_pauses_until_next_utc_day(fake, store):
     assert len(paused) == 1 and "daily loss" in paused[0]["text"]
     fake.set_price("BTCUSDT", 50000)
     nxt = make_signal(store, confirmed_at=t, pivot_time=9)
-    assert "daily loss limit" in await manager.on_signal(nxt, TF_MS)
+    assert (await manager.on_signal(nxt, TF_MS)).limit.kind is LimitKind.DAILY_LOSS
     now[0] += 86_400
     tomorrow = make_signal(store, confirmed_at=manager.now_ms(), pivot_time=11)
-    assert (await manager.on_signal(tomorrow, TF_MS)).startswith("opened")
+    assert is_opened(await manager.on_signal(tomorrow, TF_MS))
 
 
 async def test_max_open_positions_and_daily_trades(fake, store):
@@ -115,7 +118,7 @@ async def test_max_open_positions_and_daily_trades(fake, store):
     manager = await make_manager(fake, store, settings)
     await manager.on_signal(make_signal(store), TF_MS)
     eth = make_signal(store, "ETH/USDT", close=3000, extreme=2950)
-    assert "MAX_OPEN_POSITIONS" in await manager.on_signal(eth, TF_MS)
+    assert (await manager.on_signal(eth, TF_MS)).limit == Limit(LimitKind.MAX_OPEN, 1, 1)
 
 
 async def test_orphan_stop_cancelled_and_foreign_position_reported_once(fake, store):
@@ -135,7 +138,7 @@ async def test_orphan_stop_cancelled_and_foreign_position_reported_once(fake, st
     assert len(foreign) == 1 and foreign[0]["symbol"] == "ETH/USDT"
     assert fake.position("ETHUSDT") == -0.5
     eth = make_signal(store, "ETH/USDT", close=3000, extreme=2950)
-    assert "not opened by the daemon" in await manager.on_signal(eth, TF_MS)
+    assert (await manager.on_signal(eth, TF_MS)).reason is SkipReason.FOREIGN_POSITION
 
 
 async def test_missing_stop_is_replaced_with_a_new_id(fake, store):
@@ -188,6 +191,6 @@ async def test_reversal_that_cannot_open_keeps_the_old_position(fake, store):
     manager = await make_manager(fake, store)
     await manager.on_signal(make_signal(store), TF_MS)
     bad = make_signal(store, direction="bearish", close=50000, extreme=49900, pivot_time=7)
-    assert "not beyond the entry" in await manager.on_signal(bad, TF_MS)
+    assert (await manager.on_signal(bad, TF_MS)).reason is SkipReason.STOP_NOT_BEYOND_ENTRY
     assert fake.position("BTCUSDT") == 0.04 and len(fake.open_algos()) == 2
     assert len(store.open_positions()) == 1

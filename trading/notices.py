@@ -1,0 +1,144 @@
+"""Trading's words: the texts of notices, command replies and logs, made from outcome values."""
+from __future__ import annotations
+
+from typing import Optional
+
+from store.orders import ExitReason
+
+from .models import ExchangePosition
+from .outcomes import (CloseKind, CloseOutcome, Limit, LimitKind, OutcomeKind, ProtectionFailure,
+                       ProtectionProblem, SignalOutcome, SizeLimit, SizeProblem, SkipReason)
+
+_SKIPS = {
+    SkipReason.STALE: "older than one candle",
+    SkipReason.PAUSED: "trading paused by command",
+    SkipReason.FOREIGN_POSITION: "a position not opened by the daemon is open on the symbol",
+    SkipReason.SAME_DIRECTION: "a same-direction position is already open",
+    SkipReason.OPPOSITE_IGNORED: "opposite position open (ON_OPPOSITE=ignore)",
+    SkipReason.NOT_PREPARED: "symbol not prepared for trading",
+    SkipReason.ENTRY_NEVER_ARRIVED: "entry never reached the exchange",
+}
+
+
+def limit_text(limit: Limit) -> str:
+    """Why no new position may open, naming the setting."""
+    if limit.kind is LimitKind.DAILY_LOSS:
+        return (f"daily loss limit reached: {limit.value:.2f} USDT realised today "
+                f"(MAX_DAILY_LOSS={limit.cap:g}); paused until 00:00 UTC")
+    if limit.kind is LimitKind.DAILY_TRADES:
+        return (f"daily trade limit reached: {limit.value:g} positions opened today "
+                f"(MAX_DAILY_TRADES={limit.cap:g}); paused until 00:00 UTC")
+    return f"{limit.value:g} positions open (MAX_OPEN_POSITIONS={limit.cap:g})"
+
+
+def size_text(p: SizeProblem) -> str:
+    """Which exchange rule the position size breaks, with the numbers."""
+    if p.kind is SizeLimit.BELOW_MIN_QTY:
+        return (f"quantity {p.value:g} is below the minimum {p.bound:g} "
+                f"(POSITION_SIZE x LEVERAGE / price = {p.wanted or 0:.6g})")
+    if p.kind is SizeLimit.BELOW_MIN_NOTIONAL:
+        return f"notional {p.value:.2f} USDT is below the minimum {p.bound:g}"
+    if p.kind is SizeLimit.ABOVE_MARKET_MAX:
+        return f"quantity {p.value:g} is above the market maximum {p.bound:g}"
+    return (f"notional {p.value:.2f} USDT is above the {p.bound:g} USDT the leverage "
+            f"bracket allows at {p.leverage}x")
+
+
+def protection_text(f: ProtectionFailure) -> str:
+    """What went wrong with a stop or target."""
+    if f.problem is ProtectionProblem.FILL_BEYOND_STOP:
+        return f"filled at {f.fill:g}, already beyond the stop {f.level:g}"
+    if f.problem is ProtectionProblem.REJECTED:
+        return f"{f.role} rejected: {f.detail}"
+    return f"{f.role} could not be placed: {f.detail}"
+
+
+def exit_text(reason: ExitReason, failure: Optional[ProtectionFailure] = None) -> str:
+    """Why a position was closed, in words."""
+    return f"{reason}: {protection_text(failure)}" if failure is not None else str(reason)
+
+
+def close_text(c: CloseOutcome, failure: Optional[ProtectionFailure] = None) -> str:
+    """A close attempt in one line (the /close reply and the position_closed notice)."""
+    if c.kind is CloseKind.NO_POSITION:
+        return f"no position opened by the daemon on {c.symbol}"
+    if c.kind is CloseKind.UNRESOLVED:
+        return f"close unresolved: {c.detail}"
+    if c.kind is CloseKind.FAILED:
+        return f"close failed: {c.detail}"
+    why = exit_text(c.reason or ExitReason.OUTSIDE, failure)
+    if not c.price:
+        return f"Closed {c.symbol} ({why})"
+    # Without the commissions (paper, a fee paid in BNB, trades not visible) say so.
+    after = f"after {c.fees:.2f} USDT fees" if c.fees is not None else "before fees"
+    direction = str(c.direction or "").upper()
+    return (f"Closed {direction} {c.symbol} @ {c.price:g}: PnL {c.pnl or 0:+.2f} USDT "
+            f"{after} ({why})")
+
+
+def skip_text(o: SignalOutcome) -> str:
+    """Why a signal was skipped (also its trade note)."""
+    r = o.reason
+    if r in _SKIPS:
+        return _SKIPS[r]
+    if r is SkipReason.LIMIT and o.limit is not None:
+        return limit_text(o.limit)
+    if r is SkipReason.SIZE and o.size is not None:
+        return size_text(o.size)
+    if r is SkipReason.STOP_NOT_BEYOND_ENTRY:
+        return f"stop {o.stop:g} is not beyond the entry {o.price:g}"
+    if r is SkipReason.ENTRY_REJECTED:
+        return f"entry rejected by the exchange: {o.detail}"
+    if r is SkipReason.ENTRY_NOT_FILLED:
+        return f"entry {o.status} by the exchange without a fill"
+    closed = close_text(o.close) if o.close is not None else o.detail
+    if r is SkipReason.OPPOSITE_CLOSED:
+        return f"opposite position: {closed} (ON_OPPOSITE=close)"
+    return f"could not close the opposite position: {closed}"
+
+
+def outcome_text(o: SignalOutcome) -> str:
+    """What on_signal did, in one line (logs and benches)."""
+    if o.kind is OutcomeKind.SKIPPED:
+        return f"skipped: {skip_text(o)}"
+    if o.kind is OutcomeKind.OPENED:
+        return f"opened {o.direction} {o.quantity:g} @ {o.price:g}"
+    if o.kind is OutcomeKind.OPENED_AND_CLOSED and o.failure is not None:
+        return f"opened and closed: {protection_text(o.failure)}"
+    if o.kind is OutcomeKind.ALREADY_HANDLED:
+        return f"already handled: {o.state}"
+    if o.kind is OutcomeKind.ALREADY_SENT:
+        return "entry already sent; reconciliation resolves it"
+    if o.kind is OutcomeKind.NOT_TRADED:
+        return "not traded: kind"
+    if o.kind is OutcomeKind.NOT_FILLED:
+        return f"entry {o.status}"
+    return "entry unresolved"
+
+
+def opened_text(symbol: str, o: SignalOutcome, stop: Optional[float], target: Optional[float],
+                timeframe: str, kind: str) -> str:
+    """The position_opened notice."""
+    return (f"Opened {str(o.direction).upper()} {symbol} {o.quantity:g} @ {o.price:g} "
+            f"(stop {stop}, target {target}) on {timeframe} {kind}")
+
+
+def adopted_text(ex: ExchangePosition, stop: Optional[float], target: Optional[float],
+                 kept: list[str], target_kept: bool) -> str:
+    """The position_adopted notice: what was kept, what is placed, what is missing."""
+    text = (f"{ex.symbol}: a {ex.direction} position of {ex.quantity:g} @ "
+            f"{ex.entry_price:g} carrying the daemon's own {' and '.join(kept)} was missing "
+            f"from its database; adopted and managed again (stop {stop}, target {target})")
+    if stop is None:
+        return text + (". NO STOP: its stop order is gone and no stop price is known, so none "
+                       "was placed; set one on the exchange or /close it")
+    if not target_kept:
+        return text + (f"; the missing target is placed at {target}" if target else
+                       "; no target could be derived, the stop alone protects it")
+    return text
+
+
+def foreign_text(p: ExchangePosition) -> str:
+    """The foreign_position notice."""
+    return (f"{p.symbol}: a {p.direction} position of {p.quantity:g} @ {p.entry_price:g} "
+            "was not opened by the daemon; left alone")

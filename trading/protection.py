@@ -1,0 +1,165 @@
+"""Stops, targets and closes of the daemon's positions (mixed into PositionManager)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import structlog
+
+from exchange import PermanentExchangeError, TransientExchangeError
+from store.orders import ExitReason, OrderStatus, PositionRow
+
+from .client_ids import client_id
+from .execution import OrderUnresolved
+from .ledger import position_identity, position_intents
+from .models import ExitFill, side_for
+from .notices import close_text, exit_text, protection_text
+from .outcomes import CloseKind, CloseOutcome, ProtectionFailure, ProtectionProblem
+
+log = structlog.get_logger(__name__)
+
+# A close intent in one of these will not fill any more: an earlier close worth asking about
+# is one in any other status.
+_CLOSE_SETTLED = (OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.ABANDONED)
+
+
+def short(err: Exception) -> str:
+    """An exception's words, cut for a notice."""
+    return str(err)[:160]
+
+
+class ProtectionMixin:
+    """PositionManager's protection and closing steps (uses its store, broker, desk, notify)."""
+
+    async def _protect(self, pos: PositionRow, open_ids: Optional[set[str]]
+                       ) -> Optional[ProtectionFailure]:
+        """Make sure the stop and the target are on the exchange; None, or what went wrong."""
+        for kind, level in (("stop", pos.stop), ("target", pos.target)):
+            if level is None:  # adopted without a known level: announced then, never invented
+                continue
+            try:
+                await self._ensure(pos, kind, level, open_ids)
+            except PermanentExchangeError as err:
+                return ProtectionFailure(kind, ProtectionProblem.REJECTED, short(err))
+            except OrderUnresolved as err:
+                return ProtectionFailure(kind, ProtectionProblem.UNPLACED, short(err))
+        return None
+
+    async def _ensure(self, pos: PositionRow, kind: str, level: float,
+                      open_ids: Optional[set[str]]) -> None:
+        """Place one protective order unless the exchange already holds it."""
+        intents = position_intents(self.store, pos, kind)
+        identity = position_identity(self.store, pos)
+        gen, cid = 0, client_id(identity, kind)
+        if intents:
+            cur = intents[-1]
+            gen, cid = len(intents) - 1, cur.client_id
+            if open_ids is not None and cid in open_ids:
+                return
+            found = await self.desk.lookup(pos.symbol, cid, conditional=True)
+            if found is not None and found.status == OrderStatus.OPEN:
+                return
+            if found is not None:  # triggered or canceled: a fresh id for the new order
+                gen += 1
+                cid = client_id(identity, kind, gen)
+        side = side_for(pos.direction, closing=True)
+        await self.desk.place(
+            client_id=cid, signal_id=pos.signal_id, symbol=pos.symbol, role=kind, side=side,
+            quantity=None, price=level, conditional=True,
+            send=lambda: self.broker.protective_order(pos.symbol, side, kind, level, cid),
+            detail={"position_id": pos.id})
+        log.info("protection_placed", symbol=pos.symbol, kind=kind, price_level=level,
+                 client_id=cid)
+
+    async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
+                               ) -> CloseOutcome:
+        """Protection could not be placed: close at once and say so loudly."""
+        outcome = await self._close(pos, ExitReason.PROTECTION_FAILED, failure)
+        self.notify("protection_failed", pos.symbol,
+                    f"{pos.symbol}: protection could not be placed "
+                    f"({protection_text(failure)}); {close_text(outcome, failure)}",
+                    dedupe=f"protfail:{pos.id}", topic="notice")
+        return outcome
+
+    async def _close(self, pos: PositionRow, reason: ExitReason,
+                     failure: Optional[ProtectionFailure] = None) -> CloseOutcome:
+        """Reduce-only market close of our position, then cancel its stop/target."""
+        closes = position_intents(self.store, pos, "close")
+        for prior in closes:  # an earlier close that may have gone through: ask first
+            if prior.status not in _CLOSE_SETTLED:
+                try:
+                    found = await self.desk.lookup(pos.symbol, prior.client_id, False)
+                except OrderUnresolved as err:
+                    return CloseOutcome(CloseKind.UNRESOLVED, pos.symbol, reason,
+                                        detail=short(err))
+                if found is not None and found.status == OrderStatus.FILLED:
+                    return await self._closed_by_us(pos, found.average, reason, failure)
+        cid = client_id(position_identity(self.store, pos), "close", len(closes))
+        side = side_for(pos.direction, closing=True)
+        try:
+            res = await self.desk.place(
+                client_id=cid, signal_id=pos.signal_id, symbol=pos.symbol, role="close",
+                side=side, quantity=pos.quantity, price=None, conditional=False,
+                send=lambda: self.broker.market_order(pos.symbol, side, pos.quantity, cid,
+                                                      reduce_only=True),
+                detail={"position_id": pos.id})
+        except (PermanentExchangeError, OrderUnresolved) as err:
+            self.notify("close_failed", pos.symbol, f"{pos.symbol}: closing FAILED "
+                        f"({short(err)}); retrying on the next cycle", topic="notice",
+                        dedupe=f"closefail:{cid}")
+            return CloseOutcome(CloseKind.FAILED, pos.symbol, reason, detail=short(err))
+        return await self._closed_by_us(pos, res.average, reason, failure)
+
+    async def _closed_by_us(self, pos: PositionRow, average: Optional[float],
+                            reason: ExitReason, failure: Optional[ProtectionFailure]
+                            ) -> CloseOutcome:
+        """Our close filled: record it with the exchange's own PnL and fees when it has them."""
+        fill, _ = await self._exit_fill(pos)
+        if fill is None:
+            return await self._closed(pos, average, reason, failure=failure)
+        return await self._closed(pos, average or fill.price, reason, fill.pnl, fill.fees,
+                                  failure=failure)
+
+    async def _exit_fill(self, pos: PositionRow) -> tuple[Optional[ExitFill], bool]:
+        """(the exchange's trades that closed `pos`, or None if none are seen; whether the
+        exchange answered at all)."""
+        try:
+            fill = await self.broker.closing_fill(pos.symbol, pos.direction,
+                                                  pos.opened_at - 60_000)
+        except (TransientExchangeError, PermanentExchangeError) as err:
+            log.warning("exit_lookup_failed", symbol=pos.symbol, error=str(err)[:200])
+            return None, False
+        return fill, True
+
+    async def _closed(self, pos: PositionRow, price: Optional[float], reason: ExitReason,
+                      pnl: Optional[float] = None, fees: Optional[float] = None, *,
+                      failure: Optional[ProtectionFailure] = None) -> CloseOutcome:
+        """Record the exit, cancel what protected the position, announce it.
+
+        `pnl` is the exchange's realised PnL when known; otherwise it is computed from `price`.
+        Both are before fees; with `fees` known, what is recorded and shown is net of them.
+        """
+        if pnl is None and price:
+            pnl = (price - pos.entry_price) * pos.quantity * pos.direction.sign
+        net = pnl - fees if pnl is not None and fees is not None else pnl
+        self.store.close_position(pos.id, price, net, reason, self.now_ms())
+        await self._cancel_protection(pos)
+        outcome = CloseOutcome(CloseKind.CLOSED, pos.symbol, reason, pos.direction, price, net,
+                               fees)
+        self.notify("position_closed", pos.symbol, close_text(outcome, failure),
+                    {"exit": price, "pnl": net, "fees": fees,
+                     "reason": exit_text(reason, failure), "mode": pos.mode},
+                    dedupe=f"close:{pos.id}")
+        self._announce_limit(self._limit())  # a loss that crosses MAX_DAILY_LOSS is said now
+        return outcome
+
+    async def _cancel_protection(self, pos: PositionRow) -> None:
+        """Cancel every stop/target intent of the position still possibly open."""
+        for role in ("stop", "target"):
+            for it in position_intents(self.store, pos, role):
+                if it.status.final:
+                    continue
+                try:
+                    await self.broker.cancel_protective(pos.symbol, it.client_id)
+                    self.store.update_intent(it.client_id, OrderStatus.CANCELED, self.now_ms())
+                except (TransientExchangeError, PermanentExchangeError) as err:
+                    log.warning("cancel_failed", client_id=it.client_id, error=short(err))
