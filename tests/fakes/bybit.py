@@ -53,8 +53,11 @@ Error codes as ccxt 4.5.90 raises them (observed in tests/fakes/test_bybit_fake.
     110092   expect Rising, but trigger_price[..] <= ..     InvalidOrder
     110093   expect Falling, but trigger_price[..] >= ..    InvalidOrder
     110094   Order does not meet minimum order value ...    InvalidOrder
-    HTTP 5xx (HTML body)                                    ExchangeNotAvailable
-    HTTP 504 / dropped connection after processing          RequestTimeout / NetworkError
+    HTTP 500/502/503 (HTML body)                            ExchangeNotAvailable
+    HTTP 504 (HTML body, e.g. after processing: lost=True)  RequestTimeout
+    connection dropped after processing (status=None)       ExchangeNotAvailable
+    HTTP 403 or 429 with an HTML body                       RateLimitExceeded
+    no answer within ccxt's `timeout` (delay_s)             RequestTimeout
 """
 from __future__ import annotations
 

@@ -344,8 +344,8 @@ async def test_lost_answer_still_places_the_order(fake, ex):
         await ex.create_order(SYMBOL, "market", "buy", 0.01, params={"clientOrderId": "lost-1"})
     [order] = await ex.fetch_closed_orders(SYMBOL, params={"orderLinkId": "lost-1"})
     assert order["filled"] == 0.01
-    fake.fail("/v5/order/create", None, lost=True)
-    with pytest.raises(errors.NetworkError):
+    fake.fail("/v5/order/create", None, lost=True)  # processed, then the connection drops
+    with pytest.raises(errors.ExchangeNotAvailable):
         await ex.create_order(SYMBOL, "market", "buy", 0.01, params={"clientOrderId": "lost-2"})
     assert fake.position("BTCUSDT") == pytest.approx(0.02)
 
@@ -438,8 +438,9 @@ async def test_demo_switch_uses_api_demo_and_skips_account_probes():
         assert "/v5/user/query-api" not in fake.paths()
         assert "/v5/account/info" not in fake.paths()
         assert "/v5/asset/coin/query-info" not in fake.paths()
-        answer = await raw_get(fake, "/v5/user/query-api")
-        assert answer["retCode"] == 10003  # unsigned: refused before the demo check
+        with pytest.raises(errors.ExchangeError) as caught:  # plain ExchangeError, 10032
+            await exchange.privateGetV5UserQueryApi()
+        assert type(caught.value) is errors.ExchangeError and "10032" in str(caught.value)
     finally:
         await exchange.close()
         await fake.stop()
