@@ -11,7 +11,7 @@ import structlog
 
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
-from fetchers.timeframes import parse_timeframe
+from timeframe import timeframe_ms
 from store import SignalRow, Store
 
 from .pipeline import Freshness, PayloadBuilder, Stream
@@ -46,7 +46,7 @@ class Poller:
         key = (symbol, timeframe)
         if key not in self.streams:
             s = self.settings
-            tf_ms = parse_timeframe(timeframe)
+            tf_ms = timeframe_ms(timeframe)
             fresh = Freshness(
                 timeframe_ms=tf_ms,
                 alert_max_age_ms=int(s.alert_max_age * tf_ms),

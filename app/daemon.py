@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
-from fetchers.timeframes import parse_timeframe
+from timeframe import timeframe_ms
 from store import SignalRow, StateDbError, open_exclusive
 from trading.models import LiveTradingRefused, PositionModeError
 
@@ -62,7 +62,7 @@ class Daemon:
         self.symbols: list[str] = []
         self.last_slot: dict[str, dict] = {}
         self.trading_error: Optional[str] = None  # the last reconciliation's failure, for /status
-        self.smallest_tf = min(settings.timeframes, key=parse_timeframe)
+        self.smallest_tf = min(settings.timeframes, key=timeframe_ms)
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class Daemon:
 
     async def _trade(self, row: SignalRow) -> None:
         try:
-            await self.manager.on_signal(row, parse_timeframe(row.timeframe))
+            await self.manager.on_signal(row, timeframe_ms(row.timeframe))
         except Exception:  # noqa: BLE001 - the manager records its own failures; never crash
             log.exception("trade_failed", symbol=row.symbol, tf=row.timeframe, signal=row.id)
         self.delivery.wake()  # trade notices

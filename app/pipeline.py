@@ -8,7 +8,7 @@ import pandas as pd
 import structlog
 
 from choch import Event, StructureDetector
-from fetchers.timeframes import parse_timeframe
+from timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,7 @@ class Stream:
         self.store = store
         self.symbol = symbol
         self.timeframe = timeframe
-        self.timeframe_ms = parse_timeframe(timeframe)
+        self.timeframe_ms = timeframe_ms(timeframe)
         self.params = params_key(left, right, break_on)
         self.freshness = freshness
         self.payload = payload
