@@ -133,6 +133,22 @@ def test_bad_flags_exit_2(ours_file, args, capsys):
     assert exit_.value.code == 2 and capsys.readouterr().out == ""
 
 
+def test_a_file_scan_never_imports_ccxt(ours_file, data):
+    # ccxt takes about a second to import: the offline command must not load it.
+    probe = ("import io, sys, contextlib\n"
+             "from app.cli import main\n"
+             "out = io.StringIO()\n"
+             "with contextlib.redirect_stdout(out):\n"
+             f"    code = main(['scan', '--csv', {str(ours_file)!r}])\n"
+             "assert code == 0, code\n"
+             "assert out.getvalue().count('\\n') > 10\n"
+             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('ccxt', 'exchange'))\n"
+             "assert not loaded, loaded\n")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+
+
 def test_scan_needs_no_configuration(tmp_path, ours_file):
     # A broken .env and environment would stop `run`; a file scan never reads them.
     (tmp_path / ".env").write_text("LEVERAGE=abc\n")
@@ -165,8 +181,7 @@ def test_real_file_with_gaps_reports_them_and_still_scans():
 
 @pytest.fixture
 def fake_history(monkeypatch, tmp_path, data):
-    """Replace fetchers.history with an async stand-in that records its arguments."""
-    import types
+    """Replace fetchers.history.fetch_history with an async stand-in recording its arguments."""
 
     from config import KEYS
     calls = []
@@ -178,9 +193,8 @@ def fake_history(monkeypatch, tmp_path, data):
             raise TransientExchangeError("timed out")
         return data.copy()
 
-    module = types.ModuleType("fetchers.history")
-    module.fetch_history = fetch_history
-    monkeypatch.setitem(sys.modules, "fetchers.history", module)
+    from app import online
+    monkeypatch.setattr(online, "fetch_history", fetch_history)
     for key in KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env

@@ -12,7 +12,7 @@ from alerts import ConsoleNotifier
 from app.daemon import Daemon
 from app.logs import configure
 from config import load_settings
-from fetchers import BinanceFetcher
+from fetchers.binance import BinanceFetcher
 
 
 async def main() -> None:

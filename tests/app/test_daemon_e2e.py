@@ -6,7 +6,7 @@ import pytest
 import choch
 from app.daemon import Daemon
 from config import load_settings
-from fetchers import BinanceFetcher
+from fetchers.binance import BinanceFetcher
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
