@@ -151,6 +151,7 @@ async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signa
             exchange.candle("LTCUSDT", float(last["high"]), float(last["low"]),
                             float(last["close"]))
             await daemon.run_timeframe("1m", retry_s=0)
+            await daemon.reconcile()  # its own job, once a minute: once per 1m slot here
             if exchange.position("LTCUSDT") != 0:
                 # Every open position has its stop and target on the exchange.
                 kinds = sorted(a["orderType"] for a in exchange.open_algos("LTCUSDT"))
