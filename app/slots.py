@@ -2,8 +2,9 @@
 
 Intraday timeframes are aligned to 00:00 UTC (fetchers.aggregate); 1d at midnight, 1w on Monday
 00:00 UTC (Binance's weeks), 1M on the 1st. 3d candles follow a grid of Binance's own, so their
-job fires daily at midnight and takes whatever candle has closed (no waiting for one). Native timeframes that a cron
-expression can state get APScheduler's CronTrigger; the others (25m, 7h, 3d, ...) get CandleCloseTrigger, which computes the same closes directly.
+job fires daily at midnight and takes whatever candle has closed (no waiting for one). Native
+timeframes that a cron expression can state get APScheduler's CronTrigger; the others (25m, 7h,
+3d, ...) get CandleCloseTrigger, which computes the same closes directly.
 """
 from __future__ import annotations
 

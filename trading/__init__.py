@@ -1,4 +1,4 @@
-"""Order execution: Binance futures adapter, position manager, paper broker (issue 6)."""
+"""Order execution: Binance futures adapter, position manager, paper broker."""
 from __future__ import annotations
 
 from config import Settings
