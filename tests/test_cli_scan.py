@@ -285,6 +285,7 @@ async def ltc_fake():
     await fake.close()
 
 
+@pytest.mark.slow
 async def test_history_scan_against_the_fake_exchange_builds_25m_and_saves_it(ltc_fake, tmp_path):
     from fetchers.csv_files import read_candles
     from tests.fetchers.test_adapter import day_aligned
@@ -303,6 +304,7 @@ async def test_history_scan_against_the_fake_exchange_builds_25m_and_saves_it(lt
     assert jsonl(out) and "LTC/USDT 25m: 232 closed candles fetched" in err
 
 
+@pytest.mark.slow
 async def test_history_scan_exchange_error_exits_1(ltc_fake, tmp_path):
     fake, _ = ltc_fake
     fake.fail("/fapi/v1/klines", 400, times=10)

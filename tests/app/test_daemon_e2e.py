@@ -11,6 +11,9 @@ from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
 
+# End to end with real processes or long replays: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 MINUTE = 60_000
 WARMUP = 200
 STEPS = 240

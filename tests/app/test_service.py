@@ -14,6 +14,9 @@ import pytest
 
 from tests.fakes.binance_data import FakeBinance
 
+# End to end with real processes or long replays: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "k3y-never-printed-0123456789"
 
