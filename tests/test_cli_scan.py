@@ -1,6 +1,7 @@
 """`python main.py scan`: run as a real process over good and malformed candle files."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -16,10 +17,20 @@ from tests.test_csv_files import HEADER, T0, binance_lines, candles
 MAIN = REPO / "main.py"
 
 
-def run_main(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
-    """main.py in a fresh interpreter; text stdout/stderr."""
-    return subprocess.run([sys.executable, str(MAIN), *map(str, args)], capture_output=True,
-                          text=True, timeout=60, cwd=cwd, env=env)
+def run_main(*args, cwd=None, env=None, process=False) -> subprocess.CompletedProcess:
+    """main.py's main(): in this process (quick), or in a fresh interpreter when asked or when
+    the working directory or the environment must differ; text stdout/stderr, exit status."""
+    if process or cwd is not None or env is not None:
+        return subprocess.run([sys.executable, str(MAIN), *map(str, args)], capture_output=True,
+                              text=True, timeout=60, cwd=cwd, env=env)
+    from app.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def jsonl(out: str) -> list[dict]:
@@ -44,7 +55,7 @@ def ours_file(tmp_path, data):
 
 
 def test_jsonl_on_our_format_equals_choch_scan(ours_file, data):
-    res = run_main("scan", "--csv", ours_file)
+    res = run_main("scan", "--csv", ours_file, process=True)
     assert res.returncode == 0, res.stderr
     events = jsonl(res.stdout)
     assert len(events) > 10
@@ -315,7 +326,7 @@ async def test_history_scan_exchange_error_exits_1(ltc_fake, tmp_path):
 
 
 def test_a_device_as_csv_is_refused_with_a_message(tmp_path):
-    res = run_main("scan", "--csv", "/dev/zero")
+    res = run_main("scan", "--csv", "/dev/zero", process=True)
     assert res.returncode == 2 and "not a regular file" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
 
