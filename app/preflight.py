@@ -41,9 +41,7 @@ async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
     try:
         return await notifier.check()
     finally:
-        close = getattr(notifier, "close", None)
-        if close is not None:
-            await close()
+        await notifier.close()
 
 
 def _state_db_line(settings: Settings) -> tuple[str, bool, str]:
@@ -78,7 +76,7 @@ async def check(settings: Settings, out=None) -> int:
     else:
         print(f"skip trading instance: {banner.PAPER} mode (ENABLE_TRADING=0), no exchange "
               "account used", file=out)
-    if getattr(settings, "telegram_bot_token", ""):
+    if settings.telegram_bot_token:
         probes.append(("telegram", lambda: _telegram_probe(settings)))
     else:
         print(f"skip telegram: no TELEGRAM_BOT_TOKEN, alerts: {banner.CONSOLE}", file=out)
