@@ -11,7 +11,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 PYTHON_IS_NEW_ENOUGH := $(PYTHON) -c 'import sys; \
     sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))'
 
-.PHONY: run test check bench clean python-version FORCE
+.PHONY: run test test-fast check bench clean python-version FORCE
 
 ## stop early, naming the interpreter found, when it is missing or too old
 python-version:
@@ -55,6 +55,10 @@ run: $(VENV)/.runtime-installed
 ## run the test suite (no network)
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest
+
+## the test suite without the slow end-to-end tests (marked slow), for a quick check while editing
+test-fast: $(VENV)/.dev-installed
+	$(PY) -m pytest -m "not slow"
 
 ## validate the configuration and probe each component
 check: $(VENV)/.runtime-installed

@@ -88,21 +88,21 @@ class Settings:
     fetch_cycle_budget_s: float = 30.0
     fetch_timeout_s: float = 10.0
     data_weight_per_min: int = 1200
-    # --- the daemon (issue 4) ---
+    # --- the daemon ---
     state_db: str = DEFAULT_STATE_DB  # STATE_DB, else $STATE_DIRECTORY/choch.db
     fetch_delay_s: float = 2.0
     warmup_bars: int = 500
     alert_max_age: float = 2.0  # in candles of the signal's timeframe
     slot_retry_s: float = 20.0
     misfire_grace_s: int = 60
-    # --- Telegram alerts and commands (issue 5) ---
+    # --- Telegram alerts and commands ---
     telegram_bot_token: str = field(default="", metadata={"secret": True})
     telegram_chat_id: str = field(default="", metadata={"secret": True})
     telegram_admin_ids: tuple[int, ...] = ()  # who may pause, resume and close from the chat
     chart: bool = True
     alert_late_after_s: float = 120.0
     command_max_age_s: float = 120.0
-    # --- trading (issue 6) ---
+    # --- trading ---
     margin_mode: str = "isolated"
     trade_on: tuple[str, ...] = ("CHOCH",)
     risk_reward: float = 2.0

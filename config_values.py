@@ -6,9 +6,10 @@ import re
 from typing import Callable
 from urllib.parse import urlsplit
 
+from timeframe import Timeframe
+
 TRUE_WORDS = ("1", "true", "yes")
 FALSE_WORDS = ("0", "false", "no")
-NATIVE_LONG_TIMEFRAMES = ("1d", "3d", "1w", "1M")
 # Plain ASCII numbers only: int()/float() would also take '1_0', '１０', 'inf', 'nan' and '0x1'.
 INT_TEXT = re.compile(r"[+-]?[0-9]+")
 FLOAT_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -114,17 +115,8 @@ def parse_symbol_list(text: str) -> tuple[str, ...]:
 
 
 def check_timeframe(text: str) -> str:
-    """A timeframe word: N minutes (< 1 day), N hours (< 24), or 1d/3d/1w/1M."""
-    tf = text.strip()
-    m = re.fullmatch(r"([1-9][0-9]*)([mhdwM])", tf)
-    ok = bool(m) and (
-        (m.group(2) == "m" and int(m.group(1)) < 1440)
-        or (m.group(2) == "h" and int(m.group(1)) < 24)
-        or tf in NATIVE_LONG_TIMEFRAMES)
-    if not ok:
-        raise ValueError(f"{tf!r} is not a timeframe: use Nm (N < 1440), Nh (N < 24), "
-                         "1d, 3d, 1w or 1M")
-    return tf
+    """A timeframe word (the grammar is timeframe.py's): 25m, 4h, 1d, 3d, 1w, 1M, ..."""
+    return Timeframe.parse(text.strip()).text
 
 
 def parse_timeframes(text: str) -> tuple[str, ...]:

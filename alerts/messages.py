@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from store.orders import ExitReason
+from timeframe import MINUTE_MS, Timeframe
 
 TEXT_LIMIT = 4096     # Telegram's limit for one message (after entity parsing)
 CAPTION_LIMIT = 1024  # and for a photo caption
@@ -50,16 +51,14 @@ def utc(ms: int) -> str:
 
 def tradingview_interval(timeframe: str) -> str:
     """TradingView's interval for a timeframe: minutes as a number, 1d=D, 1w=W, 1M=M."""
-    m = re.fullmatch(r"([0-9]+)([mhdwM])", timeframe)
-    if not m:
+    try:
+        tf = Timeframe.parse(timeframe)
+    except ValueError:
         return "60"
-    n, unit = int(m.group(1)), m.group(2)
-    if unit == "m":
-        return str(n)
-    if unit == "h":
-        return str(n * 60)
-    letter = {"d": "D", "w": "W", "M": "M"}[unit]
-    return letter if n == 1 else f"{n}{letter}"
+    if not tf.is_native_long:
+        return str(tf.ms // MINUTE_MS)
+    letter = {"d": "D", "w": "W", "M": "M"}[tf.unit]
+    return letter if tf.count == 1 else f"{tf.count}{letter}"
 
 
 def tradingview_url(symbol: str, timeframe: str) -> str:

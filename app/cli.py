@@ -1,19 +1,18 @@
 """Command line: `run` (the default), `scan` and `check`; parsing and dispatch only.
 
-Exit status: 0 done, 1 failed at run time (or not implemented yet), 2 bad configuration,
-bad flags or bad input data, 130 interrupted.
+Exit status: 0 done, 1 failed at run time, 2 bad configuration, bad flags or bad input data,
+130 interrupted.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib
-import inspect
 import os
 import sys
+from types import ModuleType
 from typing import Sequence
 
-from app import __version__
+from app import __version__, scan
+from config import ConfigError, Settings, lint_environment, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("run", "scan", "check")
@@ -57,17 +56,15 @@ def _positive_int(text: str) -> int:
 
 
 def _kinds(text: str) -> frozenset[str]:
-    from app.scan import parse_kinds
     try:
-        return parse_kinds(text)
+        return scan.parse_kinds(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _utc(text: str) -> int:
-    from app.scan import parse_utc
     try:
-        return parse_utc(text)
+        return scan.parse_utc(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -90,30 +87,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common],
                    help="validate the configuration and probe each component",
                    description=CHECK_HELP, formatter_class=raw)
-    scan = sub.add_parser(
+    scanner = sub.add_parser(
         "scan", parents=[common], help="print the CHoCH/BOS events of a candle history",
         description="Run the detector over a candle CSV (--csv) or over history fetched from "
                     "Binance (--symbol/--timeframe/--since). Events go to stdout, one per line; "
                     "notes (timeframe, gaps, counts) go to stderr.")
-    source = scan.add_mutually_exclusive_group(required=True)
+    source = scanner.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", metavar="PATH",
                         help="our CSV (timestamp,open,high,low,close,volume) or a Binance "
                              "12-column kline dump, with or without header, ms or µs times")
     source.add_argument("--symbol", help="fetch history for this USDT pair, e.g. BTC/USDT")
-    scan.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
-    scan.add_argument("--since", type=_utc, metavar="DATE",
+    scanner.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
+    scanner.add_argument("--since", type=_utc, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")
-    scan.add_argument("--until", type=_utc, metavar="DATE",
+    scanner.add_argument("--until", type=_utc, metavar="DATE",
                       help="with --symbol: candles opening before this (default: now), same format")
-    scan.add_argument("--save-csv", metavar="PATH",
+    scanner.add_argument("--save-csv", metavar="PATH",
                       help="with --symbol: also write the fetched candles in our CSV format")
-    scan.add_argument("--left", type=_positive_int, default=5, help="pivot left bars (5)")
-    scan.add_argument("--right", type=_positive_int, default=5, help="pivot right bars (5)")
-    scan.add_argument("--break-on", choices=("close", "wick"), default="close",
+    scanner.add_argument("--left", type=_positive_int, default=5, help="pivot left bars (5)")
+    scanner.add_argument("--right", type=_positive_int, default=5, help="pivot right bars (5)")
+    scanner.add_argument("--break-on", choices=("close", "wick"), default="close",
                       help="what must pass the level (close)")
-    scan.add_argument("--kinds", type=_kinds, default=frozenset(("CHOCH", "BOS")),
+    scanner.add_argument("--kinds", type=_kinds, default=frozenset(("CHOCH", "BOS")),
                       metavar="CHOCH,BOS", help="event kinds to print (both)")
-    scan.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
+    scanner.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                       help="output format (jsonl)")
     return parser
 
@@ -138,9 +135,8 @@ def env_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     return path
 
 
-def load_settings_or_exit(dotenv_path: str = DEFAULT_ENV_FILE):
+def load_settings_or_exit(dotenv_path: str = DEFAULT_ENV_FILE) -> Settings:
     """Settings from the environment and the env file, or print every problem and exit 2."""
-    from config import ConfigError, lint_environment, load_settings
     try:
         settings = load_settings(dotenv_path=dotenv_path)
     except ConfigError as e:
@@ -154,42 +150,22 @@ def load_settings_or_exit(dotenv_path: str = DEFAULT_ENV_FILE):
     return settings
 
 
-def _call_component(module: str, func: str, dotenv_path: str) -> int:
-    """Load settings, then call `module.func(settings)`; 'not implemented yet' if it is absent."""
-    settings = load_settings_or_exit(dotenv_path)
-    try:
-        target = getattr(importlib.import_module(module), func)
-    except ModuleNotFoundError as e:
-        if e.name != module:
-            raise  # a missing dependency inside the module is a real error, not a placeholder
-        print(f"{module}.{func}: not implemented yet", file=sys.stderr)
-        return EXIT_FAILED
-    result = target(settings)
-    if inspect.isawaitable(result):
-        result = asyncio.run(result)
-    return result if isinstance(result, int) else EXIT_OK
+def _online() -> ModuleType:
+    """app.online: the commands that reach an exchange (run, check, scan --symbol)."""
+    # The one deferred import of the application: app.online loads ccxt, which takes about a
+    # second to import, and `scan --csv` is an offline command that must not pay for it
+    # (pinned by tests/test_cli_scan.py::test_a_file_scan_never_imports_ccxt).
+    from app import online
+    return online
 
 
 def _scan(args: argparse.Namespace, dotenv_path: str) -> int:
-    from app import scan
     try:
         if args.csv:
             return scan.scan_csv(args.csv, args.left, args.right, args.break_on, args.kinds,
                                  args.format, sys.stdout)
         settings = load_settings_or_exit(dotenv_path)
-        from app.logs import configure, settings_secrets
-        from exchange.errors import ExchangeUnavailable  # lazily: ccxt is slow to import
-        # stdout carries only events: logs (retries, warnings) go to stderr, scrubbed.
-        configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING",
-                  settings_secrets(settings), stream=sys.stderr)
-        try:
-            return scan.scan_history(settings, args.symbol, args.timeframe, args.since,
-                                     args.until, args.left, args.right, args.break_on,
-                                     args.kinds, args.format, sys.stdout,
-                                     save_csv=args.save_csv)
-        except ExchangeUnavailable as e:
-            print(f"scan: error: fetching history failed: {e}", file=sys.stderr)
-            return EXIT_FAILED
+        return _online().scan_history(settings, args)
     except scan.ScanError as e:
         print(f"scan: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -205,9 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args, dotenv_path)
+        settings = load_settings_or_exit(dotenv_path)
         if args.command == "check":
-            return _call_component("app.preflight", "check", dotenv_path)
-        return _call_component("app.daemon", "run", dotenv_path)
+            return _online().check(settings)
+        return _online().run(settings)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130  # the shell's convention for SIGINT

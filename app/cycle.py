@@ -4,14 +4,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Optional, Protocol
 
 import pandas as pd
 import structlog
 
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
-from fetchers.timeframes import parse_timeframe
+from timeframe import timeframe_ms
 from store import SignalRow, Store
 
 from .pipeline import Freshness, PayloadBuilder, Stream
@@ -24,12 +24,20 @@ log = structlog.get_logger(__name__)
 Sink = Callable[[str, str, pd.DataFrame, list[SignalRow]], Awaitable[None]]
 
 
+class CandleSource(Protocol):
+    """Closed candles of any timeframe (fetchers.adapter.TimeframeAdapter)."""
+
+    async def closed_candles(self, symbol: str, timeframe: str, since_ms: int | None = None,
+                             bars: int | None = None) -> pd.DataFrame:
+        """Closed candles from since_ms (inclusive open), or the last `bars`."""
+
+
 class Poller:
     """Owns one Stream per (symbol, timeframe) and runs the slots of each timeframe."""
 
-    def __init__(self, settings: Settings, store: Store, adapter, payload: PayloadBuilder,
-                 sink: Sink, *, sleep=asyncio.sleep, monotonic=time.monotonic,
-                 concurrency: int = 32) -> None:
+    def __init__(self, settings: Settings, store: Store, adapter: CandleSource,
+                 payload: PayloadBuilder, sink: Sink, *, sleep=asyncio.sleep,
+                 monotonic=time.monotonic, concurrency: int = 32) -> None:
         self.settings = settings
         self.store = store
         self.adapter = adapter
@@ -46,7 +54,7 @@ class Poller:
         key = (symbol, timeframe)
         if key not in self.streams:
             s = self.settings
-            tf_ms = parse_timeframe(timeframe)
+            tf_ms = timeframe_ms(timeframe)
             fresh = Freshness(
                 timeframe_ms=tf_ms,
                 alert_max_age_ms=int(s.alert_max_age * tf_ms),

@@ -1,24 +1,32 @@
-"""The long-running service: wiring, start-up catch-up, one scheduled job per timeframe, shutdown."""
+"""The long-running service: wiring, start-up catch-up, one scheduled job per timeframe and one
+for reconciliation, shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
-from typing import Any, Optional
+from typing import AsyncIterator, Callable, Optional, Protocol
 
 import pandas as pd
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
+from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, signal_payload
+from choch import Event
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
-from fetchers.timeframes import parse_timeframe
+from fetchers.adapter import TimeframeAdapter
+from fetchers.binance import BinanceFetcher
 from store import SignalRow, StateDbError, open_exclusive
-from trading.models import LiveTradingRefused, PositionModeError
+from timeframe import timeframe_ms
+from trading import Broker, LiveTradingRefused, PositionManager, PositionModeError, make_broker
 
 from . import banner
-from .cycle import Poller
+from .controller import DaemonController
+from .cycle import CandleSource, Poller
 from .pipeline import params_key
 from .reasons import network_reason
 from .logs import configure, settings_secrets
@@ -32,20 +40,46 @@ SHUTDOWN_JOB_WAIT_S = 5.0
 SHUTDOWN_FLUSH_S = 2.0
 STATE_CHECK_S = 60.0  # how often the daemon checks that its state DB file is still there
 DATA_RETRY_MAX_S = 60.0
+# Reconciliation (positions, stops and targets vs the exchange) is its own job, once a minute:
+# a stop or target hit is noticed within a minute whatever the timeframes, and never twice at
+# once when several timeframes close together.
+RECONCILE_EVERY_S = 60.0
 # SIGTERM (systemd stop) and SIGHUP (the terminal closed) stop cleanly with 0; SIGINT (Ctrl-C)
 # too, with the shell's 130.
 STOP_SIGNALS = {signal.SIGTERM: EXIT_OK, signal.SIGHUP: EXIT_OK, signal.SIGINT: EXIT_INTERRUPTED}
 
 
+class MarketData(Protocol):
+    """What the daemon needs of the data instance (BinanceFetcher)."""
+
+    async def start(self) -> None:
+        """Build the exchange client (no request yet)."""
+
+    async def universe(self) -> list[str]:
+        """The symbols to watch (cached by the fetcher)."""
+
+    async def server_time_ms(self) -> int:
+        """The exchange's clock."""
+
+    async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,
+                             limit: int | None = None) -> pd.DataFrame:
+        """Closed native candles, oldest first (what TimeframeAdapter builds on)."""
+
+    async def close(self) -> None:
+        """Release the HTTP session."""
+
+
 class Daemon:
     """Everything the `run` command starts, built from Settings; parts can be injected in tests.
 
-    Building one checks the state DB and takes its lock (StateDbError, StateDbBusy): nothing
-    has been sent yet, and a second daemon on the same DB stops here.
+    Building one checks the state DB and takes its lock (StateDbError, StateDbBusy), then builds
+    every part without a request: nothing has been sent yet, a second daemon on the same DB
+    stops here, and so does live trading without its confirmation (LiveTradingRefused).
     """
 
-    def __init__(self, settings: Settings, *, fetcher: Any = None, adapter: Any = None,
-                 notifier: Any = None, broker: Any = None, clock=time.time,
+    def __init__(self, settings: Settings, *, fetcher: Optional[MarketData] = None,
+                 adapter: Optional[CandleSource] = None, notifier: Optional[Notifier] = None,
+                 broker: Optional[Broker] = None, clock: Callable[[], float] = time.time,
                  notify: Optional[SystemdNotifier] = None) -> None:
         self.settings = settings
         self.clock = clock
@@ -53,8 +87,6 @@ class Daemon:
         self.systemd = notify or SystemdNotifier()
         self.state_lock, self.store = open_exclusive(settings.state_db)
         self.exit_status = EXIT_OK
-        self._fetcher, self._adapter = fetcher, adapter
-        self._notifier, self._broker = notifier, broker
         self.stop = asyncio.Event()
         self.scheduler: Optional[AsyncIOScheduler] = None
         self.inflight: set[asyncio.Task] = set()
@@ -62,35 +94,40 @@ class Daemon:
         self.symbols: list[str] = []
         self.last_slot: dict[str, dict] = {}
         self.trading_error: Optional[str] = None  # the last reconciliation's failure, for /status
-        self.smallest_tf = min(settings.timeframes, key=parse_timeframe)
+        self.smallest_tf = min(settings.timeframes, key=timeframe_ms)
+        try:
+            self._build(fetcher, adapter, notifier, broker)
+        except BaseException:
+            self.store.close()  # e.g. live trading not confirmed: the next start may use the DB
+            self.state_lock.release()
+            raise
 
     # -- wiring ----------------------------------------------------------------------------------
 
+    def _build(self, fetcher: Optional[MarketData], adapter: Optional[CandleSource],
+               notifier: Optional[Notifier], broker: Optional[Broker]) -> None:
+        """Every part of the daemon, in one place; none sends a request yet."""
+        s = self.settings
+        self.fetcher: MarketData = fetcher or BinanceFetcher(s)
+        self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
+        self.notifier: Notifier = notifier or make_notifier(s)
+        self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
+        self.broker: Broker = broker or make_broker(s, self.store)  # live needs confirmation
+        self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
+        self.poller = Poller(s, self.store, self.adapter, self._payload, self._after_feed)
+
+    def _payload(self, symbol: str, timeframe: str, event: Event, candles: pd.DataFrame) -> dict:
+        """The outbox payload of a signal: the alert's text fields and its chart candles."""
+        s = self.settings
+        return signal_payload(symbol, timeframe, event, banner.alert_mode(s),
+                              params_key(s.pivot_left, s.pivot_right, s.break_on), candles,
+                              s.pivot_left, s.pivot_right)
+
     async def startup(self) -> None:
         """Connect both exchange instances, restore state, catch up; ready to schedule after."""
-        from alerts import OutboxDelivery, make_notifier, signal_payload
-        from fetchers import BinanceFetcher, TimeframeAdapter
-        from trading import PositionManager, make_broker
-
-        s = self.settings
         # Months of charts and candle frames must not leave the C heap full of holes.
         log.debug("malloc_mmap_threshold", pinned=pin_mmap_threshold())
-        self.fetcher = self._fetcher or BinanceFetcher(s)
         await self._retry_forever("data_instance_start", self.fetcher.start)
-        self.adapter = self._adapter or TimeframeAdapter(self.fetcher)
-        self.notifier = self._notifier or make_notifier(s)
-        self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
-        self.broker = self._broker or make_broker(s, self.store)  # live needs confirmation
-        self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
-        mode = banner.alert_mode(s)
-
-        params = params_key(s.pivot_left, s.pivot_right, s.break_on)
-
-        def payload(symbol: str, timeframe: str, event, candles: pd.DataFrame) -> dict:
-            return signal_payload(symbol, timeframe, event, mode, params, candles,
-                                  s.pivot_left, s.pivot_right)
-
-        self.poller = Poller(s, self.store, self.adapter, payload, self._after_feed)
         self.symbols = await self._retry_forever("universe", self.fetcher.universe)
         await self._retry_forever("trading_instance_start",
                                   lambda: self.manager.start(self.symbols))
@@ -152,27 +189,37 @@ class Daemon:
 
     async def run_timeframe(self, timeframe: str, retry_s: Optional[float] = None) -> dict:
         """One slot of one timeframe: every symbol fetched, fed, recorded, alerted, traded."""
+        async with self._in_flight():
+            await self._refresh_universe()
+            summary = await self._run_slot(timeframe, retry_s)
+            self.last_slot[timeframe] = summary
+            _log_slot(timeframe, summary)
+            return summary
+
+    @contextlib.asynccontextmanager
+    async def _in_flight(self) -> AsyncIterator[None]:
+        """Mark the running job, so that a shutdown lets it finish (bounded) before closing."""
         task = asyncio.current_task()
         if task is not None:
             self.inflight.add(task)
         try:
-            self.symbols = await self.fetcher.universe()  # cached; refreshed hourly by the fetcher
-            close = last_close(timeframe, await self.now_ms())
-            summary = await self.poller.run_slot(
-                timeframe, self.symbols, close, self.now_ms,
-                self.settings.slot_retry_s if retry_s is None else retry_s)
-            await self._reconcile()
-            summary["close"] = close
-            self.last_slot[timeframe] = summary
-            log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
-                     behind=len(summary["behind"]), failed=len(summary["failed"]))
-            if summary["unreachable"]:
-                log.error("market_data_unreachable", tf=timeframe, reason=summary["unreachable"],
-                          symbols=summary["symbols"])
-            return summary
+            yield
         finally:
             if task is not None:
                 self.inflight.discard(task)
+
+    async def _refresh_universe(self) -> None:
+        """The symbols to watch: cached by the fetcher, refreshed hourly."""
+        self.symbols = await self.fetcher.universe()
+
+    async def _run_slot(self, timeframe: str, retry_s: Optional[float]) -> dict:
+        """Poll every symbol for the candle that closed last; the slot's summary."""
+        close = last_close(timeframe, await self.now_ms())
+        summary = await self.poller.run_slot(
+            timeframe, self.symbols, close, self.now_ms,
+            self.settings.slot_retry_s if retry_s is None else retry_s)
+        summary["close"] = close
+        return summary
 
     async def _job(self, timeframe: str) -> None:
         """The scheduled job: never lets an exception reach the scheduler."""
@@ -197,28 +244,34 @@ class Daemon:
 
     async def _trade(self, row: SignalRow) -> None:
         try:
-            await self.manager.on_signal(row, parse_timeframe(row.timeframe))
+            await self.manager.on_signal(row, timeframe_ms(row.timeframe))
         except Exception:  # noqa: BLE001 - the manager records its own failures; never crash
             log.exception("trade_failed", symbol=row.symbol, tf=row.timeframe, signal=row.id)
         self.delivery.wake()  # trade notices
 
-    async def _reconcile(self) -> None:
-        try:
-            await self.manager.reconcile()
-            self.trading_error = None
-        except Exception as e:  # noqa: BLE001
-            self.trading_error = f"{type(e).__name__}: {e}"[:200]
-            log.exception("reconcile_failed")
+    async def reconcile(self) -> None:
+        """The reconciliation job: positions, stops and targets checked against the exchange."""
+        async with self._in_flight():
+            try:
+                await self.manager.reconcile()
+                self.trading_error = None
+            except Exception as e:  # noqa: BLE001 - the next run must happen whatever failed
+                self.trading_error = f"{type(e).__name__}: {e}"[:200]
+                log.exception("reconcile_failed")
 
     # -- service lifecycle -----------------------------------------------------------------------
 
     def schedule(self) -> AsyncIOScheduler:
-        """One job per timeframe, fired FETCH_DELAY_S after each candle close (UTC)."""
+        """One job per timeframe, fired FETCH_DELAY_S after each candle close (UTC), and the
+        reconciliation every RECONCILE_EVERY_S."""
         scheduler = AsyncIOScheduler(timezone=UTC)
         for tf in self.settings.timeframes:
             scheduler.add_job(self._job, trigger_for(tf, self.settings.fetch_delay_s), args=[tf],
                               id=f"timeframe-{tf}", name=f"candles {tf}", max_instances=1,
                               coalesce=True, misfire_grace_time=self.settings.misfire_grace_s)
+        scheduler.add_job(self.reconcile, IntervalTrigger(seconds=RECONCILE_EVERY_S, timezone=UTC),
+                          id="reconcile", name="reconcile", max_instances=1, coalesce=True,
+                          misfire_grace_time=self.settings.misfire_grace_s)
         scheduler.start()
         self.scheduler = scheduler
         return scheduler
@@ -258,46 +311,51 @@ class Daemon:
         if channel is not None:
             self.tasks.append(asyncio.create_task(channel.run(self.stop), name="commands"))
 
-    def _command_channel(self):
-        if not getattr(self.settings, "telegram_bot_token", ""):
+    def _command_channel(self) -> Optional[CommandChannel]:
+        """Telegram commands, when a bot token is set (the notifier is then Telegram's)."""
+        if not self.settings.telegram_bot_token:
             return None
-        from alerts import CommandChannel
-
-        from .controller import DaemonController
-        return CommandChannel(self.notifier, self.settings, DaemonController(self), store=self.store)
+        return CommandChannel(self.notifier, self.settings,  # type: ignore[arg-type]
+                              DaemonController(self), store=self.store)
 
     async def shutdown(self) -> None:
-        """Stop scheduling, finish the job in flight (bounded), flush alerts, close sessions."""
+        """Stop scheduling, finish the jobs in flight (bounded), flush alerts, close sessions."""
         self.systemd.stopping()
         self.stop.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        jobs = [t for t in self.inflight if t is not asyncio.current_task()]
-        if jobs:
-            done, late = await asyncio.wait(jobs, timeout=SHUTDOWN_JOB_WAIT_S)
-            for t in late:
-                t.cancel()
-        delivery = getattr(self, "delivery", None)
-        if delivery is not None:
-            try:
-                await delivery.flush(SHUTDOWN_FLUSH_S)
-            except Exception:  # noqa: BLE001
-                log.exception("flush_failed")
+        await self._finish_jobs()
+        try:
+            await self.delivery.flush(SHUTDOWN_FLUSH_S)
+        except Exception:  # noqa: BLE001
+            log.exception("flush_failed")
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        for part, method in (("manager", "close_session"), ("fetcher", "close"),
-                             ("notifier", "close")):
-            obj = getattr(self, part, None)
-            close = getattr(obj, method, None)
-            if close is not None:
-                try:
-                    await asyncio.wait_for(close(), timeout=2.0)
-                except Exception:  # noqa: BLE001
-                    log.warning("close_failed", part=part)
+        await self._close_sessions()
         self.store.close()
         self.state_lock.release()
         log.info("daemon_stopped", exit_status=self.exit_status)
+
+    async def _finish_jobs(self) -> None:
+        """Let the jobs in flight finish; cancel the late ones and wait until they have stopped,
+        so none of them touches the store or a session after it is closed."""
+        jobs = [t for t in self.inflight if t is not asyncio.current_task()]
+        if not jobs:
+            return
+        _, late = await asyncio.wait(jobs, timeout=SHUTDOWN_JOB_WAIT_S)
+        for t in late:
+            t.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _close_sessions(self) -> None:
+        """Close both exchange sessions and the notifier's, each bounded."""
+        for part, close in (("manager", self.manager.close_session),
+                            ("fetcher", self.fetcher.close), ("notifier", self.notifier.close)):
+            try:
+                await asyncio.wait_for(close(), timeout=2.0)
+            except Exception:  # noqa: BLE001
+                log.warning("close_failed", part=part)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         """A stop signal: shut down cleanly; the exit status says which signal it was."""
@@ -360,4 +418,18 @@ async def run(settings: Settings) -> int:
         log.error("state_db_unusable", state_db=settings.state_db, problem=str(e))
         print(f"start-up failed: STATE_DB={settings.state_db}: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    except LiveTradingRefused as e:
+        # Live trading without CONFIRM_LIVE_TRADING=yes: a restart would not fix it either.
+        log.error("startup_failed", error=str(e))
+        print(f"start-up failed: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     return await daemon.serve()
+
+
+def _log_slot(timeframe: str, summary: dict) -> None:
+    """One line per slot; an error line when the exchange could not be reached at all."""
+    log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
+             behind=len(summary["behind"]), failed=len(summary["failed"]))
+    if summary["unreachable"]:
+        log.error("market_data_unreachable", tf=timeframe, reason=summary["unreachable"],
+                  symbols=summary["symbols"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from dataclasses import fields
 from typing import Any, Iterable
 
 import structlog
@@ -105,7 +106,5 @@ def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | Non
 
 def settings_secrets(settings: Any) -> list[str]:
     """The secret values of a Settings object (fields marked secret)."""
-    from dataclasses import fields
-
     return [getattr(settings, f.name) for f in fields(settings)
             if f.metadata.get("secret") and getattr(settings, f.name)]

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import pandas as pd
 import structlog
 
 from choch import Event, StructureDetector
-from fetchers.timeframes import parse_timeframe
+from timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,7 @@ class Stream:
         self.store = store
         self.symbol = symbol
         self.timeframe = timeframe
-        self.timeframe_ms = parse_timeframe(timeframe)
+        self.timeframe_ms = timeframe_ms(timeframe)
         self.params = params_key(left, right, break_on)
         self.freshness = freshness
         self.payload = payload
@@ -88,40 +88,53 @@ class Stream:
         alerted: the detector only learns the structure.
         """
         warming = self.last_ts is None
-        if not warming:
-            old = candles[candles["timestamp"] <= self.last_ts]
-            candles = candles[candles["timestamp"] > self.last_ts]
-            if len(old):
-                self.recent = _tail(self.recent, old, self.history_bars)
+        candles = self._unseen(candles)
         if not len(candles):
             return []
         window = _tail(self.recent, candles, self.history_bars + len(candles))
-        ts = candles["timestamp"].to_numpy()
-        rows = zip(ts.tolist(), *(candles[k].to_numpy(dtype=float).tolist()
-                                  for k in ("open", "high", "low", "close")))
-        # Work on a copy: if the commit fails, the live detector is left as it was.
-        detector = StructureDetector.from_state(self.detector.to_state())
-        found = [event for bar in rows for event in detector.update(bar)]
+        detector, found = self._detect(candles)
         new = [] if warming else [self._decide(e, window, now_ms) for e in found]
-        last_ts = int(ts[-1])
+        last_ts = int(candles["timestamp"].iloc[-1])
         recorded = self.store.commit_candles(self.symbol, self.timeframe, self.params,
                                              detector.to_state(), last_ts, new, now_ms)
         self.detector, self.last_ts = detector, last_ts
         self.recent = window.iloc[-self.history_bars:].reset_index(drop=True)
+        self._log_fed(warming, len(candles), len(found), recorded)
+        return recorded
+
+    def _unseen(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """The candles after the last one fed; the older ones go to the chart history only."""
+        if self.last_ts is None:
+            return candles
+        old = candles[candles["timestamp"] <= self.last_ts]
+        if len(old):
+            self.recent = _tail(self.recent, old, self.history_bars)
+        return candles[candles["timestamp"] > self.last_ts]
+
+    def _detect(self, candles: pd.DataFrame) -> tuple[StructureDetector, list[Event]]:
+        """The events the candles cause, found on a copy of the detector: if the commit fails,
+        the live detector is left as it was."""
+        ts = candles["timestamp"].to_numpy()
+        rows = zip(ts.tolist(), *(candles[k].to_numpy(dtype=float).tolist()
+                                  for k in ("open", "high", "low", "close")))
+        detector = StructureDetector.from_state(self.detector.to_state())
+        return detector, [event for bar in rows for event in detector.update(bar)]
+
+    def _log_fed(self, warming: bool, bars: int, found: int, recorded: list[SignalRow]) -> None:
+        """The warm-up line, or one line per recorded signal."""
         if warming:
             log.info("detector_warmed_up", symbol=self.symbol, tf=self.timeframe,
-                     bars=len(candles), events_not_alerted=len(found))
+                     bars=bars, events_not_alerted=found)
         for s in recorded:
             log.info("signal_recorded", symbol=self.symbol, tf=self.timeframe,
                      kind=s.event.kind, direction=s.event.direction, price_level=s.event.level,
                      break_time=s.event.break_time, late=s.catch_up, trade=s.trade_state)
-        return recorded
 
     def _decide(self, event: Event, window: pd.DataFrame, now_ms: int) -> NewSignal:
         """Record always; alert while young enough; trade only while younger than one candle."""
         age = now_ms - event.confirmed_at
         f = self.freshness
-        alert: Any = None
+        alert: Optional[dict] = None
         if f.alertable(age):
             chart = window[window["timestamp"] <= event.break_time].iloc[-self.history_bars:]
             alert = self.payload(self.symbol, self.timeframe, event, chart)

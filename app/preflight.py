@@ -5,17 +5,20 @@ import asyncio
 import sys
 from typing import Awaitable, Callable
 
+from alerts import make_notifier
 from config import Settings
+from fetchers.binance import BinanceFetcher
+from store import StateDbError, Store, check_state_db
+from trading import PositionManager, make_broker
 
 from . import banner
+from .logs import configure, settings_secrets
 
 Probe = Callable[[], Awaitable[list[tuple[str, bool, str]]]]
 PROBE_TIMEOUT_S = 30.0
 
 
 async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
-    from fetchers import BinanceFetcher
-
     fetcher = BinanceFetcher(settings)
     try:
         return await fetcher.check()
@@ -24,9 +27,6 @@ async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
 
 
 async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
-    from store import Store
-    from trading import PositionManager, make_broker
-
     store = Store(":memory:")
     manager = PositionManager(settings, store, make_broker(settings, store))
     try:
@@ -37,21 +37,15 @@ async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
 
 
 async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
-    from alerts import make_notifier
-
     notifier = make_notifier(settings)
     try:
         return await notifier.check()
     finally:
-        close = getattr(notifier, "close", None)
-        if close is not None:
-            await close()
+        await notifier.close()
 
 
 def _state_db_line(settings: Settings) -> tuple[str, bool, str]:
     """The state DB opened read-write, integrity-checked, or why the daemon could not use it."""
-    from store import StateDbError, check_state_db
-
     try:
         return ("state DB", True, f"STATE_DB={check_state_db(settings.state_db)}")
     except StateDbError as e:
@@ -72,8 +66,6 @@ async def _run(name: str, probe: Probe, out) -> bool:
 async def check(settings: Settings, out=None) -> int:
     """Print the mode and the result of every probe; 0 when all pass, 1 otherwise."""
     out = out or sys.stdout
-    from .logs import configure, settings_secrets
-
     configure("WARNING", settings_secrets(settings), stream=sys.stderr)
     print("configuration: ok", file=out)
     for line in banner.describe(settings):
@@ -84,7 +76,7 @@ async def check(settings: Settings, out=None) -> int:
     else:
         print(f"skip trading instance: {banner.PAPER} mode (ENABLE_TRADING=0), no exchange "
               "account used", file=out)
-    if getattr(settings, "telegram_bot_token", ""):
+    if settings.telegram_bot_token:
         probes.append(("telegram", lambda: _telegram_probe(settings)))
     else:
         print(f"skip telegram: no TELEGRAM_BOT_TOKEN, alerts: {banner.CONSOLE}", file=out)

@@ -1,22 +1,22 @@
 """`main.py scan`: run the detector over a candle file or fetched history and print the events."""
 from __future__ import annotations
 
-import asyncio
 import csv
-import inspect
 import json
 import os
 import sys
 from pathlib import Path
 from datetime import datetime, timezone
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
 
 import pandas as pd
 
 import choch
 from choch import Event
-from fetchers.csv_files import COLUMNS as FILE_COLUMNS
+from config_values import normalize_symbol
+from fetchers.columns import empty_frame
 from fetchers.csv_files import CandleFile, read_candles, timeframe_label, write_candles
+from timeframe import Timeframe
 
 FORMATS = ("jsonl", "csv", "table")
 KINDS = (choch.CHOCH, choch.BOS)
@@ -173,24 +173,17 @@ def check_writable(path: str) -> None:
         raise ScanError(f"--save-csv {path}: not writable")
 
 
-def _fetch(settings, symbol: str, timeframe: str, since_ms: int, until_ms: int | None):
-    """fetchers.history.fetch_history, awaited when it is a coroutine function."""
-    from fetchers.history import fetch_history  # lazily: it pulls in ccxt and the network code
-    result = fetch_history(settings, symbol, timeframe, since_ms, until_ms)
-    if inspect.isawaitable(result):
-        result = asyncio.run(result)
-    return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
+# (symbol, timeframe, since_ms, until_ms) -> the closed candles; raises exchange errors.
+Fetch = Callable[[str, str, int, "int | None"], pd.DataFrame]
 
 
-def scan_history(settings, symbol: str, timeframe: str, since_ms: int, until_ms: int | None,
+def scan_history(fetch: Fetch, symbol: str, timeframe: str, since_ms: int, until_ms: int | None,
                  left: int, right: int, break_on: str, kinds: Iterable[str], fmt: str,
                  out: IO[str], save_csv: str | None = None) -> int:
-    """Fetch closed candles from the data exchange, optionally save them, and print the events."""
-    from config import normalize_symbol
-    from fetchers.timeframes import parse_timeframe
+    """Fetch closed candles, optionally save them, and print the events."""
     try:
         symbol = normalize_symbol(symbol)
-        timeframe_ms = parse_timeframe(timeframe)
+        timeframe_ms = Timeframe.parse(timeframe).ms
     except ValueError as e:
         raise ScanError(str(e)) from e
     if until_ms is not None and until_ms <= since_ms:
@@ -198,10 +191,10 @@ def scan_history(settings, symbol: str, timeframe: str, since_ms: int, until_ms:
                         f"({utc_text(since_ms)})")
     if save_csv:
         check_writable(save_csv)  # before the fetch: a long download must not end in an error
-    candles = _fetch(settings, symbol, timeframe, since_ms, until_ms)
+    candles = fetch(symbol, timeframe, since_ms, until_ms)
     _note(f"scan: {symbol} {timeframe}: {len(candles):,} closed candles fetched")
     if candles.empty:
-        candles = pd.DataFrame({c: pd.Series(dtype="float64") for c in FILE_COLUMNS})
+        candles = empty_frame()
     if save_csv:
         try:
             write_candles(save_csv, candles)

@@ -2,8 +2,9 @@
 
 Intraday timeframes are aligned to 00:00 UTC (fetchers.aggregate); 1d at midnight, 1w on Monday
 00:00 UTC (Binance's weeks), 1M on the 1st. 3d candles follow a grid of Binance's own, so their
-job fires daily at midnight and takes whatever candle has closed (no waiting for one). Native timeframes that a cron expression can state get APScheduler's CronTrigger; the
-others (25m, 7h, 3d, ...) get CandleCloseTrigger, which computes the same closes directly.
+job fires daily at midnight and takes whatever candle has closed (no waiting for one). Native
+timeframes that a cron expression can state get APScheduler's CronTrigger; the others (25m, 7h,
+3d, ...) get CandleCloseTrigger, which computes the same closes directly.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from fetchers.aggregate import bucket_end, bucket_start
-from fetchers.timeframes import DAY_MS, parse_timeframe
+from timeframe import DAY_MS, WEEK_MS, Timeframe, timeframe_ms
 
 UTC = timezone.utc
 
@@ -27,10 +28,10 @@ def candle_open_before(timeframe: str, close_ms: int) -> int:
         return int(datetime(d.year, d.month, 1, tzinfo=UTC).timestamp() * 1000)
     if timeframe == "1w":
         monday_epoch = 4 * DAY_MS  # 1970-01-05 was a Monday
-        return t - (t - monday_epoch) % (7 * DAY_MS)
+        return t - (t - monday_epoch) % WEEK_MS
     if timeframe == "3d":
         return t - t % DAY_MS  # not Binance's 3d grid: only the daily firing relies on it
-    return bucket_start(t, parse_timeframe(timeframe))
+    return bucket_start(t, timeframe_ms(timeframe))
 
 
 def last_close(timeframe: str, now_ms: int) -> int:
@@ -48,17 +49,17 @@ def candle_end(timeframe: str, open_ms: int) -> int:
         nxt = datetime(d.year + d.month // 12, d.month % 12 + 1, 1, tzinfo=UTC)
         return int(nxt.timestamp() * 1000)
     if timeframe == "1w":
-        return open_ms + parse_timeframe(timeframe)
+        return open_ms + timeframe_ms(timeframe)
     if timeframe == "3d":
         return open_ms + DAY_MS
-    return bucket_end(open_ms, parse_timeframe(timeframe))
+    return bucket_end(open_ms, timeframe_ms(timeframe))
 
 
 class CandleCloseTrigger(BaseTrigger):
     """Fires `delay_s` after every close of `timeframe` (UTC), for timeframes cron cannot say."""
 
     def __init__(self, timeframe: str, delay_s: float = 0.0) -> None:
-        parse_timeframe(timeframe)
+        timeframe_ms(timeframe)
         self.timeframe = timeframe
         self.delay_ms = int(round(delay_s * 1000))
 
@@ -79,7 +80,8 @@ def trigger_for(timeframe: str, delay_s: float):
     """An APScheduler trigger firing `delay_s` after each close of `timeframe`, in UTC."""
     second = int(math.floor(delay_s))
     whole = delay_s == second
-    n, unit = int(timeframe[:-1]), timeframe[-1]
+    tf = Timeframe.parse(timeframe)
+    n, unit = tf.count, tf.unit
     cron = None
     if unit == "m" and 60 % n == 0:
         cron = dict(minute=f"*/{n}")

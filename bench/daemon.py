@@ -39,7 +39,7 @@ from alerts import ConsoleNotifier  # noqa: E402
 from app.daemon import Daemon  # noqa: E402
 from app.logs import configure  # noqa: E402
 from config import load_settings  # noqa: E402
-from fetchers import BinanceFetcher  # noqa: E402
+from fetchers.binance import BinanceFetcher  # noqa: E402
 from tests.fakes.binance_data import FakeBinance, Listing, resample  # noqa: E402
 from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN, FakeTelegram  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Market-structure (CHoCH/BOS) detection: pure, no I/O. The rules are in choch-spec.md."""
+"""Market-structure (CHoCH/BOS) detection: pure, no I/O. The rules are in docs/choch-spec.md."""
 from .batch import pivots, scan, scan_streaming
 from .detector import Bar, StructureDetector
 from .event import BEARISH, BOS, BULLISH, CHOCH, Event

@@ -45,7 +45,7 @@ def _as_bar(bar: Any) -> tuple:
 
 
 class StructureDetector:
-    """Pure, streaming market-structure detector for one symbol and timeframe (choch-spec.md).
+    """Pure, streaming market-structure detector for one symbol and timeframe (docs/choch-spec.md).
 
     Feed closed bars oldest first with `update`; bars must have strictly increasing open times.
     `timeframe_ms` fixes the bar length used for `confirmed_at`; when omitted it is the smallest

@@ -12,7 +12,7 @@ BREAK_ON = ("close", "wick")
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One break of an armed pivot level: a CHoCH or a BOS (see choch-spec.md)."""
+    """One break of an armed pivot level: a CHoCH or a BOS (see docs/choch-spec.md)."""
 
     kind: str
     direction: str

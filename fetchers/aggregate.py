@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .timeframes import DAY_MS, Plan
+from timeframe import DAY_MS
 
-COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+from .columns import COLUMNS
+from .timeframes import Plan
+
 OUTPUT = COLUMNS + ("bars", "expected_bars")
 
 

@@ -8,15 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .columns import COLUMNS, empty_frame  # noqa: F401 - empty_frame: binance.py's import
 from .retry import MalformedResponse
-
-COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
-
-
-def empty_frame() -> pd.DataFrame:
-    """A zero-row candle frame with the right dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "timestamp" else "float64")
-                         for c in COLUMNS})
 
 
 def to_frame(ts: np.ndarray, values: np.ndarray) -> pd.DataFrame:

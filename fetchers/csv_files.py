@@ -27,9 +27,9 @@ from typing import IO, Iterator
 import numpy as np
 import pandas as pd
 
-from .timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
+from timeframe import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
-COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+from .columns import COLUMNS
 BINANCE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time",
                    "quote_volume", "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore")
 # Open times at or above this are µs: as ms it would be the year 5138.

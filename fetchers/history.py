@@ -8,7 +8,7 @@ from config import Settings
 
 from .aggregate import aggregate, bucket_end, bucket_start
 from .binance import BinanceFetcher
-from .candles import COLUMNS
+from .columns import COLUMNS
 from .retry import RetryPolicy
 from .timeframes import INTRADAY, plan
 

@@ -1,60 +1,25 @@
-"""Timeframe names, their lengths, and which native Binance USD-M timeframe each is built from.
+"""Which native Binance USD-M timeframe each timeframe is built from (the grammar: timeframe.py).
 
 Native timeframes (`NATIVE`) are fetched as they are. Any other whole number of minutes or hours
 shorter than a day (10m, 25m, 90m, 7h, ...) is built from the largest intraday native timeframe
-that divides it, in buckets aligned to 00:00 UTC (see `fetchers.aggregate`). Days, weeks and
-months exist only in their native forms: 1d, 3d, 1w and 1M (a calendar month, 30 days nominally).
+that divides it, in buckets aligned to 00:00 UTC (see `fetchers.aggregate`). The long timeframes
+(1d, 3d, 1w, 1M) are all native.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-MINUTE_MS = 60_000
-HOUR_MS = 60 * MINUTE_MS
-DAY_MS = 24 * HOUR_MS
-WEEK_MS = 7 * DAY_MS
-MONTH_MS = 30 * DAY_MS  # nominal only: a calendar month lasts 28 to 31 days
+from timeframe import DAY_MS, Timeframe
+# binance.py's name for the length of a timeframe.
+from timeframe import timeframe_ms as parse_timeframe  # noqa: F401
 
 NATIVE = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h",
           "1d", "3d", "1w", "1M")
 # Every one of these divides 24h, so a bucket built from them never straddles midnight.
 INTRADAY = NATIVE[:11]
 
-_UNIT_MS = {"m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS, "w": WEEK_MS, "M": MONTH_MS}
-_PATTERN = re.compile(r"([0-9]+)([A-Za-z])")
-_FORMAT = "a whole number followed by m, h, d, w or M (month), like '25m' or '4h'"
 
-
-def parse_timeframe(text: str) -> int:
-    """Length of a timeframe in ms ('25m' -> 1_500_000); ValueError for anything unsupported."""
-    if not isinstance(text, str):
-        raise TypeError(f"timeframe must be a string, not {type(text).__name__}")
-    match = _PATTERN.fullmatch(text)
-    if match is None:
-        raise ValueError(f"timeframe {text!r} is not {_FORMAT}")
-    digits, unit = match.groups()
-    if unit not in _UNIT_MS:
-        # Case matters: 'M' is a month and 'm' a minute, so '1H' or '1D' are not guessed at.
-        raise ValueError(f"timeframe {text!r}: unknown unit {unit!r}; expected {_FORMAT}")
-    if int(digits) == 0:
-        raise ValueError(f"timeframe {text!r}: the length must be at least 1")
-    if digits.startswith("0"):
-        # The text doubles as a label (logs, alerts, state keys): keep one spelling per timeframe.
-        raise ValueError(f"timeframe {text!r}: write the length without leading zeros")
-    ms = int(digits) * _UNIT_MS[unit]
-    if unit in "dwM":
-        if text not in NATIVE:
-            raise ValueError(f"timeframe {text!r}: days, weeks and months are supported only as "
-                             "the native 1d, 3d, 1w and 1M")
-        return ms
-    if ms >= DAY_MS:
-        raise ValueError(f"timeframe {text!r}: minute and hour timeframes must be shorter than a "
-                         "day (1439m or 23h at most); use 1d, 3d, 1w or 1M beyond that")
-    return ms
-
-
-_NATIVE_MS = {tf: parse_timeframe(tf) for tf in NATIVE}
+_NATIVE_MS = {tf: Timeframe.parse(tf).ms for tf in NATIVE}
 
 
 @dataclass(frozen=True)
@@ -83,7 +48,7 @@ class Plan:
 
 def plan(timeframe: str) -> Plan:
     """The Plan for a timeframe: natives pass through, others use their largest native divisor."""
-    ms = parse_timeframe(timeframe)
+    ms = Timeframe.parse(timeframe).ms
     if timeframe in NATIVE:
         return Plan(timeframe, ms, timeframe, ms, native=True, nominal=timeframe == "1M")
     # 1m divides every whole number of minutes, so there is always a candidate.

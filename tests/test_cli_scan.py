@@ -1,6 +1,7 @@
 """`python main.py scan`: run as a real process over good and malformed candle files."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -16,10 +17,20 @@ from tests.test_csv_files import HEADER, T0, binance_lines, candles
 MAIN = REPO / "main.py"
 
 
-def run_main(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
-    """main.py in a fresh interpreter; text stdout/stderr."""
-    return subprocess.run([sys.executable, str(MAIN), *map(str, args)], capture_output=True,
-                          text=True, timeout=60, cwd=cwd, env=env)
+def run_main(*args, cwd=None, env=None, process=False) -> subprocess.CompletedProcess:
+    """main.py's main(): in this process (quick), or in a fresh interpreter when asked or when
+    the working directory or the environment must differ; text stdout/stderr, exit status."""
+    if process or cwd is not None or env is not None:
+        return subprocess.run([sys.executable, str(MAIN), *map(str, args)], capture_output=True,
+                              text=True, timeout=60, cwd=cwd, env=env)
+    from app.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def jsonl(out: str) -> list[dict]:
@@ -44,7 +55,7 @@ def ours_file(tmp_path, data):
 
 
 def test_jsonl_on_our_format_equals_choch_scan(ours_file, data):
-    res = run_main("scan", "--csv", ours_file)
+    res = run_main("scan", "--csv", ours_file, process=True)
     assert res.returncode == 0, res.stderr
     events = jsonl(res.stdout)
     assert len(events) > 10
@@ -133,6 +144,22 @@ def test_bad_flags_exit_2(ours_file, args, capsys):
     assert exit_.value.code == 2 and capsys.readouterr().out == ""
 
 
+def test_a_file_scan_never_imports_ccxt(ours_file, data):
+    # ccxt takes about a second to import: the offline command must not load it.
+    probe = ("import io, sys, contextlib\n"
+             "from app.cli import main\n"
+             "out = io.StringIO()\n"
+             "with contextlib.redirect_stdout(out):\n"
+             f"    code = main(['scan', '--csv', {str(ours_file)!r}])\n"
+             "assert code == 0, code\n"
+             "assert out.getvalue().count('\\n') > 10\n"
+             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('ccxt', 'exchange'))\n"
+             "assert not loaded, loaded\n")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+
+
 def test_scan_needs_no_configuration(tmp_path, ours_file):
     # A broken .env and environment would stop `run`; a file scan never reads them.
     (tmp_path / ".env").write_text("LEVERAGE=abc\n")
@@ -165,8 +192,7 @@ def test_real_file_with_gaps_reports_them_and_still_scans():
 
 @pytest.fixture
 def fake_history(monkeypatch, tmp_path, data):
-    """Replace fetchers.history with an async stand-in that records its arguments."""
-    import types
+    """Replace fetchers.history.fetch_history with an async stand-in recording its arguments."""
 
     from config import KEYS
     calls = []
@@ -178,9 +204,8 @@ def fake_history(monkeypatch, tmp_path, data):
             raise TransientExchangeError("timed out")
         return data.copy()
 
-    module = types.ModuleType("fetchers.history")
-    module.fetch_history = fetch_history
-    monkeypatch.setitem(sys.modules, "fetchers.history", module)
+    from app import online
+    monkeypatch.setattr(online, "fetch_history", fetch_history)
     for key in KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -271,6 +296,7 @@ async def ltc_fake():
     await fake.close()
 
 
+@pytest.mark.slow
 async def test_history_scan_against_the_fake_exchange_builds_25m_and_saves_it(ltc_fake, tmp_path):
     from fetchers.csv_files import read_candles
     from tests.fetchers.test_adapter import day_aligned
@@ -289,6 +315,7 @@ async def test_history_scan_against_the_fake_exchange_builds_25m_and_saves_it(lt
     assert jsonl(out) and "LTC/USDT 25m: 232 closed candles fetched" in err
 
 
+@pytest.mark.slow
 async def test_history_scan_exchange_error_exits_1(ltc_fake, tmp_path):
     fake, _ = ltc_fake
     fake.fail("/fapi/v1/klines", 400, times=10)
@@ -299,7 +326,7 @@ async def test_history_scan_exchange_error_exits_1(ltc_fake, tmp_path):
 
 
 def test_a_device_as_csv_is_refused_with_a_message(tmp_path):
-    res = run_main("scan", "--csv", "/dev/zero")
+    res = run_main("scan", "--csv", "/dev/zero", process=True)
     assert res.returncode == 2 and "not a regular file" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
 

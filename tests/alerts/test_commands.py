@@ -289,7 +289,13 @@ async def test_no_token_means_no_command_channel(controller):
     from alerts import ConsoleNotifier
     from config import load_settings
     channel = CommandChannel(ConsoleNotifier(), load_settings({}, dotenv_path=None), controller)
-    await asyncio.wait_for(channel.run(asyncio.Event()), 1.0)  # returns at once
+    stop = asyncio.Event()  # never set: only a disabled channel can return
+    with capture_logs() as logs:
+        await asyncio.wait_for(channel.run(stop), 1.0)
+    assert channel.bot is None and not stop.is_set()
+    assert [(e["event"], e.get("reason")) for e in logs] == \
+        [("commands_disabled", "no Telegram bot configured")]
+    assert controller.calls == []
 
 
 async def test_status_shows_health_reported_as_separate_keys(fake, channel, controller):

@@ -1,8 +1,11 @@
 """Alert texts: every field a trader acts on, HTML escaping, LATE marking, TradingView links."""
 from __future__ import annotations
 
+import io
 import json
 
+import matplotlib.image
+import numpy as np
 import pytest
 
 import choch
@@ -110,7 +113,14 @@ def test_payload_pivots_are_the_confirmed_pivots_inside_the_window():
 
 def test_chart_renders_a_png():
     png = render_chart(payload())
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and 5_000 < len(png) < 1_000_000
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+    assert pixels.shape[:2] == (500, 900)  # 900 x 500, what Telegram shows without cropping
+    rgb = pixels[..., :3].reshape(-1, 3)
+    colours = np.unique(np.round(rgb * 255).astype(np.uint8), axis=0)
+    assert len(colours) > 20  # candles, levels and text, not a blank or single-colour image
+    background = np.mean(np.all(rgb == rgb[0], axis=1))
+    assert 0.3 < background < 0.99  # mostly background, with a real share of drawing
 
 
 def test_chart_refuses_a_payload_without_candles():

@@ -12,7 +12,7 @@ from alerts import ConsoleNotifier
 from app.daemon import Daemon
 from app.logs import configure
 from config import load_settings
-from fetchers import BinanceFetcher
+from fetchers.binance import BinanceFetcher
 
 
 async def main() -> None:
@@ -26,6 +26,7 @@ async def main() -> None:
     print("started", flush=True)
     while True:
         summary = await daemon.run_timeframe("1m", retry_s=0)
+        await daemon.reconcile()  # the reconciliation job, as the scheduler would run it
         print("slot", summary["close"], flush=True)
         await asyncio.sleep(0.01)
 

@@ -6,10 +6,13 @@ import pytest
 import choch
 from app.daemon import Daemon
 from config import load_settings
-from fetchers import BinanceFetcher
+from fetchers.binance import BinanceFetcher
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
+
+# End to end with real processes or long replays: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 MINUTE = 60_000
 WARMUP = 200
@@ -151,6 +154,7 @@ async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signa
             exchange.candle("LTCUSDT", float(last["high"]), float(last["low"]),
                             float(last["close"]))
             await daemon.run_timeframe("1m", retry_s=0)
+            await daemon.reconcile()  # its own job, once a minute: once per 1m slot here
             if exchange.position("LTCUSDT") != 0:
                 # Every open position has its stop and target on the exchange.
                 kinds = sorted(a["orderType"] for a in exchange.open_algos("LTCUSDT"))

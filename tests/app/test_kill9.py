@@ -8,11 +8,16 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 import choch
 from store import Store
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
+
+# End to end with real processes or long replays: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 MINUTE = 60_000

@@ -89,6 +89,7 @@ async def test_a_second_daemon_on_the_same_state_db_refuses_to_start(fake, tmp_p
     assert fake.requests == []  # nobody sent anything: the lock comes before any request
 
 
+@pytest.mark.slow
 async def test_an_unreachable_exchange_is_named_and_ready_waits_for_data(fake, tmp_path):
     port = _free_port()  # nothing listens here yet
     notify = RecordingNotifier()
@@ -118,6 +119,7 @@ async def test_an_unreachable_exchange_is_named_and_ready_waits_for_data(fake, t
                 serving.cancel()
 
 
+@pytest.mark.slow
 async def test_the_daemon_stops_with_status_1_when_its_state_db_is_deleted(
         fake, tmp_path, monkeypatch):
     monkeypatch.setattr(app.daemon, "STATE_CHECK_S", 0.1)

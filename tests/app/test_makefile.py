@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+# Builds virtualenvs: left out of `make test-fast`.
+pytestmark = [pytest.mark.skipif(shutil.which("make") is None, reason="no make"),
+              pytest.mark.slow]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from app.reasons import network_reason
 from config import load_settings
 from exchange import TransientExchangeError
 from exchange.ccxt_lean import ccxt
-from fetchers import BinanceFetcher
+from fetchers.binance import BinanceFetcher
 
 
 def _wrapped(inner: BaseException) -> TransientExchangeError:

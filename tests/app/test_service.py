@@ -14,6 +14,9 @@ import pytest
 
 from tests.fakes.binance_data import FakeBinance
 
+# End to end with real processes or long replays: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "k3y-never-printed-0123456789"
 
@@ -124,12 +127,18 @@ async def test_a_bad_setting_stops_run_before_any_request(fake, tmp_path):
     assert fake.requests == []
 
 
+async def _first_candles_served(fake) -> None:
+    """Until the fake exchange has answered a candle request."""
+    while not any(r.path == "/fapi/v1/klines" for r in fake.requests):
+        await asyncio.sleep(0.05)
+
+
 async def test_sigterm_during_a_long_start_up_still_exits_cleanly(fake, tmp_path):
     fake.latency_s = 0.5  # every request slow: the warm-up takes far longer than the test waits
     proc = await _spawn("run", env=_env(fake, tmp_path, WARMUP_BARS="1500"), cwd=tmp_path)
     try:
         await _read_until(proc.stdout, '"daemon_starting"', timeout=60)
-        await asyncio.sleep(1.0)
+        await asyncio.wait_for(_first_candles_served(fake), timeout=30)  # mid warm-up now
         out, err, took = await _terminate(proc)
     finally:
         if proc.returncode is None:

@@ -1,4 +1,4 @@
-"""A literal, slow reading of choch-spec.md, written independently of choch/ to cross-check it."""
+"""A literal, slow reading of docs/choch-spec.md, written apart from choch/ to cross-check it."""
 from __future__ import annotations
 
 

@@ -1,4 +1,4 @@
-"""The detector rules of choch-spec.md, one behaviour per test, on both paths."""
+"""The detector rules of docs/choch-spec.md, one behaviour per test, on both paths."""
 from __future__ import annotations
 
 import pytest
@@ -202,3 +202,16 @@ def test_update_accepts_tuples_and_mappings_alike():
         out_a += a.update((i * 60_000, o, h, l, c))
         out_b += b.update({"timestamp": i * 60_000, "open": o, "high": h, "low": l, "close": c})
     assert out_a == out_b and len(out_a) == 2
+
+
+def test_the_documented_example_is_the_one_tested():
+    from tests.shared_data import REPO
+    doc = (REPO / "docs" / "choch-spec.md").read_text(encoding="utf-8")
+    table = doc.split("## An example", 1)[1]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()
+            if line.startswith("| ") and line[2].isdigit()]
+    assert [(float(h), float(lo), float(c)) for _, h, lo, c, _ in rows] == \
+        [(high, low, close) for _, high, low, close in WORKED]
+    said = {int(r[0]): r[4] for r in rows}
+    assert "bullish **BOS**" in said[5] and "level 11, extreme 8.5" in said[5]
+    assert "bearish **CHoCH**" in said[6] and "level 8.5, extreme 11.6" in said[6]

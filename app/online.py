@@ -1,0 +1,45 @@
+"""The commands that reach an exchange: `run`, `check` and `scan --symbol` (all load ccxt)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import pandas as pd
+
+from config import Settings
+from exchange import ExchangeUnavailable
+from fetchers.history import fetch_history
+
+from . import daemon, preflight, scan
+from .logs import configure, settings_secrets
+
+EXIT_FAILED = 1
+
+
+def run(settings: Settings) -> int:
+    """`main.py run`: the daemon until a stop signal; its exit status."""
+    return asyncio.run(daemon.run(settings))
+
+
+def check(settings: Settings) -> int:
+    """`main.py check`: the component probes; 0 when all pass."""
+    return asyncio.run(preflight.check(settings))
+
+
+def scan_history(settings: Settings, args: argparse.Namespace) -> int:
+    """`main.py scan --symbol`: fetch the history, then scan it like a file; 1 if fetching fails."""
+    # stdout carries only events: logs (retries, warnings) go to stderr, scrubbed.
+    configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING",
+              settings_secrets(settings), stream=sys.stderr)
+
+    def fetch(symbol: str, timeframe: str, since_ms: int, until_ms: int | None) -> pd.DataFrame:
+        return asyncio.run(fetch_history(settings, symbol, timeframe, since_ms, until_ms))
+
+    try:
+        return scan.scan_history(fetch, args.symbol, args.timeframe, args.since, args.until,
+                                 args.left, args.right, args.break_on, args.kinds, args.format,
+                                 sys.stdout, save_csv=args.save_csv)
+    except ExchangeUnavailable as e:
+        print(f"scan: error: fetching history failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
