@@ -38,21 +38,27 @@ Venue rules the fake keeps (docs-v5 unless marked):
   Oversized limits are clamped. 6H/12H/1D/1W/1M open on Hong Kong time (UTC+8), the *utc
   variants on UTC; there is no 8H and no 3D here.
 
-ccxt 4.5.90 error mapping, observed against this fake (tests/fakes/test_okx_fake.py):
-    venue code (HTTP)            ccxt exception            note
-    50011 (429)                  RateLimitExceeded         a 429 without an OKX body: ExchangeNotAvailable
-    50001 (503), 50026 (500)     OnMaintenance / ExchangeNotAvailable
-    502/504 html                 ExchangeNotAvailable      a dropped connection: NetworkError
-    50102 (401)                  InvalidNonce              a NetworkError subclass: "retryable"
-    50101/50111/50113 (401)      AuthenticationError
-    50014, 51000 (400)           BadRequest                TRAP: 51000 is also "bad clOrdId"
-    51001                        BadSymbol
-    51008                        InsufficientFunds
-    51016                        InvalidOrder              duplicate clOrdId among pending orders
-    51020, 51121, 51112, 51277-51280, 51298   InvalidOrder
-    51050, 51052, 51053, 51065, 51068, 51169, 51170   ExchangeError   TRAP: unmapped codes fall
-                                 back to the envelope's code "1" -> plain ExchangeError
-    51400, 51603                 OrderNotFound
+ccxt 4.5.90 error mapping, observed against this fake (tests/fakes/test_okx_fake.py). ccxt reads
+the body first (data[i].sCode, then the envelope's code), the HTTP status only without a body:
+    venue code (HTTP)              ccxt exception          note
+    50011 (429)                    RateLimitExceeded       a bare 429 would be ExchangeNotAvailable
+    50001 (503)                    OnMaintenance
+    50026 (500)                    ExchangeNotAvailable
+    502 html                       ExchangeNotAvailable
+    504 html                       RequestTimeout          outcome unknown: look the order up
+    dropped connection             ExchangeNotAvailable    outcome unknown: look the order up
+    50102 (401)                    InvalidNonce            a NetworkError subclass: clock, retry
+    50101, 50111, 50113 (401)      AuthenticationError
+    50014, 51000 (400)             BadRequest              TRAP: 51000 also means a bad clOrdId
+    51001                          BadSymbol
+    51008                          InsufficientFunds
+    51016                          InvalidOrder            clOrdId of a PENDING order
+    51020, 51051, 51121, 51277-51280   InvalidOrder
+    51400, 51603                   OrderNotFound
+    59102                          ExchangeError           leverage above the instrument's max
+    51050, 51052, 51053, 51065, 51169, 51149   ExchangeError   TRAP: unmapped sCodes fall back to
+                                   the envelope's "1"; 51149 (HTTP 500) means "order timed out,
+                                   outcome unknown" yet reads as a plain, permanent-looking error
 """
 from __future__ import annotations
 
@@ -431,7 +437,7 @@ class FakeOKX:
             else:
                 response = self._dispatch(name, ordering, entry.params)
         except OkxError as e:
-            response = web.json_response({"code": e.code, "data": [], "msg": e.msg},
+            response = _reply({"code": e.code, "data": [], "msg": e.msg},
                                          status=e.status)
         if fault and fault.kind == "lost":
             if fault.status is None:
@@ -473,7 +479,7 @@ class FakeOKX:
         code = "2" if batch and failed < len(result) else "1"
         msg = ("Bulk operation partially succeeded." if code == "2"
                else "All operations failed" if isinstance(params, list) else FAILED)
-        return web.json_response({"code": code, "data": result, "msg": msg})
+        return _reply({"code": code, "data": result, "msg": msg})
 
     def _rejection(self, fault: Fault, ordering: bool, params: Any) -> web.Response:
         if not ordering:
@@ -483,7 +489,7 @@ class FakeOKX:
                  "ordId": "", "sCode": fault.code, "sMsg": fault.msg, "tag": "",
                  "ts": str(self.now_ms())} for p in items]
         msg = "All operations failed" if isinstance(params, list) else FAILED
-        return web.json_response({"code": "1", "data": data, "msg": msg},
+        return _reply({"code": "1", "data": data, "msg": msg},
                                  status=fault.status or 200)
 
     def _authenticate(self, request: web.Request, body: str, demo: bool) -> None:
@@ -1274,23 +1280,31 @@ def _limit(p: dict) -> int:
         raise _param("limit") from None
 
 
+def _reply(payload: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    """JSON as OKX writes it: compact, no spaces after separators."""
+    return web.Response(text=json.dumps(payload, separators=(",", ":")), status=status,
+                        headers=headers, content_type="application/json")
+
+
 def _ok(data: list) -> web.Response:
-    return web.json_response({"code": "0", "data": data, "msg": ""})
+    return _reply({"code": "0", "data": data, "msg": ""})
 
 
 def _status(status: Optional[int], headers: dict) -> web.Response:
     if status == 429:
-        return web.json_response({"msg": "Too Many Requests", "code": "50011"}, status=429,
+        return _reply({"msg": "Too Many Requests", "code": "50011"}, status=429,
                                  headers=headers)
     if status == 503:
-        return web.json_response({"code": "50001", "data": [], "msg": "Service temporarily "
+        return _reply({"code": "50001", "data": [], "msg": "Service temporarily "
                                   "unavailable. Please try again later."}, status=503,
                                  headers=headers)
     if status == 500:
-        return web.json_response({"code": "50026", "data": [], "msg": "System error. Try "
+        return _reply({"code": "50026", "data": [], "msg": "System error. Try "
                                   "again later"}, status=500, headers=headers)
-    return web.Response(status=status or 502, headers=headers, content_type="text/html",
-                        text="<html><body><h1>502 Bad Gateway</h1></body></html>")
+    status = status or 502
+    reason = {502: "Bad Gateway", 504: "Gateway Time-out"}.get(status, "Error")
+    return web.Response(status=status, headers=headers, content_type="text/html",
+                        text=f"<html><body><h1>{status} {reason}</h1></body></html>")
 
 
 def _instrument_row(i: Instrument) -> dict:
