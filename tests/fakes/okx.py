@@ -338,7 +338,8 @@ class FakeOKX:
              delay_s: float = 0.0, headers: dict | None = None, when=None) -> None:
         """Answer `status` on the next `times` matching calls; lost: process first.
 
-        status 429 answers OKX's 50011 body; status None with lost drops the connection.
+        429 answers OKX's 50011 body; status None answers normally after `delay_s` (a client
+        timeout), or with lost=True processes the request and drops the connection.
         """
         self.faults.append(Fault("lost" if lost else "status", method, path, status,
                                  times=times, delay_s=delay_s, headers=dict(headers or {}),
@@ -423,7 +424,7 @@ class FakeOKX:
             fault = self._take_fault(request.method, request.path, entry.params)
             if fault and fault.delay_s:
                 await asyncio.sleep(fault.delay_s)
-            if fault and fault.kind == "status":
+            if fault and fault.kind == "status" and fault.status is not None:
                 return self._record(entry, _status(fault.status, fault.headers))
             if route is None:
                 if any(path == request.path for _, path in ROUTES):

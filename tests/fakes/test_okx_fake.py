@@ -209,15 +209,15 @@ async def test_a_later_candle_through_the_stop_closes_the_position_with_the_loss
     await ex.create_order(SYMBOL, "market", "buy", 1, params={
         "clientOrderId": "sig3", "stopLoss": {"triggerPrice": 49_000},
         "takeProfit": {"triggerPrice": 52_000}})
+    fake.advance(60_000)
     fake.candle(BTC, high=52_500, low=48_500, close=49_500)  # both legs in range: the stop wins
     assert fake.position(BTC) == 0
     algo = fake.algos[0]
     assert (algo["state"], algo["actualSide"], algo["actualPx"]) == ("effective", "sl", "49000")
     trades = await ex.fetch_my_trades(SYMBOL)
-    assert [(t["side"], t["price"], t["info"]["fillPnl"]) for t in trades] == [
-        ("sell", 49_000.0, "-10"), ("buy", 50_000.0, "0")] or [
-        (t["side"], t["price"], t["info"]["fillPnl"]) for t in trades] == [
-        ("buy", 50_000.0, "0"), ("sell", 49_000.0, "-10")]
+    assert [(t["side"], t["price"], t["info"]["fillPnl"], t["fee"]["cost"]) for t in trades] == [
+        ("buy", 50_000.0, "0", 0.25), ("sell", 49_000.0, "-10", 0.245)]
+    assert fake.calls("GET", "/api/v5/trade/fills-history")[0]["instType"] == "SWAP"
     balance = await ex.fetch_balance()
     assert balance["USDT"]["total"] == pytest.approx(10_000 - 10 - 0.25 - 0.245)
     assert await ex.fetch_positions([SYMBOL]) == []
@@ -240,6 +240,9 @@ async def test_conditional_reduce_only_stop_is_an_algo_order_found_by_client_id(
     listed = await ex.fetch_open_orders(SYMBOL, params={"trigger": True,
                                                         "ordType": "conditional"})
     assert [o["id"] for o in listed] == [stop["id"]]
+    by_id = await ex.fetch_open_orders(SYMBOL, params={
+        "trigger": True, "ordType": "conditional,oco", "algoClOrdId": "sig4sl"})
+    assert [o["clientOrderId"] for o in by_id] == ["sig4sl"]
     canceled = await ex.cancel_order(stop["id"], SYMBOL, {"trigger": True})
     assert canceled["id"] == stop["id"] and fake.algos[0]["state"] == "canceled"
     assert fake.calls("POST", "/api/v5/trade/cancel-algos")[0] == [
@@ -354,6 +357,14 @@ async def test_a_lost_answer_leaves_a_filled_order_to_find_by_client_id(venue):
     with pytest.raises(ccxt.RequestTimeout):  # 504: the outcome is unknown, look it up
         await ex.create_order(SYMBOL, "market", "buy", 1, params={"clientOrderId": "lost2"})
     assert fake.position(BTC) == 2
+
+
+async def test_a_slow_answer_times_the_client_out(venue):
+    fake, ex = venue
+    ex.timeout = 300
+    fake.fail("/api/v5/public/time", None, delay_s=1.0)
+    with pytest.raises(ccxt.RequestTimeout):
+        await ex.fetch_time()
 
 
 @pytest.mark.parametrize("status, error", [
