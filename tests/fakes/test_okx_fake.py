@@ -426,3 +426,29 @@ async def test_demo_keys_need_the_simulated_trading_header_that_sandbox_mode_sen
         await demo.close()
         await live.close()
         await fake.stop()
+
+
+async def test_options_narrow_markets_to_swaps_and_send_single_orders_to_trade_order():
+    fake = FakeOKX()
+    ex = _exchange(await fake.start())
+    ex.options["fetchMarkets"] = {"types": ["swap"]}
+    ex.options["createOrder"] = "privatePostTradeOrder"
+    try:
+        await ex.load_markets()
+        assert [p["instType"] for p in fake.calls("GET", "/api/v5/public/instruments")] == [
+            "SWAP"]
+        await ex.create_order(SYMBOL, "market", "buy", 1, params={
+            "clientOrderId": "iso1", "marginMode": "isolated"})
+        assert fake.calls("POST", "/api/v5/trade/order")[0]["tdMode"] == "isolated"
+        await ex.create_order(SYMBOL, "market", "sell", 1, params={
+            "stopLossPrice": 45_000, "reduceOnly": True, "clientOrderId": "iso1sl",
+            "marginMode": "isolated"})
+        await ex.cancel_order(None, SYMBOL, {"trigger": True, "clientOrderId": "iso1sl"})
+        assert fake.calls("POST", "/api/v5/trade/cancel-algos") == [
+            [{"instId": BTC, "algoClOrdId": "iso1sl"}]]
+        assert fake.algos[0]["state"] == "canceled"
+        assert [(p["marginMode"], p["contracts"]) for p in await ex.fetch_positions()] == [
+            ("isolated", 1.0)]
+    finally:
+        await ex.close()
+        await fake.stop()
