@@ -13,10 +13,10 @@ import os
 import sys
 from typing import Sequence
 
-from app import __version__
+from app import __version__, backtest_cmd
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("run", "scan", "check")
+COMMANDS = ("run", "scan", "check", "backtest")
 DEFAULT_ENV_FILE = ".env"
 
 RUN_HELP = """\
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py", parents=[common],
         description="CHoCH/BOS signal daemon. Without a command: run.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check,backtest}")
     raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("run", parents=[common], help="run the daemon (the default)",
                    description=RUN_HELP, formatter_class=raw)
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="CHOCH,BOS", help="event kinds to print (both)")
     scan.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                       help="output format (jsonl)")
+    backtest_cmd.add_parser(sub, [common])
     return parser
 
 
@@ -205,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args, dotenv_path)
+        if args.command == "backtest":
+            return backtest_cmd.run(args)
         if args.command == "check":
             return _call_component("app.preflight", "check", dotenv_path)
         return _call_component("app.daemon", "run", dotenv_path)
