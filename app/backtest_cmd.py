@@ -159,10 +159,25 @@ def print_table(summary: dict, out: IO[str]) -> None:
               f"{shown(r['max_drawdown'])}", file=out)
 
 
+def _write_outputs(args: argparse.Namespace, result, candles, summary: dict, settings: dict,
+                   tf_ms: int) -> None:
+    """--trades-out and --report-out, when given."""
+    from backtest import tradesio
+    if args.trades_out:
+        with open(args.trades_out, "w", newline="") as f:
+            tradesio.write_trades([result], f)
+        _note(f"trades written to {args.trades_out}")
+    if args.report_out:
+        from backtest.report import write_report
+        page = write_report(args.report_out, [result], [candles], summary, settings,
+                            args.left, args.right, [tf_ms])
+        _note(f"report written to {page}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the backtest the flags describe; the exit status."""
     import choch
-    from backtest import metrics, tradesio
+    from backtest import metrics
     from backtest.simulate import simulate
     from fetchers.csv_files import read_candles, timeframe_label
     from fetchers.timeframes import parse_timeframe
@@ -192,15 +207,11 @@ def run(args: argparse.Namespace) -> int:
           f"(stop not beyond entry), {len(result.trades):,} trades in "
           f"{time.perf_counter() - started:.3f} s")
     settings = settings_of(args, symbol, timeframe)
-    if args.trades_out:
-        with open(args.trades_out, "w", newline="") as f:
-            tradesio.write_trades([result], f)
-        _note(f"trades written to {args.trades_out}")
-    if args.report_out:
-        from backtest.report import write_report
-        page = write_report(args.report_out, [result], [data.candles], summary, settings,
-                            args.left, args.right, [tf_ms])
-        _note(f"report written to {page}")
+    try:
+        _write_outputs(args, result, data.candles, summary, settings, tf_ms)
+    except OSError as e:
+        _note(f"error: cannot write: {e}")
+        return 2
     if args.format == "json":
         print(json.dumps({**summary, "settings": settings}))
     else:
