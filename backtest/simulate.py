@@ -89,6 +89,8 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
     scanned = 0  # bars before this index were checked for the open position's exit
     trades, openers = run.trades, run.events
     for e, b in zip(events, at):
+        if e.kind not in trade_on:
+            continue  # changes nothing; the open position's exit is found at the next signal
         if pos is not None:
             j = _first_touch(pos, bars, scanned, b + 1)
             if j >= 0:
@@ -97,8 +99,6 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
                 pos = None
             else:
                 scanned = b + 1
-        if e.kind not in trade_on:
-            continue
         run.signals += 1
         new = open_position(e.direction, e.close, e.extreme, bars.close_time(b), rules)
         if new is None:

@@ -1,4 +1,4 @@
-"""Speed of a whole backtest (detect + simulate + metrics) over a year of 1m bars, vs backtesting.py.
+"""Speed of a whole backtest (detect + simulate + metrics) over a year of 1m bars vs backtesting.py.
 
 Run from the repo root: .venv/bin/python bench/backtest.py  (needs requirements-bench.txt).
 The candles are real: the shared 1m series (../shared/data, read-only) re-timed onto one
@@ -28,7 +28,7 @@ import choch  # noqa: E402
 from backtest.metrics import report  # noqa: E402
 from backtest.simulate import simulate  # noqa: E402
 from bench.targets import judged  # noqa: E402
-from trading.rules import LONG, TradeRules  # noqa: E402
+from trading.rules import LONG, TradeRules, open_position  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SERIES = ("LTCUSDT-usdm-1m-2026-02", "BTCUSDT-spot-1m")
@@ -69,6 +69,22 @@ def ours(df: pd.DataFrame):
     return events, run, report([run])
 
 
+def split_times(df: pd.DataFrame) -> dict[str, float]:
+    """Median seconds of each stage: detect, simulate, metrics."""
+    spent: dict[str, list[float]] = {"detect": [], "simulate": [], "metrics": []}
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        events = choch.scan(df, 5, 5, "close", TF_MS)
+        t1 = time.perf_counter()
+        run = simulate(df, events, RULES, TF_MS, "BENCH", "1m")
+        t2 = time.perf_counter()
+        report([run])
+        t3 = time.perf_counter()
+        for k, v in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
+            spent[k].append(v)
+    return {k: statistics.median(v) for k, v in spent.items()}
+
+
 def signals(df: pd.DataFrame, events) -> dict[int, list[tuple[int, float, float]]]:
     """Bar -> [(+1 long / -1 short, stop, target)] for each valid tradable event, in order."""
     ts = df["timestamp"].to_numpy()
@@ -76,7 +92,6 @@ def signals(df: pd.DataFrame, events) -> dict[int, list[tuple[int, float, float]
     for e in events:
         if e.kind not in RULES.trade_on:
             continue
-        from trading.rules import open_position
         pos = open_position(e.direction, e.close, e.extreme, 0, RULES)
         if pos is None:
             continue
@@ -164,11 +179,13 @@ def main() -> None:
         events, run, summary = ours(df)
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
+    parts = split_times(df)
     print(f"backtest over {len(df):,} 1m bars (one year, real candles re-timed), "
           f"{len(events):,} events, {summary['trades']:,} trades "
           f"(Python {platform.python_version()}, {platform.machine()}):")
     print(f"  ours: detect + simulate + metrics, median of {RUNS}: {median:.3f} s "
           f"(best {min(times):.3f} s) {judged(median < TARGET_S, f'< {TARGET_S} s')}")
+    print("  of which (medians): " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts.items()))
     try:
         bt_version = version("backtesting")
     except Exception:  # noqa: BLE001 - not installed: say so instead of a traceback

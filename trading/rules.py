@@ -121,7 +121,7 @@ def open_position(direction: str, close: float, extreme: float, close_time: int,
 
 
 def stop_exit_price(side: str, stop: float, open_: float, slippage_bps: float) -> float:
-    """Where a stop fills: at the stop, or at the open when the candle gapped through it; slipped."""
+    """A stop fill: the stop, or the open when the candle gapped through it; then slipped."""
     if side == LONG:
         return min(stop, open_) * (1 - slippage_bps / 1e4)
     return max(stop, open_) * (1 + slippage_bps / 1e4)

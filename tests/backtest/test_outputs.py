@@ -138,3 +138,13 @@ def test_backtest_over_shared_real_data(name, tmp_path):
         assert r["entry_time"] < r["exit_time"] or r["exit_reason"] in ("reverse", "close")
         if r["exit_reason"] == "target":
             assert r["exit_price"] == r["target_price"]
+
+
+def test_the_alert_chart_draws_optional_stop_and_target_lines():
+    from alerts.chart import render_chart
+    candles = frame(*[(100.0, 100.5, 99.5, 100.0)] * 20)
+    payload = {"symbol": "X", "timeframe": "1m", "candles": candles.to_numpy()[:, :5],
+               "event": event(10, "bullish", 100.0, 99.0).to_dict()}
+    plain = render_chart(payload)
+    assert render_chart(payload, levels=None) == plain  # unchanged without levels
+    assert render_chart(payload, levels={"stop": 99.0, "target": 102.0}) != plain
