@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="CHOCH,BOS", help="event kinds to print (both)")
     scan.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                       help="output format (jsonl)")
-    backtest_cmd.add_parser(sub, [common])
+    backtest_cmd.add_parser(sub)
     return parser
 
 
