@@ -20,8 +20,10 @@ UP, DOWN = "#26a69a", "#ef5350"
 SIZE_IN, DPI = (9.0, 5.0), 100  # 900 x 500 px: readable on a phone, small to upload
 
 
-def render_chart(payload: Mapping[str, Any]) -> bytes:
-    """PNG bytes of the signal's chart, from a 'signal' outbox payload."""
+def render_chart(payload: Mapping[str, Any],
+                 levels: Mapping[str, float] | None = None) -> bytes:
+    """PNG bytes of the signal's chart, from a 'signal' outbox payload; `levels` adds labelled
+    horizontal lines (e.g. a trade's stop and target)."""
     rows = np.asarray(payload["candles"], dtype=np.float64)
     if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] < 5:
         raise ValueError("payload has no candles to draw")
@@ -71,9 +73,13 @@ def render_chart(payload: Mapping[str, Any]) -> bytes:
     ax.axhline(float(ev["extreme"]), color="#8e24aa", linewidth=0.8, linestyle=":",
                label=f"stop ref {price(ev['extreme'])}")
 
+    extra = [float(v) for v in (levels or {}).values()]
+    for (name, value), color in zip((levels or {}).items(), ("#d32f2f", "#2e7d32", "#616161")):
+        ax.axhline(float(value), color=color, linewidth=0.9, linestyle="-.",
+                   label=f"{name} {price(value)}")
     ax.set_xlim(-1, n + 1)
-    ax.set_ylim(min(lo.min(), float(ev["extreme"])) - span * 0.06,
-                max(h.max(), float(ev["extreme"])) + span * 0.06)
+    ax.set_ylim(min(lo.min(), float(ev["extreme"]), *extra) - span * 0.06,
+                max(h.max(), float(ev["extreme"]), *extra) + span * 0.06)
     ax.yaxis.tick_right()
     ticks = np.linspace(0, n - 1, num=min(6, n), dtype=int)
     ax.set_xticks(ticks, [utc(int(ts[i]))[5:16] for i in ticks], fontsize=8)

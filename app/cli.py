@@ -11,11 +11,11 @@ import sys
 from types import ModuleType
 from typing import Sequence
 
-from app import __version__, scan
+from app import __version__, backtest_cmd, scan
 from config import ConfigError, Settings, lint_environment, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("run", "scan", "check")
+COMMANDS = ("run", "scan", "check", "backtest")
 DEFAULT_ENV_FILE = ".env"
 
 RUN_HELP = """\
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py", parents=[common],
         description="CHoCH/BOS signal daemon. Without a command: run.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check,backtest}")
     raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("run", parents=[common], help="run the daemon (the default)",
                    description=RUN_HELP, formatter_class=raw)
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="CHOCH,BOS", help="event kinds to print (both)")
     scanner.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                       help="output format (jsonl)")
+    backtest_cmd.add_parser(sub)
     return parser
 
 
@@ -181,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args, dotenv_path)
+        if args.command == "backtest":
+            return backtest_cmd.run(args)
         settings = load_settings_or_exit(dotenv_path)
         if args.command == "check":
             return _online().check(settings)

@@ -1,0 +1,219 @@
+"""`main.py backtest`: replay a candle file through the detector and the trade rules, and report.
+
+A file backtest reads no configuration: every trade flag defaults to the built-in default of its
+env key (config.Settings()), never to the environment or an env file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+DESCRIPTION = """\
+Backtest the CHoCH/BOS signals of a candle file (--csv, any format `scan --csv` reads) with the
+same trade rules as paper trading: entry at the break candle's close (plus slippage), stop at the
+event's extreme, target at --risk-reward x risk, stop checked before target on every later
+candle, fees on both legs. Prints a summary (table or JSON) on stdout; notes go to stderr. Reads
+no configuration: the trade flags default to the env keys' built-in defaults.
+
+exit status:
+  0    done
+  2    bad flags or a malformed candle file"""
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if value < 0 or value >= 1:
+        raise argparse.ArgumentTypeError(f"must be >= 0 and < 1, got {text}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _trade_on(text: str) -> frozenset[str]:
+    from config_values import parse_trade_on
+    try:
+        return frozenset(parse_trade_on(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--trade-on takes {e}, got {text!r}") from None
+
+
+def _timeframe(text: str) -> str:
+    from fetchers.timeframes import parse_timeframe
+    try:
+        parse_timeframe(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
+    """Add the `backtest` subcommand and its flags."""
+    from config import Settings
+    d = Settings()
+    p = subparsers.add_parser("backtest", parents=list(parents),
+                              help="replay a candle file through the detector and trade rules",
+                              description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--csv", metavar="PATH", required=True,
+                   help="candle file: our CSV or a Binance kline dump (as scan --csv)")
+    p.add_argument("--symbol", help="name written in the trades (default: the file name up to "
+                                    "its first '-', '_' or '.')")
+    p.add_argument("--timeframe", type=_timeframe,
+                   help="candle length, e.g. 1m (default: inferred from the spacing, as scan)")
+    p.add_argument("--left", type=_positive_int, default=5, help="pivot left bars (5)")
+    p.add_argument("--right", type=_positive_int, default=5, help="pivot right bars (5)")
+    p.add_argument("--break-on", choices=("close", "wick"), default="close",
+                   help="what must pass the level (close)")
+    p.add_argument("--trade-on", type=_trade_on, default=frozenset(d.trade_on),
+                   metavar="CHOCH,BOS", help=f"kinds traded ({','.join(d.trade_on)})")
+    p.add_argument("--risk-reward", type=_positive, default=d.risk_reward,
+                   help=f"target = risk-reward x risk ({d.risk_reward:g})")
+    p.add_argument("--on-opposite", choices=("reverse", "close", "ignore"),
+                   default=d.on_opposite, help=f"an opposite signal with a position open "
+                                               f"({d.on_opposite})")
+    p.add_argument("--fee-rate", type=_fraction, default=0.0005,
+                   help="fee per leg, a fraction of the notional (0.0005)")
+    p.add_argument("--slippage-bps", type=_non_negative, default=0.0,
+                   help="entry and stop exits worsened by this many basis points (0)")
+    p.add_argument("--position-size", type=_positive, default=d.position_size,
+                   help=f"margin per trade in USDT ({d.position_size:g})")
+    p.add_argument("--leverage", type=_positive, default=d.leverage,
+                   help=f"quantity = position size x leverage / entry ({d.leverage})")
+    p.add_argument("--trades-out", metavar="PATH", help="write every trade to this CSV")
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="summary on stdout (table)")
+    p.add_argument("--report-out", metavar="DIR",
+                   help="write an HTML report (index.html, PNGs, trades.csv, summary.json)")
+    return p
+
+
+def symbol_from(path: str) -> str:
+    """'samples/LTCUSDT-usdm-1m.csv' -> 'LTCUSDT'."""
+    stem = Path(path).name
+    return re.split(r"[-_.]", stem, maxsplit=1)[0] or stem
+
+
+def _note(message: str) -> None:
+    print(f"backtest: {message}", file=sys.stderr)
+
+
+def settings_of(args: argparse.Namespace, symbol: str, timeframe: str) -> dict:
+    """The flags that shaped the result (printed in the JSON and the report)."""
+    return {"csv": args.csv, "symbol": symbol, "timeframe": timeframe, "left": args.left,
+            "right": args.right, "break_on": args.break_on, "trade_on": sorted(args.trade_on),
+            "risk_reward": args.risk_reward, "on_opposite": args.on_opposite,
+            "fee_rate": args.fee_rate, "slippage_bps": args.slippage_bps,
+            "position_size": args.position_size, "leverage": args.leverage}
+
+
+def print_table(summary: dict, out: IO[str]) -> None:
+    """The summary as aligned 'name  value' lines, then one line per symbol/timeframe."""
+    def shown(v) -> str:
+        if v is None:
+            return "-"
+        return f"{v:,.4f}" if isinstance(v, float) else f"{v:,}"
+    keys = ("trades", "wins", "losses", "win_rate", "net_pnl", "fees", "profit_factor",
+            "max_drawdown", "expectancy", "sharpe", "sortino", "exposure")
+    for k in keys:
+        print(f"{k:<14}{shown(summary[k]):>16}", file=out)
+    for r in summary["by_symbol"]:
+        print(f"{r['symbol']} {r['timeframe']}: {r['trades']:,} trades, net_pnl "
+              f"{shown(r['net_pnl'])}, win_rate {shown(r['win_rate'])}, max_drawdown "
+              f"{shown(r['max_drawdown'])}", file=out)
+
+
+def _write_outputs(args: argparse.Namespace, result, candles, summary: dict, settings: dict,
+                   tf_ms: int) -> None:
+    """--trades-out and --report-out, when given."""
+    from backtest import tradesio
+    if args.trades_out:
+        with open(args.trades_out, "w", newline="") as f:
+            tradesio.write_trades([result], f)
+        _note(f"trades written to {args.trades_out}")
+    if args.report_out:
+        from backtest.report import write_report
+        page = write_report(args.report_out, [result], [candles], summary, settings,
+                            args.left, args.right, [tf_ms])
+        _note(f"report written to {page}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the backtest the flags describe; the exit status."""
+    import choch
+    from backtest import metrics
+    from backtest.simulate import simulate
+    from fetchers.csv_files import read_candles, timeframe_label
+    from fetchers.timeframes import parse_timeframe
+    from trading.rules import TradeRules
+
+    try:
+        data = read_candles(args.csv)
+    except ValueError as e:
+        _note(f"error: {e}")
+        return 2
+    tf_ms = parse_timeframe(args.timeframe) if args.timeframe else data.timeframe_ms
+    if tf_ms is None:
+        _note("error: the timeframe cannot be inferred from fewer than two candles; "
+              "give --timeframe")
+        return 2
+    timeframe = args.timeframe or timeframe_label(tf_ms)
+    symbol = args.symbol or symbol_from(args.csv)
+    _note(f"{args.csv}: {len(data.candles):,} candles, timeframe {timeframe}"
+          f"{'' if args.timeframe else ' (inferred)'}, {len(data.gaps):,} gap(s)")
+    rules = TradeRules(frozenset(args.trade_on), args.risk_reward, args.on_opposite,
+                       args.fee_rate, args.slippage_bps, args.position_size, args.leverage)
+    started = time.perf_counter()
+    events = choch.scan(data.candles, args.left, args.right, args.break_on, tf_ms)
+    result = simulate(data.candles, events, rules, tf_ms, symbol, timeframe)
+    summary = metrics.report([result])
+    _note(f"{len(events):,} events, {result.signals:,} tradable, {result.skipped:,} skipped "
+          f"(stop not beyond entry), {len(result.trades):,} trades in "
+          f"{time.perf_counter() - started:.3f} s")
+    settings = settings_of(args, symbol, timeframe)
+    try:
+        _write_outputs(args, result, data.candles, summary, settings, tf_ms)
+    except OSError as e:
+        _note(f"error: cannot write: {e}")
+        return 2
+    if args.format == "json":
+        print(json.dumps({**summary, "settings": settings}))
+    else:
+        print_table(summary, sys.stdout)
+    return 0

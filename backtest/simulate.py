@@ -1,0 +1,126 @@
+"""Replay detector events over their candles through the shared trade rules -> closed trades.
+
+The loop runs over events, not bars: between two events the open position's first stop or
+target touch is found with numpy over the bars in between, so a year of 1m bars costs about
+as much as its few thousand events.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from choch import Event
+from trading.rules import (CLOSE, END, LONG, REVERSE, Position, Trade, TradeRules,
+                           close_position, exit_on_candle, open_position, signal_action)
+
+FIRST_WINDOW = 256  # bars searched first for an exit; the window doubles until a touch
+
+
+@dataclass
+class Run:
+    """One backtest of one candle series: its trades and what the metrics need to know."""
+
+    symbol: str
+    timeframe: str
+    trades: list[Trade]
+    events: list[Event]  # the event that opened each trade (same order)
+    candles: int
+    start_ms: int  # first candle's open time
+    end_ms: int  # last candle's close time
+    signals: int = 0  # tradable events seen (kind in trade_on)
+    skipped: int = 0  # tradable events skipped because the stop was not beyond the entry
+    extra: dict = field(default_factory=dict)
+
+
+class _Bars:
+    """The candle columns as numpy arrays, plus the close time of a bar."""
+
+    def __init__(self, candles: pd.DataFrame, timeframe_ms: int) -> None:
+        self.ts = candles["timestamp"].to_numpy(dtype=np.int64)
+        self.o, self.h, self.l, self.c = (candles[k].to_numpy(dtype=np.float64)
+                                          for k in ("open", "high", "low", "close"))
+        self.tf = timeframe_ms
+        self.n = len(self.ts)
+
+    def close_time(self, i: int) -> int:
+        """Open time + the timeframe (also before a gap)."""
+        return int(self.ts[i]) + self.tf
+
+
+def _first_touch(pos: Position, bars: _Bars, lo: int, hi: int) -> int:
+    """Index of the first bar in [lo, hi) whose range reaches the stop or the target, else -1."""
+    long = pos.side == LONG
+    down, up = (pos.stop_price, pos.target_price) if long else (pos.target_price, pos.stop_price)
+    start, width = lo, FIRST_WINDOW
+    while start < hi:
+        stop = min(hi, start + width)
+        hit = (bars.l[start:stop] <= down) | (bars.h[start:stop] >= up)
+        k = int(hit.argmax())
+        if hit[k]:
+            return start + k
+        start, width = stop, width * 2
+    return -1
+
+
+def _exit_at(pos: Position, bars: _Bars, j: int, rules: TradeRules) -> Trade:
+    """The trade closed by bar j's stop or target (the rules decide which and at what price)."""
+    hit = exit_on_candle(pos, float(bars.o[j]), float(bars.h[j]), float(bars.l[j]),
+                         rules.slippage_bps)
+    assert hit is not None  # _first_touch found a touch on this bar
+    return close_position(pos, bars.close_time(j), hit[1], hit[0], rules.fee_rate)
+
+
+def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
+             timeframe_ms: int, symbol: str = "", timeframe: str = "") -> Run:
+    """Trades from `events` (detector order) over `candles` under `rules`."""
+    bars = _Bars(candles, timeframe_ms)
+    run = Run(symbol, timeframe, [], [], bars.n, int(bars.ts[0]) if bars.n else 0,
+              bars.close_time(bars.n - 1) if bars.n else 0)
+    if bars.n == 0:
+        return run
+    at = np.searchsorted(bars.ts, np.fromiter((e.break_time for e in events), np.int64,
+                                              len(events))).tolist()
+    trade_on, opposite = rules.trade_on, rules.on_opposite
+    pos: Optional[Position] = None
+    opener: Optional[Event] = None
+    scanned = 0  # bars before this index were checked for the open position's exit
+    trades, openers = run.trades, run.events
+    for e, b in zip(events, at):
+        if e.kind not in trade_on:
+            continue  # changes nothing; the open position's exit is found at the next signal
+        if pos is not None:
+            j = _first_touch(pos, bars, scanned, b + 1)
+            if j >= 0:
+                trades.append(_exit_at(pos, bars, j, rules))
+                openers.append(opener)
+                pos = None
+            else:
+                scanned = b + 1
+        run.signals += 1
+        new = open_position(e.direction, e.close, e.extreme, bars.close_time(b), rules)
+        if new is None:
+            run.skipped += 1
+            continue  # a skipped signal neither reverses nor closes
+        action = signal_action(pos.side if pos is not None else None, new.side, opposite)
+        if action == "ignore":
+            continue
+        if pos is not None:
+            trades.append(close_position(pos, new.entry_time, new.entry_price,
+                                         REVERSE if action == "reverse" else CLOSE,
+                                         rules.fee_rate))
+            openers.append(opener)
+            pos = None
+            if action == "close":
+                continue
+        pos, opener, scanned = new, e, b + 1
+    if pos is not None:
+        j = _first_touch(pos, bars, scanned, bars.n)
+        last = bars.n - 1
+        trades.append(_exit_at(pos, bars, j, rules) if j >= 0 else
+                      close_position(pos, bars.close_time(last), float(bars.c[last]), END,
+                                     rules.fee_rate))
+        openers.append(opener)
+    return run

@@ -1,0 +1,210 @@
+"""Speed of a whole backtest (detect + simulate + metrics) over a year of 1m bars vs backtesting.py.
+
+Run from the repo root: .venv/bin/python bench/backtest.py  (needs requirements-bench.txt).
+The candles are real: the shared 1m series (../shared/data, read-only) re-timed onto one
+regular 1m grid and chained (each chunk rescaled to open where the previous one closed) until
+a year is covered. File I/O is not timed.
+Targets (PASS/FAIL next to each figure): our backtest < 0.5 s; >= 50x faster than
+backtesting.py's simulation alone, fed our detector's signals as precomputed entries with the
+same stops and targets. The two trade lists are compared, and every difference is listed.
+"""
+from __future__ import annotations
+
+import platform
+import statistics
+import sys
+import time
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import choch  # noqa: E402
+from backtest.metrics import report  # noqa: E402
+from backtest.simulate import simulate  # noqa: E402
+from bench.targets import judged  # noqa: E402
+from trading.rules import LONG, TradeRules, open_position  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+SERIES = ("LTCUSDT-usdm-1m-2026-02", "BTCUSDT-spot-1m")
+PRICES = ["open", "high", "low", "close"]
+BARS = 525_600  # 365 days of 1m
+START_MS = 1_735_689_600_000  # 2025-01-01 00:00 UTC
+TF_MS = 60_000
+RUNS = 5
+TARGET_S = 0.5
+TARGET_RATIO = 50.0
+RULES = TradeRules(fee_rate=0.0)  # fees are arithmetic on the fills; compare the fills
+SHOWN_DIFFS = 10
+
+
+def build_year() -> pd.DataFrame:
+    """BARS real 1m candles on one regular grid (see the module docstring)."""
+    missing = [s for s in SERIES if not (DATA / f"{s}.csv").is_file()]
+    if missing:
+        sys.exit(f"bench: real candle data not found in {DATA} (missing: {', '.join(missing)})")
+    series = [pd.read_csv(DATA / f"{s}.csv", usecols=PRICES) for s in SERIES]
+    chunks, have, prev_close, k = [], 0, None, 0
+    while have < BARS:
+        chunk = series[k % len(series)].iloc[: BARS - have].copy()
+        if prev_close is not None:
+            chunk[PRICES] *= prev_close / chunk["open"].iat[0]
+        prev_close = float(chunk["close"].iat[-1])
+        chunks.append(chunk)
+        have, k = have + len(chunk), k + 1
+    df = pd.concat(chunks, ignore_index=True)
+    df.insert(0, "timestamp", START_MS + TF_MS * np.arange(len(df), dtype=np.int64))
+    return df
+
+
+def ours(df: pd.DataFrame):
+    """The whole backtest: events, trades, metrics."""
+    events = choch.scan(df, 5, 5, "close", TF_MS)
+    run = simulate(df, events, RULES, TF_MS, "BENCH", "1m")
+    return events, run, report([run])
+
+
+def split_times(df: pd.DataFrame) -> dict[str, float]:
+    """Median seconds of each stage: detect, simulate, metrics."""
+    spent: dict[str, list[float]] = {"detect": [], "simulate": [], "metrics": []}
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        events = choch.scan(df, 5, 5, "close", TF_MS)
+        t1 = time.perf_counter()
+        run = simulate(df, events, RULES, TF_MS, "BENCH", "1m")
+        t2 = time.perf_counter()
+        report([run])
+        t3 = time.perf_counter()
+        for k, v in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
+            spent[k].append(v)
+    return {k: statistics.median(v) for k, v in spent.items()}
+
+
+def signals(df: pd.DataFrame, events) -> dict[int, list[tuple[int, float, float]]]:
+    """Bar -> [(+1 long / -1 short, stop, target)] for each valid tradable event, in order."""
+    ts = df["timestamp"].to_numpy()
+    out: dict[int, list] = {}
+    for e in events:
+        if e.kind not in RULES.trade_on:
+            continue
+        pos = open_position(e.direction, e.close, e.extreme, 0, RULES)
+        if pos is None:
+            continue
+        bar = int(np.searchsorted(ts, e.break_time))
+        out.setdefault(bar, []).append((1 if pos.side == LONG else -1, pos.stop_price,
+                                        pos.target_price))
+    return out
+
+
+def run_backtesting_py(df: pd.DataFrame, entries: dict) -> tuple[float, pd.DataFrame]:
+    """backtesting.py over the same candles: (seconds for Backtest.run, its trades)."""
+    from backtesting import Backtest, Strategy
+
+    class Precomputed(Strategy):
+        """Enter at the signal candle's close with our stop and target; reverse on opposite."""
+
+        def init(self):
+            pass
+
+        def next(self):
+            todo = entries.get(len(self.data) - 1)
+            if not todo:
+                return
+            held = int(np.sign(self.position.size))
+            for side, stop, target in todo:
+                if side == held:
+                    continue  # same direction: ignored
+                size = 1 + abs(held)  # one unit, plus whatever the reversal must close
+                for trade in self.trades:
+                    # backtesting.py runs a trade's SL/TP before a new market order on the next
+                    # bar; our reversal happens at this close, so they must not fire first.
+                    trade.sl = trade.tp = None
+                if side > 0:
+                    self.buy(size=size, sl=stop, tp=target)
+                else:
+                    self.sell(size=size, sl=stop, tp=target)
+                held = side
+
+    data = df.rename(columns=str.capitalize).set_index(
+        pd.to_datetime(df["timestamp"], unit="ms"))[["Open", "High", "Low", "Close"]]
+    bt = Backtest(data, Precomputed, cash=1e12, commission=0.0, trade_on_close=True,
+                  exclusive_orders=False, hedging=False, finalize_trades=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        stats = bt.run()
+        took = time.perf_counter() - start
+    return took, stats._trades
+
+
+def compare(df: pd.DataFrame, run, theirs: pd.DataFrame) -> tuple[int, int, list[str]]:
+    """(matching, ours, difference lines): trades keyed by entry bar and side."""
+    ts = df["timestamp"].to_numpy()
+    o = df["open"].to_numpy()
+    mine = {}
+    for t in run.trades:
+        entry = int(np.searchsorted(ts, t.entry_time - TF_MS))
+        mine[(entry, t.side)] = (int(np.searchsorted(ts, t.exit_time - TF_MS)), t.entry_price,
+                                 t.exit_price, t.exit_reason)
+    other = {(int(r.EntryBar), LONG if r.Size > 0 else "short"):
+             (int(r.ExitBar), float(r.EntryPrice), float(r.ExitPrice))
+             for r in theirs.itertuples()}
+    same, diffs = 0, []
+    for key in sorted(set(mine) | set(other)):
+        a, b = mine.get(key), other.get(key)
+        if a and b and a[:3] == b:
+            same += 1
+            continue
+        why = "only ours" if b is None else "only backtesting.py" if a is None else "fills differ"
+        if a and b and a[3] == "target" and a[0] == b[0]:
+            gap = float(o[a[0]])
+            why = (f"target gapped through: ours fills at the target {a[2]!r}, backtesting.py at "
+                   f"the open {gap!r}")
+        diffs.append(f"entry bar {key[0]} {key[1]}: {why}; ours {a}, backtesting.py {b}")
+    return same, len(mine), diffs
+
+
+def main() -> None:
+    """Print the figures with PASS/FAIL."""
+    df = build_year()
+    ours(df.iloc[:10_000])  # warm-up: imports and first-call costs are not the steady state
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        events, run, summary = ours(df)
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    parts = split_times(df)
+    print(f"backtest over {len(df):,} 1m bars (one year, real candles re-timed), "
+          f"{len(events):,} events, {summary['trades']:,} trades "
+          f"(Python {platform.python_version()}, {platform.machine()}):")
+    print(f"  ours: detect + simulate + metrics, median of {RUNS}: {median:.3f} s "
+          f"(best {min(times):.3f} s) {judged(median < TARGET_S, f'< {TARGET_S} s')}")
+    print("  of which (medians): " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts.items()))
+    try:
+        bt_version = version("backtesting")
+    except Exception:  # noqa: BLE001 - not installed: say so instead of a traceback
+        print("  backtesting.py: not installed (pip install -r requirements-bench.txt)")
+        return
+    entries = signals(df, events)
+    took, theirs = run_backtesting_py(df, entries)
+    ratio = took / median
+    print(f"  backtesting.py {bt_version}: simulation only (entries precomputed), "
+          f"{len(theirs):,} trades: {took:.3f} s")
+    print(f"  ratio: {ratio:.1f}x {judged(ratio >= TARGET_RATIO, f'>= {TARGET_RATIO:.0f}x')}")
+    same, total, diffs = compare(df, run, theirs)
+    print(f"  trade lists: {same:,} of {total:,} of ours equal in side, entry/exit bar and "
+          f"prices; {len(diffs):,} difference(s)")
+    for line in diffs[:SHOWN_DIFFS]:
+        print(f"    {line}")
+    if len(diffs) > SHOWN_DIFFS:
+        print(f"    ... and {len(diffs) - SHOWN_DIFFS:,} more")
+
+
+if __name__ == "__main__":
+    main()
