@@ -71,6 +71,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) bench/daemon.py
 	$(PY) bench/trading.py
 	$(PY) bench/chart.py
+	$(PY) bench/backtest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
