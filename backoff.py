@@ -7,8 +7,9 @@ machinery bends around it rather than fitting it.
   tenacity has no notion of a hint carried by the error, so it would take a custom `wait` that
   re-reads the exception from the retry state: about as much code as the loop below.
 - "Retry until the daemon stops" needs the sleep itself to end early on an asyncio.Event, and
-  a stop to be told apart from giving up; tenacity's stop conditions are only checked between
-  sleeps, so a shutdown would wait out a 60 s backoff.
+  a stop to be told apart from giving up; tenacity checks its stop conditions only between
+  sleeps, so it would take an event-racing custom sleep plus a stop condition reading the
+  same event, and a shutdown still surfaces as an ordinary RetryError.
 - A budget that refuses a wait which would overrun it (instead of sleeping and then noticing)
   and a fake clock for both the sleep and the budget are a few lines here.
 - It would be one more pinned dependency for about 150 lines of stdlib code, in a project that

@@ -7,15 +7,16 @@ or a channel): in a group any member could otherwise close the operator's positi
 A command older than COMMAND_MAX_AGE_S (sent while the daemon was down) is not run: closing
 positions an hour after the operator asked is not what they meant.
 
-Why our own getUpdates loop and not PTB's Application/Updater with filters.Chat: two guarantees
-the operator relies on sit between fetching an update and running it, where the Updater gives
+Why our own getUpdates loop and not PTB's Application/Updater with filters.Chat: the guarantee
+the operator relies on sits between fetching an update and running it, where the Updater gives
 no hook. The next update id is stored in the state DB before the command runs, so a command
 that crashes the handler, or the daemon, is never run twice, not even after a restart (the
-Updater keeps its offset in memory and confirms it only with its next getUpdates); and a
-stored offset survives a deleted webhook or a second bot session. The Updater would also bring
-its own task, retry/backoff loop and shutdown order next to the daemon's stop event and the
-shared backoff utility. What remains is small and uses public API only: Bot.get_updates,
-Bot.initialize (getMe) and Bot.username.
+Updater keeps its offset in memory and confirms it to Telegram only with its next
+getUpdates, so a crash mid-command re-delivers it). The too-old refusal and the chat filter
+would port to handlers easily; the offset would not. The Updater would also bring its own task,
+retry/backoff loop and shutdown order next to the daemon's stop event and the shared backoff
+utility. What remains is small and uses public API only: Bot.get_updates, Bot.initialize
+(getMe) and Bot.username.
 """
 from __future__ import annotations
 
