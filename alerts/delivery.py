@@ -12,6 +12,8 @@ from typing import Any, Awaitable, Callable, Optional
 
 import structlog
 
+from backoff import Backoff, sleep_unless
+
 from .chart import render_chart
 from .messages import CAPTION_LIMIT, notice_text, signal_text
 from .notifiers import Notifier, Permanent, RateLimited, Transient
@@ -39,6 +41,8 @@ class OutboxDelivery:
         self.chart = bool(getattr(settings, "chart", True)) and notifier.supports_photos
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
+        # No jitter: one chat, one sender; the attempts count lives in the outbox row.
+        self.backoff = Backoff(base_s=backoff_base_s, factor=2.0, cap_s=backoff_cap_s)
         self.idle_s = idle_s
         self.render = render
         self.limiter = limiter or ChatRateLimiter(clock, sleep)
@@ -64,8 +68,8 @@ class OutboxDelivery:
                 "last_error": self.last_error}
 
     def _backoff(self, attempts: int) -> float:
-        """Capped exponential backoff; `attempts` failed tries so far."""
-        return min(self.backoff_cap_s, self.backoff_base_s * (2 ** min(attempts, 30)))
+        """Capped exponential backoff; `attempts` failed tries before this one."""
+        return self.backoff.delay(attempts + 1)
 
     async def drain_once(self, stop_event: Optional[asyncio.Event] = None) -> Optional[float]:
         """Send due rows in order until the head must wait: seconds to wait, None when empty.
@@ -190,17 +194,7 @@ class OutboxDelivery:
 
     async def _pause(self, delay: float, stop_event: asyncio.Event) -> None:
         """Wait `delay` seconds, or less if woken or stopped."""
-        if self._wake.is_set() or stop_event.is_set():
-            self._wake.clear()
-            return
-        waiters = [asyncio.ensure_future(self.sleep(delay)),
-                   asyncio.ensure_future(self._wake.wait()),
-                   asyncio.ensure_future(stop_event.wait())]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
+        await sleep_unless(delay, self._wake, stop_event, sleep=self.sleep)
         self._wake.clear()
 
     async def run(self, stop_event: asyncio.Event) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dtm
 import logging
 import sys
+import warnings
 from typing import Any, Optional, Protocol, TextIO
 
 import httpx
@@ -17,6 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import (BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken,
                             NetworkError, RetryAfter, TelegramError, TimedOut)
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from .messages import clip, plain
 
@@ -74,6 +76,15 @@ def _seconds(value: Any) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
+def retry_after_s(exc: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait, from the public RetryAfter.retry_after."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the int will become a timedelta (PTB_TIMEDELTA=1 opts in early):
+        # _seconds reads both, so the notice is not the operator's concern.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(exc.retry_after)
+
+
 def _ambiguous(exc: BaseException) -> bool:
     """True when the request may have been processed: it was written but no reply came back."""
     cause = exc.__cause__
@@ -88,8 +99,7 @@ def _ambiguous(exc: BaseException) -> bool:
 def translate(exc: TelegramError) -> DeliveryError:
     """Map a python-telegram-bot error to Transient / RateLimited / Permanent."""
     if isinstance(exc, RetryAfter):
-        # The private timedelta avoids PTB's deprecation warning on the int-valued property.
-        return RateLimited(_seconds(getattr(exc, "_retry_after", None) or exc.retry_after))
+        return RateLimited(retry_after_s(exc))
     if isinstance(exc, InvalidToken):
         # Its message contains the token: never pass it on. A revoked token is fixed by the
         # operator; until then alerts wait in the outbox rather than being thrown away.

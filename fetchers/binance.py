@@ -17,7 +17,7 @@ from exchange.errors import SERVER_SIDE_CODES, binance_code
 
 from . import universe as uni
 from .candles import empty_frame, insane, parse_klines, since_slice, tidy, to_frame
-from .retry import Backoff, MalformedResponse, RetryPolicy, retry_after_s, with_retry
+from .retry import MalformedResponse, RetryPolicy, SharedPause, retry_after_s, with_retry
 from .timeframes import NATIVE, parse_timeframe
 
 log = structlog.get_logger(__name__)
@@ -39,28 +39,37 @@ class _DataExchange(ccxt_async.binanceusdm):
     def handle_errors(self, code, reason, url, method, headers, body, response,
                       request_headers, request_body):
         """ccxt's error mapping, plus the response headers it would otherwise drop."""
-        for key, value in (headers or {}).items():
-            if key.lower() == "x-mbx-used-weight-1m":
-                try:
-                    self.used_weight_1m = int(value)
-                except (TypeError, ValueError):
-                    pass
+        self._note_used_weight(headers)
         try:
             return super().handle_errors(code, reason, url, method, headers, body, response,
                                          request_headers, request_body)
         except ccxt.BaseError as e:
-            error = e
-            if not isinstance(e, ccxt.NetworkError) and (
-                    code >= 500 or binance_code(e) in SERVER_SIDE_CODES):
-                # ccxt maps Binance's 5xx bodies (-1000, -1001) to OperationFailed, which is
-                # not a NetworkError; for a read they are the server's trouble: retry them.
-                error = ccxt.ExchangeNotAvailable(str(e))
+            error = _as_read_error(e, code)
             # Read here, from this response's own headers: last_response_headers is shared by
             # every concurrent request of the instance and may already belong to another one.
             error.retry_after_s = retry_after_s(headers)
             if error is e:
                 raise
             raise error from e
+
+    def _note_used_weight(self, headers) -> None:
+        """Remember X-MBX-USED-WEIGHT-1M from a response's headers (when it is a number)."""
+        for key, value in (headers or {}).items():
+            if key.lower() == "x-mbx-used-weight-1m":
+                try:
+                    self.used_weight_1m = int(value)
+                except (TypeError, ValueError):
+                    pass
+
+
+def _as_read_error(error: ccxt.BaseError, status: int) -> ccxt.BaseError:
+    """The error a READ should see: a server-side failure becomes retryable, else unchanged."""
+    if not isinstance(error, ccxt.NetworkError) and (
+            status >= 500 or binance_code(error) in SERVER_SIDE_CODES):
+        # ccxt maps Binance's 5xx bodies (-1000, -1001) to OperationFailed, which is not a
+        # NetworkError; for a read they are the server's trouble: retry them.
+        return ccxt.ExchangeNotAvailable(str(error))
+    return error
 
 
 def market_id(symbol: str) -> str:
@@ -88,7 +97,7 @@ class BinanceFetcher:
         self._sem: asyncio.Semaphore | None = None
         self._time_lock: asyncio.Lock | None = None
         self._universe_lock: asyncio.Lock | None = None
-        self._backoff = Backoff()
+        self._pause = SharedPause(self.retry.clock)  # one per instance: a 429 is per IP
         self._offset_ms: int | None = None
         self._synced_at = -math.inf
         self._universe: list[str] | None = None
@@ -148,7 +157,7 @@ class BinanceFetcher:
             async with self._sem:  # held per attempt only: a backoff sleep frees the slot
                 return await fn()
 
-        return await with_retry(attempt, self.retry, what, self._backoff)
+        return await with_retry(attempt, self.retry, what, self._pause)
 
     @property
     def used_weight_1m(self) -> int | None:

@@ -1,4 +1,5 @@
-"""Retries for market-data reads: capped exponential backoff with jitter, bounded per call."""
+"""Retries for market-data reads: the shared backoff utility, bounded per call by a budget,
+plus a pause every read honours after a 429/418."""
 from __future__ import annotations
 
 import asyncio
@@ -9,11 +10,14 @@ from typing import Awaitable, Callable, TypeVar
 
 import structlog
 
+from backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
 from exchange import PermanentExchangeError, TransientExchangeError, translate
 from exchange.ccxt_lean import ccxt
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+RETRIED = (ccxt.NetworkError, ccxt.InvalidNonce)  # the server's or the network's trouble
+RATE_LIMITED = (ccxt.DDoSProtection, ccxt.RateLimitExceeded)  # 418 / 429
 
 
 class MalformedResponse(ccxt.NetworkError):
@@ -31,12 +35,18 @@ class RetryPolicy:
     # catches up on the next one (a Retry-After longer than what is left gives up at once).
     budget_s: float = 30.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    sleep: Sleep = field(default=asyncio.sleep, compare=False, repr=False)
+    clock: Clock = field(default=time.monotonic, compare=False, repr=False)
+
+    @property
+    def backoff(self) -> Backoff:
+        """Capped 2^n growth with 50-100% jitter: it spreads the retries of many symbols that
+        failed together."""
+        return Backoff(self.base_s, 2.0, self.cap_s, Jitter.EQUAL, self.rng)
 
     def delay(self, attempt: int) -> float:
-        """Backoff before retry number `attempt` (1-based): capped 2^n growth, 50-100% jitter."""
-        full = min(self.cap_s, self.base_s * (2 ** (attempt - 1)))
-        # Jitter spreads the retries of many symbols that failed together.
-        return full * (0.5 + 0.5 * self.rng.random())
+        """Backoff before retry number `attempt` (1-based)."""
+        return self.backoff.delay(attempt)
 
 
 def retry_after_s(headers: dict | None) -> float | None:
@@ -52,7 +62,7 @@ def retry_after_s(headers: dict | None) -> float | None:
     return None
 
 
-class Backoff:
+class SharedPause:
     """Shared pause after a 429/418: every call waits (or gives up) until it has passed."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -68,48 +78,63 @@ class Backoff:
         return max(0.0, self.until - self.clock())
 
 
+async def _after_pause(pause: SharedPause, policy: RetryPolicy, started: float, what: str
+                       ) -> None:
+    """Wait out the shared pause, or give up at once when it would overrun the budget."""
+    wait = pause.remaining()
+    if not wait:
+        return
+    if policy.clock() - started + wait > policy.budget_s:
+        raise TransientExchangeError(
+            f"{what}: rate-limit pause of {wait:.1f}s exceeds the cycle budget",
+            retry_after_s=wait)
+    await policy.sleep(wait)
+
+
+async def _within_budget(call: Callable[[], Awaitable[T]], policy: RetryPolicy, started: float,
+                         what: str) -> T:
+    """The call itself, bounded by what is left of the budget (a timeout is retried)."""
+    # ccxt's rate limiter may queue a request for most of a minute: a cycle must not hang on it.
+    left = policy.budget_s - (policy.clock() - started)
+    try:
+        return await asyncio.wait_for(call(), timeout=max(left, 0.001))
+    except asyncio.TimeoutError:
+        raise ccxt.RequestTimeout(f"{what}: no answer within the cycle budget") from None
+
+
+def _give_up(error: Exception, what: str) -> Exception:
+    """Our exchange error for a ccxt error that is not (or no longer) retried."""
+    if not isinstance(error, RETRIED):
+        return translate(error)
+    log.warning("market_data_gave_up", what=what, error=type(error).__name__)
+    translated = translate(error)
+    if not isinstance(translated, TransientExchangeError):  # pragma: no cover - NetworkError
+        return PermanentExchangeError(str(translated))
+    return translated
+
+
 async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what: str,
-                     backoff: Backoff | None = None) -> T:
+                     pause: SharedPause | None = None) -> T:
     """Run `call`, retrying transient ccxt errors; raise Transient/PermanentExchangeError."""
-    backoff = backoff or Backoff()
-    start = time.monotonic()
-    last: Exception | None = None
-    for attempt in range(1, policy.attempts + 1):
-        wait = backoff.remaining()
-        if wait:
-            if time.monotonic() - start + wait > policy.budget_s:
-                raise TransientExchangeError(
-                    f"{what}: rate-limit pause of {wait:.1f}s exceeds the cycle budget",
-                    retry_after_s=wait)
-            await asyncio.sleep(wait)
-        try:
-            # The budget bounds the call itself too: ccxt's rate limiter may queue a request
-            # for most of a minute, and a cycle must not hang on it.
-            left = policy.budget_s - (time.monotonic() - start)
-            try:
-                return await asyncio.wait_for(call(), timeout=max(left, 0.001))
-            except asyncio.TimeoutError:
-                raise ccxt.RequestTimeout(f"{what}: no answer within the cycle budget") from None
-        except (ccxt.NetworkError, ccxt.InvalidNonce) as e:
-            last = e
-            hinted = getattr(e, "retry_after_s", None)
-            if hinted is not None:
-                backoff.pause(hinted)
-            elif isinstance(e, (ccxt.DDoSProtection, ccxt.RateLimitExceeded)):
-                # A 429/418 without Retry-After: still slow every caller down, not just this one.
-                backoff.pause(policy.delay(attempt))
-            delay = max(policy.delay(attempt), backoff.remaining())
-            elapsed = time.monotonic() - start
-            log.warning("market_data_retry", what=what, attempt=attempt,
-                        error=type(e).__name__, delay_s=round(delay, 3))
-            if attempt == policy.attempts or elapsed + delay > policy.budget_s:
-                break
-            await asyncio.sleep(delay)
-        except ccxt.BaseError as e:
-            raise translate(e) from e
-    assert last is not None
-    log.warning("market_data_gave_up", what=what, error=type(last).__name__)
-    error = translate(last)
-    if not isinstance(error, TransientExchangeError):  # pragma: no cover - NetworkError family
-        raise PermanentExchangeError(str(error)) from last
-    raise error from last
+    pause = pause or SharedPause(policy.clock)
+    started = policy.clock()
+
+    async def attempt() -> T:
+        await _after_pause(pause, policy, started, what)
+        return await _within_budget(call, policy, started, what)
+
+    def failed(failure: Failure) -> None:
+        if failure.hinted or isinstance(failure.error, RATE_LIMITED):
+            # Slow every caller down, not just this one (a 429/418 is per IP).
+            pause.pause(failure.delay_s)
+        if not failure.final:
+            log.warning("market_data_retry", what=what, attempt=failure.attempt,
+                        error=type(failure.error).__name__, delay_s=round(failure.delay_s, 3))
+
+    try:
+        return await retry(attempt, backoff=policy.backoff,
+                           retry_on=lambda e: isinstance(e, RETRIED), attempts=policy.attempts,
+                           budget_s=policy.budget_s, on_failure=failed, sleep=policy.sleep,
+                           clock=policy.clock)
+    except ccxt.BaseError as e:
+        raise _give_up(e, what) from e

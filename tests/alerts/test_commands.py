@@ -315,3 +315,30 @@ async def test_check_reports_bot_and_chat_without_secrets(fake, notifier):
     _, (label, ok, detail) = await notifier.check()
     assert not ok and "Chat not found" in detail and CHAT not in detail
     assert fake.sent == []  # a check never posts to the chat
+
+
+async def test_a_command_for_another_bot_is_ignored_and_ours_runs(fake, channel, controller):
+    assert await say(fake, channel, "/pause@other_bot") == []
+    assert controller.calls == []
+    [reply] = await say(fake, channel, "/pause@choch_test_bot")
+    assert "paused" in reply and controller.calls == [("pause",)]
+
+
+async def test_polling_learns_the_bot_username_with_one_getme(fake, channel):
+    await say(fake, channel, "/help")
+    await say(fake, channel, "/help")
+    assert fake.count("getMe") == 1 and fake.count("getUpdates") == 2
+
+
+async def test_a_stop_during_the_backoff_ends_the_channel_at_once(fake, notifier, controller,
+                                                                  store):
+    fake.outage(until=time.time() + 3600)
+    channel = CommandChannel(notifier, make_settings(fake.url), controller, store=store,
+                             poll_timeout_s=0, retry_base_s=3600)  # real sleep: one hour
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(stop))
+    while fake.count("getMe") + fake.count("getUpdates") == 0:
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 2.0)

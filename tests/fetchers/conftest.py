@@ -1,6 +1,7 @@
 """Fixtures: a fake Binance USD-M data server and fetchers pointed at it."""
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -22,6 +23,28 @@ class HostClock:
 
     def __call__(self) -> float:
         return self.ms / 1000
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the code sleeps: backoffs cost no real time."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance the clock instead of waiting; still yields to the loop."""
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def fake_timed_retry(clock: FakeClock, **kw) -> RetryPolicy:
+    """fast_retry() whose waits and budget run on `clock` instead of real time."""
+    return fast_retry(sleep=clock.sleep, clock=clock, **kw)
 
 
 def fast_retry(**kw) -> RetryPolicy:
