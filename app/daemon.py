@@ -11,13 +11,14 @@ import pandas as pd
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from api import Metrics
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
 from fetchers.timeframes import parse_timeframe
 from store import SignalRow, StateDbError, open_exclusive
 from trading.models import LiveTradingRefused, PositionModeError
 
-from . import banner
+from . import api_view, banner
 from .cycle import Poller
 from .pipeline import params_key
 from .reasons import network_reason
@@ -63,6 +64,7 @@ class Daemon:
         self.last_slot: dict[str, dict] = {}
         self.trading_error: Optional[str] = None  # the last reconciliation's failure, for /status
         self.smallest_tf = min(settings.timeframes, key=parse_timeframe)
+        self.metrics = Metrics()  # exposed at /metrics when API_LISTEN is set
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -82,6 +84,7 @@ class Daemon:
         self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
         self.broker = self._broker or make_broker(s, self.store)  # live needs confirmation
         self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
+        api_view.instrument(self)  # metrics hooks: both instances, delivery, manager
         mode = banner.alert_mode(s)
 
         params = params_key(s.pivot_left, s.pivot_right, s.break_on)
@@ -186,6 +189,7 @@ class Daemon:
         """After a stream was fed: wake the alerts, trade the fresh signals, move paper fills."""
         if recorded:
             self.delivery.wake()
+            api_view.signals_recorded(self, recorded)  # metrics: candle close -> signal
         if timeframe == self.smallest_tf:
             try:
                 await self.manager.on_candles(symbol, candles)
@@ -270,6 +274,7 @@ class Daemon:
         """Stop scheduling, finish the job in flight (bounded), flush alerts, close sessions."""
         self.systemd.stopping()
         self.stop.set()
+        await api_view.stop_api(self)  # before the store closes
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         jobs = [t for t in self.inflight if t is not asyncio.current_task()]
@@ -312,6 +317,9 @@ class Daemon:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
         self.systemd.status("starting: catching up")
+        if not await api_view.start_api(self):  # API_LISTEN set, its address unusable
+            await self.shutdown()
+            return EXIT_FAILED
         # From the start: a start-up waiting for an unreachable exchange may last for hours.
         self.tasks.append(asyncio.create_task(self._state_guard(STATE_CHECK_S),
                                               name="state-guard"))

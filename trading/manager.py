@@ -37,6 +37,7 @@ class PositionManager(ReconcileMixin):
         self.symbols: list[str] = list(settings.symbols)
         self._foreign: set[str] = set()
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
+        self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None  # metrics
 
     def now_ms(self) -> int:
         """The manager's clock in ms."""
@@ -142,6 +143,7 @@ class PositionManager(ReconcileMixin):
                 return self._skip(signal, f"could not close the opposite position: {text}",
                                   alert=True)
         side = side_for(direction)
+        self.on_entry_sent(signal, self.now_ms())
         try:
             fill = await self.desk.place(
                 client_id=entry_id, signal_id=signal.id, symbol=signal.symbol, role="entry",
