@@ -18,7 +18,7 @@ from .state import DaemonControls
 
 log = structlog.get_logger(__name__)
 CONTROLS = web.AppKey("controls", DaemonControls)
-PRINCIPAL = "principal"  # request key set by the auth middleware
+PRINCIPAL = web.RequestKey("principal", Principal)  # set by the auth middleware
 
 
 def _refuse(request: web.Request, status: int, why: str) -> web.Response:
