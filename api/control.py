@@ -6,11 +6,14 @@ that), same-origin, and from a cookie session also carry the session's CSRF toke
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Optional
 
 import structlog
 from aiohttp import web
+
+from config import normalize_symbol
 
 from .auth import Principal, address, csrf_ok
 from .routes import SYMBOL, json_response
@@ -70,7 +73,11 @@ async def _run(request: web.Request, action: str, body: dict) -> web.Response:
         result = "trading resumed: new signals will be traded"
     elif action == "close":
         symbol = str(body.get("symbol", "")).strip()
-        if not SYMBOL.fullmatch(symbol):
+        try:
+            symbol = normalize_symbol(symbol) if SYMBOL.fullmatch(symbol) else ""
+        except ValueError:
+            symbol = ""
+        if not symbol:
             return json_response({"error": "symbol: e.g. BTC/USDT or BTCUSDT"}, 400)
         result = await controls.close(symbol)
         action = f"close {symbol}"
@@ -88,7 +95,10 @@ async def control(request: web.Request) -> web.Response:
     refused = _gate(request)
     if refused is not None:
         return refused
-    return await _run(request, request.match_info["action"], await _body(request))
+    body = await _body(request)
+    # Shielded: a request that times out (or a client that leaves) must not cancel an order
+    # half-way; the action finishes and is announced, only its answer is lost.
+    return await asyncio.shield(_run(request, request.match_info["action"], body))
 
 
 def add_routes(app: web.Application) -> None:
