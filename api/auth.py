@@ -179,8 +179,9 @@ def address(request: web.Request) -> str:
 
 def same_origin(request: web.Request) -> bool:
     """False when a browser says the request comes from another site (a forged form or fetch)."""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return False
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:  # set by the browser itself; Origin may be "null" (privacy settings)
+        return site in ("same-origin", "none")
     origin = request.headers.get("Origin")
     return origin is None or urlsplit(origin).netloc == request.host
 

@@ -98,7 +98,7 @@ function drawHealth(h) {
     ["Venue", data.exchange], ["Host", data.host], ["Health", badge(data.ok)],
     ["Last success", utc(data.last_success_at)], ["Requests", data.requests],
     ["Errors", errorsText(data.errors)], ["Streams behind", data.streams_behind],
-    ["Watching", `${h.symbols.length} symbols × ${h.timeframes.join(", ")}`],
+    ["Watching", `${h.symbols.length} symbol${h.symbols.length === 1 ? "" : "s"} × ${h.timeframes.join(", ")}`],
   ]);
   const rows = Object.entries(data.candles).sort();
   fill($("candles"), rows, 4, "no candle yet", ([tf, c]) =>
