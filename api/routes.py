@@ -23,8 +23,8 @@ TIMEFRAME = re.compile(r"[0-9]{1,4}[smhdwM]")
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     """Compact JSON, never cached (it is live state)."""
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, separators=(",", ":")),
-                             headers={"Cache-Control": "no-store"})
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"},
+                             dumps=lambda d: json.dumps(d, separators=(",", ":")))
 
 
 def bad_request(why: str) -> web.HTTPBadRequest:

@@ -37,7 +37,8 @@ class PositionManager(ReconcileMixin):
         self.symbols: list[str] = list(settings.symbols)
         self._foreign: set[str] = set()
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
-        self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None  # metrics
+        # Metrics hook: called as the entry order of a signal is sent.
+        self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None
 
     def now_ms(self) -> int:
         """The manager's clock in ms."""

@@ -32,8 +32,10 @@ SEED = 11
 USER = "operator"
 PASSWORD = "correct-horse-battery-staple-42"
 # Made-up secrets: no API response may contain any of them.
-SECRETS = {"BINANCE_API_KEY": "prodKeyAPItest0123456789", "BINANCE_SECRET": "prodSecretAPItest987654",
-           "BINANCE_API_KEY_DEMO": "demoKeyAPItest55555", "BINANCE_SECRET_DEMO": "demoSecretAPI77777",
+SECRETS = {"BINANCE_API_KEY": "prodKeyAPItest0123456789",
+           "BINANCE_SECRET": "prodSecretAPItest987654",
+           "BINANCE_API_KEY_DEMO": "demoKeyAPItest55555",
+           "BINANCE_SECRET_DEMO": "demoSecretAPI77777",
            "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "424242", "API_PASSWORD": PASSWORD}
 
 
