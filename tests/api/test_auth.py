@@ -126,7 +126,7 @@ async def test_repeated_failures_from_one_address_are_slowed_down(run, http):
         auth.slowdown = kept
 
 
-async def test_slow_down_delays_grow_per_address_and_are_forgotten(run):
+async def test_slow_down_delays_grow_per_address_and_are_forgotten():
     now = [0.0]
     waited: list[float] = []
 
