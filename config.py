@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import ipaddress
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Mapping
@@ -110,6 +111,11 @@ class Settings:
     max_open_positions: int = 3
     max_daily_trades: int = 10
     max_daily_loss: float = 0.0  # USDT of realised loss per UTC day; 0 = no limit
+    # --- HTTP API, dashboard and /metrics (api/): off while api_listen is empty ---
+    api_listen: str = ""  # host:port, e.g. 127.0.0.1:8080 or [::1]:8080
+    api_username: str = ""
+    api_password: str = field(default="", metadata={"secret": True})
+    api_control: bool = False  # pause/resume/close over HTTP
 
     @property
     def live_trading(self) -> bool:
@@ -186,6 +192,74 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "MAX_DAILY_TRADES": ("max_daily_trades", number(int, 0, 100000)),
     "MAX_DAILY_LOSS": ("max_daily_loss", number(float, 0, 1e9)),
 }
+# --- HTTP API keys: parsers, KEYS entries and the one cross-check --------------------------------
+API_MIN_PASSWORD = 16  # on a non-loopback address: the API can close positions
+
+
+def parse_listen(text: str) -> str:
+    """host:port to serve the API on: an IPv4 address, [IPv6] or localhost, port 1..65535."""
+    allowed = ("host:port with an IP address or localhost and a port 1..65535, e.g. "
+               "127.0.0.1:8080, [::1]:8080 or 0.0.0.0:8080")
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})|([0-9.]+|localhost):([0-9]{1,5})",
+                     text.strip())
+    if not m:
+        raise ValueError(allowed)
+    host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    if host != "localhost":
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(allowed) from None
+        if (ip.version == 6) != bool(m.group(1)):
+            raise ValueError(allowed)
+        host = str(ip)
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(allowed)
+    return f"[{host}]:{int(port)}" if ":" in host else f"{host}:{int(port)}"
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """(host, port) of an API_LISTEN value as parse_listen returns it."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def is_loopback(listen: str) -> bool:
+    """True when the API listens on this machine only (127.0.0.0/8, ::1, localhost)."""
+    host = listen_address(listen)[0]
+    return host == "localhost" or ipaddress.ip_address(host).is_loopback
+
+
+def parse_api_username(text: str) -> str:
+    """A user name for HTTP Basic: no colon (it separates the name from the password)."""
+    name = text.strip()
+    if ":" in name:
+        raise ValueError("a user name without ':'")
+    return name
+
+
+KEYS.update({
+    "API_LISTEN": ("api_listen", parse_listen),
+    "API_USERNAME": ("api_username", parse_api_username),
+    "API_PASSWORD": ("api_password", plain_text),
+    "API_CONTROL": ("api_control", parse_bool),
+})
+
+
+def _api_problems(s: dict, given: set[str]) -> list[Problem]:
+    """The API needs credentials, and a long password when reachable from other machines."""
+    if "API_LISTEN" not in given:
+        return []
+    problems = [Problem(key, "", "required when API_LISTEN is set", secret=key == "API_PASSWORD")
+                for key in ("API_USERNAME", "API_PASSWORD") if key not in given]
+    listen, password = s["api_listen"], s["api_password"]
+    if listen and password and not is_loopback(listen) and len(password) < API_MIN_PASSWORD:
+        problems.append(Problem("API_PASSWORD", password, f"at least {API_MIN_PASSWORD} "
+                                f"characters when API_LISTEN ({listen}) is not a loopback "
+                                "address", secret=True))
+    return problems
+
+
 SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
                         if Settings.__dataclass_fields__[name].metadata.get("secret"))
 
@@ -234,6 +308,7 @@ def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
     problems += _pair_problems(given, "BINANCE_API_KEY_DEMO", "BINANCE_SECRET_DEMO")
     problems += _trading_problems(s, given)
     problems += _pair_problems(given, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
+    problems += _api_problems(s, given)
     return problems
 
 

@@ -53,6 +53,7 @@ class OutboxDelivery:
         self.sent = 0
         self.failed = 0
         self.last_error: Optional[str] = None
+        self.on_sent: Callable[[Any, int], None] = lambda row, now_ms: None  # metrics hook
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -132,6 +133,7 @@ class OutboxDelivery:
         if failed is None:
             self.store.mark_sent(row.id, self._now_ms())
             self.sent += 1
+            self.on_sent(row, self._now_ms())
             log.info("alert_sent", outbox_id=row.id, topic=row.topic, attempts=row.attempts + 1,
                      symbol=row.payload.get("symbol"))
         else:

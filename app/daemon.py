@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, signal_payload
+from api import Metrics
 from choch import Event
 from config import Settings
 from exchange import ExchangeUnavailable, PermanentExchangeError
@@ -24,7 +25,7 @@ from store import SignalRow, StateDbError, open_exclusive
 from timeframe import timeframe_ms
 from trading import Broker, LiveTradingRefused, PositionManager, PositionModeError, make_broker
 
-from . import banner
+from . import api_view, banner
 from .controller import DaemonController
 from .cycle import CandleSource, Poller
 from .pipeline import params_key
@@ -95,6 +96,7 @@ class Daemon:
         self.last_slot: dict[str, dict] = {}
         self.trading_error: Optional[str] = None  # the last reconciliation's failure, for /status
         self.smallest_tf = min(settings.timeframes, key=timeframe_ms)
+        self.metrics = Metrics()  # exposed at /metrics when API_LISTEN is set
         try:
             self._build(fetcher, adapter, notifier, broker)
         except BaseException:
@@ -128,6 +130,7 @@ class Daemon:
         # Months of charts and candle frames must not leave the C heap full of holes.
         log.debug("malloc_mmap_threshold", pinned=pin_mmap_threshold())
         await self._retry_forever("data_instance_start", self.fetcher.start)
+        api_view.instrument(self)  # metrics hooks: both instances, delivery, manager
         self.symbols = await self._retry_forever("universe", self.fetcher.universe)
         await self._retry_forever("trading_instance_start",
                                   lambda: self.manager.start(self.symbols))
@@ -233,6 +236,7 @@ class Daemon:
         """After a stream was fed: wake the alerts, trade the fresh signals, move paper fills."""
         if recorded:
             self.delivery.wake()
+            api_view.signals_recorded(self, recorded)  # metrics: candle close -> signal
         if timeframe == self.smallest_tf:
             try:
                 await self.manager.on_candles(symbol, candles)
@@ -322,6 +326,7 @@ class Daemon:
         """Stop scheduling, finish the jobs in flight (bounded), flush alerts, close sessions."""
         self.systemd.stopping()
         self.stop.set()
+        await api_view.stop_api(self)  # before the store closes
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self._finish_jobs()
@@ -370,6 +375,9 @@ class Daemon:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
         self.systemd.status("starting: catching up")
+        if not await api_view.start_api(self):  # API_LISTEN set, its address unusable
+            await self.shutdown()
+            return EXIT_FAILED
         # From the start: a start-up waiting for an unreachable exchange may last for hours.
         self.tasks.append(asyncio.create_task(self._state_guard(STATE_CHECK_S),
                                               name="state-guard"))

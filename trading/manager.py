@@ -42,6 +42,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         self.symbols: list[str] = list(settings.symbols)
         self._foreign: set[str] = set()
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
+        # Metrics hook: called as the entry order of a signal is sent.
+        self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None
 
     def now_ms(self) -> int:
         """The manager's clock in ms."""
@@ -162,6 +164,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
                      entry_id: str) -> SignalOutcome:
         """Send the entry (once), follow it until it says how it ended, then protect it."""
         e, side = signal.event, side_for(direction)
+        self.on_entry_sent(signal, self.now_ms())
         try:
             fill = await self.desk.place(
                 client_id=entry_id, signal_id=signal.id, symbol=signal.symbol, role="entry",

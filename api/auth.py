@@ -1,0 +1,196 @@
+"""Who may use the API: HTTP Basic for scripts, a login form and a session cookie for browsers.
+
+Credentials are compared in constant time. Repeated failures from one address slow that address
+down: its attempts are checked one at a time, each after a growing pause, so guessing stays slow
+however many connections it opens. A session cookie is random (256 bits), HttpOnly and
+SameSite=Strict; state-changing requests of a cookie session also need its CSRF token.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Optional
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+COOKIE = "choch_session"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_TTL_S = 12 * 3600.0
+MAX_SESSIONS = 64
+FREE_FAILURES = 5          # failures from one address before its attempts are slowed down
+DELAY_BASE_S = 0.5         # the first slowed attempt waits this long, then twice as long ...
+DELAY_CAP_S = 8.0          # ... up to this
+FORGET_S = 900.0           # failures older than this are forgotten
+MAX_ADDRESSES = 10_000     # addresses remembered at once (the oldest are dropped first)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The one user of the API."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def match(self, username: str, password: str) -> bool:
+        """Both equal, compared in constant time (and both always compared)."""
+        user_ok = hmac.compare_digest(username.encode(), self.username.encode())
+        pass_ok = hmac.compare_digest(password.encode(), self.password.encode())
+        return user_ok and pass_ok
+
+
+@dataclass
+class Session:
+    """A browser login: the cookie's token, its CSRF token and when it ends."""
+
+    token: str = field(repr=False)
+    csrf: str = field(repr=False)
+    user: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated request: the user and how (basic or session)."""
+
+    user: str
+    via: str
+    session: Optional[Session] = None
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class SlowDown:
+    """Per-address failure counting; attempts after FREE_FAILURES wait before being checked."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 free: int = FREE_FAILURES, base_s: float = DELAY_BASE_S,
+                 cap_s: float = DELAY_CAP_S) -> None:
+        self.clock, self.sleep = clock, sleep
+        self.free, self.base_s, self.cap_s = free, base_s, cap_s
+        self._by_address: dict[str, _Failures] = {}
+
+    def delay(self, address: str) -> float:
+        """Seconds the next attempt from `address` waits before it is checked."""
+        f = self._by_address.get(address)
+        if f is None or f.count < self.free or self.clock() - f.last_at > FORGET_S:
+            return 0.0
+        return min(self.cap_s, self.base_s * 2 ** min(f.count - self.free, 30))
+
+    async def attempt(self, address: str, verify: Callable[[], bool]) -> bool:
+        """Run `verify` for one attempt from `address`, after its pause; count the outcome."""
+        f = self._entry(address)
+        async with f.lock:
+            wait = self.delay(address)
+            if wait:
+                await self.sleep(wait)
+            ok = verify()
+            if ok:
+                self._by_address.pop(address, None)
+            else:
+                if self.clock() - f.last_at > FORGET_S:
+                    f.count = 0
+                f.count += 1
+                f.last_at = self.clock()
+            return ok
+
+    def _entry(self, address: str) -> _Failures:
+        if address not in self._by_address and len(self._by_address) >= MAX_ADDRESSES:
+            idle = [a for a, f in self._by_address.items() if not f.lock.locked()]
+            for a in sorted(idle, key=lambda a: self._by_address[a].last_at)[:len(idle) // 2 + 1]:
+                del self._by_address[a]
+        return self._by_address.setdefault(address, _Failures(last_at=self.clock()))
+
+
+class Auth:
+    """Authenticates requests and keeps the browser sessions (in memory: a restart logs out)."""
+
+    def __init__(self, credentials: Credentials, *, slowdown: Optional[SlowDown] = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.credentials = credentials
+        self.slowdown = slowdown or SlowDown()
+        self.clock = clock
+        self._sessions: dict[str, Session] = {}
+
+    async def check_password(self, request: web.Request, username: str, password: str) -> bool:
+        """One credentials attempt (Basic or the login form), slowed down after failures."""
+        return await self.slowdown.attempt(
+            address(request), lambda: self.credentials.match(username, password))
+
+    async def authenticate(self, request: web.Request) -> Optional[Principal]:
+        """The request's principal, or None (no or wrong credentials, unknown session)."""
+        header = request.headers.get("Authorization")
+        if header is not None:
+            pair = basic_pair(header)
+            ok = await self.check_password(request, *(pair or ("", "")))
+            return Principal(pair[0], "basic") if ok and pair else None
+        token = request.cookies.get(COOKIE)
+        session = self._sessions.get(token) if token else None
+        if session is None:
+            return None
+        if session.expires_at <= self.clock():
+            self._sessions.pop(session.token, None)
+            return None
+        return Principal(session.user, "session", session)
+
+    def open_session(self, user: str) -> Session:
+        """A new browser session (the oldest goes when there are too many)."""
+        if len(self._sessions) >= MAX_SESSIONS:
+            oldest = min(self._sessions.values(), key=lambda s: s.expires_at)
+            self._sessions.pop(oldest.token, None)
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user,
+                          self.clock() + SESSION_TTL_S)
+        self._sessions[session.token] = session
+        return session
+
+    def close_session(self, session: Session) -> None:
+        """Log out."""
+        self._sessions.pop(session.token, None)
+
+
+def basic_pair(header: str) -> Optional[tuple[str, str]]:
+    """(user, password) of an 'Authorization: Basic ...' header, None when malformed."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        text = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, colon, password = text.partition(":")
+    return (user, password) if colon else None
+
+
+def address(request: web.Request) -> str:
+    """The peer's address (no X-Forwarded-For: a client could forge it to dodge the slow-down)."""
+    return request.remote or "unknown"
+
+
+def same_origin(request: web.Request) -> bool:
+    """False when a browser says the request comes from another site (a forged form or fetch)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:  # set by the browser itself; Origin may be "null" (privacy settings)
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+def csrf_ok(request: web.Request, principal: Principal, given: Optional[str] = None) -> bool:
+    """State changes: same origin, and for a cookie session its CSRF token (constant time)."""
+    if not same_origin(request):
+        return False
+    if principal.session is None:
+        return True  # Basic: same_origin() above stops a browser replaying cached credentials
+    token = given if given is not None else request.headers.get(CSRF_HEADER, "")
+    return hmac.compare_digest(token.encode(), principal.session.csrf.encode())

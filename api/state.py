@@ -1,0 +1,51 @@
+"""What the API reads and does, as Protocols the daemon implements (api/ never imports app/)."""
+from __future__ import annotations
+
+from typing import Optional, Protocol
+
+
+class DaemonView(Protocol):
+    """Read-only access to a running daemon; every method is cheap and never touches an exchange."""
+
+    def alive(self) -> bool:
+        """True while the scheduler and the alert delivery task are both running."""
+
+    def health(self) -> dict:
+        """Both instances (exchange, ok, host, last success, error counts), data freshness, mode."""
+
+    def signals(self, limit: int, symbol: Optional[str], timeframe: Optional[str]) -> list[dict]:
+        """Recorded signals, newest first, optionally of one symbol and/or timeframe."""
+
+    async def chart_png(self, signal_id: int) -> Optional[bytes]:
+        """The signal's chart as PNG, or None when the signal or its candles are unknown."""
+
+    async def positions(self) -> list[dict]:
+        """Open positions, with the unrealised PnL where a price is known."""
+
+    def trades(self, limit: int) -> list[dict]:
+        """Closed positions, newest first, with realised PnL and fees."""
+
+    def outbox(self) -> dict:
+        """Alert outbox counts per status and the pending rows (without their payloads)."""
+
+    def config(self) -> dict:
+        """Every setting by its environment key, secrets masked."""
+
+
+class DaemonControls(Protocol):
+    """Trading actions, through the same code paths as the Telegram commands."""
+
+    def pause(self) -> None:
+        """Stop opening trades (alerts continue)."""
+
+    def resume(self) -> None:
+        """Trade new signals again."""
+
+    async def close(self, symbol: str) -> str:
+        """Close one symbol's position; a one-line result."""
+
+    async def close_all(self) -> str:
+        """Close every open position; a short result."""
+
+    def announce(self, action: str, who: str, result: str) -> None:
+        """Log the action and queue an alert saying who did what (via the outbox)."""

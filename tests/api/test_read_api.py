@@ -1,0 +1,137 @@
+"""The read-only JSON API over a scripted run of the real daemon: what it shows is what it did."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .scenario import MINUTE, SECRETS, USER, scripted_candles
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+async def get(http, run, path: str, **kw):
+    async with http.get(run.url + path, headers=run.auth(), **kw) as r:
+        return r.status, r.headers, await r.read()
+
+
+async def get_json(http, run, path: str):
+    status, _, body = await get(http, run, path)
+    assert status == 200, (path, body[:300])
+    return json.loads(body)
+
+
+async def test_the_scripted_signals_are_listed_newest_first_with_their_fields(run, http):
+    recorded = run.daemon.store.recent_signals(1000)
+    listed = (await get_json(http, run, "/api/v1/signals?limit=500"))["signals"]
+    assert recorded and [s["id"] for s in listed] == [s.id for s in recorded]
+    first, row = listed[0], recorded[0]
+    assert (first["symbol"], first["timeframe"], first["kind"], first["direction"]) == \
+        ("LTC/USDT", "1m", row.event.kind, row.event.direction)
+    assert (first["level"], first["extreme"], first["pivot_time"], first["break_time"],
+            first["confirmed_at"]) == (row.event.level, row.event.extreme, row.event.pivot_time,
+                                       row.event.break_time, row.event.confirmed_at)
+    assert first["alerted"] is True  # the run drained the outbox
+    assert {s["traded"] for s in listed} == {True, False}  # CHoCHs traded, some BOS skipped
+    assert all(s["traded"] == (r.trade_state == "done") for s, r in zip(listed, recorded))
+
+
+async def test_signals_filter_by_symbol_and_timeframe_and_limit(run, http):
+    total = len(run.daemon.store.recent_signals(1000))
+    for query, expected in (("symbol=LTCUSDT", total), ("symbol=LTC/USDT&timeframe=1m", total),
+                            ("timeframe=5m", 0), ("symbol=BTCUSDT", 0), ("limit=2", 2)):
+        assert len((await get_json(http, run, f"/api/v1/signals?{query}"))["signals"]) == \
+            expected, query
+    for bad in ("limit=0", "limit=501", "limit=x", "timeframe=1x", "symbol=%3Cscript%3E"):
+        status, _, body = await get(http, run, f"/api/v1/signals?{bad}")
+        assert status == 400 and "error" in json.loads(body), bad
+
+
+async def test_a_signal_chart_is_a_png_and_an_unknown_one_is_404(run, http):
+    signal = run.daemon.store.recent_signals(1)[0]
+    status, headers, body = await get(http, run, f"/api/v1/signals/{signal.id}/chart.png")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert body.startswith(b"\x89PNG\r\n\x1a\n") and len(body) > 10_000
+    status, _, _ = await get(http, run, "/api/v1/signals/999999/chart.png")
+    assert status == 404
+
+
+async def test_positions_show_stop_target_and_the_unrealised_pnl_at_the_last_close(run, http):
+    held = run.daemon.store.open_positions()
+    listed = (await get_json(http, run, "/api/v1/positions"))["positions"]
+    assert len(listed) == len(held) == 1
+    p, row = listed[0], held[0]
+    candles = scripted_candles()
+    last_open = run.exchange.now_ms() // MINUTE * MINUTE - MINUTE  # the newest closed candle
+    mark = float(candles.loc[candles["timestamp"] == last_open, "close"].iloc[0])
+    sign = 1 if row.direction == "long" else -1
+    assert (p["symbol"], p["direction"], p["stop"], p["target"], p["mode"]) == \
+        (row.symbol, row.direction, row.stop, row.target, "paper")
+    assert p["mark"] == mark
+    assert p["unrealised_pnl"] == pytest.approx((mark - row.entry_price) * row.quantity * sign)
+    assert (p["timeframe"], p["kind"]) == ("1m", run.daemon.store.signal(row.signal_id).event.kind)
+
+
+async def test_trades_are_the_closed_positions_with_realised_pnl_and_fees(run, http):
+    closed = run.daemon.store.closed_positions(100)
+    listed = (await get_json(http, run, "/api/v1/trades?limit=100"))["trades"]
+    assert len(closed) >= 2 and [t["id"] for t in listed] == [p.id for p in closed]
+    for t, p in zip(listed, closed):
+        assert t["realised_pnl"] == p.pnl and t["exit_price"] == p.exit_price
+        assert t["fees"] is None and t["mode"] == "paper"  # the paper broker charges none
+        assert t["exit_reason"] == p.exit_reason and t["closed_at"] == p.closed_at
+
+
+async def test_health_shows_both_instances_and_the_data_freshness(run, http):
+    h = await get_json(http, run, "/api/v1/health")
+    data, trading = h["instances"]["data"], h["instances"]["trading"]
+    assert h["alive"] is True and h["ok"] is True
+    assert data["exchange"] == "binanceusdm" and data["ok"] is True
+    assert data["host"] == run.exchange.url.split("//")[1]
+    assert data["requests"] > 0 and data["errors"] == {} and data["last_success_at"] > 0
+    last_close = run.exchange.now_ms() // MINUTE * MINUTE
+    assert data["candles"]["1m"]["last_close"] == last_close
+    assert data["candles"]["1m"]["age_s"] == max(0, h["now"] - last_close) / 1000
+    assert (trading["exchange"], trading["mode"], trading["ok"]) == ("paper", "paper", True)
+    assert trading["position_mode"].startswith("one-way") and trading["open_positions"] == 1
+
+
+async def test_outbox_counts_match_the_store(run, http):
+    o = await get_json(http, run, "/api/v1/outbox")
+    counts = run.daemon.store.outbox_counts()
+    assert o["counts"]["sent"] == counts["sent"] > 0
+    assert o["counts"]["pending"] == 0 and o["pending"] == []
+
+
+async def test_config_shows_every_setting_with_secrets_masked(run, http):
+    from config import KEYS, SECRET_KEYS
+
+    shown = (await get_json(http, run, "/api/v1/config"))["settings"]
+    assert set(shown) == set(KEYS)
+    assert "API_PASSWORD" in SECRET_KEYS and all(shown[k] == "***" for k in SECRETS)
+    assert shown["API_USERNAME"] == USER and shown["SYMBOLS"] == ["LTC/USDT"]
+
+
+async def test_no_response_contains_a_secret(run, http):
+    signal = run.daemon.store.recent_signals(1)[0]
+    paths = ["/api/v1/health", "/api/v1/signals?limit=500", "/api/v1/positions",
+             "/api/v1/trades?limit=500", "/api/v1/outbox", "/api/v1/config", "/metrics",
+             "/api/v1/session", "/api/v1/openapi.json", "/", "/static/app.js",
+             f"/api/v1/signals/{signal.id}/chart.png", "/login", "/api/v1/ping"]
+    for path in paths:
+        status, headers, body = await get(http, run, path)
+        assert status == 200, path
+        everything = body + str(dict(headers)).encode()
+        for key, secret in SECRETS.items():
+            assert secret.encode() not in everything, (path, key)
+
+
+async def test_the_openapi_document_lists_every_route(run, http):
+    doc = await get_json(http, run, "/api/v1/openapi.json")
+    routes = {(r.method.lower(), r.resource.canonical) for r in run.daemon.api.app.router.routes()
+              if r.resource is not None and r.method != "HEAD"
+              and not r.resource.canonical.startswith("/static")}
+    documented = {(m, path) for path, ops in doc["paths"].items() for m in ops}
+    control = {("post", f"/api/v1/control/{a}") for a in ("pause", "resume", "close", "closeall")}
+    routes = {r for r in routes if "{action" not in r[1]} | control
+    assert routes == documented
