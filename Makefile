@@ -54,6 +54,7 @@ run: $(VENV)/.runtime-installed
 
 ## run the test suite (no network)
 test: $(VENV)/.dev-installed
+	bash .ci/ensure-chromium
 	$(PY) -m pytest
 
 ## the test suite without the slow end-to-end tests (marked slow), for a quick check while editing
