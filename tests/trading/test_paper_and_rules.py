@@ -41,7 +41,7 @@ async def test_paper_fill_then_target_on_a_later_candle(store):
     await manager.on_candles("BTC/USDT", candles(t + TF_MS, [(50800, 52500, 50700, 52300)]))
     pos, = store.closed_positions()
     assert (pos.mode, pos.exit_reason, pos.exit_price) == ("paper", ExitReason.TARGET, 52000.0)
-    assert pos.pnl == pytest.approx(80.0)
+    assert pos.pnl == pytest.approx(80.0 - 0.0005 * (0.04 * 50000 + 0.04 * 52000))  # 77.96
 
 
 async def test_paper_gap_through_stop_fills_at_the_open(store):
@@ -52,7 +52,7 @@ async def test_paper_gap_through_stop_fills_at_the_open(store):
     await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
     pos, = store.closed_positions()
     assert (pos.exit_reason, pos.exit_price) == (ExitReason.STOP, 48500.0)
-    assert pos.pnl == pytest.approx(-60.0)
+    assert pos.pnl == pytest.approx(-60.0 - 0.0005 * (0.04 * 50000 + 0.04 * 48500))  # -61.97
 
 
 async def test_paper_position_survives_restart(store, tmp_path):
@@ -69,7 +69,7 @@ async def test_paper_position_survives_restart(store, tmp_path):
         pos, = again.closed_positions()
         assert (pos.direction, pos.exit_reason, pos.exit_price) == (
             Direction.SHORT, ExitReason.STOP, 50500.0)
-        assert pos.pnl == pytest.approx(-20.0)
+        assert pos.pnl == pytest.approx(-20.0 - 0.0005 * (0.04 * 50000 + 0.04 * 50500))
     finally:
         again.close()
 
@@ -79,7 +79,7 @@ async def test_paper_close_command_and_positions(store):
     await manager.on_signal(make_signal(store), TF_MS)
     assert [p["symbol"] for p in await manager.positions()] == ["BTC/USDT"]
     closed = await manager.close("BTC/USDT")
-    assert "Closed LONG BTC/USDT" in closed and "USDT before fees" in closed
+    assert "Closed LONG BTC/USDT @ 50000: PnL -2.00 USDT after 2.00 USDT fees" in closed
     assert await manager.positions() == []
     assert "no position" in await manager.close("BTC/USDT")
     # The closed position's fill was consumed: a later stop is recorded at its own price only.
@@ -88,7 +88,7 @@ async def test_paper_close_command_and_positions(store):
     t = again.event.confirmed_at
     await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
     stopped = [p for p in store.closed_positions() if p.exit_reason is ExitReason.STOP]
-    assert [(p.exit_price, round(p.pnl, 6)) for p in stopped] == [(48500.0, -60.0)]
+    assert [(p.exit_price, round(p.pnl, 6)) for p in stopped] == [(48500.0, -61.97)]
 
 
 async def test_pause_blocks_new_positions(store):
