@@ -116,6 +116,9 @@ class Settings:
     api_username: str = ""
     api_password: str = field(default="", metadata={"secret": True})
     api_control: bool = False  # pause/resume/close over HTTP
+    # --- the paper broker (ENABLE_TRADING=0): the backtest's fee and slippage rules ---
+    paper_fee_rate: float = 0.0005  # per leg, a fraction of the notional
+    paper_slippage_bps: float = 0.0  # market fills and stop exits worsened by this much
 
     @property
     def live_trading(self) -> bool:
@@ -191,6 +194,8 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "MAX_OPEN_POSITIONS": ("max_open_positions", number(int, 1, 1000)),
     "MAX_DAILY_TRADES": ("max_daily_trades", number(int, 0, 100000)),
     "MAX_DAILY_LOSS": ("max_daily_loss", number(float, 0, 1e9)),
+    "PAPER_FEE_RATE": ("paper_fee_rate", number(float, 0, 0.01)),
+    "PAPER_SLIPPAGE_BPS": ("paper_slippage_bps", number(float, 0, 1000)),
 }
 # --- HTTP API keys: parsers, KEYS entries and the one cross-check --------------------------------
 API_MIN_PASSWORD = 16  # on a non-loopback address: the API can close positions

@@ -146,8 +146,8 @@ def notice_title(event: str, fields: Mapping[str, Any]) -> str:
 def _field_value(name: str, value: Any, fields: Mapping[str, Any]) -> Any:
     """How a notice field is shown; None leaves the line out (never a raw 'None')."""
     if value is None:
-        if name == "fees":  # the text already says its PnL is before fees
-            return "none simulated (paper)" if fields.get("mode") == "paper" else None
+        if name == "fees":  # unknown (paid in BNB, trades unseen): the text says "before fees"
+            return None
         return "none"
     return price(value) if isinstance(value, float) else value
 

@@ -20,9 +20,17 @@ event's extreme, target at --risk-reward x risk, stop checked before target on e
 candle, fees on both legs. Prints a summary (table or JSON) on stdout; notes go to stderr. Reads
 no configuration: the trade flags default to the env keys' built-in defaults.
 
+Sweep: --grid "left=3,5,8 right=3,5 risk_reward=1.5,2,3" backtests every combination over every
+--csv file (repeat --csv) in parallel and ranks them: net_pnl, higher first, then
+profit_factor, higher first (none: infinite with a profit, 0 without), then grid order. Grid
+keys: left, right, break_on, trade_on (kinds joined by '+': CHOCH,BOS,CHOCH+BOS), risk_reward,
+on_opposite, fee_rate, slippage_bps; keys not in the grid take their flag's value. Local
+processes by default (--jobs); --scheduler runs the same sweep on a Dask cluster.
+
 exit status:
   0    done
-  2    bad flags or a malformed candle file"""
+  1    the Dask scheduler could not be reached
+  2    bad flags, a bad grid key or value, or a malformed candle file"""
 
 
 def _fraction(text: str) -> float:
@@ -91,8 +99,9 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                               help="replay a candle file through the detector and trade rules",
                               description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--csv", metavar="PATH", required=True,
-                   help="candle file: our CSV or a Binance kline dump (as scan --csv)")
+    p.add_argument("--csv", metavar="PATH", required=True, action="append",
+                   help="candle file: our CSV or a Binance kline dump (as scan --csv); "
+                        "repeat it for a sweep over several files")
     p.add_argument("--symbol", help="name written in the trades (default: the file name up to "
                                     "its first '-', '_' or '.')")
     p.add_argument("--timeframe", type=_timeframe,
@@ -108,10 +117,11 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--on-opposite", choices=("reverse", "close", "ignore"),
                    default=d.on_opposite, help=f"an opposite signal with a position open "
                                                f"({d.on_opposite})")
-    p.add_argument("--fee-rate", type=_fraction, default=0.0005,
-                   help="fee per leg, a fraction of the notional (0.0005)")
-    p.add_argument("--slippage-bps", type=_non_negative, default=0.0,
-                   help="entry and stop exits worsened by this many basis points (0)")
+    p.add_argument("--fee-rate", type=_fraction, default=d.paper_fee_rate,
+                   help=f"fee per leg, a fraction of the notional ({d.paper_fee_rate:g})")
+    p.add_argument("--slippage-bps", type=_non_negative, default=d.paper_slippage_bps,
+                   help=f"entry and stop exits worsened by this many basis points "
+                        f"({d.paper_slippage_bps:g})")
     p.add_argument("--position-size", type=_positive, default=d.position_size,
                    help=f"margin per trade in USDT ({d.position_size:g})")
     p.add_argument("--leverage", type=_positive, default=d.leverage,
@@ -121,6 +131,16 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                    help="summary on stdout (table)")
     p.add_argument("--report-out", metavar="DIR",
                    help="write an HTML report (index.html, PNGs, trades.csv, summary.json)")
+    p.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
+                   help="sweep every combination of these values (see above)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the sweep on this Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--jobs", type=_positive_int,
+                   help="local worker processes for a sweep (default: every core)")
+    p.add_argument("--sweep-out", metavar="FILE.csv",
+                   help="write the ranked sweep, one row per combination, to this CSV")
+    p.add_argument("--top", type=_positive_int, default=20,
+                   help="sweep rows shown on stdout (20; the CSV has them all)")
     return p
 
 
@@ -136,7 +156,7 @@ def _note(message: str) -> None:
 
 def settings_of(args: argparse.Namespace, symbol: str, timeframe: str) -> dict:
     """The flags that shaped the result (printed in the JSON and the report)."""
-    return {"csv": args.csv, "symbol": symbol, "timeframe": timeframe, "left": args.left,
+    return {"csv": args.csv[0], "symbol": symbol, "timeframe": timeframe, "left": args.left,
             "right": args.right, "break_on": args.break_on, "trade_on": sorted(args.trade_on),
             "risk_reward": args.risk_reward, "on_opposite": args.on_opposite,
             "fee_rate": args.fee_rate, "slippage_bps": args.slippage_bps,
@@ -174,41 +194,79 @@ def _write_outputs(args: argparse.Namespace, result, candles, summary: dict, set
         _note(f"report written to {page}")
 
 
+def _load(path: str, timeframe: str | None):
+    """(candles, timeframe_ms, timeframe label) of a candle file; ValueError says what is wrong."""
+    from fetchers.csv_files import read_candles, timeframe_label
+    from fetchers.timeframes import parse_timeframe
+
+    data = read_candles(path)
+    tf_ms = parse_timeframe(timeframe) if timeframe else data.timeframe_ms
+    if tf_ms is None:
+        raise ValueError(f"{path}: the timeframe cannot be inferred from fewer than two "
+                         "candles; give --timeframe")
+    label = timeframe or timeframe_label(tf_ms)
+    _note(f"{path}: {len(data.candles):,} candles, timeframe {label}"
+          f"{'' if timeframe else ' (inferred)'}, {len(data.gaps):,} gap(s)")
+    return data.candles, tf_ms, label
+
+
+def _misused(args: argparse.Namespace) -> str | None:
+    """A flag combination that cannot work, in words, or None."""
+    if args.grid:
+        if args.trades_out or args.report_out:
+            return "--trades-out and --report-out describe one backtest, not a --grid sweep"
+        if args.symbol and len(args.csv) > 1:
+            return "--symbol names one file; a sweep over several files takes names from them"
+        return None
+    if len(args.csv) > 1:
+        return "several --csv files are swept with --grid"
+    for flag in ("scheduler", "jobs", "sweep_out"):
+        if getattr(args, flag) is not None:
+            return f"--{flag.replace('_', '-')} needs --grid"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the backtest the flags describe; the exit status."""
+    """Run the backtest (or the sweep) the flags describe; the exit status."""
+    misuse = _misused(args)
+    if misuse:
+        _note(f"error: {misuse}")
+        return 2
+    if args.grid:
+        return _run_sweep(args)
+    return _run_one(args, args.csv[0])
+
+
+def rules_of(args: argparse.Namespace):
+    """The TradeRules the trade flags describe."""
+    from trading.rules import TradeRules
+    return TradeRules(frozenset(args.trade_on), args.risk_reward, args.on_opposite,
+                      args.fee_rate, args.slippage_bps, args.position_size, args.leverage)
+
+
+def _run_one(args: argparse.Namespace, path: str) -> int:
+    """One backtest over one file."""
     import choch
     from backtest import metrics
     from backtest.simulate import simulate
-    from fetchers.csv_files import read_candles, timeframe_label
-    from fetchers.timeframes import parse_timeframe
-    from trading.rules import TradeRules
 
     try:
-        data = read_candles(args.csv)
+        candles, tf_ms, timeframe = _load(path, args.timeframe)
     except ValueError as e:
         _note(f"error: {e}")
         return 2
-    tf_ms = parse_timeframe(args.timeframe) if args.timeframe else data.timeframe_ms
-    if tf_ms is None:
-        _note("error: the timeframe cannot be inferred from fewer than two candles; "
-              "give --timeframe")
-        return 2
-    timeframe = args.timeframe or timeframe_label(tf_ms)
-    symbol = args.symbol or symbol_from(args.csv)
-    _note(f"{args.csv}: {len(data.candles):,} candles, timeframe {timeframe}"
-          f"{'' if args.timeframe else ' (inferred)'}, {len(data.gaps):,} gap(s)")
-    rules = TradeRules(frozenset(args.trade_on), args.risk_reward, args.on_opposite,
-                       args.fee_rate, args.slippage_bps, args.position_size, args.leverage)
+    symbol = args.symbol or symbol_from(path)
+    rules = rules_of(args)
     started = time.perf_counter()
-    events = choch.scan(data.candles, args.left, args.right, args.break_on, tf_ms)
-    result = simulate(data.candles, events, rules, tf_ms, symbol, timeframe)
+    events = choch.scan(candles, args.left, args.right, args.break_on, tf_ms)
+    result = simulate(candles, events, rules, tf_ms, symbol, timeframe)
     summary = metrics.report([result])
     _note(f"{len(events):,} events, {result.signals:,} tradable, {result.skipped:,} skipped "
           f"(stop not beyond entry), {len(result.trades):,} trades in "
           f"{time.perf_counter() - started:.3f} s")
     settings = settings_of(args, symbol, timeframe)
     try:
-        _write_outputs(args, result, data.candles, summary, settings, tf_ms)
+        _write_outputs(args, result, candles, summary, settings, tf_ms)
     except OSError as e:
         _note(f"error: cannot write: {e}")
         return 2
@@ -216,4 +274,62 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**summary, "settings": settings}))
     else:
         print_table(summary, sys.stdout)
+    return 0
+
+
+
+def _sweep_files(args: argparse.Namespace) -> list:
+    """Every --csv file as a SweepFile (ValueError names a bad one)."""
+    from backtest.sweep import SweepFile
+    files = []
+    for path in args.csv:
+        candles, tf_ms, timeframe = _load(path, args.timeframe)
+        files.append(SweepFile(candles, args.symbol or symbol_from(path), timeframe, tf_ms))
+    return files
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    """Every --grid combination over every --csv file, ranked (table or JSON, and --sweep-out)."""
+    from backtest import sweep
+    try:
+        grid = sweep.parse_grid(args.grid)
+    except sweep.GridError as e:
+        _note(f"error: --grid {e}")
+        return 2
+    try:
+        files = _sweep_files(args)
+    except ValueError as e:
+        _note(f"error: {e}")
+        return 2
+    base = {k: getattr(args, k) for k in sweep.GRID_KEYS}
+    base["trade_on"] = frozenset(args.trade_on)
+    combos = sweep.combinations(grid, base)
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
+        f"{args.jobs or 'all'} local process(es)")
+    _note(f"sweeping {len(combos):,} combination(s) x {len(files):,} file(s) = "
+          f"{len(combos) * len(files):,} backtests on {where}")
+    started = time.perf_counter()
+    try:
+        rows = sweep.run_sweep(files, combos, rules_of(args), jobs=args.jobs or -1,
+                               scheduler=args.scheduler)
+    except (OSError, TimeoutError) as e:  # the scheduler cannot be reached
+        _note(f"error: cannot reach the Dask scheduler {args.scheduler}: {e}")
+        return 1
+    _note(f"done in {time.perf_counter() - started:.2f} s; ranked by net_pnl, then "
+          "profit_factor (both higher first)")
+    if args.sweep_out:
+        try:
+            with open(args.sweep_out, "w", newline="") as f:
+                sweep.write_csv(rows, f)
+        except OSError as e:
+            _note(f"error: cannot write: {e}")
+            return 2
+        _note(f"sweep written to {args.sweep_out}")
+    if args.format == "json":
+        print(json.dumps([{k: sweep.shown(k, r[k]) if k == "trade_on" else r[k]
+                           for k in sweep.COLUMNS} for r in rows]))
+    else:
+        sweep.print_table(rows, sys.stdout, args.top)
+        if len(rows) > args.top:
+            _note(f"{len(rows) - args.top:,} more row(s) not shown (--top, --sweep-out)")
     return 0

@@ -41,7 +41,8 @@ def describe(settings: Settings) -> list[str]:
     data_host = _host(settings.binance_data_url, DATA_HOSTS[settings.use_realtime_data])
     mode = trading_mode(settings)
     if mode == PAPER:
-        trading = f"{PAPER} (paper broker: simulated fills, no fees, no orders sent)"
+        trading = (f"{PAPER} (paper broker: simulated fills, fees {settings.paper_fee_rate:g} "
+                   f"per leg, slippage {settings.paper_slippage_bps:g} bps, no orders sent)")
     else:
         host = _host(settings.binance_trading_url, TRADING_HOSTS[mode == DEMO])
         trading = (f"{mode} on {host}" + (" (REAL MONEY)" if mode == LIVE else "")

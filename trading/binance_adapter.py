@@ -97,6 +97,7 @@ class BinanceFuturesAdapter:
             raise LiveTradingRefused("DEMO_TRADING=0 places real orders: set "
                                      "CONFIRM_LIVE_TRADING=yes to confirm")
         self.mode = "demo" if settings.demo_trading else "live"
+        self.slippage_bps = 0.0  # real fills carry their own; none is added
         key, secret = ((settings.binance_api_key_demo, settings.binance_secret_demo)
                        if settings.demo_trading else
                        (settings.binance_api_key, settings.binance_secret))

@@ -24,6 +24,7 @@ from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFa
                        ProtectionProblem, SignalOutcome, SkipReason)
 from .protection import ProtectionMixin, short
 from .reconcile import ReconcileMixin
+from .rules import entry_price
 
 log = structlog.get_logger(__name__)
 
@@ -144,11 +145,15 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
             rules = self.broker.rules(signal.symbol)
         except KeyError:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.NOT_PREPARED), alert=True)
-        planned = risk.levels(direction, e.close, e.extreme, self.settings.risk_reward, rules.tick)
+        # Checked and sized at the price the entry is expected to fill at (the paper broker's
+        # slipped close, as in a backtest; the close itself on an exchange).
+        expected = entry_price(e.close, str(direction), self.broker.slippage_bps)
+        planned = risk.levels(direction, expected, e.extreme, self.settings.risk_reward,
+                              rules.tick)
         if planned is None:
             return self._skip(signal, SignalOutcome.skipped(
-                SkipReason.STOP_NOT_BEYOND_ENTRY, stop=e.extreme, price=e.close), alert=True)
-        qty, problem = risk.size(self.settings.position_size, self.settings.leverage, e.close,
+                SkipReason.STOP_NOT_BEYOND_ENTRY, stop=e.extreme, price=expected), alert=True)
+        qty, problem = risk.size(self.settings.position_size, self.settings.leverage, expected,
                                  rules)
         if qty is None:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.SIZE, size=problem),

@@ -101,6 +101,7 @@ class Broker(Protocol):
     """What PositionManager needs from an exchange: the Binance adapter or the paper broker."""
 
     mode: str  # paper | demo | live
+    slippage_bps: float  # what a market entry is expected to lose to slippage (paper only)
 
     async def start(self, symbols: list[str]) -> None:
         """Prepare the account for trading `symbols`."""

@@ -1,7 +1,13 @@
-"""PaperBroker: an in-process simulated exchange. Fills at the last price, stops/targets on candles."""
+"""PaperBroker: an in-process simulated exchange on the backtest's trade rules (trading/rules.py).
+
+Market orders fill at the last candle close worsened by slippage; stops and targets are decided
+on later candles by the same function as the backtest (stop first, inclusive, a gap through the
+stop exits at the open, a target fills at its price); fees and PnL come from the same formulas.
+"""
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -11,6 +17,7 @@ import structlog
 from exchange import PermanentExchangeError
 from store import Store
 
+from . import rules as trade_rules
 from .ledger import position_intents
 from .models import (Direction, ExchangePosition, ExitFill, MarketRules, OrderResult, OrderStatus,
                      direction_of, side_for)
@@ -18,7 +25,9 @@ from .models import (Direction, ExchangePosition, ExitFill, MarketRules, OrderRe
 log = structlog.get_logger(__name__)
 
 # Paper trading has no exchange filters; these keep sizes sensible and the code paths identical.
-PAPER_RULES = dict(step=0.001, min_qty=0.001, min_notional=5.0, tick=0.01)
+# The tick is the finest any Binance USD-M symbol uses, so a stop or target is never moved by
+# more than float noise (a 0.01 tick would move a sub-dollar coin's stop past its entry).
+PAPER_RULES = dict(step=0.001, min_qty=0.001, min_notional=5.0, tick=1e-8)
 
 
 @dataclass
@@ -40,14 +49,17 @@ class PaperBroker:
 
     mode = "paper"
 
-    def __init__(self, store: Store, *, step: float | None = None) -> None:
+    def __init__(self, store: Store, *, step: float | None = None, fee_rate: float = 0.0,
+                 slippage_bps: float = 0.0) -> None:
         self.store = store
+        self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
         self.prices: dict[str, float] = {}
         self.last_ts: dict[str, int] = {}
         self.book: dict[str, ExchangePosition] = {}
         self.conditionals: dict[str, _Conditional] = {}
         self.orders: dict[str, OrderResult] = {}
-        self.exits: dict[str, list[tuple[str, float, float, float]]] = {}  # side, price, qty, pnl
+        # side, price, qty, pnl before fees, fees
+        self.exits: dict[str, list[tuple[str, float, float, float, float]]] = {}
         self._ids = itertools.count(1)
         self._rules = {**PAPER_RULES, **({"step": step} if step else {})}
 
@@ -73,13 +85,15 @@ class PaperBroker:
     async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
                            reduce_only: bool = False, ref_price: float | None = None
                            ) -> OrderResult:
-        """Fill at once at the last candle close seen (or `ref_price` before any candle)."""
+        """Fill at once at the last candle close seen (or `ref_price` before any candle), worsened
+        by the slippage: a buy pays more, a sell gets less (the backtest's entry rule)."""
         if client_id in self.orders:  # the same id twice is the same order, as on Binance
             return self.orders[client_id]
-        price = self.prices.get(symbol) or ref_price
-        if price is None:
+        last = self.prices.get(symbol) or ref_price
+        if last is None:
             raise PermanentExchangeError(f"paper broker has no price for {symbol}")
-        self.prices.setdefault(symbol, price)
+        self.prices.setdefault(symbol, last)
+        price = trade_rules.entry_price(last, _side(direction_of(side)), self.slippage_bps)
         self._fill(symbol, side, quantity, price, reduce_only)
         result = OrderResult(symbol, client_id, f"paper-{next(self._ids)}", OrderStatus.FILLED,
                              quantity, price)
@@ -92,8 +106,10 @@ class PaperBroker:
         direction = direction_of(side)
         if pos and pos.direction != direction:
             closed = min(pos.quantity, quantity)
-            pnl = (price - pos.entry_price) * closed * pos.direction.sign
-            self.exits.setdefault(symbol, []).append((side, price, closed, pnl))
+            held = _side(pos.direction)
+            pnl = trade_rules.pnl(held, pos.entry_price, price, closed, 0.0)
+            fee = trade_rules.fees(self.fee_rate, pos.entry_price, price, closed)
+            self.exits.setdefault(symbol, []).append((side, price, closed, pnl, fee))
             rest = pos.quantity - closed
             self.book.pop(symbol)
             if rest > 1e-12:
@@ -141,12 +157,16 @@ class PaperBroker:
 
     async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
                            ) -> Optional[ExitFill]:
-        """The simulated exit of the last position on `symbol`."""
+        """The simulated exit of the last position on `symbol`, with its fees (both legs)."""
         exits = self.exits.pop(symbol, [])
         if not exits:
             return None
         qty = sum(e[2] for e in exits)
-        return ExitFill(sum(e[1] * e[2] for e in exits) / qty, qty, sum(e[3] for e in exits))
+        if len(exits) == 1:  # one fill: its own figures, not an average that could round
+            _, price, qty, pnl, fee = exits[0]
+            return ExitFill(price, qty, pnl, fee)
+        return ExitFill(sum(e[1] * e[2] for e in exits) / qty, qty, sum(e[3] for e in exits),
+                        sum(e[4] for e in exits))
 
     async def check(self) -> list[tuple[str, bool, str]]:
         """Nothing to authenticate."""
@@ -155,41 +175,67 @@ class PaperBroker:
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """Trigger stops/targets on candles newer than the last one seen, then move the price.
 
-        A stop and a target inside the same candle count as the stop (the conservative reading);
-        a candle opening beyond a level fills at its open (a gap), as a market stop would.
+        The backtest's exit rule decides (trading.rules.exit_on_candle): stop first (a candle
+        touching both exits at the stop), inclusive comparisons, a gap through the stop exits at
+        the open, stop exits slipped, a target fills exactly at its price.
         """
         last = self.last_ts.get(symbol)
         for row in candles.itertuples(index=False):
             ts = int(row.timestamp)
             if last is not None and ts <= last:
                 continue
-            waiting = [c for c in self.conditionals.values()
-                       if c.symbol == symbol and c.status == OrderStatus.OPEN]
-            pos = self.book.get(symbol)
-            if pos and waiting:
-                for c in sorted(waiting, key=lambda c: c.kind != "stop"):
-                    price = self._touch(c, pos.direction, row)
-                    if price is not None:
-                        c.status = OrderStatus.FILLED
-                        self._fill(symbol, c.side, pos.quantity, price, reduce_only=True)
-                        log.info("paper_exit", symbol=symbol, kind=c.kind, price=price)
-                        break
+            self._exit_on(symbol, row)
             self.prices[symbol] = float(row.close)
             last = ts
         if last is not None:
             self.last_ts[symbol] = last
 
-    @staticmethod
-    def _touch(c: _Conditional, direction: Direction, row) -> Optional[float]:
-        """The fill price when candle `row` reaches the level, else None."""
-        o, h, low = float(row.open), float(row.high), float(row.low)
-        # A long's stop and a short's target are reached by a falling price.
-        falls = (c.kind == "stop") == (direction == Direction.LONG)
-        if falls and low <= c.trigger:
-            return min(o, c.trigger)
-        if not falls and h >= c.trigger:
-            return max(o, c.trigger)
-        return None
+    def _exit_on(self, symbol: str, row) -> None:
+        """Fill the stop or target that candle `row` reaches, if any."""
+        pos = self.book.get(symbol)
+        if pos is None:
+            return
+        levels = self._levels(symbol, pos)
+        if levels is None:
+            return
+        position, orders = levels
+        hit = trade_rules.exit_on_candle(position, float(row.open), float(row.high),
+                                         float(row.low), self.slippage_bps)
+        if hit is None:
+            return
+        kind, price = hit
+        order = orders[kind]
+        order.status = OrderStatus.FILLED
+        self._fill(symbol, order.side, pos.quantity, price, reduce_only=True)
+        log.info("paper_exit", symbol=symbol, kind=kind, price=price)
+
+    def _levels(self, symbol: str, pos: ExchangePosition
+                ) -> Optional[tuple[trade_rules.Position, dict[str, _Conditional]]]:
+        """The position as the trade rules see it, and the waiting order behind each level.
+
+        A missing level never triggers; of several waiting orders of one kind the one a moving
+        price reaches first counts, as on an exchange."""
+        long = pos.direction == Direction.LONG
+        first = {"stop": max if long else min, "target": min if long else max}
+        orders: dict[str, _Conditional] = {}
+        for c in self.conditionals.values():
+            if c.symbol == symbol and c.status == OrderStatus.OPEN and c.kind in first:
+                held = orders.get(c.kind)
+                if held is None or first[c.kind](c.trigger, held.trigger) != held.trigger:
+                    orders[c.kind] = c
+        if not orders:
+            return None
+        never_low, never_high = -math.inf, math.inf
+        stop = orders["stop"].trigger if "stop" in orders else (never_low if long else never_high)
+        target = orders["target"].trigger if "target" in orders else (
+            never_high if long else never_low)
+        return trade_rules.Position(_side(pos.direction), 0, 0, pos.entry_price, stop, target,
+                                    pos.quantity), orders
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+def _side(direction: Direction) -> str:
+    """Direction.LONG -> 'long' (the trade rules' words)."""
+    return trade_rules.LONG if direction == Direction.LONG else trade_rules.SHORT

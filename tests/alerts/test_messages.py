@@ -145,9 +145,9 @@ def test_trade_notices_have_a_human_title_not_the_event_name(event, fields, titl
     assert _notice(event, fields).split("\n")[0] == f"💼 {title} · BTC/USDT"
 
 
-def test_unknown_fees_are_left_out_and_paper_says_it_simulates_none():
+def test_unknown_fees_are_left_out_in_every_mode():
     paper = _notice("position_closed", {"pnl": 80.0, "fees": None, "mode": "paper"})
-    assert "fees: none simulated (paper)" in paper.split("\n") and "None" not in paper
+    assert "fees:" not in paper and "None" not in paper
     demo = _notice("position_closed", {"pnl": 80.0, "fees": None, "mode": "demo"})
     assert "fees:" not in demo and "None" not in demo
     known = _notice("position_closed", {"pnl": 78.0, "fees": 1.98, "mode": "demo"})
@@ -173,5 +173,7 @@ async def test_a_paper_stop_exit_is_announced_as_stop_hit_without_a_raw_none(sto
     [closed] = [n for n in notices(store) if n["event"] == "position_closed"]
     text = plain(notice_text("trade", closed, 0, 0, 120))
     assert text.split("\n")[0] == "💼 Stop hit · BTC/USDT"
-    assert "fees: none simulated (paper)" in text.split("\n") and "None" not in text
+    # PAPER_FEE_RATE 0.0005 on both legs: 0.0005 x (0.04 x 50000 + 0.04 x 48500)
+    assert "fees: 1.97" in text.split("\n") and "None" not in text
+    assert "PnL -61.97 USDT after 1.97 USDT fees" in text
     assert "mode: paper" in text.split("\n")

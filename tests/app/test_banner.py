@@ -32,8 +32,8 @@ def test_the_banner_alerts_and_status_name_each_mode_with_the_same_word(env, mod
 def test_paper_is_what_enable_trading_0_does_and_alerts_name_their_channel():
     s = _settings()
     lines = banner.describe(s)
-    assert "trading instance: paper (paper broker: simulated fills, no fees, no orders sent)" \
-        in lines
+    assert ("trading instance: paper (paper broker: simulated fills, fees 0.0005 per leg, "
+            "slippage 0 bps, no orders sent)") in lines
     assert "alerts:           console" in lines
     with_bot = _settings(TELEGRAM_BOT_TOKEN="123456789:" + "AAExample" * 4,
                          TELEGRAM_CHAT_ID="1")

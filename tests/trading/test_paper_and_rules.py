@@ -12,7 +12,7 @@ from trading.models import MarketRules
 from trading.outcomes import SizeLimit, SizeProblem, SkipReason
 from trading.risk import floor_to, levels, size
 
-from .conftest import TF_MS, is_opened, make_settings, make_signal
+from .conftest import TF_MS, is_opened, make_settings, make_signal, notices
 
 
 def candles(start_ms: int, rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
@@ -41,7 +41,7 @@ async def test_paper_fill_then_target_on_a_later_candle(store):
     await manager.on_candles("BTC/USDT", candles(t + TF_MS, [(50800, 52500, 50700, 52300)]))
     pos, = store.closed_positions()
     assert (pos.mode, pos.exit_reason, pos.exit_price) == ("paper", ExitReason.TARGET, 52000.0)
-    assert pos.pnl == pytest.approx(80.0)
+    assert pos.pnl == pytest.approx(80.0 - 0.0005 * (0.04 * 50000 + 0.04 * 52000))  # 77.96
 
 
 async def test_paper_gap_through_stop_fills_at_the_open(store):
@@ -52,7 +52,7 @@ async def test_paper_gap_through_stop_fills_at_the_open(store):
     await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
     pos, = store.closed_positions()
     assert (pos.exit_reason, pos.exit_price) == (ExitReason.STOP, 48500.0)
-    assert pos.pnl == pytest.approx(-60.0)
+    assert pos.pnl == pytest.approx(-60.0 - 0.0005 * (0.04 * 50000 + 0.04 * 48500))  # -61.97
 
 
 async def test_paper_position_survives_restart(store, tmp_path):
@@ -69,7 +69,7 @@ async def test_paper_position_survives_restart(store, tmp_path):
         pos, = again.closed_positions()
         assert (pos.direction, pos.exit_reason, pos.exit_price) == (
             Direction.SHORT, ExitReason.STOP, 50500.0)
-        assert pos.pnl == pytest.approx(-20.0)
+        assert pos.pnl == pytest.approx(-20.0 - 0.0005 * (0.04 * 50000 + 0.04 * 50500))
     finally:
         again.close()
 
@@ -79,7 +79,7 @@ async def test_paper_close_command_and_positions(store):
     await manager.on_signal(make_signal(store), TF_MS)
     assert [p["symbol"] for p in await manager.positions()] == ["BTC/USDT"]
     closed = await manager.close("BTC/USDT")
-    assert "Closed LONG BTC/USDT" in closed and "USDT before fees" in closed
+    assert "Closed LONG BTC/USDT @ 50000: PnL -2.00 USDT after 2.00 USDT fees" in closed
     assert await manager.positions() == []
     assert "no position" in await manager.close("BTC/USDT")
     # The closed position's fill was consumed: a later stop is recorded at its own price only.
@@ -88,7 +88,7 @@ async def test_paper_close_command_and_positions(store):
     t = again.event.confirmed_at
     await manager.on_candles("BTC/USDT", candles(t, [(48500, 48700, 48000, 48200)]))
     stopped = [p for p in store.closed_positions() if p.exit_reason is ExitReason.STOP]
-    assert [(p.exit_price, round(p.pnl, 6)) for p in stopped] == [(48500.0, -60.0)]
+    assert [(p.exit_price, round(p.pnl, 6)) for p in stopped] == [(48500.0, -61.97)]
 
 
 async def test_pause_blocks_new_positions(store):
@@ -133,3 +133,63 @@ def test_client_ids_are_deterministic_short_and_valid():
     assert len(set(ids)) == len(ids)
     assert client_id(ident, "entry") == client_id(ident, "entry")
     assert client_id(ident, "entry") != client_id(ident.replace("15m", "1h"), "entry")
+
+
+# -- parity: the paper broker and a backtest over the same candles -------------------------------
+PARITY_CASES = {
+    # name: (direction, close, extreme, later candles (open, high, low, close))
+    "target": ("bullish", 50000.0, 49000.0, [(50100, 50900, 49900, 50500),
+                                             (50500, 53000, 50400, 52900)]),
+    "gap through the stop": ("bullish", 50000.0, 49000.0, [(48500, 48700, 48000, 48200)]),
+    "stop and target on one candle": ("bearish", 50000.0, 50500.0,
+                                      [(50000, 50600, 48000, 49000)]),
+    "stop touched exactly": ("bearish", 50000.0, 50500.0, [(50100, 50500, 49900, 50200)]),
+    "stop inside the slippage": ("bullish", 50000.0, 49990.0, [(50030, 50050, 49950, 49960)]),
+}
+
+
+def _backtest_trade(signal, bars: pd.DataFrame, fee_rate: float, slippage_bps: float):
+    """The backtest's trade for `signal` over `bars` (the break candle first)."""
+    from backtest.simulate import simulate
+    from trading.rules import TradeRules
+    rules = TradeRules(fee_rate=fee_rate, slippage_bps=slippage_bps, position_size=100,
+                       leverage=20, risk_reward=2.0, step=0.001)
+    run = simulate(bars, [signal.event], rules, TF_MS)
+    return run.trades
+
+
+@pytest.mark.parametrize("case", list(PARITY_CASES))
+@pytest.mark.parametrize("fee_rate,slippage_bps", [(0.0005, 0.0), (0.0004, 5.0)])
+async def test_paper_position_and_backtest_agree_on_entry_exit_fees_and_pnl(
+        store, case, fee_rate, slippage_bps):
+    direction, close, extreme, later = PARITY_CASES[case]
+    manager = await paper_manager(store, PAPER_FEE_RATE=str(fee_rate),
+                                  PAPER_SLIPPAGE_BPS=str(slippage_bps))
+    signal = make_signal(store, direction=direction, close=close, extreme=extreme)
+    break_at = signal.event.break_time
+    bars = candles(break_at, [(close, max(close, extreme) + 10, min(close, extreme) - 10, close),
+                              *later])
+    trades = _backtest_trade(signal, bars, fee_rate, slippage_bps)
+    await manager.on_candles("BTC/USDT", bars.iloc[:1])
+    outcome = await manager.on_signal(signal, TF_MS)
+    if not trades or trades[0].exit_reason == "end":
+        pytest.fail(f"the case must close in the backtest: {trades}")
+    t = trades[0]
+    assert is_opened(outcome, Direction.from_event(direction), t.quantity, t.entry_price)
+    await manager.on_candles("BTC/USDT", bars.iloc[1:])
+    pos, = store.closed_positions()
+    [closed] = [n for n in notices(store) if n["event"] == "position_closed"]
+    assert (pos.entry_price, pos.quantity, pos.stop) == (t.entry_price, t.quantity, t.stop_price)
+    assert pos.target == pytest.approx(t.target_price, rel=1e-12)  # paper rounds to a 1e-8 tick
+    assert (str(pos.exit_reason), pos.exit_price) == (t.exit_reason, t.exit_price)
+    assert (closed["fields"]["fees"], pos.pnl) == (t.fees, t.pnl)
+
+
+async def test_paper_market_orders_are_slipped_against_the_trader(store):
+    broker = PaperBroker(store, slippage_bps=10)
+    broker.on_candles("BTC/USDT", candles(0, [(50000, 50000, 50000, 50000)]))
+    buy = await broker.market_order("BTC/USDT", "buy", 0.04, "b1")
+    sell = await broker.market_order("BTC/USDT", "sell", 0.04, "s1", reduce_only=True)
+    assert (buy.average, sell.average) == (50000 * (1 + 10 / 1e4), 50000 * (1 - 10 / 1e4))
+    fill = await broker.closing_fill("BTC/USDT", Direction.LONG, 0)
+    assert fill.fees == 0.0 and fill.pnl == pytest.approx(-0.04 * 100)
