@@ -158,7 +158,7 @@ class CommandChannel:
         try:
             await asyncio.wait_for(self.bot.get_updates(offset=self.offset, timeout=0, limit=1),
                                    timeout=2.0)
-        except Exception:  # best effort: the stored offset and the age check still protect
+        except Exception:  # noqa: BLE001 - best effort: the stored offset and the age check still protect
             log.warning("commands_ack_failed")
 
     async def _pause(self, delay: float, stop_event: asyncio.Event) -> None:

@@ -148,7 +148,7 @@ class OutboxDelivery:
         if row.id not in self._charts:
             try:
                 self._charts[row.id] = await asyncio.to_thread(self.render, row.payload)
-            except Exception as e:  # the text matters more than the picture
+            except Exception as e:  # noqa: BLE001 - the text matters more than the picture
                 log.warning("chart_failed", outbox_id=row.id, error=f"{type(e).__name__}: {e}")
                 self._charts[row.id] = None
         return self._charts[row.id]

@@ -225,7 +225,7 @@ class Daemon:
         """The scheduled job: never lets an exception reach the scheduler."""
         try:
             await self.run_timeframe(timeframe)
-        except Exception:  # noqa: BLE001 - the next slot must run whatever happened here
+        except Exception:  # the next slot must run whatever happened here
             log.exception("job_failed", tf=timeframe)
 
     async def _after_feed(self, symbol: str, timeframe: str, candles: pd.DataFrame,
@@ -236,7 +236,7 @@ class Daemon:
         if timeframe == self.smallest_tf:
             try:
                 await self.manager.on_candles(symbol, candles)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("paper_candles_failed", symbol=symbol)
         for row in recorded:
             if row.trade_state == "pending":
@@ -245,7 +245,7 @@ class Daemon:
     async def _trade(self, row: SignalRow) -> None:
         try:
             await self.manager.on_signal(row, timeframe_ms(row.timeframe))
-        except Exception:  # noqa: BLE001 - the manager records its own failures; never crash
+        except Exception:  # the manager records its own failures; never crash
             log.exception("trade_failed", symbol=row.symbol, tf=row.timeframe, signal=row.id)
         self.delivery.wake()  # trade notices
 
@@ -255,7 +255,7 @@ class Daemon:
             try:
                 await self.manager.reconcile()
                 self.trading_error = None
-            except Exception as e:  # noqa: BLE001 - the next run must happen whatever failed
+            except Exception as e:  # the next run must happen whatever failed
                 self.trading_error = f"{type(e).__name__}: {e}"[:200]
                 log.exception("reconcile_failed")
 
@@ -327,7 +327,7 @@ class Daemon:
         await self._finish_jobs()
         try:
             await self.delivery.flush(SHUTDOWN_FLUSH_S)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("flush_failed")
         for t in self.tasks:
             t.cancel()
@@ -354,7 +354,7 @@ class Daemon:
                             ("fetcher", self.fetcher.close), ("notifier", self.notifier.close)):
             try:
                 await asyncio.wait_for(close(), timeout=2.0)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - shutdown goes on whatever one session does
                 log.warning("close_failed", part=part)
 
     def _on_signal(self, sig: signal.Signals) -> None:

@@ -40,7 +40,8 @@ class Redactor:
             return {k: self._clean(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self._clean(v) for v in value)
-        if isinstance(value, BaseException) or not isinstance(value, (int, float, bool, type(None))):
+        scalar = isinstance(value, (int, float, bool, type(None)))
+        if isinstance(value, BaseException) or not scalar:
             return self.scrub(str(value)) if not isinstance(value, BaseException) else value
         return value
 

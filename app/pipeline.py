@@ -13,7 +13,8 @@ from store import NewSignal, SignalRow, Store
 
 log = structlog.get_logger(__name__)
 
-# Builds the outbox payload of a signal: (symbol, timeframe, event, candles up to the break) -> dict.
+# Builds the outbox payload of a signal:
+# (symbol, timeframe, event, candles up to the break) -> dict.
 PayloadBuilder = Callable[[str, str, Event, pd.DataFrame], dict]
 
 

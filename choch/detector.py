@@ -27,7 +27,8 @@ class _Level:
         self.price = price
         self.time = time
         self.armed = armed
-        # Lowest low (for a high) or highest high (for a low) since the pivot bar: the stop reference.
+        # Lowest low (for a high) or highest high (for a low) since the pivot bar: the stop
+        # reference.
         self.extreme = extreme
 
     def to_state(self) -> list:

@@ -1,4 +1,5 @@
-"""Two test tiers: `make test` runs everything, `make test-fast` leaves out the tests marked slow."""
+"""Two test tiers: `make test` runs everything, `make test-fast` leaves out the tests marked
+slow."""
 from __future__ import annotations
 
 import configparser

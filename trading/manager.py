@@ -96,7 +96,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
 
     # -- signals ----------------------------------------------------------------------------------
     async def on_signal(self, signal: SignalRow, timeframe_ms: int) -> SignalOutcome:
-        """Trade a fresh signal (at most one position per signal, whatever fails); says what it did."""
+        """Trade a fresh signal (at most one position per signal, whatever fails); says what it
+        did."""
         async with self._lock:
             outcome = await self._on_signal(signal, timeframe_ms)
         log.info("signal_decided", symbol=signal.symbol, tf=signal.timeframe,

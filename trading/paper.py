@@ -1,4 +1,5 @@
-"""PaperBroker: an in-process simulated exchange. Fills at the last price, stops/targets on candles."""
+"""PaperBroker: an in-process simulated exchange. Fills at the last price, stops/targets on
+candles."""
 from __future__ import annotations
 
 import itertools
