@@ -2,9 +2,9 @@
 slow."""
 from __future__ import annotations
 
-import configparser
 import shutil
 import subprocess
+import tomllib
 
 import pytest
 
@@ -12,9 +12,8 @@ from tests.shared_data import REPO
 
 
 def test_the_slow_marker_is_registered():
-    ini = configparser.ConfigParser()
-    ini.read(REPO / "pytest.ini")
-    assert any(line.startswith("slow:") for line in ini["pytest"]["markers"].splitlines())
+    pytest_settings = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert any(m.startswith("slow:") for m in pytest_settings["ini_options"]["markers"])
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
