@@ -12,6 +12,7 @@ from . import risk
 from .client_ids import is_ours
 from .execution import OrderUnresolved
 from .ledger import position_intents
+from .manager_base import ManagerBase
 from .models import ExchangePosition, OrderResult, ended_unfilled, filled, side_for
 from .notices import adopted_text, foreign_text, protection_text
 from .outcomes import (EntryDecision, PositionDecision, ReconcileReport, SignalOutcome,
@@ -24,7 +25,7 @@ log = structlog.get_logger(__name__)
 ENTRY_GRACE_MS = 60_000
 
 
-class ReconcileMixin:
+class ReconcileMixin(ManagerBase):
     """PositionManager's reconciliation steps (mixed in; uses its store, broker and desk)."""
 
     async def reconcile(self) -> ReconcileReport:
