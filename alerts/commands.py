@@ -102,7 +102,7 @@ class CommandChannel:
     def __init__(self, bot_or_notifier: Any, settings: Any, controller: Controller, *,
                  store: Any = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 poll_timeout_s: float = 30.0, retry_base_s: float = 1.0,
+                 poll_timeout_s: int = 30, retry_base_s: float = 1.0,
                  retry_cap_s: float = 60.0, confirm_window_s: float = CONFIRM_WINDOW_S) -> None:
         self.notifier = bot_or_notifier
         self.bot = _bot_of(bot_or_notifier)

@@ -316,7 +316,7 @@ class Daemon:
         """Telegram commands, when a bot token is set (the notifier is then Telegram's)."""
         if not self.settings.telegram_bot_token:
             return None
-        return CommandChannel(self.notifier, self.settings,  # type: ignore[arg-type]
+        return CommandChannel(self.notifier, self.settings,
                               DaemonController(self), store=self.store)
 
     async def shutdown(self) -> None:

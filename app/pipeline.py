@@ -10,6 +10,7 @@ import structlog
 from choch import Event, StructureDetector
 from timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
+from store.signals import TradeState
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +140,7 @@ class Stream:
         if f.alertable(age):
             chart = window[window["timestamp"] <= event.break_time].iloc[-self.history_bars:]
             alert = self.payload(self.symbol, self.timeframe, event, chart)
-        trade = "pending" if f.tradeable(age) else "not_traded"
+        trade = TradeState.PENDING if f.tradeable(age) else TradeState.NOT_TRADED
         return NewSignal(event, f.late(age), trade, alert)
 
 

@@ -216,6 +216,13 @@ class OrdersMixin(StoreBase):
         r = self.conn.execute("SELECT * FROM positions WHERE id = ?", (position_id,)).fetchone()
         return _position(r) if r else None
 
+    def existing_position(self, position_id: int) -> PositionRow:
+        """A position this store recorded (an id it returned); LookupError if it is not there."""
+        pos = self.position(position_id)
+        if pos is None:
+            raise LookupError(f"no position {position_id} in the state DB")
+        return pos
+
     def position_for_signal(self, signal_id: int) -> Optional[PositionRow]:
         """The position a signal opened, if it opened one."""
         r = self.conn.execute("SELECT * FROM positions WHERE signal_id = ? ORDER BY id LIMIT 1",

@@ -3,8 +3,8 @@ candles."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, replace
+from typing import Any, Optional
 
 import pandas as pd
 import structlog
@@ -19,7 +19,7 @@ from .models import (Direction, ExchangePosition, ExitFill, MarketRules, OrderRe
 log = structlog.get_logger(__name__)
 
 # Paper trading has no exchange filters; these keep sizes sensible and the code paths identical.
-PAPER_RULES = dict(step=0.001, min_qty=0.001, min_notional=5.0, tick=0.01)
+PAPER_RULES = MarketRules("", step=0.001, min_qty=0.001, min_notional=5.0, tick=0.01)
 
 
 @dataclass
@@ -50,7 +50,7 @@ class PaperBroker:
         self.orders: dict[str, OrderResult] = {}
         self.exits: dict[str, list[tuple[str, float, float, float]]] = {}  # side, price, qty, pnl
         self._ids = itertools.count(1)
-        self._rules = {**PAPER_RULES, **({"step": step} if step else {})}
+        self._rules = replace(PAPER_RULES, step=step) if step else PAPER_RULES
 
     async def start(self, symbols: list[str]) -> None:
         """Rebuild the book and the protective orders from the open paper positions."""
@@ -69,7 +69,7 @@ class PaperBroker:
 
     def rules(self, symbol: str) -> MarketRules:
         """Permissive, fixed rules (no exchange to ask)."""
-        return MarketRules(symbol, **self._rules)
+        return replace(self._rules, symbol=symbol)
 
     async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
                            reduce_only: bool = False, ref_price: float | None = None
@@ -160,6 +160,7 @@ class PaperBroker:
         a candle opening beyond a level fills at its open (a gap), as a market stop would.
         """
         last = self.last_ts.get(symbol)
+        row: Any  # a candle: its fields are numbers, whatever pandas' stubs allow for a cell
         for row in candles.itertuples(index=False):
             ts = int(row.timestamp)
             if last is not None and ts <= last:
