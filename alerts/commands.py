@@ -67,6 +67,22 @@ class Controller(Protocol):
         """Close every open position at market; a short result for the operator."""
 
 
+class CommandSettings(Protocol):
+    """The settings the command channel reads (config.Settings)."""
+
+    @property
+    def telegram_chat_id(self) -> str:
+        """The one chat whose commands are answered."""
+
+    @property
+    def telegram_admin_ids(self) -> tuple[int, ...]:
+        """Who may pause, resume and close (empty: see TELEGRAM_ADMIN_IDS in the README)."""
+
+    @property
+    def command_max_age_s(self) -> float:
+        """Older commands are ignored (e.g. queued while the daemon was down)."""
+
+
 def _bot_of(bot_or_notifier: Any) -> Optional[Bot]:
     """The PTB Bot behind a TelegramNotifier (or the Bot itself); None for the console."""
     if isinstance(bot_or_notifier, TelegramNotifier):
@@ -99,16 +115,16 @@ def signals_count(word: str) -> int:
 class CommandChannel:
     """Receives commands by long polling and answers them directly (not via the outbox)."""
 
-    def __init__(self, bot_or_notifier: Any, settings: Any, controller: Controller, *,
+    def __init__(self, bot_or_notifier: Any, settings: CommandSettings, controller: Controller, *,
                  store: Any = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  poll_timeout_s: int = 30, retry_base_s: float = 1.0,
                  retry_cap_s: float = 60.0, confirm_window_s: float = CONFIRM_WINDOW_S) -> None:
         self.notifier = bot_or_notifier
         self.bot = _bot_of(bot_or_notifier)
-        self.chat_id = str(getattr(settings, "telegram_chat_id", "") or "")
-        self.admin_ids = frozenset(getattr(settings, "telegram_admin_ids", ()) or ())
-        self.max_age_s = float(getattr(settings, "command_max_age_s", 120.0))
+        self.chat_id = settings.telegram_chat_id
+        self.admin_ids = frozenset(settings.telegram_admin_ids)
+        self.max_age_s = settings.command_max_age_s
         self.controller = controller
         self.store = store
         self.clock = clock

@@ -55,6 +55,7 @@ class Notifier(Protocol):
     """What the delivery loop needs from a destination."""
 
     supports_photos: bool
+    rate_limited: bool  # subject to Telegram's flood control (the console is not)
     chat_key: str  # identifies the destination for rate limiting; never logged
 
     @property
