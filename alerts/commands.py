@@ -34,7 +34,7 @@ from backoff import Backoff, sleep_unless
 from config import normalize_symbol
 
 from .messages import clip, esc
-from .notifiers import NO_PREVIEW, TelegramNotifier, translate
+from .notifiers import NO_PREVIEW, TelegramNotifier, delivery_error
 from .replies import HELP, duration, positions_text, signals_text, status_text
 
 log = structlog.get_logger(__name__)
@@ -216,7 +216,8 @@ class CommandChannel:
             log.error("commands_conflict", hint="another process polls this bot, or a "
                       "webhook is set; stop it", retry_in_s=wait)
         else:
-            log.warning("commands_poll_failed", error=str(translate(error)), retry_in_s=wait)
+            log.warning("commands_poll_failed", error=str(delivery_error(error)),
+                        retry_in_s=wait)
         return wait
 
     async def _consume(self, updates: tuple[Update, ...]) -> None:
@@ -359,4 +360,4 @@ class CommandChannel:
             await self.bot.send_message(chat_id=self.chat_id, text=clip(text_html),
                                         parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
         except TelegramError as e:
-            log.warning("command_reply_failed", error=str(translate(e)))
+            log.warning("command_reply_failed", error=str(delivery_error(e)))
