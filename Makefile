@@ -11,7 +11,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 PYTHON_IS_NEW_ENOUGH := $(PYTHON) -c 'import sys; \
     sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))'
 
-.PHONY: run test test-fast check bench clean python-version FORCE
+.PHONY: run lint test test-fast check bench clean python-version FORCE
 
 ## stop early, naming the interpreter found, when it is missing or too old
 python-version:
@@ -52,13 +52,18 @@ $(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-ben
 run: $(VENV)/.runtime-installed
 	$(PY) main.py run
 
-## run the test suite (no network)
-test: $(VENV)/.dev-installed
+## static checks: ruff (style, blind excepts) over everything, mypy over the production code
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+## the static checks, then the test suite (no network): CI runs this
+test: lint
 	bash .ci/ensure-chromium
 	$(PY) -m pytest
 
-## the test suite without the slow end-to-end tests (marked slow), for a quick check while editing
-test-fast: $(VENV)/.dev-installed
+## the static checks, then the test suite without the slow end-to-end tests (marked slow)
+test-fast: lint
 	$(PY) -m pytest -m "not slow"
 
 ## validate the configuration and probe each component
@@ -75,4 +80,4 @@ bench: $(VENV)/.bench-installed
 	$(PY) bench/backtest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

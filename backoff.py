@@ -23,7 +23,7 @@ import enum
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -102,7 +102,7 @@ async def sleep_unless(seconds: float, *events: asyncio.Event, sleep: Sleep = as
     """Wait `seconds`, or less when one of `events` is set: True when an event ended it."""
     if any(e.is_set() for e in events):
         return True
-    waiters = [asyncio.ensure_future(sleep(seconds))]
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(sleep(seconds))]
     waiters += [asyncio.ensure_future(e.wait()) for e in events]
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

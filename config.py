@@ -477,14 +477,16 @@ def lint_environment(env: Mapping[str, str] | None = None,
     one of ours. Never raises: problems of the file itself are load_settings' to report.
     """
     file_keys: list[str] = []
+    source = ""  # the env file, as named in warnings
     if dotenv_path is not None and Path(dotenv_path).is_file():
         file_keys = list(read_dotenv(dotenv_path)[0])
+        source = os.fspath(dotenv_path)
     env_keys = [k for k in (os.environ if env is None else env) if _shares_prefix(k)]
     warnings = []
     for key in unique(file_keys + env_keys):
         meant = _look_alike(key)
         if meant:
-            where = f" (in {os.fspath(dotenv_path)})" if key in file_keys else ""
+            where = f" (in {source})" if key in file_keys else ""
             warnings.append(f"warning: {key}{where} is not a setting and is ignored; "
                             f"did you mean {meant}?")
     return warnings

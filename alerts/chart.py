@@ -40,7 +40,7 @@ def render_chart(payload: Mapping[str, Any],
 
     # Collections draw 120 candles in two artists: far faster than one bar/line per candle.
     wicks = np.stack([np.column_stack([x, lo]), np.column_stack([x, h])], axis=1)
-    ax.add_collection(LineCollection(wicks, colors=colors, linewidths=0.8))
+    ax.add_collection(LineCollection(list(wicks), colors=colors, linewidths=0.8))
     half = 0.35
     bottom, top = np.minimum(o, c), np.maximum(o, c)
     # A doji (open == close) gets a hairline body so it stays visible.
@@ -48,7 +48,8 @@ def render_chart(payload: Mapping[str, Any],
     bodies = np.stack([np.column_stack([x - half, bottom]), np.column_stack([x - half, top]),
                        np.column_stack([x + half, top]), np.column_stack([x + half, bottom])],
                       axis=1)
-    ax.add_collection(PolyCollection(bodies, facecolors=colors, edgecolors=colors, linewidths=0.5))
+    ax.add_collection(PolyCollection(list(bodies), facecolors=colors, edgecolors=colors,
+                                     linewidths=0.5))
 
     span = float(h.max() - lo.min()) or abs(float(h.max())) * 0.01 or 1.0
     ph = [i for i in payload.get("pivot_highs", []) if 0 <= i < n]

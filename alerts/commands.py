@@ -34,7 +34,7 @@ from backoff import Backoff, sleep_unless
 from config import normalize_symbol
 
 from .messages import clip, esc
-from .notifiers import NO_PREVIEW, TelegramNotifier, translate
+from .notifiers import NO_PREVIEW, TelegramNotifier, delivery_error
 from .replies import HELP, duration, positions_text, signals_text, status_text
 
 log = structlog.get_logger(__name__)
@@ -65,6 +65,22 @@ class Controller(Protocol):
 
     async def close_all(self) -> str:
         """Close every open position at market; a short result for the operator."""
+
+
+class CommandSettings(Protocol):
+    """The settings the command channel reads (config.Settings)."""
+
+    @property
+    def telegram_chat_id(self) -> str:
+        """The one chat whose commands are answered."""
+
+    @property
+    def telegram_admin_ids(self) -> tuple[int, ...]:
+        """Who may pause, resume and close (empty: see TELEGRAM_ADMIN_IDS in the README)."""
+
+    @property
+    def command_max_age_s(self) -> float:
+        """Older commands are ignored (e.g. queued while the daemon was down)."""
 
 
 def _bot_of(bot_or_notifier: Any) -> Optional[Bot]:
@@ -99,16 +115,16 @@ def signals_count(word: str) -> int:
 class CommandChannel:
     """Receives commands by long polling and answers them directly (not via the outbox)."""
 
-    def __init__(self, bot_or_notifier: Any, settings: Any, controller: Controller, *,
+    def __init__(self, bot_or_notifier: Any, settings: CommandSettings, controller: Controller, *,
                  store: Any = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 poll_timeout_s: float = 30.0, retry_base_s: float = 1.0,
+                 poll_timeout_s: int = 30, retry_base_s: float = 1.0,
                  retry_cap_s: float = 60.0, confirm_window_s: float = CONFIRM_WINDOW_S) -> None:
         self.notifier = bot_or_notifier
         self.bot = _bot_of(bot_or_notifier)
-        self.chat_id = str(getattr(settings, "telegram_chat_id", "") or "")
-        self.admin_ids = frozenset(getattr(settings, "telegram_admin_ids", ()) or ())
-        self.max_age_s = float(getattr(settings, "command_max_age_s", 120.0))
+        self.chat_id = settings.telegram_chat_id
+        self.admin_ids = frozenset(settings.telegram_admin_ids)
+        self.max_age_s = settings.command_max_age_s
         self.controller = controller
         self.store = store
         self.clock = clock
@@ -158,7 +174,7 @@ class CommandChannel:
         try:
             await asyncio.wait_for(self.bot.get_updates(offset=self.offset, timeout=0, limit=1),
                                    timeout=2.0)
-        except Exception:  # best effort: the stored offset and the age check still protect
+        except Exception:  # noqa: BLE001 - best effort: the stored offset and the age check still protect
             log.warning("commands_ack_failed")
 
     async def _pause(self, delay: float, stop_event: asyncio.Event) -> None:
@@ -200,7 +216,8 @@ class CommandChannel:
             log.error("commands_conflict", hint="another process polls this bot, or a "
                       "webhook is set; stop it", retry_in_s=wait)
         else:
-            log.warning("commands_poll_failed", error=str(translate(error)), retry_in_s=wait)
+            log.warning("commands_poll_failed", error=str(delivery_error(error)),
+                        retry_in_s=wait)
         return wait
 
     async def _consume(self, updates: tuple[Update, ...]) -> None:
@@ -343,4 +360,4 @@ class CommandChannel:
             await self.bot.send_message(chat_id=self.chat_id, text=clip(text_html),
                                         parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
         except TelegramError as e:
-            log.warning("command_reply_failed", error=str(translate(e)))
+            log.warning("command_reply_failed", error=str(delivery_error(e)))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Protocol
 
 import structlog
 
 from backoff import Backoff, sleep_unless
+from store import OutboxRow
 
 from .chart import render_chart
 from .messages import CAPTION_LIMIT, notice_text, signal_text
@@ -24,10 +25,41 @@ AMBIGUOUS = "ambiguous: "  # error prefix kept in the row: the next try says it 
 UNEXPECTED_TRIES = 3       # a bug (bad payload) fails the row after this many tries, not never
 
 
+class Outbox(Protocol):
+    """The outbox as delivery works through it (store.Store)."""
+
+    def pending(self, limit: int = 50) -> list[OutboxRow]:
+        """Undelivered rows, oldest first."""
+
+    def mark_sent(self, row_id: int, now_ms: int) -> None:
+        """Accepted by the receiver: never sent again."""
+
+    def mark_failed(self, row_id: int, error: str, now_ms: int) -> None:
+        """Refused for good: not retried."""
+
+    def retry_later(self, row_id: int, at_ms: int, error: str) -> None:
+        """Try again at `at_ms`."""
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many rows are in each status."""
+
+
+class AlertSettings(Protocol):
+    """The settings delivery reads (config.Settings)."""
+
+    @property
+    def alert_late_after_s(self) -> float:
+        """ALERT_LATE_AFTER_S: an alert sent later than this says LATE."""
+
+    @property
+    def chart(self) -> bool:
+        """CHART: signal alerts carry a chart."""
+
+
 class OutboxDelivery:
     """Sends pending outbox rows through a notifier; runs as its own task in the daemon's loop."""
 
-    def __init__(self, store: Any, notifier: Notifier, settings: Any, *,
+    def __init__(self, store: Outbox, notifier: Notifier, settings: AlertSettings, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  backoff_base_s: float = 2.0, backoff_cap_s: float = 60.0, idle_s: float = 2.0,
@@ -37,8 +69,8 @@ class OutboxDelivery:
         self.notifier = notifier
         self.clock = clock
         self.sleep = sleep
-        self.late_after_s = float(getattr(settings, "alert_late_after_s", 120.0))
-        self.chart = bool(getattr(settings, "chart", True)) and notifier.supports_photos
+        self.late_after_s = settings.alert_late_after_s
+        self.chart = settings.chart and notifier.supports_photos
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         # No jitter: one chat, one sender; the attempts count lives in the outbox row.
@@ -93,7 +125,7 @@ class OutboxDelivery:
                 if wait is not None:
                     return wait
 
-    async def _attempt(self, row: Any) -> Optional[float]:
+    async def _attempt(self, row: OutboxRow) -> Optional[float]:
         """Try one row; None when it is settled (sent or failed), else seconds until its retry."""
         try:
             await self._send(row)
@@ -128,7 +160,7 @@ class OutboxDelivery:
         self._settle(row)
         return None
 
-    def _settle(self, row: Any, failed: Optional[str] = None) -> None:
+    def _settle(self, row: OutboxRow, failed: Optional[str] = None) -> None:
         """Record the row's final state and forget what was cached for it."""
         if failed is None:
             self.store.mark_sent(row.id, self._now_ms())
@@ -143,19 +175,19 @@ class OutboxDelivery:
         self._charts.pop(row.id, None)
         self._photo_done.discard(row.id)
 
-    async def _chart_for(self, row: Any) -> Optional[bytes]:
+    async def _chart_for(self, row: OutboxRow) -> Optional[bytes]:
         """The row's chart, rendered once off the event loop; None if disabled or it failed."""
         if not self.chart or row.topic != "signal" or not row.payload.get("candles"):
             return None
         if row.id not in self._charts:
             try:
                 self._charts[row.id] = await asyncio.to_thread(self.render, row.payload)
-            except Exception as e:  # the text matters more than the picture
+            except Exception as e:  # noqa: BLE001 - the text matters more than the picture
                 log.warning("chart_failed", outbox_id=row.id, error=f"{type(e).__name__}: {e}")
                 self._charts[row.id] = None
         return self._charts[row.id]
 
-    def _text(self, row: Any) -> str:
+    def _text(self, row: OutboxRow) -> str:
         """The message for a row, rendered at send time so LATE reflects the real delay."""
         resent = bool(row.error and row.error.startswith(AMBIGUOUS))
         now_ms = self._now_ms()
@@ -166,11 +198,11 @@ class OutboxDelivery:
 
     async def _one(self, send: Callable[..., Awaitable[None]], *args: Any) -> None:
         """One message, within the chat's rate limit (the console has none)."""
-        if getattr(self.notifier, "rate_limited", True):
+        if self.notifier.rate_limited:
             await self.limiter.acquire(self.notifier.chat_key, self.notifier.is_group)
         await send(*args)
 
-    async def _send(self, row: Any) -> None:
+    async def _send(self, row: OutboxRow) -> None:
         """Deliver a row: photo with caption, photo then text (long caption), or text only."""
         png = await self._chart_for(row)
         text = self._text(row)

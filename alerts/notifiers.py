@@ -55,6 +55,7 @@ class Notifier(Protocol):
     """What the delivery loop needs from a destination."""
 
     supports_photos: bool
+    rate_limited: bool  # subject to Telegram's flood control (the console is not)
     chat_key: str  # identifies the destination for rate limiting; never logged
 
     @property
@@ -96,8 +97,9 @@ def _ambiguous(exc: BaseException) -> bool:
     return False
 
 
-def translate(exc: TelegramError) -> DeliveryError:
-    """Map a python-telegram-bot error to Transient / RateLimited / Permanent."""
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """The delivery outcome a python-telegram-bot error means: Transient, RateLimited or
+    Permanent."""
     if isinstance(exc, RetryAfter):
         return RateLimited(retry_after_s(exc))
     if isinstance(exc, InvalidToken):
@@ -176,7 +178,7 @@ class TelegramNotifier:
         try:
             await self.bot.initialize()
         except TelegramError as e:
-            raise translate(e) from None
+            raise delivery_error(e) from None
         self._ready = True
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
@@ -191,7 +193,7 @@ class TelegramNotifier:
             log.warning("telegram_chat_migrated", hint="update TELEGRAM_CHAT_ID to the new id")
             raise Transient("chat migrated to a supergroup; retrying there") from None
         except TelegramError as e:
-            raise translate(e) from None
+            raise delivery_error(e) from None
 
     async def send_text(self, text_html: str) -> None:
         """sendMessage in HTML parse mode, link previews off."""
@@ -212,7 +214,7 @@ class TelegramNotifier:
             await self.bot.send_message(chat_id=chat_id, text=clip(text_html),
                                         parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
         except TelegramError as e:
-            raise translate(e) from None
+            raise delivery_error(e) from None
 
     async def check(self) -> list[tuple[str, bool, str]]:
         """For `main.py check`: the token works (getMe) and the chat is reachable (getChat).
@@ -228,7 +230,7 @@ class TelegramNotifier:
             chat = await self.bot.get_chat(chat_id=self.chat_id)
             lines.append(("telegram chat", True, f"reachable ({chat.type})"))
         except TelegramError as e:
-            lines.append(("telegram chat", False, str(translate(e))))
+            lines.append(("telegram chat", False, str(delivery_error(e))))
         return lines
 
     async def close(self) -> None:

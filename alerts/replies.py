@@ -32,7 +32,7 @@ def duration(seconds: float) -> str:
     return f"{m}m {s:02d}s"
 
 
-def _last_candles(value: Any) -> Iterable[tuple[str, int]]:
+def _last_candles(value: Any) -> Iterable[tuple[str, object]]:
     """(label, open ms) from {(symbol, tf): ms}, {'SYM tf': ms} or [{symbol, timeframe, ts}]."""
     if isinstance(value, Mapping):
         for key, ts in value.items():
@@ -61,8 +61,8 @@ def status_text(status: Mapping[str, Any], positions: list[dict] | None, now_s: 
         lines.append("Last candle processed (open time):")
         for label, ts in sorted(candles):
             when = utc(int(ts)) if isinstance(ts, (int, float)) else "none yet"
-            known = isinstance(ts, (int, float))
-            age = f", {duration(now_s - int(ts) / 1000)} ago" if known else ""
+            age = (f", {duration(now_s - int(ts) / 1000)} ago" if isinstance(ts, (int, float))
+                   else "")
             lines.append(f"  {esc(label)}: {esc(when)}{esc(age)}")
     health = status.get("health") or {}
     if isinstance(health, Mapping):

@@ -93,7 +93,7 @@ async def config(request: web.Request) -> web.Response:
     return json_response({"settings": request.app[VIEW].config()})
 
 
-async def openapi(request: web.Request) -> web.Response:
+async def openapi(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(OPENAPI, headers={"Content-Type": "application/json"})
 
 

@@ -69,15 +69,15 @@ def _utc(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
+    """The argument parser for every subcommand; `prog` is the name in usage and --version."""
     # --env-file is accepted before or after the command; SUPPRESS tells "given" from the default.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env-file", metavar="PATH", default=argparse.SUPPRESS,
                         help=f"read settings from this file (default: {DEFAULT_ENV_FILE}, "
                              "skipped when absent); the environment still wins")
     parser = argparse.ArgumentParser(
-        prog="main.py", parents=[common],
+        prog=prog, parents=[common],
         description="CHoCH/BOS signal daemon. Without a command: run.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{run,scan,check,backtest}")
@@ -172,9 +172,9 @@ def _scan(args: argparse.Namespace, dotenv_path: str) -> int:
         return EXIT_USAGE
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "main.py") -> int:
     """Parse the command line and run the command; returns the exit status."""
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.command == "scan":
         _check_scan_flags(parser, args)
@@ -195,3 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, without a traceback at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+
+
+def entry() -> None:
+    """The `choch` console script (pyproject.toml): `python main.py` under an installed name."""
+    sys.exit(main(prog="choch"))

@@ -1,15 +1,34 @@
 """What the Telegram commands see of the daemon: status, and trading actions via the manager."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Callable, Optional, Protocol
+
+from config import Settings
+from store import Store
+from trading import PositionManager
 
 from . import banner
+from .cycle import Poller
+
+
+class RunningDaemon(Protocol):
+    """What the commands read and act on of a running Daemon (app.daemon.Daemon)."""
+
+    settings: Settings
+    clock: Callable[[], float]
+    started_at: float
+    symbols: list[str]
+    last_slot: dict[str, dict]
+    trading_error: Optional[str]
+    store: Store
+    manager: PositionManager
+    poller: Poller
 
 
 class DaemonController:
     """Implements alerts.Controller over a running Daemon."""
 
-    def __init__(self, daemon: Any) -> None:
+    def __init__(self, daemon: RunningDaemon) -> None:
         self.daemon = daemon
 
     def status(self) -> dict:
@@ -27,7 +46,7 @@ class DaemonController:
                            f"degraded ({sum(failing.values())} stream(s) behind in last slots)",
             "trading_health": "ok" if d.trading_error is None else
                               f"last reconciliation failed: {d.trading_error}",
-            "paused": getattr(d.manager, "paused", False),
+            "paused": d.manager.paused,
         }
 
     async def positions(self) -> list[dict]:
@@ -39,8 +58,7 @@ class DaemonController:
     def _last_closes(self) -> dict[str, float]:
         """Per symbol, the close of the newest candle any of its streams has fed."""
         newest: dict[str, tuple[int, float]] = {}
-        streams = getattr(getattr(self.daemon, "poller", None), "streams", {})
-        for (symbol, _tf), stream in streams.items():
+        for (symbol, _tf), stream in self.daemon.poller.streams.items():
             if len(stream.recent):
                 closed_at = int(stream.recent["timestamp"].iloc[-1]) + stream.timeframe_ms
                 if symbol not in newest or closed_at > newest[symbol][0]:

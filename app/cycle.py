@@ -98,7 +98,7 @@ class Poller:
             if unreachable is not None:
                 unreachable.append(reason)
             return None  # the fetcher already spent its retry budget: next slot catches up
-        except Exception:  # noqa: BLE001 - one symbol's bug must not stop the others
+        except Exception:  # one symbol's bug must not stop the others
             log.exception("poll_crashed", symbol=symbol, tf=timeframe)
             return None
 

@@ -7,13 +7,14 @@ import contextlib
 import signal
 import sys
 import time
-from typing import AsyncIterator, Callable, Optional, Protocol
+from typing import AsyncIterator, Awaitable, Callable, Optional, Protocol, TypeVar
 
 import pandas as pd
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
 from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, signal_payload
 from api import Metrics
 from choch import Event
@@ -36,11 +37,14 @@ from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHUTDOWN_JOB_WAIT_S = 5.0
 SHUTDOWN_FLUSH_S = 2.0
 STATE_CHECK_S = 60.0  # how often the daemon checks that its state DB file is still there
 DATA_RETRY_MAX_S = 60.0
+# Start-up waits for the exchange as long as it takes: 1 s, 2 s, 4 s ... then every minute.
+STARTUP_BACKOFF = Backoff(base_s=1.0, factor=2.0, cap_s=DATA_RETRY_MAX_S)
 # Reconciliation (positions, stops and targets vs the exchange) is its own job, once a minute:
 # a stop or target hit is noticed within a minute whatever the timeframes, and never twice at
 # once when several timeframes close together.
@@ -81,9 +85,10 @@ class Daemon:
     def __init__(self, settings: Settings, *, fetcher: Optional[MarketData] = None,
                  adapter: Optional[CandleSource] = None, notifier: Optional[Notifier] = None,
                  broker: Optional[Broker] = None, clock: Callable[[], float] = time.time,
-                 notify: Optional[SystemdNotifier] = None) -> None:
+                 notify: Optional[SystemdNotifier] = None, sleep: Sleep = asyncio.sleep) -> None:
         self.settings = settings
         self.clock = clock
+        self.sleep = sleep  # every wait of the daemon's own (start-up retries, guards)
         self.started_at = clock()
         self.systemd = notify or SystemdNotifier()
         self.state_lock, self.store = open_exclusive(settings.state_db)
@@ -139,47 +144,50 @@ class Daemon:
         for pending in self.store.signals_to_trade():
             await self._trade(pending)
 
-    async def _retry_forever(self, what: str, fn):
+    async def _retry_forever(self, what: str, fn: Callable[[], Awaitable[T]]) -> T:
         """Call fn until it succeeds (transient failures) or the daemon is asked to stop."""
-        delay = 1.0
-        while True:
-            try:
-                return await fn()
-            except PermanentExchangeError:
-                raise
-            except ExchangeUnavailable as e:
-                log.warning("retrying", what=what, error=str(e), reason=network_reason(e),
-                            in_s=delay)
-            await self._pause(delay, what)
-            delay = min(delay * 2, DATA_RETRY_MAX_S)
 
-    async def _pause(self, seconds: float, what: str) -> None:
-        """Sleep between start-up retries, feeding the watchdog; cancelled at once by a stop."""
-        if self.stop.is_set():
-            raise asyncio.CancelledError(f"stopped while waiting for {what}")
-        self.systemd.watchdog()
-        try:
-            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
-        if self.stop.is_set():
-            raise asyncio.CancelledError(f"stopped while waiting for {what}")
+        def on_failure(failure: Failure) -> None:
+            log.warning("retrying", what=what, error=str(failure.error),
+                        reason=network_reason(failure.error), in_s=failure.delay_s)
+
+        return await self._until_stopped(what, fn, _transient, on_failure)
 
     async def _catch_up_until_data_flows(self) -> None:
         """Catch up every timeframe; while no candle at all could be fetched because the exchange
         is unreachable, say why and try again: `ready` means market data flows."""
-        delay = 1.0
-        while True:
-            summaries = [await self.run_timeframe(tf, retry_s=0.0)
-                         for tf in self.settings.timeframes]
-            reasons = [x["unreachable"] for x in summaries if x["unreachable"]]
-            if any(x["fetched"] for x in summaries) or not reasons:
-                return
-            log.error("startup_waiting_for_market_data", reason=reasons[0],
-                      url=self.settings.binance_data_url or "Binance", retry_in_s=delay)
-            self.systemd.status(f"not ready: market data unreachable ({reasons[0]}); retrying")
-            await self._pause(delay, "market data")
-            delay = min(delay * 2, DATA_RETRY_MAX_S)
+
+        def on_failure(failure: Failure) -> None:
+            log.error("startup_waiting_for_market_data", reason=str(failure.error),
+                      url=self.settings.binance_data_url or "Binance", retry_in_s=failure.delay_s)
+            self.systemd.status(f"not ready: market data unreachable ({failure.error}); retrying")
+
+        await self._until_stopped("market data", self._catch_up_once,
+                                  lambda e: isinstance(e, NoMarketData), on_failure)
+
+    async def _catch_up_once(self) -> None:
+        """One catch-up round of every timeframe; NoMarketData when nothing was fetched because
+        the exchange was unreachable."""
+        summaries = [await self.run_timeframe(tf, retry_s=0.0) for tf in self.settings.timeframes]
+        reasons = [x["unreachable"] for x in summaries if x["unreachable"]]
+        if reasons and not any(x["fetched"] for x in summaries):
+            raise NoMarketData(reasons[0])
+
+    async def _until_stopped(self, what: str, fn: Callable[[], Awaitable[T]],
+                             retry_on: Callable[[Exception], bool],
+                             on_failure: Callable[[Failure], None]) -> T:
+        """Retry fn with the start-up backoff, feeding the watchdog while it waits; a stop
+        cancels the start-up at once."""
+
+        def failed(failure: Failure) -> None:
+            self.systemd.watchdog()  # a start-up waiting for hours is not a hung daemon
+            on_failure(failure)
+
+        try:
+            return await retry(fn, backoff=STARTUP_BACKOFF, retry_on=retry_on, stop=self.stop,
+                               on_failure=failed, sleep=self.sleep)
+        except Stopped:
+            raise asyncio.CancelledError(f"stopped while waiting for {what}") from None
 
     async def now_ms(self) -> int:
         """Exchange time (the clock that decides which candles are closed), host clock if down."""
@@ -228,7 +236,7 @@ class Daemon:
         """The scheduled job: never lets an exception reach the scheduler."""
         try:
             await self.run_timeframe(timeframe)
-        except Exception:  # noqa: BLE001 - the next slot must run whatever happened here
+        except Exception:  # the next slot must run whatever happened here
             log.exception("job_failed", tf=timeframe)
 
     async def _after_feed(self, symbol: str, timeframe: str, candles: pd.DataFrame,
@@ -240,7 +248,7 @@ class Daemon:
         if timeframe == self.smallest_tf:
             try:
                 await self.manager.on_candles(symbol, candles)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("paper_candles_failed", symbol=symbol)
         for row in recorded:
             if row.trade_state == "pending":
@@ -249,7 +257,7 @@ class Daemon:
     async def _trade(self, row: SignalRow) -> None:
         try:
             await self.manager.on_signal(row, timeframe_ms(row.timeframe))
-        except Exception:  # noqa: BLE001 - the manager records its own failures; never crash
+        except Exception:  # the manager records its own failures; never crash
             log.exception("trade_failed", symbol=row.symbol, tf=row.timeframe, signal=row.id)
         self.delivery.wake()  # trade notices
 
@@ -259,7 +267,7 @@ class Daemon:
             try:
                 await self.manager.reconcile()
                 self.trading_error = None
-            except Exception as e:  # noqa: BLE001 - the next run must happen whatever failed
+            except Exception as e:  # the next run must happen whatever failed
                 self.trading_error = f"{type(e).__name__}: {e}"[:200]
                 log.exception("reconcile_failed")
 
@@ -283,12 +291,7 @@ class Daemon:
     async def _state_guard(self, interval_s: float) -> None:
         """Stop (exit 1, so systemd restarts) if the state DB file is deleted or replaced: the
         daemon would otherwise keep recording into a file nobody can open again."""
-        while not self.stop.is_set():
-            try:
-                await asyncio.wait_for(self.stop.wait(), timeout=interval_s)
-                return
-            except asyncio.TimeoutError:
-                pass
+        while not await sleep_unless(interval_s, self.stop, sleep=self.sleep):
             problem = self.store.replaced()
             if problem is not None:
                 log.error("state_db_vanished", problem=problem,
@@ -299,13 +302,11 @@ class Daemon:
                 return
 
     async def _watchdog(self) -> None:
+        """Feed systemd's watchdog three times per its interval until the daemon stops."""
         interval = (self.systemd.watchdog_s or 30.0) / 3
         while not self.stop.is_set():
             self.systemd.watchdog()
-            try:
-                await asyncio.wait_for(self.stop.wait(), timeout=interval)
-            except asyncio.TimeoutError:
-                pass
+            await sleep_unless(interval, self.stop, sleep=self.sleep)
 
     def start_background(self) -> None:
         """Alert delivery, the Telegram command channel (when configured) and the watchdog."""
@@ -319,7 +320,7 @@ class Daemon:
         """Telegram commands, when a bot token is set (the notifier is then Telegram's)."""
         if not self.settings.telegram_bot_token:
             return None
-        return CommandChannel(self.notifier, self.settings,  # type: ignore[arg-type]
+        return CommandChannel(self.notifier, self.settings,
                               DaemonController(self), store=self.store)
 
     async def shutdown(self) -> None:
@@ -332,7 +333,7 @@ class Daemon:
         await self._finish_jobs()
         try:
             await self.delivery.flush(SHUTDOWN_FLUSH_S)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("flush_failed")
         for t in self.tasks:
             t.cancel()
@@ -359,7 +360,7 @@ class Daemon:
                             ("fetcher", self.fetcher.close), ("notifier", self.notifier.close)):
             try:
                 await asyncio.wait_for(close(), timeout=2.0)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - shutdown goes on whatever one session does
                 log.warning("close_failed", part=part)
 
     def _on_signal(self, sig: signal.Signals) -> None:
@@ -432,6 +433,16 @@ async def run(settings: Settings) -> int:
         print(f"start-up failed: {e}", file=sys.stderr)
         return EXIT_CONFIG
     return await daemon.serve()
+
+
+class NoMarketData(Exception):
+    """A catch-up round fetched nothing because the exchange was unreachable (the reason)."""
+
+
+def _transient(error: Exception) -> bool:
+    """Start-up retries exchange failures a restart would not fix otherwise: not the permanent
+    ones (bad keys, refused requests)."""
+    return isinstance(error, ExchangeUnavailable) and not isinstance(error, PermanentExchangeError)
 
 
 def _log_slot(timeframe: str, summary: dict) -> None:

@@ -5,9 +5,10 @@ import logging
 import re
 import sys
 from dataclasses import fields
-from typing import Any, Iterable
+from typing import IO, Any, Iterable, MutableMapping
 
 import structlog
+from structlog.typing import EventDict, Processor
 
 REDACTED = "***"
 # Library loggers that must go through the same pipeline (and the same redaction).
@@ -40,42 +41,43 @@ class Redactor:
             return {k: self._clean(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self._clean(v) for v in value)
-        if isinstance(value, BaseException) or not isinstance(value, (int, float, bool, type(None))):
+        scalar = isinstance(value, (int, float, bool, type(None)))
+        if isinstance(value, BaseException) or not scalar:
             return self.scrub(str(value)) if not isinstance(value, BaseException) else value
         return value
 
-    def __call__(self, logger: Any, method: str, event: dict) -> dict:
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> EventDict:
         return {k: self._clean(v) for k, v in event.items()}
 
 
 class _ScrubRendered:
     """Last step: scrub the rendered line too (tracebacks are rendered from exc_info)."""
 
-    def __init__(self, renderer: Any, redactor: Redactor) -> None:
+    def __init__(self, renderer: Processor, redactor: Redactor) -> None:
         self.renderer = renderer
         self.redactor = redactor
 
-    def __call__(self, logger: Any, method: str, event: dict) -> str:
-        return self.redactor.scrub(self.renderer(logger, method, event))
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
+        return self.redactor.scrub(str(self.renderer(logger, method, event)))
 
 
 def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | None = None,
-              stream=None) -> Redactor:
+              stream: IO[str] | None = None) -> Redactor:
     """Set up structlog and route the standard-library loggers through it; returns the redactor."""
     stream = stream or sys.stdout
     if json is None:
         json = not stream.isatty()
     redactor = Redactor(secrets)
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redactor,
     ]
-    renderer = (structlog.processors.JSONRenderer() if json
+    renderer: Processor = (structlog.processors.JSONRenderer() if json
                 else structlog.dev.ConsoleRenderer(colors=False))
-    final = [structlog.processors.format_exc_info] if json else []
+    final: list[Processor] = [structlog.processors.format_exc_info] if json else []
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final,

@@ -10,10 +10,12 @@ import structlog
 from choch import Event, StructureDetector
 from timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
+from store.signals import TradeState
 
 log = structlog.get_logger(__name__)
 
-# Builds the outbox payload of a signal: (symbol, timeframe, event, candles up to the break) -> dict.
+# Builds the outbox payload of a signal:
+# (symbol, timeframe, event, candles up to the break) -> dict.
 PayloadBuilder = Callable[[str, str, Event, pd.DataFrame], dict]
 
 
@@ -138,7 +140,7 @@ class Stream:
         if f.alertable(age):
             chart = window[window["timestamp"] <= event.break_time].iloc[-self.history_bars:]
             alert = self.payload(self.symbol, self.timeframe, event, chart)
-        trade = "pending" if f.tradeable(age) else "not_traded"
+        trade = TradeState.PENDING if f.tradeable(age) else TradeState.NOT_TRADED
         return NewSignal(event, f.late(age), trade, alert)
 
 

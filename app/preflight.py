@@ -5,7 +5,7 @@ import asyncio
 import sys
 from typing import Awaitable, Callable
 
-from alerts import make_notifier
+from alerts import TelegramNotifier
 from config import Settings
 from fetchers.binance import BinanceFetcher
 from store import StateDbError, Store, check_state_db
@@ -37,7 +37,8 @@ async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
 
 
 async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
-    notifier = make_notifier(settings)
+    notifier = TelegramNotifier(settings.telegram_bot_token, settings.telegram_chat_id,
+                                settings.telegram_api_url)  # probed only when a token is set
     try:
         return await notifier.check()
     finally:

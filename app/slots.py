@@ -76,13 +76,13 @@ class CandleCloseTrigger(BaseTrigger):
         return f"candle_close[{self.timeframe}+{self.delay_ms}ms]"
 
 
-def trigger_for(timeframe: str, delay_s: float):
+def trigger_for(timeframe: str, delay_s: float) -> CronTrigger | CandleCloseTrigger:
     """An APScheduler trigger firing `delay_s` after each close of `timeframe`, in UTC."""
     second = int(math.floor(delay_s))
     whole = delay_s == second
     tf = Timeframe.parse(timeframe)
     n, unit = tf.count, tf.unit
-    cron = None
+    cron: dict[str, str | int] | None = None
     if unit == "m" and 60 % n == 0:
         cron = dict(minute=f"*/{n}")
     elif unit == "h" and 24 % n == 0:

@@ -85,7 +85,6 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
                                               len(events))).tolist()
     trade_on, opposite = rules.trade_on, rules.on_opposite
     pos: Optional[Position] = None
-    opener: Optional[Event] = None
     scanned = 0  # bars before this index were checked for the open position's exit
     trades, openers = run.trades, run.events
     for e, b in zip(events, at):
@@ -95,7 +94,6 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
             j = _first_touch(pos, bars, scanned, b + 1)
             if j >= 0:
                 trades.append(_exit_at(pos, bars, j, rules))
-                openers.append(opener)
                 pos = None
             else:
                 scanned = b + 1
@@ -111,16 +109,16 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
             trades.append(close_position(pos, new.entry_time, new.entry_price,
                                          REVERSE if action == "reverse" else CLOSE,
                                          rules.fee_rate))
-            openers.append(opener)
             pos = None
             if action == "close":
                 continue
-        pos, opener, scanned = new, e, b + 1
+        # Every position closes exactly once, in opening order: run.events[i] opened trades[i].
+        pos, scanned = new, b + 1
+        openers.append(e)
     if pos is not None:
         j = _first_touch(pos, bars, scanned, bars.n)
         last = bars.n - 1
         trades.append(_exit_at(pos, bars, j, rules) if j >= 0 else
                       close_position(pos, bars.close_time(last), float(bars.c[last]), END,
                                      rules.fee_rate))
-        openers.append(opener)
     return run

@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import load_settings  # noqa: E402
-from fetchers.adapter import TimeframeAdapter  # noqa: E402
-from fetchers.binance import CONCURRENCY, BinanceFetcher  # noqa: E402
-from fetchers.timeframes import plan  # noqa: E402
-from tests.fakes.binance_data import FakeBinance, Listing  # noqa: E402
+from config import load_settings
+from fetchers.adapter import TimeframeAdapter
+from fetchers.binance import CONCURRENCY, BinanceFetcher
+from fetchers.timeframes import plan
+from tests.fakes.binance_data import FakeBinance, Listing
 
-from bench.targets import judged  # noqa: E402
+from bench.targets import judged
 
 BINANCE_LIMIT = 2400  # request weight per minute per IP on Binance USD-M
 AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed

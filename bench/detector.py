@@ -53,7 +53,8 @@ def load_series() -> list[pd.DataFrame]:
     """The real OHLC series, or exit with a clear message when the data directory is absent."""
     missing = [s for s in SERIES if not (DATA / f"{s}.csv").is_file()]
     if missing:
-        sys.exit(f"bench: real candle data not found in {DATA} (missing: {', '.join(missing)}.csv); "
+        sys.exit(f"bench: real candle data not found in {DATA} "
+                 f"(missing: {', '.join(missing)}.csv); "
                  "it is expected at ../shared/data relative to the repo root")
     return [pd.read_csv(DATA / f"{s}.csv", usecols=PRICES + ["volume"]) for s in SERIES]
 

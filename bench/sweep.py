@@ -87,7 +87,8 @@ def main() -> None:
     print(f"  {JOBS} local processes (joblib, loky): {parallel:.2f} s wall, "
           f"{runs / parallel:,.0f} backtests/s")
     print(f"  one process, no workers: {serial:.2f} s wall, {runs / serial:,.0f} backtests/s")
-    print(f"  speed-up: {speedup:.2f}x {judged(speedup >= TARGET_SPEEDUP, f'>= {TARGET_SPEEDUP}x')}")
+    verdict = judged(speedup >= TARGET_SPEEDUP, f">= {TARGET_SPEEDUP}x")
+    print(f"  speed-up: {speedup:.2f}x {verdict}")
     print(f"  both rankings identical: {rows == same}; best: left={rows[0]['left']} "
           f"right={rows[0]['right']} risk_reward={rows[0]['risk_reward']:g}, "
           f"{rows[0]['trades']:,} trades, net_pnl {rows[0]['net_pnl']:,.2f} USDT")

@@ -126,7 +126,8 @@ def scan(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close
     bear_first = c[brk] >= o[brk]
     rank = np.where(bull, bear_first, ~bear_first).astype(np.int8)
     order = np.lexsort((rank, brk))
-    piv, brk, bull, level, extreme = piv[order], brk[order], bull[order], level[order], extreme[order]
+    piv, brk, bull = piv[order], brk[order], bull[order]
+    level, extreme = level[order], extreme[order]
     choch = np.zeros(brk.size, dtype=bool)
     choch[1:] = bull[1:] != bull[:-1]
     tf = _spacing(ts, timeframe_ms)

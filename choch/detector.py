@@ -27,7 +27,8 @@ class _Level:
         self.price = price
         self.time = time
         self.armed = armed
-        # Lowest low (for a high) or highest high (for a low) since the pivot bar: the stop reference.
+        # Lowest low (for a high) or highest high (for a low) since the pivot bar: the stop
+        # reference.
         self.extreme = extreme
 
     def to_state(self) -> list:
@@ -93,24 +94,22 @@ class StructureDetector:
         hi = self._high
         lo = self._low
         # Breaks first, against the levels as they stood after the previous bar.
-        bull = bear = False
+        broken: list[tuple[_Level, str]] = []
         if hi is not None and hi.armed:
             if low < hi.extreme:
                 hi.extreme = low
-            bull = (high if self._wick else close) > hi.price
+            if (high if self._wick else close) > hi.price:
+                broken.append((hi, BULLISH))
         if lo is not None and lo.armed:
             if high > lo.extreme:
                 lo.extreme = high
-            bear = (low if self._wick else close) < lo.price
-        if bull or bear:
-            if bull and bear and close >= open_:
-                order = ((lo, BEARISH), (hi, BULLISH))
-            elif bull and bear:
-                order = ((hi, BULLISH), (lo, BEARISH))
-            else:
-                order = ((hi, BULLISH),) if bull else ((lo, BEARISH),)
+            if (low if self._wick else close) < lo.price:
+                broken.append((lo, BEARISH))
+        if broken:
+            if len(broken) == 2 and close >= open_:  # both: the candle's colour says which first
+                broken.reverse()
             tf = self.timeframe_ms or self._spacing or 0
-            for level, direction in order:
+            for level, direction in broken:
                 level.armed = False
                 kind = CHOCH if self.trend is not None and self.trend != direction else BOS
                 self.trend = direction

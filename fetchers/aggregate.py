@@ -2,7 +2,8 @@
 
 Alignment (as TradingView does it): buckets restart at 00:00 UTC every day. A bucket of length L
 starts at midnight + k*L; when L does not divide 24h, the day's last bucket is cut at the next
-midnight and is shorter. 25m: 00:00, 00:25, ..., 23:20, 23:45 (23:45-24:00, 15 min), then 00:00 again.
+midnight and is shorter. 25m: 00:00, 00:25, ..., 23:20, 23:45 (23:45-24:00, 15 min), then 00:00
+again.
 A bucket is emitted once closed: its end (next start, or midnight when cut) <= `closed_until_ms`,
 the close time (open + base length) of the newest closed base candle.
 Gaps: a closed bucket missing some base candles is still emitted, built from those present (open

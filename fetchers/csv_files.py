@@ -223,7 +223,7 @@ def _fast(path: Path, skip: int, cols: dict[str, int], width: int) -> pd.DataFra
     row-by-row reader decides and names the line. Both paths give the same numbers (pandas' C
     float parser agrees with float(); tests compare the two on the same files).
     """
-    dtypes = {i: np.float64 for i in range(width)}
+    dtypes: dict[int, type[np.generic]] = {i: np.float64 for i in range(width)}
     dtypes[cols["timestamp"]] = np.int64  # like the strict path: whole numbers, '1e3' too
     parts: list[tuple[np.ndarray, ...]] = []
     try:

@@ -20,7 +20,8 @@ RETRIED = (ccxt.NetworkError, ccxt.InvalidNonce)  # the server's or the network'
 RATE_LIMITED = (ccxt.DDoSProtection, ccxt.RateLimitExceeded)  # 418 / 429
 
 
-class MalformedResponse(ccxt.NetworkError):
+# ccxt is loaded at run time (exchange.ccxt_lean), so its classes are unknown to the checker.
+class MalformedResponse(ccxt.NetworkError):  # type: ignore[name-defined]
     """A 200 answer whose body is not what the endpoint returns (truncated or garbled JSON)."""
 
 

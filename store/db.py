@@ -14,7 +14,7 @@ from .schema import MIGRATIONS
 from .signals import SignalsMixin
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """Open (creating and migrating) the state database at `path` (':memory:' for tests)."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
 class Store(SignalsMixin, OutboxMixin, OrdersMixin):
     """All durable state of one daemon, over a single SQLite connection used from one thread."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
         self.conn = connect(path)
         self._identity = _file_identity(self.path)

@@ -46,7 +46,7 @@ def _check_writable_dir(directory: Path, creating: Path | None = None) -> None:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".choch-probe-"):
             pass
     except OSError as e:
-        what = f"cannot create {creating}" if creating else f"cannot write next to the DB"
+        what = f"cannot create {creating}" if creating else "cannot write next to the DB"
         raise StateDbError(f"{what}: directory {directory} is not writable "
                            f"({e.strerror or type(e).__name__})") from None
 

@@ -64,7 +64,7 @@ def _read_pid(fd: int) -> str:
         return ""
 
 
-def open_exclusive(path: str | os.PathLike) -> tuple[StateLock, Store]:
+def open_exclusive(path: str | os.PathLike[str]) -> tuple[StateLock, Store]:
     """The daemon's way in: check the DB, take its lock, open it; StateDbError says why not."""
     check_state_db(path)
     lock = StateLock(path)

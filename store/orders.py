@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Optional
 
 from choch.event import BULLISH
+
+from .base import StoreBase
 
 
 class OrderStatus(StrEnum):
@@ -128,7 +131,7 @@ def _position(r) -> PositionRow:
                           "exit_reason": ExitReason.parse(reason) if reason else None})
 
 
-class OrdersMixin:
+class OrdersMixin(StoreBase):
     """Store methods for order intents and positions (mixed into store.Store)."""
 
     def record_intent(self, client_id: str, signal_id: Optional[int], symbol: str, role: str,
@@ -168,7 +171,7 @@ class OrdersMixin:
     def intents(self, *, signal_id: Optional[int] = None, role: Optional[str] = None,
                 unresolved: bool = False) -> list[IntentRow]:
         """Intents filtered by signal and role; unresolved = not in a final status."""
-        sql, args = "SELECT * FROM order_intents WHERE 1=1", []
+        sql, args = "SELECT * FROM order_intents WHERE 1=1", list[Any]()
         if signal_id is not None:
             sql, args = sql + " AND signal_id = ?", args + [signal_id]
         if role is not None:
@@ -187,7 +190,7 @@ class OrdersMixin:
                 "INSERT INTO positions (mode, symbol, direction, quantity, entry_price, stop, "
                 "target, signal_id, status, opened_at) VALUES (?,?,?,?,?,?,?,?,'open',?)",
                 (mode, symbol, direction, quantity, entry_price, stop, target, signal_id, now_ms))
-            return cur.lastrowid
+            return _row_id(cur)
 
     def close_position(self, position_id: int, exit_price: Optional[float], pnl: Optional[float],
                        reason: ExitReason, now_ms: int) -> None:
@@ -213,6 +216,13 @@ class OrdersMixin:
         r = self.conn.execute("SELECT * FROM positions WHERE id = ?", (position_id,)).fetchone()
         return _position(r) if r else None
 
+    def existing_position(self, position_id: int) -> PositionRow:
+        """A position this store recorded (an id it returned); LookupError if it is not there."""
+        pos = self.position(position_id)
+        if pos is None:
+            raise LookupError(f"no position {position_id} in the state DB")
+        return pos
+
     def position_for_signal(self, signal_id: int) -> Optional[PositionRow]:
         """The position a signal opened, if it opened one."""
         r = self.conn.execute("SELECT * FROM positions WHERE signal_id = ? ORDER BY id LIMIT 1",
@@ -233,3 +243,10 @@ class OrdersMixin:
                                 "status='closed' AND closed_at>=?",
                                 (mode, day_start_ms)).fetchone()[0]
         return int(opened), float(pnl)
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just added (sqlite3 types it Optional for other statements)."""
+    if cursor.lastrowid is None:
+        raise sqlite3.DatabaseError("INSERT returned no row id")
+    return cursor.lastrowid

@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .base import StoreBase
+
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -26,7 +28,7 @@ def _row(r) -> OutboxRow:
                      r["next_attempt_at"], r["created_at"], r["signal_id"], r["error"])
 
 
-class OutboxMixin:
+class OutboxMixin(StoreBase):
     """Store methods for the outbox (mixed into store.Store)."""
 
     def enqueue(self, topic: str, payload: dict[str, Any], now_ms: int, *,

@@ -58,7 +58,8 @@ MIGRATIONS: list[str] = [
         side         TEXT NOT NULL,
         quantity     REAL,
         price        REAL,
-        status       TEXT NOT NULL,       -- intended | sent | open | filled | rejected | unknown | cancelled
+        -- intended | sent | open | filled | rejected | unknown | cancelled
+        status       TEXT NOT NULL,
         exchange_id  TEXT,
         detail       TEXT,                -- JSON
         created_at   INTEGER NOT NULL,

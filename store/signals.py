@@ -8,6 +8,8 @@ from typing import Any, Iterable, Optional
 
 from choch import Event
 
+from .base import StoreBase
+
 
 class TradeState(StrEnum):
     """What trading did with a signal; stored as its value."""
@@ -62,7 +64,7 @@ def _signal(row) -> SignalRow:
                      row["trade_note"])
 
 
-class SignalsMixin:
+class SignalsMixin(StoreBase):
     """Store methods for signals and detector states (mixed into store.Store)."""
 
     def load_detector(self, symbol: str, timeframe: str, params: str) -> Optional[tuple[dict, int]]:

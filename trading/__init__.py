@@ -13,7 +13,8 @@ from .paper import PaperBroker
 
 
 def make_broker(settings: Settings, store: Store, **adapter_options) -> Broker:
-    """The paper broker when ENABLE_TRADING=0, else the Binance adapter (demo, or confirmed live)."""
+    """The paper broker when ENABLE_TRADING=0, else the Binance adapter (demo or confirmed
+    live)."""
     if not settings.enable_trading:
         return PaperBroker(store, fee_rate=settings.paper_fee_rate,
                            slippage_bps=settings.paper_slippage_bps)

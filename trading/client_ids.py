@@ -19,4 +19,4 @@ def client_id(identity: str, role: str, generation: int = 0) -> str:
 
 def is_ours(cid: str | None) -> bool:
     """True for ids this daemon made (orders it may cancel)."""
-    return bool(cid) and cid.startswith(PREFIX)
+    return cid is not None and cid.startswith(PREFIX)

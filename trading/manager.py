@@ -18,7 +18,7 @@ from store.signals import TradeState
 from . import risk
 from .client_ids import client_id
 from .execution import OrderDesk, OrderUnresolved, settled
-from .models import Broker, ended_unfilled, filled, side_for
+from .models import Broker, ended_unfilled, fill_price, side_for
 from .notices import close_text, limit_text, opened_text, outcome_text, skip_text
 from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFailure,
                        ProtectionProblem, SignalOutcome, SkipReason)
@@ -99,7 +99,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
 
     # -- signals ----------------------------------------------------------------------------------
     async def on_signal(self, signal: SignalRow, timeframe_ms: int) -> SignalOutcome:
-        """Trade a fresh signal (at most one position per signal, whatever fails); says what it did."""
+        """Trade a fresh signal (at most one position per signal, whatever fails); says what it
+        did."""
         async with self._lock:
             outcome = await self._on_signal(signal, timeframe_ms)
         log.info("signal_decided", symbol=signal.symbol, tf=signal.timeframe,
@@ -187,8 +188,9 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
             return SignalOutcome(OutcomeKind.UNRESOLVED)
         if not settled(fill):  # e.g. answered NEW: filled in fact, but the answer does not say
             fill = await self.desk.follow(signal.symbol, entry_id, fill)
-        if filled(fill):
-            return await self._opened(signal, direction, fill.filled or qty, fill.average)
+        price = fill_price(fill)
+        if price is not None:
+            return await self._opened(signal, direction, fill.filled or qty, price)
         if ended_unfilled(fill):  # its intent is final now: nothing will ask about it again
             return self._skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_NOT_FILLED,
                                                             status=fill.status), alert=True)
@@ -205,7 +207,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         pos_id = self.store.add_position(self.mode, signal.symbol, direction, qty, price, stop,
                                          target, signal.id, self.now_ms())
         self.store.set_trade_state(signal.id, TradeState.DONE, f"{direction} {qty:g} @ {price:g}")
-        pos = self.store.position(pos_id)
+        pos = self.store.existing_position(pos_id)
         opened = SignalOutcome(OutcomeKind.OPENED, direction=direction, quantity=qty, price=price)
         self.notify("position_opened", signal.symbol,
                     opened_text(signal.symbol, opened, stop, target, signal.timeframe,

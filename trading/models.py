@@ -88,6 +88,11 @@ def filled(result: OrderResult) -> bool:
     return result.status in ENDED and result.filled > 0 and bool(result.average)
 
 
+def fill_price(result: OrderResult) -> Optional[float]:
+    """The average price of a filled order (see filled()); None when it did not fill."""
+    return result.average if filled(result) else None
+
+
 def ended_unfilled(result: OrderResult) -> bool:
     """True when the order is over without any fill: nothing was opened, nothing will be."""
     return result.status in ENDED and not result.filled

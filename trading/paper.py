@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, replace
+from typing import Any, Optional
 
 import pandas as pd
 import structlog
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 # Paper trading has no exchange filters; these keep sizes sensible and the code paths identical.
 # The tick is the finest any Binance USD-M symbol uses, so a stop or target is never moved by
 # more than float noise (a 0.01 tick would move a sub-dollar coin's stop past its entry).
-PAPER_RULES = dict(step=0.001, min_qty=0.001, min_notional=5.0, tick=1e-8)
+PAPER_RULES = MarketRules("", step=0.001, min_qty=0.001, min_notional=5.0, tick=1e-8)
 
 
 @dataclass
@@ -61,7 +61,7 @@ class PaperBroker:
         # side, price, qty, pnl before fees, fees
         self.exits: dict[str, list[tuple[str, float, float, float, float]]] = {}
         self._ids = itertools.count(1)
-        self._rules = {**PAPER_RULES, **({"step": step} if step else {})}
+        self._rules = replace(PAPER_RULES, step=step) if step else PAPER_RULES
 
     async def start(self, symbols: list[str]) -> None:
         """Rebuild the book and the protective orders from the open paper positions."""
@@ -80,7 +80,7 @@ class PaperBroker:
 
     def rules(self, symbol: str) -> MarketRules:
         """Permissive, fixed rules (no exchange to ask)."""
-        return MarketRules(symbol, **self._rules)
+        return replace(self._rules, symbol=symbol)
 
     async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
                            reduce_only: bool = False, ref_price: float | None = None
@@ -180,6 +180,7 @@ class PaperBroker:
         the open, stop exits slipped, a target fills exactly at its price.
         """
         last = self.last_ts.get(symbol)
+        row: Any  # a candle: its fields are numbers, whatever pandas' stubs allow for a cell
         for row in candles.itertuples(index=False):
             ts = int(row.timestamp)
             if last is not None and ts <= last:

@@ -10,6 +10,7 @@ from store.orders import ExitReason, OrderStatus, PositionRow
 
 from .client_ids import client_id
 from .execution import OrderUnresolved
+from .manager_base import ManagerBase
 from .ledger import position_identity, position_intents
 from .models import ExitFill, side_for
 from .notices import close_text, exit_text, protection_text
@@ -27,7 +28,7 @@ def short(err: Exception) -> str:
     return str(err)[:160]
 
 
-class ProtectionMixin:
+class ProtectionMixin(ManagerBase):
     """PositionManager's protection and closing steps (uses its store, broker, desk, notify)."""
 
     async def _protect(self, pos: PositionRow, open_ids: Optional[set[str]]

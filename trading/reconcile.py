@@ -12,6 +12,7 @@ from . import risk
 from .client_ids import is_ours
 from .execution import OrderUnresolved
 from .ledger import position_intents
+from .manager_base import ManagerBase
 from .models import ExchangePosition, OrderResult, ended_unfilled, filled, side_for
 from .notices import adopted_text, foreign_text, protection_text
 from .outcomes import (EntryDecision, PositionDecision, ReconcileReport, SignalOutcome,
@@ -24,7 +25,7 @@ log = structlog.get_logger(__name__)
 ENTRY_GRACE_MS = 60_000
 
 
-class ReconcileMixin:
+class ReconcileMixin(ManagerBase):
     """PositionManager's reconciliation steps (mixed in; uses its store, broker and desk)."""
 
     async def reconcile(self) -> ReconcileReport:
@@ -173,9 +174,10 @@ class ReconcileMixin:
         now = self.now_ms()
         pos_id = self.store.add_position(self.mode, ex.symbol, ex.direction, ex.quantity,
                                          ex.entry_price, stop, target, None, now)
-        for o in (stop_o, target_o):
+        for kind, o in (("stop", stop_o), ("target", target_o)):
             if o is not None:  # the kept order becomes the position's current one of its kind
-                self.store.record_intent(o.client_id, None, ex.symbol, o.kind, o.side, None,
+                side = o.side or side_for(ex.direction, closing=True)  # protection closes
+                self.store.record_intent(o.client_id, None, ex.symbol, kind, side, None,
                                          o.trigger, now, detail={"position_id": pos_id})
                 self.store.update_intent(o.client_id, OrderStatus.OPEN, now,
                                          exchange_id=o.exchange_id,

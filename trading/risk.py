@@ -4,10 +4,10 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Optional
 
+from timeframe import DAY_MS
+
 from .models import Direction, MarketRules
 from .outcomes import Limit, LimitKind, SizeLimit, SizeProblem
-
-DAY_MS = 86_400_000
 
 
 def floor_to(value: float, step: float) -> float:

@@ -11,7 +11,7 @@ import pytest
 from telegram.error import RetryAfter
 
 import alerts
-from alerts.notifiers import RateLimited, translate
+from alerts.notifiers import RateLimited, delivery_error
 
 PRIVATE_PTB = re.compile(r"\._(bot_user|retry_after|bot_initialized|requests_initialized"
                          r"|request)\b")
@@ -30,7 +30,7 @@ def test_retry_after_is_read_publicly_and_without_a_deprecation_warning():
     exc = RetryAfter(7)  # PTB's own constructor warns; reading it must not
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        error = translate(exc)
+        error = delivery_error(exc)
     assert isinstance(error, RateLimited) and error.retry_after == 7.0
 
 
@@ -40,4 +40,4 @@ def test_retry_after_keeps_its_fraction_whichever_ptb_time_type(monkeypatch, opt
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         exc = RetryAfter(dtm.timedelta(seconds=2.5))
-    assert translate(exc).retry_after == 2.5
+    assert delivery_error(exc).retry_after == 2.5

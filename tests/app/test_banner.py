@@ -42,7 +42,8 @@ def test_paper_is_what_enable_trading_0_does_and_alerts_name_their_channel():
 
 def test_live_says_real_money_next_to_its_mode_word():
     s = _settings(ENABLE_TRADING="1", DEMO_TRADING="0", CONFIRM_LIVE_TRADING="yes", **KEYS)
-    assert any(l.startswith("trading instance: live on fapi.binance.com (REAL MONEY)") for l in banner.describe(s))
+    assert any(l.startswith("trading instance: live on fapi.binance.com (REAL MONEY)")
+               for l in banner.describe(s))
 
 
 def test_check_uses_the_same_mode_words(monkeypatch):

@@ -50,7 +50,8 @@ def test_library_loggers_go_through_the_same_pipeline_and_redaction():
     out = io.StringIO()
     configure("INFO", [SECRET], json=True, stream=out)
     logging.getLogger("ccxt.base.exchange").warning("GET https://fapi?signature=1&key=%s", SECRET)
-    logging.getLogger("telegram.ext").error("POST https://api.telegram.org/bot%s/sendMessage", TOKEN)
+    logging.getLogger("telegram.ext").error("POST https://api.telegram.org/bot%s/sendMessage",
+                                            TOKEN)
     logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
     lines = _lines(out)
     assert [l["logger"] for l in lines] == ["ccxt.base.exchange", "telegram.ext",

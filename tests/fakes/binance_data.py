@@ -38,7 +38,8 @@ LISTED_MS = 1_569_398_400_000  # 2019-09-25, BTCUSDT's onboardDate on the real e
 EXCHANGE_INFO = (Path(__file__).resolve().parents[3] / "shared" / "data" / "binance-futures-rest"
                  / "fapi_v1_exchangeInfo_BTCUSDT_ETHUSDT_2022-02-19_nautilus.json")
 ERRORS = {  # status -> Binance's body for it
-    400: {"code": -1102, "msg": "A mandatory parameter was not sent, was empty/null, or malformed."},
+    400: {"code": -1102,
+          "msg": "A mandatory parameter was not sent, was empty/null, or malformed."},
     418: {"code": -1003, "msg": "Way too many requests; IP(127.0.0.1) banned until "
                                 "1767225600000. Please use the websocket for live updates "
                                 "to avoid bans."},

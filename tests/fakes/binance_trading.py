@@ -95,7 +95,8 @@ class FakeBinanceTrading:
     # -- test controls ------------------------------------------------------------------------
     def fail(self, path: str | None = None, status: int = 502, *, method: str | None = None,
              times: int = 1, lost: bool = False, when=None) -> None:
-        """Answer `status` (5xx/429) on the next `times` matching calls; lost: process, then fail."""
+        """Answer `status` (5xx/429) on the next `times` matching calls; lost: process, then
+        fail."""
         self.faults.append(Fault(method, path, "lost" if lost else "status", status,
                                  times=times, when=when))
 
@@ -170,7 +171,8 @@ class FakeBinanceTrading:
         self.trades.append({
             "symbol": symbol, "id": next(self._ids), "orderId": order_id, "side": side,
             "price": str(price), "qty": str(qty), "realizedPnl": f"{pnl:.8f}",
-            "quoteQty": str(price * qty), "commission": f"{commission:.8f}", "commissionAsset": self.fee_asset,
+            "quoteQty": str(price * qty), "commission": f"{commission:.8f}",
+            "commissionAsset": self.fee_asset,
             "time": self.now_ms(), "positionSide": "BOTH", "buyer": side == "BUY",
             "maker": False, "marginAsset": "USDT"})
         return qty

@@ -41,15 +41,15 @@ Error codes as ccxt 4.5.90 raises them (observed in tests/fakes/test_bybit_fake.
     10003    API key is invalid.                            AuthenticationError
     10004    error sign! ...                                AuthenticationError
     10006    Too many visits. Exceeded the API Rate Limit.  RateLimitExceeded (HTTP 200 or 403)
-    10016    Internal server error.                         ExchangeError   (trap: not retryable class)
+    10016    Internal server error.                         ExchangeError   (trap: not retryable)
     10032    Demo trading are not supported.                ExchangeError   (plain)
     110001   order not exists or too late to cancel         OrderNotFound
     110007   ab not enough for new order                    InsufficientFunds
     110017   current position is zero, cannot fix ...       InvalidOrder
     110025   Position mode is not modified                  NoChange
     110026   Cross/isolated margin mode is not modified     MarginModeAlreadySet
-    110043   leverage not modified                          BadRequest      (trap: means "already so")
-    110072   OrderLinkedID is duplicate                     InvalidOrder    (trap: an idempotency hit)
+    110043   leverage not modified                          BadRequest      (trap: means already so)
+    110072   OrderLinkedID is duplicate                     InvalidOrder    (trap: idempotency hit)
     110092   expect Rising, but trigger_price[..] <= ..     InvalidOrder
     110093   expect Falling, but trigger_price[..] >= ..    InvalidOrder
     110094   Order does not meet minimum order value ...    InvalidOrder
@@ -69,7 +69,7 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import parse_qsl
 

@@ -360,7 +360,8 @@ class FakeOKX:
         self.candle(inst_id, price, price, price)
 
     def candle(self, inst_id: str, high: float, low: float, close: float) -> None:
-        """A later candle: orders and triggers within [low, high] execute, then the price is close."""
+        """A later candle: orders and triggers within [low, high] execute, then the price is
+        close."""
         for order in [o for o in self.orders if o["instId"] == inst_id and o["state"] == "live"]:
             px = float(order["px"])
             if (order["side"] == "buy" and low <= px) or (order["side"] == "sell" and high >= px):

@@ -1,4 +1,5 @@
-"""The fake OKX answers ccxt's okx class (4.5.90) the way the venue's docs say, for real over HTTP."""
+"""The fake OKX answers ccxt's okx class (4.5.90) the way the venue's docs say, for real over
+HTTP."""
 from __future__ import annotations
 
 import time
@@ -123,7 +124,8 @@ async def test_bars_of_6h_and_more_open_on_hong_kong_time_unless_utc(venue):
     for bar in ("6H", "6Hutc", "1D", "1Dutc", "1W", "1Wutc", "1M", "1Mutc"):
         _, page = await _get(fake.url, "/api/v5/market/candles", instId=BTC, bar=bar, limit=1)
         opens[bar] = pd.Timestamp(int(page["data"][0][0]), unit="ms")
-    assert opens == {"6H": pd.Timestamp("2025-02-08 04:00"), "6Hutc": pd.Timestamp("2025-02-08 06:00"),
+    assert opens == {"6H": pd.Timestamp("2025-02-08 04:00"),
+                     "6Hutc": pd.Timestamp("2025-02-08 06:00"),
                      "1D": pd.Timestamp("2025-02-07 16:00"), "1Dutc": pd.Timestamp("2025-02-08"),
                      "1W": pd.Timestamp("2025-02-02 16:00"), "1Wutc": pd.Timestamp("2025-02-03"),
                      "1M": pd.Timestamp("2025-01-31 16:00"), "1Mutc": pd.Timestamp("2025-02-01")}

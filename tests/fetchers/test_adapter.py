@@ -1,4 +1,5 @@
-"""TimeframeAdapter over the fetcher and the fake: day-aligned buckets, closed only, shared bases."""
+"""TimeframeAdapter over the fetcher and the fake: day-aligned buckets, closed only, shared
+bases."""
 from __future__ import annotations
 
 import asyncio

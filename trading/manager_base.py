@@ -1,0 +1,57 @@
+"""What PositionManager's mixins share, declared once so that each mixin is type-checked against
+the manager it is mixed into (the attributes are set by PositionManager.__init__)."""
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Optional
+
+from config import Settings
+from store import SignalRow, Store
+from store.orders import Direction, ExitReason, PositionRow
+
+from .execution import OrderDesk
+from .models import Broker, ExitFill
+from .outcomes import CloseOutcome, Limit, ProtectionFailure, SignalOutcome
+
+
+class ManagerBase:
+    """PositionManager's state and the steps one mixin calls in another (declarations only)."""
+
+    settings: Settings
+    store: Store
+    broker: Broker
+    desk: OrderDesk
+    mode: str
+    symbols: list[str]
+    _lock: asyncio.Lock
+
+    # Declared for the type checker only: defined at run time, these stubs would shadow the
+    # real steps of the mixins that come later in PositionManager's MRO.
+    if TYPE_CHECKING:
+        def now_ms(self) -> int: ...
+
+        def notify(self, event: str, symbol: Optional[str], text: str,
+                   fields: dict | None = None, *, dedupe: str | None = None,
+                   topic: str = "trade", signal_id: int | None = None) -> None: ...
+
+        def _skip(self, signal: SignalRow, outcome: SignalOutcome, *,
+                  alert: bool = False) -> SignalOutcome: ...
+
+        async def _opened(self, signal: SignalRow, direction: Direction, qty: float,
+                          price: float) -> SignalOutcome: ...
+
+        def _limit(self, freed: int = 0) -> Optional[Limit]: ...
+
+        def _announce_limit(self, limit: Optional[Limit]) -> None: ...
+
+        async def _protect(self, pos: PositionRow, open_ids: Optional[set[str]]
+                           ) -> Optional[ProtectionFailure]: ...
+
+        async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
+                                   ) -> CloseOutcome: ...
+
+        async def _exit_fill(self, pos: PositionRow) -> tuple[Optional[ExitFill], bool]: ...
+
+        async def _closed(self, pos: PositionRow, price: Optional[float], reason: ExitReason,
+                          pnl: Optional[float] = None, fees: Optional[float] = None, *,
+                          failure: Optional[ProtectionFailure] = None) -> CloseOutcome: ...
