@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any, Awaitable, Callable, Optional, Protocol
+from typing import Any, Awaitable, Callable, Optional, Protocol, runtime_checkable
 
 import structlog
 from telegram import Bot, Update
@@ -83,7 +83,25 @@ class CommandSettings(Protocol):
         """Older commands are ignored (e.g. queued while the daemon was down)."""
 
 
-def _bot_of(bot_or_notifier: Any) -> Optional[Bot]:
+@runtime_checkable
+class SignalSource(Protocol):
+    """Where /signals reads the newest signals: the store, or a controller that has them."""
+
+    def recent_signals(self, n: int) -> list[Any]:
+        """The newest `n` signals, newest first."""
+
+
+class OffsetStore(SignalSource, Protocol):
+    """The state DB as the channel uses it: the persisted update offset and the signals."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A stored value."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a value."""
+
+
+def _bot_of(bot_or_notifier: TelegramNotifier | Bot | object) -> Optional[Bot]:
     """The PTB Bot behind a TelegramNotifier (or the Bot itself); None for the console."""
     if isinstance(bot_or_notifier, TelegramNotifier):
         return bot_or_notifier.bot
@@ -115,8 +133,9 @@ def signals_count(word: str) -> int:
 class CommandChannel:
     """Receives commands by long polling and answers them directly (not via the outbox)."""
 
-    def __init__(self, bot_or_notifier: Any, settings: CommandSettings, controller: Controller, *,
-                 store: Any = None, clock: Callable[[], float] = time.time,
+    def __init__(self, bot_or_notifier: TelegramNotifier | Bot | object, settings: CommandSettings,
+                 controller: Controller, *, store: Optional[OffsetStore] = None,
+                 clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  poll_timeout_s: int = 30, retry_base_s: float = 1.0,
                  retry_cap_s: float = 60.0, confirm_window_s: float = CONFIRM_WINDOW_S) -> None:
@@ -323,8 +342,10 @@ class CommandChannel:
 
     def _signals(self, args: list[str]) -> str:
         """The /signals [N] reply, from the store (or the controller's recent_signals(n))."""
-        source = self.store if self.store is not None else self.controller
-        if not hasattr(source, "recent_signals"):
+        source: Optional[SignalSource] = self.store
+        if source is None and isinstance(self.controller, SignalSource):
+            source = self.controller
+        if source is None:
             return "Signals are not available."
         n = 5
         if args:

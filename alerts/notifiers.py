@@ -20,6 +20,8 @@ from telegram.error import (BadRequest, ChatMigrated, Conflict, Forbidden, Inval
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from config import Settings
+
 from .messages import clip, plain
 
 log = structlog.get_logger(__name__)
@@ -265,7 +267,7 @@ class ConsoleNotifier:
         """Nothing to release."""
 
 
-def make_notifier(settings: Any) -> TelegramNotifier | ConsoleNotifier:
+def make_notifier(settings: Settings) -> TelegramNotifier | ConsoleNotifier:
     """TelegramNotifier when TELEGRAM_BOT_TOKEN is set, else ConsoleNotifier."""
     if settings.telegram_bot_token:
         log.info("alerts_channel", alerts="telegram")

@@ -75,7 +75,7 @@ class DaemonController:
 
     async def close(self, symbol: str) -> str:
         """Close one symbol's position."""
-        return await self.daemon.manager.close(symbol)
+        return await self.daemon.manager.close_position(symbol)
 
     async def close_all(self) -> str:
         """Close every position the daemon opened."""

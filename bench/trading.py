@@ -73,7 +73,7 @@ async def main(signals: int = SIGNALS) -> None:
             result = await manager.on_signal(signal, TF_MS)
             assert result.kind is OutcomeKind.OPENED, outcome_text(result)
             latencies.append((sent_at[-1] - start) * 1000)
-            await manager.close("BTC/USDT")
+            await manager.close_position("BTC/USDT")
         await manager.close_session()
         store.close()
     await fake.stop()

@@ -133,7 +133,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
             if self.settings.on_opposite == "ignore":
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_IGNORED))
             if self.settings.on_opposite == "close":
-                closed = await self._close(held, ExitReason.OPPOSITE)
+                closed = await self._close_position(held, ExitReason.OPPOSITE)
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_CLOSED,
                                                                 close=closed))
         # Every check before a reversal closes anything: a reversal that cannot open its new
@@ -160,7 +160,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
             return self._skip(signal, SignalOutcome.skipped(SkipReason.SIZE, size=problem),
                               alert=True)
         if held is not None:
-            closed = await self._close(held, ExitReason.OPPOSITE)
+            closed = await self._close_position(held, ExitReason.OPPOSITE)
             if self.store.open_position(signal.symbol, self.mode) is not None:
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_NOT_CLOSED,
                                                                 close=closed), alert=True)
@@ -240,7 +240,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
                     dedupe=f"daily_limit:{self.mode}:{day}", topic="notice")
 
     # -- commands ---------------------------------------------------------------------------------
-    async def close(self, symbol: str) -> str:
+    async def close_position(self, symbol: str) -> str:
         """Close the daemon's position on `symbol` (Telegram /close)."""
         try:
             symbol = normalize_symbol(symbol)
@@ -250,12 +250,12 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
             pos = self.store.open_position(symbol, self.mode)
             if pos is None:
                 return close_text(CloseOutcome(CloseKind.NO_POSITION, symbol))
-            return close_text(await self._close(pos, ExitReason.COMMAND))
+            return close_text(await self._close_position(pos, ExitReason.COMMAND))
 
     async def close_all(self) -> str:
         """Close every position the daemon opened (Telegram /closeall)."""
         async with self._lock:
-            out = [close_text(await self._close(p, ExitReason.COMMAND))
+            out = [close_text(await self._close_position(p, ExitReason.COMMAND))
                    for p in self.store.open_positions(self.mode)]
             return "\n".join(out) or "no open positions"
 

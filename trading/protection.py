@@ -74,14 +74,14 @@ class ProtectionMixin(ManagerBase):
     async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
                                ) -> CloseOutcome:
         """Protection could not be placed: close at once and say so loudly."""
-        outcome = await self._close(pos, ExitReason.PROTECTION_FAILED, failure)
+        outcome = await self._close_position(pos, ExitReason.PROTECTION_FAILED, failure)
         self.notify("protection_failed", pos.symbol,
                     f"{pos.symbol}: protection could not be placed "
                     f"({protection_text(failure)}); {close_text(outcome, failure)}",
                     dedupe=f"protfail:{pos.id}", topic="notice")
         return outcome
 
-    async def _close(self, pos: PositionRow, reason: ExitReason,
+    async def _close_position(self, pos: PositionRow, reason: ExitReason,
                      failure: Optional[ProtectionFailure] = None) -> CloseOutcome:
         """Reduce-only market close of our position, then cancel its stop/target."""
         closes = position_intents(self.store, pos, "close")

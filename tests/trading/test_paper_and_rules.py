@@ -78,10 +78,10 @@ async def test_paper_close_command_and_positions(store):
     manager = await paper_manager(store)
     await manager.on_signal(make_signal(store), TF_MS)
     assert [p["symbol"] for p in await manager.positions()] == ["BTC/USDT"]
-    closed = await manager.close("BTC/USDT")
+    closed = await manager.close_position("BTC/USDT")
     assert "Closed LONG BTC/USDT @ 50000: PnL -2.00 USDT after 2.00 USDT fees" in closed
     assert await manager.positions() == []
-    assert "no position" in await manager.close("BTC/USDT")
+    assert "no position" in await manager.close_position("BTC/USDT")
     # The closed position's fill was consumed: a later stop is recorded at its own price only.
     again = make_signal(store, pivot_time=7)
     await manager.on_signal(again, TF_MS)

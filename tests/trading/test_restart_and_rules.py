@@ -79,7 +79,7 @@ async def test_opposite_signal_reverses(fake, store):
         ("STOP_MARKET", "BUY"), ("TAKE_PROFIT_MARKET", "BUY")]
     # Closing the short counts its own entry's fee, not that of the long it reversed.
     fake.set_price("BTCUSDT", 50000)
-    await manager.close("BTC/USDT")
+    await manager.close_position("BTC/USDT")
     short_pos = [p for p in store.closed_positions() if p.direction == "short"][0]
     fees = (0.039 * 50500 + 0.039 * 50000) * fake.taker_fee
     assert round(short_pos.pnl, 6) == round(500 * 0.039 - fees, 6)
