@@ -78,7 +78,9 @@ async def test_trades_are_the_closed_positions_with_realised_pnl_and_fees(run, h
     assert len(closed) >= 2 and [t["id"] for t in listed] == [p.id for p in closed]
     for t, p in zip(listed, closed):
         assert t["realised_pnl"] == p.pnl and t["exit_price"] == p.exit_price
-        assert t["fees"] is None and t["mode"] == "paper"  # the paper broker charges none
+        # The paper broker charges PAPER_FEE_RATE on both legs, as a backtest does.
+        notional = (p.entry_price + p.exit_price) * p.quantity
+        assert t["fees"] == pytest.approx(0.0005 * notional) and t["mode"] == "paper"
         assert t["exit_reason"] == p.exit_reason and t["closed_at"] == p.closed_at
 
 
