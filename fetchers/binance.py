@@ -316,7 +316,7 @@ class BinanceFetcher:
         return list(self._universe)
 
     def _unverified(self, error: ExchangeUnavailable) -> list[str]:
-        """Explicit SYMBOLS while exchangeInfo is unreachable: watch them unverified for now."""
+        """Explicit SYMBOLS while exchangeInfo is unreachable: watch them unverified until it answers."""
         configured = tuple(self.settings.symbols)
         if configured == (uni.ALL,) or not isinstance(error, TransientExchangeError):
             raise error
