@@ -10,7 +10,7 @@ import pandas as pd
 import structlog
 
 from config import Settings
-from exchange import ExchangeUnavailable, PermanentExchangeError
+from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from timeframe import timeframe_ms
 from store import SignalRow, Store
 

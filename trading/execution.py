@@ -7,7 +7,7 @@ from typing import Awaitable, Callable, Optional
 
 import structlog
 
-from exchange import PermanentExchangeError, TransientExchangeError
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from store import Store
 
 from .models import Broker, OrderResult, OrderStatus

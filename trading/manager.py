@@ -10,7 +10,7 @@ import pandas as pd
 import structlog
 
 from config import Settings, normalize_symbol
-from exchange import PermanentExchangeError
+from exchanges.errors import PermanentExchangeError
 from store import SignalRow, Store
 from store.orders import Direction, ExitReason
 from store.signals import TradeState

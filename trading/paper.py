@@ -8,7 +8,7 @@ from typing import Optional
 import pandas as pd
 import structlog
 
-from exchange import PermanentExchangeError
+from exchanges.errors import PermanentExchangeError
 from store import Store
 
 from .ledger import position_intents

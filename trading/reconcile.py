@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import structlog
 
-from exchange import PermanentExchangeError, TransientExchangeError
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 
 from store.orders import Direction, ExitReason, IntentRow, OrderStatus, PositionRow
 from store.signals import TradeState
