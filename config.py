@@ -337,16 +337,24 @@ def _api_problems(s: dict, given: set[str]) -> list[Problem]:
     return problems
 
 
-# Env keys of the venues other than Binance (whose keys are Settings fields, in KEYS):
-# env key -> (venue name, VenueKeys field).
-VENUE_KEYS: dict[str, tuple[str, str]] = {
-    key: (venue.name, name) for venue in VENUES.values() if venue.name != "binance"
-    for key, name in venue_env_keys(venue).items()}
+def venue_keys_table() -> dict[str, tuple[str, str]]:
+    """Env keys of the venues other than Binance (whose keys are Settings fields, in KEYS):
+    env key -> (venue name, VenueKeys field), for every registered venue."""
+    return {key: (venue.name, name) for venue in VENUES.values() if venue.name != "binance"
+            for key, name in venue_env_keys(venue).items()}
+
+
+def _venue_secret(key: str) -> bool:
+    """True for another venue's key or secret (shown redacted in a problem)."""
+    entry = venue_keys_table().get(key)
+    return bool(entry and VenueKeys.__dataclass_fields__[entry[1]].metadata.get("secret"))
+
+
+VENUE_KEYS = venue_keys_table()  # as registered at import; config reads the registry again
 SECRET_KEYS = frozenset(
     [k for k, (name, _) in KEYS.items()
      if Settings.__dataclass_fields__[name].metadata.get("secret")]
-    + [k for k, (_, name) in VENUE_KEYS.items()
-       if VenueKeys.__dataclass_fields__[name].metadata.get("secret")])
+    + [k for k in VENUE_KEYS if _venue_secret(k)])
 
 
 def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
@@ -354,7 +362,7 @@ def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
     """Other venues' keys from the raw environment: venue -> field -> value, and the keys set."""
     out: dict[str, dict[str, str]] = {}
     given: set[str] = set()
-    for key, (venue, name) in VENUE_KEYS.items():
+    for key, (venue, name) in venue_keys_table().items():
         text = raw.get(key, "")
         if not text.strip():
             continue
@@ -362,7 +370,7 @@ def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
         try:
             value = parse_url(text) if name.endswith("_url") else plain_text(text)
         except ValueError as e:
-            problems.append(Problem(key, text, str(e)))
+            problems.append(Problem(key, text, str(e), secret=_venue_secret(key)))
             continue
         out.setdefault(venue, {})[name] = value
     return out, given
@@ -610,7 +618,7 @@ def _distance(a: str, b: str, limit: int) -> int:
 def _look_alike(key: str) -> str:
     """The known key that `key` probably meant ('' when it does not look like one of ours)."""
     upper = key.upper()
-    known = {**KEYS, **VENUE_KEYS}
+    known = {**KEYS, **venue_keys_table()}
     if key in known:
         return ""
     if upper in known:
@@ -622,7 +630,7 @@ def _look_alike(key: str) -> str:
 
 def _shares_prefix(key: str) -> bool:
     """An environment variable that starts like one of our keys (so PATH, HOME are never ours)."""
-    return any(key[:3].upper() == known[:3] for known in (*KEYS, *VENUE_KEYS))
+    return any(key[:3].upper() == known[:3] for known in (*KEYS, *venue_keys_table()))
 
 
 def lint_environment(env: Mapping[str, str] | None = None,

@@ -64,3 +64,27 @@ def test_ccxt_already_imported_is_used_as_it_is():
         print(json.dumps({"same": ccxt_async is full, "lean": is_lean()}))
     """)
     assert out == {"same": True, "lean": False, "stderr": ""}
+
+
+def test_a_venue_asked_for_later_is_imported_alone_and_the_import_stays_lean():
+    out = _run("""
+        import json
+        from exchanges.ccxt_lean import KEPT, exchange_class, is_lean, loaded
+        before = loaded()
+        cls = exchange_class("bybit")  # e.g. TRADING_EXCHANGE named only in a .env file
+        print(json.dumps({"kept": list(KEPT), "before": before, "after": loaded(),
+                          "lean": is_lean(), "name": cls.__name__,
+                          "same": exchange_class("bybit") is cls}))
+    """)
+    assert out["kept"] == ["binanceusdm"]
+    assert out["before"] == ["binance", "binanceusdm"]
+    assert out["after"] == ["binance", "binanceusdm", "bybit"]
+    assert out["lean"] is True and out["name"] == "bybit" and out["same"] is True
+
+
+def test_the_configured_venues_are_the_ones_kept():
+    from exchanges.ccxt_lean import configured_ids
+
+    assert configured_ids({}) == ("binanceusdm",)
+    assert configured_ids({"DATA_EXCHANGE": "BINANCE", "TRADING_EXCHANGE": "nope"}) == (
+        "binanceusdm",)
