@@ -40,14 +40,18 @@ class ReconcileMixin:
                 log.warning("reconcile_skipped", error=str(err)[:200])
                 return ReconcileReport(skipped=True)
             entries = {it.client_id: await self._resolve_entry(it, held)
-                       for it in self.store.intents(role="entry", unresolved=True)}
+                       for it in self._unresolved_entries()}
             adopted = self._adopt(held, waiting)
             positions = {pos.symbol: await self._check_position(pos, held,
                                                                 {o.client_id for o in waiting})
-                         for pos in self.store.open_positions(self.mode)}
+                         for pos in self.store.open_positions(self.mode, self.venue)}
             orphans = await self._cancel_orphans(waiting, held)
             foreign = self._report_foreign(held)
         return ReconcileReport(False, entries, positions, adopted, foreign, orphans)
+
+    def _unresolved_entries(self) -> list[IntentRow]:
+        """This venue's entries whose outcome is not known yet."""
+        return self.store.intents(role="entry", unresolved=True, venue=self.venue)
 
     async def _resolve_entry(self, it: IntentRow, held: dict[str, ExchangePosition]
                              ) -> EntryDecision:
@@ -130,7 +134,7 @@ class ReconcileMixin:
         """Our stops/targets left on symbols where the exchange is flat (and no open position of
         ours waits for its exit to be recorded) are canceled; never while a position is held.
         Returns the client ids canceled."""
-        ours_open = {p.symbol for p in self.store.open_positions(self.mode)}
+        ours_open = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
         canceled = []
         for o in waiting:
             if is_ours(o.client_id) and o.symbol not in ours_open and o.symbol not in held:
@@ -150,8 +154,8 @@ class ReconcileMixin:
         """A held position protected by our own orders but missing from the DB (lost, replaced,
         or another instance's) is recorded as ours, keeping its stop and target. Returns the
         symbols adopted."""
-        ours = {p.symbol for p in self.store.open_positions(self.mode)}
-        ours |= {i.symbol for i in self.store.intents(role="entry", unresolved=True)}
+        ours = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
+        ours |= {i.symbol for i in self._unresolved_entries()}
         adopted = []
         for symbol, ex in held.items():
             if symbol in ours:
@@ -172,11 +176,13 @@ class ReconcileMixin:
         target = target_o.trigger if target_o else self._derived_target(ex, stop)
         now = self.now_ms()
         pos_id = self.store.add_position(self.mode, ex.symbol, ex.direction, ex.quantity,
-                                         ex.entry_price, stop, target, None, now)
+                                         ex.entry_price, stop, target, None, now,
+                                         venue=self.venue)
         for o in (stop_o, target_o):
             if o is not None:  # the kept order becomes the position's current one of its kind
                 self.store.record_intent(o.client_id, None, ex.symbol, o.kind, o.side, None,
-                                         o.trigger, now, detail={"position_id": pos_id})
+                                         o.trigger, now, detail={"position_id": pos_id},
+                                         venue=self.venue)
                 self.store.update_intent(o.client_id, OrderStatus.OPEN, now,
                                          exchange_id=o.exchange_id,
                                          detail={"position_id": pos_id, "adopted": True})
@@ -204,8 +210,8 @@ class ReconcileMixin:
 
     def _report_foreign(self, held: dict[str, ExchangePosition]) -> tuple[str, ...]:
         """Positions the daemon did not open: reported once each, never touched."""
-        ours = {p.symbol for p in self.store.open_positions(self.mode)}
-        ours |= {i.symbol for i in self.store.intents(role="entry", unresolved=True)}
+        ours = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
+        ours |= {i.symbol for i in self._unresolved_entries()}
         self._foreign = {s for s in held if s not in ours}
         for symbol in sorted(self._foreign):
             p = held[symbol]

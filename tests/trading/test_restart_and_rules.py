@@ -150,7 +150,7 @@ async def test_missing_stop_is_replaced_with_a_new_id(fake, store):
     stop["algoStatus"] = "CANCELED"   # cancelled by hand in the app
     await manager.reconcile()
     stops = [a for a in fake.open_algos() if a["orderType"] == "STOP_MARKET"]
-    assert len(stops) == 1 and stops[0]["clientAlgoId"].endswith("-s1")
+    assert len(stops) == 1 and stops[0]["clientAlgoId"] == stop["clientAlgoId"] + "1"
 
 
 def test_live_without_confirmation_is_refused_before_any_request():
