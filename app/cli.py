@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--symbol", help="fetch history for this USDT pair, e.g. BTC/USDT")
     scanner.add_argument("--exchange", type=_exchange, default=None, metavar="NAME",
                          help="with --symbol: the venue to fetch from: "
-                              f"{', '.join(registry.names())} (binance)")
+                              f"{', '.join(registry.names())} ({registry.DEFAULT})")
     scanner.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
     scanner.add_argument("--since", type=_utc, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")

@@ -10,6 +10,7 @@ import structlog
 from choch import Event, StructureDetector
 from timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
+from store.signals import DEFAULT_VENUE
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +49,7 @@ class Stream:
 
     def __init__(self, store: Store, symbol: str, timeframe: str, left: int, right: int,
                  break_on: str, freshness: Freshness, payload: PayloadBuilder,
-                 history_bars: int = 150, venue: str = "binance") -> None:
+                 history_bars: int = 150, venue: str = DEFAULT_VENUE) -> None:
         self.store = store
         self.venue = venue  # the data venue: signals and detector states are keyed by it
         self.symbol = symbol

@@ -13,18 +13,20 @@ Why raw or Binance-only calls remain here:
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping, Optional
 
 import numpy as np
 import structlog
 
 from .binance import SERVER_SIDE_CODES, TIMESTAMP_OUTSIDE_RECV_WINDOW
-from .ccxt_lean import ccxt, exchange_class
+from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData, Rows
 from .ccxt_trading import CcxtTrading, round_trip
 from .errors import venue_code
 from .port import Direction, ExitFill, MarketRules, OrderResult, OrderStatus
-from .retry import MalformedResponse, retry_after_s
+from .retry import MalformedResponse
+from .tagging import with_retry_after
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +56,7 @@ def parse_klines(payload: object) -> Rows:
     return ts, values, close_time
 
 
-def _as_read_error(error: ccxt.BaseError, status: int) -> ccxt.BaseError:
+def _as_read_error(error: Exception, status: int) -> Exception:
     """The error a READ should see: a server-side failure becomes retryable, else unchanged."""
     if not isinstance(error, ccxt.NetworkError) and (
             status >= 500 or venue_code(error, ("code",)) in SERVER_SIDE_CODES):
@@ -64,9 +66,11 @@ def _as_read_error(error: ccxt.BaseError, status: int) -> ccxt.BaseError:
     return error
 
 
+@lru_cache(maxsize=None)
 def _data_exchange_class() -> type:
-    """binanceusdm that tags errors with Retry-After and remembers the used request weight."""
-    base = exchange_class("binanceusdm")
+    """binanceusdm (errors tagged with Retry-After) that remembers the used request weight and
+    makes a 5xx body a retryable error for reads."""
+    base = with_retry_after("binanceusdm")
 
     class DataExchange(base):  # type: ignore[misc, valid-type]
         used_weight_1m: Optional[int] = None
@@ -80,11 +84,9 @@ def _data_exchange_class() -> type:
                                              request_headers, request_body)
             except ccxt.BaseError as e:
                 error = _as_read_error(e, code)
-                # Read here, from this response's own headers: last_response_headers is shared
-                # by every concurrent request of the instance and may belong to another one.
-                error.retry_after_s = retry_after_s(headers)
                 if error is e:
                     raise
+                error.retry_after_s = getattr(e, "retry_after_s", None)
                 raise error from e
 
         def _note_used_weight(self, headers) -> None:
@@ -179,7 +181,7 @@ class BinanceTrading(CcxtTrading):
                                  warnOnFetchOpenOrdersWithoutSymbol=False, recvWindow=5000)
         return config
 
-    def _is_clock_error(self, error: ccxt.BaseError) -> bool:
+    def _is_clock_error(self, error: Exception) -> bool:
         return venue_code(error, ("code",)) == TIMESTAMP_OUTSIDE_RECV_WINDOW
 
     def _market_rules(self, symbol: str, tiers: list[dict]) -> MarketRules:

@@ -21,9 +21,9 @@ from timeframe import timeframe_ms
 
 from . import universe as uni
 from .candles import empty_frame, insane, since_slice, tidy, to_frame
-from .ccxt_lean import exchange_class
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .retry import MalformedResponse, RetryPolicy, SharedPause, with_retry
+from .tagging import with_retry_after
 from .urls import override_hosts
 from .venue import DemoSwitch, Venue
 
@@ -93,8 +93,8 @@ class CcxtMarketData:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def _client_class(self) -> type:
-        """The ccxt class to instantiate (a venue may subclass it)."""
-        return exchange_class(self.venue.ccxt_id)
+        """The ccxt class to instantiate (a venue may subclass it); errors carry Retry-After."""
+        return with_retry_after(self.venue.ccxt_id)
 
     def _client_config(self) -> dict[str, Any]:
         """ccxt constructor options: the venue's own plus rate limiting and timeout."""

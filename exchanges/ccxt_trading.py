@@ -16,11 +16,12 @@ import structlog
 from backoff import Backoff, Jitter, retry
 from config import Settings
 
-from .ccxt_lean import ccxt, exchange_class
+from .ccxt_lean import ccxt
 from .ccxt_market_data import switch_to_demo
 from .errors import PermanentExchangeError, TransientExchangeError, reason_of, translate
 from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRefused,
                    MarketRules, OrderResult, OrderStatus, PositionModeError)
+from .tagging import with_retry_after
 from .urls import override_hosts
 from .venue import Reason, Venue
 
@@ -95,8 +96,8 @@ class CcxtTrading:
 
     # -- construction hooks -----------------------------------------------------------------------
     def _client_class(self) -> type:
-        """The ccxt class to instantiate."""
-        return exchange_class(self.venue.ccxt_id)
+        """The ccxt class to instantiate (a venue may subclass it); errors carry Retry-After."""
+        return with_retry_after(self.venue.ccxt_id)
 
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
         """ccxt constructor options: the signing pair (and passphrase), the venue's options."""
@@ -116,7 +117,7 @@ class CcxtTrading:
         """Our error for a ccxt one, by this venue's code table."""
         return translate(error, self.venue)
 
-    def _is_clock_error(self, error: ccxt.BaseError) -> bool:
+    def _is_clock_error(self, error: Exception) -> bool:
         """True when the venue refused the request for our clock (nothing was processed)."""
         return isinstance(error, ccxt.InvalidNonce)
 

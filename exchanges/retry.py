@@ -11,6 +11,7 @@ from typing import Awaitable, Callable, TypeVar
 import structlog
 
 from backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
+
 from .ccxt_lean import ccxt
 from .errors import PermanentExchangeError, RateLimited, TransientExchangeError, translate
 from .venue import Venue

@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 from choch.event import BULLISH
 
+from .signals import DEFAULT_VENUE
+
 
 class OrderStatus(StrEnum):
     """Where an order (and the intent written before it) stands; stored as its value."""
@@ -91,7 +93,7 @@ class IntentRow:
     detail: dict[str, Any]
     created_at: int
     updated_at: int
-    venue: str = "binance"   # the trading venue the order went to
+    venue: str = DEFAULT_VENUE   # the trading venue the order went to
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class PositionRow:
     exit_price: Optional[float]
     pnl: Optional[float]
     exit_reason: Optional[ExitReason]
-    venue: str = "binance"   # the trading venue holding it
+    venue: str = DEFAULT_VENUE   # the trading venue holding it
 
 
 def _intent(r) -> IntentRow:
@@ -136,7 +138,7 @@ class OrdersMixin:
     def record_intent(self, client_id: str, signal_id: Optional[int], symbol: str, role: str,
                       side: str, quantity: Optional[float], price: Optional[float],
                       now_ms: int, detail: Optional[dict] = None, *,
-                      venue: str = "binance") -> bool:
+                      venue: str = DEFAULT_VENUE) -> bool:
         """Write an intent before its order is sent; False when that client id already exists."""
         with self.transaction() as db:
             cur = db.execute(
@@ -185,7 +187,8 @@ class OrdersMixin:
 
     def add_position(self, mode: str, symbol: str, direction: Direction, quantity: float,
                      entry_price: float, stop: Optional[float], target: Optional[float],
-                     signal_id: Optional[int], now_ms: int, *, venue: str = "binance") -> int:
+                     signal_id: Optional[int], now_ms: int, *,
+                     venue: str = DEFAULT_VENUE) -> int:
         """Record a freshly opened position; returns its id."""
         with self.transaction() as db:
             cur = db.execute(

@@ -9,6 +9,7 @@ import structlog
 
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from store import Store
+from store.signals import DEFAULT_VENUE
 
 from .models import Broker, OrderResult, OrderStatus
 
@@ -29,7 +30,7 @@ class OrderDesk:
 
     def __init__(self, store: Store, broker: Broker, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, *,
-                 venue: str = "binance") -> None:
+                 venue: str = DEFAULT_VENUE) -> None:
         self.store, self.broker, self.clock, self.sleep = store, broker, clock, sleep
         self.venue = venue  # written on every intent
 

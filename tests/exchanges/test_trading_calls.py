@@ -8,7 +8,7 @@ from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
 from exchanges.ccxt_lean import ccxt
-from exchanges.errors import RateLimited, TransientExchangeError
+from exchanges.errors import RateLimited, TransientExchangeError, translate
 
 
 class Script:
@@ -78,3 +78,17 @@ async def test_a_clock_refusal_resyncs_and_sends_the_same_request_again(trading,
     call = Script(ccxt.InvalidNonce('binanceusdm {"code":-1021,"msg":"Timestamp outside"}'))
     assert await trading._call(call, read=False) == "ok"
     assert call.calls == 2 and resynced == [True]
+
+
+def test_a_venues_error_carries_the_retry_after_of_its_own_answer():
+    from exchanges.tagging import with_retry_after
+
+    exchange = with_retry_after("binanceusdm")()
+    body = '{"code":-1003,"msg":"Too many requests"}'
+    with pytest.raises(ccxt.BaseError) as caught:
+        exchange.handle_errors(429, "Too Many Requests", "https://x/fapi/v1/order", "POST",
+                               {"Retry-After": "3"}, body, {"code": -1003, "msg": "Too many"},
+                               None, None)
+    assert caught.value.retry_after_s == 3.0
+    limited = translate(caught.value, BINANCE)
+    assert isinstance(limited, RateLimited) and limited.retry_after_s == 3.0
