@@ -23,7 +23,7 @@ from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRe
                    MarketRules, OrderResult, OrderStatus, PositionModeError)
 from .tagging import with_retry_after
 from .urls import override_hosts
-from .venue import Reason, Venue
+from .venue import Reason, SlTpStyle, Venue
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -82,6 +82,11 @@ class CcxtTrading:
         if settings.live_trading and not settings.confirm_live_trading:
             raise LiveTradingRefused("DEMO_TRADING=0 places real orders: set "
                                      "CONFIRM_LIVE_TRADING=yes to confirm")
+        if venue.sltp_style is SlTpStyle.ATTACHED and \
+                type(self).protective_order is CcxtTrading.protective_order:
+            # ccxt has no unified call for a position's own stop: the venue module says how.
+            raise TypeError(f"{venue.label} attaches stops and targets: its trading class must "
+                            "implement protective_order (and its lookups)")
         self.venue = venue
         self.settings = settings
         self.mode = "demo" if settings.demo_trading else "live"
@@ -173,8 +178,12 @@ class CcxtTrading:
                 self._prepared.add(symbol)
 
     async def _require_one_way(self, symbols: list[str]) -> None:
-        """Refuse a hedge-mode account: the daemon trades one position per symbol."""
+        """Refuse a hedge-mode account: the daemon trades one position per symbol. A venue
+        that cannot tell its mode is asked to be one-way ('already so' is fine)."""
         first = self.venue.ccxt_symbol(symbols[0]) if symbols else None
+        if not self.exchange.has.get("fetchPositionMode"):
+            await self._unless_unchanged(lambda: self.exchange.set_position_mode(False, first))
+            return
         mode = await self._call(lambda: self.exchange.fetch_position_mode(first), read=True)
         if mode.get("hedged"):
             raise PositionModeError(f"the {self.venue.label} account is in Hedge Mode; switch "
@@ -259,7 +268,8 @@ class CcxtTrading:
 
     async def protective_order(self, symbol: str, side: str, kind: str, trigger: float,
                                client_id: str) -> OrderResult:
-        """A reduce-only conditional market order closing the position at `trigger`."""
+        """A reduce-only conditional market order closing the position at `trigger` (venues
+        whose SL/TP style is 'separate'; 'attached' venues override this)."""
         amount = await self._protective_amount(symbol)
         if amount is None:
             raise PermanentExchangeError(f"no {symbol} position to protect")

@@ -5,8 +5,8 @@ Any other whole number of minutes or hours shorter than a day (10m, 25m, 90m, 7h
 without 8h, ...) and 1d on a venue without UTC day candles are built from the largest intraday
 native timeframe that divides them, in buckets aligned to 00:00 UTC (see `fetchers.aggregate`).
 3d and 1w, when the venue lacks them, are built from the largest native timeframe of a day or
-less that divides them, on the epoch grid (3d: as Binance's, from 1970-01-01) or from Monday
-00:00 UTC (1w). 1M follows the calendar and must be native.
+less that divides them, on the epoch grid (3d: from 1970-01-01, as venues that serve 3d do)
+or from Monday 00:00 UTC (1w). 1M follows the calendar and must be native.
 """
 from __future__ import annotations
 

@@ -92,3 +92,16 @@ def test_a_venues_error_carries_the_retry_after_of_its_own_answer():
     assert caught.value.retry_after_s == 3.0
     limited = translate(caught.value, BINANCE)
     assert isinstance(limited, RateLimited) and limited.retry_after_s == 3.0
+
+
+def test_a_venue_attaching_its_stops_must_say_how():
+    import dataclasses
+
+    from exchanges.ccxt_trading import CcxtTrading
+    from exchanges.venue import SlTpStyle
+
+    attached = dataclasses.replace(BINANCE, sltp_style=SlTpStyle.ATTACHED)
+    settings = load_settings({"ENABLE_TRADING": "1", "BINANCE_API_KEY": "k",
+                              "BINANCE_SECRET": "s"}, dotenv_path=None)
+    with pytest.raises(TypeError, match="protective_order"):
+        CcxtTrading(settings, attached)
