@@ -13,13 +13,18 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from config_values import (choice, is_production_host, normalize_symbol, number, parse_bool,
-                           parse_bot_token, parse_chat_id, parse_confirmation, parse_symbol_list,
-                           parse_symbols, parse_timeframes, parse_trade_on, parse_url,
-                           parse_user_ids, plain_text, unique)
+                           parse_bot_token, parse_chat_id, parse_confirmation, parse_exchange,
+                           parse_symbol_list, parse_symbols, parse_timeframes, parse_trade_on,
+                           parse_url, parse_user_ids, plain_text, unique)
+# Pure data (no ccxt): which venues exist and what each needs. An architecture adjustment:
+# config reads the registry so that venue names, keys and host rules are validated up front.
+from exchanges.registry import DEFAULT as DEFAULT_EXCHANGE
+from exchanges.registry import VENUES
+from exchanges.venue import Venue
 
 __all__ = ["ConfigError", "FileProblem", "KEYS", "Problem", "SECRET_KEYS", "Settings",
-           "is_production_host", "lint_environment", "load_settings", "normalize_symbol",
-           "read_dotenv", "read_environment"]
+           "VenueKeys", "is_production_host", "lint_environment", "load_settings",
+           "normalize_symbol", "read_dotenv", "read_environment"]
 
 MAX_LEVERAGE = 125
 REDACTED = "***"
@@ -59,6 +64,54 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class VenueKeys:
+    """One venue's credentials and URL overrides; `repr` never shows a secret."""
+
+    api_key: str = field(default="", metadata={"secret": True})
+    secret: str = field(default="", metadata={"secret": True})
+    passphrase: str = field(default="", metadata={"secret": True})
+    api_key_demo: str = field(default="", metadata={"secret": True})
+    secret_demo: str = field(default="", metadata={"secret": True})
+    passphrase_demo: str = field(default="", metadata={"secret": True})
+    data_url: str = ""
+    trading_url: str = ""
+
+    def redacted(self) -> dict:
+        """The fields as a dict, secrets replaced by *** (or '' when unset)."""
+        return _redacted(self)
+
+    def __repr__(self) -> str:
+        return f"VenueKeys({', '.join(f'{k}={v!r}' for k, v in self.redacted().items())})"
+
+
+def _redacted(obj: object) -> dict:
+    """A dataclass's fields as a dict with secrets replaced by *** (or '' when unset)."""
+    out = {}
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if f.metadata.get("secret"):
+            value = REDACTED if value else ""
+        elif isinstance(value, tuple) and value and isinstance(value[0], tuple) \
+                and len(value[0]) == 2 and isinstance(value[0][1], VenueKeys):
+            value = {name: keys.redacted() for name, keys in value}
+        out[f.name] = value
+    return out
+
+
+# (env suffix, VenueKeys field, secret): every venue's keys are {NAME}_{suffix}.
+VENUE_KEY_SUFFIXES = (("API_KEY", "api_key"), ("SECRET", "secret"),
+                      ("PASSPHRASE", "passphrase"), ("API_KEY_DEMO", "api_key_demo"),
+                      ("SECRET_DEMO", "secret_demo"), ("PASSPHRASE_DEMO", "passphrase_demo"),
+                      ("DATA_URL", "data_url"), ("TRADING_URL", "trading_url"))
+
+
+def venue_env_keys(venue: Venue) -> dict[str, str]:
+    """Env key -> VenueKeys field of one venue (passphrases only where the venue needs one)."""
+    return {f"{venue.env_prefix}_{suffix}": name for suffix, name in VENUE_KEY_SUFFIXES
+            if venue.needs_passphrase or "PASSPHRASE" not in suffix}
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one daemon process. `repr` never shows a secret."""
 
@@ -80,6 +133,11 @@ class Settings:
     break_on: str = "close"
     binance_data_url: str = ""
     binance_trading_url: str = ""
+    # Which venue each instance talks to (exchanges.registry names).
+    data_exchange: str = DEFAULT_EXCHANGE
+    trading_exchange: str = DEFAULT_EXCHANGE
+    # Credentials and URLs of the other venues ({NAME}_API_KEY, ...): (name, keys) pairs.
+    venue_credentials: tuple[tuple[str, VenueKeys], ...] = ()
     telegram_api_url: str = ""
     log_level: str = "INFO"
     # Market data (fetchers/): the SYMBOLS=ALL filter, and how long one read may retry.
@@ -120,28 +178,45 @@ class Settings:
     paper_fee_rate: float = 0.0005  # per leg, a fraction of the notional
     paper_slippage_bps: float = 0.0  # market fills and stop exits worsened by this much
 
+    def venue_keys(self, name: str) -> VenueKeys:
+        """Credentials and URL overrides of venue `name` (BINANCE_* for binance)."""
+        if name == "binance":
+            return VenueKeys(self.binance_api_key, self.binance_secret, "",
+                             self.binance_api_key_demo, self.binance_secret_demo, "",
+                             self.binance_data_url, self.binance_trading_url)
+        return dict(self.venue_credentials).get(name, VenueKeys())
+
+    @property
+    def data_venue(self) -> Venue:
+        """The venue of the data instance."""
+        return VENUES[self.data_exchange]
+
+    @property
+    def trading_venue(self) -> Venue:
+        """The venue of the trading instance."""
+        return VENUES[self.trading_exchange]
+
     @property
     def live_trading(self) -> bool:
         """True when real orders would reach production (DEMO_TRADING=0, or the trading URL)."""
+        url = self.venue_keys(self.trading_exchange).trading_url
         return self.enable_trading and (
-            not self.demo_trading or is_production_host(self.binance_trading_url))
+            not self.demo_trading or self.trading_venue.real_money_url(url))
 
     @property
     def signing_pair(self) -> str:
         """The env key whose pair signs orders ('' when not trading): shown at start-up."""
         if not self.enable_trading:
             return ""
-        if self.live_trading or self.binance_api_key_demo == self.binance_api_key:
-            return "BINANCE_API_KEY"
-        return "BINANCE_API_KEY_DEMO"
+        prefix = self.trading_venue.env_prefix
+        keys = self.venue_keys(self.trading_exchange)
+        if self.live_trading or keys.api_key_demo == keys.api_key:
+            return f"{prefix}_API_KEY"
+        return f"{prefix}_API_KEY_DEMO"
 
     def redacted(self) -> dict:
         """All settings as a dict, secrets replaced by *** (or '' when unset): safe to log."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = (REDACTED if value else "") if f.metadata.get("secret") else value
-        return out
+        return _redacted(self)
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.redacted().items())
@@ -167,6 +242,8 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "BREAK_ON": ("break_on", choice("close", "wick")),
     "BINANCE_DATA_URL": ("binance_data_url", parse_url),
     "BINANCE_TRADING_URL": ("binance_trading_url", parse_url),
+    "DATA_EXCHANGE": ("data_exchange", parse_exchange),
+    "TRADING_EXCHANGE": ("trading_exchange", parse_exchange),
     "TELEGRAM_API_URL": ("telegram_api_url", parse_url),
     "LOG_LEVEL": ("log_level", choice("DEBUG", "INFO", "WARNING", "ERROR")),
     "MIN_VOLUME_24H": ("min_volume_24h", number(float, 0, 1e13)),
@@ -265,8 +342,52 @@ def _api_problems(s: dict, given: set[str]) -> list[Problem]:
     return problems
 
 
-SECRET_KEYS = frozenset(k for k, (name, _) in KEYS.items()
-                        if Settings.__dataclass_fields__[name].metadata.get("secret"))
+def venue_keys_table() -> dict[str, tuple[str, str]]:
+    """Env keys of the venues other than Binance (whose keys are Settings fields, in KEYS):
+    env key -> (venue name, VenueKeys field), for every registered venue."""
+    return {key: (venue.name, name) for venue in VENUES.values() if venue.name != "binance"
+            for key, name in venue_env_keys(venue).items()}
+
+
+def _venue_secret(key: str) -> bool:
+    """True for another venue's key or secret (shown redacted in a problem)."""
+    entry = venue_keys_table().get(key)
+    return bool(entry and VenueKeys.__dataclass_fields__[entry[1]].metadata.get("secret"))
+
+
+VENUE_KEYS = venue_keys_table()  # as registered at import; config reads the registry again
+SECRET_KEYS = frozenset(
+    [k for k, (name, _) in KEYS.items()
+     if Settings.__dataclass_fields__[name].metadata.get("secret")]
+    + [k for k in VENUE_KEYS if _venue_secret(k)])
+
+
+def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
+                      ) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """Other venues' keys from the raw environment: venue -> field -> value, and the keys set."""
+    out: dict[str, dict[str, str]] = {}
+    given: set[str] = set()
+    for key, (venue, name) in venue_keys_table().items():
+        text = raw.get(key, "")
+        if not text.strip():
+            continue
+        given.add(key)
+        try:
+            value = parse_url(text) if name.endswith("_url") else plain_text(text)
+        except ValueError as e:
+            problems.append(Problem(key, text, str(e), secret=_venue_secret(key)))
+            continue
+        out.setdefault(venue, {})[name] = value
+    return out, given
+
+
+def _keys_of(s: dict, venue: Venue) -> VenueKeys:
+    """The (merged, not yet resolved) keys of `venue`."""
+    if venue.name == "binance":
+        return VenueKeys(s["binance_api_key"], s["binance_secret"], "",
+                         s["binance_api_key_demo"], s["binance_secret_demo"], "",
+                         s["binance_data_url"], s["binance_trading_url"])
+    return VenueKeys(**s["_venues"].get(venue.name, {}))
 
 
 def _pair_problems(given: set[str], key_env: str, secret_env: str) -> list[Problem]:
@@ -278,39 +399,70 @@ def _pair_problems(given: set[str], key_env: str, secret_env: str) -> list[Probl
     return [Problem(missing, "", f"must be set together with {other}", secret=True)]
 
 
+def _venue_pair_problems(given: set[str]) -> list[Problem]:
+    """Every venue's key/secret pairs (and passphrase, where the venue needs one)."""
+    problems: list[Problem] = []
+    for venue in VENUES.values():
+        p = venue.env_prefix
+        for suffix in ("", "_DEMO"):
+            problems += _pair_problems(given, f"{p}_API_KEY{suffix}", f"{p}_SECRET{suffix}")
+            if venue.needs_passphrase and f"{p}_API_KEY{suffix}" in given \
+                    and f"{p}_PASSPHRASE{suffix}" not in given:
+                problems.append(Problem(f"{p}_PASSPHRASE{suffix}", "", f"{venue.label} keys "
+                                        f"need their passphrase: set it with {p}_API_KEY{suffix}",
+                                        secret=True))
+    return problems
+
+
+def _demo_problems(s: dict) -> list[Problem]:
+    """A demo environment asked of a venue that has none."""
+    problems: list[Problem] = []
+    trading, data = VENUES[s["trading_exchange"]], VENUES[s["data_exchange"]]
+    if s["enable_trading"] and s["demo_trading"] and not trading.has_demo:
+        problems.append(Problem("DEMO_TRADING", "1", f"{trading.label} has no demo "
+                                "environment: trade on the paper broker (ENABLE_TRADING=0) or "
+                                "live (DEMO_TRADING=0 with CONFIRM_LIVE_TRADING=yes)"))
+    if not s["use_realtime_data"] and not data.has_demo:
+        problems.append(Problem("USE_REALTIME_DATA", "0", f"{data.label} has no demo "
+                                "environment to read market data from"))
+    return problems
+
+
 def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
     """Live trading needs the confirmation and the production pair; demo needs some pair."""
     if not s["enable_trading"]:
         return []
-    url = s["binance_trading_url"]
-    if s["demo_trading"] and not is_production_host(url):
-        if "BINANCE_API_KEY_DEMO" in given or "BINANCE_API_KEY" in given:
+    venue = VENUES[s["trading_exchange"]]
+    p = venue.env_prefix
+    url = _keys_of(s, venue).trading_url
+    if s["demo_trading"] and not venue.real_money_url(url):
+        if f"{p}_API_KEY_DEMO" in given or f"{p}_API_KEY" in given:
             return []
-        return [Problem("BINANCE_API_KEY_DEMO", "", "required for demo trading "
-                        "(or BINANCE_API_KEY as a fallback)", secret=True)]
+        return [Problem(f"{p}_API_KEY_DEMO", "", "required for demo trading "
+                        f"(or {p}_API_KEY as a fallback)", secret=True)]
     problems: list[Problem] = []
     if not s["confirm_live_trading"]:
         if s["demo_trading"]:  # DEMO_TRADING=1 but the orders would reach production
             problems.append(Problem(
-                "BINANCE_TRADING_URL", url,
+                f"{p}_TRADING_URL", url,
                 "a production host: orders there are REAL even with DEMO_TRADING=1; use the demo "
-                "host (https://demo-fapi.binance.com) or set CONFIRM_LIVE_TRADING=yes and "
-                "BINANCE_API_KEY/BINANCE_SECRET to trade live"))
+                f"host (https://{venue.trading_hosts[1]}) or set CONFIRM_LIVE_TRADING=yes and "
+                f"{p}_API_KEY/{p}_SECRET to trade live"))
         else:
             problems.append(Problem(
                 "CONFIRM_LIVE_TRADING", "",
                 "ENABLE_TRADING=1 with DEMO_TRADING=0 places real orders; set "
                 "CONFIRM_LIVE_TRADING=yes to confirm, or DEMO_TRADING=1"))
-    if "BINANCE_API_KEY" not in given:
-        problems.append(Problem("BINANCE_API_KEY", "", "required for live trading (the "
+    if f"{p}_API_KEY" not in given:
+        problems.append(Problem(f"{p}_API_KEY", "", "required for live trading (the "
                                 "production pair; demo keys are never used there)", secret=True))
     return problems
 
 
 def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
     """Rules that involve more than one key; a value that was given counts even when invalid."""
-    problems = _pair_problems(given, "BINANCE_API_KEY", "BINANCE_SECRET")
-    problems += _pair_problems(given, "BINANCE_API_KEY_DEMO", "BINANCE_SECRET_DEMO")
+    problems = _venue_pair_problems(given)
+    problems += _demo_problems(s)
     problems += _trading_problems(s, given)
     problems += _pair_problems(given, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
     problems += _api_problems(s, given)
@@ -402,11 +554,21 @@ def _state_db(raw: Mapping[str, str]) -> str:
 
 def _resolve_keys(s: dict) -> None:
     """Pick the pair that signs orders, once the rules above have passed."""
-    if s["enable_trading"] and s["demo_trading"] and is_production_host(s["binance_trading_url"]):
+    trading = VENUES[s["trading_exchange"]]
+    if s["enable_trading"] and s["demo_trading"] and \
+            trading.real_money_url(_keys_of(s, trading).trading_url):
         s["demo_trading"] = False  # confirmed above: this is live trading, with the live pair
+    # Each venue's demo keys fall back to its production pair, unless its trading URL is a
+    # production host (demo keys never sign there, and production keys never go unasked).
     if not s["binance_api_key_demo"] and not is_production_host(s["binance_trading_url"]):
         s["binance_api_key_demo"] = s["binance_api_key"]
         s["binance_secret_demo"] = s["binance_secret"]
+    for name, keys in s["_venues"].items():
+        if not keys.get("api_key_demo") and not VENUES[name].real_money_url(
+                keys.get("trading_url", "")):
+            for part in ("api_key", "secret", "passphrase"):
+                if keys.get(part):
+                    keys[f"{part}_demo"] = keys[part]
 
 
 def load_settings(env: Mapping[str, str] | None = None,
@@ -433,10 +595,16 @@ def load_settings(env: Mapping[str, str] | None = None,
     merged = {f.name: parsed.get(f.name, f.default) for f in fields(Settings)}
     if "STATE_DB" not in given:
         merged["state_db"] = _state_db(raw)
+    if "TRADING_EXCHANGE" not in given:
+        merged["trading_exchange"] = merged["data_exchange"]
+    merged["_venues"], venue_given = _venue_keys_given(raw, problems)
+    given |= venue_given
     problems += _cross_checks(merged, given)
     if problems:
         raise ConfigError(problems)
     _resolve_keys(merged)
+    merged["venue_credentials"] = tuple(sorted(
+        (name, VenueKeys(**keys)) for name, keys in merged.pop("_venues").items()))
     return Settings(**merged)
 
 
@@ -455,18 +623,19 @@ def _distance(a: str, b: str, limit: int) -> int:
 def _look_alike(key: str) -> str:
     """The known key that `key` probably meant ('' when it does not look like one of ours)."""
     upper = key.upper()
-    if key in KEYS:
+    known = {**KEYS, **venue_keys_table()}
+    if key in known:
         return ""
-    if upper in KEYS:
+    if upper in known:
         return upper
-    best = min(KEYS, key=lambda k: _distance(upper, k, 2))
+    best = min(known, key=lambda k: _distance(upper, k, 2))
     limit = 1 if len(best) <= 6 else 2  # short keys: two edits reach unrelated words
     return best if _distance(upper, best, limit) <= limit else ""
 
 
 def _shares_prefix(key: str) -> bool:
     """An environment variable that starts like one of our keys (so PATH, HOME are never ours)."""
-    return any(key[:3].upper() == known[:3] for known in KEYS)
+    return any(key[:3].upper() == known[:3] for known in (*KEYS, *venue_keys_table()))
 
 
 def lint_environment(env: Mapping[str, str] | None = None,

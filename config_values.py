@@ -6,6 +6,7 @@ import re
 from typing import Callable
 from urllib.parse import urlsplit
 
+from exchanges.registry import DEFAULT, get_venue  # pure data: no ccxt import
 from timeframe import Timeframe
 
 TRUE_WORDS = ("1", "true", "yes")
@@ -15,17 +16,17 @@ INT_TEXT = re.compile(r"[+-]?[0-9]+")
 FLOAT_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
                        r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?")
-# Binance hosts that are not production: the demo (testnet) futures API.
-DEMO_HOSTS = frozenset({"demo-fapi.binance.com", "testnet.binancefuture.com"})
-PRODUCTION_DOMAINS = ("binance.com",)
 
 
-def is_production_host(url: str) -> bool:
-    """True when `url` points at a venue's production servers, where orders spend real money."""
-    host = (urlsplit(url.strip()).hostname or "").rstrip(".")
-    if not host or host in DEMO_HOSTS:
-        return False
-    return any(host == d or host.endswith("." + d) for d in PRODUCTION_DOMAINS)
+def is_production_host(url: str, venue: str = DEFAULT) -> bool:
+    """True when `url` points at `venue`'s production servers, where orders spend real money
+    (its demo hosts are not production; each venue lists its own)."""
+    return get_venue(venue).is_production_host(url)
+
+
+def parse_exchange(text: str) -> str:
+    """A supported venue name (any case), e.g. binance."""
+    return get_venue(text).name
 
 
 def parse_bool(text: str) -> bool:

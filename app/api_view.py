@@ -11,13 +11,12 @@ import json
 import time
 from collections import OrderedDict
 from typing import Any, Optional
-from urllib.parse import urlsplit
 
 import structlog
 
 from api import ApiConfig, ApiServer, Metrics, create_app
 from config import KEYS, listen_address, normalize_symbol
-from exchange.ccxt_lean import ccxt
+from exchanges.ccxt_lean import ccxt
 from fetchers.timeframes import parse_timeframe
 
 from . import banner
@@ -148,10 +147,6 @@ def gauges(daemon: Any) -> dict:
 
 # -- the view --------------------------------------------------------------------------------------
 
-def _host(url: str, default: str) -> str:
-    return urlsplit(url).netloc if url else default
-
-
 class DaemonApiView:
     """api.DaemonView over a Daemon: store reads and in-memory state, never an exchange call."""
 
@@ -184,16 +179,15 @@ class DaemonApiView:
         d, s = self.daemon, self.daemon.settings
         now = self._now_ms()
         failing = sum(len(x["failed"]) + len(x["behind"]) for x in d.last_slot.values())
-        data = self._instance("data", _host(s.binance_data_url,
-                                            banner.DATA_HOSTS[s.use_realtime_data]))
+        data = self._instance("data", banner.data_host(s))
         data.update(ok=bool(d.last_slot) and not failing, streams_behind=failing,
                     candles=candle_ages(d, now),
                     clock_offset_ms=getattr(getattr(d, "fetcher", None), "_offset_ms", None))
         mode = banner.trading_mode(s)
         manager = getattr(d, "manager", None)
         paper = mode == banner.PAPER
-        trading = self._instance("trading", "local paper broker" if paper else _host(
-            s.binance_trading_url, banner.TRADING_HOSTS[mode == banner.DEMO]))
+        trading = self._instance("trading", "local paper broker" if paper
+                                 else banner.trading_host(s))
         options = getattr(getattr(getattr(d, "broker", None), "exchange", None), "options", {})
         trading.update(ok=manager is not None and d.trading_error is None, mode=mode,
                        reconcile_error=d.trading_error,

@@ -5,12 +5,23 @@ from urllib.parse import urlsplit
 
 from config import Settings
 
-DATA_HOSTS = {True: "fapi.binance.com", False: "demo-fapi.binance.com"}
-TRADING_HOSTS = {True: "demo-fapi.binance.com", False: "fapi.binance.com"}
-
 
 def _host(override: str, default: str) -> str:
     return urlsplit(override).netloc if override else default
+
+
+def data_host(settings: Settings) -> str:
+    """The host the data instance reads from: its URL override, else the venue's own."""
+    venue = settings.data_venue
+    return _host(settings.venue_keys(venue.name).data_url,
+                 venue.data_hosts[0 if settings.use_realtime_data else 1])
+
+
+def trading_host(settings: Settings) -> str:
+    """The host the trading instance sends orders to: its URL override, else the venue's own."""
+    venue = settings.trading_venue
+    return _host(settings.venue_keys(venue.name).trading_url,
+                 venue.trading_hosts[1 if trading_mode(settings) == DEMO else 0])
 
 
 # One word per mode, the same in the banner, `check`, alerts, /status and logs.
@@ -38,17 +49,18 @@ def alerts_channel(settings: Settings) -> str:
 def describe(settings: Settings) -> list[str]:
     """Human lines: data instance, trading instance, size, symbols and timeframes."""
     data_kind = "production" if settings.use_realtime_data else "demo"
-    data_host = _host(settings.binance_data_url, DATA_HOSTS[settings.use_realtime_data])
     mode = trading_mode(settings)
     if mode == PAPER:
         trading = (f"{PAPER} (paper broker: simulated fills, fees {settings.paper_fee_rate:g} "
                    f"per leg, slippage {settings.paper_slippage_bps:g} bps, no orders sent)")
     else:
-        host = _host(settings.binance_trading_url, TRADING_HOSTS[mode == DEMO])
-        trading = (f"{mode} on {host}" + (" (REAL MONEY)" if mode == LIVE else "")
+        trading = (f"{mode} on {trading_host(settings)}"
+                   + (" (REAL MONEY)" if mode == LIVE else "")
+                   + f", venue {settings.trading_exchange}"
                    + f", signed with the {settings.signing_pair} pair")
     return [
-        f"data instance:    {data_kind} market data from {data_host}",
+        f"data instance:    {data_kind} market data from {data_host(settings)}, "
+        f"venue {settings.data_exchange}",
         f"trading instance: {trading}",
         f"position size:    {settings.position_size:g} USDT margin x {settings.leverage} leverage",
         f"symbols:          {', '.join(settings.symbols)}",

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from app import __version__, backtest_cmd, scan
 from config import ConfigError, Settings, lint_environment, load_settings
+from exchanges import registry  # pure data: no ccxt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("run", "scan", "check", "backtest")
@@ -62,6 +63,13 @@ def _kinds(text: str) -> frozenset[str]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _exchange(text: str) -> str:
+    try:
+        return registry.get_venue(text).name
+    except registry.UnknownVenue as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _utc(text: str) -> int:
     try:
         return scan.parse_utc(text)
@@ -90,13 +98,17 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     scanner = sub.add_parser(
         "scan", parents=[common], help="print the CHoCH/BOS events of a candle history",
         description="Run the detector over a candle CSV (--csv) or over history fetched from "
-                    "Binance (--symbol/--timeframe/--since). Events go to stdout, one per line; "
+                    "an exchange (--symbol/--timeframe/--since, --exchange). Events go to stdout, "
+                    "one per line; "
                     "notes (timeframe, gaps, counts) go to stderr.")
     source = scanner.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", metavar="PATH",
                         help="our CSV (timestamp,open,high,low,close,volume) or a Binance "
                              "12-column kline dump, with or without header, ms or µs times")
     source.add_argument("--symbol", help="fetch history for this USDT pair, e.g. BTC/USDT")
+    scanner.add_argument("--exchange", type=_exchange, default=None, metavar="NAME",
+                         help="with --symbol: the venue to fetch from: "
+                              f"{', '.join(registry.names())} ({registry.DEFAULT})")
     scanner.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
     scanner.add_argument("--since", type=_utc, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")
@@ -118,7 +130,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
 
 def _check_scan_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Flags that only make sense together (argparse exits 2 through parser.error)."""
-    history_only = [f for f, v in (("--timeframe", args.timeframe), ("--since", args.since),
+    history_only = [f for f, v in (("--exchange", args.exchange),
+                                   ("--timeframe", args.timeframe), ("--since", args.since),
                                    ("--until", args.until), ("--save-csv", args.save_csv)) if v]
     if args.csv and history_only:
         parser.error(f"{', '.join(history_only)} only go with --symbol, not with --csv")

@@ -10,7 +10,7 @@ import pandas as pd
 import structlog
 
 from config import Settings
-from exchange import ExchangeUnavailable, PermanentExchangeError
+from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from timeframe import timeframe_ms
 from store import SignalRow, Store
 
@@ -61,7 +61,8 @@ class Poller:
                 # In its own slot a signal is found FETCH_DELAY_S (+ SLOT_RETRY_S) after close.
                 late_after_ms=int((s.fetch_delay_s + s.slot_retry_s + 30) * 1000))
             self.streams[key] = Stream(self.store, symbol, timeframe, s.pivot_left,
-                                       s.pivot_right, s.break_on, fresh, self.payload)
+                                       s.pivot_right, s.break_on, fresh, self.payload,
+                                       venue=s.data_exchange)
             self._locks[key] = asyncio.Lock()
         return self.streams[key]
 

@@ -19,9 +19,9 @@ from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, sign
 from api import Metrics
 from choch import Event
 from config import Settings
-from exchange import ExchangeUnavailable, PermanentExchangeError
+from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from fetchers.adapter import TimeframeAdapter
-from fetchers.binance import BinanceFetcher
+from exchanges import factory
 from store import SignalRow, StateDbError, open_exclusive
 from timeframe import timeframe_ms
 from trading import Broker, LiveTradingRefused, PositionManager, PositionModeError, make_broker
@@ -55,7 +55,11 @@ STOP_SIGNALS = {signal.SIGTERM: EXIT_OK, signal.SIGHUP: EXIT_OK, signal.SIGINT: 
 
 
 class MarketData(Protocol):
-    """What the daemon needs of the data instance (BinanceFetcher)."""
+    """What the daemon needs of the data instance (exchanges.port.MarketData has more)."""
+
+    @property
+    def native_timeframes(self) -> tuple[str, ...]:
+        """The timeframes the venue serves itself (TimeframeAdapter builds the others)."""
 
     async def start(self) -> None:
         """Build the exchange client (no request yet)."""
@@ -115,7 +119,7 @@ class Daemon:
                notifier: Optional[Notifier], broker: Optional[Broker]) -> None:
         """Every part of the daemon, in one place; none sends a request yet."""
         s = self.settings
-        self.fetcher: MarketData = fetcher or BinanceFetcher(s)
+        self.fetcher: MarketData = fetcher or factory.market_data(s)  # DATA_EXCHANGE
         self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
         self.notifier: Notifier = notifier or make_notifier(s)
         self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
@@ -159,7 +163,8 @@ class Daemon:
 
         def on_failure(failure: Failure) -> None:
             log.error("startup_waiting_for_market_data", reason=str(failure.error),
-                      url=self.settings.binance_data_url or "Binance", retry_in_s=failure.delay_s)
+                      url=banner.data_host(self.settings), venue=self.settings.data_exchange,
+                      retry_in_s=failure.delay_s)
             self.systemd.status(f"not ready: market data unreachable ({failure.error}); retrying")
 
         await self._until_stopped("market data", self._catch_up_once,

@@ -8,7 +8,8 @@ import sys
 import pandas as pd
 
 from config import Settings
-from exchange import ExchangeUnavailable
+from exchanges import registry
+from exchanges.errors import ExchangeUnavailable
 from fetchers.history import fetch_history
 
 from . import daemon, preflight, scan
@@ -34,7 +35,8 @@ def scan_history(settings: Settings, args: argparse.Namespace) -> int:
               settings_secrets(settings), stream=sys.stderr)
 
     def fetch(symbol: str, timeframe: str, since_ms: int, until_ms: int | None) -> pd.DataFrame:
-        return asyncio.run(fetch_history(settings, symbol, timeframe, since_ms, until_ms))
+        return asyncio.run(fetch_history(settings, symbol, timeframe, since_ms, until_ms,
+                                         exchange=args.exchange or registry.DEFAULT))
 
     try:
         return scan.scan_history(fetch, args.symbol, args.timeframe, args.since, args.until,

@@ -11,6 +11,7 @@ from choch import Event, StructureDetector
 from timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
 from store.signals import TradeState
+from store.signals import DEFAULT_VENUE
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,9 @@ class Stream:
 
     def __init__(self, store: Store, symbol: str, timeframe: str, left: int, right: int,
                  break_on: str, freshness: Freshness, payload: PayloadBuilder,
-                 history_bars: int = 150) -> None:
+                 history_bars: int = 150, venue: str = DEFAULT_VENUE) -> None:
         self.store = store
+        self.venue = venue  # the data venue: signals and detector states are keyed by it
         self.symbol = symbol
         self.timeframe = timeframe
         self.timeframe_ms = timeframe_ms(timeframe)
@@ -59,7 +61,7 @@ class Stream:
         self.freshness = freshness
         self.payload = payload
         self.history_bars = history_bars  # candles kept for the alert's chart
-        saved = store.load_detector(symbol, timeframe, self.params)
+        saved = store.load_detector(symbol, timeframe, self.params, venue=venue)
         if saved is None:
             self.detector = StructureDetector(left, right, break_on, self.timeframe_ms)
             self.last_ts: Optional[int] = None
@@ -98,7 +100,8 @@ class Stream:
         new = [] if warming else [self._decide(e, window, now_ms) for e in found]
         last_ts = int(candles["timestamp"].iloc[-1])
         recorded = self.store.commit_candles(self.symbol, self.timeframe, self.params,
-                                             detector.to_state(), last_ts, new, now_ms)
+                                             detector.to_state(), last_ts, new, now_ms,
+                                             venue=self.venue)
         self.detector, self.last_ts = detector, last_ts
         self.recent = window.iloc[-self.history_bars:].reset_index(drop=True)
         self._log_fed(warming, len(candles), len(found), recorded)

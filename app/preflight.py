@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from alerts import TelegramNotifier
 from config import Settings
-from fetchers.binance import BinanceFetcher
+from exchanges import factory
 from store import StateDbError, Store, check_state_db
 from trading import PositionManager, make_broker
 
@@ -19,7 +19,7 @@ PROBE_TIMEOUT_S = 30.0
 
 
 async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
-    fetcher = BinanceFetcher(settings)
+    fetcher = factory.market_data(settings)
     try:
         return await fetcher.check()
     finally:

@@ -22,8 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import load_settings
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
+from exchanges.ccxt_market_data import CONCURRENCY
 from fetchers.adapter import TimeframeAdapter
-from fetchers.binance import CONCURRENCY, BinanceFetcher
 from fetchers.timeframes import plan
 from tests.fakes.binance_data import FakeBinance, Listing
 
@@ -76,7 +78,7 @@ async def run(symbols: int, latency_ms: float, timeframes: list[str]) -> int:
     settings = load_settings({"BINANCE_DATA_URL": fake.url, "SYMBOLS": "ALL",
                               "MIN_VOLUME_24H": "0", "MAX_PAIRS": str(symbols),
                               "LOG_LEVEL": "WARNING"}, dotenv_path=None)
-    fetcher = BinanceFetcher(settings)
+    fetcher = BinanceMarketData(settings, BINANCE)
     try:
         await fetcher.start()
         universe = await fetcher.universe()  # hourly, not per cycle: outside the timing
@@ -84,7 +86,7 @@ async def run(symbols: int, latency_ms: float, timeframes: list[str]) -> int:
         adapter = TimeframeAdapter(fetcher)
         # Incremental: each timeframe wants the candle after the last processed one, i.e.
         # the one that just closed (its open = AT rounded down, minus one bucket).
-        plans = [plan(tf) for tf in timeframes]
+        plans = [plan(tf, BINANCE.native_timeframes) for tf in timeframes]
         wanted = {p.timeframe: (AT - AT % p.bucket_ms) - p.bucket_ms for p in plans}
         before = len(fake.requests)
         started = time.perf_counter()

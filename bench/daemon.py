@@ -39,7 +39,8 @@ from alerts import ConsoleNotifier  # noqa: E402
 from app.daemon import Daemon  # noqa: E402
 from app.logs import configure  # noqa: E402
 from config import load_settings  # noqa: E402
-from fetchers.binance import BinanceFetcher  # noqa: E402
+from exchanges.binance import BINANCE  # noqa: E402
+from exchanges.binance_client import BinanceMarketData  # noqa: E402
 from tests.fakes.binance_data import FakeBinance, Listing, resample  # noqa: E402
 from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN, FakeTelegram  # noqa: E402
 
@@ -210,7 +211,8 @@ async def main(cycles: int, rss_every: int = 0, telegram: bool = False,
     # latency. It writes to a sink that keeps nothing, as stdout under journald does.
     console = Discard()
     notifier = None if telegram else ConsoleNotifier(console)
-    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), notifier=notifier,
+    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+                    notifier=notifier,
                     clock=clock)
     progress(f"warming up the daemon: {SYMBOLS} symbols x 2 timeframes, {WARMUP} bars each")
     await daemon.startup()

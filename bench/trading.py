@@ -2,7 +2,7 @@
 
 Run from the repo root: .venv/bin/python bench/trading.py [--signals 1000]
 Target (PASS/FAIL next to the figure): p99 < 50 ms.
-The manager trades through the real BinanceFuturesAdapter (ccxt binanceusdm) against the local
+The manager trades through the real BinanceTrading (ccxt binanceusdm) against the local
 fake exchange (tests/fakes/binance_trading.py) with the state DB on disk (WAL, synchronous=FULL).
 The clock stops when ccxt hands the signed POST /fapi/v1/order to its HTTP session, so network
 time and the exchange's answer are not counted; ccxt's own rate limiter is off (it would add
@@ -27,7 +27,9 @@ from choch import Event  # noqa: E402
 from config import load_settings  # noqa: E402
 from store import NewSignal, Store  # noqa: E402
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading  # noqa: E402
-from trading import BinanceFuturesAdapter, PositionManager  # noqa: E402
+from exchanges.binance import BINANCE  # noqa: E402
+from exchanges.binance_client import BinanceTrading  # noqa: E402
+from trading import PositionManager  # noqa: E402
 from trading.notices import outcome_text  # noqa: E402
 from trading.outcomes import OutcomeKind  # noqa: E402
 
@@ -49,7 +51,7 @@ async def main(signals: int = SIGNALS) -> None:
         "MAX_DAILY_TRADES": "0"}, dotenv_path=None)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
-        broker = BinanceFuturesAdapter(settings, rate_limit=False)
+        broker = BinanceTrading(settings, BINANCE, rate_limit=False)
         manager = PositionManager(settings, store, broker)
         await manager.start(["BTC/USDT"])
         sent_at: list[float] = []

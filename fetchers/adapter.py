@@ -1,6 +1,6 @@
-"""TimeframeAdapter: any supported timeframe from a fetcher's closed native candles.
+"""TimeframeAdapter: any supported timeframe from a venue's closed native candles.
 
-Native Binance timeframes pass through. Any other whole number of minutes or hours is built
+The venue's native timeframes pass through. Any other whole number of minutes or hours is built
 from the largest intraday native timeframe that divides it (`fetchers.timeframes.plan`), in
 buckets aligned to 00:00 UTC every day; when the length does not divide 24h the day's last
 bucket is cut at midnight (25m: ..., 23:20-24:00 lasts 40 minutes). A bucket is emitted only
@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import aggregate, bucket_start
-from .candles import since_slice
-from .timeframes import INTRADAY, Plan, plan
+from exchanges.candles import since_slice
+
+from .timeframes import Plan, plan
 
 DEFAULT_BARS = 500
 
@@ -36,10 +37,10 @@ class _Entry:
 
 
 class TimeframeAdapter:
-    """Closed candles of any supported timeframe, over a fetcher of native closed candles."""
+    """Closed candles of any supported timeframe, over a venue's market data (any venue)."""
 
     def __init__(self, fetcher, *, cache: bool = True) -> None:
-        self.fetcher = fetcher
+        self.fetcher = fetcher  # exchanges.port.MarketData (native_timeframes, closed_candles)
         self.cache_enabled = cache
         self._cache: dict[tuple[str, str], _Entry] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -61,23 +62,22 @@ class TimeframeAdapter:
         """
         if bars < 1:
             raise ValueError("bars must be at least 1")
-        plans = {tf: plan(tf) for tf in wanted}
+        native = self.fetcher.native_timeframes
+        plans = {tf: plan(tf, native) for tf in wanted}
         now = await self.fetcher.server_time_ms()
         by_base: dict[str, list[Plan]] = {}
-        for p in plans.values():
-            by_base.setdefault(p.base, []).append(p)
         out: dict[str, pd.DataFrame] = {}
+        for p in plans.values():
+            if p.straight:
+                # The venue's own 1d, 3d, 1w, 1M on grids of their own: straight through.
+                since = wanted[p.timeframe]
+                frame = await self._fetch(symbol, p.base, since, bars if since is None else None)
+                out[p.timeframe] = self._finish(frame, p, now, since, bars)
+            else:
+                by_base.setdefault(p.base, []).append(p)
         for base, group in by_base.items():
-            if base not in INTRADAY:
-                # 1d, 3d, 1w, 1M: native only, on grids of their own; straight through.
-                for p in group:
-                    since = wanted[p.timeframe]
-                    frame = await self._fetch(symbol, base, since,
-                                              bars if since is None else None)
-                    out[p.timeframe] = self._finish(frame, p, now, since, bars)
-                continue
             base_ms = group[0].base_ms
-            boundary = now - now % base_ms  # every intraday base divides the day and the epoch
+            boundary = now - now % base_ms  # every base of a day or less divides the epoch
             starts = {p.timeframe: self._base_since(p, wanted[p.timeframe], bars, boundary)
                       for p in group}
             frame = await self._series(symbol, base, base_ms, min(starts.values()), boundary)
@@ -90,10 +90,10 @@ class TimeframeAdapter:
     def _base_since(p: Plan, since: int | None, bars: int, boundary: int) -> int:
         """First base open time needed: whole buckets from `since`, or enough for `bars`."""
         if since is not None:
-            return bucket_start(int(since), p.bucket_ms)
+            return bucket_start(int(since), p.bucket_ms, p.origin_ms)
         ratio = p.bucket_ms // p.base_ms
         # Day cuts only shorten buckets, so bars+1 full buckets of base candles always suffice.
-        return bucket_start(boundary - (bars + 1) * ratio * p.base_ms, p.bucket_ms)
+        return bucket_start(boundary - (bars + 1) * ratio * p.base_ms, p.bucket_ms, p.origin_ms)
 
     @staticmethod
     def _finish(frame: pd.DataFrame, p: Plan, closed_until: int, since: int | None,

@@ -3,7 +3,8 @@
 Alignment (as TradingView does it): buckets restart at 00:00 UTC every day. A bucket of length L
 starts at midnight + k*L; when L does not divide 24h, the day's last bucket is cut at the next
 midnight and is shorter. 25m: 00:00, 00:25, ..., 23:20, 23:45 (23:45-24:00, 15 min), then 00:00
-again.
+again. Buckets of several whole days (3d, 1w built on a venue without them) follow one another
+from an origin instead: the epoch for 3d, a Monday for 1w.
 A bucket is emitted once closed: its end (next start, or midnight when cut) <= `closed_until_ms`,
 the close time (open + base length) of the newest closed base candle.
 Gaps: a closed bucket missing some base candles is still emitted, built from those present (open
@@ -24,13 +25,16 @@ OUTPUT = COLUMNS + ("bars", "expected_bars")
 
 
 def _check_bucket(bucket_ms: int) -> None:
-    if not 0 < bucket_ms <= DAY_MS:
-        raise ValueError(f"bucket length {bucket_ms} ms must be in (0, {DAY_MS}] (at most a day)")
+    if not (0 < bucket_ms <= DAY_MS or bucket_ms % DAY_MS == 0 and bucket_ms > 0):
+        raise ValueError(f"bucket length {bucket_ms} ms must be in (0, {DAY_MS}] (at most a "
+                         "day) or a whole number of days")
 
 
-def bucket_start(ts_ms: int, bucket_ms: int) -> int:
-    """Open time of the day-aligned bucket that contains ts_ms."""
+def bucket_start(ts_ms: int, bucket_ms: int, origin_ms: int = 0) -> int:
+    """Open time of the bucket that contains ts_ms (day-aligned; multi-day: from origin_ms)."""
     _check_bucket(bucket_ms)
+    if bucket_ms > DAY_MS:
+        return ts_ms - (ts_ms - origin_ms) % bucket_ms
     into_day = ts_ms % DAY_MS
     return ts_ms - into_day + into_day // bucket_ms * bucket_ms
 
@@ -38,13 +42,17 @@ def bucket_start(ts_ms: int, bucket_ms: int) -> int:
 def bucket_end(start_ms: int, bucket_ms: int) -> int:
     """Exclusive end of the bucket opening at start_ms: the next start, or the next midnight."""
     _check_bucket(bucket_ms)
+    if bucket_ms > DAY_MS:
+        return start_ms + bucket_ms
     return min(start_ms + bucket_ms, start_ms - start_ms % DAY_MS + DAY_MS)
 
 
-def bucket_starts(ts_ms: np.ndarray, bucket_ms: int) -> np.ndarray:
+def bucket_starts(ts_ms: np.ndarray, bucket_ms: int, origin_ms: int = 0) -> np.ndarray:
     """Vectorised bucket_start over an int64 array of ms timestamps."""
     _check_bucket(bucket_ms)
     ts = np.asarray(ts_ms, dtype=np.int64)
+    if bucket_ms > DAY_MS:
+        return ts - (ts - origin_ms) % bucket_ms
     into_day = ts % DAY_MS
     return ts - into_day + into_day // bucket_ms * bucket_ms
 
@@ -53,6 +61,8 @@ def bucket_ends(starts_ms: np.ndarray, bucket_ms: int) -> np.ndarray:
     """Vectorised bucket_end over an int64 array of bucket open times."""
     _check_bucket(bucket_ms)
     starts = np.asarray(starts_ms, dtype=np.int64)
+    if bucket_ms > DAY_MS:
+        return starts + bucket_ms
     return np.minimum(starts + bucket_ms, starts - starts % DAY_MS + DAY_MS)
 
 
@@ -102,7 +112,7 @@ def aggregate(base: pd.DataFrame, plan: Plan, closed_until_ms: int) -> pd.DataFr
         return out
     if ts.size == 0:
         return _empty()
-    starts = bucket_starts(ts, plan.bucket_ms)
+    starts = bucket_starts(ts, plan.bucket_ms, plan.origin_ms)
     first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
     open_ms = starts[first]
     end_ms = bucket_ends(open_ms, plan.bucket_ms)

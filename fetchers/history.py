@@ -1,43 +1,47 @@
-"""History for `main.py scan --symbol`: the same fetcher and aggregation as the daemon, one shot."""
+"""History for `main.py scan --symbol`: the same market data and aggregation as the daemon, once."""
 from __future__ import annotations
 
 import pandas as pd
 import structlog
 
 from config import Settings
+from exchanges import factory
+from exchanges.registry import get_venue
+from exchanges.retry import RetryPolicy
 
 from .aggregate import aggregate, bucket_end, bucket_start
-from .binance import BinanceFetcher
 from .columns import COLUMNS
-from .retry import RetryPolicy
-from .timeframes import INTRADAY, plan
+from .timeframes import plan
 
 log = structlog.get_logger(__name__)
 
 
 async def fetch_history(settings: Settings, symbol: str, timeframe: str, since_ms: int,
-                        until_ms: int | None = None, *, retry: RetryPolicy | None = None
-                        ) -> pd.DataFrame:
-    """Closed `timeframe` candles of `symbol` opening in [since_ms, until_ms) (until: now).
+                        until_ms: int | None = None, *, retry: RetryPolicy | None = None,
+                        exchange: str | None = None) -> pd.DataFrame:
+    """Closed `timeframe` candles of `symbol` on `exchange` (default: DATA_EXCHANGE) opening in
+    [since_ms, until_ms) (until: now).
 
-    Columns timestamp, open, high, low, close, volume; paginated at Binance's 1500 per request.
-    Raises exchange.TransientExchangeError / PermanentExchangeError when Binance fails.
+    Columns timestamp, open, high, low, close, volume; paginated at the venue's page size.
+    Raises exchanges.errors.TransientExchangeError / PermanentExchangeError when it fails.
     """
-    p = plan(timeframe)
+    venue = get_venue(exchange or settings.data_exchange)
+    p = plan(timeframe, venue.native_timeframes)
     since_ms = int(since_ms)
     # A one-shot command may wait longer than a daemon cycle before giving up.
     retry = retry or RetryPolicy(budget_s=max(settings.fetch_cycle_budget_s, 60.0))
-    async with BinanceFetcher(settings, retry=retry) as fetcher:
+    async with factory.market_data(settings, venue, retry=retry) as fetcher:
         now = await fetcher.server_time_ms()
-        intraday = p.base in INTRADAY
+        grid = not p.straight
         # Whole buckets: start at the bucket holding since_ms, stop after the one holding until.
-        base_since = bucket_start(since_ms, p.bucket_ms) if intraday else since_ms
+        base_since = bucket_start(since_ms, p.bucket_ms, p.origin_ms) if grid else since_ms
         limit = None
-        if until_ms is not None and intraday:
-            stop = bucket_end(bucket_start(int(until_ms) - 1, p.bucket_ms), p.bucket_ms)
+        if until_ms is not None and grid:
+            stop = bucket_end(bucket_start(int(until_ms) - 1, p.bucket_ms, p.origin_ms),
+                              p.bucket_ms)
             limit = max(1, (stop - base_since) // p.base_ms)
         base = await fetcher.closed_candles(symbol, p.base, since_ms=base_since, limit=limit)
-    closed_until = now - now % p.base_ms if intraday else now
+    closed_until = now - now % p.base_ms if grid else now
     frame = aggregate(base, p, closed_until)
     frame = frame.loc[frame["timestamp"] >= since_ms]
     if until_ms is not None:

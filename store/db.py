@@ -25,10 +25,16 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: a committed transaction survives even a power cut, not only a kill -9.
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    # Foreign keys are still off here: a migration that rebuilds a referenced table (drop the
+    # old one, rename the new one in) must not cascade into or check the rows pointing at it.
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+    broken = conn.execute("PRAGMA foreign_key_check").fetchall() \
+        if version < len(MIGRATIONS) else []
+    if broken:
+        raise sqlite3.DatabaseError(f"foreign keys broken after migrating: {len(broken)} rows")
+    conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from choch.event import BULLISH
 
 from .base import StoreBase
+from .signals import DEFAULT_VENUE
 
 
 class OrderStatus(StrEnum):
@@ -94,6 +95,7 @@ class IntentRow:
     detail: dict[str, Any]
     created_at: int
     updated_at: int
+    venue: str = DEFAULT_VENUE   # the trading venue the order went to
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,14 @@ class PositionRow:
     exit_price: Optional[float]
     pnl: Optional[float]
     exit_reason: Optional[ExitReason]
+    venue: str = DEFAULT_VENUE   # the trading venue holding it
 
 
 def _intent(r) -> IntentRow:
     return IntentRow(r["client_id"], r["signal_id"], r["symbol"], r["role"], r["side"],
                      r["quantity"], r["price"], OrderStatus.parse(r["status"]), r["exchange_id"],
                      json.loads(r["detail"]) if r["detail"] else {}, r["created_at"],
-                     r["updated_at"])
+                     r["updated_at"], r["venue"])
 
 
 def _position(r) -> PositionRow:
@@ -136,15 +139,16 @@ class OrdersMixin(StoreBase):
 
     def record_intent(self, client_id: str, signal_id: Optional[int], symbol: str, role: str,
                       side: str, quantity: Optional[float], price: Optional[float],
-                      now_ms: int, detail: Optional[dict] = None) -> bool:
+                      now_ms: int, detail: Optional[dict] = None, *,
+                      venue: str = DEFAULT_VENUE) -> bool:
         """Write an intent before its order is sent; False when that client id already exists."""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO order_intents (client_id, signal_id, symbol, role, side, "
-                "quantity, price, status, detail, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "quantity, price, status, detail, created_at, updated_at, venue) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (client_id, signal_id, symbol, role, side, quantity, price, OrderStatus.INTENDED,
-                 json.dumps(detail or {}), now_ms, now_ms))
+                 json.dumps(detail or {}), now_ms, now_ms, venue))
             return cur.rowcount == 1
 
     def update_intent(self, client_id: str, status: OrderStatus, now_ms: int, *,
@@ -169,9 +173,11 @@ class OrdersMixin(StoreBase):
         return _intent(r) if r else None
 
     def intents(self, *, signal_id: Optional[int] = None, role: Optional[str] = None,
-                unresolved: bool = False) -> list[IntentRow]:
-        """Intents filtered by signal and role; unresolved = not in a final status."""
+                unresolved: bool = False, venue: Optional[str] = None) -> list[IntentRow]:
+        """Intents filtered by signal, role and venue; unresolved = not in a final status."""
         sql, args = "SELECT * FROM order_intents WHERE 1=1", list[Any]()
+        if venue is not None:
+            sql, args = sql + " AND venue = ?", args + [venue]
         if signal_id is not None:
             sql, args = sql + " AND signal_id = ?", args + [signal_id]
         if role is not None:
@@ -183,13 +189,16 @@ class OrdersMixin(StoreBase):
 
     def add_position(self, mode: str, symbol: str, direction: Direction, quantity: float,
                      entry_price: float, stop: Optional[float], target: Optional[float],
-                     signal_id: Optional[int], now_ms: int) -> int:
+                     signal_id: Optional[int], now_ms: int, *,
+                     venue: str = DEFAULT_VENUE) -> int:
         """Record a freshly opened position; returns its id."""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO positions (mode, symbol, direction, quantity, entry_price, stop, "
-                "target, signal_id, status, opened_at) VALUES (?,?,?,?,?,?,?,?,'open',?)",
-                (mode, symbol, direction, quantity, entry_price, stop, target, signal_id, now_ms))
+                "target, signal_id, status, opened_at, venue) "
+                "VALUES (?,?,?,?,?,?,?,?,'open',?,?)",
+                (mode, symbol, direction, quantity, entry_price, stop, target, signal_id, now_ms,
+                 venue))
             return _row_id(cur)
 
     def close_position(self, position_id: int, exit_price: Optional[float], pnl: Optional[float],
@@ -200,16 +209,20 @@ class OrdersMixin(StoreBase):
                        "exit_reason=? WHERE id=? AND status='open'",
                        (now_ms, exit_price, pnl, reason, position_id))
 
-    def open_positions(self, mode: Optional[str] = None) -> list[PositionRow]:
-        """Positions still open (of one mode, or all)."""
-        sql = "SELECT * FROM positions WHERE status='open'"
-        rows = self.conn.execute(sql + " AND mode=? ORDER BY id" if mode else sql + " ORDER BY id",
-                                 (mode,) if mode else ())
-        return [_position(r) for r in rows]
+    def open_positions(self, mode: Optional[str] = None, venue: Optional[str] = None
+                       ) -> list[PositionRow]:
+        """Positions still open (of one mode and venue, or all)."""
+        sql, args = "SELECT * FROM positions WHERE status='open'", list[Any]()
+        if mode:
+            sql, args = sql + " AND mode=?", args + [mode]
+        if venue:
+            sql, args = sql + " AND venue=?", args + [venue]
+        return [_position(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
-    def open_position(self, symbol: str, mode: Optional[str] = None) -> Optional[PositionRow]:
+    def open_position(self, symbol: str, mode: Optional[str] = None,
+                      venue: Optional[str] = None) -> Optional[PositionRow]:
         """The open position on `symbol`, if any."""
-        return next((p for p in self.open_positions(mode) if p.symbol == symbol), None)
+        return next((p for p in self.open_positions(mode, venue) if p.symbol == symbol), None)
 
     def position(self, position_id: int) -> Optional[PositionRow]:
         """One position by id."""

@@ -91,4 +91,57 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: every row says which venue it belongs to (rows from before: binance). Signals and
+    # detector states are rebuilt because their keys grow a column: the same symbol, timeframe
+    # and pivot on two venues are two signals. (Run with foreign keys off: see db.connect.)
+    """
+    CREATE TABLE signals_v2 (
+        id            INTEGER PRIMARY KEY,
+        venue         TEXT NOT NULL,      -- the data venue: exchanges.registry name
+        symbol        TEXT NOT NULL,
+        timeframe     TEXT NOT NULL,
+        params        TEXT NOT NULL,
+        direction     TEXT NOT NULL,
+        pivot_time    INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        level         REAL NOT NULL,
+        break_time    INTEGER NOT NULL,
+        confirmed_at  INTEGER NOT NULL,
+        extreme       REAL NOT NULL,
+        close         REAL NOT NULL,
+        detected_at   INTEGER NOT NULL,
+        catch_up      INTEGER NOT NULL,
+        trade_state   TEXT NOT NULL,
+        trade_note    TEXT,
+        UNIQUE (venue, symbol, timeframe, params, direction, pivot_time)
+    );
+    INSERT INTO signals_v2 (id, venue, symbol, timeframe, params, direction, pivot_time, kind,
+                            level, break_time, confirmed_at, extreme, close, detected_at,
+                            catch_up, trade_state, trade_note)
+        SELECT id, 'binance', symbol, timeframe, params, direction, pivot_time, kind, level,
+               break_time, confirmed_at, extreme, close, detected_at, catch_up, trade_state,
+               trade_note FROM signals;
+    DROP TABLE signals;
+    ALTER TABLE signals_v2 RENAME TO signals;
+    CREATE INDEX signals_by_time ON signals (confirmed_at);
+
+    CREATE TABLE detectors_v2 (
+        venue      TEXT NOT NULL,
+        symbol     TEXT NOT NULL,
+        timeframe  TEXT NOT NULL,
+        params     TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        last_ts    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (venue, symbol, timeframe, params)
+    );
+    INSERT INTO detectors_v2 (venue, symbol, timeframe, params, state, last_ts, updated_at)
+        SELECT 'binance', symbol, timeframe, params, state, last_ts, updated_at FROM detectors;
+    DROP TABLE detectors;
+    ALTER TABLE detectors_v2 RENAME TO detectors;
+
+    -- The trading venue of an order and of a position.
+    ALTER TABLE order_intents ADD COLUMN venue TEXT NOT NULL DEFAULT 'binance';
+    ALTER TABLE positions ADD COLUMN venue TEXT NOT NULL DEFAULT 'binance';
+    """,
 ]

@@ -10,6 +10,8 @@ from choch import Event
 
 from .base import StoreBase
 
+DEFAULT_VENUE = "binance"  # rows written before venues were recorded are Binance's
+
 
 class TradeState(StrEnum):
     """What trading did with a signal; stored as its value."""
@@ -21,9 +23,11 @@ class TradeState(StrEnum):
     DONE = "done"              # the entry filled
 
 
-def event_identity(symbol: str, timeframe: str, params: str, event: Event) -> str:
-    """The spec's identity of an event: (symbol, timeframe, parameters, direction, pivot_time)."""
-    return f"{symbol}|{timeframe}|{params}|{event.direction}|{event.pivot_time}"
+def event_identity(symbol: str, timeframe: str, params: str, event: Event,
+                   venue: str = DEFAULT_VENUE) -> str:
+    """The identity of an event: (venue, symbol, timeframe, parameters, direction, pivot_time);
+    the venue keeps the same symbol on two venues two signals (and two sets of order ids)."""
+    return f"{venue}|{symbol}|{timeframe}|{params}|{event.direction}|{event.pivot_time}"
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,12 @@ class SignalRow:
     catch_up: bool
     trade_state: TradeState
     trade_note: Optional[str]
+    venue: str = DEFAULT_VENUE
 
     @property
     def identity(self) -> str:
         """The event identity string (idempotency key for alerts and orders)."""
-        return event_identity(self.symbol, self.timeframe, self.params, self.event)
+        return event_identity(self.symbol, self.timeframe, self.params, self.event, self.venue)
 
 
 def _signal(row) -> SignalRow:
@@ -61,21 +66,23 @@ def _signal(row) -> SignalRow:
                   row["break_time"], row["confirmed_at"], row["extreme"], row["close"])
     return SignalRow(row["id"], row["symbol"], row["timeframe"], row["params"], event,
                      row["detected_at"], bool(row["catch_up"]), TradeState(row["trade_state"]),
-                     row["trade_note"])
+                     row["trade_note"], row["venue"])
 
 
 class SignalsMixin(StoreBase):
     """Store methods for signals and detector states (mixed into store.Store)."""
 
-    def load_detector(self, symbol: str, timeframe: str, params: str) -> Optional[tuple[dict, int]]:
+    def load_detector(self, symbol: str, timeframe: str, params: str, *,
+                      venue: str = DEFAULT_VENUE) -> Optional[tuple[dict, int]]:
         """The saved detector state and the open time of its last candle, or None."""
         row = self.conn.execute(
-            "SELECT state, last_ts FROM detectors WHERE symbol=? AND timeframe=? AND params=?",
-            (symbol, timeframe, params)).fetchone()
+            "SELECT state, last_ts FROM detectors WHERE venue=? AND symbol=? AND timeframe=? "
+            "AND params=?", (venue, symbol, timeframe, params)).fetchone()
         return (json.loads(row["state"]), row["last_ts"]) if row else None
 
     def commit_candles(self, symbol: str, timeframe: str, params: str, state: dict, last_ts: int,
-                       signals: Iterable[NewSignal], now_ms: int) -> list[SignalRow]:
+                       signals: Iterable[NewSignal], now_ms: int, *,
+                       venue: str = DEFAULT_VENUE) -> list[SignalRow]:
         """In one transaction: record new signals and their outbox rows, save the detector state.
 
         Returns the signals that were new (an event already recorded is ignored, never repeated).
@@ -85,10 +92,10 @@ class SignalsMixin(StoreBase):
             for s in signals:
                 e = s.event
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO signals (symbol, timeframe, params, direction, "
+                    "INSERT OR IGNORE INTO signals (venue, symbol, timeframe, params, direction, "
                     "pivot_time, kind, level, break_time, confirmed_at, extreme, close, "
-                    "detected_at, catch_up, trade_state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (symbol, timeframe, params, e.direction, e.pivot_time, e.kind, e.level,
+                    "detected_at, catch_up, trade_state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (venue, symbol, timeframe, params, e.direction, e.pivot_time, e.kind, e.level,
                      e.break_time, e.confirmed_at, e.extreme, e.close, now_ms, int(s.catch_up),
                      s.trade_state))
                 if cur.rowcount == 0:
@@ -100,10 +107,11 @@ class SignalsMixin(StoreBase):
                     self.enqueue("signal", {**s.alert, "signal_id": signal.id}, now_ms,
                                  dedupe_key=f"signal:{signal.identity}", signal_id=signal.id)
             db.execute(
-                "INSERT INTO detectors (symbol, timeframe, params, state, last_ts, updated_at) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT (symbol, timeframe, params) DO UPDATE SET "
-                "state=excluded.state, last_ts=excluded.last_ts, updated_at=excluded.updated_at",
-                (symbol, timeframe, params, json.dumps(state), last_ts, now_ms))
+                "INSERT INTO detectors (venue, symbol, timeframe, params, state, last_ts, "
+                "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (venue, symbol, timeframe, params) "
+                "DO UPDATE SET state=excluded.state, last_ts=excluded.last_ts, "
+                "updated_at=excluded.updated_at",
+                (venue, symbol, timeframe, params, json.dumps(state), last_ts, now_ms))
         return fresh
 
     def signals_to_trade(self) -> list[SignalRow]:

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-import exchange  # noqa: F401 - ccxt imported the lean way (exchange.ccxt_lean) before any test
+import exchanges.ccxt_lean  # noqa: F401 - ccxt imported the lean way before any test
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

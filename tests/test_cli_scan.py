@@ -190,17 +190,26 @@ def test_real_file_with_gaps_reports_them_and_still_scans():
 
 # -- history mode: the CLI wiring, against a stand-in for fetchers.history ---------------------
 
+class Calls(list):
+    """The fetch_history calls (symbol, timeframe, since, until) and the venue of each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exchanges: list[str] = []
+
+
 @pytest.fixture
 def fake_history(monkeypatch, tmp_path, data):
     """Replace fetchers.history.fetch_history with an async stand-in recording its arguments."""
 
     from config import KEYS
-    calls = []
+    calls = Calls()
 
-    async def fetch_history(settings, symbol, timeframe, since_ms, until_ms):
+    async def fetch_history(settings, symbol, timeframe, since_ms, until_ms, *, exchange):
         calls.append((symbol, timeframe, since_ms, until_ms))
+        calls.exchanges.append(exchange)
         if symbol == "ERR/USDT":
-            from exchange.errors import TransientExchangeError
+            from exchanges.errors import TransientExchangeError
             raise TransientExchangeError("timed out")
         return data.copy()
 
@@ -243,6 +252,23 @@ def test_history_mode_naive_datetime_is_utc_and_until_is_optional(fake_history, 
     assert main(["scan", "--symbol", "ETH/USDT", "--timeframe", "25m",
                  "--since", "2024-01-01T06:00"]) == 0
     assert fake_history == [("ETH/USDT", "25m", 1_704_088_800_000, None)]
+    assert fake_history.exchanges == ["binance"]  # the default venue
+
+
+def test_history_mode_fetches_from_the_named_exchange(fake_history, capsys):
+    from app.cli import main
+    assert main(["scan", "--exchange", "BINANCE", "--symbol", "ETH/USDT", "--timeframe", "25m",
+                 "--since", "2024-01-01T06:00"]) == 0
+    assert fake_history.exchanges == ["binance"]
+
+
+def test_an_unknown_exchange_exits_2_listing_the_supported_ones(fake_history, capsys):
+    from app.cli import main
+    with pytest.raises(SystemExit) as caught:
+        main(["scan", "--exchange", "kraken", "--symbol", "ETH/USDT", "--timeframe", "25m",
+              "--since", "2024-01-01"])
+    assert caught.value.code == 2 and fake_history == []
+    assert "supported: binance" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args", [

@@ -5,8 +5,15 @@ import pytest
 
 from alerts.messages import tradingview_interval
 from config_values import parse_timeframes
-from fetchers.timeframes import plan
+from exchanges.binance import BINANCE
+from fetchers.timeframes import plan as venue_plan
 from timeframe import DAY_MS, MINUTE_MS, Timeframe
+
+
+def plan(text: str):
+    """The plan over Binance's native timeframes."""
+    return venue_plan(text, BINANCE.native_timeframes)
+
 
 VALID = ["1m", "25m", "1439m", "1h", "7h", "23h", "1d", "3d", "1w", "1M"]
 INVALID = ["", "m", "0m", "05m", "1440m", "24h", "2d", "2w", "3M", "1H", "1D", "1x", "1.5h",

@@ -7,8 +7,9 @@ from typing import Awaitable, Callable, Optional
 
 import structlog
 
-from exchange import PermanentExchangeError, TransientExchangeError
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from store import Store
+from store.signals import DEFAULT_VENUE
 
 from .models import Broker, OrderResult, OrderStatus
 
@@ -28,8 +29,10 @@ class OrderDesk:
     """Places orders so that one client id is at most one order on the exchange."""
 
     def __init__(self, store: Store, broker: Broker, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, *,
+                 venue: str = DEFAULT_VENUE) -> None:
         self.store, self.broker, self.clock, self.sleep = store, broker, clock, sleep
+        self.venue = venue  # written on every intent
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
@@ -41,7 +44,7 @@ class OrderDesk:
         """Record the intent, send, and on a timeout/5xx/lost answer look the id up before any
         second attempt. Raises PermanentExchangeError (rejected) or OrderUnresolved."""
         self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,
-                                 self._now(), detail=detail)
+                                 self._now(), detail=detail, venue=self.venue)
         for attempt in (1, 2):
             self.store.update_intent(client_id, OrderStatus.SENT, self._now(),
                                      detail={"attempt": attempt})

@@ -10,7 +10,7 @@ import pandas as pd
 import structlog
 
 from config import Settings, normalize_symbol
-from exchange import PermanentExchangeError
+from exchanges.errors import PermanentExchangeError
 from store import SignalRow, Store
 from store.orders import Direction, ExitReason
 from store.signals import TradeState
@@ -39,7 +39,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.settings, self.store, self.broker, self.clock = settings, store, broker, clock
         self.mode = broker.mode
-        self.desk = OrderDesk(store, broker, clock, sleep)
+        self.venue = settings.trading_exchange  # positions and orders are this venue's
+        self.desk = OrderDesk(store, broker, clock, sleep, venue=self.venue)
         self.symbols: list[str] = list(settings.symbols)
         self._foreign: set[str] = set()
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
@@ -119,12 +120,14 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         if self.now_ms() - e.confirmed_at > timeframe_ms:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.STALE))
         entry_id = client_id(signal.identity, "entry")
-        if self.store.intent(entry_id) is not None:  # sent before (crash, duplicate call)
+        # Sent before (crash, duplicate call), maybe under an id of an older format.
+        if self.store.intent(entry_id) is not None or \
+                self.store.intents(signal_id=signal.id, role="entry"):
             return SignalOutcome(OutcomeKind.ALREADY_SENT)
         if self.paused:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.PAUSED))
         direction = Direction.from_event(e.direction)
-        held = self.store.open_position(signal.symbol, self.mode)
+        held = self.store.open_position(signal.symbol, self.mode, self.venue)
         if signal.symbol in self._foreign and held is None:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.FOREIGN_POSITION))
         if held is not None:
@@ -161,7 +164,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
                               alert=True)
         if held is not None:
             closed = await self._close_position(held, ExitReason.OPPOSITE)
-            if self.store.open_position(signal.symbol, self.mode) is not None:
+            if self.store.open_position(signal.symbol, self.mode, self.venue) is not None:
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_NOT_CLOSED,
                                                                 close=closed), alert=True)
         return await self._enter(signal, direction, qty, entry_id)
@@ -205,7 +208,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
                               rules.tick)
         stop, target = planned if planned else (None, None)
         pos_id = self.store.add_position(self.mode, signal.symbol, direction, qty, price, stop,
-                                         target, signal.id, self.now_ms())
+                                         target, signal.id, self.now_ms(),
+                                         venue=self.venue)
         self.store.set_trade_state(signal.id, TradeState.DONE, f"{direction} {qty:g} @ {price:g}")
         pos = self.store.existing_position(pos_id)
         opened = SignalOutcome(OutcomeKind.OPENED, direction=direction, quantity=qty, price=price)
@@ -227,7 +231,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
 
         `freed`: positions about to be closed first (a reversal)."""
         opened, pnl = self.store.day_stats(self.mode, risk.day_start(self.now_ms()))
-        return risk.limit(opened, pnl, len(self.store.open_positions(self.mode)) - freed,
+        held = len(self.store.open_positions(self.mode, self.venue))
+        return risk.limit(opened, pnl, held - freed,
                           self.settings.max_open_positions, self.settings.max_daily_trades,
                           self.settings.max_daily_loss)
 
@@ -247,7 +252,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         except ValueError as err:
             return str(err)
         async with self._lock:
-            pos = self.store.open_position(symbol, self.mode)
+            pos = self.store.open_position(symbol, self.mode, self.venue)
             if pos is None:
                 return close_text(CloseOutcome(CloseKind.NO_POSITION, symbol))
             return close_text(await self._close_position(pos, ExitReason.COMMAND))
@@ -256,12 +261,12 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         """Close every position the daemon opened (Telegram /closeall)."""
         async with self._lock:
             out = [close_text(await self._close_position(p, ExitReason.COMMAND))
-                   for p in self.store.open_positions(self.mode)]
+                   for p in self.store.open_positions(self.mode, self.venue)]
             return "\n".join(out) or "no open positions"
 
     async def positions(self) -> list[dict]:
         """Open positions the daemon holds, as dicts (Telegram /positions)."""
-        return [asdict(p) for p in self.store.open_positions(self.mode)]
+        return [asdict(p) for p in self.store.open_positions(self.mode, self.venue)]
 
     async def check(self) -> list[tuple[str, bool, str]]:
         """Authentication, balance and position mode, for `main.py check`."""

@@ -22,6 +22,7 @@ class ManagerBase:
     broker: Broker
     desk: OrderDesk
     mode: str
+    venue: str
     symbols: list[str]
     _lock: asyncio.Lock
 

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pandas as pd
 import structlog
 
-from exchange import PermanentExchangeError
+from exchanges.errors import PermanentExchangeError
 from store import Store
 
 from . import rules as trade_rules

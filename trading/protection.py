@@ -5,7 +5,7 @@ from typing import Optional
 
 import structlog
 
-from exchange import PermanentExchangeError, TransientExchangeError
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from store.orders import ExitReason, OrderStatus, PositionRow
 
 from .client_ids import client_id

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import structlog
 
-from exchange import PermanentExchangeError, TransientExchangeError
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 
 from store.orders import Direction, ExitReason, IntentRow, OrderStatus, PositionRow
 from store.signals import TradeState
@@ -41,14 +41,18 @@ class ReconcileMixin(ManagerBase):
                 log.warning("reconcile_skipped", error=str(err)[:200])
                 return ReconcileReport(skipped=True)
             entries = {it.client_id: await self._resolve_entry(it, held)
-                       for it in self.store.intents(role="entry", unresolved=True)}
+                       for it in self._unresolved_entries()}
             adopted = self._adopt(held, waiting)
             positions = {pos.symbol: await self._check_position(pos, held,
                                                                 {o.client_id for o in waiting})
-                         for pos in self.store.open_positions(self.mode)}
+                         for pos in self.store.open_positions(self.mode, self.venue)}
             orphans = await self._cancel_orphans(waiting, held)
             foreign = self._report_foreign(held)
         return ReconcileReport(False, entries, positions, adopted, foreign, orphans)
+
+    def _unresolved_entries(self) -> list[IntentRow]:
+        """This venue's entries whose outcome is not known yet."""
+        return self.store.intents(role="entry", unresolved=True, venue=self.venue)
 
     async def _resolve_entry(self, it: IntentRow, held: dict[str, ExchangePosition]
                              ) -> EntryDecision:
@@ -131,7 +135,7 @@ class ReconcileMixin(ManagerBase):
         """Our stops/targets left on symbols where the exchange is flat (and no open position of
         ours waits for its exit to be recorded) are canceled; never while a position is held.
         Returns the client ids canceled."""
-        ours_open = {p.symbol for p in self.store.open_positions(self.mode)}
+        ours_open = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
         canceled = []
         for o in waiting:
             if is_ours(o.client_id) and o.symbol not in ours_open and o.symbol not in held:
@@ -151,8 +155,8 @@ class ReconcileMixin(ManagerBase):
         """A held position protected by our own orders but missing from the DB (lost, replaced,
         or another instance's) is recorded as ours, keeping its stop and target. Returns the
         symbols adopted."""
-        ours = {p.symbol for p in self.store.open_positions(self.mode)}
-        ours |= {i.symbol for i in self.store.intents(role="entry", unresolved=True)}
+        ours = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
+        ours |= {i.symbol for i in self._unresolved_entries()}
         adopted = []
         for symbol, ex in held.items():
             if symbol in ours:
@@ -173,12 +177,14 @@ class ReconcileMixin(ManagerBase):
         target = target_o.trigger if target_o else self._derived_target(ex, stop)
         now = self.now_ms()
         pos_id = self.store.add_position(self.mode, ex.symbol, ex.direction, ex.quantity,
-                                         ex.entry_price, stop, target, None, now)
+                                         ex.entry_price, stop, target, None, now,
+                                         venue=self.venue)
         for kind, o in (("stop", stop_o), ("target", target_o)):
             if o is not None:  # the kept order becomes the position's current one of its kind
                 side = o.side or side_for(ex.direction, closing=True)  # protection closes
                 self.store.record_intent(o.client_id, None, ex.symbol, kind, side, None,
-                                         o.trigger, now, detail={"position_id": pos_id})
+                                         o.trigger, now, detail={"position_id": pos_id},
+                                         venue=self.venue)
                 self.store.update_intent(o.client_id, OrderStatus.OPEN, now,
                                          exchange_id=o.exchange_id,
                                          detail={"position_id": pos_id, "adopted": True})
@@ -206,8 +212,8 @@ class ReconcileMixin(ManagerBase):
 
     def _report_foreign(self, held: dict[str, ExchangePosition]) -> tuple[str, ...]:
         """Positions the daemon did not open: reported once each, never touched."""
-        ours = {p.symbol for p in self.store.open_positions(self.mode)}
-        ours |= {i.symbol for i in self.store.intents(role="entry", unresolved=True)}
+        ours = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
+        ours |= {i.symbol for i in self._unresolved_entries()}
         self._foreign = {s for s in held if s not in ours}
         for symbol in sorted(self._foreign):
             p = held[symbol]

@@ -20,7 +20,8 @@ import pandas as pd
 from alerts import ConsoleNotifier
 from app.daemon import Daemon
 from config import load_settings
-from fetchers.binance import BinanceFetcher
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 from tests.fakes.telegram_api import TOKEN
 
@@ -104,7 +105,8 @@ async def start_run(tmp_path, steps: int = STEPS) -> Run:
     settings = settings_for(exchange.url, str(tmp_path / "state.db"), port)
     clock = lambda: exchange.now_ms() / 1000 - 3.0  # noqa: E731 - host 3 s behind the exchange
     alerts = io.StringIO()
-    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), clock=clock,
+    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+                    clock=clock,
                     notifier=ConsoleNotifier(alerts))
     serving = asyncio.create_task(daemon.serve())
     run = Run(daemon, exchange, alerts, f"http://127.0.0.1:{port}", serving)

@@ -12,14 +12,15 @@ from alerts import ConsoleNotifier
 from app.daemon import Daemon
 from app.logs import configure
 from config import load_settings
-from fetchers.binance import BinanceFetcher
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
 
 
 async def main() -> None:
     """Run slots forever; print one line per slot so the test can see progress."""
     configure("WARNING", [], json=True, stream=io.StringIO())
     settings = load_settings(dotenv_path=None)
-    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, time_resync_s=0.0),
+    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, time_resync_s=0.0),
                     notifier=ConsoleNotifier(io.StringIO()))
     await daemon.startup()
     daemon.start_background()  # alert delivery drains the outbox, as in production

@@ -6,7 +6,8 @@ import pytest
 import choch
 from app.daemon import Daemon
 from config import load_settings
-from fetchers.binance import BinanceFetcher
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
@@ -46,7 +47,8 @@ def _settings(fake, tmp_path, **extra):
 async def _started(settings, fake, broker=None) -> Daemon:
     """A started daemon whose host clock runs 3 s behind the fake exchange's frozen clock."""
     clock = lambda: fake.now_ms() / 1000 - 3.0  # noqa: E731
-    daemon = Daemon(settings, fetcher=BinanceFetcher(settings, clock=clock), clock=clock,
+    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+                    clock=clock,
                     broker=broker)
     await daemon.startup()
     return daemon
@@ -135,7 +137,8 @@ async def test_a_failing_slot_does_not_stop_the_next_which_catches_up(fake, cand
 async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signal(
         fake, candles, tmp_path):
     from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
-    from trading import BinanceFuturesAdapter
+    from exchanges.binance import BINANCE
+    from exchanges.binance_client import BinanceTrading
 
     exchange = FakeBinanceTrading()
     await exchange.start()
@@ -145,7 +148,7 @@ async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signa
     by_open = candles.set_index("timestamp")
     try:
         # ccxt's weight limiter off: reconciling every 1m slot costs ~2 s of waiting otherwise.
-        broker = BinanceFuturesAdapter(settings, backoff_s=0.01, rate_limit=False)
+        broker = BinanceTrading(settings, BINANCE, backoff_s=0.01, rate_limit=False)
         daemon = await _started(settings, fake, broker)
         opened = 0
         for _ in range(STEPS):

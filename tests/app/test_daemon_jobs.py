@@ -14,7 +14,7 @@ from app.cycle import Poller
 from app.daemon import RECONCILE_EVERY_S, Daemon
 from config import load_settings
 from fetchers.adapter import TimeframeAdapter
-from fetchers.binance import BinanceFetcher
+from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 from trading import LiveTradingRefused, PaperBroker, PositionManager
 
@@ -59,7 +59,7 @@ async def fake():
 
 async def test_every_part_is_built_with_the_daemon_and_nothing_is_sent(fake, tmp_path):
     daemon = Daemon(_settings(tmp_path, fake.url))
-    assert isinstance(daemon.fetcher, BinanceFetcher)
+    assert isinstance(daemon.fetcher, BinanceMarketData)
     assert isinstance(daemon.adapter, TimeframeAdapter) and daemon.adapter.fetcher is daemon.fetcher
     assert isinstance(daemon.delivery, OutboxDelivery)
     assert isinstance(daemon.broker, PaperBroker)

@@ -9,9 +9,10 @@ import pytest
 
 from app.reasons import network_reason
 from config import load_settings
-from exchange import TransientExchangeError
-from exchange.ccxt_lean import ccxt
-from fetchers.binance import BinanceFetcher
+from exchanges.errors import TransientExchangeError
+from exchanges.ccxt_lean import ccxt
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
 
 
 def _wrapped(inner: BaseException) -> TransientExchangeError:
@@ -35,7 +36,7 @@ async def test_a_closed_port_reads_connection_refused_with_the_address():
     settings = load_settings({"BINANCE_DATA_URL": f"http://127.0.0.1:{port}",
                               "FETCH_CYCLE_BUDGET_S": "1", "FETCH_TIMEOUT_S": "1"},
                              dotenv_path=None)
-    fetcher = BinanceFetcher(settings)
+    fetcher = BinanceMarketData(settings, BINANCE)
     try:
         with pytest.raises(TransientExchangeError) as failed:
             await fetcher.server_time_ms()

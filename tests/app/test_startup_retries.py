@@ -12,7 +12,8 @@ from structlog.testing import capture_logs
 from app.daemon import Daemon
 from app.sdnotify import SystemdNotifier
 from config import load_settings
-from exchange import PermanentExchangeError, TransientExchangeError
+from exchanges.binance import BINANCE
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 
 T0 = 1_772_323_200_000  # 2026-03-01 00:00 UTC
 
@@ -61,6 +62,10 @@ class FlakyMarket:
 
     async def universe(self) -> list[str]:
         return ["BTC/USDT"]
+
+    @property
+    def native_timeframes(self) -> tuple[str, ...]:
+        return BINANCE.native_timeframes
 
     async def server_time_ms(self) -> int:
         return T0

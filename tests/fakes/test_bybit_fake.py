@@ -8,7 +8,7 @@ import pytest
 from ccxt.async_support.bybit import bybit as Bybit
 from ccxt.base import errors
 
-from exchange.urls import override_hosts
+from exchanges.urls import override_hosts
 from tests.fakes.bybit import API_KEY, SECRET, FakeBybit
 
 SYMBOL = "BTC/USDT:USDT"
@@ -26,7 +26,7 @@ def one_minute(start: int, count: int) -> pd.DataFrame:
 
 def client(fake: FakeBybit, *, demo: bool = False, secret: str = SECRET, public: bool = False,
            **options) -> Bybit:
-    """A ccxt bybit pointed at the fake the way exchange/urls.py override_hosts does."""
+    """A ccxt bybit pointed at the fake the way exchanges/urls.py override_hosts does."""
     keys = {} if public else {"apiKey": API_KEY, "secret": secret}
     ex = Bybit({**keys, "enableRateLimit": False, "timeout": 3000,
                 "options": {"defaultType": "swap", "defaultSubType": "linear", **options}})

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from ccxt.async_support.okx import okx  # the module itself: the lean package lists binance only
 
-from exchange.ccxt_lean import ccxt
-from exchange.urls import override_hosts
+from exchanges.ccxt_lean import ccxt
+from exchanges.urls import override_hosts
 from tests.fakes.okx import (API_KEY, PASSPHRASE, SECRET, FakeOKX, bar_open)
 from tests.shared_data import load_candles
 

@@ -7,8 +7,9 @@ import random
 import pytest
 
 from config import load_settings
-from fetchers.binance import BinanceFetcher
-from fetchers.retry import RetryPolicy
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
+from exchanges.retry import RetryPolicy
 from tests.fakes.binance_data import FakeBinance
 
 # 2026-02-10 12:00:00 UTC: inside the real LTCUSDT February 2026 data.
@@ -72,14 +73,14 @@ async def fake_binance():
 
 @pytest.fixture
 async def make_fetcher():
-    """Factory: a started BinanceFetcher on `fake` with extra env keys; closed after the test."""
-    made: list[BinanceFetcher] = []
+    """Factory: a started BinanceMarketData on `fake` with extra env keys; closed after the test."""
+    made: list[BinanceMarketData] = []
 
-    async def make(fake: FakeBinance, env: dict | None = None, **kwargs) -> BinanceFetcher:
+    async def make(fake: FakeBinance, env: dict | None = None, **kwargs) -> BinanceMarketData:
         settings = load_settings({"BINANCE_DATA_URL": fake.url, "FETCH_TIMEOUT_S": "1",
                                   **(env or {})}, dotenv_path=None)
         kwargs.setdefault("retry", fast_retry())
-        fetcher = BinanceFetcher(settings, **kwargs)
+        fetcher = BinanceMarketData(settings, BINANCE, **kwargs)
         await fetcher.start()
         made.append(fetcher)
         return fetcher

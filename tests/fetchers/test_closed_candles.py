@@ -1,11 +1,11 @@
-"""BinanceFetcher.closed_candles against the fake: the closed rule, pagination and cleaning."""
+"""BinanceMarketData.closed_candles against the fake: the closed rule, pagination and cleaning."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
-from exchange import TransientExchangeError
+from exchanges.errors import TransientExchangeError
 from tests.fetchers.conftest import NOON, HostClock, fast_retry
 
 MIN = 60_000

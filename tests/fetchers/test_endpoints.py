@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange import TransientExchangeError
+from exchanges.errors import TransientExchangeError
 from tests.fetchers.conftest import NOON, HostClock, fast_retry
 
 ALLOWED = {"/fapi/v1/time", "/fapi/v1/exchangeInfo", "/fapi/v1/klines", "/fapi/v1/ticker/24hr"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange import TransientExchangeError
+from exchanges.errors import TransientExchangeError
 from tests.fakes.binance_data import Listing
 from tests.fetchers.conftest import NOON, HostClock
 

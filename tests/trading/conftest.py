@@ -10,7 +10,9 @@ from config import load_settings
 from store import NewSignal, Store
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from store.orders import Direction
-from trading import BinanceFuturesAdapter, PositionManager
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceTrading
+from trading import PositionManager
 from trading.outcomes import OutcomeKind, SignalOutcome
 
 TF_MS = 15 * 60_000
@@ -60,7 +62,7 @@ _open: list = []
 async def make_manager(fake, store, settings=None, *, start: bool = True, **kw):
     """A (started) manager trading through the real adapter against the fake."""
     settings = settings or make_settings(fake.url)
-    broker = BinanceFuturesAdapter(settings, backoff_s=0.01, rate_limit=False)
+    broker = BinanceTrading(settings, BINANCE, backoff_s=0.01, rate_limit=False)
     manager = PositionManager(settings, store, broker, **kw)
     _open.append(manager)
     if start:

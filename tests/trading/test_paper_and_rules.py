@@ -127,12 +127,21 @@ def test_levels_need_a_stop_beyond_the_entry():
 
 
 def test_client_ids_are_deterministic_short_and_valid():
-    ident = "BTC/USDT|15m|L5R5close|bullish|1700000000000"
-    ids = [client_id(ident, r, g) for r in ("entry", "stop", "target", "close") for g in (0, 12)]
-    assert all(VALID.match(c) and len(c) <= 36 and is_ours(c) for c in ids)
+    ident = "binance|BTC/USDT|15m|L5R5close|bullish|1700000000000"
+    ids = [client_id(ident, r, g) for r in ("entry", "stop", "target", "close")
+           for g in (0, 12, 9999)]
+    # One format for every venue: OKX takes 1-32 alphanumerics, no '-'.
+    assert all(VALID.match(c) and len(c) <= 32 and c.isalnum() and is_ours(c) for c in ids)
     assert len(set(ids)) == len(ids)
     assert client_id(ident, "entry") == client_id(ident, "entry")
     assert client_id(ident, "entry") != client_id(ident.replace("15m", "1h"), "entry")
+    # The same signal on another venue: other ids.
+    assert client_id(ident, "entry") != client_id(ident.replace("binance", "bybit"), "entry")
+
+
+def test_ids_of_the_format_before_venues_are_still_ours():
+    assert is_ours("chx0123456789abcdef01234567-e") and is_ours("chx0123456789abcdef01234567-s2")
+    assert not is_ours("users-own") and not is_ours(None) and not is_ours("")
 
 
 # -- parity: the paper broker and a backtest over the same candles -------------------------------

@@ -8,7 +8,9 @@ import pytest
 from config import ConfigError, Settings
 from store import Store
 from store.orders import Direction, ExitReason, OrderStatus
-from trading import BinanceFuturesAdapter, LiveTradingRefused, PositionModeError, make_broker
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceTrading
+from trading import LiveTradingRefused, PositionModeError, make_broker
 from trading.client_ids import client_id
 from trading.outcomes import Limit, LimitKind, OutcomeKind, SkipReason
 
@@ -148,7 +150,7 @@ async def test_missing_stop_is_replaced_with_a_new_id(fake, store):
     stop["algoStatus"] = "CANCELED"   # cancelled by hand in the app
     await manager.reconcile()
     stops = [a for a in fake.open_algos() if a["orderType"] == "STOP_MARKET"]
-    assert len(stops) == 1 and stops[0]["clientAlgoId"].endswith("-s1")
+    assert len(stops) == 1 and stops[0]["clientAlgoId"] == stop["clientAlgoId"] + "1"
 
 
 def test_live_without_confirmation_is_refused_before_any_request():
@@ -157,7 +159,7 @@ def test_live_without_confirmation_is_refused_before_any_request():
     unconfirmed = Settings(enable_trading=True, demo_trading=False, confirm_live_trading=False,
                            binance_api_key="k", binance_secret="s")
     with pytest.raises(LiveTradingRefused):
-        BinanceFuturesAdapter(unconfirmed)
+        BinanceTrading(unconfirmed, BINANCE)
     with pytest.raises(LiveTradingRefused):
         make_broker(unconfirmed, store=None)
 

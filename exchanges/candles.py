@@ -1,4 +1,4 @@
-"""Raw Binance kline rows -> a clean candle frame: typed, sorted, deduplicated, sanity-checked.
+"""Candle rows -> a clean candle frame: typed, sorted, deduplicated, sanity-checked (no ccxt).
 
 Built on numpy first and turned into a DataFrame once: a cycle handles hundreds of small
 answers, and pandas' per-call overhead, not the data, is what costs time there.
@@ -8,8 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .columns import COLUMNS, empty_frame  # noqa: F401 - empty_frame: binance.py's import
-from .retry import MalformedResponse
+COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+
+
+def empty_frame() -> pd.DataFrame:
+    """A zero-row candle frame with the right dtypes (timestamp int64 ms, the rest float64)."""
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "timestamp" else "float64")
+                         for c in COLUMNS})
 
 
 def to_frame(ts: np.ndarray, values: np.ndarray) -> pd.DataFrame:
@@ -19,31 +24,11 @@ def to_frame(ts: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def parse_klines(payload: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Binance /fapi/v1/klines rows (12 fields, prices as strings) -> (open, ohlcv, close).
-
-    Anything that is not a list of such rows is a malformed answer (transient: retried).
-    """
-    if not isinstance(payload, list):
-        raise MalformedResponse(f"klines: expected a JSON list, got {type(payload).__name__}")
-    if not payload:
-        return (np.empty(0, dtype=np.int64), np.empty((0, 5)), np.empty(0, dtype=np.int64))
-    try:
-        ts = np.array([r[0] for r in payload], dtype=np.int64)
-        close_time = np.array([r[6] for r in payload], dtype=np.int64)
-        values = np.array([r[1:6] for r in payload], dtype=np.float64)
-    except (TypeError, ValueError, IndexError, KeyError) as e:
-        raise MalformedResponse(f"klines: a row is not a Binance kline ({e})") from None
-    if values.ndim != 2 or values.shape[1] != 5:
-        raise MalformedResponse("klines: a row has fewer than 6 fields")
-    return ts, values, close_time
-
-
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Sorted by open time, one row per open time (the later row of a duplicate wins)."""
     ts = frame["timestamp"].to_numpy()
     if ts.size < 2 or bool((ts[1:] > ts[:-1]).all()):
-        return frame  # the usual case: Binance sends sorted, unique rows; no copy
+        return frame  # the usual case: venues send sorted, unique rows; no copy
     return (frame.sort_values("timestamp", kind="stable")
             .drop_duplicates("timestamp", keep="last").reset_index(drop=True))
 

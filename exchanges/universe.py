@@ -1,7 +1,7 @@
 """Which symbols to watch: the configured list, or SYMBOLS=ALL filtered by volume (pure)."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import structlog
 
@@ -9,25 +9,25 @@ log = structlog.get_logger(__name__)
 ALL = "ALL"
 
 
-def tradable_perpetuals(markets: Mapping[str, dict]) -> dict[str, str]:
-    """'BTC/USDT' -> Binance id 'BTCUSDT' for every TRADING USDT-margined perpetual."""
-    out: dict[str, str] = {}
-    for market in markets.values():
-        info = market.get("info") or {}
-        if (market.get("swap") and market.get("linear")
-                and market.get("quote") == "USDT" and market.get("settle") == "USDT"
-                and info.get("contractType") == "PERPETUAL"
-                and info.get("status") == "TRADING"):
-            out[f"{market['base']}/USDT"] = market["id"]
-    return out
+def usdt_perpetual(market: Mapping[str, Any]) -> bool:
+    """True for an active USDT-margined linear perpetual in ccxt's unified market fields."""
+    return bool(market.get("swap") and market.get("linear") and market.get("quote") == "USDT"
+                and market.get("settle") == "USDT" and market.get("active") is not False)
 
 
-def quote_volumes(tickers: Iterable[dict]) -> dict[str, float]:
-    """Binance id -> 24h quote volume (USDT) from raw /fapi/v1/ticker/24hr rows."""
+def tradable_perpetuals(markets: Mapping[str, dict],
+                        tradable: Callable[[Mapping[str, Any]], bool] = usdt_perpetual
+                        ) -> dict[str, str]:
+    """'BTC/USDT' -> the venue's market id for every market `tradable` accepts."""
+    return {f"{m['base']}/USDT": m["id"] for m in markets.values() if tradable(m)}
+
+
+def quote_volumes(tickers: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """Our symbol ('BTC/USDT') -> 24h quote volume (USDT) from ccxt's unified tickers."""
     out: dict[str, float] = {}
-    for row in tickers:
+    for symbol, row in tickers.items():
         try:
-            out[str(row["symbol"])] = float(row["quoteVolume"])
+            out[symbol.split(":")[0]] = float(row["quoteVolume"])
         except (KeyError, TypeError, ValueError):
             continue  # a row we cannot read is a symbol we cannot rank: leave it out
     return out
@@ -49,7 +49,7 @@ def select(configured: tuple[str, ...], perpetuals: Mapping[str, str],
                 log.warning("symbol_not_tradable", symbol=s,
                             reason="not a trading USDT-margined perpetual")
         return chosen
-    ranked = sorted(((volumes.get(pid, 0.0), sym) for sym, pid in perpetuals.items()
-                     if sym not in excluded and volumes.get(pid, 0.0) >= min_volume),
+    ranked = sorted(((volumes.get(sym, 0.0), sym) for sym in perpetuals
+                     if sym not in excluded and volumes.get(sym, 0.0) >= min_volume),
                     key=lambda vs: (-vs[0], vs[1]))
     return [sym for _, sym in ranked[:max_pairs]]

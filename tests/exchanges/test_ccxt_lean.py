@@ -22,7 +22,7 @@ def test_the_daemon_imports_binanceusdm_and_no_other_exchange():
     out = _run("""
         import json, sys
         import main, app.daemon, fetchers, trading  # everything the run command loads
-        from exchange.ccxt_lean import ccxt, ccxt_async, is_lean
+        from exchanges.ccxt_lean import ccxt, ccxt_async, is_lean
         loaded = sorted(n for n in ccxt.exchanges
                         if f"ccxt.async_support.{n}" in sys.modules or f"ccxt.{n}" in sys.modules)
         print(json.dumps({"lean": is_lean(), "loaded": loaded, "n": len(ccxt.exchanges),
@@ -43,7 +43,7 @@ def test_the_daemon_imports_binanceusdm_and_no_other_exchange():
 def test_a_failed_lean_import_falls_back_to_all_of_ccxt_with_a_warning():
     out = _run("""
         import json, sys
-        import exchange.ccxt_lean as lean
+        import exchanges.ccxt_lean as lean
         lean._forget_ccxt()
         lean.KEPT = ()  # as if a ccxt upgrade no longer matched: binanceusdm goes missing
         ccxt, ccxt_async = lean.load()
@@ -60,7 +60,31 @@ def test_ccxt_already_imported_is_used_as_it_is():
     out = _run("""
         import json
         import ccxt.async_support as full
-        from exchange.ccxt_lean import ccxt_async, is_lean
+        from exchanges.ccxt_lean import ccxt_async, is_lean
         print(json.dumps({"same": ccxt_async is full, "lean": is_lean()}))
     """)
     assert out == {"same": True, "lean": False, "stderr": ""}
+
+
+def test_a_venue_asked_for_later_is_imported_alone_and_the_import_stays_lean():
+    out = _run("""
+        import json
+        from exchanges.ccxt_lean import KEPT, exchange_class, is_lean, loaded
+        before = loaded()
+        cls = exchange_class("bybit")  # e.g. TRADING_EXCHANGE named only in a .env file
+        print(json.dumps({"kept": list(KEPT), "before": before, "after": loaded(),
+                          "lean": is_lean(), "name": cls.__name__,
+                          "same": exchange_class("bybit") is cls}))
+    """)
+    assert out["kept"] == ["binanceusdm"]
+    assert out["before"] == ["binance", "binanceusdm"]
+    assert out["after"] == ["binance", "binanceusdm", "bybit"]
+    assert out["lean"] is True and out["name"] == "bybit" and out["same"] is True
+
+
+def test_the_configured_venues_are_the_ones_kept():
+    from exchanges.ccxt_lean import configured_ids
+
+    assert configured_ids({}) == ("binanceusdm",)
+    assert configured_ids({"DATA_EXCHANGE": "BINANCE", "TRADING_EXCHANGE": "nope"}) == (
+        "binanceusdm",)

@@ -11,8 +11,10 @@ from typing import Awaitable, Callable, TypeVar
 import structlog
 
 from backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
-from exchange import PermanentExchangeError, TransientExchangeError, translate
-from exchange.ccxt_lean import ccxt
+
+from .ccxt_lean import ccxt
+from .errors import PermanentExchangeError, RateLimited, TransientExchangeError, translate
+from .venue import Venue
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -51,7 +53,7 @@ class RetryPolicy:
 
 
 def retry_after_s(headers: dict | None) -> float | None:
-    """Seconds from a Retry-After header (Binance sends whole seconds), or None."""
+    """Seconds from a Retry-After header (whole seconds, as venues send it), or None."""
     if not headers:
         return None
     for key, value in headers.items():
@@ -103,19 +105,29 @@ async def _within_budget(call: Callable[[], Awaitable[T]], policy: RetryPolicy, 
         raise ccxt.RequestTimeout(f"{what}: no answer within the cycle budget") from None
 
 
-def _give_up(error: Exception, what: str) -> Exception:
+def retried(error: Exception, venue: Venue | None) -> bool:
+    """True for a read worth retrying: the network's or the server's trouble, by ccxt's class
+    or by the venue's own code (a venue's 'internal error' may reach us as a plain
+    ExchangeError)."""
+    if isinstance(error, RETRIED):
+        return True
+    return isinstance(error, ccxt.BaseError) and isinstance(translate(error, venue),
+                                                            TransientExchangeError)
+
+
+def _give_up(error: Exception, what: str, venue: Venue | None) -> Exception:
     """Our exchange error for a ccxt error that is not (or no longer) retried."""
-    if not isinstance(error, RETRIED):
-        return translate(error)
+    if not retried(error, venue):
+        return translate(error, venue)
     log.warning("market_data_gave_up", what=what, error=type(error).__name__)
-    translated = translate(error)
+    translated = translate(error, venue)
     if not isinstance(translated, TransientExchangeError):  # pragma: no cover - NetworkError
         return PermanentExchangeError(str(translated))
     return translated
 
 
 async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what: str,
-                     pause: SharedPause | None = None) -> T:
+                     pause: SharedPause | None = None, venue: Venue | None = None) -> T:
     """Run `call`, retrying transient ccxt errors; raise Transient/PermanentExchangeError."""
     pause = pause or SharedPause(policy.clock)
     started = policy.clock()
@@ -125,7 +137,8 @@ async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what
         return await _within_budget(call, policy, started, what)
 
     def failed(failure: Failure) -> None:
-        if failure.hinted or isinstance(failure.error, RATE_LIMITED):
+        if failure.hinted or isinstance(failure.error, RATE_LIMITED) or isinstance(
+                translate(failure.error, venue), RateLimited):
             # Slow every caller down, not just this one (a 429/418 is per IP).
             pause.pause(failure.delay_s)
         if not failure.final:
@@ -134,8 +147,8 @@ async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what
 
     try:
         return await retry(attempt, backoff=policy.backoff,
-                           retry_on=lambda e: isinstance(e, RETRIED), attempts=policy.attempts,
+                           retry_on=lambda e: retried(e, venue), attempts=policy.attempts,
                            budget_s=policy.budget_s, on_failure=failed, sleep=policy.sleep,
                            clock=policy.clock)
     except ccxt.BaseError as e:
-        raise _give_up(e, what) from e
+        raise _give_up(e, what, venue) from e

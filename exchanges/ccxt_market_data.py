@@ -1,0 +1,396 @@
+"""CcxtMarketData: closed perpetual candles, server time and the universe of one venue (ccxt).
+
+Generic over ccxt's unified methods (fetch_time, load_markets, fetch_tickers, fetch_ohlcv);
+a venue whose behaviour differs subclasses it and overrides a hook (`_rows`, `_tradable`,
+`_client_class`), never the paging, retry or closed-candle logic.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
+
+import numpy as np
+import pandas as pd
+import structlog
+
+from config import Settings
+from timeframe import timeframe_ms
+
+from . import universe as uni
+from .candles import empty_frame, insane, since_slice, tidy, to_frame
+from .errors import ExchangeUnavailable, TransientExchangeError
+from .retry import MalformedResponse, RetryPolicy, SharedPause, with_retry
+from .tagging import with_retry_after
+from .urls import override_hosts
+from .venue import DemoSwitch, Venue
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+# 16 requests in flight: 600 candle calls at 50 ms each take ~2 s; more buys little and makes
+# bursts that venues' per-IP limits and a small VPS's sockets both dislike.
+CONCURRENCY = 16
+TIME_RESYNC_S = 600.0
+UNIVERSE_TTL_S = 3600.0
+# (open times, (n, 5) OHLCV, close times) of one answer.
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def utc_text(ms: int) -> str:
+    """'2026-02-10 12:00' for a ms timestamp."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def ohlcv_rows(payload: object, tf_ms: int) -> Rows:
+    """ccxt's unified OHLCV rows ([ms, o, h, l, c, v]) -> (open, ohlcv, close = open + tf - 1)."""
+    if not isinstance(payload, list):
+        raise MalformedResponse(f"ohlcv: expected a list, got {type(payload).__name__}")
+    if not payload:
+        return np.empty(0, dtype=np.int64), np.empty((0, 5)), np.empty(0, dtype=np.int64)
+    try:
+        ts = np.array([r[0] for r in payload], dtype=np.int64)
+        values = np.array([r[1:6] for r in payload], dtype=np.float64)
+    except (TypeError, ValueError, IndexError) as e:
+        raise MalformedResponse(f"ohlcv: a row is not [ms, o, h, l, c, v] ({e})") from None
+    if values.ndim != 2 or values.shape[1] != 5:
+        raise MalformedResponse("ohlcv: a row has fewer than 6 fields")
+    return ts, values, ts + tf_ms - 1
+
+
+class CcxtMarketData:
+    """Closed candles, server time and the symbol universe of one venue (read-only)."""
+
+    def __init__(self, settings: Settings, venue: Venue, *, retry: RetryPolicy | None = None,
+                 clock: Callable[[], float] = time.time, concurrency: int = CONCURRENCY,
+                 time_resync_s: float = TIME_RESYNC_S,
+                 universe_ttl_s: float = UNIVERSE_TTL_S) -> None:
+        self.settings = settings
+        self.venue = venue
+        self.retry = retry or RetryPolicy(budget_s=settings.fetch_cycle_budget_s)
+        self._clock = clock  # host wall clock in seconds; tests inject a fake one
+        self._concurrency = concurrency
+        self._time_resync_s = time_resync_s
+        self._universe_ttl_s = universe_ttl_s
+        self._sem: Optional[asyncio.Semaphore] = None
+        self._time_lock: Optional[asyncio.Lock] = None
+        self._universe_lock: Optional[asyncio.Lock] = None
+        self._markets_lock: Optional[asyncio.Lock] = None
+        self._pause = SharedPause(self.retry.clock)  # one per instance: a 429 is per IP
+        self._offset_ms: Optional[int] = None
+        self._synced_at = -math.inf
+        self._universe: Optional[list[str]] = None
+        self._universe_at = -math.inf
+        self.exchange: Any = None
+
+    @property
+    def native_timeframes(self) -> tuple[str, ...]:
+        """The timeframes the venue serves itself (TimeframeAdapter builds the rest)."""
+        return self.venue.native_timeframes
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _client_class(self) -> type:
+        """The ccxt class to instantiate (a venue may subclass it); errors carry Retry-After."""
+        return with_retry_after(self.venue.ccxt_id)
+
+    def _client_config(self) -> dict[str, Any]:
+        """ccxt constructor options: the venue's own plus rate limiting and timeout."""
+        s = self.settings
+        return {"enableRateLimit": True, "timeout": int(s.fetch_timeout_s * 1000),
+                "options": dict(self.venue.ccxt_options)}
+
+    async def start(self) -> None:
+        """Build the ccxt instance (no request yet: time and markets load on first use)."""
+        if self.exchange is not None:
+            return
+        exchange = self._client_class()(self._client_config())
+        if not self.settings.use_realtime_data:
+            switch_to_demo(exchange, self.venue)
+        # After the demo switch, which swaps urls.
+        override_hosts(exchange, self.settings.venue_keys(self.venue.name).data_url)
+        self.exchange = exchange
+        self._sem = asyncio.Semaphore(self._concurrency)
+        self._time_lock = asyncio.Lock()
+        self._universe_lock = asyncio.Lock()
+        self._markets_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self.exchange is not None:
+            await self.exchange.close()
+            self.exchange = None
+
+    async def __aenter__(self) -> "CcxtMarketData":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[], Awaitable[T]], what: str) -> T:
+        """One read with bounded concurrency and retries; raises our exchange errors only."""
+        if self.exchange is None:
+            await self.start()
+        sem = self._sem
+        assert sem is not None
+
+        async def attempt() -> T:
+            async with sem:  # held per attempt only: a backoff sleep frees the slot
+                return await fn()
+
+        return await with_retry(attempt, self.retry, what, self._pause, self.venue)
+
+    async def _markets(self) -> Mapping[str, Any]:
+        """The venue's markets, loaded once (the universe reloads them hourly)."""
+        if self.exchange is None:
+            await self.start()
+        assert self._markets_lock is not None
+        async with self._markets_lock:
+            if not self.exchange.markets:
+                await self._read(lambda: self.exchange.load_markets(), "markets")
+        return self.exchange.markets
+
+    # -- server time --------------------------------------------------------------------------
+
+    async def _sync_time(self) -> None:
+        async def call() -> int:
+            t0 = self._clock()
+            server = await self.exchange.fetch_time()
+            t1 = self._clock()
+            if not isinstance(server, int):
+                raise MalformedResponse("time: no server time in the answer")
+            # The server read its clock about halfway through the round trip.
+            return server - round((t0 + t1) * 500)
+
+        offset = await self._read(call, "time")
+        if self._offset_ms is None or abs(offset - self._offset_ms) > 1000:
+            log.info("server_time_offset", venue=self.venue.name, offset_ms=offset)
+        self._offset_ms = offset
+        self._synced_at = self._clock()
+
+    async def server_time_ms(self) -> int:
+        """The venue's clock now: the host clock plus an offset resynced every few minutes."""
+        if self.exchange is None:
+            await self.start()
+        assert self._time_lock is not None
+        if self._clock() - self._synced_at > self._time_resync_s or self._offset_ms is None:
+            async with self._time_lock:  # one time request, however many callers wait here
+                if self._clock() - self._synced_at > self._time_resync_s \
+                        or self._offset_ms is None:
+                    await self._sync_time()
+        assert self._offset_ms is not None
+        return round(self._clock() * 1000) + self._offset_ms
+
+    # -- candles ------------------------------------------------------------------------------
+
+    async def _rows(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
+                    limit: int) -> Rows:
+        """One page of candles from ccxt's fetch_ohlcv (the forming one may be among them)."""
+        await self._markets()
+        params = {"until": until} if until is not None else {}
+        tf_ms = timeframe_ms(timeframe)
+        ccxt_symbol = self.venue.ccxt_symbol(symbol)
+
+        async def call() -> Rows:
+            payload = await self.exchange.fetch_ohlcv(ccxt_symbol, timeframe, since, limit,
+                                                      params)
+            return ohlcv_rows(payload, tf_ms)  # inside the retry: a garbled answer is retried
+
+        return await self._read(call, f"candles {symbol} {timeframe}")
+
+    async def _page(self, symbol: str, tf: str, now_ms: int, *, since: int | None = None,
+                    until: int | None = None, limit: int) -> tuple[pd.DataFrame, int, bool]:
+        """One request: (closed sane candles, rows received, reached the forming one).
+
+        A candle that breaks OHLC sanity is refetched once, then dropped with a warning.
+        """
+        ts, values, close_time = await self._rows(symbol, tf, since=since, until=until,
+                                                  limit=limit)
+        # Closed means its close time has passed on the venue's clock (not ours).
+        closed = close_time < now_ms
+        bad = insane(values) & closed  # the forming candle is dropped anyway
+        if bad.any():
+            log.warning("candle_insane_refetch", symbol=symbol, tf=tf,
+                        timestamps=ts[bad].tolist())
+            ts, values, close_time = await self._rows(symbol, tf, since=since, until=until,
+                                                      limit=limit)
+            closed = close_time < now_ms
+            bad = insane(values) & closed
+        rows = ts.size
+        keep = closed & ~bad
+        if bad.any():
+            # Never fed silently: the bucket built over it has bars < expected_bars.
+            log.warning("candle_insane_skipped", symbol=symbol, tf=tf,
+                        timestamps=ts[bad].tolist())
+        if not keep.all():
+            ts, values = ts[keep], values[keep]
+        return to_frame(ts, values), rows, not closed.all()
+
+    async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,
+                             limit: int | None = None) -> pd.DataFrame:
+        """Closed native candles, oldest first: from since_ms (inclusive open), or the last
+        `limit`."""
+        if base_timeframe not in self.venue.native_timeframes:
+            raise ValueError(f"{base_timeframe!r} is not a native {self.venue.label} timeframe")
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1")
+        now = await self.server_time_ms()
+        base_ms = timeframe_ms(base_timeframe)
+        if since_ms is None:
+            pages = await self._last(symbol, base_timeframe, base_ms,
+                                     limit or self.venue.default_page, now)
+        else:
+            pages = await self._forward(symbol, base_timeframe, base_ms, int(since_ms), limit,
+                                        now)
+        if not pages:
+            return empty_frame()
+        frame = tidy(pages[0] if len(pages) == 1 else pd.concat(pages, ignore_index=True))
+        if since_ms is None:
+            n = limit or self.venue.default_page
+            return frame.iloc[-n:].reset_index(drop=True) if len(frame) > n else frame
+        frame = since_slice(frame, since_ms)
+        if limit is not None and len(frame) > limit:
+            frame = frame.iloc[:limit]
+        return frame
+
+    async def _forward(self, symbol: str, tf: str, base_ms: int, since: int, limit: int | None,
+                       now: int) -> list[pd.DataFrame]:
+        """Pages from `since` up to now, each as large as needed (at most the venue's page)."""
+        pages: list[pd.DataFrame] = []
+        cursor, got, page_max = since, 0, self.venue.max_page
+        while cursor <= now:
+            # Candles left to now, the forming one included (it is dropped after the answer).
+            first = cursor + (-cursor) % base_ms  # the next open time on the (epoch) grid
+            left = max(1, (now - first) // base_ms + 1)
+            want = min(page_max, left, (limit - got) + 1 if limit else page_max)
+            page, rows, reached_now = await self._page(symbol, tf, now, since=cursor,
+                                                       limit=want)
+            pages.append(page)
+            got += len(page)
+            # A short page: nothing newer; the forming candle: nothing closed newer.
+            if page.empty or rows < want or reached_now or (limit and got >= limit):
+                break
+            if int(page["timestamp"].iloc[-1]) + 2 * base_ms > now:
+                break  # the next candle is still forming: no request just to learn that
+            cursor = int(page["timestamp"].iloc[-1]) + 1
+        return pages
+
+    async def _last(self, symbol: str, tf: str, base_ms: int, n: int, now: int
+                    ) -> list[pd.DataFrame]:
+        """Pages backwards from now until n closed candles (or the listing) are reached."""
+        pages: list[pd.DataFrame] = []
+        got, end = 0, now
+        while got < n:
+            want = min(self.venue.max_page, n - got + 1)  # +1: the forming candle comes along
+            page, rows, _ = await self._page(symbol, tf, now, until=end, limit=want)
+            pages.insert(0, page)
+            got += len(page)
+            if rows < want or page.empty:
+                break  # the start of the symbol's history
+            end = int(page["timestamp"].iloc[0]) - 1
+        return pages
+
+    # -- universe -----------------------------------------------------------------------------
+
+    async def universe(self) -> list[str]:
+        """Symbols to watch ('BTC/USDT', ...): SYMBOLS, or SYMBOLS=ALL filtered; hourly refresh."""
+        if self.exchange is None:
+            await self.start()
+        assert self._universe_lock is not None
+        if self._universe is not None and \
+                self._clock() - self._universe_at < self._universe_ttl_s:
+            return list(self._universe)
+        async with self._universe_lock:
+            if self._universe is None or \
+                    self._clock() - self._universe_at >= self._universe_ttl_s:
+                try:
+                    self._universe = await self._load_universe()
+                except ExchangeUnavailable as e:
+                    if self._universe is None:
+                        return self._unverified(e)
+                    # Keep watching the old list rather than nothing; retry on the next call.
+                    log.warning("universe_refresh_failed", error=str(e),
+                                kept=len(self._universe))
+                    return list(self._universe)
+                self._universe_at = self._clock()
+        return list(self._universe)
+
+    def _unverified(self, error: ExchangeUnavailable) -> list[str]:
+        """Explicit SYMBOLS while the markets are unreachable: watch them unverified for now."""
+        configured = tuple(self.settings.symbols)
+        if configured == (uni.ALL,) or not isinstance(error, TransientExchangeError):
+            raise error
+        log.warning("universe_unverified", error=str(error), symbols=",".join(configured))
+        excluded = set(self.settings.exclude_symbols)
+        return [s for s in configured if s not in excluded]  # not cached: retried next call
+
+    def _tradable(self, market: Mapping[str, Any]) -> bool:
+        """True for a market the daemon may watch and trade (a USDT linear perpetual)."""
+        return uni.usdt_perpetual(market)
+
+    async def _volumes(self) -> dict[str, float]:
+        """Our symbol -> 24h quote volume, from ccxt's unified tickers."""
+        async def call() -> dict[str, float]:
+            tickers = await self.exchange.fetch_tickers()
+            if not isinstance(tickers, dict):
+                raise MalformedResponse("tickers: expected a mapping")
+            return uni.quote_volumes(tickers)
+
+        return await self._read(call, "tickers")
+
+    async def _load_universe(self) -> list[str]:
+        s = self.settings
+        markets = await self._read(lambda: self.exchange.load_markets(reload=True), "markets")
+        perpetuals = uni.tradable_perpetuals(markets, self._tradable)
+        volumes: dict[str, float] = {}
+        if tuple(s.symbols) == (uni.ALL,):
+            volumes = await self._volumes()
+        chosen = uni.select(tuple(s.symbols), perpetuals, volumes, min_volume=s.min_volume_24h,
+                            max_pairs=s.max_pairs, exclude=s.exclude_symbols)
+        log.info("universe_loaded", venue=self.venue.name, perpetuals=len(perpetuals),
+                 watching=len(chosen), symbols=",".join(chosen[:20]))
+        return chosen
+
+    # -- preflight ----------------------------------------------------------------------------
+
+    async def check(self) -> list[tuple[str, bool, str]]:
+        """`main.py check` lines: (what, ok, detail) for server time, markets and one candle."""
+        name = self.venue.name
+        results: list[tuple[str, bool, str]] = []
+        try:
+            now = await self.server_time_ms()
+            results.append((f"{name} server time", True,
+                            f"{utc_text(now)} UTC, host clock off by {self._offset_ms} ms"))
+        except ExchangeUnavailable as e:
+            return [(f"{name} server time", False, str(e))]
+        try:
+            symbols = await self.universe()
+            ok = bool(symbols)
+            results.append((f"{name} markets", ok, f"watching {len(symbols)}: "
+                            + ", ".join(symbols[:10]) if ok else "no symbol to watch"))
+        except ExchangeUnavailable as e:
+            return results + [(f"{name} markets", False, str(e))]
+        try:
+            frame = await self.closed_candles(symbols[0], "1m", limit=1)
+            ok = not frame.empty
+            detail = (f"{symbols[0]} 1m closed {utc_text(int(frame['timestamp'].iloc[-1]))} UTC"
+                      if ok else f"{symbols[0]}: no closed candle")
+            results.append((f"{name} klines", ok, detail))
+        except (ExchangeUnavailable, ValueError) as e:
+            results.append((f"{name} klines", False, str(e)))
+        return results
+
+
+def switch_to_demo(exchange: Any, venue: Venue) -> None:
+    """Point a ccxt instance at the venue's demo environment (call before override_hosts)."""
+    if venue.demo_switch is DemoSwitch.ENABLE_DEMO_TRADING:
+        exchange.enable_demo_trading(True)
+    elif venue.demo_switch is DemoSwitch.SANDBOX_MODE:
+        exchange.set_sandbox_mode(True)
+    else:
+        raise ValueError(f"{venue.label} has no demo environment")

@@ -1,0 +1,183 @@
+"""The port: what the daemon needs of a venue, in two Protocols, and the small values crossing it.
+
+Only these dataclasses (never raw ccxt dicts) cross the port. Quantities are in the base asset
+(BTC for BTC/USDT) on every venue: a venue that counts in contracts converts at its boundary.
+Symbols are our unified 'BASE/USDT'. Direction and OrderStatus are the store's value enums
+(pure, no I/O), shared so that an order's state is written as the venue reported it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Protocol
+
+import pandas as pd
+
+from store.orders import Direction, OrderStatus
+
+from .venue import Venue
+
+__all__ = ["Balance", "Direction", "ExchangePosition", "ExitFill", "LiveTradingRefused",
+           "MarketData", "MarketRules", "OrderResult", "OrderStatus", "PositionModeError",
+           "Trading", "VenueTrading"]
+
+
+class LiveTradingRefused(Exception):
+    """Live trading was asked for without CONFIRM_LIVE_TRADING=yes."""
+
+
+class PositionModeError(Exception):
+    """The account is in hedge (dual-side) mode; the daemon needs one-way mode."""
+
+
+@dataclass(frozen=True)
+class MarketRules:
+    """What the venue accepts for one symbol: step, minimums, tick and leverage brackets.
+
+    `step` and `min_qty` are in the base asset; `contract_size` is the base quantity of one
+    contract on venues that count in contracts (1 elsewhere)."""
+
+    symbol: str
+    step: float
+    min_qty: float
+    min_notional: float
+    tick: float
+    max_market_qty: Optional[float] = None
+    brackets: tuple[tuple[float, float], ...] = ()   # (notional cap, max leverage), ascending
+    contract_size: float = 1.0
+
+    def max_notional(self, leverage: int) -> Optional[float]:
+        """The largest position notional allowed at `leverage`, or None when unknown."""
+        caps = [cap for cap, max_lev in self.brackets if max_lev >= leverage]
+        return max(caps) if caps else (None if not self.brackets else 0.0)
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """One order as the venue reports it."""
+
+    symbol: str
+    client_id: str
+    exchange_id: Optional[str]
+    status: OrderStatus  # open | filled | canceled | expired | rejected
+    filled: float
+    average: Optional[float]
+    side: Optional[str] = None       # buy | sell (protective orders: the closing side)
+    trigger: Optional[float] = None  # a stop's or target's trigger price
+    kind: Optional[str] = None       # stop | target for conditional orders
+
+
+@dataclass(frozen=True)
+class ExchangePosition:
+    """An open position as the venue reports it (one-way mode)."""
+
+    symbol: str
+    direction: Direction
+    quantity: float
+    entry_price: float
+
+
+@dataclass(frozen=True)
+class ExitFill:
+    """How a position was closed: average price, quantity, realised PnL (before fees) and the
+    USDT commissions of its entry and exit trades (None when unknown, e.g. paid in BNB)."""
+
+    price: float
+    quantity: float
+    pnl: float
+    fees: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The account's settlement-asset balance."""
+
+    asset: str
+    total: float
+    free: float
+
+
+class MarketData(Protocol):
+    """The data instance: markets, server time and closed native candles of one venue."""
+
+    venue: Venue
+
+    @property
+    def native_timeframes(self) -> tuple[str, ...]:
+        """The timeframes the venue serves itself (ccxt's names)."""
+
+    async def start(self) -> None:
+        """Build the exchange client (no request yet)."""
+
+    async def universe(self) -> list[str]:
+        """Symbols to watch: SYMBOLS, or SYMBOLS=ALL ranked by 24h quote volume."""
+
+    async def server_time_ms(self) -> int:
+        """The venue's clock now."""
+
+    async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,
+                             limit: int | None = None) -> pd.DataFrame:
+        """Closed candles of a native timeframe, oldest first (never the forming one)."""
+
+    async def check(self) -> list[tuple[str, bool, str]]:
+        """(what, ok, detail) lines for `main.py check`."""
+
+    async def close(self) -> None:
+        """Release the HTTP session."""
+
+
+class Trading(Protocol):
+    """What PositionManager needs of a venue (or of the paper broker)."""
+
+    mode: str  # paper | demo | live
+    slippage_bps: float  # what a market entry is expected to lose to slippage (paper only)
+
+    async def start(self, symbols: list[str]) -> None:
+        """Prepare the account for `symbols`: position mode, margin mode, leverage, rules."""
+
+    def rules(self, symbol: str) -> MarketRules:
+        """Trading rules of `symbol` (after start)."""
+
+    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
+                           reduce_only: bool = False, ref_price: float | None = None
+                           ) -> OrderResult:
+        """A market order carrying `client_id` (deterministic: never blindly retried)."""
+
+    async def protective_order(self, symbol: str, side: str, kind: str, trigger: float,
+                               client_id: str) -> OrderResult:
+        """The position's stop (kind 'stop') or take-profit ('target') on the venue: attached
+        to the position where the venue supports it, else a reduce-only conditional order."""
+
+    async def find_order(self, symbol: str, client_id: str, conditional: bool
+                         ) -> Optional[OrderResult]:
+        """The order with `client_id`, or None when the venue says it does not exist."""
+
+    async def cancel_protective(self, symbol: str, client_id: str) -> None:
+        """Cancel a stop or target (gone already is fine)."""
+
+    async def open_protective(self) -> list[OrderResult]:
+        """Every waiting stop and target on the account."""
+
+    async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
+        """Open positions by symbol."""
+
+    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
+                           ) -> Optional[ExitFill]:
+        """The fills (price, PnL, fees) that closed a `direction` position opened at since_ms."""
+
+    async def check(self) -> list[tuple[str, bool, str]]:
+        """(name, ok, detail) lines for `main.py check`."""
+
+    def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
+        """Later candles (the paper broker triggers stops/targets on them)."""
+
+    async def close(self) -> None:
+        """Release the HTTP session."""
+
+
+class VenueTrading(Trading, Protocol):
+    """A real venue's trading instance: the Trading port plus what only a venue has."""
+
+    venue: Venue
+
+    async def balance(self) -> Balance:
+        """The settlement asset's total and free balance."""

@@ -1,0 +1,25 @@
+"""Venues by name (pure data: importing this loads no ccxt)."""
+from __future__ import annotations
+
+from .binance import BINANCE
+from .venue import Venue
+
+DEFAULT = BINANCE.name
+VENUES: dict[str, Venue] = {v.name: v for v in (BINANCE,)}
+
+
+class UnknownVenue(ValueError):
+    """A venue name the registry does not hold; the message lists the supported ones."""
+
+
+def names() -> tuple[str, ...]:
+    """The supported venue names, sorted."""
+    return tuple(sorted(VENUES))
+
+
+def get_venue(name: str) -> Venue:
+    """The venue called `name` (any case); UnknownVenue naming the supported ones otherwise."""
+    venue = VENUES.get(name.strip().lower())
+    if venue is None:
+        raise UnknownVenue(f"unknown exchange {name!r}; supported: {', '.join(names())}")
+    return venue

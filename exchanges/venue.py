@@ -1,0 +1,156 @@
+"""A venue as data: what differs between exchanges, with no ccxt import (config reads it)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+
+class ErrorKind(StrEnum):
+    """What a failed request means for the caller."""
+
+    TRANSIENT = "transient"          # the server's or the network's trouble: retry, or look up
+    RATE_LIMITED = "rate_limited"    # slow down (Retry-After when given), then retry
+    REJECTED = "rejected"            # the venue refused the request: retrying will not help
+    AUTH = "auth"                    # keys, permissions or account: an operator must act
+
+
+class Reason(StrEnum):
+    """Why the venue rejected a request; callers branch on it, never on message text."""
+
+    WOULD_TRIGGER_IMMEDIATELY = "would_trigger_immediately"  # a stop on the wrong side
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    INVALID_ORDER = "invalid_order"          # size, price, symbol or a parameter refused
+    NOT_FOUND = "not_found"                  # no such order (or already finished)
+    DUPLICATE_CLIENT_ID = "duplicate_client_id"
+    REDUCE_ONLY_REJECTED = "reduce_only_rejected"  # nothing to reduce
+    NO_CHANGE = "no_change"                  # the setting is already what was asked
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class CodeMeaning:
+    """One entry of a venue's error-code table."""
+
+    kind: ErrorKind
+    reason: Reason = Reason.OTHER
+
+
+TRANSIENT = CodeMeaning(ErrorKind.TRANSIENT)
+RATE_LIMITED = CodeMeaning(ErrorKind.RATE_LIMITED)
+AUTH = CodeMeaning(ErrorKind.AUTH)
+
+
+def rejected(reason: Reason) -> CodeMeaning:
+    """A code table entry for a refusal with `reason`."""
+    return CodeMeaning(ErrorKind.REJECTED, reason)
+
+
+class ClosedRule(StrEnum):
+    """How a venue's candle answer tells the closed candles from the forming one."""
+
+    # A candle is closed once its end (open + length) is not after the venue's clock. Binance
+    # also sends a close time (open + length - 1): the same rule.
+    END_BY_SERVER_CLOCK = "end_by_server_clock"
+
+
+class DemoSwitch(StrEnum):
+    """How ccxt is switched to a venue's demo (paper money) environment."""
+
+    NONE = "none"                                # no demo: DEMO_TRADING=1 is refused
+    ENABLE_DEMO_TRADING = "enable_demo_trading"  # ccxt's enable_demo_trading(True): demo hosts
+    SANDBOX_MODE = "set_sandbox_mode"            # ccxt's set_sandbox_mode(True)
+
+
+class SlTpStyle(StrEnum):
+    """Where the stop and the take-profit live on the venue."""
+
+    ATTACHED = "attached"    # on the entry order or the position (ccxt stopLoss/takeProfit)
+    SEPARATE = "separate"    # their own reduce-only conditional orders
+
+
+@dataclass(frozen=True)
+class ClientIdRule:
+    """What a venue accepts as a client order id."""
+
+    max_length: int
+    charset: str  # a regex character class body, e.g. 'A-Za-z0-9'
+
+    def accepts(self, client_id: str) -> bool:
+        """True when the venue takes `client_id` as it is."""
+        return bool(re.fullmatch(f"[{self.charset}]{{1,{self.max_length}}}", client_id))
+
+
+def _host(url: str) -> str:
+    """The lower-case host of a URL, without a trailing dot ('' when none)."""
+    return (urlsplit(url.strip()).hostname or "").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Venue:
+    """Everything that differs between venues and can be said as data."""
+
+    name: str                          # our name, as in DATA_EXCHANGE: 'binance'
+    ccxt_id: str                       # ccxt's class: 'binanceusdm'
+    label: str                         # for people: 'Binance USD-M'
+    native_timeframes: tuple[str, ...]  # ccxt's names of the candles the venue serves itself
+    max_page: int                      # candles per request at most
+    default_page: int                  # candles per request when no limit is sent
+    closed_rule: ClosedRule
+    demo_switch: DemoSwitch
+    demo_hosts: frozenset[str]         # REST hosts of the demo environment
+    production_domains: tuple[str, ...]  # hosts (and their subdomains) where money is real
+    data_hosts: tuple[str, str]        # shown in the banner: (production, demo) market data
+    trading_hosts: tuple[str, str]     # shown in the banner: (production, demo) trading
+    client_ids: ClientIdRule
+    sltp_style: SlTpStyle
+    error_codes: Mapping[int, CodeMeaning]
+    error_code_keys: tuple[str, ...]   # JSON keys holding the venue's code in an error body
+    client_module: str                 # the module with MarketData and Trading classes
+    settle: str = "USDT"
+    needs_passphrase: bool = False
+    ccxt_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error_codes", MappingProxyType(dict(self.error_codes)))
+        object.__setattr__(self, "ccxt_options", MappingProxyType(dict(self.ccxt_options)))
+
+    @property
+    def env_prefix(self) -> str:
+        """The prefix of this venue's environment keys: 'BINANCE'."""
+        return self.name.upper()
+
+    @property
+    def has_demo(self) -> bool:
+        """True when the venue offers a demo environment ccxt can switch to."""
+        return self.demo_switch is not DemoSwitch.NONE
+
+    @property
+    def demo_by_host(self) -> bool:
+        """True when demo orders go to their own hosts (so a production host means real money);
+        False when the same host serves both and a switch (header) decides."""
+        return bool(self.demo_hosts)
+
+    def ccxt_symbol(self, symbol: str) -> str:
+        """'BTC/USDT' -> the venue's perpetual 'BTC/USDT:USDT'."""
+        return symbol if ":" in symbol else f"{symbol}:{self.settle}"
+
+    @staticmethod
+    def our_symbol(symbol: str) -> str:
+        """'BTC/USDT:USDT' -> 'BTC/USDT'."""
+        return symbol.split(":")[0]
+
+    def is_production_host(self, url: str) -> bool:
+        """True when `url` points at this venue's production servers (real money)."""
+        host = _host(url)
+        if not host or host in self.demo_hosts:
+            return False
+        return any(host == d or host.endswith("." + d) for d in self.production_domains)
+
+    def real_money_url(self, url: str) -> bool:
+        """True when orders sent to `url` are real even with DEMO_TRADING=1: a production host
+        of a venue whose demo lives on hosts of its own."""
+        return self.demo_by_host and self.is_production_host(url)

@@ -1,0 +1,113 @@
+"""The per-venue harness the conformance suite drives, and Binance's.
+
+A harness starts the venue's local fake(s), gives the settings that point the daemon's data and
+trading instances at them (demo trading), and lets a scenario act on and read the fake venue.
+Adding a venue to the suite = one class with these members, listed in HARNESSES:
+
+    venue            the exchanges.venue.Venue under test (its registry entry)
+    symbol, price    a unified symbol the fake lists ('BTC/USDT') and its price at start
+    start(one_minute, now_ms)   start the fake(s): the symbol's 1m candles (the fake serves
+                     every native timeframe from them, the forming candle included) and a
+                     frozen venue clock for market data; trading runs on real time
+    stop()           stop them
+    env()            environment keys for load_settings: DATA_EXCHANGE, TRADING_EXCHANGE,
+                     ENABLE_TRADING=1, DEMO_TRADING=1, the venue's demo keys and
+                     {NAME}_DATA_URL / {NAME}_TRADING_URL at the fakes
+    set_price(p)     move the market (conditional orders crossed by it trigger)
+    candle(h, l, c)  a later candle: stops and targets within [l, h] trigger, then price = c
+    lose_next_entry_answer()   the next market order is executed, its answer lost (5xx/504)
+    reject_next_stop()         the next protective stop is refused as the venue refuses a
+                     stop on the wrong side of the market
+    protective()     the venue's waiting stops and targets on the symbol: sorted
+                     [(kind 'stop'|'target', trigger price)] (attached or separate alike)
+    position_size()  the signed position on the symbol, in base units (contracts x size)
+    entry_orders()   market orders received that open or add (reduce-only ones excluded)
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import pandas as pd
+
+from exchanges.binance import BINANCE
+from exchanges.venue import Venue
+from tests.fakes.binance_data import FakeBinance
+from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
+
+
+class VenueHarness(Protocol):
+    """What a conformance scenario needs of one venue's fakes (see the module docstring)."""
+
+    venue: Venue
+    symbol: str
+    price: float
+
+    async def start(self, one_minute: pd.DataFrame, now_ms: int) -> None: ...
+    async def stop(self) -> None: ...
+    def env(self) -> dict[str, str]: ...
+    def set_price(self, price: float) -> None: ...
+    def candle(self, high: float, low: float, close: float) -> None: ...
+    def lose_next_entry_answer(self) -> None: ...
+    def reject_next_stop(self) -> None: ...
+    def protective(self) -> list[tuple[str, float]]: ...
+    def position_size(self) -> float: ...
+    def entry_orders(self) -> int: ...
+
+
+class BinanceHarness:
+    """Binance USD-M: the data fake (fapi klines) and the trading fake (orders, algo orders)."""
+
+    venue = BINANCE
+    symbol = "BTC/USDT"
+    price = 50_000.0
+    _id = "BTCUSDT"
+
+    def __init__(self) -> None:
+        self.data: FakeBinance | None = None
+        self.trading = FakeBinanceTrading()
+
+    async def start(self, one_minute: pd.DataFrame, now_ms: int) -> None:
+        self.data = await FakeBinance({(self._id, "1m"): one_minute}, now_ms=now_ms).start()
+        await self.trading.start()
+
+    async def stop(self) -> None:
+        if self.data is not None:
+            await self.data.close()
+        await self.trading.stop()
+
+    def env(self) -> dict[str, str]:
+        assert self.data is not None
+        return {"DATA_EXCHANGE": "binance", "TRADING_EXCHANGE": "binance",
+                "ENABLE_TRADING": "1", "DEMO_TRADING": "1",
+                "BINANCE_API_KEY_DEMO": API_KEY, "BINANCE_SECRET_DEMO": SECRET,
+                "BINANCE_DATA_URL": self.data.url, "BINANCE_TRADING_URL": self.trading.url}
+
+    def set_price(self, price: float) -> None:
+        self.trading.set_price(self._id, price)
+
+    def candle(self, high: float, low: float, close: float) -> None:
+        self.trading.candle(self._id, high, low, close)
+
+    def lose_next_entry_answer(self) -> None:
+        self.trading.fail("/fapi/v1/order", 502, method="POST", lost=True,
+                          when=lambda p: p.get("reduceOnly") != "true")
+
+    def reject_next_stop(self) -> None:
+        self.trading.reject("/fapi/v1/algoOrder", -2021, "Order would immediately trigger.",
+                            when=lambda p: p.get("type") == "STOP_MARKET")
+
+    def protective(self) -> list[tuple[str, float]]:
+        kinds = {"STOP_MARKET": "stop", "TAKE_PROFIT_MARKET": "target"}
+        return sorted((kinds[a["orderType"]], float(a["triggerPrice"]))
+                      for a in self.trading.open_algos(self._id))
+
+    def position_size(self) -> float:
+        return self.trading.position(self._id)
+
+    def entry_orders(self) -> int:
+        return len([p for p in self.trading.calls("POST", "/fapi/v1/order")
+                    if p.get("reduceOnly") != "true"])
+
+
+# Venue name -> its harness. Every venue in exchanges.registry must have one.
+HARNESSES: dict[str, Callable[[], VenueHarness]] = {"binance": BinanceHarness}

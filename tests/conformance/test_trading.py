@@ -1,0 +1,139 @@
+"""Every venue's trading: one signal, one position, its stop and target on the venue, whatever
+fails; restarts pick up where the last process stopped."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from choch import Event
+from exchanges import factory
+from store import NewSignal, SignalRow, Store
+from store.orders import Direction, ExitReason
+from trading import PositionManager
+from trading.outcomes import OutcomeKind
+
+TF_MS = 15 * 60_000
+
+
+class Killed(BaseException):
+    """Stands for kill -9: nothing after it runs."""
+
+
+@pytest.fixture
+async def managers():
+    """Start managers on the harness venue; their sessions are closed after the test."""
+    made: list[PositionManager] = []
+
+    async def make(settings, store: Store, symbol: str) -> PositionManager:
+        broker = factory.trading(settings, backoff_s=0.01, rate_limit=False)
+        manager = PositionManager(settings, store, broker)
+        made.append(manager)
+        await manager.start([symbol])
+        return manager
+
+    yield make
+    for manager in made:
+        await manager.close_session()
+
+
+def signal(store: Store, settings, symbol: str, price: float, *, bullish: bool = True,
+           pivot_time: int = 1) -> SignalRow:
+    """A fresh CHoCH recorded on the data venue: stop 2% beyond the price, target at 2R."""
+    now = int(time.time() * 1000)
+    extreme = price * (0.98 if bullish else 1.02)
+    event = Event("CHOCH", "bullish" if bullish else "bearish", price, pivot_time, now - TF_MS,
+                  now, extreme, price)
+    [row] = store.commit_candles(symbol, "15m", "L5R5close", {}, now - TF_MS,
+                                 [NewSignal(event, False, "pending", None)], now,
+                                 venue=settings.data_exchange)
+    return row
+
+
+def protected(harness, store: Store) -> bool:
+    """The venue holds the position the store records, with its stop and target, nothing else."""
+    [pos] = store.open_positions()
+    sign = 1 if pos.direction is Direction.LONG else -1
+    return (harness.position_size() == pytest.approx(sign * pos.quantity)
+            and harness.protective() == [("stop", pos.stop), ("target", pos.target)])
+
+
+async def test_a_signal_opens_exactly_one_protected_position(harness, settings, db, managers):
+    manager = await managers(settings, db, harness.symbol)
+    outcome = await manager.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    assert outcome.kind is OutcomeKind.OPENED and outcome.quantity > 0
+    assert harness.entry_orders() == 1 and protected(harness, db)
+    assert db.open_positions()[0].venue == settings.trading_exchange
+
+
+async def test_a_lost_entry_answer_makes_no_duplicate(harness, settings, db, managers):
+    manager = await managers(settings, db, harness.symbol)
+    harness.lose_next_entry_answer()
+    outcome = await manager.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    assert outcome.kind is OutcomeKind.OPENED
+    await manager.reconcile()
+    assert harness.entry_orders() == 1 and protected(harness, db)
+
+
+async def test_killed_after_the_fill_protects_on_restart(harness, settings, state_path, db,
+                                                         managers):
+    manager = await managers(settings, db, harness.symbol)
+
+    async def die(*args, **kwargs):
+        raise Killed()
+
+    manager.broker.protective_order = die
+    with pytest.raises(Killed):
+        await manager.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    assert harness.position_size() > 0 and harness.protective() == []
+    reopened = Store(state_path)  # a new process on the same state DB
+    try:
+        await managers(settings, reopened, harness.symbol)  # start() reconciles
+        assert harness.entry_orders() == 1 and protected(harness, reopened)
+    finally:
+        reopened.close()
+
+
+async def test_a_rejected_stop_closes_the_position_at_once(harness, settings, db, managers):
+    manager = await managers(settings, db, harness.symbol)
+    harness.reject_next_stop()
+    outcome = await manager.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    assert outcome.kind is OutcomeKind.OPENED_AND_CLOSED
+    assert harness.position_size() == 0 and harness.protective() == []
+    [closed] = db.closed_positions()
+    assert closed.exit_reason is ExitReason.PROTECTION_FAILED and db.open_positions() == []
+
+
+async def test_an_opposite_signal_reverses_the_position(harness, settings, db, managers):
+    manager = await managers(settings, db, harness.symbol)
+    await manager.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    higher = harness.price * 1.01
+    harness.set_price(higher)
+    outcome = await manager.on_signal(signal(db, settings, harness.symbol, higher,
+                                             bullish=False, pivot_time=2), TF_MS)
+    assert outcome.kind is OutcomeKind.OPENED and outcome.direction is Direction.SHORT
+    [closed] = db.closed_positions()
+    assert closed.exit_reason is ExitReason.OPPOSITE and harness.position_size() < 0
+    assert protected(harness, db)
+    [(_, stop), (_, target)] = harness.protective()
+    assert target < higher < stop
+
+
+async def test_a_restart_without_the_state_adopts_the_open_position(harness, settings, db,
+                                                                    tmp_path, managers):
+    first = await managers(settings, db, harness.symbol)
+    await first.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    before = harness.protective()
+    fresh = Store(tmp_path / "fresh.db")  # the state DB lost
+    try:
+        await managers(settings, fresh, harness.symbol)  # start() reconciles and adopts
+        [pos] = fresh.open_positions()
+        assert [("stop", pos.stop), ("target", pos.target)] == before
+        assert harness.protective() == before and harness.entry_orders() == 1
+        harness.candle(high=harness.price * 1.001, low=pos.stop * 0.999, close=pos.stop * 0.999)
+        manager = await managers(settings, fresh, harness.symbol)
+        await manager.reconcile()
+        assert harness.position_size() == 0 and harness.protective() == []
+        assert fresh.closed_positions()[0].exit_reason is ExitReason.STOP
+    finally:
+        fresh.close()
