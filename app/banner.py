@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from config import Settings
+from trading.notices import num
 
 DATA_HOSTS = {True: "fapi.binance.com", False: "demo-fapi.binance.com"}
 TRADING_HOSTS = {True: "demo-fapi.binance.com", False: "fapi.binance.com"}
@@ -50,7 +51,8 @@ def describe(settings: Settings) -> list[str]:
     return [
         f"data instance:    {data_kind} market data from {data_host}",
         f"trading instance: {trading}",
-        f"position size:    {settings.position_size:g} USDT margin x {settings.leverage} leverage",
+        f"position size:    {num(settings.position_size)} USDT margin x {settings.leverage} "
+        "leverage",
         f"symbols:          {', '.join(settings.symbols)}",
         f"timeframes:       {', '.join(settings.timeframes)}",
         f"detector:         left={settings.pivot_left} right={settings.pivot_right} "
