@@ -109,6 +109,11 @@ def signal_text(payload: Mapping[str, Any], now_ms: int, late_after_s: float,
     return "\n".join(lines)
 
 
+# USDT amounts in notices; Binance states them to 8 decimals.
+MONEY_FIELDS = frozenset({"pnl", "fees"})
+MONEY_DECIMALS = 8
+
+
 def notice_text(topic: str, payload: Mapping[str, Any], now_ms: int, created_ms: int,
                 late_after_s: float, resent: bool = False) -> str:
     """A 'trade' or 'notice' payload ({event, symbol, text, fields}) as Telegram HTML."""
@@ -149,6 +154,8 @@ def _field_value(name: str, value: Any, fields: Mapping[str, Any]) -> Any:
         if name == "fees":  # unknown (paid in BNB, trades unseen): the text says "before fees"
             return None
         return "none"
+    if isinstance(value, float) and name in MONEY_FIELDS:
+        value = round(value, MONEY_DECIMALS)  # sums of float products carry noise (…99905)
     return price(value) if isinstance(value, float) else value
 
 

@@ -357,12 +357,12 @@ class DaemonApiControls:
 
 # -- the server's life -----------------------------------------------------------------------------
 
-async def start_api(daemon: Any) -> bool:
-    """Serve the API when API_LISTEN is set; False (logged) when its address cannot be used."""
+async def start_api(daemon: Any) -> Optional[str]:
+    """Serve the API when API_LISTEN is set; why not (logged) when its address cannot be used."""
     s = daemon.settings
     daemon.api = None
     if not s.api_listen:
-        return True
+        return None
     host, port = listen_address(s.api_listen)
     config = ApiConfig(host, port, s.api_username, s.api_password, control=s.api_control)
     app = create_app(config, DaemonApiView(daemon), daemon.metrics,
@@ -372,9 +372,9 @@ async def start_api(daemon: Any) -> bool:
         await server.start()
     except OSError as e:
         log.error("api_listen_failed", listen=s.api_listen, error=str(e))
-        return False
+        return str(e)
     daemon.api = server
-    return True
+    return None
 
 
 async def stop_api(daemon: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -226,9 +227,44 @@ def _misused(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _file_problem(path: str) -> str | None:
+    """Why a file cannot be written at `path` (its directory must exist), or None."""
+    target = Path(path)
+    if target.is_dir():
+        return "is a directory; give a file name"
+    if not target.parent.is_dir():
+        return f"directory {target.parent} does not exist"
+    if not os.access(target.parent, os.W_OK) or (target.exists()
+                                                  and not os.access(target, os.W_OK)):
+        return "not writable"
+    return None
+
+
+def _folder_problem(path: str) -> str | None:
+    """Why a report directory cannot be made or written at `path`, or None."""
+    target = Path(path)
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, not a directory"
+    return None if os.access(existing, os.W_OK) else "not writable"
+
+
+def _unwritable(args: argparse.Namespace) -> str | None:
+    """The first output flag whose path cannot be written, in words, or None; checked before
+    the work so a long sweep does not end in an error."""
+    checks = (("--trades-out", args.trades_out, _file_problem),
+              ("--sweep-out", args.sweep_out, _file_problem),
+              ("--report-out", args.report_out, _folder_problem))
+    for flag, path, problem_of in checks:
+        problem = problem_of(path) if path else None
+        if problem:
+            return f"{flag} {path}: {problem}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the backtest (or the sweep) the flags describe; the exit status."""
-    misuse = _misused(args)
+    misuse = _misused(args) or _unwritable(args)
     if misuse:
         _note(f"error: {misuse}")
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from config import Settings
+from trading.notices import num
 
 
 def _host(override: str, default: str) -> str:
@@ -62,7 +63,8 @@ def describe(settings: Settings) -> list[str]:
         f"data instance:    {data_kind} market data from {data_host(settings)}, "
         f"venue {settings.data_exchange}",
         f"trading instance: {trading}",
-        f"position size:    {settings.position_size:g} USDT margin x {settings.leverage} leverage",
+        f"position size:    {num(settings.position_size)} USDT margin x {settings.leverage} "
+        "leverage",
         f"symbols:          {', '.join(settings.symbols)}",
         f"timeframes:       {', '.join(settings.timeframes)}",
         f"detector:         left={settings.pivot_left} right={settings.pivot_right} "

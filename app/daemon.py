@@ -375,15 +375,23 @@ class Daemon:
             self.exit_status = STOP_SIGNALS[sig]
         self.stop.set()
 
+    async def _stop_at_startup(self, status: int) -> int:
+        """Shut down a start that cannot go on; the log's exit status is the process's."""
+        self.exit_status = status
+        await self.shutdown()
+        return status
+
     async def serve(self) -> int:
         """Run until SIGTERM, SIGHUP or SIGINT; returns the exit status."""
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
         self.systemd.status("starting: catching up")
-        if not await api_view.start_api(self):  # API_LISTEN set, its address unusable
-            await self.shutdown()
-            return EXIT_FAILED
+        problem = await api_view.start_api(self)
+        if problem is not None:  # API_LISTEN set, its address unusable (maybe only for now)
+            print(f"start-up failed: API_LISTEN={self.settings.api_listen}: {problem}",
+                  file=sys.stderr)
+            return await self._stop_at_startup(EXIT_FAILED)
         # From the start: a start-up waiting for an unreachable exchange may last for hours.
         self.tasks.append(asyncio.create_task(self._state_guard(STATE_CHECK_S),
                                               name="state-guard"))
@@ -401,8 +409,7 @@ class Daemon:
             # Bad keys, hedge mode, live without confirmation: a restart would not fix them.
             log.error("startup_failed", error=str(e))
             print(f"start-up failed: {e}", file=sys.stderr)
-            await self.shutdown()
-            return EXIT_CONFIG
+            return await self._stop_at_startup(EXIT_CONFIG)
         except asyncio.CancelledError:
             await self.shutdown()
             return self.exit_status

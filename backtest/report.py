@@ -74,7 +74,14 @@ def trade_png(run: Run, candles: pd.DataFrame, i: int, left: int, right: int,
     payload = {"symbol": run.symbol, "timeframe": run.timeframe, "event": e.to_dict(),
                "candles": window[["timestamp", "open", "high", "low", "close"]].to_numpy(),
                "pivot_highs": highs, "pivot_lows": lows}
-    return render_chart(payload, levels={"stop": t.stop_price, "target": t.target_price})
+    return render_chart(payload, levels={"stop": shown_price(t.stop_price),
+                                         "target": shown_price(t.target_price)})
+
+
+def shown_price(value: float) -> float:
+    """A computed price as a chart label shows it: 12 significant digits drop the noise of
+    entry + rr x risk (59.819999999999986 -> 59.82); the CSV keeps the exact value."""
+    return float(f"{value:.12g}")
 
 
 def _cell(v) -> str:

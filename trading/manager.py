@@ -19,7 +19,7 @@ from . import risk
 from .client_ids import client_id
 from .execution import OrderDesk, OrderUnresolved, settled
 from .models import Broker, ended_unfilled, fill_price, side_for
-from .notices import close_text, limit_text, opened_text, outcome_text, skip_text
+from .notices import close_text, limit_text, num, opened_text, outcome_text, skip_text
 from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFailure,
                        ProtectionProblem, SignalOutcome, SkipReason)
 from .protection import ProtectionMixin, short
@@ -210,7 +210,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         pos_id = self.store.add_position(self.mode, signal.symbol, direction, qty, price, stop,
                                          target, signal.id, self.now_ms(),
                                          venue=self.venue)
-        self.store.set_trade_state(signal.id, TradeState.DONE, f"{direction} {qty:g} @ {price:g}")
+        self.store.set_trade_state(signal.id, TradeState.DONE,
+                                   f"{direction} {num(qty)} @ {num(price)}")
         pos = self.store.existing_position(pos_id)
         opened = SignalOutcome(OutcomeKind.OPENED, direction=direction, quantity=qty, price=price)
         self.notify("position_opened", signal.symbol,

@@ -1,6 +1,7 @@
 """Trading's words: the texts of notices, command replies and logs, made from outcome values."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Optional
 
 from store.orders import ExitReason
@@ -8,6 +9,16 @@ from store.orders import ExitReason
 from .models import ExchangePosition
 from .outcomes import (CloseKind, CloseOutcome, Limit, LimitKind, OutcomeKind, ProtectionFailure,
                        ProtectionProblem, SignalOutcome, SizeLimit, SizeProblem, SkipReason)
+
+
+
+def num(value: Optional[float]) -> str:
+    """A price or quantity as stored, in full: `:g` would cut 104523.5 to 104524."""
+    if value is None:
+        return "unknown"
+    text = format(Decimal(repr(float(value))), "f")
+    return text[:-2] if text.endswith(".0") else text
+
 
 _SKIPS = {
     SkipReason.STALE: "older than one candle",
@@ -24,30 +35,30 @@ def limit_text(limit: Limit) -> str:
     """Why no new position may open, naming the setting."""
     if limit.kind is LimitKind.DAILY_LOSS:
         return (f"daily loss limit reached: {limit.value:.2f} USDT realised today "
-                f"(MAX_DAILY_LOSS={limit.cap:g}); paused until 00:00 UTC")
+                f"(MAX_DAILY_LOSS={num(limit.cap)}); paused until 00:00 UTC")
     if limit.kind is LimitKind.DAILY_TRADES:
-        return (f"daily trade limit reached: {limit.value:g} positions opened today "
-                f"(MAX_DAILY_TRADES={limit.cap:g}); paused until 00:00 UTC")
-    return f"{limit.value:g} positions open (MAX_OPEN_POSITIONS={limit.cap:g})"
+        return (f"daily trade limit reached: {num(limit.value)} positions opened today "
+                f"(MAX_DAILY_TRADES={num(limit.cap)}); paused until 00:00 UTC")
+    return f"{num(limit.value)} positions open (MAX_OPEN_POSITIONS={num(limit.cap)})"
 
 
 def size_text(p: SizeProblem) -> str:
     """Which exchange rule the position size breaks, with the numbers."""
     if p.kind is SizeLimit.BELOW_MIN_QTY:
-        return (f"quantity {p.value:g} is below the minimum {p.bound:g} "
+        return (f"quantity {num(p.value)} is below the minimum {num(p.bound)} "
                 f"(POSITION_SIZE x LEVERAGE / price = {p.wanted or 0:.6g})")
     if p.kind is SizeLimit.BELOW_MIN_NOTIONAL:
-        return f"notional {p.value:.2f} USDT is below the minimum {p.bound:g}"
+        return f"notional {p.value:.2f} USDT is below the minimum {num(p.bound)}"
     if p.kind is SizeLimit.ABOVE_MARKET_MAX:
-        return f"quantity {p.value:g} is above the market maximum {p.bound:g}"
-    return (f"notional {p.value:.2f} USDT is above the {p.bound:g} USDT the leverage "
+        return f"quantity {num(p.value)} is above the market maximum {num(p.bound)}"
+    return (f"notional {p.value:.2f} USDT is above the {num(p.bound)} USDT the leverage "
             f"bracket allows at {p.leverage}x")
 
 
 def protection_text(f: ProtectionFailure) -> str:
     """What went wrong with a stop or target."""
     if f.problem is ProtectionProblem.FILL_BEYOND_STOP:
-        return f"filled at {f.fill:g}, already beyond the stop {f.level:g}"
+        return f"filled at {num(f.fill)}, already beyond the stop {num(f.level)}"
     if f.problem is ProtectionProblem.REJECTED:
         return f"{f.role} rejected: {f.detail}"
     return f"{f.role} could not be placed: {f.detail}"
@@ -72,7 +83,7 @@ def close_text(c: CloseOutcome, failure: Optional[ProtectionFailure] = None) -> 
     # Without the commissions (paper, a fee paid in BNB, trades not visible) say so.
     after = f"after {c.fees:.2f} USDT fees" if c.fees is not None else "before fees"
     direction = str(c.direction or "").upper()
-    return (f"Closed {direction} {c.symbol} @ {c.price:g}: PnL {c.pnl or 0:+.2f} USDT "
+    return (f"Closed {direction} {c.symbol} @ {num(c.price)}: PnL {c.pnl or 0:+.2f} USDT "
             f"{after} ({why})")
 
 
@@ -86,7 +97,7 @@ def skip_text(o: SignalOutcome) -> str:
     if r is SkipReason.SIZE and o.size is not None:
         return size_text(o.size)
     if r is SkipReason.STOP_NOT_BEYOND_ENTRY:
-        return f"stop {o.stop:g} is not beyond the entry {o.price:g}"
+        return f"stop {num(o.stop)} is not beyond the entry {num(o.price)}"
     if r is SkipReason.ENTRY_REJECTED:
         return f"entry rejected by the exchange: {o.detail}"
     if r is SkipReason.ENTRY_NOT_FILLED:
@@ -102,7 +113,7 @@ def outcome_text(o: SignalOutcome) -> str:
     if o.kind is OutcomeKind.SKIPPED:
         return f"skipped: {skip_text(o)}"
     if o.kind is OutcomeKind.OPENED:
-        return f"opened {o.direction} {o.quantity:g} @ {o.price:g}"
+        return f"opened {o.direction} {num(o.quantity)} @ {num(o.price)}"
     if o.kind is OutcomeKind.OPENED_AND_CLOSED and o.failure is not None:
         return f"opened and closed: {protection_text(o.failure)}"
     if o.kind is OutcomeKind.ALREADY_HANDLED:
@@ -119,16 +130,16 @@ def outcome_text(o: SignalOutcome) -> str:
 def opened_text(symbol: str, o: SignalOutcome, stop: Optional[float], target: Optional[float],
                 timeframe: str, kind: str) -> str:
     """The position_opened notice."""
-    return (f"Opened {str(o.direction).upper()} {symbol} {o.quantity:g} @ {o.price:g} "
-            f"(stop {stop}, target {target}) on {timeframe} {kind}")
+    return (f"Opened {str(o.direction).upper()} {symbol} {num(o.quantity)} @ "
+            f"{num(o.price)} (stop {stop}, target {target}) on {timeframe} {kind}")
 
 
 def adopted_text(ex: ExchangePosition, stop: Optional[float], target: Optional[float],
                  kept: list[str], target_kept: bool) -> str:
     """The position_adopted notice: what was kept, what is placed, what is missing."""
-    text = (f"{ex.symbol}: a {ex.direction} position of {ex.quantity:g} @ "
-            f"{ex.entry_price:g} carrying the daemon's own {' and '.join(kept)} was missing "
-            f"from its database; adopted and managed again (stop {stop}, target {target})")
+    text = (f"{ex.symbol}: a {ex.direction} position of {num(ex.quantity)} @ "
+            f"{num(ex.entry_price)} carrying the daemon's own {' and '.join(kept)} was "
+            f"missing from its database; adopted and managed again (stop {stop}, target {target})")
     if stop is None:
         return text + (". NO STOP: its stop order is gone and no stop price is known, so none "
                        "was placed; set one on the exchange or /close it")
@@ -140,5 +151,5 @@ def adopted_text(ex: ExchangePosition, stop: Optional[float], target: Optional[f
 
 def foreign_text(p: ExchangePosition) -> str:
     """The foreign_position notice."""
-    return (f"{p.symbol}: a {p.direction} position of {p.quantity:g} @ {p.entry_price:g} "
-            "was not opened by the daemon; left alone")
+    return (f"{p.symbol}: a {p.direction} position of {num(p.quantity)} @ "
+            f"{num(p.entry_price)} was not opened by the daemon; left alone")

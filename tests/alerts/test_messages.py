@@ -177,3 +177,10 @@ async def test_a_paper_stop_exit_is_announced_as_stop_hit_without_a_raw_none(sto
     assert "fees: 1.97" in text.split("\n") and "None" not in text
     assert "PnL -61.97 USDT after 1.97 USDT fees" in text
     assert "mode: paper" in text.split("\n")
+
+
+def test_pnl_and_fees_are_shown_to_the_satoshi_without_float_noise():
+    lines = _notice("position_closed", {"exit": 59.52, "pnl": 8.034952889999905,
+                                        "fees": 1.99494711, "mode": "paper"}).split("\n")
+    assert "pnl: 8.03495289" in lines and "fees: 1.99494711" in lines
+    assert "exit: 59.52" in lines

@@ -101,3 +101,20 @@ async def test_a_busy_api_address_stops_the_daemon_with_status_1(tmp_path):
     failed = [e for e in logs if e["event"] == "api_listen_failed"]
     assert failed and failed[0]["listen"] == f"127.0.0.1:{port}"
     assert not any(e["event"] == "daemon_ready" for e in logs)
+
+
+async def test_a_busy_api_address_says_so_on_stderr_and_logs_exit_status_1(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = load(API_LISTEN=f"127.0.0.1:{port}", API_USERNAME="op", API_PASSWORD="pw",
+                        STATE_DB=str(tmp_path / "state.db"),
+                        BINANCE_DATA_URL="http://127.0.0.1:9")
+        with capture_logs() as logs:
+            assert await asyncio.wait_for(Daemon(settings).serve(), 30) == 1
+    stopped = [e for e in logs if e["event"] == "daemon_stopped"]
+    assert stopped and stopped[0]["exit_status"] == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"start-up failed: API_LISTEN=127.0.0.1:{port}: ")
+    assert "address already in use" in err[0]

@@ -60,3 +60,8 @@ def test_check_uses_the_same_mode_words(monkeypatch):
         in lines
     assert "skip telegram: no TELEGRAM_BOT_TOKEN, alerts: console" in lines
     assert not [l for l in lines if "alerts only" in l or " off " in l or "LIVE" in l]
+
+
+def test_the_banner_shows_the_position_size_in_full_not_cut_to_six_digits():
+    lines = banner.describe(_settings(POSITION_SIZE="1234567.5"))
+    assert "position size:    1234567.5 USDT margin x 20 leverage" in lines

@@ -192,3 +192,14 @@ async def test_the_watchdog_is_fed_every_third_of_its_interval_until_stopped(tmp
         await daemon.shutdown()
     assert daemon.sleep.delays == [10.0] * 4
     assert notify.sent.count("WATCHDOG=1") == 4
+
+
+async def test_a_refused_start_logs_and_returns_the_same_exit_status_2(tmp_path, capsys):
+    market = FlakyMarket(start_failures=1, start_error=PermanentExchangeError("invalid API key"))
+    daemon, _ = _daemon(tmp_path, market, FakeSleep())
+    with capture_logs() as logs:
+        status = await asyncio.wait_for(daemon.serve(), 30)
+    stopped = [e for e in logs if e["event"] == "daemon_stopped"]
+    assert status == 2 and stopped[0]["exit_status"] == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "start-up failed: invalid API key"]

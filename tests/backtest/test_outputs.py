@@ -148,3 +148,18 @@ def test_the_alert_chart_draws_optional_stop_and_target_lines():
     plain = render_chart(payload)
     assert render_chart(payload, levels=None) == plain  # unchanged without levels
     assert render_chart(payload, levels={"stop": 99.0, "target": 102.0}) != plain
+
+
+def test_report_charts_label_stop_and_target_without_float_noise(monkeypatch):
+    import backtest.report as report
+
+    seen: list[dict] = []
+    monkeypatch.setattr(report, "render_chart", lambda payload, levels=None: seen.append(levels))
+    candles = frame(*[(59.5, 59.6, 59.4, 59.5)] * 30)
+    trade = Trade("long", T0 + 11 * TF, T0 + 11 * TF, 59.48, 59.31, 59.48 + 2 * (59.48 - 59.31),
+                  T0 + 15 * TF, 59.31, "stop", 1.0, 0.1, -0.27)
+    done = Run("LTCUSDT", "1m", [trade], [event(10, "bullish", 59.43, 59.31)], 1, 0, 30, T0,
+               T0 + 30 * TF)
+    assert trade.target_price == 59.819999999999986  # what the rules compute, kept in the CSV
+    report.trade_png(done, candles, 0, 5, 5, TF)
+    assert seen == [{"stop": 59.31, "target": 59.82}]

@@ -165,3 +165,26 @@ def test_cli_sweep_misuse_exits_2_naming_it(args, named):
     done = main("backtest", "--csv", str(SAMPLES[0]), *args)
     assert done.returncode == 2
     assert named in done.stderr
+
+
+@pytest.mark.parametrize("flags,named", [
+    (["--grid", "left=3,5", "--sweep-out", "{missing}/sweep.csv"], "--sweep-out"),
+    (["--trades-out", "{missing}/trades.csv"], "--trades-out"),
+    (["--trades-out", "{folder}"], "--trades-out"),
+    (["--report-out", "{a_file}/report"], "--report-out"),
+    (["--report-out", "{a_file}"], "--report-out"),
+])
+def test_an_output_that_cannot_be_written_exits_2_before_any_backtest_runs(
+        flags, named, tmp_path, monkeypatch, capsys):
+    from app import backtest_cmd
+    from app.cli import main as cli_main
+
+    ran: list[str] = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: ran.append("sweep") or [])
+    monkeypatch.setattr(backtest_cmd, "_load", lambda *a, **k: ran.append("load") or 1 / 0)
+    (tmp_path / "a_file").write_text("x")
+    places = {"missing": tmp_path / "missing", "folder": tmp_path, "a_file": tmp_path / "a_file"}
+    args = [f.format(**places) for f in flags]
+    assert cli_main(["backtest", "--csv", str(SAMPLES[0]), *args]) == 2
+    err = capsys.readouterr().err
+    assert ran == [] and f"error: {named} " in err

@@ -115,6 +115,24 @@ def test_the_words_users_see_are_made_from_the_values():
     assert str(ExitReason.OPPOSITE) == "opposite signal" and f"{OrderStatus.OPEN}" == "open"
 
 
+def test_prices_and_quantities_in_the_words_are_exact_not_cut_to_six_digits():
+    from store.orders import ExitReason as Why
+    from trading.notices import close_text, opened_text
+    from trading.outcomes import CloseKind, CloseOutcome
+
+    opened = SignalOutcome(OutcomeKind.OPENED, direction=Direction.LONG, quantity=0.0191,
+                           price=104523.5)
+    assert outcome_text(opened) == "opened long 0.0191 @ 104523.5"
+    assert opened_text("BTC/USDT", opened, 104123.4, 105323.7, "15m", "CHOCH") == (
+        "Opened LONG BTC/USDT 0.0191 @ 104523.5 (stop 104123.4, target 105323.7) on 15m CHOCH")
+    closed = CloseOutcome(CloseKind.CLOSED, "BTC/USDT", Why.STOP, Direction.LONG, 96584.12,
+                          -8.0, 2.0)
+    assert close_text(closed).startswith("Closed LONG BTC/USDT @ 96584.12: PnL -8.00 USDT")
+    assert skip_text(SignalOutcome.skipped(SkipReason.STOP_NOT_BEYOND_ENTRY, price=96584.12,
+                                           stop=96590.01)) == (
+        "stop 96590.01 is not beyond the entry 96584.12")
+
+
 class _PartialBroker(PaperBroker):
     """A paper exchange that fills half of a market order, then cancels the rest."""
 
