@@ -15,7 +15,7 @@ from timeframe import timeframe_ms
 from store import SignalRow, Store
 
 from .pipeline import Freshness, PayloadBuilder, Stream
-from .reasons import network_reason
+from exchanges.reasons import network_reason
 from .slots import candle_open_before, knows_grid
 
 log = structlog.get_logger(__name__)

@@ -30,7 +30,7 @@ from . import api_view, banner
 from .controller import DaemonController
 from .cycle import CandleSource, Poller
 from .pipeline import params_key
-from .reasons import network_reason
+from exchanges.reasons import network_reason
 from .logs import configure, settings_secrets
 from .memory import pin_mmap_threshold
 from .sdnotify import SystemdNotifier

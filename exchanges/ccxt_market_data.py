@@ -21,6 +21,7 @@ from timeframe import timeframe_ms
 
 from . import universe as uni
 from .candles import empty_frame, insane, since_slice, tidy, to_frame
+from .reasons import network_reason
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .retry import MalformedResponse, RetryPolicy, SharedPause, with_retry
 from .tagging import with_retry_after
@@ -80,6 +81,8 @@ class CcxtMarketData:
         self._markets_lock: Optional[asyncio.Lock] = None
         self._pause = SharedPause(self.retry.clock)  # one per instance: a 429 is per IP
         self._offset_ms: Optional[int] = None
+        self._time_syncs_done = 0  # finished syncs: a waiter compares it to see one end meanwhile
+        self._time_error: Optional[ExchangeUnavailable] = None
         self._synced_at = -math.inf
         self._universe: Optional[list[str]] = None
         self._universe_at = -math.inf
@@ -179,10 +182,23 @@ class CcxtMarketData:
             await self.start()
         assert self._time_lock is not None
         if self._clock() - self._synced_at > self._time_resync_s or self._offset_ms is None:
+            done_before = self._time_syncs_done
             async with self._time_lock:  # one time request, however many callers wait here
                 if self._clock() - self._synced_at > self._time_resync_s \
                         or self._offset_ms is None:
-                    await self._sync_time()
+                    if self._time_syncs_done != done_before and self._time_error is not None:
+                        # The sync this caller waited for has just failed after its retries:
+                        # fail at once with its error instead of retrying again, one after
+                        # another, for every symbol queued here.
+                        raise self._time_error
+                    try:
+                        await self._sync_time()
+                        self._time_error = None
+                    except ExchangeUnavailable as e:
+                        self._time_error = e
+                        raise
+                    finally:
+                        self._time_syncs_done += 1
         assert self._offset_ms is not None
         return round(self._clock() * 1000) + self._offset_ms
 
@@ -367,7 +383,7 @@ class CcxtMarketData:
             results.append((f"{name} server time", True,
                             f"{utc_text(now)} UTC, host clock off by {self._offset_ms} ms"))
         except ExchangeUnavailable as e:
-            return [(f"{name} server time", False, str(e))]
+            return [(f"{name} server time", False, f"{network_reason(e)} ({e})")]
         try:
             symbols = await self.universe()
             ok = bool(symbols)

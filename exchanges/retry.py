@@ -12,6 +12,7 @@ import structlog
 
 from backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
 
+from .reasons import network_reason
 from .ccxt_lean import ccxt
 from .errors import PermanentExchangeError, RateLimited, TransientExchangeError, translate
 from .venue import Venue
@@ -119,7 +120,8 @@ def _give_up(error: Exception, what: str, venue: Venue | None) -> Exception:
     """Our exchange error for a ccxt error that is not (or no longer) retried."""
     if not retried(error, venue):
         return translate(error, venue)
-    log.warning("market_data_gave_up", what=what, error=type(error).__name__)
+    log.warning("market_data_gave_up", what=what, error=type(error).__name__,
+                reason=network_reason(error))
     translated = translate(error, venue)
     if not isinstance(translated, TransientExchangeError):  # pragma: no cover - NetworkError
         return PermanentExchangeError(str(translated))
@@ -143,7 +145,8 @@ async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what
             pause.pause(failure.delay_s)
         if not failure.final:
             log.warning("market_data_retry", what=what, attempt=failure.attempt,
-                        error=type(failure.error).__name__, delay_s=round(failure.delay_s, 3))
+                        error=type(failure.error).__name__, reason=network_reason(failure.error),
+                        delay_s=round(failure.delay_s, 3))
 
     try:
         return await retry(attempt, backoff=policy.backoff,

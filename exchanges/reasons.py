@@ -7,7 +7,7 @@ import socket
 import ssl
 from typing import Iterator
 
-from exchanges.ccxt_lean import ccxt
+from .ccxt_lean import ccxt
 
 _CHAIN_LIMIT = 20  # a cycle in __cause__/__context__ must not hang the log line
 

@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from app.reasons import network_reason
+from exchanges.reasons import network_reason
 from config import load_settings
 from exchanges.errors import TransientExchangeError
 from exchanges.ccxt_lean import ccxt
