@@ -181,7 +181,8 @@ class FakeBybit:
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, instruments: list[Instrument] | None = None,
                  prices: dict[str, float] | None = None, balance: float = 10_000.0,
-                 taker_fee: float = 0.00055, demo: bool = False) -> None:
+                 taker_fee: float = 0.00055, demo: bool = False,
+                 latency_s: float = 0.0) -> None:
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.instruments = {i.symbol: i for i in (instruments or DEFAULT_INSTRUMENTS)}
@@ -189,6 +190,7 @@ class FakeBybit:
         self.balance = balance
         self.taker_fee = taker_fee
         self.demo = demo                  # api-demo.bybit.com: no query-api, no coin info
+        self.latency_s = latency_s        # added before every answer (a round trip to Bybit)
         self.recv_window_max = 60_000
         self.position_mode = 0            # 0 one-way, 3 hedge (switch-mode)
         self.margin_mode = "REGULAR_MARGIN"
@@ -912,6 +914,8 @@ class FakeBybit:
             return self._error(Request(request.method, request.path, {}), e)
         entry = Request(request.method, request.path, params)
         self.requests.append(entry)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         fault = self._take_fault(request.path, params)
         if fault and fault.delay_s:
             await asyncio.sleep(fault.delay_s)

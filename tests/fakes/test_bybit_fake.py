@@ -1,6 +1,8 @@
 """ccxt's async bybit class, for real, against the local Bybit V5 fake (loopback only)."""
 from __future__ import annotations
 
+import time
+
 import aiohttp
 import numpy as np
 import pandas as pd
@@ -455,3 +457,16 @@ async def test_live_probes_query_api_and_coin_info(fake):
         await exchange.close()
     assert {"/v5/user/query-api", "/v5/account/info", "/v5/asset/coin/query-info"} <= set(
         fake.paths())
+
+
+async def test_latency_s_delays_every_answer():
+    server = FakeBybit(latency_s=0.2)
+    await server.start()
+    try:
+        started = time.perf_counter()
+        body = await raw_get(server, "/v5/market/time")
+        elapsed = time.perf_counter() - started
+    finally:
+        await server.stop()
+    assert body["retCode"] == 0
+    assert elapsed >= 0.2
