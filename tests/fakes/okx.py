@@ -286,7 +286,8 @@ class FakeOKX:
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, instruments: list[Instrument] | None = None,
                  balance: float = 10_000.0, demo: bool = False, skew_ms: int = 0,
-                 history_limit_max: int = 300, default_leverage: int = 10) -> None:
+                 history_limit_max: int = 300, default_leverage: int = 10,
+                 latency_s: float = 0.0) -> None:
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.instruments = {i.inst_id: i for i in (instruments or DEFAULT_INSTRUMENTS)}
@@ -298,6 +299,7 @@ class FakeOKX:
         self.skew_ms = skew_ms
         self.history_limit_max = history_limit_max
         self.default_leverage = default_leverage
+        self.latency_s = latency_s        # added before every answer (a round trip to OKX)
         self.pos_mode = "net_mode"
         self.leverage: dict[tuple[str, str], int] = {}
         self.positions: dict[tuple[str, str], Position] = {}
@@ -417,6 +419,8 @@ class FakeOKX:
         entry = Request(request.method, request.path, dict(request.query),
                         demo=request.headers.get("x-simulated-trading") == "1")
         self.requests.append(entry)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         route = ROUTES.get((request.method, request.path))
         fault: Optional[Fault] = None
         try:

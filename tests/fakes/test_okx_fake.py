@@ -454,3 +454,16 @@ async def test_options_narrow_markets_to_swaps_and_send_single_orders_to_trade_o
     finally:
         await ex.close()
         await fake.stop()
+
+
+async def test_latency_s_delays_every_answer():
+    server = FakeOKX(latency_s=0.2)
+    await server.start()
+    try:
+        started = time.perf_counter()
+        status, body = await _get(server.url, "/api/v5/public/time")
+        elapsed = time.perf_counter() - started
+    finally:
+        await server.stop()
+    assert status == 200 and body["code"] == "0"
+    assert elapsed >= 0.2
