@@ -74,6 +74,7 @@ check: $(VENV)/.runtime-installed
 bench: $(VENV)/.bench-installed
 	$(PY) bench/detector.py
 	$(PY) bench/cycle.py
+	$(PY) bench/venues.py
 	$(PY) bench/daemon.py
 	$(PY) bench/trading.py
 	$(PY) bench/chart.py

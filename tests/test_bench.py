@@ -43,3 +43,22 @@ def test_a_fake_process_that_never_answers_times_out():
 
     with pytest.raises(BenchError, match="did not answer within 1 s while starting"):
         RemoteFake(1, False, target=_silent, start_timeout_s=1)
+
+
+@pytest.mark.slow
+def test_the_venue_bench_runs_every_registered_venue_and_skips_the_rest_by_name():
+    from exchanges import registry
+
+    res = subprocess.run([sys.executable, "bench/venues.py", "--symbols", "3", "--latency-ms",
+                          "0"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert res.returncode == 0, res.stdout + res.stderr
+    cycle, rss = res.stdout.split("RSS:")
+    rows = {line.split()[0]: line for line in cycle.splitlines()
+            if line.split() and line.split()[0] in ("binance", "bybit", "okx")}
+    for name in ("binance", "bybit", "okx"):
+        if name in registry.VENUES:
+            assert "9/9  PASS" in rows[name], res.stdout  # 3 symbols x 3 timeframes, all out
+        else:
+            assert "skipped: no venue module registered" in rows[name], res.stdout
+    assert "binance + bybit + okx" in rss and "full import ccxt" in rss
+    assert res.stdout.rstrip().endswith("targets: all PASS"), res.stdout

@@ -1,0 +1,395 @@
+"""Every registered venue side by side: one polling cycle over its local fake, and the RSS.
+
+    .venv/bin/python bench/venues.py [--symbols 200] [--latency-ms 50] [--timeframes 15m,25m,1h]
+                                     [--no-rss] [--no-cycle]
+
+Cycle (as bench/cycle.py, per venue): each venue's fake answers every request after `latency`
+(a round trip from a VPS) and lists `symbols` synthetic USDT perpetuals; at 05:00:02 UTC, when
+15m, 25m and 1h all close, each symbol asks for the candles after the last one it processed,
+through the venue's own market-data class (exchanges.factory) and TimeframeAdapter. Printed per
+venue: cycle time next to Binance's from the same run, requests per cycle against symbols x base
+series, each (symbol, base series) asked once, every closed candle out.
+Target: no slower than Binance's 2.75-3.9 s (cycle <= 3.9 s) and requests = symbols x base
+series. A venue whose module is not registered (or has no bench fake) gets a "skipped" line.
+
+RSS (each in a fresh subprocess): the daemon's imports plus a started market-data instance,
+with DATA_EXCHANGE=binance only; with DATA_EXCHANGE=binance, TRADING_EXCHANGE=bybit and okx
+loaded too (a started instance per venue); and, for reference, the same binance-only process
+after a full `import ccxt`. Target: under 200 MB with all three, and the lean import holding
+exactly the configured venues' ccxt modules.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.targets import judged, verdict  # noqa: E402
+
+AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed
+TARGET_CYCLE_S = 3.9     # the top of Binance's measured 2.75-3.9 s
+TARGET_RSS_MB = 200.0    # binance + bybit + okx in one daemon
+ALL_THREE = ("binance", "bybit", "okx")
+
+
+# -- the fakes --------------------------------------------------------------------------------
+
+def _binance(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.binance_data import FakeBinance, Listing
+    listings = [Listing(f"S{i:03d}USDT", quote_volume=1e9 - i) for i in range(symbols)]
+    return FakeBinance(listings=listings, now_ms=AT, latency_s=latency_s)
+
+
+def _bybit(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.bybit import FakeBybit, Instrument
+    names = [f"S{i:03d}USDT" for i in range(symbols)]
+    return FakeBybit(now_ms=AT, latency_s=latency_s, prices={n: 100.0 for n in names},
+                     instruments=[Instrument(n, turnover24h=1e9 - i)
+                                  for i, n in enumerate(names)])
+
+
+def _okx(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.okx import FakeOKX, Instrument
+    return FakeOKX(now_ms=AT, latency_s=latency_s,
+                   instruments=[Instrument(f"S{i:03d}-USDT-SWAP", vol_ccy_24h=1e9 - i)
+                                for i in range(symbols)])
+
+
+@dataclass(frozen=True)
+class BenchFake:
+    """How to serve one venue's fake and tell its candle requests in the request log."""
+
+    build: Callable[[int, float], Any]  # (symbols, latency_s) -> the fake, not started
+    candle_paths: tuple[str, ...]
+    symbol_key: str
+    interval_key: str
+    ccxt_id: str  # for the RSS probe while the venue module is not there yet
+
+
+FAKES = {
+    "binance": BenchFake(_binance, ("/fapi/v1/klines",), "symbol", "interval", "binanceusdm"),
+    "bybit": BenchFake(_bybit, ("/v5/market/kline",), "symbol", "interval", "bybit"),
+    "okx": BenchFake(_okx, ("/api/v5/market/candles", "/api/v5/market/history-candles"),
+                     "instId", "bar", "okx"),
+}
+
+
+def _log_rows(fake: Any, spec: BenchFake) -> list[tuple[str, str, str]]:
+    """The fake's request log as (path, symbol, interval): plain tuples cross the pipe."""
+    rows = []
+    for r in fake.requests:
+        params = r.params if isinstance(r.params, dict) else {}
+        rows.append((r.path, str(params.get(spec.symbol_key, "")),
+                     str(params.get(spec.interval_key, ""))))
+    return rows
+
+
+def _serve(conn, name: str, symbols: int, latency_ms: float) -> None:
+    """Child process: run the venue's fake (its CPU is not ours), report its request log."""
+    async def serve():
+        spec = FAKES[name]
+        fake = spec.build(symbols, latency_ms / 1000)
+        await fake.start()
+        conn.send(fake.url)
+        loop = asyncio.get_running_loop()
+        while (await loop.run_in_executor(None, conn.recv)) == "requests":
+            conn.send(_log_rows(fake, spec))
+        await (fake.close() if hasattr(fake, "close") else fake.stop())
+
+    asyncio.run(serve())
+
+
+class RemoteFake:
+    """A venue's fake in a child process, so its CPU time does not count as the daemon's."""
+
+    def __init__(self, name: str, symbols: int, latency_ms: float) -> None:
+        self.conn, child = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(target=_serve,
+                                               args=(child, name, symbols, latency_ms),
+                                               daemon=True)
+        self.process.start()
+        self.url = self.conn.recv()
+
+    @property
+    def requests(self) -> list[tuple[str, str, str]]:
+        """The child's request log so far: (path, symbol, interval)."""
+        self.conn.send("requests")
+        return self.conn.recv()
+
+    def close(self) -> None:
+        """Stop the child."""
+        self.conn.send("stop")
+        self.process.join(5)
+
+
+# -- which venues can run -------------------------------------------------------------------
+
+def venues_to_run() -> list[tuple[str, str]]:
+    """(venue name, '' or why it is skipped) for every registered venue and every bench fake."""
+    from exchanges import registry
+
+    out = []
+    for name in sorted(set(registry.names()) | set(FAKES), key=lambda n: (n != "binance", n)):
+        if name not in registry.VENUES:
+            out.append((name, f"no venue module registered (exchanges/{name}.py not on this "
+                              "branch)"))
+        elif name not in FAKES:
+            out.append((name, "no bench fake for it in bench/venues.py"))
+        else:
+            try:
+                importlib.import_module(registry.VENUES[name].client_module)
+                out.append((name, ""))
+            except ImportError as e:
+                out.append((name, f"its client module does not import ({e})"))
+    return out
+
+
+# -- the cycle --------------------------------------------------------------------------------
+
+@dataclass
+class CycleResult:
+    """One venue's cycle figures."""
+
+    name: str
+    bases: list[str]
+    symbols: int
+    elapsed: float
+    requests: int
+    candle_requests: int
+    max_per_series: int
+    series_asked: int
+    closed_out: int
+    expected_out: int
+
+    @property
+    def goal_requests(self) -> int:
+        """Symbols x base series: one request per symbol per base series."""
+        return self.symbols * len(self.bases)
+
+    @property
+    def once(self) -> bool:
+        """True when the cycle asked every (symbol, base series) exactly once and nothing else."""
+        return (self.requests == self.goal_requests and self.max_per_series == 1
+                and self.series_asked == self.goal_requests)
+
+    @property
+    def ok(self) -> bool:
+        """True when every target of the cycle is met."""
+        return (self.elapsed <= TARGET_CYCLE_S and self.once
+                and self.closed_out == self.expected_out)
+
+
+async def run_cycle(name: str, symbols: int, latency_ms: float,
+                    timeframes: list[str]) -> CycleResult:
+    """One venue's incremental cycle over its fake, timed (universe and clock outside it)."""
+    from config import load_settings
+    from exchanges import factory
+    from exchanges.registry import get_venue
+    from fetchers.adapter import TimeframeAdapter
+    from fetchers.timeframes import plan
+
+    venue = get_venue(name)
+    spec = FAKES[name]
+    fake = RemoteFake(name, symbols, latency_ms)
+    settings = load_settings({f"{venue.env_prefix}_DATA_URL": fake.url, "DATA_EXCHANGE": name,
+                              "SYMBOLS": "ALL", "MIN_VOLUME_24H": "0",
+                              "MAX_PAIRS": str(symbols), "LOG_LEVEL": "WARNING"},
+                             dotenv_path=None)
+    fetcher = factory.market_data(settings, venue)
+    try:
+        await fetcher.start()
+        universe = await fetcher.universe()  # hourly, not per cycle: outside the timing
+        await fetcher.server_time_ms()
+        adapter = TimeframeAdapter(fetcher)
+        # Incremental: each timeframe wants the candle after the last processed one, i.e.
+        # the one that just closed (its open = AT rounded down, minus one bucket).
+        plans = [plan(tf, venue.native_timeframes) for tf in timeframes]
+        wanted = {p.timeframe: (AT - AT % p.bucket_ms) - p.bucket_ms for p in plans}
+        before = len(fake.requests)
+        started = time.perf_counter()
+        results = await asyncio.gather(*(adapter.poll(s, wanted, 1) for s in universe))
+        elapsed = time.perf_counter() - started
+        cycle = fake.requests[before:]
+    finally:
+        await fetcher.close()
+        fake.close()
+    candles = [(sym, tf) for path, sym, tf in cycle if path in spec.candle_paths]
+    per = Counter(candles)
+    return CycleResult(name=name, bases=sorted({p.base for p in plans}, key=_tf_ms),
+                       symbols=len(universe), elapsed=elapsed, requests=len(cycle),
+                       candle_requests=len(candles), max_per_series=max(per.values(), default=0),
+                       series_asked=len(per),
+                       closed_out=sum(len(f) for out in results for f in out.values()),
+                       expected_out=len(universe) * len(timeframes))
+
+
+def _tf_ms(tf: str) -> int:
+    from timeframe import timeframe_ms
+    return timeframe_ms(tf)
+
+
+def print_cycles(results: list[CycleResult], skipped: list[tuple[str, str]], symbols: int,
+                 latency_ms: float, timeframes: list[str]) -> bool:
+    """The side-by-side cycle table; True when every venue that ran met its targets."""
+    from exchanges.ccxt_market_data import CONCURRENCY
+
+    binance = next((r.elapsed for r in results if r.name == "binance"), None)
+    ref = f"{binance:.2f}" if binance is not None else "-"
+    print(f"cycle per venue over its local fake: {symbols} symbols x {len(timeframes)} "
+          f"timeframes ({','.join(timeframes)}), {latency_ms:.0f} ms per request, "
+          f"concurrency {CONCURRENCY}")
+    print(f"{'venue':<9}{'base series':<13}{'cycle s':>8}{'binance s':>10}"
+          f"{'requests':>10}{'goal':>6}{'once each':>10}{'candles out':>13}  verdict")
+    for r in results:
+        print(f"{r.name:<9}{','.join(r.bases):<13}{r.elapsed:>8.2f}{ref:>10}"
+              f"{r.requests:>10}{r.goal_requests:>6}{'yes' if r.once else 'no':>10}"
+              f"{f'{r.closed_out}/{r.expected_out}':>13}  "
+              f"{judged(r.ok, f'<= {TARGET_CYCLE_S} s, requests = symbols x base series')}")
+    for name, why in skipped:
+        print(f"{name:<9}skipped: {why}")
+    return all(r.ok for r in results)
+
+
+# -- RSS --------------------------------------------------------------------------------------
+
+def rss_mb() -> float:
+    """Resident set size of this process, from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _start_instances(names: tuple[str, ...]) -> list[str]:
+    """A started market-data instance per venue (no request sent); notes for missing modules."""
+    from config import load_settings
+    from exchanges import factory, registry
+    from exchanges.ccxt_lean import exchange_class
+
+    settings = load_settings({"DATA_EXCHANGE": "binance", "LOG_LEVEL": "WARNING"},
+                             dotenv_path=None)
+    notes, kept = [], []
+    for name in names:
+        if name in registry.VENUES:
+            instance = factory.market_data(settings, registry.VENUES[name])
+            await instance.start()
+            kept.append(instance)
+        else:  # not registered yet: its ccxt class is what costs memory, so load that
+            kept.append(exchange_class(FAKES[name].ccxt_id)({}))
+            notes.append(f"{name}: ccxt class only (no venue module)")
+    _start_instances.kept = kept  # type: ignore[attr-defined] - alive while RSS is read
+    return notes
+
+
+def probe(which: str) -> None:
+    """Subprocess body: the daemon's imports, the configured instances, then RSS as JSON."""
+    if which == "full":  # reference: the whole of ccxt, before the lean import can run
+        import ccxt
+        import ccxt.async_support  # noqa: F401
+    from app.memory import pin_mmap_threshold
+
+    pin_mmap_threshold()  # as the daemon does at start
+    import app.cli
+    import app.daemon  # noqa: F401
+    from exchanges import ccxt_lean
+
+    names = ALL_THREE if which == "all" else ("binance",)
+    notes = asyncio.run(_start_instances(names))
+    print(json.dumps({"rss_mb": rss_mb(), "loaded": ccxt_lean.loaded(),
+                      "wanted": sorted(ccxt_lean._wanted()), "notes": notes}))
+
+
+def measure(which: str) -> dict:
+    """Run `probe(which)` in a fresh interpreter with that configuration's environment."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATA_EXCHANGE", "TRADING_EXCHANGE")}
+    env["DATA_EXCHANGE"] = "binance"
+    if which == "all":
+        from exchanges import registry
+        if "bybit" in registry.VENUES:  # an unknown name is skipped by the lean import anyway
+            env["TRADING_EXCHANGE"] = "bybit"
+    res = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--probe", which],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if res.returncode != 0:
+        raise RuntimeError(f"RSS probe {which!r} failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def print_rss() -> bool:
+    """The RSS lines; True when the all-three figure is under the target and the import lean."""
+    rows = [("binance only", "binance", measure("binance")),
+            ("binance + bybit + okx", "all", measure("all")),
+            ("binance, full import ccxt", "full", measure("full"))]
+    print("RSS: the daemon's imports + a started market-data instance per venue, fresh process")
+    print(f"{'configuration':<27}{'RSS MB':>8}  {'ccxt exchange modules loaded':<40}verdict")
+    ok = True
+    for label, which, r in rows:
+        loaded = ",".join(r["loaded"]) if which != "full" else f"all {len(r['loaded'])}"
+        if which == "full":
+            note = "reference (what the lean import saves)"
+        else:
+            lean = set(r["loaded"]) <= set(r["wanted"])
+            good = lean and (which != "all" or r["rss_mb"] < TARGET_RSS_MB)
+            ok = ok and good
+            target = "only the configured venues" + (
+                f", < {TARGET_RSS_MB:.0f} MB" if which == "all" else "")
+            note = judged(good, target)
+        print(f"{label:<27}{r['rss_mb']:>8.1f}  {loaded:<40}{note}")
+        for n in r["notes"]:
+            print(f"{'':<27}{'':>8}  note: {n}")
+    return ok
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+async def run(symbols: int, latency_ms: float, timeframes: list[str], cycle: bool,
+              rss: bool) -> int:
+    """Run the bench; returns a process exit status (1 when a target is missed)."""
+    from app.logs import configure
+
+    configure("WARNING", [], stream=sys.stderr)  # warnings only, and never into the table
+    ok = True
+    if cycle:
+        plan = venues_to_run()
+        results = [await run_cycle(name, symbols, latency_ms, timeframes)
+                   for name, why in plan if not why]
+        ok = print_cycles(results, [(n, w) for n, w in plan if w], symbols, latency_ms,
+                          timeframes) and ok
+    if rss:
+        ok = print_rss() and ok
+    print("targets:", "all PASS" if ok else verdict(False))
+    return 0 if ok else 1
+
+
+def main() -> int:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--symbols", type=int, default=200)
+    ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--timeframes", default="15m,25m,1h")
+    ap.add_argument("--no-rss", action="store_true", help="leave out the RSS subprocesses")
+    ap.add_argument("--no-cycle", action="store_true", help="leave out the cycle")
+    ap.add_argument("--probe", choices=("binance", "all", "full"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.probe:
+        probe(args.probe)
+        return 0
+    return asyncio.run(run(args.symbols, args.latency_ms, args.timeframes.split(","),
+                           not args.no_cycle, not args.no_rss))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
