@@ -273,8 +273,9 @@ def rss_mb() -> float:
     return float("nan")
 
 
-async def _start_instances(names: tuple[str, ...]) -> list[str]:
-    """A started market-data instance per venue (no request sent); notes for missing modules."""
+async def _start_instances(names: tuple[str, ...]) -> tuple[list[Any], list[str]]:
+    """A started market-data instance per venue (no request sent), and notes on the venues
+    without a module (their bare ccxt class stands in)."""
     from config import load_settings
     from exchanges import factory, registry
     from exchanges.ccxt_lean import exchange_class
@@ -290,8 +291,7 @@ async def _start_instances(names: tuple[str, ...]) -> list[str]:
         else:  # not registered yet: its ccxt class is what costs memory, so load that
             kept.append(exchange_class(FAKES[name].ccxt_id)({}))
             notes.append(f"{name}: ccxt class only (no venue module)")
-    _start_instances.kept = kept  # type: ignore[attr-defined] - alive while RSS is read
-    return notes
+    return kept, notes
 
 
 def probe(which: str) -> None:
@@ -307,7 +307,7 @@ def probe(which: str) -> None:
     from exchanges import ccxt_lean
 
     names = ALL_THREE if which == "all" else ("binance",)
-    notes = asyncio.run(_start_instances(names))
+    kept, notes = asyncio.run(_start_instances(names))  # kept: alive while RSS is read
     print(json.dumps({"rss_mb": rss_mb(), "loaded": ccxt_lean.loaded(),
                       "wanted": sorted(ccxt_lean._wanted()), "notes": notes}))
 
