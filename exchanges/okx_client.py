@@ -152,7 +152,18 @@ class OkxTrading(CcxtTrading):
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         params = super()._protective_params(kind, trigger, client_id)
         params.update(self._order_params(client_id))
+        # ccxt sends our id as clOrdId; the algo endpoint documents algoClOrdId, the field its
+        # lookups, cancels and pending lists match on.
+        params["algoClOrdId"] = client_id
         return params
+
+    async def protective_order(self, symbol: str, side: str, kind: str, trigger: float,
+                               client_id: str) -> OrderResult:
+        """A reduce-only conditional algo order of the position's size (OKX's answer names
+        only the ids: the kind and trigger are what was asked)."""
+        placed = await super().protective_order(symbol, side, kind, trigger, client_id)
+        return dataclasses.replace(placed, side=placed.side or side, kind=placed.kind or kind,
+                                   trigger=placed.trigger or trigger)
 
     async def open_protective(self) -> list[OrderResult]:
         """Every waiting stop and target: conditional and oco algo orders (one request)."""
