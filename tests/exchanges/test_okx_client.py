@@ -223,3 +223,19 @@ async def test_days_and_six_hours_are_asked_on_the_utc_grid():
     assert bars == {"1Dutc", "6Hutc"}
     assert all(ts % 86_400_000 == 0 for ts in days["timestamp"])
     assert int(days["timestamp"].iloc[-1]) == now - now % 86_400_000 - 86_400_000
+
+
+async def test_a_hedge_mode_account_is_refused_at_start():
+    from exchanges.port import PositionModeError
+    fake = FakeOKX(demo=True)
+    fake.pos_mode = "long_short_mode"
+    await fake.start()
+    broker = factory.trading(_settings(trading_url=fake.url), backoff_s=0.01, rate_limit=False)
+    try:
+        with pytest.raises(PositionModeError, match="One-way"):
+            await broker.start(["BTC/USDT"])
+        assert [line[1] for line in await broker.check()] == [True, True, False]
+    finally:
+        await broker.close()
+        await fake.stop()
+    assert fake.calls("POST", "/api/v5/trade/order") == []
