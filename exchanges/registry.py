@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .okx import OKX
 from .venue import Venue
 
 DEFAULT = BINANCE.name
-VENUES: dict[str, Venue] = {v.name: v for v in (BINANCE,)}
+VENUES: dict[str, Venue] = {v.name: v for v in (BINANCE, OKX)}
 
 
 class UnknownVenue(ValueError):

@@ -47,7 +47,8 @@ def _check_writable_dir(directory: Path, creating: Path | None = None) -> None:
             pass
     except OSError as e:
         what = f"cannot create {creating}" if creating else "cannot write next to the DB"
-        raise StateDbError(f"{what}: directory {directory} is not writable "
+        # /proc answers ENOENT, a read-only mount EROFS, a permission EACCES: say what it said.
+        raise StateDbError(f"{what}: no file can be created in {directory} "
                            f"({e.strerror or type(e).__name__})") from None
 
 

@@ -181,8 +181,10 @@ def test_main_error_output_hides_an_invalid_secret_value(tmp_path):
 
 
 def _refuses(key: str, text: str) -> bool:
+    from config_values import plain_text
+    parse = KEYS[key][1] if key in KEYS else plain_text  # other venues' keys: plain text
     try:
-        KEYS[key][1](text)
+        parse(text)
     except ValueError:
         return True
     return False

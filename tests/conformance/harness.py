@@ -111,3 +111,7 @@ class BinanceHarness:
 
 # Venue name -> its harness. Every venue in exchanges.registry must have one.
 HARNESSES: dict[str, Callable[[], VenueHarness]] = {"binance": BinanceHarness}
+
+from .harness_okx import OkxHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["okx"] = OkxHarness
