@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bybit import BYBIT
 from .venue import Venue
 
 DEFAULT = BINANCE.name
-VENUES: dict[str, Venue] = {v.name: v for v in (BINANCE,)}
+VENUES: dict[str, Venue] = {v.name: v for v in (
+    BINANCE,
+    BYBIT,
+)}
 
 
 class UnknownVenue(ValueError):
