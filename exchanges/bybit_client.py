@@ -109,12 +109,16 @@ class BybitTrading(CcxtTrading):
         params = self._lookup_params(client_id, conditional)
         for fetch in (self.exchange.fetch_open_orders,
                       self.exchange.fetch_canceled_and_closed_orders):
-            orders = await self._call(
-                lambda fetch=fetch: fetch(ccxt_symbol, None, None, dict(params)), read=True)
-            for o in orders:
+            for o in await self._call(self._by_link_id(fetch, ccxt_symbol, params), read=True):
                 if o.get("clientOrderId") == client_id:
                     return self._order(o, symbol)
         return None
+
+    @staticmethod
+    def _by_link_id(fetch: Callable[..., Awaitable[list[dict]]], ccxt_symbol: str,
+                    params: dict[str, Any]) -> Callable[[], Awaitable[list[dict]]]:
+        """One order-list call, ready to be (re)tried."""
+        return lambda: fetch(ccxt_symbol, None, None, dict(params))
 
     async def open_protective(self) -> list[OrderResult]:
         """Every waiting conditional order on the account, over all pages (50 a page)."""
@@ -126,9 +130,12 @@ class BybitTrading(CcxtTrading):
         """Each symbol's risk limits, one request per symbol."""
         out: dict[str, list[dict]] = {}
         for symbol in symbols:
-            out[symbol] = await self._call(lambda symbol=symbol: self.exchange.
-                                           fetch_market_leverage_tiers(
-                                               self.venue.ccxt_symbol(symbol)), read=True)
+            market = self.venue.ccxt_symbol(symbol)
+
+            async def tiers(market: str = market) -> list[dict]:
+                return await self.exchange.fetch_market_leverage_tiers(market)
+
+            out[symbol] = await self._call(tiers, read=True)
         return out
 
     async def check(self) -> list[tuple[str, bool, str]]:
