@@ -47,8 +47,10 @@ class BybitTrading(CcxtTrading):
         params["positionIdx"] = ONE_WAY
         return params
 
-    def _protective_params(self, kind: str, trigger: float, client_id: str,
-                           side: str = "sell") -> dict[str, Any]:
+    @staticmethod
+    def _conditional_params(side: str, kind: str, trigger: float, client_id: str
+                            ) -> dict[str, Any]:
+        """create_order params of a reduce-only conditional stop or target closing by `side`."""
         return {"triggerPrice": trigger, "triggerDirection": _DIRECTION[(side, kind)],
                 "triggerBy": "MarkPrice", "reduceOnly": True, "closeOnTrigger": True,
                 "positionIdx": ONE_WAY, "clientOrderId": client_id}
@@ -67,7 +69,7 @@ class BybitTrading(CcxtTrading):
         amount = await self._protective_amount(symbol)
         if amount is None:
             raise Rejected(f"no {symbol} position to protect", reason=Reason.REDUCE_ONLY_REJECTED)
-        params = self._protective_params(kind, trigger, client_id, side)
+        params = self._conditional_params(side, kind, trigger, client_id)
 
         async def send() -> OrderResult:
             o = await self._call(lambda: self.exchange.create_order(
