@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bybit import BYBIT
 from .okx import OKX
 from .venue import Venue
 
 DEFAULT = BINANCE.name
-VENUES: dict[str, Venue] = {v.name: v for v in (BINANCE, OKX)}
+VENUES: dict[str, Venue] = {v.name: v for v in (
+    BINANCE,
+    BYBIT,
+    OKX,
+)}
 
 
 class UnknownVenue(ValueError):

@@ -30,9 +30,11 @@ from typing import Callable, Protocol
 import pandas as pd
 
 from exchanges.binance import BINANCE
+from exchanges.bybit import BYBIT
 from exchanges.venue import Venue
 from tests.fakes.binance_data import FakeBinance
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
+from tests.fakes import bybit as fake_bybit
 
 
 class VenueHarness(Protocol):
@@ -109,8 +111,81 @@ class BinanceHarness:
                     if p.get("reduceOnly") != "true"])
 
 
+def _bybit_kind(order: dict) -> str:
+    """'stop' or 'target' of a closing conditional order, from its side and trigger direction."""
+    falls = order["triggerDirection"] == 2
+    return "stop" if falls == (order["side"] == "Sell") else "target"
+
+
+class BybitHarness:
+    """Bybit: one fake for market data (frozen clock) and one for trading (demo, real time)."""
+
+    venue = BYBIT
+    symbol = "BTC/USDT"
+    price = 50_000.0
+    _id = "BTCUSDT"
+
+    def __init__(self) -> None:
+        self.data: fake_bybit.FakeBybit | None = None
+        self.trading = fake_bybit.FakeBybit(demo=True, prices={self._id: self.price})
+
+    async def start(self, one_minute: pd.DataFrame, now_ms: int) -> None:
+        self.data = fake_bybit.FakeBybit({(self._id, "1"): one_minute}, now_ms=now_ms)
+        await self.data.start()
+        await self.trading.start()
+
+    async def stop(self) -> None:
+        if self.data is not None:
+            await self.data.stop()
+        await self.trading.stop()
+
+    def env(self) -> dict[str, str]:
+        assert self.data is not None
+        return {"DATA_EXCHANGE": "bybit", "TRADING_EXCHANGE": "bybit",
+                "ENABLE_TRADING": "1", "DEMO_TRADING": "1",
+                "BYBIT_API_KEY_DEMO": fake_bybit.API_KEY, "BYBIT_SECRET_DEMO": fake_bybit.SECRET,
+                "BYBIT_DATA_URL": self.data.url, "BYBIT_TRADING_URL": self.trading.url}
+
+    def set_price(self, price: float) -> None:
+        self.trading.set_price(self._id, price)
+
+    def candle(self, high: float, low: float, close: float) -> None:
+        self.trading.candle(self._id, high, low, close)
+
+    def lose_next_entry_answer(self) -> None:
+        self.trading.fail("/v5/order/create", 504, lost=True,
+                          when=lambda p: not p.get("reduceOnly") and not p.get("triggerPrice"))
+
+    def reject_next_stop(self) -> None:
+        # Bybit's catch-all 10001, as it answers a stop on the wrong side of the market.
+        def is_stop(p: dict) -> bool:
+            return bool(p.get("triggerPrice")) and _bybit_kind(
+                {"triggerDirection": int(p.get("triggerDirection") or 0),
+                 "side": p.get("side")}) == "stop"
+
+        self.trading.reject("/v5/order/create", 10001, "StopLoss set for Buy position should "
+                            "lower than base_price", when=is_stop)
+
+    def protective(self) -> list[tuple[str, float]]:
+        waiting = [(_bybit_kind(o), float(o["triggerPrice"]))
+                   for o in self.trading.open_orders(self._id) if o["triggerPrice"]]
+        pos = self.trading.positions.get(self._id)
+        if pos is not None and pos.size:  # the position's own TP/SL, should any be set
+            waiting += [(kind, float(level)) for kind, level in
+                        (("stop", pos.stop_loss), ("target", pos.take_profit)) if level]
+        return sorted(waiting)
+
+    def position_size(self) -> float:
+        return self.trading.position(self._id)
+
+    def entry_orders(self) -> int:
+        return len([p for p in self.trading.calls("POST", "/v5/order/create")
+                    if not p.get("reduceOnly") and not p.get("triggerPrice")])
+
+
 # Venue name -> its harness. Every venue in exchanges.registry must have one.
 HARNESSES: dict[str, Callable[[], VenueHarness]] = {"binance": BinanceHarness}
+HARNESSES["bybit"] = BybitHarness
 
 from .harness_okx import OkxHarness  # noqa: E402 - registered beside the others
 

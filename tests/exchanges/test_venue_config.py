@@ -53,6 +53,7 @@ def test_binance_is_the_default_for_both_instances():
 def test_an_unknown_venue_is_a_config_error_listing_the_supported_ones(key):
     found = problems(**{key: "kraken"})
     assert set(found) == {key}
+    # Every registered venue, sorted (the test venues among them).
     assert "supported: " + ", ".join(registry.names()) in found[key]
     assert {"binance", "hosted", "nodemo", "switched"} <= set(registry.names())
 

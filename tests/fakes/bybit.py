@@ -12,6 +12,7 @@ every answer is HTTP 200 with the envelope {retCode, retMsg, result, retExtInfo,
 carry a non-zero retCode (HTTP 403 only for the IP rate limit when asked for).
 
 Market data: /v5/market/time, instruments-info (cursor pages, `limit` default 500),
+risk-limit (two tiers per symbol),
 kline (newest first, [start, open, high, low, close, volume, turnover] strings, `limit`
 [1, 1000] default 200, intervals 1 3 5 15 30 60 120 240 360 720 D W M; the candle that
 contains `start` is included, rows open at or before `end`; with `start` the first `limit`
@@ -802,6 +803,22 @@ class FakeBybit:
                 "lowerFundingRate": "-0.005", "isPreListing": False, "preListingInfo": None,
                 "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
                 "displayName": ""}
+
+    def get_market_risk_limit(self, p: dict) -> dict:
+        """Two risk-limit tiers per symbol: the instrument's max leverage up to 2M USDT."""
+        if p.get("category") != "linear":
+            raise BybitError(10001, "params error: category invalid")
+        rows = []
+        for i in self.instruments.values():
+            if p.get("symbol") not in (None, i.symbol):
+                continue
+            top = float(i.max_leverage)
+            for tier, (cap, lev) in enumerate(((2_000_000, top), (10_000_000, top / 2)), 1):
+                rows.append({"id": tier, "symbol": i.symbol, "riskLimitValue": _num(cap),
+                             "maintenanceMargin": "0.005", "initialMargin": _num(1 / lev),
+                             "isLowestRisk": int(tier == 1), "maxLeverage": f"{lev:.2f}",
+                             "mmDeduction": ""})
+        return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
     def get_market_tickers(self, p: dict) -> dict:
         if p.get("category") != "linear":
