@@ -74,11 +74,11 @@ check: $(VENV)/.runtime-installed
 bench: $(VENV)/.bench-installed
 	$(PY) bench/detector.py
 	$(PY) bench/cycle.py
-	$(PY) bench/venues.py
 	$(PY) bench/daemon.py
 	$(PY) bench/trading.py
 	$(PY) bench/chart.py
 	$(PY) bench/backtest.py
+	$(PY) bench/venues.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
