@@ -1,7 +1,7 @@
 """Every registered venue side by side: one polling cycle over its local fake, and the RSS.
 
     .venv/bin/python bench/venues.py [--symbols 200] [--latency-ms 50] [--timeframes 15m,25m,1h]
-                                     [--no-rss] [--no-cycle]
+                                     [--venues bybit,okx] [--no-rss] [--no-cycle]
 
 Cycle (as bench/cycle.py, per venue): each venue's fake answers every request after `latency`
 (a round trip from a VPS) and lists `symbols` synthetic USDT perpetuals; at 05:00:02 UTC, when
@@ -11,6 +11,9 @@ venue: cycle time next to Binance's from the same run, requests per cycle agains
 series, each (symbol, base series) asked once, every closed candle out.
 Target: no slower than Binance's 2.75-3.9 s (cycle <= 3.9 s) and requests = symbols x base
 series. A venue whose module is not registered (or has no bench fake) gets a "skipped" line.
+The same cycle is then run again with ccxt's client-side rate limiter off ("no limiter s", no
+target): our code and the latency alone, so a venue held back by its per-IP request rate, as
+ccxt paces it, is told apart from a slow code path.
 
 RSS (each in a fresh subprocess): the daemon's imports plus a started market-data instance,
 with DATA_EXCHANGE=binance only; with DATA_EXCHANGE=binance, TRADING_EXCHANGE=bybit and okx
