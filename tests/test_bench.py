@@ -62,3 +62,15 @@ def test_the_venue_bench_runs_every_registered_venue_and_skips_the_rest_by_name(
             assert "skipped: no venue module registered" in rows[name], res.stdout
     assert "binance + bybit + okx" in rss and "full import ccxt" in rss
     assert res.stdout.rstrip().endswith("targets: all PASS"), res.stdout
+
+
+def test_the_venue_bench_skips_a_venue_without_a_module_and_names_why(monkeypatch):
+    from bench.venues import venues_to_run
+    from exchanges import registry
+
+    monkeypatch.setattr(registry, "VENUES", {"binance": registry.VENUES["binance"]})
+    plan = dict(venues_to_run())
+    assert plan["binance"] == ""
+    assert plan["bybit"].startswith("no venue module registered")
+    assert plan["okx"].startswith("no venue module registered")
+    assert list(dict(venues_to_run(("okx",)))) == ["binance", "okx"]  # binance: the reference
