@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -67,9 +67,16 @@ def stored_symbols(data_dir: str | os.PathLike, venue: str) -> list[str]:
                   if p.is_dir() and p.name.endswith("USDT") and len(p.name) > 4)
 
 
+def _pyarrow() -> tuple[Any, Any]:
+    """(pyarrow, pyarrow.parquet), imported on first use: a CSV backtest never loads them."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    return pa, pq
+
+
 def read(path: str | os.PathLike) -> pd.DataFrame:
     """The stored candles of one file (StoreError when it cannot be read as one)."""
-    import pyarrow.parquet as pq
+    _, pq = _pyarrow()
     try:
         table = pq.read_table(path, columns=list(COLUMNS))
     except (OSError, ValueError) as e:  # pyarrow's errors derive from these
@@ -86,8 +93,7 @@ def read_or_empty(path: str | os.PathLike) -> pd.DataFrame:
 def write(path: str | os.PathLike, candles: pd.DataFrame,
           metadata: Mapping[str, str] | None = None) -> None:
     """Write the candles atomically: a temporary file beside `path`, fsync, then rename."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _pyarrow()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(candles.loc[:, list(COLUMNS)].reset_index(drop=True),
