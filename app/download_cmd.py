@@ -192,11 +192,16 @@ class _Fetched:
         self.candles, self.error, self.incomplete = candles, error, incomplete
 
 
+def chunk_size(fetcher: "MarketData") -> int:
+    """Native candles asked for per fetch call."""
+    return fetcher.venue.max_page * CHUNK_PAGES
+
+
 async def _native(fetcher: "MarketData", symbol: str, p: Plan, start: int, stop: int,
                   progress: Progress) -> tuple[pd.DataFrame, Optional[Exception]]:
     """Closed native `p.base` candles opening in [start, stop), chunk by chunk."""
     from exchanges.errors import ExchangeUnavailable
-    chunk = fetcher.venue.max_page * CHUNK_PAGES
+    chunk = chunk_size(fetcher)
     frames: list[pd.DataFrame] = []
     error: Optional[Exception] = None
     cursor = start
@@ -239,8 +244,9 @@ async def fetch_range(fetcher: "MarketData", symbol: str, p: Plan, lo: int, hi: 
     return _Fetched(built.loc[:, list(COLUMNS)].reset_index(drop=True), error, incomplete)
 
 
-def _estimate(p: Plan, lo: int, hi: int) -> int:
-    """Native candles in [lo, hi), for the progress total."""
+def _estimate(p: Plan, lo: int, hi: int, now: int) -> int:
+    """Closed native candles in [lo, hi), for the progress total."""
+    hi = min(hi, now - now % p.base_ms)
     return max(0, -(-(hi - lo) // p.base_ms))
 
 
@@ -267,7 +273,7 @@ async def update_file(fetcher: "MarketData", req: Request, symbol: str, p: Plan,
         if req.since is not None and req.since < first:
             ranges.append(("before", req.since, first))
         ranges.append(("after", store.next_open(p, last), hi))
-    progress.begin(label, sum(_estimate(p, lo, h) for _, lo, h in ranges if lo < h))
+    progress.begin(label, sum(_estimate(p, lo, h, now) for _, lo, h in ranges if lo < h))
     before, after = empty_frame(), empty_frame()
     error: Optional[Exception] = None
     try:
