@@ -383,8 +383,13 @@ def run(args: argparse.Namespace, dotenv_path: str = ".env") -> int:
         _note(f"error: {misuse}")
         return 2
     try:
-        series = _store_series(args, dotenv_path) if args.exchange else _csv_series(args)
-        _check_detail(args, series)
+        if args.exchange:
+            _check_detail(args, [(tf, _tf_ms(tf)) for tf in args.timeframes])
+            series = _store_series(args, dotenv_path)
+        else:
+            series = _csv_series(args)
+            _check_detail(args, [(s.timeframe, s.tf_ms) for s in series])
+        _drop_same_detail(args, series)
     except MissingData as e:
         _note(f"error: {e}")
         return 2
@@ -414,17 +419,21 @@ def _csv_series(args: argparse.Namespace) -> list[Series]:
     return out
 
 
-def _check_detail(args: argparse.Namespace, series: Sequence[Series]) -> None:
+def _check_detail(args: argparse.Namespace, timeframes: Sequence[tuple[str, int]]) -> None:
     """ValueError when the detail timeframe is longer than a backtested one."""
     if not args.timeframe_detail:
         return
-    from fetchers.timeframes import parse_timeframe
-    detail_ms = parse_timeframe(args.timeframe_detail)
-    for s in series:
-        if detail_ms > s.tf_ms:
+    detail_ms = _tf_ms(args.timeframe_detail)
+    for timeframe, tf_ms in timeframes:
+        if detail_ms > tf_ms:
             raise ValueError(f"--timeframe-detail {args.timeframe_detail} is longer than the "
-                             f"{s.timeframe} candles it should refine")
-        if detail_ms == s.tf_ms:
+                             f"{timeframe} candles it should refine")
+
+
+def _drop_same_detail(args: argparse.Namespace, series: Sequence[Series]) -> None:
+    """A detail as long as the candles themselves orders nothing: said, and not used."""
+    for s in series:
+        if s.detail is not None and _tf_ms(args.timeframe_detail) == s.tf_ms:
             _note(f"{s.symbol} {s.timeframe}: --timeframe-detail {args.timeframe_detail} is "
                   "the timeframe itself: no effect")
             s.detail = None
@@ -456,7 +465,8 @@ def _store_series(args: argparse.Namespace, dotenv_path: str) -> list[Series]:
             args, list(dict.fromkeys(s for s, _ in missing)),
             list(dict.fromkeys(tf for _, tf in missing))))
     loaded = {key: _stored(args, data_dir, *key) for key in needed}
-    return [Series(loaded[(s, tf)], s, tf, _tf_ms(tf),
+    # Named as a file backtest names them (LTCUSDT): the same candles give the same output.
+    return [Series(loaded[(s, tf)], store.symbol_dir(s), tf, _tf_ms(tf),
                    loaded[(s, args.timeframe_detail)] if args.timeframe_detail else None)
             for s in symbols for tf in args.timeframes]
 

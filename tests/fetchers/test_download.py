@@ -1,4 +1,4 @@
-"""`main.py download` against the local fake Binance: closed candles only, incremental, gaps, ALL."""
+"""`main.py download` against the local fake Binance: closed candles, incremental, gaps, ALL."""
 from __future__ import annotations
 
 import asyncio
