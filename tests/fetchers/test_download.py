@@ -223,6 +223,7 @@ async def main(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
         text=True, timeout=120, cwd=cwd, env={**clean, **(env or {})})
 
 
+@pytest.mark.slow
 async def test_cli_download_then_backtest_the_store(btc, tmp_path):
     fake, _ = btc
     fake.set_now(T + 180 * MIN)
@@ -239,6 +240,7 @@ async def test_cli_download_then_backtest_the_store(btc, tmp_path):
     assert "180 candles" in done.stderr
 
 
+@pytest.mark.slow
 async def test_cli_bad_flags_exit_2(tmp_path):
     done = await main("download", "--exchange", "nowhere", "--symbols", "BTCUSDT",
                       "--timeframes", "1m", "--since", "2026-02-10", cwd=tmp_path)
