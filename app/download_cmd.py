@@ -187,7 +187,7 @@ def progress_for(stream: IO[str]) -> Progress:
 class _Fetched:
     """Candles fetched for one range, and the exchange error that cut it short, if any."""
 
-    def __init__(self, candles: pd.DataFrame, error: Optional[Exception] = None,
+    def __init__(self, candles: pd.DataFrame, error: Optional[BaseException] = None,
                  incomplete: int = 0) -> None:
         self.candles, self.error, self.incomplete = candles, error, incomplete
 
@@ -198,12 +198,15 @@ def chunk_size(fetcher: "MarketData") -> int:
 
 
 async def _native(fetcher: "MarketData", symbol: str, p: Plan, start: int, stop: int,
-                  progress: Progress) -> tuple[pd.DataFrame, Optional[Exception]]:
-    """Closed native `p.base` candles opening in [start, stop), chunk by chunk."""
+                  progress: Progress) -> tuple[pd.DataFrame, Optional[BaseException]]:
+    """Closed native `p.base` candles opening in [start, stop), chunk by chunk.
+
+    An exchange failure or an interruption (Ctrl-C cancels the task) ends the loop: what came
+    until then is returned with it, so the caller can store it before giving up."""
     from exchanges.errors import ExchangeUnavailable
     chunk = chunk_size(fetcher)
     frames: list[pd.DataFrame] = []
-    error: Optional[Exception] = None
+    error: Optional[BaseException] = None
     cursor = start
     try:
         while cursor < stop:
@@ -218,7 +221,7 @@ async def _native(fetcher: "MarketData", symbol: str, p: Plan, start: int, stop:
                 break  # nothing newer is closed, or the rest opens after `stop`
             last = int(got["timestamp"].iloc[-1])
             cursor = store.next_open(p, last) if p.straight else last + p.base_ms
-    except ExchangeUnavailable as e:
+    except (ExchangeUnavailable, asyncio.CancelledError) as e:
         error = e
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
     return frame, error
@@ -251,7 +254,7 @@ def _estimate(p: Plan, lo: int, hi: int, now: int) -> int:
 
 
 async def update_file(fetcher: "MarketData", req: Request, symbol: str, p: Plan, now: int,
-                      progress: Progress) -> tuple[FileResult, Optional[Exception]]:
+                      progress: Progress) -> tuple[FileResult, Optional[BaseException]]:
     """Bring one file up to date; what it got and the exchange error that stopped it, if any.
 
     store.StoreError when the stored file fails verification (it is left untouched)."""
@@ -275,7 +278,7 @@ async def update_file(fetcher: "MarketData", req: Request, symbol: str, p: Plan,
         ranges.append(("after", store.next_open(p, last), hi))
     progress.begin(label, sum(_estimate(p, lo, h, now) for _, lo, h in ranges if lo < h))
     before, after = empty_frame(), empty_frame()
-    error: Optional[Exception] = None
+    error: Optional[BaseException] = None
     try:
         for side, lo, h in ranges:
             got = await fetch_range(fetcher, symbol, p, lo, h, now, progress)
@@ -428,6 +431,8 @@ async def download(settings: "Settings", req: Request, progress: Progress, out: 
                     status = EXIT_FAILED
                     continue
                 print_result(result, venue.name, out)
+                if isinstance(error, asyncio.CancelledError):
+                    raise error  # interrupted: stored what came, now stop as asked
                 if error is not None:
                     _note(f"error: {venue.label} {symbol} {p.timeframe}: {error}; the candles "
                           "fetched until then are stored, run the same command again to go on")

@@ -177,6 +177,24 @@ async def test_an_exchange_failure_keeps_what_was_fetched_and_exits_1(btc, tmp_p
     assert code == 0 and len(stored(tmp_path)) == 90 and "60 new (0 before, 60 after)" in out
 
 
+async def test_an_interruption_stores_what_came_then_stops(btc, tmp_path, monkeypatch):
+    fake, _ = btc
+    monkeypatch.setattr(download_cmd, "chunk_size", lambda fetcher: 30)
+    real = BINANCE_MARKET_DATA.closed_candles
+    calls = []
+
+    async def interrupted(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 3:
+            raise asyncio.CancelledError  # what Ctrl-C does to the running task
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BINANCE_MARKET_DATA, "closed_candles", interrupted)
+    with pytest.raises(asyncio.CancelledError):
+        await run(fake, tmp_path)
+    assert len(stored(tmp_path)) == 60
+
+
 async def test_a_stored_file_failing_verification_is_left_alone(btc, tmp_path):
     fake, candles = btc
     path = store.path_of(tmp_path, "binance", "BTC/USDT", "1m")
