@@ -25,10 +25,10 @@ import structlog
 from timeframe import timeframe_ms
 
 from .ccxt_market_data import CcxtMarketData, Rows, ohlcv_rows
-from .ccxt_trading import CcxtTrading, closing_side, round_trip
+from .ccxt_trading import CcxtTrading
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .okx import RECENT_CANDLES_KEPT, base_step, to_contracts
-from .port import Direction, ExitFill, MarketRules, OrderResult
+from .port import Direction, MarketRules, OrderResult
 
 log = structlog.get_logger(__name__)
 
@@ -184,21 +184,9 @@ class OkxTrading(CcxtTrading):
             result = dataclasses.replace(result, client_id=str(algo_id))
         return result
 
-    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> Optional[ExitFill]:
-        """Average price, OKX's realised PnL (fillPnl) and the USDT fees of the closing fills."""
-        trades = await self._call(lambda: self.exchange.fetch_my_trades(
-            self.venue.ccxt_symbol(symbol), since_ms), read=True)
-        close_side = closing_side(direction)
-        trip = round_trip(trades, close_side)
-        closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
-        contracts = sum(float(t["amount"]) for t in closing)
-        if not contracts:
-            return None
-        price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / contracts
-        pnl = sum(float((t.get("info") or {}).get("fillPnl") or 0) for t in closing)
-        return ExitFill(price, contracts * self._contract_size(symbol), pnl,
-                        self._fees(trip[0] + closing) if trip else None)
+    def _trade_pnl(self, closing: list[dict], entry: list[dict], direction: Direction) -> float:
+        """OKX's own realised PnL of the closing fills (fillPnl)."""
+        return sum(float((t.get("info") or {}).get("fillPnl") or 0) for t in closing)
 
 
 MarketData = OkxMarketData
