@@ -22,9 +22,8 @@ from typing import Any, Mapping, Optional
 
 import structlog
 
-from timeframe import timeframe_ms
 
-from .ccxt_market_data import CcxtMarketData, Rows, ohlcv_rows
+from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .okx import RECENT_CANDLES_KEPT, base_step, to_contracts
@@ -49,24 +48,16 @@ def candle_endpoint(oldest_ms: int, now_ms: int, tf_ms: int) -> str:
 class OkxMarketData(CcxtMarketData):
     """OKX swaps' candles from the endpoint that holds the asked range."""
 
-    async def _rows(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
-                    limit: int) -> Rows:
-        await self._markets()
-        tf_ms = timeframe_ms(timeframe)
+    async def _ohlcv_params(self, tf_ms: int, *, since: int | None, until: int | None,
+                            limit: int) -> dict[str, Any]:
+        """The range's end and the endpoint (recent or history) that holds the asked range."""
         now = await self.server_time_ms()
         end = until if until is not None else now
         oldest = since if since is not None else end - limit * tf_ms
         params: dict[str, Any] = {"type": candle_endpoint(oldest, now, tf_ms)}
         if until is not None:
             params["until"] = until
-        ccxt_symbol = self.venue.ccxt_symbol(symbol)
-
-        async def call() -> Rows:
-            payload = await self.exchange.fetch_ohlcv(ccxt_symbol, timeframe, since, limit,
-                                                      params)
-            return ohlcv_rows(payload, tf_ms)  # inside the retry: a garbled answer is retried
-
-        return await self._read(call, f"candles {symbol} {timeframe}")
+        return params
 
 
 def _kind(info: Mapping[str, Any]) -> Optional[str]:
