@@ -10,20 +10,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from app.daemon import Daemon
-from config import ConfigError, load_settings
 from tests.shared_data import REPO
+from tests.config_env import load, problems
 
 LONG = "a-password-of-24-chars!!"
-
-
-def load(**env: str):
-    return load_settings(env=env, dotenv_path=None)
-
-
-def problems(**env: str) -> dict[str, str]:
-    with pytest.raises(ConfigError) as err:
-        load(**env)
-    return {p.key: str(p) for p in err.value.problems}
 
 
 def test_the_api_is_off_by_default_and_control_too():
