@@ -24,12 +24,13 @@ from exchanges.venue import Venue
 
 __all__ = ["ConfigError", "FileProblem", "KEYS", "Problem", "SECRET_KEYS", "Settings",
            "VenueKeys", "is_production_host", "lint_environment", "load_settings",
-           "normalize_symbol", "read_dotenv", "read_environment"]
+           "normalize_symbol", "read_data_dir", "read_dotenv", "read_environment"]
 
 MAX_LEVERAGE = 125
 REDACTED = "***"
 DEFAULT_DOTENV = ".env"
 DEFAULT_STATE_DB = "state/choch.db"
+DEFAULT_DATA_DIR = "data"
 STATE_DB_NAME = "choch.db"  # inside $STATE_DIRECTORY, which systemd's StateDirectory= sets
 
 
@@ -177,6 +178,8 @@ class Settings:
     # --- the paper broker (ENABLE_TRADING=0): the backtest's fee and slippage rules ---
     paper_fee_rate: float = 0.0005  # per leg, a fraction of the notional
     paper_slippage_bps: float = 0.0  # market fills and stop exits worsened by this much
+    # --- the history store (`main.py download`, `main.py backtest --exchange`) ---
+    data_dir: str = DEFAULT_DATA_DIR
 
     def venue_keys(self, name: str) -> VenueKeys:
         """Credentials and URL overrides of venue `name` (BINANCE_* for binance)."""
@@ -273,6 +276,7 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "MAX_DAILY_LOSS": ("max_daily_loss", number(float, 0, 1e9)),
     "PAPER_FEE_RATE": ("paper_fee_rate", number(float, 0, 0.01)),
     "PAPER_SLIPPAGE_BPS": ("paper_slippage_bps", number(float, 0, 1000)),
+    "DATA_DIR": ("data_dir", plain_text),
 }
 # --- HTTP API keys: parsers, KEYS entries and the one cross-check --------------------------------
 API_MIN_PASSWORD = 16  # on a non-loopback address: the API can close positions
@@ -544,6 +548,12 @@ def read_environment(env: Mapping[str, str] | None = None,
     if problems:
         raise ConfigError(problems)
     return raw
+
+
+def read_data_dir(env: Mapping[str, str] | None = None,
+                  dotenv_path: str | os.PathLike | None = DEFAULT_DOTENV) -> str:
+    """DATA_DIR alone, for a command that reads no other setting (a backtest over the store)."""
+    return read_environment(env, dotenv_path).get("DATA_DIR", "").strip() or DEFAULT_DATA_DIR
 
 
 def _state_db(raw: Mapping[str, str]) -> str:

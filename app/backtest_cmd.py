@@ -1,7 +1,9 @@
-"""`main.py backtest`: replay a candle file through the detector and the trade rules, and report.
+"""`main.py backtest`: replay candles through the detector and the trade rules, and report.
 
-A file backtest reads no configuration: every trade flag defaults to the built-in default of its
-env key (config.Settings()), never to the environment or an env file.
+The candles come from a file (--csv) or from the history store `main.py download` fills
+(--exchange, --symbols, --timeframes). A file backtest reads no configuration; a store backtest
+reads DATA_DIR only. Every trade flag defaults to the built-in default of its env key
+(config.Settings()), never to the environment or an env file.
 """
 from __future__ import annotations
 
@@ -11,27 +13,41 @@ import os
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DESCRIPTION = """\
-Backtest the CHoCH/BOS signals of a candle file (--csv, any format `scan --csv` reads) with the
-same trade rules as paper trading: entry at the break candle's close (plus slippage), stop at the
-event's extreme, target at --risk-reward x risk, stop checked before target on every later
-candle, fees on both legs. Prints a summary (table or JSON) on stdout; notes go to stderr. Reads
-no configuration: the trade flags default to the env keys' built-in defaults.
+Backtest the CHoCH/BOS signals of a candle file (--csv, any format `scan --csv` reads), or of
+the history store (--exchange NAME --symbols A,B|ALL --timeframes 15m,1h [--since] [--until]:
+the files `main.py download` writes under DATA_DIR; ALL = every symbol stored for the venue),
+with the same trade rules as paper trading: entry at the break candle's close (plus
+slippage), stop at the event's extreme, target at --risk-reward x risk, stop checked before
+target on every later candle, fees on both legs. Prints a summary (table or JSON) on stdout;
+notes go to stderr. Reads no configuration but DATA_DIR (store only): the trade flags default
+to the env keys' built-in defaults.
+
+--timeframe-detail 1m: when one candle touches both the stop and the target, the first 1m
+candle inside it touching either decides which exit happened (stop first when that one touches
+both, or when none inside it does); without it, stop first. The 1m candles come from
+--detail-csv PATH with --csv, or from the store's 1m file of the same symbol.
 
 Sweep: --grid "left=3,5,8 right=3,5 risk_reward=1.5,2,3" backtests every combination over every
---csv file (repeat --csv) in parallel and ranks them: net_pnl, higher first, then
-profit_factor, higher first (none: infinite with a profit, 0 without), then grid order. Grid
-keys: left, right, break_on, trade_on (kinds joined by '+': CHOCH,BOS,CHOCH+BOS), risk_reward,
-on_opposite, fee_rate, slippage_bps; keys not in the grid take their flag's value. Local
-processes by default (--jobs); --scheduler runs the same sweep on a Dask cluster.
+--csv file (repeat --csv), or every stored symbol x timeframe, in parallel and ranks them:
+net_pnl, higher first, then profit_factor, higher first (none: infinite with a profit, 0
+without), then grid order. Grid keys: left, right, break_on, trade_on (kinds joined by '+':
+CHOCH,BOS,CHOCH+BOS), risk_reward, on_opposite, fee_rate, slippage_bps; keys not in the grid
+take their flag's value. Local processes by default (--jobs); --scheduler runs the same sweep
+on a Dask cluster.
 
 exit status:
   0    done
   1    the Dask scheduler could not be reached
-  2    bad flags, a bad grid key or value, or a malformed candle file"""
+  2    bad flags, a bad grid key or value, a malformed candle file, or a store file missing
+       (named, with the `download` command that fetches it)"""
 
 
 def _fraction(text: str) -> float:
@@ -92,6 +108,38 @@ def _timeframe(text: str) -> str:
     return text
 
 
+def _exchange(text: str) -> str:
+    from exchanges import registry
+    try:
+        return registry.get_venue(text).name
+    except registry.UnknownVenue as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _symbols(text: str) -> tuple[str, ...]:
+    from config_values import parse_symbols
+    try:
+        return parse_symbols(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _timeframes(text: str) -> tuple[str, ...]:
+    from config_values import parse_timeframes
+    try:
+        return parse_timeframes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _date(text: str) -> int:
+    from app.scan import parse_utc
+    try:
+        return parse_utc(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the `backtest` subcommand and its flags."""
     from config import Settings
@@ -100,9 +148,27 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                               help="replay a candle file through the detector and trade rules",
                               description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--csv", metavar="PATH", required=True, action="append",
+    p.add_argument("--csv", metavar="PATH", action="append",
                    help="candle file: our CSV or a Binance kline dump (as scan --csv); "
                         "repeat it for a sweep over several files")
+    p.add_argument("--exchange", type=_exchange, metavar="NAME",
+                   help="backtest the history store of this venue instead of a file")
+    p.add_argument("--symbols", type=_symbols, metavar="BTC/USDT,ETH/USDT|ALL",
+                   help="with --exchange: stored symbols, or ALL of them")
+    p.add_argument("--timeframes", type=_timeframes, metavar="15m,1h",
+                   help="with --exchange: stored timeframes")
+    p.add_argument("--since", type=_date, metavar="DATE",
+                   help="with --exchange: first open time, YYYY-MM-DD or ISO datetime, UTC "
+                        "(default: the file's first candle)")
+    p.add_argument("--until", type=_date, metavar="DATE",
+                   help="with --exchange: candles opening before this (default: all stored)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="with --exchange: the store (default: DATA_DIR, data/)")
+    p.add_argument("--timeframe-detail", type=_timeframe, metavar="TF",
+                   help="order a stop and target touched by one candle with these shorter "
+                        "candles, e.g. 1m (see above)")
+    p.add_argument("--detail-csv", metavar="PATH",
+                   help="with --csv and --timeframe-detail: the shorter candles' file")
     p.add_argument("--symbol", help="name written in the trades (default: the file name up to "
                                     "its first '-', '_' or '.')")
     p.add_argument("--timeframe", type=_timeframe,
@@ -155,13 +221,44 @@ def _note(message: str) -> None:
     print(f"backtest: {message}", file=sys.stderr)
 
 
-def settings_of(args: argparse.Namespace, symbol: str, timeframe: str) -> dict:
+@dataclass
+class Series:
+    """One candle series to backtest, with the names written for it."""
+
+    candles: pd.DataFrame
+    symbol: str
+    timeframe: str
+    tf_ms: int
+    detail: Optional[pd.DataFrame] = None  # --timeframe-detail candles of the same market
+
+
+class MissingData(Exception):
+    """Store files a backtest needs that are not there (exit 2); the message says how to fetch."""
+
+
+def _iso(ms: Optional[int]) -> Optional[str]:
+    from backtest.tradesio import iso_utc
+    return None if ms is None else iso_utc(ms)
+
+
+def settings_of(args: argparse.Namespace, series: Sequence[Series]) -> dict:
     """The flags that shaped the result (printed in the JSON and the report)."""
-    return {"csv": args.csv[0], "symbol": symbol, "timeframe": timeframe, "left": args.left,
-            "right": args.right, "break_on": args.break_on, "trade_on": sorted(args.trade_on),
-            "risk_reward": args.risk_reward, "on_opposite": args.on_opposite,
-            "fee_rate": args.fee_rate, "slippage_bps": args.slippage_bps,
-            "position_size": args.position_size, "leverage": args.leverage}
+    if args.csv:
+        source: dict = {"csv": args.csv[0], "symbol": series[0].symbol,
+                        "timeframe": series[0].timeframe}
+    else:
+        source = {"exchange": args.exchange,
+                  "symbols": list(dict.fromkeys(s.symbol for s in series)),
+                  "timeframes": list(dict.fromkeys(s.timeframe for s in series)),
+                  "since": _iso(args.since), "until": _iso(args.until)}
+    out = {**source, "left": args.left,
+           "right": args.right, "break_on": args.break_on, "trade_on": sorted(args.trade_on),
+           "risk_reward": args.risk_reward, "on_opposite": args.on_opposite,
+           "fee_rate": args.fee_rate, "slippage_bps": args.slippage_bps,
+           "position_size": args.position_size, "leverage": args.leverage}
+    if args.timeframe_detail:
+        out["timeframe_detail"] = args.timeframe_detail
+    return out
 
 
 def print_table(summary: dict, out: IO[str]) -> None:
@@ -180,18 +277,18 @@ def print_table(summary: dict, out: IO[str]) -> None:
               f"{shown(r['max_drawdown'])}", file=out)
 
 
-def _write_outputs(args: argparse.Namespace, result, candles, summary: dict, settings: dict,
-                   tf_ms: int) -> None:
+def _write_outputs(args: argparse.Namespace, results: list, series: Sequence[Series],
+                   summary: dict, settings: dict) -> None:
     """--trades-out and --report-out, when given."""
     from backtest import tradesio
     if args.trades_out:
         with open(args.trades_out, "w", newline="") as f:
-            tradesio.write_trades([result], f)
+            tradesio.write_trades(results, f)
         _note(f"trades written to {args.trades_out}")
     if args.report_out:
         from backtest.report import write_report
-        page = write_report(args.report_out, [result], [candles], summary, settings,
-                            args.left, args.right, [tf_ms])
+        page = write_report(args.report_out, results, [s.candles for s in series], summary,
+                            settings, args.left, args.right, [s.tf_ms for s in series])
         _note(f"report written to {page}")
 
 
@@ -211,15 +308,34 @@ def _load(path: str, timeframe: str | None):
     return data.candles, tf_ms, label
 
 
+def _load_detail(path: str, timeframe: str) -> pd.DataFrame:
+    """The --detail-csv candles; ValueError when their spacing is not --timeframe-detail."""
+    from fetchers.csv_files import read_candles, timeframe_label
+    from fetchers.timeframes import parse_timeframe
+
+    data = read_candles(path)
+    if data.timeframe_ms is not None and data.timeframe_ms != parse_timeframe(timeframe):
+        raise ValueError(f"--detail-csv {path}: its candles are "
+                         f"{timeframe_label(data.timeframe_ms)} apart, not {timeframe} "
+                         "(--timeframe-detail)")
+    _note(f"{path}: {len(data.candles):,} {timeframe} detail candles, {len(data.gaps):,} gap(s)")
+    return data.candles
+
+
 def _misused(args: argparse.Namespace) -> str | None:
     """A flag combination that cannot work, in words, or None."""
+    source = _source_misuse(args) or _detail_misuse(args)
+    if source:
+        return source
     if args.grid:
         if args.trades_out or args.report_out:
             return "--trades-out and --report-out describe one backtest, not a --grid sweep"
-        if args.symbol and len(args.csv) > 1:
+        if args.timeframe_detail:
+            return "--timeframe-detail refines one backtest, not a --grid sweep"
+        if args.csv and args.symbol and len(args.csv) > 1:
             return "--symbol names one file; a sweep over several files takes names from them"
         return None
-    if len(args.csv) > 1:
+    if args.csv and len(args.csv) > 1:
         return "several --csv files are swept with --grid"
     for flag in ("scheduler", "jobs", "sweep_out"):
         if getattr(args, flag) is not None:
@@ -262,15 +378,63 @@ def _unwritable(args: argparse.Namespace) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace) -> int:
+STORE_FLAGS = ("symbols", "timeframes", "since", "until", "data_dir")
+
+
+def _source_misuse(args: argparse.Namespace) -> str | None:
+    """Exactly one source: a file (--csv) or the store (--exchange with its flags)."""
+    if args.exchange is None:
+        if not args.csv:
+            return ("give a candle file (--csv PATH) or the history store (--exchange NAME "
+                    "--symbols A,B --timeframes 15m)")
+        given = [f"--{f.replace('_', '-')}" for f in STORE_FLAGS if getattr(args, f) is not None]
+        return f"{', '.join(given)} only go with --exchange" if given else None
+    if args.csv:
+        return "--csv and --exchange are two sources: give one"
+    if args.symbol or args.timeframe:
+        return ("--symbol and --timeframe name a --csv file; the store takes --symbols and "
+                "--timeframes")
+    if args.symbols is None or args.timeframes is None:
+        return "--exchange needs --symbols and --timeframes"
+    if args.since is not None and args.until is not None and args.until <= args.since:
+        return "--until must be after --since"
+    return None
+
+
+def _detail_misuse(args: argparse.Namespace) -> str | None:
+    """--timeframe-detail takes its candles from --detail-csv (a file) or the store."""
+    if args.detail_csv and not args.timeframe_detail:
+        return "--detail-csv needs --timeframe-detail (the detail candles' timeframe)"
+    if args.detail_csv and not args.csv:
+        return "--detail-csv goes with --csv; the store's detail is its own file"
+    if args.timeframe_detail and args.csv and not args.detail_csv:
+        return "--timeframe-detail with --csv needs --detail-csv PATH (the shorter candles)"
+    return None
+
+
+def run(args: argparse.Namespace, dotenv_path: str = ".env") -> int:
     """Run the backtest (or the sweep) the flags describe; the exit status."""
     misuse = _misused(args) or _unwritable(args)
     if misuse:
         _note(f"error: {misuse}")
         return 2
+    try:
+        if args.exchange:
+            _check_detail(args, [(tf, _tf_ms(tf)) for tf in args.timeframes])
+            series = _store_series(args, dotenv_path)
+        else:
+            series = _csv_series(args)
+            _check_detail(args, [(s.timeframe, s.tf_ms) for s in series])
+        _drop_same_detail(args, series)
+    except MissingData as e:
+        _note(f"error: {e}")
+        return 2
+    except ValueError as e:
+        _note(f"error: {e}")
+        return 2
     if args.grid:
-        return _run_sweep(args)
-    return _run_one(args, args.csv[0])
+        return _run_sweep(args, series)
+    return _run_one(args, series)
 
 
 def rules_of(args: argparse.Namespace):
@@ -280,29 +444,141 @@ def rules_of(args: argparse.Namespace):
                       args.fee_rate, args.slippage_bps, args.position_size, args.leverage)
 
 
-def _run_one(args: argparse.Namespace, path: str) -> int:
-    """One backtest over one file."""
+def _csv_series(args: argparse.Namespace) -> list[Series]:
+    """Every --csv file as a Series (ValueError names a bad one)."""
+    out = []
+    for path in args.csv:
+        candles, tf_ms, timeframe = _load(path, args.timeframe)
+        out.append(Series(candles, args.symbol or symbol_from(path), timeframe, tf_ms))
+    if args.timeframe_detail:
+        out[0].detail = _load_detail(args.detail_csv, args.timeframe_detail)
+    return out
+
+
+def _check_detail(args: argparse.Namespace, timeframes: Sequence[tuple[str, int]]) -> None:
+    """ValueError when the detail timeframe is longer than a backtested one."""
+    if not args.timeframe_detail:
+        return
+    detail_ms = _tf_ms(args.timeframe_detail)
+    for timeframe, tf_ms in timeframes:
+        if detail_ms > tf_ms:
+            raise ValueError(f"--timeframe-detail {args.timeframe_detail} is longer than the "
+                             f"{timeframe} candles it should refine")
+
+
+def _drop_same_detail(args: argparse.Namespace, series: Sequence[Series]) -> None:
+    """A detail as long as the candles themselves orders nothing: said, and not used."""
+    for s in series:
+        if s.detail is not None and _tf_ms(args.timeframe_detail) == s.tf_ms:
+            _note(f"{s.symbol} {s.timeframe}: --timeframe-detail {args.timeframe_detail} is "
+                  "the timeframe itself: no effect")
+            s.detail = None
+
+
+def _store_series(args: argparse.Namespace, dotenv_path: str) -> list[Series]:
+    """The stored series the flags name, cut to --since/--until (MissingData, ValueError)."""
+    from config import ConfigError, read_data_dir
+    from fetchers import store
+
+    try:
+        data_dir = args.data_dir or read_data_dir(dotenv_path=dotenv_path)
+    except ConfigError as e:
+        raise ValueError("cannot read DATA_DIR: " + "; ".join(map(str, e.problems))) from None
+    symbols = (store.stored_symbols(data_dir, args.exchange) if args.symbols == ("ALL",)
+               else list(args.symbols))
+    if not symbols:
+        raise MissingData(f"no symbol is stored for {args.exchange} under {data_dir}; fetch "
+                          "some first: " + _download_hint(args, ["BTC/USDT"],
+                                                          list(args.timeframes)))
+    detail = (args.timeframe_detail,) if args.timeframe_detail else ()
+    needed = list(dict.fromkeys((s, tf) for s in symbols
+                                for tf in tuple(args.timeframes) + detail))
+    missing = [(s, tf) for s, tf in needed
+               if not store.path_of(data_dir, args.exchange, s, tf).is_file()]
+    if missing:
+        files = ", ".join(str(store.path_of(data_dir, args.exchange, s, tf)) for s, tf in missing)
+        raise MissingData(f"not in the store: {files}; fetch with: " + _download_hint(
+            args, list(dict.fromkeys(s for s, _ in missing)),
+            list(dict.fromkeys(tf for _, tf in missing))))
+    loaded = {key: _stored(args, data_dir, *key) for key in needed}
+    # Named as a file backtest names them (LTCUSDT): the same candles give the same output.
+    return [Series(loaded[(s, tf)], store.symbol_dir(s), tf, _tf_ms(tf),
+                   loaded[(s, args.timeframe_detail)] if args.timeframe_detail else None)
+            for s in symbols for tf in args.timeframes]
+
+
+def _tf_ms(timeframe: str) -> int:
+    from fetchers.timeframes import parse_timeframe
+    return parse_timeframe(timeframe)
+
+
+def _download_hint(args: argparse.Namespace, symbols: list[str], timeframes: list[str]) -> str:
+    """The `download` command that fetches these symbols and timeframes for the asked span."""
+    since = _iso(args.since) or "YYYY-MM-DD"
+    until = f" --until {_iso(args.until)}" if args.until is not None else ""
+    data_dir = f" --data-dir {args.data_dir}" if args.data_dir else ""
+    return (f"python main.py download --exchange {args.exchange} --symbols "
+            f"{','.join(symbols)} --timeframes {','.join(timeframes)} --since {since}{until}"
+            f"{data_dir}")
+
+
+def _stored(args: argparse.Namespace, data_dir: str, symbol: str, timeframe: str
+            ) -> pd.DataFrame:
+    """One stored file, verified and cut to [--since, --until) (ValueError when unsound)."""
+    from exchanges.candles import since_slice
+    from exchanges.registry import get_venue
+    from fetchers import store
+    from app.scan import utc_text
+    from fetchers.timeframes import plan
+
+    path = store.path_of(data_dir, args.exchange, symbol, timeframe)
+    try:
+        candles = store.read(path)
+    except store.StoreError as e:
+        raise ValueError(str(e)) from None
+    p = plan(timeframe, get_venue(args.exchange).native_timeframes)
+    problems = store.verify(candles, p)
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    if len(candles):
+        first, last = int(candles["timestamp"].iloc[0]), int(candles["timestamp"].iloc[-1])
+        if args.since is not None and args.since < first:
+            _note(f"{path}: starts at {utc_text(first)} UTC, after --since")
+        if args.until is not None and args.until > store.next_open(p, last):
+            _note(f"{path}: ends at {utc_text(last)} UTC, before --until")
+    cut = since_slice(candles, args.since, args.until)
+    gaps = store.gaps(cut, p)
+    _note(f"{path}: {len(cut):,} candles, {len(gaps):,} gap(s)")
+    return cut
+
+
+def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
+    """One backtest over one or more series (one report)."""
     import choch
     from backtest import metrics
     from backtest.simulate import simulate
 
-    try:
-        candles, tf_ms, timeframe = _load(path, args.timeframe)
-    except ValueError as e:
-        _note(f"error: {e}")
-        return 2
-    symbol = args.symbol or symbol_from(path)
     rules = rules_of(args)
-    started = time.perf_counter()
-    events = choch.scan(candles, args.left, args.right, args.break_on, tf_ms)
-    result = simulate(candles, events, rules, tf_ms, symbol, timeframe)
-    summary = metrics.report([result])
-    _note(f"{len(events):,} events, {result.signals:,} tradable, {result.skipped:,} skipped "
-          f"(stop not beyond entry), {len(result.trades):,} trades in "
-          f"{time.perf_counter() - started:.3f} s")
-    settings = settings_of(args, symbol, timeframe)
+    results = []
+    for s in series:
+        started = time.perf_counter()
+        events = choch.scan(s.candles, args.left, args.right, args.break_on, s.tf_ms)
+        result = simulate(s.candles, events, rules, s.tf_ms, s.symbol, s.timeframe, s.detail)
+        where = f"{s.symbol} {s.timeframe}: " if args.exchange else ""
+        _note(f"{where}{len(events):,} events, {result.signals:,} tradable, {result.skipped:,} "
+              f"skipped (stop not beyond entry), {len(result.trades):,} trades in "
+              f"{time.perf_counter() - started:.3f} s")
+        if s.detail is not None:
+            x = result.extra
+            _note(f"{where}--timeframe-detail {args.timeframe_detail}: candles touching both "
+                  f"stop and target: {x['detail_target_first']:,} target first, "
+                  f"{x['detail_stop_first']:,} stop first, {x['detail_undecided']:,} without "
+                  "detail (stop first)")
+        results.append(result)
+    summary = metrics.report(results)
+    settings = settings_of(args, series)
     try:
-        _write_outputs(args, result, candles, summary, settings, tf_ms)
+        _write_outputs(args, results, series, summary, settings)
     except OSError as e:
         _note(f"error: cannot write: {e}")
         return 2
@@ -313,30 +589,15 @@ def _run_one(args: argparse.Namespace, path: str) -> int:
     return 0
 
 
-
-def _sweep_files(args: argparse.Namespace) -> list:
-    """Every --csv file as a SweepFile (ValueError names a bad one)."""
-    from backtest.sweep import SweepFile
-    files = []
-    for path in args.csv:
-        candles, tf_ms, timeframe = _load(path, args.timeframe)
-        files.append(SweepFile(candles, args.symbol or symbol_from(path), timeframe, tf_ms))
-    return files
-
-
-def _run_sweep(args: argparse.Namespace) -> int:
-    """Every --grid combination over every --csv file, ranked (table or JSON, and --sweep-out)."""
+def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
+    """Every --grid combination over every series, ranked (table or JSON, and --sweep-out)."""
     from backtest import sweep
     try:
         grid = sweep.parse_grid(args.grid)
     except sweep.GridError as e:
         _note(f"error: --grid {e}")
         return 2
-    try:
-        files = _sweep_files(args)
-    except ValueError as e:
-        _note(f"error: {e}")
-        return 2
+    files = [sweep.SweepFile(s.candles, s.symbol, s.timeframe, s.tf_ms) for s in series]
     base = {k: getattr(args, k) for k in sweep.GRID_KEYS}
     base["trade_on"] = frozenset(args.trade_on)
     combos = sweep.combinations(grid, base)

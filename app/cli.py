@@ -11,12 +11,12 @@ import sys
 from types import ModuleType
 from typing import Sequence
 
-from app import __version__, backtest_cmd, scan
+from app import __version__, backtest_cmd, download_cmd, scan
 from config import ConfigError, Settings, lint_environment, load_settings
 from exchanges import registry  # pure data: no ccxt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("run", "scan", "check", "backtest")
+COMMANDS = ("run", "scan", "check", "backtest", "download")
 DEFAULT_ENV_FILE = ".env"
 
 RUN_HELP = """\
@@ -88,7 +88,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
         prog=prog, parents=[common],
         description="CHoCH/BOS signal daemon. Without a command: run.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check,backtest}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check,backtest,download}")
     raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("run", parents=[common], help="run the daemon (the default)",
                    description=RUN_HELP, formatter_class=raw)
@@ -125,6 +125,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     scanner.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                       help="output format (jsonl)")
     backtest_cmd.add_parser(sub)
+    download_cmd.add_parser(sub)
     return parser
 
 
@@ -196,8 +197,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "main.py") -> int:
         if args.command == "scan":
             return _scan(args, dotenv_path)
         if args.command == "backtest":
-            return backtest_cmd.run(args)
+            return backtest_cmd.run(args, dotenv_path)
         settings = load_settings_or_exit(dotenv_path)
+        if args.command == "download":
+            return download_cmd.run(settings, args)
         if args.command == "check":
             return _online().check(settings)
         return _online().run(settings)

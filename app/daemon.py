@@ -7,7 +7,7 @@ import contextlib
 import signal
 import sys
 import time
-from typing import AsyncIterator, Awaitable, Callable, Optional, Protocol, TypeVar
+from typing import AsyncIterator, Awaitable, Callable, Optional, TypeVar
 
 import pandas as pd
 import structlog
@@ -20,6 +20,7 @@ from api import Metrics
 from choch import Event
 from config import Settings
 from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
+from exchanges.port import MarketData
 from fetchers.adapter import TimeframeAdapter
 from exchanges import factory
 from store import SignalRow, StateDbError, open_exclusive
@@ -52,30 +53,6 @@ RECONCILE_EVERY_S = 60.0
 # SIGTERM (systemd stop) and SIGHUP (the terminal closed) stop cleanly with 0; SIGINT (Ctrl-C)
 # too, with the shell's 130.
 STOP_SIGNALS = {signal.SIGTERM: EXIT_OK, signal.SIGHUP: EXIT_OK, signal.SIGINT: EXIT_INTERRUPTED}
-
-
-class MarketData(Protocol):
-    """What the daemon needs of the data instance (exchanges.port.MarketData has more)."""
-
-    @property
-    def native_timeframes(self) -> tuple[str, ...]:
-        """The timeframes the venue serves itself (TimeframeAdapter builds the others)."""
-
-    async def start(self) -> None:
-        """Build the exchange client (no request yet)."""
-
-    async def universe(self) -> list[str]:
-        """The symbols to watch (cached by the fetcher)."""
-
-    async def server_time_ms(self) -> int:
-        """The exchange's clock."""
-
-    async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,
-                             limit: int | None = None) -> pd.DataFrame:
-        """Closed native candles, oldest first (what TimeframeAdapter builds on)."""
-
-    async def close(self) -> None:
-        """Release the HTTP session."""
 
 
 class Daemon:

@@ -3,6 +3,12 @@
 The loop runs over events, not bars: between two events the open position's first stop or
 target touch is found with numpy over the bars in between, so a year of 1m bars costs about
 as much as its few thousand events.
+
+Timeframe detail (optional, as freqtrade's --timeframe-detail): a candle whose range touches
+both the stop and the target does not say which came first. Given the shorter candles of the
+same market (`detail`), the first of them inside that candle that touches either decides; if
+that one touches both, or none inside it does (missing or inconsistent detail), stop first,
+as without detail. Only the order changes: prices and exit times follow the candle's rule.
 """
 from __future__ import annotations
 
@@ -13,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from choch import Event
-from trading.rules import (CLOSE, END, LONG, REVERSE, Position, Trade, TradeRules,
-                           close_position, exit_on_candle, open_position, signal_action)
+from trading.rules import (CLOSE, END, LONG, REVERSE, STOP, TARGET, Position, Trade,
+                           TradeRules, close_position, exit_on_candle, open_position,
+                           signal_action)
 
 FIRST_WINDOW = 256  # bars searched first for an exit; the window doubles until a touch
 
@@ -65,18 +72,64 @@ def _first_touch(pos: Position, bars: _Bars, lo: int, hi: int) -> int:
     return -1
 
 
-def _exit_at(pos: Position, bars: _Bars, j: int, rules: TradeRules) -> Trade:
+class _Detail:
+    """The shorter candles that order a stop and a target touched by the same bar."""
+
+    def __init__(self, candles: pd.DataFrame) -> None:
+        self.ts = candles["timestamp"].to_numpy(dtype=np.int64)
+        self.h, self.l = (candles[k].to_numpy(dtype=np.float64) for k in ("high", "low"))
+        self.target_first = 0  # ambiguous bars the detail resolved to the target
+        self.stop_first = 0  # ambiguous bars the detail resolved to the stop
+        self.undecided = 0  # ambiguous bars without a touching detail candle (stop first)
+
+    def first_hit(self, pos: Position, open_ms: int, close_ms: int) -> Optional[str]:
+        """STOP or TARGET: what the first detail candle in [open_ms, close_ms) touched."""
+        lo, hi = np.searchsorted(self.ts, (open_ms, close_ms), side="left").tolist()
+        if pos.side == LONG:
+            stop = self.l[lo:hi] <= pos.stop_price
+            target = self.h[lo:hi] >= pos.target_price
+        else:
+            stop = self.h[lo:hi] >= pos.stop_price
+            target = self.l[lo:hi] <= pos.target_price
+        touched = stop | target
+        if not touched.any():
+            self.undecided += 1
+            return None
+        k = int(touched.argmax())
+        if target[k] and not stop[k]:
+            self.target_first += 1
+            return TARGET
+        self.stop_first += 1
+        return STOP
+
+
+def _touches_both(pos: Position, high: float, low: float) -> bool:
+    """True when one candle's range reaches both the stop and the target."""
+    if pos.side == LONG:
+        return low <= pos.stop_price and high >= pos.target_price
+    return high >= pos.stop_price and low <= pos.target_price
+
+
+def _exit_at(pos: Position, bars: _Bars, j: int, rules: TradeRules,
+             detail: Optional[_Detail] = None) -> Trade:
     """The trade closed by bar j's stop or target (the rules decide which and at what price)."""
-    hit = exit_on_candle(pos, float(bars.o[j]), float(bars.h[j]), float(bars.l[j]),
-                         rules.slippage_bps)
+    o, h, lo = float(bars.o[j]), float(bars.h[j]), float(bars.l[j])
+    if detail is not None and _touches_both(pos, h, lo) and \
+            detail.first_hit(pos, int(bars.ts[j]), bars.close_time(j)) == TARGET:
+        return close_position(pos, bars.close_time(j), pos.target_price, TARGET,
+                              rules.fee_rate)
+    hit = exit_on_candle(pos, o, h, lo, rules.slippage_bps)
     assert hit is not None  # _first_touch found a touch on this bar
     return close_position(pos, bars.close_time(j), hit[1], hit[0], rules.fee_rate)
 
 
 def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
-             timeframe_ms: int, symbol: str = "", timeframe: str = "") -> Run:
-    """Trades from `events` (detector order) over `candles` under `rules`."""
+             timeframe_ms: int, symbol: str = "", timeframe: str = "",
+             detail: Optional[pd.DataFrame] = None) -> Run:
+    """Trades from `events` (detector order) over `candles` under `rules`; `detail`: shorter
+    candles of the same market ordering a stop and a target touched by one candle."""
     bars = _Bars(candles, timeframe_ms)
+    fine = _Detail(detail) if detail is not None else None
     run = Run(symbol, timeframe, [], [], bars.n, int(bars.ts[0]) if bars.n else 0,
               bars.close_time(bars.n - 1) if bars.n else 0)
     if bars.n == 0:
@@ -93,7 +146,7 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
         if pos is not None:
             j = _first_touch(pos, bars, scanned, b + 1)
             if j >= 0:
-                trades.append(_exit_at(pos, bars, j, rules))
+                trades.append(_exit_at(pos, bars, j, rules, fine))
                 pos = None
             else:
                 scanned = b + 1
@@ -118,7 +171,10 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
     if pos is not None:
         j = _first_touch(pos, bars, scanned, bars.n)
         last = bars.n - 1
-        trades.append(_exit_at(pos, bars, j, rules) if j >= 0 else
+        trades.append(_exit_at(pos, bars, j, rules, fine) if j >= 0 else
                       close_position(pos, bars.close_time(last), float(bars.c[last]), END,
                                      rules.fee_rate))
+    if fine is not None:
+        run.extra.update(detail_target_first=fine.target_first, detail_stop_first=fine.stop_first,
+                         detail_undecided=fine.undecided)
     return run

@@ -27,12 +27,12 @@ import pandas as pd  # noqa: E402
 import choch  # noqa: E402
 from backtest.metrics import report  # noqa: E402
 from backtest.simulate import simulate  # noqa: E402
+from bench.candles import PRICES, chained  # noqa: E402
 from bench.targets import judged  # noqa: E402
 from trading.rules import LONG, TradeRules, open_position  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SERIES = ("LTCUSDT-usdm-1m-2026-02", "BTCUSDT-spot-1m")
-PRICES = ["open", "high", "low", "close"]
 BARS = 525_600  # 365 days of 1m
 START_MS = 1_735_689_600_000  # 2025-01-01 00:00 UTC
 TF_MS = 60_000
@@ -49,17 +49,7 @@ def build_year() -> pd.DataFrame:
     if missing:
         sys.exit(f"bench: real candle data not found in {DATA} (missing: {', '.join(missing)})")
     series = [pd.read_csv(DATA / f"{s}.csv", usecols=PRICES) for s in SERIES]
-    chunks, have, prev_close, k = [], 0, None, 0
-    while have < BARS:
-        chunk = series[k % len(series)].iloc[: BARS - have].copy()
-        if prev_close is not None:
-            chunk[PRICES] *= prev_close / chunk["open"].iat[0]
-        prev_close = float(chunk["close"].iat[-1])
-        chunks.append(chunk)
-        have, k = have + len(chunk), k + 1
-    df = pd.concat(chunks, ignore_index=True)
-    df.insert(0, "timestamp", START_MS + TF_MS * np.arange(len(df), dtype=np.int64))
-    return df
+    return chained(series, BARS, START_MS, TF_MS)
 
 
 def ours(df: pd.DataFrame):

@@ -26,13 +26,13 @@ import pandas as pd  # noqa: E402
 from smartmoneyconcepts import smc  # noqa: E402
 
 import choch  # noqa: E402
+from bench.candles import PRICES, chained  # noqa: E402
 from bench.targets import judged, verdict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 # Real series, concatenated (and cycled) in this order to reach the bar counts below.
 SERIES = ("BTCUSDT-spot-15m", "BTCUSDT-spot-1m", "ETHUSDT-spot-1h", "BTCUSDT-spot-1h",
           "LTCUSDT-usdm-1m-2026-02")
-PRICES = ["open", "high", "low", "close"]
 START_MS = 1_704_063_600_000  # 2023-12-31 23:00 UTC, the first open of the 15m file
 STEP_MS = 60_000  # one regular 1m grid: the real gaps and mixed intervals would break spacing
 
@@ -60,21 +60,8 @@ def load_series() -> list[pd.DataFrame]:
 
 
 def build_candles(series: list[pd.DataFrame], bars: int) -> pd.DataFrame:
-    """`bars` real candles: series chained (cycled as needed), each rebased to continue the last."""
-    chunks, have, prev_close, k = [], 0, None, 0
-    while have < bars:
-        chunk = series[k % len(series)].iloc[: bars - have].copy()
-        if prev_close is not None:
-            # Scale prices so this chunk opens where the previous one closed: no artificial jump,
-            # and the relative shape of every real candle is kept.
-            chunk[PRICES] *= prev_close / chunk["open"].iat[0]
-        prev_close = float(chunk["close"].iat[-1])
-        chunks.append(chunk)
-        have += len(chunk)
-        k += 1
-    df = pd.concat(chunks, ignore_index=True)  # RangeIndex: smc indexes its Series by position
-    df.insert(0, "timestamp", START_MS + STEP_MS * np.arange(len(df), dtype=np.int64))
-    return df
+    """`bars` real candles on this benchmark's 1m grid (see bench.candles.chained)."""
+    return chained(series, bars, START_MS, STEP_MS)
 
 
 def run_smc(df: pd.DataFrame) -> pd.DataFrame:

@@ -22,9 +22,9 @@ import structlog
 from .binance import SERVER_SIDE_CODES, TIMESTAMP_OUTSIDE_RECV_WINDOW
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData, Rows
-from .ccxt_trading import CcxtTrading, round_trip
+from .ccxt_trading import CcxtTrading
 from .errors import venue_code
-from .port import Direction, ExitFill, MarketRules, OrderResult, OrderStatus
+from .port import Direction, MarketRules, OrderResult, OrderStatus
 from .retry import MalformedResponse
 from .tagging import with_retry_after
 
@@ -236,20 +236,13 @@ class BinanceTrading(CcxtTrading):
                            o.get("side"), float(trigger) if trigger and float(trigger) else None,
                            _kind(info))
 
-    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> Optional[ExitFill]:
-        """Average price, Binance's realised PnL and USDT commissions of the closing trades."""
-        trades = await self._call(lambda: self.exchange.fetch_my_trades(
-            self.venue.ccxt_symbol(symbol), since_ms), read=True)
-        close_side = "sell" if direction is Direction.LONG else "buy"
-        trip = round_trip(trades, close_side)
-        closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
-        qty = sum(float(t["amount"]) for t in closing)
-        if not qty:
-            return None
-        price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / qty
-        pnl = sum(float((t.get("info") or {}).get("realizedPnl") or 0) for t in closing)
-        return ExitFill(price, qty, pnl, _usdt_commissions(trip[0] + closing) if trip else None)
+    def _trade_pnl(self, closing: list[dict], entry: list[dict], direction: Direction) -> float:
+        """Binance's own realised PnL of the closing trades (realizedPnl)."""
+        return sum(float((t.get("info") or {}).get("realizedPnl") or 0) for t in closing)
+
+    def _fees(self, trades: list[dict]) -> Optional[float]:
+        """USDT commissions; None if any was paid in another asset (BNB discount)."""
+        return _usdt_commissions(trades)
 
 
 MarketData = BinanceMarketData

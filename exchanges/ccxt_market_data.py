@@ -208,8 +208,8 @@ class CcxtMarketData:
                     limit: int) -> Rows:
         """One page of candles from ccxt's fetch_ohlcv (the forming one may be among them)."""
         await self._markets()
-        params = {"until": until} if until is not None else {}
         tf_ms = timeframe_ms(timeframe)
+        params = await self._ohlcv_params(tf_ms, since=since, until=until, limit=limit)
         ccxt_symbol = self.venue.ccxt_symbol(symbol)
 
         async def call() -> Rows:
@@ -218,6 +218,11 @@ class CcxtMarketData:
             return ohlcv_rows(payload, tf_ms)  # inside the retry: a garbled answer is retried
 
         return await self._read(call, f"candles {symbol} {timeframe}")
+
+    async def _ohlcv_params(self, tf_ms: int, *, since: int | None, until: int | None,
+                            limit: int) -> dict[str, Any]:
+        """The venue-specific params of one fetch_ohlcv call (here only the range's end)."""
+        return {"until": until} if until is not None else {}
 
     async def _page(self, symbol: str, tf: str, now_ms: int, *, since: int | None = None,
                     until: int | None = None, limit: int) -> tuple[pd.DataFrame, int, bool]:

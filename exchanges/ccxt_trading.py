@@ -373,16 +373,16 @@ class CcxtTrading:
         """Average price, realised PnL and fees of the trades that closed the position."""
         trades = await self._call(lambda: self.exchange.fetch_my_trades(
             self.venue.ccxt_symbol(symbol), since_ms), read=True)
-        size = self._contract_size(symbol)
         close_side = closing_side(direction)
         trip = round_trip(trades, close_side)
         closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
-        qty = sum(float(t["amount"]) for t in closing)
-        if not qty:
+        contracts = sum(float(t["amount"]) for t in closing)
+        if not contracts:
             return None
-        price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / qty
+        price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / contracts
         pnl = self._trade_pnl(closing, trip[0] if trip else [], direction)
-        return ExitFill(price, qty * size, pnl, self._fees(trip[0] + closing) if trip else None)
+        return ExitFill(price, contracts * self._contract_size(symbol), pnl,
+                        self._fees(trip[0] + closing) if trip else None)
 
     async def balance(self) -> Balance:
         """The settlement asset's total and free balance."""

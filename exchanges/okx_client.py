@@ -22,13 +22,12 @@ from typing import Any, Mapping, Optional
 
 import structlog
 
-from timeframe import timeframe_ms
 
-from .ccxt_market_data import CcxtMarketData, Rows, ohlcv_rows
-from .ccxt_trading import CcxtTrading, closing_side, round_trip
+from .ccxt_market_data import CcxtMarketData
+from .ccxt_trading import CcxtTrading
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .okx import RECENT_CANDLES_KEPT, base_step, to_contracts
-from .port import Direction, ExitFill, MarketRules, OrderResult
+from .port import Direction, MarketRules, OrderResult
 
 log = structlog.get_logger(__name__)
 
@@ -49,24 +48,16 @@ def candle_endpoint(oldest_ms: int, now_ms: int, tf_ms: int) -> str:
 class OkxMarketData(CcxtMarketData):
     """OKX swaps' candles from the endpoint that holds the asked range."""
 
-    async def _rows(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
-                    limit: int) -> Rows:
-        await self._markets()
-        tf_ms = timeframe_ms(timeframe)
+    async def _ohlcv_params(self, tf_ms: int, *, since: int | None, until: int | None,
+                            limit: int) -> dict[str, Any]:
+        """The range's end and the endpoint (recent or history) that holds the asked range."""
         now = await self.server_time_ms()
         end = until if until is not None else now
         oldest = since if since is not None else end - limit * tf_ms
         params: dict[str, Any] = {"type": candle_endpoint(oldest, now, tf_ms)}
         if until is not None:
             params["until"] = until
-        ccxt_symbol = self.venue.ccxt_symbol(symbol)
-
-        async def call() -> Rows:
-            payload = await self.exchange.fetch_ohlcv(ccxt_symbol, timeframe, since, limit,
-                                                      params)
-            return ohlcv_rows(payload, tf_ms)  # inside the retry: a garbled answer is retried
-
-        return await self._read(call, f"candles {symbol} {timeframe}")
+        return params
 
 
 def _kind(info: Mapping[str, Any]) -> Optional[str]:
@@ -184,21 +175,9 @@ class OkxTrading(CcxtTrading):
             result = dataclasses.replace(result, client_id=str(algo_id))
         return result
 
-    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> Optional[ExitFill]:
-        """Average price, OKX's realised PnL (fillPnl) and the USDT fees of the closing fills."""
-        trades = await self._call(lambda: self.exchange.fetch_my_trades(
-            self.venue.ccxt_symbol(symbol), since_ms), read=True)
-        close_side = closing_side(direction)
-        trip = round_trip(trades, close_side)
-        closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
-        contracts = sum(float(t["amount"]) for t in closing)
-        if not contracts:
-            return None
-        price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / contracts
-        pnl = sum(float((t.get("info") or {}).get("fillPnl") or 0) for t in closing)
-        return ExitFill(price, contracts * self._contract_size(symbol), pnl,
-                        self._fees(trip[0] + closing) if trip else None)
+    def _trade_pnl(self, closing: list[dict], entry: list[dict], direction: Direction) -> float:
+        """OKX's own realised PnL of the closing fills (fillPnl)."""
+        return sum(float((t.get("info") or {}).get("fillPnl") or 0) for t in closing)
 
 
 MarketData = OkxMarketData

@@ -13,22 +13,11 @@ from config import (KEYS, SECRET_KEYS, ConfigError, Settings, is_production_host
                     lint_environment, load_settings)
 from config_values import plain_text
 from tests.shared_data import REPO
+from tests.config_env import load, problems
 
 VALID_SECRETS = {"TELEGRAM_BOT_TOKEN": "123456789:" + "AAtopsecretTokenXYZ" + "abcdefghijklmnopq",
                  "TELEGRAM_CHAT_ID": "-1009876543210"}
 KEYS_PAIR = {"BINANCE_API_KEY": "prodKEY-1234567", "BINANCE_SECRET": "prodSECRET-7654321"}
-
-
-def load(**env: str) -> Settings:
-    """Settings from exactly these variables (no process environment, no .env)."""
-    return load_settings(env=env, dotenv_path=None)
-
-
-def problems(**env: str) -> dict[str, str]:
-    """key -> the printed problem, for an environment that must be refused."""
-    with pytest.raises(ConfigError) as err:
-        load(**env)
-    return {p.key: str(p) for p in err.value.problems}
 
 
 def run_main(args, env: dict, cwd) -> subprocess.CompletedProcess:

@@ -2,28 +2,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
+from typing import Iterator
 
 import pytest
 from structlog.testing import capture_logs
 
 from app.daemon import Daemon
-from config import ConfigError, load_settings
+from config import Settings
 from tests.shared_data import REPO
+from tests.config_env import load, problems
 
 LONG = "a-password-of-24-chars!!"
-
-
-def load(**env: str):
-    return load_settings(env=env, dotenv_path=None)
-
-
-def problems(**env: str) -> dict[str, str]:
-    with pytest.raises(ConfigError) as err:
-        load(**env)
-    return {p.key: str(p) for p in err.value.problems}
 
 
 def test_the_api_is_off_by_default_and_control_too():
@@ -87,14 +80,24 @@ def test_main_exits_2_naming_the_key_before_anything_starts(tmp_path, env, key):
     assert not (tmp_path / "s.db").exists()  # nothing started
 
 
-async def test_a_busy_api_address_stops_the_daemon_with_status_1(tmp_path):
+@contextlib.contextmanager
+def busy_port() -> Iterator[int]:
+    """A loopback port bound and listening while the block runs: an address already in use."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
-        settings = load(API_LISTEN=f"127.0.0.1:{port}", API_USERNAME="op", API_PASSWORD="pw",
-                        STATE_DB=str(tmp_path / "state.db"),
-                        BINANCE_DATA_URL="http://127.0.0.1:9")
+        yield taken.getsockname()[1]
+
+
+def listening_on(port: int, tmp_path) -> Settings:
+    """Settings whose API listens on `port` (data at a dead loopback address)."""
+    return load(API_LISTEN=f"127.0.0.1:{port}", API_USERNAME="op", API_PASSWORD="pw",
+                STATE_DB=str(tmp_path / "state.db"), BINANCE_DATA_URL="http://127.0.0.1:9")
+
+
+async def test_a_busy_api_address_stops_the_daemon_with_status_1(tmp_path):
+    with busy_port() as port:
+        settings = listening_on(port, tmp_path)
         daemon = Daemon(settings)
         with capture_logs() as logs:
             assert await asyncio.wait_for(daemon.serve(), 30) == 1
@@ -104,13 +107,8 @@ async def test_a_busy_api_address_stops_the_daemon_with_status_1(tmp_path):
 
 
 async def test_a_busy_api_address_says_so_on_stderr_and_logs_exit_status_1(tmp_path, capsys):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        settings = load(API_LISTEN=f"127.0.0.1:{port}", API_USERNAME="op", API_PASSWORD="pw",
-                        STATE_DB=str(tmp_path / "state.db"),
-                        BINANCE_DATA_URL="http://127.0.0.1:9")
+    with busy_port() as port:
+        settings = listening_on(port, tmp_path)
         with capture_logs() as logs:
             assert await asyncio.wait_for(Daemon(settings).serve(), 30) == 1
     stopped = [e for e in logs if e["event"] == "daemon_stopped"]

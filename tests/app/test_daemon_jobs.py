@@ -15,7 +15,6 @@ from app.daemon import RECONCILE_EVERY_S, Daemon
 from config import load_settings
 from fetchers.adapter import TimeframeAdapter
 from exchanges.binance_client import BinanceMarketData
-from tests.fakes.binance_data import FakeBinance
 from trading import LiveTradingRefused, PaperBroker, PositionManager
 
 T0 = 1_772_323_200_000  # 2026-03-01 00:00 UTC
@@ -47,14 +46,6 @@ class StillMarket:
 
     async def close(self) -> None:
         pass
-
-
-@pytest.fixture
-async def fake():
-    server = FakeBinance()
-    await server.start()
-    yield server
-    await server.close()
 
 
 async def test_every_part_is_built_with_the_daemon_and_nothing_is_sent(fake, tmp_path):

@@ -10,22 +10,9 @@ from structlog.testing import capture_logs
 
 import app.daemon
 from app.daemon import Daemon
-from app.sdnotify import SystemdNotifier
 from config import load_settings
 from store import StateDbBusy
-from tests.fakes.binance_data import FakeBinance
-
-
-class RecordingNotifier(SystemdNotifier):
-    """systemd's side of the notify protocol, kept in a list."""
-
-    def __init__(self) -> None:
-        super().__init__(environ={})
-        self.sent: list[str] = []
-
-    def notify(self, state: str) -> bool:
-        self.sent.append(state)
-        return True
+from tests.app.notifier import RecordingNotifier
 
 
 def _settings(tmp_path, url: str, **extra):
@@ -68,14 +55,6 @@ async def _forward(port: int, target_port: int) -> asyncio.AbstractServer:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     return await asyncio.start_server(handle, "127.0.0.1", port)
-
-
-@pytest.fixture
-async def fake():
-    server = FakeBinance()
-    await server.start()
-    yield server
-    await server.close()
 
 
 async def test_a_second_daemon_on_the_same_state_db_refuses_to_start(fake, tmp_path):

@@ -21,14 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET = "k3y-never-printed-0123456789"
 
 
-@pytest.fixture
-async def fake():
-    server = FakeBinance()  # real-time clock, synthetic candles for BTCUSDT and ETHUSDT
-    await server.start()
-    yield server
-    await server.close()
-
-
 def _env(fake, tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE", "TELEGRAM"))}
     env.update({"BINANCE_DATA_URL": fake.url, "SYMBOLS": "BTC/USDT,ETH/USDT",

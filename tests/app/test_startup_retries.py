@@ -10,24 +10,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from app.daemon import Daemon
-from app.sdnotify import SystemdNotifier
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
+from tests.app.notifier import RecordingNotifier
 
 T0 = 1_772_323_200_000  # 2026-03-01 00:00 UTC
-
-
-class RecordingNotifier(SystemdNotifier):
-    """systemd's side of the notify protocol, kept in a list."""
-
-    def __init__(self) -> None:
-        super().__init__(environ={})
-        self.sent: list[str] = []
-
-    def notify(self, state: str) -> bool:
-        self.sent.append(state)
-        return True
 
 
 class FakeSleep:

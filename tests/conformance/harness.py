@@ -2,7 +2,8 @@
 
 A harness starts the venue's local fake(s), gives the settings that point the daemon's data and
 trading instances at them (demo trading), and lets a scenario act on and read the fake venue.
-Adding a venue to the suite = one class with these members, listed in HARNESSES:
+Adding a venue to the suite = one class with these members, listed in HARNESSES
+(harness_base.FakeVenueHarness holds the ones every venue shares):
 
     venue            the exchanges.venue.Venue under test (its registry entry)
     symbol, price    a unified symbol the fake lists ('BTC/USDT') and its price at start
@@ -36,6 +37,8 @@ from tests.fakes.binance_data import FakeBinance
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from tests.fakes import bybit as fake_bybit
 
+from .harness_base import FakeVenueHarness
+
 
 class VenueHarness(Protocol):
     """What a conformance scenario needs of one venue's fakes (see the module docstring)."""
@@ -56,12 +59,10 @@ class VenueHarness(Protocol):
     def entry_orders(self) -> int: ...
 
 
-class BinanceHarness:
+class BinanceHarness(FakeVenueHarness):
     """Binance USD-M: the data fake (fapi klines) and the trading fake (orders, algo orders)."""
 
     venue = BINANCE
-    symbol = "BTC/USDT"
-    price = 50_000.0
     _id = "BTCUSDT"
 
     def __init__(self) -> None:
@@ -77,18 +78,8 @@ class BinanceHarness:
             await self.data.close()
         await self.trading.stop()
 
-    def env(self) -> dict[str, str]:
-        assert self.data is not None
-        return {"DATA_EXCHANGE": "binance", "TRADING_EXCHANGE": "binance",
-                "ENABLE_TRADING": "1", "DEMO_TRADING": "1",
-                "BINANCE_API_KEY_DEMO": API_KEY, "BINANCE_SECRET_DEMO": SECRET,
-                "BINANCE_DATA_URL": self.data.url, "BINANCE_TRADING_URL": self.trading.url}
-
-    def set_price(self, price: float) -> None:
-        self.trading.set_price(self._id, price)
-
-    def candle(self, high: float, low: float, close: float) -> None:
-        self.trading.candle(self._id, high, low, close)
+    def demo_keys(self) -> dict[str, str]:
+        return {"BINANCE_API_KEY_DEMO": API_KEY, "BINANCE_SECRET_DEMO": SECRET}
 
     def lose_next_entry_answer(self) -> None:
         self.trading.fail("/fapi/v1/order", 502, method="POST", lost=True,
@@ -117,12 +108,10 @@ def _bybit_kind(order: dict) -> str:
     return "stop" if falls == (order["side"] == "Sell") else "target"
 
 
-class BybitHarness:
+class BybitHarness(FakeVenueHarness):
     """Bybit: one fake for market data (frozen clock) and one for trading (demo, real time)."""
 
     venue = BYBIT
-    symbol = "BTC/USDT"
-    price = 50_000.0
     _id = "BTCUSDT"
 
     def __init__(self) -> None:
@@ -134,23 +123,8 @@ class BybitHarness:
         await self.data.start()
         await self.trading.start()
 
-    async def stop(self) -> None:
-        if self.data is not None:
-            await self.data.stop()
-        await self.trading.stop()
-
-    def env(self) -> dict[str, str]:
-        assert self.data is not None
-        return {"DATA_EXCHANGE": "bybit", "TRADING_EXCHANGE": "bybit",
-                "ENABLE_TRADING": "1", "DEMO_TRADING": "1",
-                "BYBIT_API_KEY_DEMO": fake_bybit.API_KEY, "BYBIT_SECRET_DEMO": fake_bybit.SECRET,
-                "BYBIT_DATA_URL": self.data.url, "BYBIT_TRADING_URL": self.trading.url}
-
-    def set_price(self, price: float) -> None:
-        self.trading.set_price(self._id, price)
-
-    def candle(self, high: float, low: float, close: float) -> None:
-        self.trading.candle(self._id, high, low, close)
+    def demo_keys(self) -> dict[str, str]:
+        return {"BYBIT_API_KEY_DEMO": fake_bybit.API_KEY, "BYBIT_SECRET_DEMO": fake_bybit.SECRET}
 
     def lose_next_entry_answer(self) -> None:
         self.trading.fail("/v5/order/create", 504, lost=True,

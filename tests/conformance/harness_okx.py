@@ -8,6 +8,8 @@ import pandas as pd
 from exchanges.okx import OKX, inst_id
 from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX
 
+from .harness_base import FakeVenueHarness
+
 ALGO_ORDER = "/api/v5/trade/order-algo"
 ORDER = "/api/v5/trade/order"
 
@@ -16,13 +18,11 @@ def _reduce_only(params: Any) -> bool:
     return isinstance(params, dict) and str(params.get("reduceOnly")).lower() == "true"
 
 
-class OkxHarness:
+class OkxHarness(FakeVenueHarness):
     """OKX USDT swaps: the fake's candles, orders, conditional algo orders and net positions."""
 
     venue = OKX
-    symbol = "BTC/USDT"
-    price = 50_000.0
-    _id = inst_id(symbol)
+    _id = inst_id(FakeVenueHarness.symbol)
 
     def __init__(self) -> None:
         self.data: FakeOKX | None = None
@@ -34,24 +34,9 @@ class OkxHarness:
         await self.trading.start()
         self.trading.set_price(self._id, self.price)
 
-    async def stop(self) -> None:
-        if self.data is not None:
-            await self.data.stop()
-        await self.trading.stop()
-
-    def env(self) -> dict[str, str]:
-        assert self.data is not None
-        return {"DATA_EXCHANGE": "okx", "TRADING_EXCHANGE": "okx",
-                "ENABLE_TRADING": "1", "DEMO_TRADING": "1",
-                "OKX_API_KEY_DEMO": API_KEY, "OKX_SECRET_DEMO": SECRET,
-                "OKX_PASSPHRASE_DEMO": PASSPHRASE,
-                "OKX_DATA_URL": self.data.url, "OKX_TRADING_URL": self.trading.url}
-
-    def set_price(self, price: float) -> None:
-        self.trading.set_price(self._id, price)
-
-    def candle(self, high: float, low: float, close: float) -> None:
-        self.trading.candle(self._id, high, low, close)
+    def demo_keys(self) -> dict[str, str]:
+        return {"OKX_API_KEY_DEMO": API_KEY, "OKX_SECRET_DEMO": SECRET,
+                "OKX_PASSPHRASE_DEMO": PASSPHRASE}
 
     def lose_next_entry_answer(self) -> None:
         self.trading.fail(ORDER, 502, method="POST", lost=True,

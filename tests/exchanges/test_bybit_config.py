@@ -6,22 +6,13 @@ import re
 import pytest
 
 from app import banner
-from config import ConfigError, Settings, lint_environment, load_settings
+from config import lint_environment
 from exchanges import factory
 from exchanges.bybit import BYBIT
+from tests.config_env import load, problems
 
 DEMO_ON = dict(TRADING_EXCHANGE="bybit", ENABLE_TRADING="1", DEMO_TRADING="1",
                BYBIT_API_KEY="bk-123456", BYBIT_SECRET="bs-654321")
-
-
-def load(**env: str) -> Settings:
-    return load_settings(env=env, dotenv_path=None)
-
-
-def problems(**env: str) -> dict[str, str]:
-    with pytest.raises(ConfigError) as err:
-        load(**env)
-    return {p.key: str(p) for p in err.value.problems}
 
 
 def test_bybit_is_a_venue_for_data_and_trading():

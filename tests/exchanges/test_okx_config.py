@@ -7,22 +7,12 @@ import re
 import pytest
 
 from app import banner
-from config import ConfigError, Settings, load_settings
 from exchanges.okx import OKX
 from exchanges.registry import get_venue
 from tests.shared_data import REPO
+from tests.config_env import load, problems
 
 DEMO = dict(TRADING_EXCHANGE="okx", ENABLE_TRADING="1", DEMO_TRADING="1")
-
-
-def load(**env: str) -> Settings:
-    return load_settings(env=env, dotenv_path=None)
-
-
-def problems(**env: str) -> dict[str, str]:
-    with pytest.raises(ConfigError) as err:
-        load(**env)
-    return {p.key: str(p) for p in err.value.problems}
 
 
 def test_okx_is_registered_with_its_venue_data():

@@ -6,10 +6,11 @@ import dataclasses
 import pytest
 
 from app import banner
-from config import ConfigError, Settings, lint_environment, load_settings
+from config import lint_environment
 from exchanges import registry
 from exchanges.binance import BINANCE
 from exchanges.venue import DemoSwitch
+from tests.config_env import load, problems
 
 # A venue with its demo on hosts of its own and a passphrase, and one without any demo, and one
 # whose demo runs on the production host behind a switch (a header).
@@ -31,16 +32,6 @@ def venues(monkeypatch):
     """The test venues registered beside Binance for one test."""
     for venue in (HOSTED, NODEMO, SWITCHED):
         monkeypatch.setitem(registry.VENUES, venue.name, venue)
-
-
-def load(**env: str) -> Settings:
-    return load_settings(env=env, dotenv_path=None)
-
-
-def problems(**env: str) -> dict[str, str]:
-    with pytest.raises(ConfigError) as err:
-        load(**env)
-    return {p.key: str(p) for p in err.value.problems}
 
 
 def test_binance_is_the_default_for_both_instances():

@@ -26,6 +26,14 @@ async def fake():
     await server.stop()
 
 
+@pytest.fixture
+def fresh(tmp_path):
+    """A second, empty state DB: the first one lost, or another instance's."""
+    db = Store(tmp_path / "fresh.db")
+    yield db
+    db.close()
+
+
 def make_settings(fake_url: str = "", **env: str):
     """Demo trading against the fake, BTC/ETH/LTC, 100 USDT x 20."""
     base = {"ENABLE_TRADING": "1", "DEMO_TRADING": "1", "BINANCE_API_KEY_DEMO": API_KEY,

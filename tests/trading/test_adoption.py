@@ -2,19 +2,9 @@
 adopted, our orders are cancelled only where the exchange is flat, foreign positions left alone."""
 from __future__ import annotations
 
-import pytest
 
-from store import Store
 
 from .conftest import TF_MS, is_opened, make_manager, make_signal, notices
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    """A second, empty state DB: the first one lost, or another instance's."""
-    db = Store(tmp_path / "fresh.db")
-    yield db
-    db.close()
 
 
 async def opened_elsewhere(fake, store):

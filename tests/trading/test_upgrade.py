@@ -2,7 +2,6 @@
 older client-id format ('chx' + hex + '-' + role), are still the daemon's to manage."""
 from __future__ import annotations
 
-import pytest
 
 from store import Store
 from trading.client_ids import is_ours
@@ -27,13 +26,6 @@ def as_before_the_upgrade(fake, store: Store) -> list[str]:
         algo["clientAlgoId"] = old
         renamed.append(old)
     return sorted(renamed)
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    db = Store(tmp_path / "fresh.db")
-    yield db
-    db.close()
 
 
 async def test_a_position_protected_under_old_ids_keeps_its_orders(fake, store):
