@@ -60,3 +60,16 @@ def store(tmp_path):
     db = Store(tmp_path / "state.db")
     yield db
     db.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_ccxt_exit_pause():
+    """ccxt sleeps 250 ms in every close() to let TLS transports finish closing; the fakes speak
+    plain HTTP on loopback, so the tests close at once (production keeps ccxt's pause)."""
+    from exchanges.ccxt_lean import ccxt_async
+
+    base = ccxt_async.Exchange
+    saved = base.timeout_on_exit
+    base.timeout_on_exit = 0
+    yield
+    base.timeout_on_exit = saved

@@ -18,6 +18,8 @@ from tests.shared_data import REPO, SHARED_DATA
 
 from .frames import T0, TF, event, frame, run
 
+pytestmark = pytest.mark.slow  # command-line runs and backtests over the shared real data
+
 MAIN = REPO / "main.py"
 SAMPLE = REPO / "samples" / "LTCUSDT-usdm-1m-2026-02-01_03.csv"
 EXACT_HEADER = ("symbol,timeframe,side,signal_time,entry_time,entry_price,stop_price,"

@@ -2,6 +2,8 @@
 take many pages, and custom timeframes built from them on the UTC-day grid."""
 from __future__ import annotations
 
+import pytest
+
 import pandas as pd
 
 from exchanges import factory
@@ -9,6 +11,8 @@ from exchanges.retry import RetryPolicy
 from fetchers.adapter import TimeframeAdapter
 
 from .conftest import DAY, MIN, NOW
+
+pytestmark = pytest.mark.slow  # long paged ranges over every venue's fake
 
 OHLCV = ["timestamp", "open", "high", "low", "close", "volume"]
 

@@ -13,6 +13,7 @@ from store.orders import Direction, ExitReason
 from trading import PositionManager
 from trading.outcomes import OutcomeKind
 
+
 TF_MS = 15 * 60_000
 
 

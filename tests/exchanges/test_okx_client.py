@@ -22,6 +22,8 @@ from store import Store
 from trading.execution import OrderDesk, OrderUnresolved
 from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX
 
+pytestmark = pytest.mark.slow  # the OKX client against its fake, over long ranges
+
 BTC = "BTC-USDT-SWAP"
 MIN = 60_000
 ORDER, ALGO = "/api/v5/trade/order", "/api/v5/trade/order-algo"

@@ -13,6 +13,8 @@ from ccxt.base import errors
 from exchanges.urls import override_hosts
 from tests.fakes.bybit import API_KEY, SECRET, FakeBybit
 
+pytestmark = pytest.mark.slow  # a venue fake's own conformance to its docs: ~12 s of real HTTP
+
 SYMBOL = "BTC/USDT:USDT"
 MINUTE = 60_000
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % (1440 * MINUTE)  # a UTC midnight

@@ -16,6 +16,8 @@ from tests.fakes.okx import (API_KEY, PASSPHRASE, SECRET, FakeOKX, bar_open)
 from tests.shared_data import load_candles
 
 BTC, SYMBOL = "BTC-USDT-SWAP", "BTC/USDT:USDT"
+pytestmark = pytest.mark.slow  # a venue fake's own conformance to its docs: ~14 s of real HTTP
+
 HOUR = 3_600_000
 
 
