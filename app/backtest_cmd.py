@@ -303,6 +303,12 @@ def _load(path: str, timeframe: str | None):
         raise ValueError(f"{path}: the timeframe cannot be inferred from fewer than two "
                          "candles; give --timeframe")
     label = timeframe or timeframe_label(tf_ms)
+    spacing = data.timeframe_ms
+    if timeframe and spacing is not None and spacing != tf_ms:
+        # Not an error: month candles have uneven spacing. But close times (and so every
+        # signal and exit time) follow --timeframe, so say when the file disagrees.
+        _note(f"warning: --timeframe {timeframe} but the candles of {path} are spaced "
+              f"{timeframe_label(spacing)} apart; close times follow --timeframe")
     _note(f"{path}: {len(data.candles):,} candles, timeframe {label}"
           f"{'' if timeframe else ' (inferred)'}, {len(data.gaps):,} gap(s)")
     return data.candles, tf_ms, label
