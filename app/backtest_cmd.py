@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Optional, Sequence
 
+from app.argtypes import positive_int, utc_date
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -81,16 +83,6 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _trade_on(text: str) -> frozenset[str]:
     from config_values import parse_trade_on
     try:
@@ -132,14 +124,6 @@ def _timeframes(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _date(text: str) -> int:
-    from app.scan import parse_utc
-    try:
-        return parse_utc(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the `backtest` subcommand and its flags."""
     from config import Settings
@@ -157,10 +141,10 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                    help="with --exchange: stored symbols, or ALL of them")
     p.add_argument("--timeframes", type=_timeframes, metavar="15m,1h",
                    help="with --exchange: stored timeframes")
-    p.add_argument("--since", type=_date, metavar="DATE",
+    p.add_argument("--since", type=utc_date, metavar="DATE",
                    help="with --exchange: first open time, YYYY-MM-DD or ISO datetime, UTC "
                         "(default: the file's first candle)")
-    p.add_argument("--until", type=_date, metavar="DATE",
+    p.add_argument("--until", type=utc_date, metavar="DATE",
                    help="with --exchange: candles opening before this (default: all stored)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="with --exchange: the store (default: DATA_DIR, data/)")
@@ -173,8 +157,8 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                                     "its first '-', '_' or '.')")
     p.add_argument("--timeframe", type=_timeframe,
                    help="candle length, e.g. 1m (default: inferred from the spacing, as scan)")
-    p.add_argument("--left", type=_positive_int, default=5, help="pivot left bars (5)")
-    p.add_argument("--right", type=_positive_int, default=5, help="pivot right bars (5)")
+    p.add_argument("--left", type=positive_int, default=5, help="pivot left bars (5)")
+    p.add_argument("--right", type=positive_int, default=5, help="pivot right bars (5)")
     p.add_argument("--break-on", choices=("close", "wick"), default="close",
                    help="what must pass the level (close)")
     p.add_argument("--trade-on", type=_trade_on, default=frozenset(d.trade_on),
@@ -202,11 +186,11 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                    help="sweep every combination of these values (see above)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the sweep on this Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--jobs", type=_positive_int,
+    p.add_argument("--jobs", type=positive_int,
                    help="local worker processes for a sweep (default: every core)")
     p.add_argument("--sweep-out", metavar="FILE.csv",
                    help="write the ranked sweep, one row per combination, to this CSV")
-    p.add_argument("--top", type=_positive_int, default=20,
+    p.add_argument("--top", type=positive_int, default=20,
                    help="sweep rows shown on stdout (20; the CSV has them all)")
     return p
 

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Sequence
 
 from app import __version__, backtest_cmd, download_cmd, scan
+from app.argtypes import positive_int, utc_date
 from config import ConfigError, Settings, lint_environment, load_settings
 from exchanges import registry  # pure data: no ccxt
 
@@ -46,16 +47,6 @@ exit status:
   2    bad configuration (every problem is listed, naming its key)"""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _kinds(text: str) -> frozenset[str]:
     try:
         return scan.parse_kinds(text)
@@ -67,13 +58,6 @@ def _exchange(text: str) -> str:
     try:
         return registry.get_venue(text).name
     except registry.UnknownVenue as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _utc(text: str) -> int:
-    try:
-        return scan.parse_utc(text)
-    except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
@@ -110,14 +94,14 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
                          help="with --symbol: the venue to fetch from: "
                               f"{', '.join(registry.names())} ({registry.DEFAULT})")
     scanner.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
-    scanner.add_argument("--since", type=_utc, metavar="DATE",
+    scanner.add_argument("--since", type=utc_date, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")
-    scanner.add_argument("--until", type=_utc, metavar="DATE",
+    scanner.add_argument("--until", type=utc_date, metavar="DATE",
                       help="with --symbol: candles opening before this (default: now), same format")
     scanner.add_argument("--save-csv", metavar="PATH",
                       help="with --symbol: also write the fetched candles in our CSV format")
-    scanner.add_argument("--left", type=_positive_int, default=5, help="pivot left bars (5)")
-    scanner.add_argument("--right", type=_positive_int, default=5, help="pivot right bars (5)")
+    scanner.add_argument("--left", type=positive_int, default=5, help="pivot left bars (5)")
+    scanner.add_argument("--right", type=positive_int, default=5, help="pivot right bars (5)")
     scanner.add_argument("--break-on", choices=("close", "wick"), default="close",
                       help="what must pass the level (close)")
     scanner.add_argument("--kinds", type=_kinds, default=frozenset(("CHOCH", "BOS")),

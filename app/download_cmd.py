@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Optional, Protocol
 
 import pandas as pd
 
+from app.argtypes import utc_date
 from exchanges import registry
 from exchanges.candles import COLUMNS, empty_frame, since_slice
 from exchanges.universe import ALL
@@ -68,11 +69,6 @@ def _exchange(text: str) -> str:
     return registry.get_venue(text).name
 
 
-def _date(text: str) -> int:
-    from app.scan import parse_utc
-    return parse_utc(text)
-
-
 def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the `download` subcommand and its flags."""
     from config_values import parse_symbols, parse_timeframes
@@ -86,10 +82,10 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                    metavar="BTC/USDT,ETH/USDT|ALL", help="USDT perpetuals, or ALL (see above)")
     p.add_argument("--timeframes", type=_arg(parse_timeframes), required=True,
                    metavar="1m,15m", help="timeframes to store, e.g. 1m,15m,25m")
-    p.add_argument("--since", type=_arg(_date), metavar="DATE",
+    p.add_argument("--since", type=utc_date, metavar="DATE",
                    help="first open time, YYYY-MM-DD or ISO datetime, UTC (required for a file "
                         "not stored yet)")
-    p.add_argument("--until", type=_arg(_date), metavar="DATE",
+    p.add_argument("--until", type=utc_date, metavar="DATE",
                    help="candles opening before this (default: now), same format")
     p.add_argument("--data-dir", metavar="DIR", help="the store (default: DATA_DIR, data/)")
     return p
