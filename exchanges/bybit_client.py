@@ -6,8 +6,8 @@ forming candle is dropped by the venue's clock. Trading differs where Bybit or c
   which Bybit matches first, so it finds nothing; the open-order list by orderLinkId is asked
   instead, then the order history, since /v5/order/realtime may not hold closed orders after a
   Bybit service restart;
-- a duplicate orderLinkId (110072) means the order was placed already: it is looked up, never
-  sent again;
+- a duplicate orderLinkId (110072), even of a filled order, is a refusal by reason
+  DUPLICATE_CLIENT_ID: the order desk looks the id up (ours, or another daemon's entry);
 - stops and targets are reduce-only conditional market orders (triggerDirection says which way
   the price must cross), closeOnTrigger so that margin held elsewhere never blocks them;
 - a refused stop or target answers 10001 (ccxt: BadRequest) or 110092/110093: read by code
@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable, Optional
 from .bybit import STOP_REFUSED_CODES
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import Rejected, TransientExchangeError, reason_of
+from .errors import Rejected
 from .port import OrderResult
 from .venue import Reason
 
@@ -55,14 +55,6 @@ class BybitTrading(CcxtTrading):
                 "triggerBy": "MarkPrice", "reduceOnly": True, "closeOnTrigger": True,
                 "positionIdx": ONE_WAY, "clientOrderId": client_id}
 
-    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
-                           reduce_only: bool = False, ref_price: float | None = None
-                           ) -> OrderResult:
-        """A market order; a duplicate client id is the order placed already."""
-        return await self._once_by_id(symbol, client_id, False, lambda: super(
-            BybitTrading, self).market_order(symbol, side, quantity, client_id,
-                                             reduce_only=reduce_only, ref_price=ref_price))
-
     async def protective_order(self, symbol: str, side: str, kind: str, trigger: float,
                                client_id: str) -> OrderResult:
         """A reduce-only conditional market order sized to the position, closing at `trigger`."""
@@ -71,33 +63,16 @@ class BybitTrading(CcxtTrading):
             raise Rejected(f"no {symbol} position to protect", reason=Reason.REDUCE_ONLY_REJECTED)
         params = self._conditional_params(side, kind, trigger, client_id)
 
-        async def send() -> OrderResult:
+        try:
             o = await self._call(lambda: self.exchange.create_order(
                 self.venue.ccxt_symbol(symbol), "market", side, amount, None, params),
                 read=False)
-            return self._order(o, symbol)
-
-        try:
-            return await self._once_by_id(symbol, client_id, True, send)
         except Rejected as e:
             if e.code in STOP_REFUSED_CODES:
                 raise Rejected(str(e), e.code, e.retry_after_s,
                                Reason.WOULD_TRIGGER_IMMEDIATELY) from e
             raise
-
-    async def _once_by_id(self, symbol: str, client_id: str, conditional: bool,
-                          send: Callable[[], Awaitable[OrderResult]]) -> OrderResult:
-        """Send once; Bybit's 'duplicate orderLinkId' answers with the order that holds it."""
-        try:
-            return await send()
-        except Rejected as e:
-            if reason_of(e) is not Reason.DUPLICATE_CLIENT_ID:
-                raise
-            found = await self.find_order(symbol, client_id, conditional)
-            if found is None:  # it exists, yet neither list shows it yet: ask again later
-                raise TransientExchangeError(f"{client_id} exists on Bybit but was not found: "
-                                             f"{e}", e.code) from e
-            return found
+        return self._order(o, symbol)
 
     def _lookup_params(self, client_id: str, conditional: bool) -> dict[str, Any]:
         # The orderLinkId alone: unique on the account, whatever the order's kind.

@@ -1,32 +1,62 @@
 """Deterministic client order ids: the same signal and role always give the same id.
 
-One format valid on every venue (the strictest, OKX: 1-32 alphanumerics, no '-'): 'chx', 24 hex
-digits of sha256(identity), the role letter, then the generation when it is not 0. The identity
-includes the venue, so the same symbol on two venues never shares an id.
+Every format fits the strictest venue (OKX: 1-32 alphanumerics, no '-') and starts with 'chx'.
+- An entry: 'chx', 24 hex digits of sha256(identity), 'e'. Shared by every instance on purpose:
+  a venue that refuses a duplicate id then stops a second daemon's entry for the same signal.
+- A stop, target or close: 'chxz', this instance's 4-character tag, 19 hex digits of
+  sha256(identity), the role letter, then the generation when it is not 0. The tag tells this
+  daemon's protective orders from another instance's on the same account, and two instances'
+  stops never collide on one id.
+Ids of the formats used before ('chx' + 24 hex + role letter for every role, and 'chx' + 24 hex
++ '-' + role) stay recognised as the daemon's own, with no tag.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
+from typing import Optional
 
 PREFIX = "chx"
+TAGGED_PREFIX = "chxz"  # 'z' is no hex digit: an untagged id never has it after the prefix
 ROLES = {"entry": "e", "stop": "s", "target": "t", "close": "c"}
-MAX_GENERATION = 9999  # 3 + 24 + 1 + 4 = 32 characters at most
-VALID = re.compile(r"^chx[0-9a-f]{24}[estc](?:[1-9][0-9]{0,3})?$")
+MAX_GENERATION = 9999  # 4 + 4 + 19 + 1 + 4 = 32 characters at most
+TAG_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+TAG = re.compile(r"^[0-9a-z]{4}$")
+UNTAGGED = re.compile(r"^chx[0-9a-f]{24}[estc](?:[1-9][0-9]{0,3})?$")
+TAGGED = re.compile(r"^chxz([0-9a-z]{4})[0-9a-f]{19}[stc](?:[1-9][0-9]{0,3})?$")
+VALID = re.compile(f"{UNTAGGED.pattern}|{TAGGED.pattern}")  # every id client_id() makes
 
 
-def client_id(identity: str, role: str, generation: int = 0) -> str:
-    """'chx' + 24 hex of sha256(identity) + role letter (+ generation): alphanumeric, <= 32."""
+def new_tag() -> str:
+    """A random instance tag: 4 characters of [0-9a-z] (1.7 million values)."""
+    return "".join(secrets.choice(TAG_ALPHABET) for _ in range(4))
+
+
+def client_id(identity: str, role: str, generation: int = 0, tag: Optional[str] = None) -> str:
+    """The id of `role` for `identity`: untagged for an entry or without `tag`, else tagged."""
     if not 0 <= generation <= MAX_GENERATION:
         raise ValueError(f"generation {generation} outside 0..{MAX_GENERATION}")
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    cid = f"{PREFIX}{digest}{ROLES[role]}{generation if generation else ''}"
-    assert VALID.match(cid), cid
+    digest = hashlib.sha256(identity.encode()).hexdigest()
+    gen = str(generation) if generation else ""
+    if role == "entry" or tag is None:
+        cid = f"{PREFIX}{digest[:24]}{ROLES[role]}{gen}"
+        assert UNTAGGED.match(cid), cid
+        return cid
+    if not TAG.match(tag):
+        raise ValueError(f"instance tag {tag!r} is not 4 characters of [0-9a-z]")
+    cid = f"{TAGGED_PREFIX}{tag}{digest[:19]}{ROLES[role]}{gen}"
+    assert TAGGED.match(cid), cid
     return cid
 
 
 def is_ours(cid: str | None) -> bool:
-    """True for ids this daemon made (orders it may cancel, positions it may adopt): by the
-    prefix, so the format used before venues ('chx' + 24 hex + '-' + role, up to 36
-    characters) is recognised too and orders placed before an upgrade stay managed."""
+    """True for ids a daemon of this kind made (orders it may cancel, positions it may adopt),
+    whichever instance and format: by the prefix."""
     return cid is not None and cid.startswith(PREFIX)
+
+
+def tag_of(cid: str | None) -> Optional[str]:
+    """The instance tag of a tagged id; None for an untagged (entry or older) or foreign id."""
+    match = TAGGED.match(cid or "")
+    return match.group(1) if match else None

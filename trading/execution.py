@@ -7,7 +7,8 @@ from typing import Awaitable, Callable, Optional
 
 import structlog
 
-from exchanges.errors import PermanentExchangeError, TransientExchangeError
+from exchanges.errors import PermanentExchangeError, TransientExchangeError, reason_of
+from exchanges.venue import Reason
 from store import Store
 from store.signals import DEFAULT_VENUE
 
@@ -23,6 +24,16 @@ FOLLOW_DELAYS_S = (0.1, 0.2, 0.3, 0.5, 0.7)
 
 class OrderUnresolved(Exception):
     """The exchange could not say whether the order exists; reconciliation will ask again."""
+
+
+class ClientIdTaken(Exception):
+    """An entry's id is held on the venue by an order this instance never sent: another daemon
+    traded the same signal on the account. `order` is that order, as the venue reports it."""
+
+    def __init__(self, client_id: str, order: OrderResult) -> None:
+        super().__init__(f"client id {client_id} is held by an order this daemon did not send "
+                         f"(status {order.status}, filled {order.filled:g})")
+        self.order = order
 
 
 class OrderDesk:
@@ -51,6 +62,9 @@ class OrderDesk:
             try:
                 result = await send()
             except PermanentExchangeError as e:
+                if reason_of(e) is Reason.DUPLICATE_CLIENT_ID:
+                    return await self._duplicate(symbol, client_id, role, attempt, conditional,
+                                                 e)
                 self.store.update_intent(client_id, OrderStatus.REJECTED, self._now(),
                                          detail={"error": str(e)[:300], "code": e.code})
                 raise
@@ -64,6 +78,24 @@ class OrderDesk:
             return result
         self.store.update_intent(client_id, OrderStatus.UNKNOWN, self._now())
         raise OrderUnresolved(f"{role} order {client_id} failed twice")
+
+    async def _duplicate(self, symbol: str, client_id: str, role: str, attempt: int,
+                         conditional: bool, error: Exception) -> OrderResult:
+        """The venue says the id exists: never a refusal, a question. Our own resend finds our
+        order; an entry's id taken before this instance ever sent it is another daemon's."""
+        log.warning("order_id_exists", client_id=client_id, role=role, attempt=attempt,
+                    error=str(error)[:200])
+        found = await self.lookup(symbol, client_id, conditional)
+        if found is None:  # it exists, yet the venue's lists do not show it yet
+            self.store.update_intent(client_id, OrderStatus.UNKNOWN, self._now(),
+                                     detail={"error": str(error)[:300]})
+            raise OrderUnresolved(f"{role} order {client_id} exists but was not found")
+        if role == "entry" and attempt == 1:
+            # Not ours: reconciliation must never take it up as this signal's fill.
+            self.store.update_intent(client_id, OrderStatus.ABANDONED, self._now(),
+                                     detail={"held_by_another_instance": True})
+            raise ClientIdTaken(client_id, found)
+        return found
 
     async def lookup(self, symbol: str, client_id: str, conditional: bool
                      ) -> Optional[OrderResult]:

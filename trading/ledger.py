@@ -4,6 +4,10 @@ from __future__ import annotations
 from store import Store
 from store.orders import IntentRow, PositionRow
 
+from .client_ids import TAG, new_tag
+
+INSTANCE_TAG_KEY = "instance_tag"
+
 
 def position_identity(store: Store, pos: PositionRow) -> str:
     """The idempotency key of a position's orders: its signal's identity."""
@@ -20,3 +24,13 @@ def position_intents(store: Store, pos: PositionRow, role: str) -> list[IntentRo
         return store.intents(signal_id=pos.signal_id, role=role)
     return [i for i in store.intents(role=role)
             if i.symbol == pos.symbol and i.detail.get("position_id") == pos.id]
+
+
+def instance_tag(store: Store) -> str:
+    """This state DB's instance tag (made on first use): what its stops, targets and closes
+    carry, so that another daemon's on the same account are recognised as not ours."""
+    tag = store.get(INSTANCE_TAG_KEY)
+    if not isinstance(tag, str) or not TAG.match(tag):
+        tag = new_tag()
+        store.put(INSTANCE_TAG_KEY, tag)
+    return tag

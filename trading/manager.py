@@ -17,7 +17,9 @@ from store.signals import TradeState
 
 from . import risk
 from .client_ids import client_id
-from .execution import OrderDesk, OrderUnresolved, settled
+from .execution import ClientIdTaken, OrderDesk, OrderUnresolved, settled
+from .guard import OTHER_INSTANCE_KEY, PositionUnreadable, VenueGuardMixin
+from .ledger import instance_tag
 from .models import Broker, ended_unfilled, fill_price, side_for
 from .notices import close_text, limit_text, num, opened_text, outcome_text, skip_text
 from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFailure,
@@ -31,7 +33,7 @@ log = structlog.get_logger(__name__)
 PAUSE_KEY = "trading_paused"
 
 
-class PositionManager(ProtectionMixin, ReconcileMixin):
+class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
     """Trades signals of the kinds in TRADE_ON through a broker (paper, demo or live)."""
 
     def __init__(self, settings: Settings, store: Store, broker: Broker, *,
@@ -42,7 +44,9 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         self.venue = settings.trading_exchange  # positions and orders are this venue's
         self.desk = OrderDesk(store, broker, clock, sleep, venue=self.venue)
         self.symbols: list[str] = list(settings.symbols)
-        self._foreign: set[str] = set()
+        self.tag = instance_tag(store)  # on this DB's stops, targets and closes
+        self._mismatch: dict[str, str] = {}  # symbol -> why the venue disagrees with the DB
+        self._reconciled = False  # the first reconciliation of this process has run
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
         # Metrics hook: called as the entry order of a signal is sent.
         self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None
@@ -67,13 +71,21 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         self.store.put(PAUSE_KEY, True)
 
     def resume(self) -> None:
-        """Open positions on new signals again."""
+        """Open positions on new signals again (also after another daemon was detected: the
+        orders that showed it are accounted for, only new ones pause again)."""
         self.store.put(PAUSE_KEY, False)
+        self.store.put(OTHER_INSTANCE_KEY, None)
 
     @property
     def paused(self) -> bool:
-        """True while paused by command."""
-        return bool(self.store.get(PAUSE_KEY, False))
+        """True while paused by command or because another daemon uses the account."""
+        return bool(self.store.get(PAUSE_KEY, False)) or self.other_instance is not None
+
+    @property
+    def other_instance(self) -> Optional[str]:
+        """What showed another daemon trading on this account, while trading is paused for it."""
+        found = self.store.get(OTHER_INSTANCE_KEY)
+        return str(found.get("evidence")) if isinstance(found, dict) else None
 
     # -- notices ----------------------------------------------------------------------------------
     def notify(self, event: str, symbol: Optional[str], text: str, fields: dict | None = None,
@@ -124,12 +136,30 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         if self.store.intent(entry_id) is not None or \
                 self.store.intents(signal_id=signal.id, role="entry"):
             return SignalOutcome(OutcomeKind.ALREADY_SENT)
+        if self.other_instance is not None:
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.OTHER_INSTANCE),
+                              alert=True)
         if self.paused:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.PAUSED))
         direction = Direction.from_event(e.direction)
         held = self.store.open_position(signal.symbol, self.mode, self.venue)
-        if signal.symbol in self._foreign and held is None:
-            return self._skip(signal, SignalOutcome.skipped(SkipReason.FOREIGN_POSITION))
+        if signal.symbol in self._mismatch:
+            return self._skip(signal, SignalOutcome.skipped(
+                SkipReason.QUANTITY_MISMATCH, detail=self._mismatch[signal.symbol]), alert=True)
+        # The venue now, not the last reconciliation's snapshot: a position opened by hand a
+        # second ago must not be netted with the daemon's entry.
+        try:
+            venue = await self._venue_position(signal.symbol)
+        except PositionUnreadable as err:
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.POSITION_UNREADABLE,
+                                                            detail=str(err)), alert=True)
+        if held is not None and venue is None:  # its stop or target filled since the last look
+            await self._record_exit(held)
+            held = self.store.open_position(signal.symbol, self.mode, self.venue)
+        unexpected = self._unexpected(venue, held)
+        if unexpected is not None:
+            return self._skip(signal, SignalOutcome.skipped(unexpected[0], detail=unexpected[1]),
+                              alert=True)
         if held is not None:
             if held.direction == direction:
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.SAME_DIRECTION))
@@ -183,6 +213,12 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         except PermanentExchangeError as err:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_REJECTED,
                                                             detail=short(err)), alert=True)
+        except ClientIdTaken as err:  # its fill is the other daemon's: never recorded here
+            self._other_instance(f"the entry {entry_id} of {signal.symbol} {signal.timeframe} "
+                                 f"{e.kind} {e.direction} was already placed by another "
+                                 f"daemon ({err.order.status}, filled {num(err.order.filled)})")
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.OTHER_INSTANCE),
+                              alert=True)
         except OrderUnresolved as err:
             self.store.set_trade_state(signal.id, TradeState.UNRESOLVED, str(err)[:200])
             self.notify("entry_unresolved", signal.symbol,
@@ -225,6 +261,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin):
         if failure is not None:
             await self._emergency_close(pos, failure)
             return replace(opened, kind=OutcomeKind.OPENED_AND_CLOSED, failure=failure)
+        await self._check_after_fill(pos)  # protected first: the comparison costs a request
         return opened
 
     def _limit(self, freed: int = 0) -> Optional[Limit]:

@@ -10,8 +10,8 @@ from store import SignalRow, Store
 from store.orders import Direction, ExitReason, PositionRow
 
 from .execution import OrderDesk
-from .models import Broker, ExitFill
-from .outcomes import CloseOutcome, Limit, ProtectionFailure, SignalOutcome
+from .models import Broker, ExchangePosition, ExitFill, OrderResult
+from .outcomes import CloseOutcome, Limit, PositionDecision, ProtectionFailure, SignalOutcome
 
 
 class ManagerBase:
@@ -24,6 +24,9 @@ class ManagerBase:
     mode: str
     venue: str
     symbols: list[str]
+    tag: str                    # this state DB's instance tag (see client_ids)
+    _mismatch: dict[str, str]   # symbol -> why the venue disagrees with the DB
+    _reconciled: bool           # the first reconciliation of this process has run
     _lock: asyncio.Lock
 
     # Declared for the type checker only: defined at run time, these stubs would shadow the
@@ -50,6 +53,13 @@ class ManagerBase:
 
         async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
                                    ) -> CloseOutcome: ...
+
+        async def _record_exit(self, pos: PositionRow) -> PositionDecision: ...
+
+        def _compare(self, pos: PositionRow, venue: Optional[ExchangePosition]) -> None: ...
+
+        def _detect_other_instance(self, waiting: list[OrderResult], first: bool
+                                   ) -> tuple[str, ...]: ...
 
         async def _exit_fill(self, pos: PositionRow) -> tuple[Optional[ExitFill], bool]: ...
 

@@ -23,11 +23,12 @@ def num(value: Optional[float]) -> str:
 _SKIPS = {
     SkipReason.STALE: "older than one candle",
     SkipReason.PAUSED: "trading paused by command",
-    SkipReason.FOREIGN_POSITION: "a position not opened by the daemon is open on the symbol",
     SkipReason.SAME_DIRECTION: "a same-direction position is already open",
     SkipReason.OPPOSITE_IGNORED: "opposite position open (ON_OPPOSITE=ignore)",
     SkipReason.NOT_PREPARED: "symbol not prepared for trading",
     SkipReason.ENTRY_NEVER_ARRIVED: "entry never reached the exchange",
+    SkipReason.OTHER_INSTANCE: ("another trading daemon uses this account; trading is paused "
+                                "until /resume"),
 }
 
 
@@ -100,6 +101,13 @@ def skip_text(o: SignalOutcome) -> str:
         return f"stop {num(o.stop)} is not beyond the entry {num(o.price)}"
     if r is SkipReason.ENTRY_REJECTED:
         return f"entry rejected by the exchange: {o.detail}"
+    if r is SkipReason.FOREIGN_POSITION:
+        return f"{o.detail or 'a position not opened by the daemon is open on the symbol'}; " \
+            "not traded on top of it"
+    if r in (SkipReason.UNEXPECTED_POSITION, SkipReason.QUANTITY_MISMATCH):
+        return f"{o.detail}; not traded on top of it"
+    if r is SkipReason.POSITION_UNREADABLE:
+        return f"the venue's position could not be read before the entry ({o.detail})"
     if r is SkipReason.ENTRY_NOT_FILLED:
         return f"entry {o.status} by the exchange without a fill"
     closed = close_text(o.close) if o.close is not None else o.detail
@@ -153,3 +161,42 @@ def foreign_text(p: ExchangePosition) -> str:
     """The foreign_position notice."""
     return (f"{p.symbol}: a {p.direction} position of {num(p.quantity)} @ "
             f"{num(p.entry_price)} was not opened by the daemon; left alone")
+
+
+def position_words(p: Optional[ExchangePosition]) -> str:
+    """A venue's position in a few words ('flat' when there is none)."""
+    return "flat" if p is None else f"{p.direction} {num(p.quantity)}"
+
+
+def unexpected_text(venue: Optional[ExchangePosition], ours: Optional[str]) -> str:
+    """What the venue holds against what the daemon's record says (`ours`, None when none)."""
+    if ours is None:
+        return (f"the venue holds a {position_words(venue)} position the daemon did not open "
+                "(opened by hand or by another program)")
+    return f"the venue holds {position_words(venue)} where the daemon's record is {ours}"
+
+
+def mismatch_text(symbol: str, venue: Optional[ExchangePosition], ours: str) -> str:
+    """The quantity_mismatch notice: never absorbed silently into the stop and target."""
+    return (f"{symbol}: the venue holds {position_words(venue)}, the daemon opened {ours}. "
+            "Someone else traded this symbol (by hand, or another daemon): the daemon's stop "
+            "and target act on the venue's whole position, and no new signal is traded on "
+            f"{symbol} until both agree again. Check the position on the venue")
+
+
+def other_instance_text(evidence: str, tag: str) -> str:
+    """The other_instance notice."""
+    return (f"Another trading daemon is using this account: {evidence}. This daemon's instance "
+            f"tag is {tag}. Trading is PAUSED (open positions stay protected): stop the other "
+            "daemon, then send /resume")
+
+
+def protection_gone_text(symbol: str, kind: str, level: float, status: str) -> str:
+    """The protection_gone notice: a stop or target the daemon placed is no longer waiting."""
+    return (f"{symbol}: the daemon's {kind} at {num(level)} is no longer on the venue "
+            f"({status}: cancelled outside the daemon?); placing it again")
+
+
+def protection_replaced_text(symbol: str, kind: str, level: float) -> str:
+    """The protection_replaced notice."""
+    return f"{symbol}: {kind} placed again at {num(level)}"

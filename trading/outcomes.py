@@ -40,6 +40,10 @@ class SkipReason(StrEnum):
     ENTRY_NOT_FILLED = "entry_not_filled"            # canceled/expired without a fill
     ENTRY_NEVER_ARRIVED = "entry_never_arrived"      # the exchange never got it
     OPPOSITE_NOT_CLOSED = "opposite_not_closed"      # a reversal whose close failed
+    UNEXPECTED_POSITION = "unexpected_position"      # the venue holds what the DB does not say
+    POSITION_UNREADABLE = "position_unreadable"      # the venue's position could not be read
+    QUANTITY_MISMATCH = "quantity_mismatch"          # venue and DB disagree on the symbol
+    OTHER_INSTANCE = "other_instance"                # another daemon trades on the account
 
 
 class LimitKind(StrEnum):
@@ -189,3 +193,4 @@ class ReconcileReport:
     adopted: tuple[str, ...] = ()
     foreign: tuple[str, ...] = ()
     orphans_canceled: tuple[str, ...] = ()
+    other_instance: tuple[str, ...] = ()  # another daemon's orders that appeared

@@ -13,7 +13,8 @@ from .execution import OrderUnresolved
 from .manager_base import ManagerBase
 from .ledger import position_identity, position_intents
 from .models import ExitFill, side_for
-from .notices import close_text, exit_text, protection_text
+from .notices import (close_text, exit_text, protection_gone_text, protection_replaced_text,
+                      protection_text)
 from .outcomes import CloseKind, CloseOutcome, ProtectionFailure, ProtectionProblem
 
 log = structlog.get_logger(__name__)
@@ -47,10 +48,11 @@ class ProtectionMixin(ManagerBase):
 
     async def _ensure(self, pos: PositionRow, kind: str, level: float,
                       open_ids: Optional[set[str]]) -> None:
-        """Place one protective order unless the exchange already holds it."""
+        """Place one protective order unless the venue already holds it; one the daemon had
+        placed and that is gone (cancelled by hand, expired) is announced, then replaced."""
         intents = position_intents(self.store, pos, kind)
         identity = position_identity(self.store, pos)
-        gen, cid = 0, client_id(identity, kind)
+        gen, cid, gone = 0, client_id(identity, kind, tag=self.tag), None
         if intents:
             cur = intents[-1]
             gen, cid = len(intents) - 1, cur.client_id
@@ -59,9 +61,18 @@ class ProtectionMixin(ManagerBase):
             found = await self.desk.lookup(pos.symbol, cid, conditional=True)
             if found is not None and found.status == OrderStatus.OPEN:
                 return
-            if found is not None:  # triggered or canceled: a fresh id for the new order
+            if found is not None or cur.status == OrderStatus.OPEN:
+                # Triggered, cancelled, or no longer known where it was seen waiting: a fresh
+                # id, since some venues refuse an id that was ever used.
+                gone = found.status if found is not None else "not found"
                 gen += 1
-                cid = client_id(identity, kind, gen)
+                cid = client_id(identity, kind, gen, tag=self.tag)
+        if gone is not None:
+            log.warning("protection_gone", symbol=pos.symbol, kind=kind, price_level=level,
+                        status=str(gone))
+            self.notify("protection_gone", pos.symbol,
+                        protection_gone_text(pos.symbol, kind, level, str(gone)),
+                        dedupe=f"gone:{intents[-1].client_id}", topic="notice")
         side = side_for(pos.direction, closing=True)
         await self.desk.place(
             client_id=cid, signal_id=pos.signal_id, symbol=pos.symbol, role=kind, side=side,
@@ -70,6 +81,10 @@ class ProtectionMixin(ManagerBase):
             detail={"position_id": pos.id})
         log.info("protection_placed", symbol=pos.symbol, kind=kind, price_level=level,
                  client_id=cid)
+        if gone is not None:
+            self.notify("protection_replaced", pos.symbol,
+                        protection_replaced_text(pos.symbol, kind, level),
+                        dedupe=f"replaced:{cid}", topic="notice")
 
     async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
                                ) -> CloseOutcome:
@@ -94,7 +109,7 @@ class ProtectionMixin(ManagerBase):
                                         detail=short(err))
                 if found is not None and found.status == OrderStatus.FILLED:
                     return await self._closed_by_us(pos, found.average, reason, failure)
-        cid = client_id(position_identity(self.store, pos), "close", len(closes))
+        cid = client_id(position_identity(self.store, pos), "close", len(closes), tag=self.tag)
         side = side_for(pos.direction, closing=True)
         try:
             res = await self.desk.place(
@@ -102,7 +117,7 @@ class ProtectionMixin(ManagerBase):
                 side=side, quantity=pos.quantity, price=None, conditional=False,
                 send=lambda: self.broker.market_order(pos.symbol, side, pos.quantity, cid,
                                                       reduce_only=True),
-                detail={"position_id": pos.id})
+                detail={"position_id": pos.id, "reason": reason.value})
         except (PermanentExchangeError, OrderUnresolved) as err:
             self.notify("close_failed", pos.symbol, f"{pos.symbol}: closing FAILED "
                         f"({short(err)}); retrying on the next cycle", topic="notice",
@@ -143,6 +158,7 @@ class ProtectionMixin(ManagerBase):
             pnl = (price - pos.entry_price) * pos.quantity * pos.direction.sign
         net = pnl - fees if pnl is not None and fees is not None else pnl
         self.store.close_position(pos.id, price, net, reason, self.now_ms())
+        self._mismatch.pop(pos.symbol, None)
         await self._cancel_protection(pos)
         outcome = CloseOutcome(CloseKind.CLOSED, pos.symbol, reason, pos.direction, price, net,
                                fees)

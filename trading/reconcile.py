@@ -1,6 +1,8 @@
 """Reconciliation: make the state DB and the exchange agree, at start and every cycle."""
 from __future__ import annotations
 
+from typing import Optional
+
 import structlog
 
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
@@ -40,15 +42,17 @@ class ReconcileMixin(ManagerBase):
             except (TransientExchangeError, PermanentExchangeError) as err:
                 log.warning("reconcile_skipped", error=str(err)[:200])
                 return ReconcileReport(skipped=True)
+            others = self._detect_other_instance(waiting, first=not self._reconciled)
             entries = {it.client_id: await self._resolve_entry(it, held)
                        for it in self._unresolved_entries()}
-            adopted = self._adopt(held, waiting)
+            adopted = self._adopt(held, [o for o in waiting if o.client_id not in others])
             positions = {pos.symbol: await self._check_position(pos, held,
                                                                 {o.client_id for o in waiting})
                          for pos in self.store.open_positions(self.mode, self.venue)}
             orphans = await self._cancel_orphans(waiting, held)
             foreign = self._report_foreign(held)
-        return ReconcileReport(False, entries, positions, adopted, foreign, orphans)
+            self._reconciled = True
+        return ReconcileReport(False, entries, positions, adopted, foreign, orphans, others)
 
     def _unresolved_entries(self) -> list[IntentRow]:
         """This venue's entries whose outcome is not known yet."""
@@ -98,6 +102,7 @@ class ReconcileMixin(ManagerBase):
             return await self._record_exit(pos)
         failure = await self._protect(pos, open_ids)
         if failure is None:
+            self._compare(pos, ex)  # a quantity added or taken off outside the daemon is said
             return PositionDecision.PROTECTED
         if failure.must_close:
             await self._emergency_close(pos, failure)
@@ -113,7 +118,7 @@ class ReconcileMixin(ManagerBase):
         fill, answered = await self._exit_fill(pos)
         if not answered:
             return PositionDecision.EXIT_UNKNOWN
-        reason = ExitReason.OUTSIDE
+        reason = await self._own_close(pos) or ExitReason.OUTSIDE
         for role, why in (("stop", ExitReason.STOP), ("target", ExitReason.TARGET)):
             intents = position_intents(self.store, pos, role)
             if not intents:
@@ -129,6 +134,22 @@ class ReconcileMixin(ManagerBase):
             price = pos.stop if reason is ExitReason.STOP else pos.target
         await self._closed(pos, price, reason, pnl, fees)
         return PositionDecision.EXIT_RECORDED
+
+    async def _own_close(self, pos: PositionRow) -> Optional[ExitReason]:
+        """The reason of the daemon's own close of `pos` when one filled (a process killed
+        between sending it and recording the exit): the daemon's exit, not an outside one."""
+        for it in reversed(position_intents(self.store, pos, "close")):
+            status = it.status
+            if status not in (OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.ABANDONED):
+                try:
+                    found = await self.desk.lookup(pos.symbol, it.client_id, False)
+                except OrderUnresolved:
+                    continue
+                status = found.status if found is not None else status
+            if status == OrderStatus.FILLED:
+                # Closes sent before the reason was written on them were by command or reversal.
+                return ExitReason.parse(str(it.detail.get("reason", ExitReason.COMMAND.value)))
+        return None
 
     async def _cancel_orphans(self, waiting: list[OrderResult],
                               held: dict[str, ExchangePosition]) -> tuple[str, ...]:
@@ -214,13 +235,13 @@ class ReconcileMixin(ManagerBase):
         """Positions the daemon did not open: reported once each, never touched."""
         ours = {p.symbol for p in self.store.open_positions(self.mode, self.venue)}
         ours |= {i.symbol for i in self._unresolved_entries()}
-        self._foreign = {s for s in held if s not in ours}
-        for symbol in sorted(self._foreign):
+        foreign = sorted(s for s in held if s not in ours)
+        for symbol in foreign:
             p = held[symbol]
             self.notify("foreign_position", symbol, foreign_text(p),
                         dedupe=f"foreign:{self.mode}:{symbol}:{p.direction}:{p.quantity:g}",
                         topic="notice")
-        return tuple(sorted(self._foreign))
+        return tuple(foreign)
 
 
 def _tightest(orders: list[OrderResult], kind: str, direction: Direction) -> OrderResult | None:

@@ -23,6 +23,8 @@ Adding a venue to the suite = one class with these members, listed in HARNESSES
                      [(kind 'stop'|'target', trigger price)] (attached or separate alike)
     position_size()  the signed position on the symbol, in base units (contracts x size)
     entry_orders()   market orders received that open or add (reduce-only ones excluded)
+    user_trade(side, qty)      a market order of the account's owner (not the daemon's, with
+                     the margin mode the daemon uses): `qty` in base units
 """
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ class VenueHarness(Protocol):
     def protective(self) -> list[tuple[str, float]]: ...
     def position_size(self) -> float: ...
     def entry_orders(self) -> int: ...
+    def user_trade(self, side: str, quantity: float) -> None: ...
 
 
 class BinanceHarness(FakeVenueHarness):
@@ -100,6 +103,10 @@ class BinanceHarness(FakeVenueHarness):
     def entry_orders(self) -> int:
         return len([p for p in self.trading.calls("POST", "/fapi/v1/order")
                     if p.get("reduceOnly") != "true"])
+
+    def user_trade(self, side: str, quantity: float) -> None:
+        self.trading.h_post_order({"symbol": self._id, "side": side.upper(), "type": "MARKET",
+                                   "quantity": f"{quantity:g}", "newClientOrderId": "web_1"})
 
 
 def _bybit_kind(order: dict) -> str:
@@ -155,6 +162,12 @@ class BybitHarness(FakeVenueHarness):
     def entry_orders(self) -> int:
         return len([p for p in self.trading.calls("POST", "/v5/order/create")
                     if not p.get("reduceOnly") and not p.get("triggerPrice")])
+
+    def user_trade(self, side: str, quantity: float) -> None:
+        self.trading.post_order_create({"category": "linear", "symbol": self._id,
+                                        "side": side.capitalize(), "orderType": "Market",
+                                        "qty": f"{quantity:g}", "positionIdx": 0,
+                                        "orderLinkId": "web-1"})
 
 
 # Venue name -> its harness. Every venue in exchanges.registry must have one.

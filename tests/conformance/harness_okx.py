@@ -66,3 +66,8 @@ class OkxHarness(FakeVenueHarness):
 
     def entry_orders(self) -> int:
         return len([p for p in self.trading.calls("POST", ORDER) if not _reduce_only(p)])
+
+    def user_trade(self, side: str, quantity: float) -> None:
+        contracts = quantity / float(self.trading.instruments[self._id].ct_val)
+        self.trading.h_order({"instId": self._id, "tdMode": "isolated", "side": side,
+                              "ordType": "market", "sz": f"{contracts:g}"})

@@ -2,6 +2,7 @@
 fails; restarts pick up where the last process stopped."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from exchanges import factory
 from store import NewSignal, SignalRow, Store
 from store.orders import Direction, ExitReason
 from trading import PositionManager
-from trading.outcomes import OutcomeKind
+from trading.outcomes import OutcomeKind, SkipReason
 
 
 TF_MS = 15 * 60_000
@@ -138,3 +139,62 @@ async def test_a_restart_without_the_state_adopts_the_open_position(harness, set
         assert fresh.closed_positions()[0].exit_reason is ExitReason.STOP
     finally:
         fresh.close()
+
+
+def notices(store: Store) -> list[dict]:
+    """Payloads of every queued trade/notice message."""
+    rows = store.conn.execute("SELECT payload FROM outbox ORDER BY id").fetchall()
+    return [json.loads(r["payload"]) for r in rows]
+
+
+async def test_a_position_opened_by_hand_just_before_a_signal_is_not_traded_on(
+        harness, settings, db, managers):
+    manager = await managers(settings, db, harness.symbol)  # reconciled: the venue was flat
+    harness.user_trade("sell", 0.01)                          # the owner's short, a second ago
+    outcome = await manager.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
+    assert outcome.kind is OutcomeKind.SKIPPED
+    assert outcome.reason is SkipReason.FOREIGN_POSITION
+    assert harness.entry_orders() == 0 and harness.position_size() == pytest.approx(-0.01)
+    assert harness.protective() == [] and db.open_positions() == []
+    [skipped] = [n for n in notices(db) if n["event"] == "trade_skipped"]
+    assert "short 0.01" in skipped["text"] and "not traded" in skipped["text"]
+
+
+async def test_a_second_daemon_on_the_account_is_detected_and_closes_nothing(
+        harness, settings, db, tmp_path, managers):
+    first = await managers(settings, db, harness.symbol)
+    other = Store(tmp_path / "other.db")
+    try:
+        second = await managers(settings, other, harness.symbol)
+        assert second.tag != first.tag
+        ours, theirs = (signal(s, settings, harness.symbol, harness.price) for s in (db, other))
+        read = second._venue_position
+
+        async def first_fills_meanwhile(symbol):
+            held = await read(symbol)  # flat: both daemons decide at the same moment
+            second._venue_position = read
+            assert (await first.on_signal(ours, TF_MS)).kind is OutcomeKind.OPENED
+            return held
+
+        second._venue_position = first_fills_meanwhile
+        outcome = await second.on_signal(theirs, TF_MS)
+        # Never a stop refused as a duplicate and read as a failure: nothing emergency-closed.
+        assert db.closed_positions() == [] and other.closed_positions() == []
+        said = {n["event"] for n in notices(other)}
+        if outcome.kind is OutcomeKind.SKIPPED:  # the venue refused the entry's duplicate id
+            assert outcome.reason is SkipReason.OTHER_INSTANCE and second.paused
+            assert other.open_positions() == [] and "other_instance" in said
+            assert harness.entry_orders() == 2 and harness.protective() == [
+                ("stop", db.open_positions()[0].stop),
+                ("target", db.open_positions()[0].target)]
+        else:  # the venue took the same id again once filled: double, and said at once
+            assert outcome.kind is OutcomeKind.OPENED and "quantity_mismatch" in said
+            [pos] = other.open_positions()
+            assert harness.position_size() == pytest.approx(2 * pos.quantity)
+            await first.reconcile()  # the second daemon's own stop and target show it
+            assert first.paused and first.other_instance is not None
+            assert {"other_instance", "quantity_mismatch"} <= {n["event"] for n in notices(db)}
+            later = signal(db, settings, harness.symbol, harness.price, pivot_time=7)
+            assert (await first.on_signal(later, TF_MS)).reason is SkipReason.OTHER_INSTANCE
+    finally:
+        other.close()

@@ -96,11 +96,14 @@ async def test_a_filled_order_is_found_by_client_id_after_a_venue_restart(fake, 
     assert await bybit.find_order(SYMBOL, "never1", conditional=False) is None
 
 
-async def test_a_duplicate_client_id_answers_the_order_already_placed(fake, bybit):
+async def test_a_duplicate_client_id_is_a_refusal_by_reason_never_a_second_order(fake, bybit):
     first = await bybit.market_order(SYMBOL, "buy", 0.01, "dup1")
-    again = await bybit.market_order(SYMBOL, "buy", 0.01, "dup1")
+    with pytest.raises(Rejected) as caught:   # the order desk looks the id up
+        await bybit.market_order(SYMBOL, "buy", 0.01, "dup1")
+    assert caught.value.reason is Reason.DUPLICATE_CLIENT_ID
     assert any(r.ret_code == 110072 for r in fake.requests)  # Bybit refused the second
-    assert again.exchange_id == first.exchange_id and again.filled == pytest.approx(0.01)
+    found = await bybit.find_order(SYMBOL, "dup1", conditional=False)
+    assert found is not None and found.exchange_id == first.exchange_id
     assert fake.position("BTCUSDT") == pytest.approx(0.01)  # one order, one position
 
 
