@@ -26,6 +26,10 @@ _TITLES = {
     "protection_missing": "Protection missing",
     "close_failed": "Close failed",
     "foreign_position": "Position not opened by the daemon",
+    "quantity_mismatch": "Position differs from the daemon's",
+    "other_instance": "Another daemon on this account",
+    "protection_gone": "Protection gone",
+    "protection_replaced": "Protection placed again",
 }
 _CLOSE_TITLES = {ExitReason.STOP: "Stop hit", ExitReason.TARGET: "Target hit"}
 
