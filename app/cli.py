@@ -13,6 +13,7 @@ from typing import Sequence
 
 from app import __version__, backtest_cmd, download_cmd, scan
 from app.argtypes import positive_int, utc_date
+from app.file_access import unreadable
 from config import ConfigError, Settings, lint_environment, load_settings
 from exchanges import registry  # pure data: no ccxt
 
@@ -128,9 +129,13 @@ def env_file(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     """The env file to read: --env-file (which must exist) or the default (read if present)."""
     path = getattr(args, "env_file", None)
     if path is None:
+        problem = unreadable(DEFAULT_ENV_FILE, missing_ok=True)
+        if problem:
+            parser.error(f"{DEFAULT_ENV_FILE}: {problem}")  # exits 2
         return DEFAULT_ENV_FILE
-    if not os.path.isfile(path):
-        parser.error(f"--env-file {path}: no such file")  # exits 2
+    problem = unreadable(path)
+    if problem:
+        parser.error(f"--env-file {path}: {problem}")  # exits 2
     return path
 
 

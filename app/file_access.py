@@ -1,0 +1,50 @@
+"""Why a file cannot be read, in words that name the cause and the fix."""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from pathlib import Path
+from typing import Optional
+
+
+def unreadable(path: str, *, missing_ok: bool = False) -> Optional[str]:
+    """None when the file can be read, else the reason (permission denied names what blocks)."""
+    try:
+        with open(path, "rb"):
+            return None
+    except FileNotFoundError:
+        return None if missing_ok else "no such file"
+    except IsADirectoryError:
+        return "is a directory, not a file"
+    except PermissionError:
+        return _denied(Path(path))
+    except OSError as e:
+        return e.strerror or str(e)
+
+
+def _denied(path: Path) -> str:
+    """Permission denied, naming the first directory or the file that this user may not use."""
+    user = _name(pwd.getpwuid, os.geteuid())
+    absolute = Path(os.path.abspath(path))
+    for directory in reversed(absolute.parents):
+        if not os.access(directory, os.X_OK):
+            return (f"permission denied: user {user} may not enter {directory} "
+                    f"({_owner_and_mode(directory)}); e.g. chgrp {user} {directory} && "
+                    f"chmod g+rx {directory}")
+    return (f"permission denied: user {user} may not read {absolute} "
+            f"({_owner_and_mode(absolute)}); e.g. chgrp {user} {absolute} && "
+            f"chmod g+r {absolute}")
+
+
+def _owner_and_mode(path: Path) -> str:
+    st = path.stat()
+    owner, group = _name(pwd.getpwuid, st.st_uid), _name(grp.getgrgid, st.st_gid)
+    return f"{owner}:{group} {st.st_mode & 0o7777:04o}"
+
+
+def _name(lookup, number: int) -> str:
+    try:
+        return str(lookup(number)[0])
+    except KeyError:  # an id without a name (e.g. inside a container)
+        return str(number)
