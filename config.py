@@ -12,10 +12,10 @@ from typing import Callable, Mapping
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from config_values import (choice, is_production_host, normalize_symbol, number, parse_bool,
-                           parse_bot_token, parse_chat_id, parse_confirmation, parse_exchange,
-                           parse_symbol_list, parse_symbols, parse_timeframes, parse_trade_on,
-                           parse_url, parse_user_ids, plain_text, unique)
+from config_values import (choice, is_production_host, mask_userinfo, normalize_symbol, number,
+                           parse_bool, parse_bot_token, parse_chat_id, parse_confirmation,
+                           parse_exchange, parse_symbol_list, parse_symbols, parse_timeframes,
+                           parse_trade_on, parse_url, parse_user_ids, plain_text, unique)
 # Pure data (no ccxt): which venues exist and what each needs. An architecture adjustment:
 # config reads the registry so that venue names, keys and host rules are validated up front.
 from exchanges.registry import DEFAULT as DEFAULT_EXCHANGE
@@ -44,7 +44,8 @@ class Problem:
     secret: bool = False
 
     def __str__(self) -> str:
-        shown = REDACTED if self.secret and self.value else repr(self.value)
+        # A URL's user:password@ is a credential even under a key that is not a secret.
+        shown = REDACTED if self.secret and self.value else repr(mask_userinfo(self.value))
         return f"{self.key}={shown}: {self.allowed}"
 
 
