@@ -13,7 +13,7 @@ import logging
 import resource
 import time
 from collections import Counter
-from typing import Callable, Optional, cast
+from typing import Any, Callable, Optional, cast
 
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
@@ -83,7 +83,11 @@ class Tally:
         if detail:
             self._details[what] = detail[:200]
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.every_s, self.flush)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # off the loop: written at the next flush
+                return
+            self._timer = loop.call_later(self.every_s, self.flush)
 
     def flush(self) -> None:
         """Log the summary of what was counted (nothing when nothing was)."""
@@ -101,28 +105,26 @@ class Tally:
         self._details.clear()
 
 
-class _ClientErrors(logging.Filter):
-    """Malformed requests are the client's fault: counted for the summary, not logged each."""
+class _ClientErrors(logging.LoggerAdapter):
+    """aiohttp's request-handler logger: malformed requests (the client's fault) are counted for
+    the summary instead of logged each with a traceback; everything else goes through."""
 
     def __init__(self, tally: Tally) -> None:
-        super().__init__()
+        super().__init__(logging.getLogger("aiohttp.server"), {})
         self.tally = tally
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if not isinstance(error, HttpProcessingError):
-            return True
-        peer = str(record.args[0]) if isinstance(record.args, tuple) and record.args else ""
-        self.tally.add("bad_requests", peer or "unknown", type(error).__name__)
-        return False
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            peer = str(args[0]) if args else "unknown"
+            self.tally.add("bad_requests", peer, type(error).__name__)
+            return
+        super().log(level, msg, *args, **kwargs)
 
 
-def http_logger(tally: Tally) -> logging.Logger:
-    """A logger for aiohttp's request handler: its errors as usual, bad requests in the tally."""
-    logger = logging.Logger("aiohttp.server")
-    logger.parent = logging.getLogger("aiohttp.server")
-    logger.addFilter(_ClientErrors(tally))
-    return logger
+def http_logger(tally: Tally) -> logging.LoggerAdapter:
+    """The logger to give aiohttp's request handler (its `logger` argument)."""
+    return _ClientErrors(tally)
 
 
 class ConnectionGuard:

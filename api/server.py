@@ -25,7 +25,7 @@ from . import control, routes
 from .auth import (COOKIE, SESSION_TTL_S, Auth, Credentials, Principal, TooManyAttempts, address,
                    csrf_ok, same_origin)
 from .connections import (HEADER_TIMEOUT_S, PER_ADDRESS, SUMMARY_EVERY_S, ConnectionGuard, Tally,
-                          connection_cap, http_logger)
+                          connection_cap, fd_limit, http_logger)
 from .hosts import Hosts, forwarded_https
 from .metrics import Metrics
 from .renders import RenderPool
@@ -338,7 +338,7 @@ class ApiServer:
         self._runner = runner
         self.port = site.port
         log.info("api_listening", host=self.host, port=self.port, max_connections=guard.limit,
-                 per_address=guard.per_address)
+                 per_address=guard.per_address, open_files_limit=fd_limit())
 
     @property
     def url(self) -> str:
