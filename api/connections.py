@@ -27,6 +27,7 @@ PER_ADDRESS = 64        # one address never takes them all (a browser opens abou
 HEADER_TIMEOUT_S = 5.0
 SUMMARY_EVERY_S = 60.0
 SHOWN_ADDRESSES = 5     # the busiest addresses named in a summary
+TRACKED_ADDRESSES = 10_000  # addresses counted apart per interval; the rest count as "others"
 _BODY = json.dumps({"error": "busy, try again"}).encode()
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         b"Retry-After: 5\r\nConnection: close\r\nContent-Length: "
@@ -79,6 +80,8 @@ class Tally:
         if not self.counts:
             self._since = time.monotonic()
         self.counts[what] += 1
+        if peer not in self._addresses and len(self._addresses) >= TRACKED_ADDRESSES:
+            peer = "others"
         self._addresses[peer] += 1
         if detail:
             self._details[what] = detail[:200]
