@@ -12,10 +12,11 @@ from typing import Callable, Mapping
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from config_values import (choice, is_production_host, normalize_symbol, number, parse_bool,
-                           parse_bot_token, parse_chat_id, parse_confirmation, parse_exchange,
-                           parse_symbol_list, parse_symbols, parse_timeframes, parse_trade_on,
-                           parse_url, parse_user_ids, plain_text, unique)
+from config_values import (HOST_NAME, choice, is_production_host, mask_userinfo,
+                           normalize_symbol, number, parse_bool, parse_bot_token, parse_chat_id,
+                           parse_confirmation, parse_exchange, parse_symbol_list, parse_symbols,
+                           parse_timeframes, parse_trade_on, parse_url, parse_user_ids,
+                           plain_text, unique)
 # Pure data (no ccxt): which venues exist and what each needs. An architecture adjustment:
 # config reads the registry so that venue names, keys and host rules are validated up front.
 from exchanges.registry import DEFAULT as DEFAULT_EXCHANGE
@@ -44,7 +45,8 @@ class Problem:
     secret: bool = False
 
     def __str__(self) -> str:
-        shown = REDACTED if self.secret and self.value else repr(self.value)
+        # A URL's user:password@ is a credential even under a key that is not a secret.
+        shown = REDACTED if self.secret and self.value else repr(mask_userinfo(self.value))
         return f"{self.key}={shown}: {self.allowed}"
 
 
@@ -175,6 +177,8 @@ class Settings:
     api_username: str = ""
     api_password: str = field(default="", metadata={"secret": True})
     api_control: bool = False  # pause/resume/close over HTTP
+    api_trusted_proxy: tuple[str, ...] = ()  # peers whose X-Forwarded-Proto is believed
+    api_public_name: tuple[str, ...] = ()  # extra Host names (host or host:port) answered
     # --- the paper broker (ENABLE_TRADING=0): the backtest's fee and slippage rules ---
     paper_fee_rate: float = 0.0005  # per leg, a fraction of the notional
     paper_slippage_bps: float = 0.0  # market fills and stop exits worsened by this much
@@ -324,11 +328,50 @@ def parse_api_username(text: str) -> str:
     return name
 
 
+def parse_ip_list(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses (IPv4 or IPv6), e.g. 127.0.0.1 or 10.0.0.2,::1."""
+    allowed = "an IP address or a comma-separated list of them, e.g. 127.0.0.1 or 10.0.0.2,::1"
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        return unique([str(ipaddress.ip_address(p)) for p in parts])
+    except ValueError:
+        raise ValueError(allowed) from None
+
+
+def parse_host_names(text: str) -> tuple[str, ...]:
+    """Comma-separated host[:port] names the API answers to, e.g. choch.example.com."""
+    allowed = ("comma-separated host names, each with an optional port 1..65535, e.g. "
+               "choch.example.com or choch.example.com:8443,10.0.0.5")
+    names = []
+    for part in (p.strip().lower() for p in text.split(",") if p.strip()):
+        m = re.fullmatch(r"\[([0-9a-f:.]+)\](?::([0-9]{1,5}))?|([^:\[\]]+)(?::([0-9]{1,5}))?",
+                         part)
+        if not m:
+            raise ValueError(allowed)
+        host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        if port is not None and not 1 <= int(port) <= 65535:
+            raise ValueError(allowed)
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            if m.group(1) or not HOST_NAME.fullmatch(host):
+                raise ValueError(allowed) from None
+            host = host.rstrip(".")
+        else:
+            if (ip.version == 6) != bool(m.group(1)):
+                raise ValueError(allowed)
+            host = f"[{ip}]" if ip.version == 6 else str(ip)
+        names.append(host if port is None else f"{host}:{int(port)}")
+    return unique(names)
+
+
 KEYS.update({
     "API_LISTEN": ("api_listen", parse_listen),
     "API_USERNAME": ("api_username", parse_api_username),
     "API_PASSWORD": ("api_password", plain_text),
     "API_CONTROL": ("api_control", parse_bool),
+    "API_TRUSTED_PROXY": ("api_trusted_proxy", parse_ip_list),
+    "API_PUBLIC_NAME": ("api_public_name", parse_host_names),
 })
 
 

@@ -149,6 +149,20 @@ def parse_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def mask_userinfo(text: str) -> str:
+    """A URL with the password of its user:password@ (or a lone user@ token) shown as ***."""
+    scheme, slashes, rest = text.partition("//")
+    if not slashes:
+        return text
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    if not at:
+        return text
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return f"{scheme}//{shown}@{host}{rest[end:]}"
+
+
 def parse_bot_token(text: str) -> str:
     """A Telegram bot token as BotFather gives it: digits, a colon, then letters."""
     token = text.strip()

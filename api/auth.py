@@ -1,20 +1,21 @@
 """Who may use the API: HTTP Basic for scripts, a login form and a session cookie for browsers.
 
 Credentials are compared in constant time. Repeated failures from one address slow that address
-down: its attempts are checked one at a time, each after a growing pause, so guessing stays slow
-however many connections it opens. A session cookie is random (256 bits), HttpOnly and
+down: after each failure it must wait a growing pause, and an attempt inside the pause is refused
+unchecked (429 with Retry-After), so guessing stays slow however many connections it opens. A
+refused attempt waits for nothing and holds nothing, so a flood of wrong passwords never takes
+the request slots the real user needs. A session cookie is random (256 bits), HttpOnly and
 SameSite=Strict; state-changing requests of a cookie session also need its CSRF token.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Optional
+from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -67,48 +68,56 @@ class Principal:
 class _Failures:
     count: int = 0
     last_at: float = 0.0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    until: float = 0.0  # no attempt is checked before this
+
+
+class TooManyAttempts(Exception):
+    """An attempt inside its address's pause: refused without being checked."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"try again in {retry_after_s:.1f} s")
+        self.retry_after_s = retry_after_s
 
 
 class SlowDown:
-    """Per-address failure counting; attempts after FREE_FAILURES wait before being checked."""
+    """Per-address failure counting; after FREE_FAILURES each failure starts a growing pause."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  free: int = FREE_FAILURES, base_s: float = DELAY_BASE_S,
                  cap_s: float = DELAY_CAP_S) -> None:
-        self.clock, self.sleep = clock, sleep
+        self.clock = clock
         self.free, self.base_s, self.cap_s = free, base_s, cap_s
         self._by_address: dict[str, _Failures] = {}
 
-    def delay(self, address: str) -> float:
-        """Seconds the next attempt from `address` waits before it is checked."""
+    def wait(self, address: str) -> float:
+        """Seconds before `address` may try again (0: now)."""
         f = self._by_address.get(address)
-        if f is None or f.count < self.free or self.clock() - f.last_at > FORGET_S:
-            return 0.0
-        return min(self.cap_s, self.base_s * 2 ** min(f.count - self.free, 30))
+        return max(0.0, f.until - self.clock()) if f is not None else 0.0
 
-    async def attempt(self, address: str, verify: Callable[[], bool]) -> bool:
-        """Run `verify` for one attempt from `address`, after its pause; count the outcome."""
-        f = self._entry(address)
-        async with f.lock:
-            wait = self.delay(address)
-            if wait:
-                await self.sleep(wait)
-            ok = verify()
-            if ok:
-                self._by_address.pop(address, None)
-            else:
-                if self.clock() - f.last_at > FORGET_S:
-                    f.count = 0
-                f.count += 1
-                f.last_at = self.clock()
-            return ok
+    def attempt(self, address: str, verify: Callable[[], bool]) -> bool:
+        """Run `verify` for one attempt from `address` and count the outcome.
+
+        Raises TooManyAttempts, without running `verify`, inside the address's pause.
+        """
+        wait = self.wait(address)
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        if verify():
+            self._by_address.pop(address, None)
+            return True
+        f, now = self._entry(address), self.clock()
+        if now - f.last_at > FORGET_S:
+            f.count = 0
+        f.count += 1
+        f.last_at = now
+        if f.count >= self.free:
+            f.until = now + min(self.cap_s, self.base_s * 2 ** min(f.count - self.free, 30))
+        return False
 
     def _entry(self, address: str) -> _Failures:
         if address not in self._by_address and len(self._by_address) >= MAX_ADDRESSES:
-            idle = [a for a, f in self._by_address.items() if not f.lock.locked()]
-            for a in sorted(idle, key=lambda a: self._by_address[a].last_at)[:len(idle) // 2 + 1]:
+            oldest = sorted(self._by_address, key=lambda a: self._by_address[a].last_at)
+            for a in oldest[:len(oldest) // 2 + 1]:
                 del self._by_address[a]
         return self._by_address.setdefault(address, _Failures(last_at=self.clock()))
 
@@ -123,17 +132,20 @@ class Auth:
         self.clock = clock
         self._sessions: dict[str, Session] = {}
 
-    async def check_password(self, request: web.Request, username: str, password: str) -> bool:
-        """One credentials attempt (Basic or the login form), slowed down after failures."""
-        return await self.slowdown.attempt(
+    def check_password(self, request: web.Request, username: str, password: str) -> bool:
+        """One credentials attempt (Basic or the login form); TooManyAttempts in a pause."""
+        return self.slowdown.attempt(
             address(request), lambda: self.credentials.match(username, password))
 
     async def authenticate(self, request: web.Request) -> Optional[Principal]:
-        """The request's principal, or None (no or wrong credentials, unknown session)."""
+        """The request's principal, or None (no or wrong credentials, unknown session).
+
+        Raises TooManyAttempts for Basic credentials sent inside the address's pause.
+        """
         header = request.headers.get("Authorization")
         if header is not None:
             pair = basic_pair(header)
-            ok = await self.check_password(request, *(pair or ("", "")))
+            ok = self.check_password(request, *(pair or ("", "")))
             return Principal(pair[0], "basic") if ok and pair else None
         token = request.cookies.get(COOKIE)
         session = self._sessions.get(token) if token else None

@@ -9,10 +9,12 @@ from typing import Any, Optional
 from aiohttp import web
 
 from .metrics import Metrics
+from .renders import RenderBusy, RenderPool
 from .state import DaemonView
 
 VIEW = web.AppKey("view", DaemonView)
 METRICS = web.AppKey("metrics", Metrics)
+RENDERS = web.AppKey("renders", RenderPool)
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 OPENAPI = HERE / "openapi.json"
@@ -70,7 +72,12 @@ async def chart(request: web.Request) -> web.Response:
     text = request.match_info["id"]
     if not re.fullmatch(r"[0-9]{1,12}", text):
         raise bad_request("id: a signal id")
-    png = await request.app[VIEW].chart_png(int(text))
+    try:
+        png = await request.app[VIEW].chart_png(int(text), request.app[RENDERS].run)
+    except RenderBusy:
+        response = json_response({"error": "busy rendering charts, try again"}, 503)
+        response.headers["Retry-After"] = "2"
+        return response
     if png is None:
         return json_response({"error": "no such signal, or no candles kept for its chart"}, 404)
     return web.Response(body=png, content_type="image/png",

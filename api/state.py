@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Optional, Protocol
 
+from .renders import Render
+
 
 class DaemonView(Protocol):
     """Read-only access to a running daemon; every method is cheap and never touches an exchange."""
@@ -16,8 +18,9 @@ class DaemonView(Protocol):
     def signals(self, limit: int, symbol: Optional[str], timeframe: Optional[str]) -> list[dict]:
         """Recorded signals, newest first, optionally of one symbol and/or timeframe."""
 
-    async def chart_png(self, signal_id: int) -> Optional[bytes]:
-        """The signal's chart as PNG, or None when the signal or its candles are unknown."""
+    async def chart_png(self, signal_id: int, render: Render) -> Optional[bytes]:
+        """The signal's chart as PNG (rendered with `render`, the API's own thread), or None when
+        the signal or its candles are unknown."""
 
     async def positions(self) -> list[dict]:
         """Open positions, with the unrealised PnL where a price is known."""

@@ -15,6 +15,8 @@ from typing import Any, Optional
 import structlog
 
 from api import ApiConfig, ApiServer, Metrics, create_app
+from api.connections import raise_fd_limit
+from api.renders import Render
 from config import KEYS, listen_address, normalize_symbol
 from exchanges.ccxt_lean import ccxt
 from fetchers.timeframes import parse_timeframe
@@ -24,7 +26,6 @@ from .controller import DaemonController
 
 log = structlog.get_logger(__name__)
 CHART_CACHE = 16        # rendered PNGs kept (a dashboard re-opens the same few)
-CHART_RENDERS = 2       # renders at once, in worker threads
 PENDING_SHOWN = 50
 
 
@@ -153,7 +154,6 @@ class DaemonApiView:
     def __init__(self, daemon: Any) -> None:
         self.daemon = daemon
         self._charts: OrderedDict[int, bytes] = OrderedDict()
-        self._render_gate = asyncio.Semaphore(CHART_RENDERS)
 
     def _now_ms(self) -> int:
         return int(self.daemon.clock() * 1000)
@@ -215,8 +215,9 @@ class DaemonApiView:
         sql += " ORDER BY s.confirmed_at DESC, s.id DESC LIMIT ?"
         return [_signal(r) for r in self.daemon.store.conn.execute(sql, args + [limit])]
 
-    async def chart_png(self, signal_id: int) -> Optional[bytes]:
-        """The alert's chart: from the alert's own payload, else from the candles in memory."""
+    async def chart_png(self, signal_id: int, render: Render) -> Optional[bytes]:
+        """The alert's chart (rendered by `render`, never in the default executor the alerts
+        use): from the alert's own payload, else from the candles in memory."""
         if signal_id in self._charts:
             self._charts.move_to_end(signal_id)
             return self._charts[signal_id]
@@ -225,8 +226,7 @@ class DaemonApiView:
             return None
         from alerts.chart import render_chart
 
-        async with self._render_gate:
-            png = await asyncio.to_thread(render_chart, payload)
+        png = await render(render_chart, payload)
         self._charts[signal_id] = png
         while len(self._charts) > CHART_CACHE:
             self._charts.popitem(last=False)
@@ -364,7 +364,9 @@ async def start_api(daemon: Any) -> Optional[str]:
     if not s.api_listen:
         return None
     host, port = listen_address(s.api_listen)
-    config = ApiConfig(host, port, s.api_username, s.api_password, control=s.api_control)
+    raise_fd_limit()  # before ApiConfig derives its connection cap from the limit
+    config = ApiConfig(host, port, s.api_username, s.api_password, control=s.api_control,
+                       trusted_proxies=s.api_trusted_proxy, public_names=s.api_public_name)
     app = create_app(config, DaemonApiView(daemon), daemon.metrics,
                      DaemonApiControls(daemon) if s.api_control else None)
     server = ApiServer(app, host, port)

@@ -411,3 +411,17 @@ def test_state_db_defaults_into_systemds_state_directory():
 def test_env_example_leaves_state_db_to_the_state_directory(tmp_path):
     s = load_settings(env={"STATE_DIRECTORY": str(tmp_path)}, dotenv_path=REPO / ".env.example")
     assert s.state_db == str(tmp_path / "choch.db")
+
+
+@pytest.mark.parametrize("key", ["TELEGRAM_API_URL", "BINANCE_DATA_URL", "OKX_TRADING_URL"])
+def test_a_url_with_user_and_password_is_refused_without_showing_the_password(key):
+    shown = problems(**{key: "https://bot:hunter2@proxy.example/tg?x=1"})[key]
+    assert "hunter2" not in shown and "'https://bot:***@proxy.example/tg?x=1'" in shown
+    shown = problems(**{key: "https://tok3n@proxy.example"})[key]
+    assert "tok3n" not in shown and "'https://***@proxy.example'" in shown
+
+
+def test_main_never_prints_the_password_of_a_url(tmp_path):
+    res = run_main(["run"], {"TELEGRAM_API_URL": "https://bot:hunter2@proxy.example"}, tmp_path)
+    assert res.returncode == 2 and "TELEGRAM_API_URL='https://bot:***@proxy.example'" in res.stderr
+    assert "hunter2" not in res.stderr + res.stdout

@@ -116,3 +116,27 @@ async def test_a_busy_api_address_says_so_on_stderr_and_logs_exit_status_1(tmp_p
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"start-up failed: API_LISTEN=127.0.0.1:{port}: ")
     assert "address already in use" in err[0]
+
+
+def test_trusted_proxies_and_public_names_are_off_by_default():
+    s = load()
+    assert (s.api_trusted_proxy, s.api_public_name) == ((), ())
+
+
+def test_trusted_proxies_are_ip_addresses():
+    s = load(API_TRUSTED_PROXY=" 10.0.0.2 , ::1,10.0.0.2")
+    assert s.api_trusted_proxy == ("10.0.0.2", "::1")
+    for bad in ("proxy.example", "10.0.0.0/8", "10.0.0.256", "10.0.0.2;10.0.0.3"):
+        found = problems(API_TRUSTED_PROXY=bad)
+        assert list(found) == ["API_TRUSTED_PROXY"] and "IP address" in found["API_TRUSTED_PROXY"]
+
+
+def test_public_names_are_hosts_with_an_optional_port():
+    s = load(API_PUBLIC_NAME="Choch.Example.com, choch.example.com:8443,10.0.0.5,[::1]:80")
+    assert s.api_public_name == ("choch.example.com", "choch.example.com:8443", "10.0.0.5",
+                                 "[::1]:80")
+    for bad in ("http://choch.example.com", "choch.example.com:0", "choch.example.com:99999",
+                "choch example.com", "::1", "[choch.example.com]", "a/b"):
+        found = problems(API_PUBLIC_NAME=bad)
+        assert list(found) == ["API_PUBLIC_NAME"], bad
+        assert "host names" in found["API_PUBLIC_NAME"]

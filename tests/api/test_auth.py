@@ -1,12 +1,13 @@
 """Authentication over the real daemon's API: every endpoint but ping, Basic and the login form."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import pytest
 
-from api.auth import SlowDown
+from api.auth import SlowDown, TooManyAttempts
 from api.server import AUTH
 
 from .scenario import PASSWORD, USER
@@ -105,38 +106,50 @@ async def test_a_wrong_login_shows_the_form_again_and_a_cross_site_one_is_refuse
     assert status == 401
 
 
-async def test_repeated_failures_from_one_address_are_slowed_down(run, http):
+async def test_repeated_failures_from_one_address_are_refused_during_a_growing_pause(run, http):
     auth = run.daemon.api.app[AUTH]
-    kept, auth.slowdown = auth.slowdown, SlowDown(free=2, base_s=0.2, cap_s=0.4)
+    kept, auth.slowdown = auth.slowdown, SlowDown(free=2, base_s=0.3, cap_s=0.6)
     try:
-        took = []
-        for _ in range(5):
-            started = time.monotonic()
+        for _ in range(2):
             status, _, _ = await _status(http, "GET", run.url + "/api/v1/health",
                                          headers=run.auth("guess"))
-            took.append(time.monotonic() - started)
             assert status == 401
-        assert max(took[:2]) < 0.15 and took[2] >= 0.2 and took[3] >= 0.4 and took[4] >= 0.4
-        started = time.monotonic()
+        # Inside the pause every attempt is refused at once, unchecked, the right one too.
+        for password in ("guess", PASSWORD):
+            started = time.monotonic()
+            status, headers, body = await _status(http, "GET", run.url + "/api/v1/health",
+                                                  headers=run.auth(password))
+            assert status == 429 and headers["Retry-After"] == "1" and b"too many" in body
+            assert time.monotonic() - started < 0.2
+        status, headers, body = await _status(http, "POST", run.url + "/login",
+                                              data={"username": USER, "password": PASSWORD})
+        assert status == 429 and b"try again in 1 s" in body and "Set-Cookie" not in headers
+        await asyncio.sleep(0.35)
+        status, _, _ = await _status(http, "GET", run.url + "/api/v1/health",
+                                     headers=run.auth("guess"))
+        assert status == 401 and 0.5 < auth.slowdown.wait("127.0.0.1") <= 0.6  # it doubled
+        await asyncio.sleep(0.65)
         status, _, _ = await _status(http, "GET", run.url + "/api/v1/health", headers=run.auth())
-        assert status == 200 and time.monotonic() - started >= 0.4  # the right one waits too
-        status, _, _ = await _status(http, "GET", run.url + "/api/v1/health", headers=run.auth())
-        assert auth.slowdown.delay("127.0.0.1") == 0  # a success forgets the failures
+        assert status == 200 and auth.slowdown.wait("127.0.0.1") == 0  # a success forgets
     finally:
         auth.slowdown = kept
 
 
-async def test_slow_down_delays_grow_per_address_and_are_forgotten():
+async def test_slow_down_pauses_grow_per_address_and_are_forgotten():
     now = [0.0]
-    waited: list[float] = []
-
-    async def sleep(s):
-        waited.append(s)
-
-    slow = SlowDown(clock=lambda: now[0], sleep=sleep, free=3, base_s=1.0, cap_s=4.0)
+    slow = SlowDown(clock=lambda: now[0], free=3, base_s=1.0, cap_s=4.0)
+    pauses: list[float] = []
     for _ in range(7):
-        assert not await slow.attempt("10.0.0.1", lambda: False)
-    assert waited == [1.0, 2.0, 4.0, 4.0]
-    assert slow.delay("10.0.0.2") == 0  # another address is not affected
+        now[0] += pauses[-1] if pauses else 0
+        assert not slow.attempt("10.0.0.1", lambda: False)
+        pauses.append(slow.wait("10.0.0.1"))
+    assert pauses == [0, 0, 1.0, 2.0, 4.0, 4.0, 4.0]
+    now[0] += 1.0
+    checked = []
+    with pytest.raises(TooManyAttempts) as refused:
+        slow.attempt("10.0.0.1", lambda: checked.append(1) or True)
+    assert refused.value.retry_after_s == 3.0 and not checked  # never even compared
+    assert slow.wait("10.0.0.2") == 0  # another address is not affected
     now[0] += 3600
-    assert slow.delay("10.0.0.1") == 0
+    assert slow.wait("10.0.0.1") == 0
+    assert not slow.attempt("10.0.0.1", lambda: False) and slow.wait("10.0.0.1") == 0  # forgotten

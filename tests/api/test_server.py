@@ -5,87 +5,8 @@ import asyncio
 import json
 
 import aiohttp
-import pytest
 
-from api import ApiConfig, ApiServer, Metrics, create_app
-
-USER, PASSWORD = "u", "p" * 16
-AUTH = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
-
-
-class StubView:
-    """A DaemonView whose liveness and speed the test sets."""
-
-    def __init__(self) -> None:
-        self.is_alive = True
-        self.delay_s = 0.0
-
-    def alive(self) -> bool:
-        return self.is_alive
-
-    def health(self) -> dict:
-        return {"ok": True}
-
-    def signals(self, limit, symbol, timeframe) -> list:
-        return []
-
-    async def chart_png(self, signal_id):
-        return None
-
-    async def positions(self) -> list:
-        await asyncio.sleep(self.delay_s)
-        return []
-
-    def trades(self, limit) -> list:
-        return []
-
-    def outbox(self) -> dict:
-        return {"counts": {}, "pending": []}
-
-    def config(self) -> dict:
-        return {}
-
-
-class StubControls:
-    """DaemonControls that only record what was asked."""
-
-    def __init__(self) -> None:
-        self.done: list[str] = []
-
-    def pause(self) -> None:
-        self.done.append("pause")
-
-    def resume(self) -> None:
-        self.done.append("resume")
-
-    async def close(self, symbol: str) -> str:
-        self.done.append(f"close {symbol}")
-        return "closed"
-
-    async def close_all(self) -> str:
-        return "none"
-
-    def announce(self, action: str, who: str, result: str) -> None:
-        self.done.append(f"announce {action}")
-
-
-@pytest.fixture
-async def served():
-    """Start a server on a free loopback port with `config` overrides; stopped afterwards."""
-    servers = []
-
-    async def start(view=None, **overrides):
-        config = ApiConfig("127.0.0.1", 0, USER, PASSWORD, **overrides)
-        app = create_app(config, view or StubView(), Metrics(), StubControls())
-        server = ApiServer(app, "127.0.0.1", 0)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
-
+from .stub import AUTH, StubView
 
 async def test_ping_is_503_unless_the_scheduler_and_delivery_are_alive(served):
     view = StubView()

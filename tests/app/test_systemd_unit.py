@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from api.connections import FD_RESERVE, MAX_CONNECTIONS
+
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "choch.service"
 
 
@@ -43,6 +45,12 @@ def test_matplotlib_gets_a_writable_cache_directory():
     d = _directives()
     assert d["CacheDirectory"] == ["choch"]  # writable under ProtectSystem=strict
     assert _environment()["MPLCONFIGDIR"].startswith("%C/choch")
+
+
+def test_open_files_leave_room_for_the_api_and_the_exchanges():
+    # systemd's default soft limit (1024) is what an API flood exhausted: candle fetches failed.
+    (limit,) = _directives()["LimitNOFILE"]
+    assert int(limit) >= FD_RESERVE + MAX_CONNECTIONS
 
 
 @pytest.mark.parametrize("key,value", [("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
