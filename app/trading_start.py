@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 from typing import Awaitable, Callable, Optional
 
 import structlog
@@ -31,12 +32,19 @@ log = structlog.get_logger(__name__)
 # What stops a start with exit status 2: bad keys, hedge mode, live trading not confirmed.
 REFUSED = (PermanentExchangeError, LiveTradingRefused, PositionModeError)
 REASON_CHARS = 200
+_QUERY = re.compile(r"(https?://[^\s?]+)\?\S*")
 
 
 def transient(error: Exception) -> bool:
     """Start-up retries exchange failures that pass by themselves: not the permanent ones (bad
     keys, refused requests)."""
     return isinstance(error, ExchangeUnavailable) and not isinstance(error, PermanentExchangeError)
+
+
+def reason(error: BaseException) -> str:
+    """Why the venue could not be started, for a notice: a URL without its query (a signed
+    request's timestamp and signature tell a trader nothing), at most REASON_CHARS."""
+    return _QUERY.sub(r"\1", network_reason(error))[:REASON_CHARS]
 
 
 class TradingState(enum.Enum):
@@ -126,15 +134,15 @@ class TradingStart:
     def _failed(self, failure: Failure) -> None:
         """One transient failure: the first is announced, each one feeds the watchdog."""
         self.systemd.watchdog()  # a start-up waiting for hours is not a hung daemon
-        reason = network_reason(failure.error)[:REASON_CHARS]
+        why = reason(failure.error)
         log.warning("retrying", what="trading_instance_start", error=str(failure.error),
-                    reason=reason, in_s=failure.delay_s)
+                    reason=why, in_s=failure.delay_s)
         if self.stop.is_set():  # the daemon stops: nothing to announce
             return
         first = self.state is TradingState.STARTING
         self.state = TradingState.DOWN
-        self.manager.set_unavailable(reason)  # its notice goes out on the first failure only
+        self.manager.set_unavailable(why)  # its notice goes out on the first failure only
         self._settled.set()
         if first:
-            log.error("trading_unavailable", reason=reason, retry_in_s=failure.delay_s)
+            log.error("trading_unavailable", reason=why, retry_in_s=failure.delay_s)
             self.on_change()
