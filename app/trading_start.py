@@ -1,16 +1,17 @@
 """The trading instance's start, in the background: market data, signals and alerts never wait
 for the trading venue.
 
-The first attempt runs while the daemon catches up. A transient failure (network, 5xx, rate
-limit) is announced once ("trading unavailable") and retried with the start-up backoff until it
-succeeds ("trading available again") or the daemon stops; meanwhile each new signal is alerted
-and its trade skipped with a notice. A failure retrying cannot fix stops the daemon as a refused
-start always has (see `refused` and Daemon.serve).
+The first attempt runs while the daemon catches up; a signal recorded meanwhile waits for its
+outcome. A transient failure (network, 5xx, rate limit) is announced once ("trading
+unavailable") and retried with the start-up backoff until it succeeds ("trading available
+again") or the daemon stops; meanwhile each new signal is alerted and its trade skipped with a
+notice, for good. Any other failure stops the daemon as it would have stopped the start: one of
+REFUSED with exit status 2 and its message, anything else raised (see Daemon.serve).
 
-Authentication failures (AuthError: keys refused, permission missing, IP not allowed) are such
-failures, not transient ones: an operator must act, so the daemon stops with exit status 2 and
-the venue's words, at start or on a later attempt, instead of sending refused keys every minute
-behind alerts that look healthy.
+Authentication failures (AuthError: keys refused, permission missing, IP not allowed) are not
+transient: an operator must act, so the daemon stops with exit status 2 and the venue's words,
+at start or on a later attempt, rather than send refused keys every minute behind alerts that
+look healthy.
 """
 from __future__ import annotations
 

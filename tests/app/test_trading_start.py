@@ -195,7 +195,7 @@ async def test_signals_are_alerted_and_skipped_while_trading_is_down_and_never_t
     daemon, starts, _ = _daemon(tmp_path, [DOWN], gate)
     try:
         before = make_signal(daemon.store, "BTC/USDT", timeframe="1m")  # e.g. before a crash
-        await daemon.startup()  # catch-up and start-up end without the trading venue
+        await asyncio.wait_for(daemon.startup(), 10)  # catch-up ends without the venue
         await daemon.trading.settled()
         assert daemon.trading.state is TradingState.DOWN and starts.calls == 1
         skipped = make_signal(daemon.store, "BTC/USDT", "bearish", 50000.0, 51000.0,
@@ -224,7 +224,7 @@ async def test_a_signal_during_the_first_attempt_waits_for_its_outcome(tmp_path)
     gate = asyncio.Event()
     daemon, starts, _ = _daemon(tmp_path, [], FakeSleep(), gate)
     try:
-        await daemon.startup()
+        await asyncio.wait_for(daemon.startup(), 10)
         assert daemon.trading.starting and starts.calls == 1
         row = make_signal(daemon.store, "BTC/USDT", timeframe="1m")
         await daemon._trade(row)
@@ -251,7 +251,7 @@ async def test_reconciliation_status_and_commands_while_trading_is_not_up(tmp_pa
     daemon.manager.reconcile = reconcile
     daemon.manager.close_position = close_position
     try:
-        await daemon.startup()
+        await asyncio.wait_for(daemon.startup(), 10)
         await daemon.trading.settled()
         await daemon.reconcile()
         assert calls == []  # nothing to compare with until the start has reconciled
