@@ -30,6 +30,8 @@ _TITLES = {
     "other_instance": "Another daemon on this account",
     "protection_gone": "Protection gone",
     "protection_replaced": "Protection placed again",
+    "trading_unavailable": "Trading unavailable",
+    "trading_available": "Trading available again",
 }
 _CLOSE_TITLES = {ExitReason.STOP: "Stop hit", ExitReason.TARGET: "Target hit"}
 

@@ -189,8 +189,9 @@ class DaemonApiView:
         trading = self._instance("trading", "local paper broker" if paper
                                  else banner.trading_host(s))
         options = getattr(getattr(getattr(d, "broker", None), "exchange", None), "options", {})
-        trading.update(ok=manager is not None and d.trading_error is None, mode=mode,
-                       reconcile_error=d.trading_error,
+        unavailable = getattr(getattr(d, "trading", None), "unavailable", None)
+        trading.update(ok=manager is not None and d.trading_error is None and not unavailable,
+                       mode=mode, reconcile_error=d.trading_error, unavailable=unavailable,
                        clock_offset_ms=None if paper else options.get("timeDifference"),
                        position_mode="one-way" + (" (simulated)" if paper else ""),
                        paused=bool(manager.paused) if manager is not None else False,

@@ -9,6 +9,7 @@ from trading import PositionManager
 
 from . import banner
 from .cycle import Poller
+from .trading_start import TradingStart
 
 
 class RunningDaemon(Protocol):
@@ -23,6 +24,7 @@ class RunningDaemon(Protocol):
     store: Store
     manager: PositionManager
     poller: Poller
+    trading: TradingStart
 
 
 class DaemonController:
@@ -44,10 +46,16 @@ class DaemonController:
             "last_candles": {f"{sym} {tf}": ts for (sym, tf), ts in d.store.last_candles().items()},
             "data_health": "ok" if not any(failing.values()) else
                            f"degraded ({sum(failing.values())} stream(s) behind in last slots)",
-            "trading_health": "ok" if d.trading_error is None else
-                              f"last reconciliation failed: {d.trading_error}",
+            "trading_health": self._trading_health(),
             "paused": d.manager.paused,
         }
+
+    def _trading_health(self) -> str:
+        d = self.daemon
+        if d.trading.unavailable is not None:
+            return f"unavailable: {d.trading.unavailable}"
+        return "ok" if d.trading_error is None else \
+            f"last reconciliation failed: {d.trading_error}"
 
     async def positions(self) -> list[dict]:
         """Open positions as the manager knows them, each with the last close seen as its mark."""
@@ -66,7 +74,7 @@ class DaemonController:
         return {symbol: close for symbol, (_, close) in newest.items()}
 
     def pause(self) -> None:
-        """Stop opening trades (alerts continue)."""
+        """Stop opening trades (alerts continue); recorded even while trading is unavailable."""
         self.daemon.manager.pause()
 
     def resume(self) -> None:
@@ -75,8 +83,13 @@ class DaemonController:
 
     async def close(self, symbol: str) -> str:
         """Close one symbol's position."""
-        return await self.daemon.manager.close_position(symbol)
+        return self._unavailable() or await self.daemon.manager.close_position(symbol)
 
     async def close_all(self) -> str:
         """Close every position the daemon opened."""
-        return await self.daemon.manager.close_all()
+        return self._unavailable() or await self.daemon.manager.close_all()
+
+    def _unavailable(self) -> str:
+        """Why nothing can be closed now (the venue has not started), else ''."""
+        why = self.daemon.trading.unavailable
+        return f"trading unavailable ({why}): nothing closed" if why is not None else ""

@@ -131,3 +131,12 @@ class Poller:
         return {"timeframe": timeframe, "symbols": len(symbols), "behind": todo,
                 "failed": failed, "attempts": attempts, "fetched": fetched,
                 "unreachable": unreachable}
+
+
+def log_slot(timeframe: str, summary: dict) -> None:
+    """One line per slot; an error line when the exchange could not be reached at all."""
+    log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
+             behind=len(summary["behind"]), failed=len(summary["failed"]))
+    if summary["unreachable"]:
+        log.error("market_data_unreachable", tf=timeframe, reason=summary["unreachable"],
+                  symbols=summary["symbols"])

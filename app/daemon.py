@@ -19,23 +19,22 @@ from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, sign
 from api import Metrics
 from choch import Event
 from config import Settings
-from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from exchanges.port import MarketData
 from fetchers.adapter import TimeframeAdapter
 from exchanges import factory
-from store import SignalRow, StateDbError, open_exclusive
+from store import SignalRow, open_exclusive
 from timeframe import timeframe_ms
-from trading import Broker, LiveTradingRefused, PositionManager, PositionModeError, make_broker
+from trading import Broker, PositionManager, make_broker
 
 from . import api_view, banner
 from .controller import DaemonController
-from .cycle import CandleSource, Poller
+from .cycle import CandleSource, Poller, log_slot
 from .pipeline import params_key
 from exchanges.reasons import network_reason
-from .logs import configure, settings_secrets
 from .memory import pin_mmap_threshold
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
+from .trading_start import REFUSED, TradingStart, transient
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -103,6 +102,11 @@ class Daemon:
         self.broker: Broker = broker or make_broker(s, self.store)  # live needs confirmation
         self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
         self.poller = Poller(s, self.store, self.adapter, self._payload, self._after_feed)
+        # In the background: market data, signals and alerts never wait for the trading venue.
+        self.trading = TradingStart(self.manager, lambda: self.symbols, stop=self.stop,
+                                    backoff=STARTUP_BACKOFF, sleep=self.sleep,
+                                    systemd=self.systemd, on_change=self._trading_changed,
+                                    on_up=self._trade_pending)
 
     def _payload(self, symbol: str, timeframe: str, event: Event, candles: pd.DataFrame) -> dict:
         """The outbox payload of a signal: the alert's text fields and its chart candles."""
@@ -112,18 +116,31 @@ class Daemon:
                               s.pivot_left, s.pivot_right)
 
     async def startup(self) -> None:
-        """Connect both exchange instances, restore state, catch up; ready to schedule after."""
+        """Connect the data instance, restore state, catch up; ready to schedule after. The
+        trading instance starts meanwhile in the background (`self.trading`)."""
         # Months of charts and candle frames must not leave the C heap full of holes.
         log.debug("malloc_mmap_threshold", pinned=pin_mmap_threshold())
         await self._retry_forever("data_instance_start", self.fetcher.start)
         api_view.instrument(self)  # metrics hooks: both instances, delivery, manager
         self.symbols = await self._retry_forever("universe", self.fetcher.universe)
-        await self._retry_forever("trading_instance_start",
-                                  lambda: self.manager.start(self.symbols))
+        self.trading.begin()
         await self._catch_up_until_data_flows()
-        # Signals recorded just before a crash, whose trade decision was never written.
-        for pending in self.store.signals_to_trade():
-            await self._trade(pending)
+
+    async def _trade_pending(self) -> None:
+        """Once trading is up: the signals without a decision (recorded before a crash or during
+        the first start attempt) are traded, or skipped when stale."""
+        async with self._in_flight():  # a shutdown lets this finish (bounded)
+            for pending in self.store.signals_to_trade():
+                await self._trade(pending)
+
+    def _trading_changed(self) -> None:
+        """Trading went down or up (its notice is queued); once ready, systemd's status says so."""
+        self.delivery.wake()
+        if self.scheduler is not None:
+            down = self.trading.unavailable
+            self.systemd.status(f"watching {len(self.symbols)} symbols x "
+                                f"{len(self.settings.timeframes)} timeframes"
+                                + (f"; trading unavailable ({down})" if down else ""))
 
     async def _retry_forever(self, what: str, fn: Callable[[], Awaitable[T]]) -> T:
         """Call fn until it succeeds (transient failures) or the daemon is asked to stop."""
@@ -132,7 +149,7 @@ class Daemon:
             log.warning("retrying", what=what, error=str(failure.error),
                         reason=network_reason(failure.error), in_s=failure.delay_s)
 
-        return await self._until_stopped(what, fn, _transient, on_failure)
+        return await self._until_stopped(what, fn, transient, on_failure)
 
     async def _catch_up_until_data_flows(self) -> None:
         """Catch up every timeframe; while no candle at all could be fetched because the exchange
@@ -186,7 +203,7 @@ class Daemon:
             await self._refresh_universe()
             summary = await self._run_slot(timeframe, retry_s)
             self.last_slot[timeframe] = summary
-            _log_slot(timeframe, summary)
+            log_slot(timeframe, summary)
             return summary
 
     @contextlib.asynccontextmanager
@@ -227,7 +244,7 @@ class Daemon:
         if recorded:
             self.delivery.wake()
             api_view.signals_recorded(self, recorded)  # metrics: candle close -> signal
-        if timeframe == self.smallest_tf:
+        if timeframe == self.smallest_tf and self.trading.up:
             try:
                 await self.manager.on_candles(symbol, candles)
             except Exception:
@@ -237,6 +254,9 @@ class Daemon:
                 await self._trade(row)
 
     async def _trade(self, row: SignalRow) -> None:
+        if self.trading.starting:  # decided once the first start attempt has ended
+            log.info("trade_waits_for_trading_start", symbol=row.symbol, signal=row.id)
+            return
         try:
             await self.manager.on_signal(row, timeframe_ms(row.timeframe))
         except Exception:  # the manager records its own failures; never crash
@@ -245,6 +265,9 @@ class Daemon:
 
     async def reconcile(self) -> None:
         """The reconciliation job: positions, stops and targets checked against the exchange."""
+        if not self.trading.up:  # nothing to compare with yet: the start reconciles first
+            log.info("reconcile_skipped", trading=self.trading.unavailable)
+            return
         async with self._in_flight():
             try:
                 await self.manager.reconcile()
@@ -313,6 +336,7 @@ class Daemon:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self._finish_jobs()
+        await self.trading.close()  # before its session closes
         try:
             await self.delivery.flush(SHUTDOWN_FLUSH_S)
         except Exception:
@@ -352,8 +376,9 @@ class Daemon:
             self.exit_status = STOP_SIGNALS[sig]
         self.stop.set()
 
-    async def _stop_at_startup(self, status: int) -> int:
+    async def _stop_at_startup(self, status: int, why: str) -> int:
         """Shut down a start that cannot go on; the log's exit status is the process's."""
+        print(f"start-up failed: {why}", file=sys.stderr)
         self.exit_status = status
         await self.shutdown()
         return status
@@ -366,9 +391,8 @@ class Daemon:
         self.systemd.status("starting: catching up")
         problem = await api_view.start_api(self)
         if problem is not None:  # API_LISTEN set, its address unusable (maybe only for now)
-            print(f"start-up failed: API_LISTEN={self.settings.api_listen}: {problem}",
-                  file=sys.stderr)
-            return await self._stop_at_startup(EXIT_FAILED)
+            return await self._stop_at_startup(
+                EXIT_FAILED, f"API_LISTEN={self.settings.api_listen}: {problem}")
         # From the start: a start-up waiting for an unreachable exchange may last for hours.
         self.tasks.append(asyncio.create_task(self._state_guard(STATE_CHECK_S),
                                               name="state-guard"))
@@ -382,62 +406,34 @@ class Daemon:
             starting.cancel()
         try:
             await starting
-        except (PermanentExchangeError, LiveTradingRefused, PositionModeError) as e:
-            # Bad keys, hedge mode, live without confirmation: a restart would not fix them.
-            log.error("startup_failed", error=str(e))
-            print(f"start-up failed: {e}", file=sys.stderr)
-            return await self._stop_at_startup(EXIT_CONFIG)
+        except REFUSED as e:  # bad keys, hedge mode: a restart would not fix them
+            return await self._refused(e)
         except asyncio.CancelledError:
-            await self.shutdown()
-            return self.exit_status
+            return await self._stopped()
         self.schedule()
         self.start_background()
         self.systemd.ready()
-        self.systemd.status(f"watching {len(self.symbols)} symbols x "
-                            f"{len(self.settings.timeframes)} timeframes")
+        self._trading_changed()  # the status line
         log.info("daemon_ready", symbols=len(self.symbols), timeframes=self.settings.timeframes)
         await self.stop.wait()
         log.info("daemon_stopping")
-        await self.shutdown()
-        return self.exit_status
+        return await self._stopped()
 
-
-async def run(settings: Settings) -> int:
-    """`main.py run`: print the setup, then serve until stopped."""
-    configure(settings.log_level, settings_secrets(settings))
-    for line in banner.describe(settings):
-        print(line, file=sys.stderr)
-    log.info("daemon_starting", mode=banner.trading_mode(settings),
-             symbols=list(settings.symbols), timeframes=list(settings.timeframes))
-    try:
-        daemon = Daemon(settings)
-    except StateDbError as e:
-        # Before any request: a broken or busy state DB is not fixed by a restart.
-        log.error("state_db_unusable", state_db=settings.state_db, problem=str(e))
-        print(f"start-up failed: STATE_DB={settings.state_db}: {e}", file=sys.stderr)
-        return EXIT_CONFIG
-    except LiveTradingRefused as e:
-        # Live trading without CONFIRM_LIVE_TRADING=yes: a restart would not fix it either.
+    async def _refused(self, e: Exception) -> int:
         log.error("startup_failed", error=str(e))
-        print(f"start-up failed: {e}", file=sys.stderr)
-        return EXIT_CONFIG
-    return await daemon.serve()
+        return await self._stop_at_startup(EXIT_CONFIG, str(e))
+
+    async def _stopped(self) -> int:
+        """Shut down after a stop; a trading start that failed beyond retrying (in the
+        background) ends the daemon as it would have at start."""
+        failure = self.trading.failure
+        if isinstance(failure, REFUSED):
+            return await self._refused(failure)
+        await self.shutdown()
+        if failure is not None:
+            raise failure
+        return self.exit_status
 
 
 class NoMarketData(Exception):
     """A catch-up round fetched nothing because the exchange was unreachable (the reason)."""
-
-
-def _transient(error: Exception) -> bool:
-    """Start-up retries exchange failures a restart would not fix otherwise: not the permanent
-    ones (bad keys, refused requests)."""
-    return isinstance(error, ExchangeUnavailable) and not isinstance(error, PermanentExchangeError)
-
-
-def _log_slot(timeframe: str, summary: dict) -> None:
-    """One line per slot; an error line when the exchange could not be reached at all."""
-    log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
-             behind=len(summary["behind"]), failed=len(summary["failed"]))
-    if summary["unreachable"]:
-        log.error("market_data_unreachable", tf=timeframe, reason=summary["unreachable"],
-                  symbols=summary["symbols"])

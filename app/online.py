@@ -6,21 +6,47 @@ import asyncio
 import sys
 
 import pandas as pd
+import structlog
 
 from config import Settings
 from exchanges import registry
 from exchanges.errors import ExchangeUnavailable
 from fetchers.history import fetch_history
+from store import StateDbError
+from trading import LiveTradingRefused
 
-from . import daemon, preflight, scan
+from . import banner, daemon, preflight, scan
 from .logs import configure, settings_secrets
 
+log = structlog.get_logger(__name__)
 EXIT_FAILED = 1
 
 
 def run(settings: Settings) -> int:
     """`main.py run`: the daemon until a stop signal; its exit status."""
-    return asyncio.run(daemon.run(settings))
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> int:
+    """Print the setup, then serve until stopped."""
+    configure(settings.log_level, settings_secrets(settings))
+    for line in banner.describe(settings):
+        print(line, file=sys.stderr)
+    log.info("daemon_starting", mode=banner.trading_mode(settings),
+             symbols=list(settings.symbols), timeframes=list(settings.timeframes))
+    try:
+        service = daemon.Daemon(settings)
+    except StateDbError as e:
+        # Before any request: a broken or busy state DB is not fixed by a restart.
+        log.error("state_db_unusable", state_db=settings.state_db, problem=str(e))
+        print(f"start-up failed: STATE_DB={settings.state_db}: {e}", file=sys.stderr)
+        return daemon.EXIT_CONFIG
+    except LiveTradingRefused as e:
+        # Live trading without CONFIRM_LIVE_TRADING=yes: a restart would not fix it either.
+        log.error("startup_failed", error=str(e))
+        print(f"start-up failed: {e}", file=sys.stderr)
+        return daemon.EXIT_CONFIG
+    return await service.serve()
 
 
 def check(settings: Settings) -> int:

@@ -21,7 +21,8 @@ from .execution import ClientIdTaken, OrderDesk, OrderUnresolved, settled
 from .guard import OTHER_INSTANCE_KEY, PositionUnreadable, VenueGuardMixin
 from .ledger import instance_tag
 from .models import Broker, ended_unfilled, fill_price, side_for
-from .notices import close_text, limit_text, num, opened_text, outcome_text, skip_text
+from .notices import (close_text, limit_text, num, opened_text, outcome_text, skip_text,
+                      trading_available_text, trading_unavailable_text)
 from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFailure,
                        ProtectionProblem, SignalOutcome, SkipReason)
 from .protection import ProtectionMixin, short
@@ -48,6 +49,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         self._mismatch: dict[str, str] = {}  # symbol -> why the venue disagrees with the DB
         self._reconciled = False  # the first reconciliation of this process has run
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
+        # Why the venue cannot be traded on (its start failed and is retried), else None.
+        self.unavailable: Optional[str] = None
         # Metrics hook: called as the entry order of a signal is sent.
         self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None
 
@@ -65,6 +68,16 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
     async def close_session(self) -> None:
         """Release the broker's HTTP session."""
         await self.broker.close()
+
+    def set_unavailable(self, reason: Optional[str]) -> None:
+        """The venue cannot be reached (`reason`) or can again (None). While unavailable each
+        signal is skipped with a notice; each change is announced once, not each new reason."""
+        was, self.unavailable = self.unavailable, reason
+        if was is None and reason is not None:
+            self.notify("trading_unavailable", None, trading_unavailable_text(reason),
+                        topic="notice")
+        elif was is not None and reason is None:
+            self.notify("trading_available", None, trading_available_text(), topic="notice")
 
     def pause(self) -> None:
         """Stop opening positions (open ones stay protected and reconciled)."""
@@ -136,6 +149,9 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         if self.store.intent(entry_id) is not None or \
                 self.store.intents(signal_id=signal.id, role="entry"):
             return SignalOutcome(OutcomeKind.ALREADY_SENT)
+        if self.unavailable is not None:  # never traded late: skipped for good
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.TRADING_UNAVAILABLE,
+                                                            detail=self.unavailable), alert=True)
         if self.other_instance is not None:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.OTHER_INSTANCE),
                               alert=True)

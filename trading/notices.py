@@ -106,6 +106,8 @@ def skip_text(o: SignalOutcome) -> str:
             "not traded on top of it"
     if r in (SkipReason.UNEXPECTED_POSITION, SkipReason.QUANTITY_MISMATCH):
         return f"{o.detail}; not traded on top of it"
+    if r is SkipReason.TRADING_UNAVAILABLE:
+        return f"trading unavailable ({o.detail}); the venue is retried in the background"
     if r is SkipReason.POSITION_UNREADABLE:
         return f"the venue's position could not be read before the entry ({o.detail})"
     if r is SkipReason.ENTRY_NOT_FILLED:
@@ -189,6 +191,17 @@ def other_instance_text(evidence: str, tag: str) -> str:
     return (f"Another trading daemon is using this account: {evidence}. This daemon's instance "
             f"tag is {tag}. Trading is PAUSED (open positions stay protected): stop the other "
             "daemon, then send /resume")
+
+
+def trading_unavailable_text(reason: str) -> str:
+    """The trading_unavailable notice: sent once, when the first start of the venue fails."""
+    return (f"Trading unavailable: {reason}, retrying in background. Signals are still "
+            "recorded and alerted; their trades are skipped until trading is available again")
+
+
+def trading_available_text() -> str:
+    """The trading_available notice: the venue started after failing to."""
+    return "Trading available again: new signals are traded"
 
 
 def protection_gone_text(symbol: str, kind: str, level: float, status: str) -> str:

@@ -44,6 +44,7 @@ class SkipReason(StrEnum):
     POSITION_UNREADABLE = "position_unreadable"      # the venue's position could not be read
     QUANTITY_MISMATCH = "quantity_mismatch"          # venue and DB disagree on the symbol
     OTHER_INSTANCE = "other_instance"                # another daemon trades on the account
+    TRADING_UNAVAILABLE = "trading_unavailable"      # the venue's start failed: retried meanwhile
 
 
 class LimitKind(StrEnum):

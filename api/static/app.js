@@ -105,6 +105,8 @@ function drawHealth(h) {
     cells(el("tr"), [[tf], [utc(c.last_close)], [age(c.age_s)], [c.streams, "num"]]));
   facts($("panel-trading"), [
     ["Venue", trading.exchange], ["Host", trading.host], ["Health", badge(trading.ok)],
+    ["Trading", trading.unavailable ? `unavailable: ${trading.unavailable}` : "up",
+     trading.unavailable ? "neg" : ""],
     ["Mode", trading.mode, trading.mode === "live" ? "neg" : ""],
     ["Position mode", trading.position_mode],
     ["Clock offset", trading.clock_offset_ms === null ? "–" : `${trading.clock_offset_ms} ms`],

@@ -23,6 +23,7 @@ async def main() -> None:
     daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, time_resync_s=0.0),
                     notifier=ConsoleNotifier(io.StringIO()))
     await daemon.startup()
+    await daemon.trading.settled()  # the paper broker's start, in the background
     daemon.start_background()  # alert delivery drains the outbox, as in production
     print("started", flush=True)
     while True:

@@ -111,6 +111,8 @@ async def test_signals_from_binance_data_open_protected_positions_on_bybit(candl
         daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
                         clock=clock, broker=broker)
         await daemon.startup()
+        await daemon.trading.settled()
+        assert daemon.trading.up
         opened = 0
         for _ in range(STEPS):
             data.advance(MIN)

@@ -10,7 +10,8 @@ from config import load_settings
 def _daemon(store, **kw):
     base = dict(settings=load_settings({}, dotenv_path=None), clock=lambda: 100.0,
                 started_at=40.0, symbols=["BTC/USDT"], store=store, last_slot={},
-                trading_error=None, manager=SimpleNamespace(paused=False))
+                trading_error=None, manager=SimpleNamespace(paused=False),
+                trading=SimpleNamespace(unavailable=None))
     base.update(kw)
     return SimpleNamespace(**base)
 

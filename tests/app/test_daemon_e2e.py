@@ -51,6 +51,8 @@ async def _started(settings, fake, broker=None) -> Daemon:
                     clock=clock,
                     broker=broker)
     await daemon.startup()
+    await daemon.trading.settled()  # its first attempt runs in the background
+    assert daemon.trading.up
     return daemon
 
 

@@ -74,6 +74,7 @@ async def test_live_trading_refused_at_construction_releases_the_state_db(tmp_pa
 async def test_a_timeframe_slot_does_not_reconcile_the_scheduled_job_does(fake, tmp_path):
     daemon = Daemon(_settings(tmp_path, fake.url))
     await daemon.startup()
+    await daemon.trading.settled()
     calls = []
 
     async def reconcile():
@@ -106,6 +107,8 @@ async def test_a_timeframe_slot_does_not_reconcile_the_scheduled_job_does(fake, 
 
 async def test_a_failed_reconciliation_is_kept_for_status_and_cleared_by_the_next(tmp_path):
     daemon = Daemon(_settings(tmp_path), fetcher=StillMarket())
+    await daemon.startup()
+    await daemon.trading.settled()  # reconciliation runs once trading is up
     outcomes = [RuntimeError("exchange said no"), None]
 
     async def reconcile():

@@ -113,6 +113,8 @@ async def test_binance_data_drives_protected_positions_on_okx(tmp_path):
         daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
                         clock=clock, broker=broker)
         await daemon.startup()
+        await daemon.trading.settled()
+        assert daemon.trading.up
         opened = 0
         for _ in range(steps):
             data.advance(MINUTE)
