@@ -7,7 +7,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from exchanges.registry import DEFAULT, get_venue  # pure data: no ccxt import
-from timeframe import Timeframe
+from domain.timeframe import Timeframe
 
 TRUE_WORDS = ("1", "true", "yes")
 FALSE_WORDS = ("0", "false", "no")

@@ -30,7 +30,7 @@ from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
 
-from backoff import Backoff, sleep_unless
+from domain.backoff import Backoff, sleep_unless
 from config import normalize_symbol
 
 from .messages import clip, esc

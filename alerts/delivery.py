@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, Optional, Protocol
 
 import structlog
 
-from backoff import Backoff, sleep_unless
+from domain.backoff import Backoff, sleep_unless
 from store import OutboxRow
 
 from .chart import render_chart

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Mapping
 
-from store.orders import ExitReason
-from timeframe import MINUTE_MS, Timeframe
+from domain.trade import ExitReason
+from domain.timeframe import MINUTE_MS, Timeframe
 
 TEXT_LIMIT = 4096     # Telegram's limit for one message (after entity parsing)
 CAPTION_LIMIT = 1024  # and for a photo caption

@@ -11,7 +11,7 @@ import structlog
 
 from config import Settings
 from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
-from timeframe import timeframe_ms
+from domain.timeframe import timeframe_ms
 from store import SignalRow, Store
 
 from .pipeline import Freshness, PayloadBuilder, Stream

@@ -14,7 +14,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
+from domain.backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
 from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, signal_payload
 from api import Metrics
 from choch import Event
@@ -23,7 +23,7 @@ from exchanges.port import MarketData
 from fetchers.adapter import TimeframeAdapter
 from exchanges import factory
 from store import SignalRow, open_exclusive
-from timeframe import timeframe_ms
+from domain.timeframe import timeframe_ms
 from trading import Broker, PositionManager, make_broker
 
 from . import api_view, banner

@@ -8,9 +8,9 @@ import pandas as pd
 import structlog
 
 from choch import Event, StructureDetector
-from timeframe import timeframe_ms
+from domain.timeframe import timeframe_ms
 from store import NewSignal, SignalRow, Store
-from store.signals import TradeState
+from domain.trade import TradeState
 from store.signals import DEFAULT_VENUE
 
 log = structlog.get_logger(__name__)

@@ -16,7 +16,7 @@ from choch import Event
 from config_values import normalize_symbol
 from fetchers.columns import empty_frame
 from fetchers.csv_files import CandleFile, read_candles, timeframe_label, write_candles
-from timeframe import Timeframe
+from domain.timeframe import Timeframe
 
 FORMATS = ("jsonl", "csv", "table")
 KINDS = (choch.CHOCH, choch.BOS)

@@ -15,7 +15,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from fetchers.aggregate import bucket_end, bucket_start
-from timeframe import DAY_MS, WEEK_MS, Timeframe, timeframe_ms
+from domain.timeframe import DAY_MS, WEEK_MS, Timeframe, timeframe_ms
 
 UTC = timezone.utc
 

@@ -22,7 +22,7 @@ from typing import Awaitable, Callable, Optional
 
 import structlog
 
-from backoff import Backoff, Failure, Sleep, Stopped, retry
+from domain.backoff import Backoff, Failure, Sleep, Stopped, retry
 from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from exchanges.reasons import network_reason
 from trading import LiveTradingRefused, PositionManager, PositionModeError

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from choch import Event
-from trading.rules import (CLOSE, END, LONG, REVERSE, STOP, TARGET, Position, Trade,
+from domain.trade import Direction
+from trading.rules import (CLOSE, END, REVERSE, STOP, TARGET, Position, Trade,
                            TradeRules, close_position, exit_on_candle, open_position,
                            signal_action)
 
@@ -59,7 +60,7 @@ class _Bars:
 
 def _first_touch(pos: Position, bars: _Bars, lo: int, hi: int) -> int:
     """Index of the first bar in [lo, hi) whose range reaches the stop or the target, else -1."""
-    long = pos.side == LONG
+    long = pos.side == Direction.LONG
     down, up = (pos.stop_price, pos.target_price) if long else (pos.target_price, pos.stop_price)
     start, width = lo, FIRST_WINDOW
     while start < hi:
@@ -85,7 +86,7 @@ class _Detail:
     def first_hit(self, pos: Position, open_ms: int, close_ms: int) -> Optional[str]:
         """STOP or TARGET: what the first detail candle in [open_ms, close_ms) touched."""
         lo, hi = np.searchsorted(self.ts, (open_ms, close_ms), side="left").tolist()
-        if pos.side == LONG:
+        if pos.side == Direction.LONG:
             stop = self.l[lo:hi] <= pos.stop_price
             target = self.h[lo:hi] >= pos.target_price
         else:
@@ -105,7 +106,7 @@ class _Detail:
 
 def _touches_both(pos: Position, high: float, low: float) -> bool:
     """True when one candle's range reaches both the stop and the target."""
-    if pos.side == LONG:
+    if pos.side == Direction.LONG:
         return low <= pos.stop_price and high >= pos.target_price
     return high >= pos.stop_price and low <= pos.target_price
 

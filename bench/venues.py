@@ -252,7 +252,7 @@ async def run_cycle(name: str, symbols: int, latency_ms: float,
 
 
 def _tf_ms(tf: str) -> int:
-    from timeframe import timeframe_ms
+    from domain.timeframe import timeframe_ms
     return timeframe_ms(tf)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 import structlog
 
 from config import Settings
-from timeframe import timeframe_ms
+from domain.timeframe import timeframe_ms
 
 from . import universe as uni
 from .candles import empty_frame, insane, since_slice, tidy, to_frame

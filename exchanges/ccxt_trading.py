@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 import pandas as pd
 import structlog
 
-from backoff import Backoff, Jitter, retry
+from domain.backoff import Backoff, Jitter, retry
 from config import Settings
 
 from .ccxt_lean import ccxt

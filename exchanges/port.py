@@ -12,7 +12,7 @@ from typing import Optional, Protocol
 
 import pandas as pd
 
-from store.orders import Direction, OrderStatus
+from domain.trade import Direction, OrderStatus
 
 from .venue import Venue
 

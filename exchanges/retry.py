@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, TypeVar
 
 import structlog
 
-from backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
+from domain.backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
 
 from .reasons import network_reason
 from .ccxt_lean import ccxt

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from timeframe import DAY_MS
+from domain.timeframe import DAY_MS
 
 from .columns import COLUMNS
 from .timeframes import Plan

@@ -27,7 +27,7 @@ from typing import IO, Iterator
 import numpy as np
 import pandas as pd
 
-from timeframe import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
+from domain.timeframe import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
 from .columns import COLUMNS
 BINANCE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from exchanges.candles import COLUMNS, empty_frame, insane
-from timeframe import DAY_MS
+from domain.timeframe import DAY_MS
 
 from .aggregate import bucket_end, bucket_starts
 from .timeframes import Plan

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from timeframe import DAY_MS, Timeframe
+from domain.timeframe import DAY_MS, Timeframe
 # The name market data and scan use for the length of a timeframe.
-from timeframe import timeframe_ms as parse_timeframe  # noqa: F401
+from domain.timeframe import timeframe_ms as parse_timeframe  # noqa: F401
 
 WEEK_ORIGIN_MS = 4 * DAY_MS  # 1970-01-05, the first Monday: weeks open on Mondays
 

@@ -3,24 +3,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Iterable, Optional
 
 from choch import Event
 
+from domain.trade import TradeState
+
 from .base import StoreBase
 
 DEFAULT_VENUE = "binance"  # rows written before venues were recorded are Binance's
-
-
-class TradeState(StrEnum):
-    """What trading did with a signal; stored as its value."""
-
-    PENDING = "pending"        # to trade
-    NOT_TRADED = "not_traded"  # never meant to be traded (too old, a kind not in TRADE_ON)
-    SKIPPED = "skipped"        # meant to be traded, refused (see the note)
-    UNRESOLVED = "unresolved"  # the entry was sent, its outcome is being asked for
-    DONE = "done"              # the entry filled
 
 
 def event_identity(symbol: str, timeframe: str, params: str, event: Event,

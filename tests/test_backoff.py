@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from backoff import Backoff, Failure, Jitter, Stopped, retry, sleep_unless
+from domain.backoff import Backoff, Failure, Jitter, Stopped, retry, sleep_unless
 from tests.fetchers.conftest import FakeClock
 
 

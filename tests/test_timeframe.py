@@ -7,7 +7,7 @@ from alerts.messages import tradingview_interval
 from config_values import parse_timeframes
 from exchanges.binance import BINANCE
 from fetchers.timeframes import plan as venue_plan
-from timeframe import DAY_MS, MINUTE_MS, Timeframe
+from domain.timeframe import DAY_MS, MINUTE_MS, Timeframe
 
 
 def plan(text: str):

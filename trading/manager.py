@@ -12,8 +12,8 @@ import structlog
 from config import Settings, normalize_symbol
 from exchanges.errors import PermanentExchangeError
 from store import SignalRow, Store
-from store.orders import Direction, ExitReason
-from store.signals import TradeState
+from domain.trade import Direction, ExitReason
+from domain.trade import TradeState
 
 from . import risk
 from .client_ids import client_id

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Optional
 
 from config import Settings
 from store import SignalRow, Store
-from store.orders import Direction, ExitReason, PositionRow
+from domain.trade import Direction, ExitReason
+from store.orders import PositionRow
 
 from .execution import OrderDesk
 from .models import Broker, ExchangePosition, ExitFill, OrderResult

@@ -5,7 +5,7 @@ from typing import Optional
 
 from exchanges.port import (Balance, ExchangePosition, ExitFill, LiveTradingRefused, MarketRules,
                             OrderResult, PositionModeError, Trading)
-from store.orders import Direction, OrderStatus
+from domain.trade import Direction, OrderStatus
 
 # The broker PositionManager trades through: a venue's trading instance or the paper broker.
 Broker = Trading

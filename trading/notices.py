@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from store.orders import ExitReason
+from domain.trade import ExitReason
 
 from .models import ExchangePosition
 from .outcomes import (CloseKind, CloseOutcome, Limit, LimitKind, OutcomeKind, ProtectionFailure,

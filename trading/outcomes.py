@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Optional
 
-from store.orders import Direction, ExitReason, OrderStatus
-from store.signals import TradeState
+from domain.trade import Direction, ExitReason, OrderStatus
+from domain.trade import TradeState
 
 
 class OutcomeKind(StrEnum):

@@ -93,7 +93,7 @@ class PaperBroker:
         if last is None:
             raise PermanentExchangeError(f"paper broker has no price for {symbol}")
         self.prices.setdefault(symbol, last)
-        price = trade_rules.entry_price(last, _side(direction_of(side)), self.slippage_bps)
+        price = trade_rules.entry_price(last, direction_of(side), self.slippage_bps)
         self._fill(symbol, side, quantity, price, reduce_only)
         result = OrderResult(symbol, client_id, f"paper-{next(self._ids)}", OrderStatus.FILLED,
                              quantity, price)
@@ -106,7 +106,7 @@ class PaperBroker:
         direction = direction_of(side)
         if pos and pos.direction != direction:
             closed = min(pos.quantity, quantity)
-            held = _side(pos.direction)
+            held = pos.direction
             pnl = trade_rules.pnl(held, pos.entry_price, price, closed, 0.0)
             fee = trade_rules.fees(self.fee_rate, pos.entry_price, price, closed)
             self.exits.setdefault(symbol, []).append((side, price, closed, pnl, fee))
@@ -230,13 +230,8 @@ class PaperBroker:
         stop = orders["stop"].trigger if "stop" in orders else (never_low if long else never_high)
         target = orders["target"].trigger if "target" in orders else (
             never_high if long else never_low)
-        return trade_rules.Position(_side(pos.direction), 0, 0, pos.entry_price, stop, target,
+        return trade_rules.Position(pos.direction, 0, 0, pos.entry_price, stop, target,
                                     pos.quantity), orders
 
     async def close(self) -> None:
         """Nothing to release."""
-
-
-def _side(direction: Direction) -> str:
-    """Direction.LONG -> 'long' (the trade rules' words)."""
-    return trade_rules.LONG if direction == Direction.LONG else trade_rules.SHORT

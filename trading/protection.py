@@ -6,7 +6,8 @@ from typing import Optional
 import structlog
 
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
-from store.orders import ExitReason, OrderStatus, PositionRow
+from domain.trade import ExitReason, OrderStatus
+from store.orders import PositionRow
 
 from .client_ids import client_id
 from .execution import OrderUnresolved

@@ -7,8 +7,10 @@ import structlog
 
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
 
-from store.orders import Direction, ExitReason, IntentRow, OrderStatus, PositionRow
-from store.signals import TradeState
+from domain.trade import Direction, ExitReason, OrderStatus
+
+from store.orders import IntentRow, PositionRow
+from domain.trade import TradeState
 
 from . import risk
 from .client_ids import is_ours

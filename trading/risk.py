@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Optional
 
-from timeframe import DAY_MS
+from domain.timeframe import DAY_MS
 
 from .models import Direction, MarketRules
 from .outcomes import Limit, LimitKind, SizeLimit, SizeProblem

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Optional
 
-LONG, SHORT = "long", "short"
+from domain.trade import Direction
+
 STOP, TARGET, REVERSE, CLOSE, END = "stop", "target", "reverse", "close", "end"
 EXIT_REASONS = (STOP, TARGET, REVERSE, CLOSE, END)
 ON_OPPOSITE = ("reverse", "close", "ignore")
-BULLISH = "bullish"
 
 
 @dataclass(frozen=True)
@@ -72,26 +72,26 @@ class Trade:
     pnl: float
 
 
-def side_of(direction: str) -> str:
+def side_of(direction: str) -> Direction:
     """bullish -> long, bearish -> short."""
-    return LONG if direction == BULLISH else SHORT
+    return Direction.from_event(direction)
 
 
 def entry_price(close: float, side: str, slippage_bps: float) -> float:
     """The break candle's close, worsened by slippage (a long pays more, a short gets less)."""
-    if side == LONG:
+    if side == Direction.LONG:
         return close * (1 + slippage_bps / 1e4)
     return close * (1 - slippage_bps / 1e4)
 
 
 def stop_is_valid(side: str, entry: float, stop: float) -> bool:
     """True when the stop lies strictly beyond the (slipped) entry on the losing side."""
-    return stop < entry if side == LONG else stop > entry
+    return stop < entry if side == Direction.LONG else stop > entry
 
 
 def target_price(side: str, entry: float, stop: float, risk_reward: float) -> float:
     """entry +/- risk_reward x |entry - stop|."""
-    if side == LONG:
+    if side == Direction.LONG:
         return entry + risk_reward * abs(entry - stop)
     return entry - risk_reward * abs(entry - stop)
 
@@ -122,7 +122,7 @@ def open_position(direction: str, close: float, extreme: float, close_time: int,
 
 def stop_exit_price(side: str, stop: float, open_: float, slippage_bps: float) -> float:
     """A stop fill: the stop, or the open when the candle gapped through it; then slipped."""
-    if side == LONG:
+    if side == Direction.LONG:
         return min(stop, open_) * (1 - slippage_bps / 1e4)
     return max(stop, open_) * (1 + slippage_bps / 1e4)
 
@@ -134,14 +134,14 @@ def exit_on_candle(position: Position, open_: float, high: float, low: float,
     Stop first (a candle touching both exits at the stop); comparisons are inclusive; the target
     fills exactly at its price.
     """
-    if position.side == LONG:
+    if position.side == Direction.LONG:
         if low <= position.stop_price:
-            return STOP, stop_exit_price(LONG, position.stop_price, open_, slippage_bps)
+            return STOP, stop_exit_price(Direction.LONG, position.stop_price, open_, slippage_bps)
         if high >= position.target_price:
             return TARGET, position.target_price
         return None
     if high >= position.stop_price:
-        return STOP, stop_exit_price(SHORT, position.stop_price, open_, slippage_bps)
+        return STOP, stop_exit_price(Direction.SHORT, position.stop_price, open_, slippage_bps)
     if low <= position.target_price:
         return TARGET, position.target_price
     return None
@@ -154,7 +154,7 @@ def fees(fee_rate: float, entry: float, exit_: float, qty: float) -> float:
 
 def pnl(side: str, entry: float, exit_: float, qty: float, fee: float) -> float:
     """Signed price move x quantity - fees."""
-    move = exit_ - entry if side == LONG else entry - exit_
+    move = exit_ - entry if side == Direction.LONG else entry - exit_
     return move * qty - fee
 
 

@@ -14,7 +14,7 @@ from app.daemon import STARTUP_BACKOFF, Daemon
 from app.trading_start import TradingStart, TradingState
 from config import load_settings
 from exchanges.errors import AuthError, RateLimited, TransientExchangeError
-from store.signals import TradeState
+from domain.trade import TradeState
 from tests.app.notifier import RecordingNotifier
 from tests.app.test_startup_retries import FakeSleep, FlakyMarket
 from tests.trading.conftest import make_signal

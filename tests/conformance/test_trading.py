@@ -10,7 +10,7 @@ import pytest
 from choch import Event
 from exchanges import factory
 from store import NewSignal, SignalRow, Store
-from store.orders import Direction, ExitReason
+from domain.trade import Direction, ExitReason
 from trading import PositionManager
 from trading.outcomes import OutcomeKind, SkipReason
 

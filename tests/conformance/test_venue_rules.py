@@ -6,7 +6,7 @@ import pytest
 
 from exchanges import registry
 from fetchers.timeframes import plan
-from timeframe import Timeframe
+from domain.timeframe import Timeframe
 from trading.client_ids import client_id
 
 from .harness import HARNESSES

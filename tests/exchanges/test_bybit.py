@@ -12,7 +12,7 @@ from exchanges.ccxt_lean import ccxt
 from exchanges.errors import (RateLimited, Rejected, TransientExchangeError, reason_of,
                               translate)
 from exchanges.venue import Reason
-from store.orders import Direction
+from domain.trade import Direction
 from tests.fakes.bybit import API_KEY, SECRET, FakeBybit
 
 SYMBOL = "BTC/USDT"

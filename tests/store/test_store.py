@@ -92,7 +92,7 @@ def test_trade_state_tracks_what_trading_did(db):
 def test_rows_written_with_the_older_spellings_read_as_the_same_values(db):
     """A state DB from before the typed statuses keeps working: 'cancelled' is CANCELED (final)
     and a 'protection failed: ...' exit is PROTECTION_FAILED."""
-    from store.orders import Direction, ExitReason, OrderStatus
+    from domain.trade import Direction, ExitReason, OrderStatus
 
     db.record_intent("old-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 1)
     db.conn.execute("UPDATE order_intents SET status = 'cancelled' WHERE client_id = 'old-stop'")
@@ -110,7 +110,7 @@ def test_rows_written_with_the_older_spellings_read_as_the_same_values(db):
 
 
 def test_trade_states_are_values(db):
-    from store.signals import TradeState
+    from domain.trade import TradeState
 
     [s] = db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1))], 10)
     assert s.trade_state is TradeState.PENDING

@@ -8,7 +8,7 @@ import pytest
 
 from choch import Event
 from store import NewSignal, Store
-from store.orders import Direction
+from domain.trade import Direction
 from store.schema import MIGRATIONS
 
 PARAMS = "L5R5close"

@@ -9,7 +9,7 @@ from choch import Event
 from config import load_settings
 from store import NewSignal, Store
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
-from store.orders import Direction
+from domain.trade import Direction
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
 from trading import PositionManager

@@ -1,8 +1,8 @@
 """A signal becomes one protected position; the stop or target closes it with PnL recorded."""
 from __future__ import annotations
 
-from store.orders import Direction
-from store.signals import TradeState
+from domain.trade import Direction
+from domain.trade import TradeState
 from trading.client_ids import VALID
 from trading.outcomes import OutcomeKind, SignalOutcome, SizeLimit, SizeProblem, SkipReason
 

@@ -2,8 +2,8 @@
 never asked about again; decisions come back as values and their words stay the users' words."""
 from __future__ import annotations
 
-from store.orders import Direction, ExitReason, OrderStatus
-from store.signals import TradeState
+from domain.trade import Direction, ExitReason, OrderStatus
+from domain.trade import TradeState
 from trading import PaperBroker, PositionManager
 from trading.client_ids import client_id
 from trading.models import OrderResult
@@ -116,7 +116,7 @@ def test_the_words_users_see_are_made_from_the_values():
 
 
 def test_prices_and_quantities_in_the_words_are_exact_not_cut_to_six_digits():
-    from store.orders import ExitReason as Why
+    from domain.trade import ExitReason as Why
     from trading.notices import close_text, opened_text
     from trading.outcomes import CloseKind, CloseOutcome
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from store import Store
-from store.orders import Direction, ExitReason
+from domain.trade import Direction, ExitReason
 from trading import PaperBroker, PositionManager, make_broker
 from trading.client_ids import VALID, client_id, is_ours
 from trading.models import MarketRules

@@ -7,7 +7,7 @@ import pytest
 
 from config import ConfigError, Settings
 from store import Store
-from store.orders import Direction, ExitReason, OrderStatus
+from domain.trade import Direction, ExitReason, OrderStatus
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
 from trading import LiveTradingRefused, PositionModeError, make_broker

@@ -8,7 +8,7 @@ import pytest
 
 from exchanges.errors import Rejected
 from exchanges.venue import Reason
-from store.orders import ExitReason, OrderStatus
+from domain.trade import ExitReason, OrderStatus
 from trading.client_ids import TAGGED, tag_of
 from trading.execution import ClientIdTaken, OrderDesk
 from trading.models import OrderResult
