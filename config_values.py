@@ -7,6 +7,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from exchanges.registry import DEFAULT, get_venue  # pure data: no ccxt import
+from domain.symbols import normalize_symbol
 from domain.timeframe import Timeframe
 
 TRUE_WORDS = ("1", "true", "yes")
@@ -81,18 +82,6 @@ def choice(*options: str) -> Callable:
         raise ValueError("one of " + "/".join(options))
 
     return parse
-
-
-def normalize_symbol(text: str) -> str:
-    """'btcusdt', 'BTC/USDT' or 'BTC/USDT:USDT' -> 'BTC/USDT' (USDT-margined only)."""
-    s = text.strip().upper()
-    if s.endswith(":USDT"):
-        s = s[: -len(":USDT")]
-    if "/" not in s and s.endswith("USDT") and len(s) > 4:
-        s = s[:-4] + "/USDT"
-    if not re.fullmatch(r"[A-Z0-9]{1,20}/USDT", s):
-        raise ValueError(f"{text.strip()!r} is not a USDT pair like BTC/USDT or BTCUSDT")
-    return s
 
 
 def unique(items: list) -> tuple:

@@ -2,9 +2,9 @@
 from .commands import CommandChannel, Controller
 from .delivery import OutboxDelivery
 from .notifiers import (ConsoleNotifier, DeliveryError, Notifier, Permanent, RateLimited,
-                        TelegramNotifier, Transient, make_notifier)
+                        TelegramNotifier, Transient, notifier_for)
 from .payload import signal_payload
 
 __all__ = ["CommandChannel", "ConsoleNotifier", "Controller", "DeliveryError", "Notifier",
            "OutboxDelivery", "Permanent", "RateLimited", "TelegramNotifier", "Transient",
-           "make_notifier", "signal_payload"]
+           "notifier_for", "signal_payload"]

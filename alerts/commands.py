@@ -31,7 +31,7 @@ from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
 
 from domain.backoff import Backoff, sleep_unless
-from config import normalize_symbol
+from domain.symbols import normalize_symbol
 
 from .messages import clip, esc
 from .notifiers import NO_PREVIEW, TelegramNotifier, delivery_error

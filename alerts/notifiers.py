@@ -20,7 +20,6 @@ from telegram.error import (BadRequest, ChatMigrated, Conflict, Forbidden, Inval
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from config import Settings
 
 from .messages import clip, plain
 
@@ -267,11 +266,11 @@ class ConsoleNotifier:
         """Nothing to release."""
 
 
-def make_notifier(settings: Settings) -> TelegramNotifier | ConsoleNotifier:
-    """TelegramNotifier when TELEGRAM_BOT_TOKEN is set, else ConsoleNotifier."""
-    if settings.telegram_bot_token:
+def notifier_for(token: str, chat_id: str, api_url: str = ""
+                 ) -> TelegramNotifier | ConsoleNotifier:
+    """TelegramNotifier when a bot token is given, else ConsoleNotifier."""
+    if token:
         log.info("alerts_channel", alerts="telegram")
-        return TelegramNotifier(settings.telegram_bot_token, settings.telegram_chat_id,
-                                settings.telegram_api_url)
+        return TelegramNotifier(token, chat_id, api_url)
     log.info("alerts_channel", alerts="console", reason="TELEGRAM_BOT_TOKEN is not set")
     return ConsoleNotifier()

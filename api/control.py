@@ -13,7 +13,7 @@ from typing import Any, Optional
 import structlog
 from aiohttp import web
 
-from config import normalize_symbol
+from domain.symbols import normalize_symbol
 
 from .auth import Principal, address, csrf_ok
 from .routes import SYMBOL, json_response

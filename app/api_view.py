@@ -17,7 +17,8 @@ import structlog
 from api import ApiConfig, ApiServer, Metrics, create_app
 from api.connections import raise_fd_limit
 from api.renders import Render
-from config import KEYS, listen_address, normalize_symbol
+from config import KEYS, listen_address
+from domain.symbols import normalize_symbol
 from exchanges.ccxt_lean import ccxt
 from fetchers.timeframes import parse_timeframe
 

@@ -15,16 +15,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from domain.backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
-from alerts import CommandChannel, Notifier, OutboxDelivery, make_notifier, signal_payload
+from alerts import CommandChannel, Notifier, OutboxDelivery, signal_payload
 from api import Metrics
 from choch import Event
 from config import Settings
 from exchanges.port import MarketData
 from fetchers.adapter import TimeframeAdapter
-from exchanges import factory
 from store import SignalRow, open_exclusive
 from domain.timeframe import timeframe_ms
-from trading import Broker, PositionManager, make_broker
+from trading import Broker
 
 from . import api_view, banner
 from .controller import DaemonController
@@ -35,6 +34,7 @@ from .memory import pin_mmap_threshold
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
 from .trading_start import REFUSED, TradingStart, transient
+from app import components
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -95,12 +95,13 @@ class Daemon:
                notifier: Optional[Notifier], broker: Optional[Broker]) -> None:
         """Every part of the daemon, in one place; none sends a request yet."""
         s = self.settings
-        self.fetcher: MarketData = fetcher or factory.market_data(s)  # DATA_EXCHANGE
+        self.fetcher: MarketData = fetcher or components.market_data(s)  # DATA_EXCHANGE
         self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
-        self.notifier: Notifier = notifier or make_notifier(s)
+        self.notifier: Notifier = notifier or components.make_notifier(s)
         self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
-        self.broker: Broker = broker or make_broker(s, self.store)  # live needs confirmation
-        self.manager = PositionManager(s, self.store, self.broker, clock=self.clock)
+        # Live trading needs its confirmation: LiveTradingRefused otherwise.
+        self.broker: Broker = broker or components.make_broker(s, self.store)
+        self.manager = components.position_manager(s, self.store, self.broker, clock=self.clock)
         self.poller = Poller(s, self.store, self.adapter, self._payload, self._after_feed)
         # In the background: market data, signals and alerts never wait for the trading venue.
         self.trading = TradingStart(self.manager, lambda: self.symbols, stop=self.stop,

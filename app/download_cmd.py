@@ -24,6 +24,7 @@ from exchanges.universe import ALL
 from fetchers import store
 from fetchers.aggregate import aggregate, bucket_start
 from fetchers.timeframes import Plan, plan
+from app import components
 
 if TYPE_CHECKING:
     from config import Settings
@@ -386,7 +387,6 @@ def print_result(r: FileResult, venue: str, out: IO[str]) -> None:
 async def download(settings: "Settings", req: Request, progress: Progress, out: IO[str],
                    *, retry: "RetryPolicy | None" = None) -> int:
     """Run a download; the exit status (errors are printed on stderr)."""
-    from exchanges import factory
     from exchanges.errors import ExchangeUnavailable
     from exchanges.retry import RetryPolicy
 
@@ -404,7 +404,7 @@ async def download(settings: "Settings", req: Request, progress: Progress, out: 
     wanted = replace(settings, symbols=req.symbols,
                      exclude_symbols=settings.exclude_symbols if req.symbols == (ALL,) else ())
     retry = retry or RetryPolicy(budget_s=max(settings.fetch_cycle_budget_s, 60.0))
-    async with factory.market_data(wanted, venue, retry=retry) as fetcher:
+    async with components.market_data(wanted, venue, retry=retry) as fetcher:
         try:
             symbols = await _symbols(fetcher, req)
             if req.symbols == (ALL,):

@@ -11,7 +11,7 @@ import structlog
 from config import Settings
 from exchanges import registry
 from exchanges.errors import ExchangeUnavailable
-from fetchers.history import fetch_history
+from app.components import fetch_history
 from store import StateDbError
 from trading import LiveTradingRefused
 

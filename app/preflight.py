@@ -7,19 +7,18 @@ from typing import Awaitable, Callable
 
 from alerts import TelegramNotifier
 from config import Settings
-from exchanges import factory
 from store import StateDbError, Store, check_state_db
-from trading import PositionManager, make_broker
 
 from . import banner
 from .logs import configure, settings_secrets
+from app import components
 
 Probe = Callable[[], Awaitable[list[tuple[str, bool, str]]]]
 PROBE_TIMEOUT_S = 30.0
 
 
 async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
-    fetcher = factory.market_data(settings)
+    fetcher = components.market_data(settings)
     try:
         return await fetcher.check()
     finally:
@@ -28,7 +27,7 @@ async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
 
 async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
     store = Store(":memory:")
-    manager = PositionManager(settings, store, make_broker(settings, store))
+    manager = components.position_manager(settings, store, components.make_broker(settings, store))
     try:
         return await manager.check()
     finally:

@@ -13,7 +13,7 @@ import pandas as pd
 
 import choch
 from choch import Event
-from config_values import normalize_symbol
+from domain.symbols import normalize_symbol
 from fetchers.columns import empty_frame
 from fetchers.csv_files import CandleFile, read_candles, timeframe_label, write_candles
 from domain.timeframe import Timeframe

@@ -30,6 +30,7 @@ from fetchers.timeframes import plan
 from tests.fakes.binance_data import FakeBinance, Listing
 
 from bench.targets import judged
+from app import components
 
 BINANCE_LIMIT = 2400  # request weight per minute per IP on Binance USD-M
 AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed
@@ -78,7 +79,7 @@ async def run(symbols: int, latency_ms: float, timeframes: list[str]) -> int:
     settings = load_settings({"BINANCE_DATA_URL": fake.url, "SYMBOLS": "ALL",
                               "MIN_VOLUME_24H": "0", "MAX_PAIRS": str(symbols),
                               "LOG_LEVEL": "WARNING"}, dotenv_path=None)
-    fetcher = BinanceMarketData(settings, BINANCE)
+    fetcher = BinanceMarketData(components.market_data_config(settings, BINANCE), BINANCE)
     try:
         await fetcher.start()
         universe = await fetcher.universe()  # hourly, not per cycle: outside the timing

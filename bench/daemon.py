@@ -45,6 +45,7 @@ from tests.fakes.binance_data import FakeBinance, Listing, resample  # noqa: E40
 from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN, FakeTelegram  # noqa: E402
 
 from bench.targets import judged  # noqa: E402
+from app import components  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "LTCUSDT-usdm-1m-2026-02.csv"
 SYMBOLS = 50
@@ -211,7 +212,8 @@ async def main(cycles: int, rss_every: int = 0, telegram: bool = False,
     # latency. It writes to a sink that keeps nothing, as stdout under journald does.
     console = Discard()
     notifier = None if telegram else ConsoleNotifier(console)
-    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+    daemon = Daemon(settings, fetcher=BinanceMarketData(components.market_data_config(settings,
+                    BINANCE), BINANCE, clock=clock),
                     notifier=notifier,
                     clock=clock)
     progress(f"warming up the daemon: {SYMBOLS} symbols x 2 timeframes, {WARMUP} bars each")

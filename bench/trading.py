@@ -29,11 +29,11 @@ from store import NewSignal, Store  # noqa: E402
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading  # noqa: E402
 from exchanges.binance import BINANCE  # noqa: E402
 from exchanges.binance_client import BinanceTrading  # noqa: E402
-from trading import PositionManager  # noqa: E402
 from trading.notices import outcome_text  # noqa: E402
 from trading.outcomes import OutcomeKind  # noqa: E402
 
 from bench.targets import judged  # noqa: E402
+from app import components  # noqa: E402
 
 SIGNALS = 1000
 TF_MS = 15 * 60_000
@@ -51,8 +51,9 @@ async def main(signals: int = SIGNALS) -> None:
         "MAX_DAILY_TRADES": "0"}, dotenv_path=None)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
-        broker = BinanceTrading(settings, BINANCE, rate_limit=False)
-        manager = PositionManager(settings, store, broker)
+        broker = BinanceTrading(components.trading_config(settings, BINANCE), BINANCE,
+                                rate_limit=False)
+        manager = components.position_manager(settings, store, broker)
         await manager.start(["BTC/USDT"])
         sent_at: list[float] = []
         real_fetch = broker.exchange.fetch

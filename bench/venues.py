@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.targets import judged, verdict  # noqa: E402
+from app import components  # noqa: E402
 
 AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed
 TARGET_CYCLE_S = 3.9     # the top of Binance's measured 2.75-3.9 s
@@ -203,7 +204,6 @@ async def run_cycle(name: str, symbols: int, latency_ms: float,
                     timeframes: list[str]) -> CycleResult:
     """One venue's incremental cycle over its fake, timed (universe and clock outside it)."""
     from config import load_settings
-    from exchanges import factory
     from exchanges.registry import get_venue
     from fetchers.adapter import TimeframeAdapter
     from fetchers.timeframes import plan
@@ -215,7 +215,7 @@ async def run_cycle(name: str, symbols: int, latency_ms: float,
                               "SYMBOLS": "ALL", "MIN_VOLUME_24H": "0",
                               "MAX_PAIRS": str(symbols), "LOG_LEVEL": "WARNING"},
                              dotenv_path=None)
-    fetcher = factory.market_data(settings, venue)
+    fetcher = components.market_data(settings, venue)
     try:
         await fetcher.start()
         universe = await fetcher.universe()  # hourly, not per cycle: outside the timing
@@ -295,7 +295,7 @@ async def _start_instances(names: tuple[str, ...]) -> tuple[list[Any], list[str]
     """A started market-data instance per venue (no request sent), and notes on the venues
     without a module (their bare ccxt class stands in)."""
     from config import load_settings
-    from exchanges import factory, registry
+    from exchanges import registry
     from exchanges.ccxt_lean import exchange_class
 
     settings = load_settings({"DATA_EXCHANGE": "binance", "LOG_LEVEL": "WARNING"},
@@ -303,7 +303,7 @@ async def _start_instances(names: tuple[str, ...]) -> tuple[list[Any], list[str]
     notes, kept = [], []
     for name in names:
         if name in registry.VENUES:
-            instance = factory.market_data(settings, registry.VENUES[name])
+            instance = components.market_data(settings, registry.VENUES[name])
             await instance.start()
             kept.append(instance)
         else:  # not registered yet: its ccxt class is what costs memory, so load that

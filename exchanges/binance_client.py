@@ -112,7 +112,7 @@ class BinanceMarketData(CcxtMarketData):
         # ccxt's costs for fapi are Binance's request weights; a rolling 60 s window lets a
         # cycle burst (200 symbols in ~2 s) while never passing DATA_WEIGHT_PER_MIN.
         config.update(rateLimiterAlgorithm="rollingWindow",
-                      rateLimit=60_000 / self.settings.data_weight_per_min)
+                      rateLimit=60_000 / self.config.weight_per_min)
         config["options"].update({
             "defaultType": "swap",
             "fetchMarkets": {"types": ["linear"]},  # fapi exchangeInfo only, no spot/dapi

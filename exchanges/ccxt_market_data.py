@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from config import Settings
 from domain.timeframe import timeframe_ms
 
+from .options import MarketDataConfig
 from . import universe as uni
 from .candles import empty_frame, insane, since_slice, tidy, to_frame
 from .reasons import network_reason
@@ -64,13 +64,13 @@ def ohlcv_rows(payload: object, tf_ms: int) -> Rows:
 class CcxtMarketData:
     """Closed candles, server time and the symbol universe of one venue (read-only)."""
 
-    def __init__(self, settings: Settings, venue: Venue, *, retry: RetryPolicy | None = None,
+    def __init__(self, config: MarketDataConfig, venue: Venue, *, retry: RetryPolicy | None = None,
                  clock: Callable[[], float] = time.time, concurrency: int = CONCURRENCY,
                  time_resync_s: float = TIME_RESYNC_S,
                  universe_ttl_s: float = UNIVERSE_TTL_S) -> None:
-        self.settings = settings
+        self.config = config
         self.venue = venue
-        self.retry = retry or RetryPolicy(budget_s=settings.fetch_cycle_budget_s)
+        self.retry = retry or RetryPolicy(budget_s=config.budget_s)
         self._clock = clock  # host wall clock in seconds; tests inject a fake one
         self._concurrency = concurrency
         self._time_resync_s = time_resync_s
@@ -101,8 +101,7 @@ class CcxtMarketData:
 
     def _client_config(self) -> dict[str, Any]:
         """ccxt constructor options: the venue's own plus rate limiting and timeout."""
-        s = self.settings
-        return {"enableRateLimit": True, "timeout": int(s.fetch_timeout_s * 1000),
+        return {"enableRateLimit": True, "timeout": int(self.config.timeout_s * 1000),
                 "options": dict(self.venue.ccxt_options)}
 
     async def start(self) -> None:
@@ -110,10 +109,10 @@ class CcxtMarketData:
         if self.exchange is not None:
             return
         exchange = self._client_class()(self._client_config())
-        if not self.settings.use_realtime_data:
+        if not self.config.production:
             switch_to_demo(exchange, self.venue)
         # After the demo switch, which swaps urls.
-        override_hosts(exchange, self.settings.venue_keys(self.venue.name).data_url)
+        override_hosts(exchange, self.config.url)
         self.exchange = exchange
         self._sem = asyncio.Semaphore(self._concurrency)
         self._time_lock = asyncio.Lock()
@@ -343,11 +342,11 @@ class CcxtMarketData:
 
     def _unverified(self, error: ExchangeUnavailable) -> list[str]:
         """Explicit SYMBOLS while the markets are unreachable: watch them unverified for now."""
-        configured = tuple(self.settings.symbols)
+        configured = self.config.watch.symbols
         if configured == (uni.ALL,) or not isinstance(error, TransientExchangeError):
             raise error
         log.warning("universe_unverified", error=str(error), symbols=",".join(configured))
-        excluded = set(self.settings.exclude_symbols)
+        excluded = set(self.config.watch.exclude)
         return [s for s in configured if s not in excluded]  # not cached: retried next call
 
     def _tradable(self, market: Mapping[str, Any]) -> bool:
@@ -365,14 +364,14 @@ class CcxtMarketData:
         return await self._read(call, "tickers")
 
     async def _load_universe(self) -> list[str]:
-        s = self.settings
+        watch = self.config.watch
         markets = await self._read(lambda: self.exchange.load_markets(reload=True), "markets")
         perpetuals = uni.tradable_perpetuals(markets, self._tradable)
         volumes: dict[str, float] = {}
-        if tuple(s.symbols) == (uni.ALL,):
+        if watch.symbols == (uni.ALL,):
             volumes = await self._volumes()
-        chosen = uni.select(tuple(s.symbols), perpetuals, volumes, min_volume=s.min_volume_24h,
-                            max_pairs=s.max_pairs, exclude=s.exclude_symbols)
+        chosen = uni.select(watch.symbols, perpetuals, volumes, min_volume=watch.min_volume_24h,
+                            max_pairs=watch.max_pairs, exclude=watch.exclude)
         log.info("universe_loaded", venue=self.venue.name, perpetuals=len(perpetuals),
                  watching=len(chosen), symbols=",".join(chosen[:20]))
         return chosen

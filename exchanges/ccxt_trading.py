@@ -14,11 +14,11 @@ import pandas as pd
 import structlog
 
 from domain.backoff import Backoff, Jitter, retry
-from config import Settings
 
 from .ccxt_lean import ccxt
 from .ccxt_market_data import switch_to_demo
 from .errors import PermanentExchangeError, TransientExchangeError, reason_of, translate
+from .options import TradingConfig
 from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRefused,
                    MarketRules, OrderResult, OrderStatus, PositionModeError)
 from .tagging import with_retry_after
@@ -73,13 +73,10 @@ class CcxtTrading:
 
     one_way_where = ""  # where the venue's web site switches the position mode
 
-    def __init__(self, settings: Settings, venue: Venue, *, read_attempts: int = 4,
+    def __init__(self, config: TradingConfig, venue: Venue, *, read_attempts: int = 4,
                  backoff_s: float = 0.25, timeout_s: float = 10.0, rate_limit: bool = True,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        if not settings.enable_trading:
-            raise ValueError("a venue's trading instance needs ENABLE_TRADING=1 (else the paper "
-                             "broker)")
-        if settings.live_trading and not settings.confirm_live_trading:
+        if config.live and not config.live_confirmed:
             raise LiveTradingRefused("DEMO_TRADING=0 places real orders: set "
                                      "CONFIRM_LIVE_TRADING=yes to confirm")
         if venue.sltp_style is SlTpStyle.ATTACHED and \
@@ -88,15 +85,15 @@ class CcxtTrading:
             raise TypeError(f"{venue.label} attaches stops and targets: its trading class must "
                             "implement protective_order (and its lookups)")
         self.venue = venue
-        self.settings = settings
-        self.mode = "demo" if settings.demo_trading else "live"
+        self.config = config
+        self.mode = "demo" if config.demo else "live"
         self.slippage_bps = 0.0  # sizing uses the signal's close: the venue's fill is what it is
         self.read_attempts, self.backoff_s, self._sleep = read_attempts, backoff_s, sleep
         self.exchange: Any = self._client_class()(self._client_config(timeout_s, rate_limit))
-        if settings.demo_trading:
+        if config.demo:
             switch_to_demo(self.exchange, venue)
         # After the demo switch, which swaps urls.
-        override_hosts(self.exchange, settings.venue_keys(venue.name).trading_url)
+        override_hosts(self.exchange, config.url)
         self._rules: dict[str, MarketRules] = {}
         self._prepared: set[str] = set()
 
@@ -107,15 +104,13 @@ class CcxtTrading:
 
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
         """ccxt constructor options: the signing pair (and passphrase), the venue's options."""
-        keys = self.settings.venue_keys(self.venue.name)
-        demo = self.settings.demo_trading
+        keys = self.config.credentials
         config: dict[str, Any] = {
-            "apiKey": keys.api_key_demo if demo else keys.api_key,
-            "secret": keys.secret_demo if demo else keys.secret,
+            "apiKey": keys.api_key, "secret": keys.secret,
             "enableRateLimit": rate_limit, "timeout": int(timeout_s * 1000),
             "options": dict(self.venue.ccxt_options)}
         if self.venue.needs_passphrase:
-            config["password"] = keys.passphrase_demo if demo else keys.passphrase
+            config["password"] = keys.passphrase
         return config
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -202,11 +197,11 @@ class CcxtTrading:
         """Margin mode and leverage, once per symbol; 'nothing to change' counts as success."""
         s = self.venue.ccxt_symbol(symbol)
         await self._unless_unchanged(lambda: self.exchange.set_margin_mode(
-            self.settings.margin_mode, s))
+            self.config.margin_mode, s))
         await self._unless_unchanged(lambda: self.exchange.set_leverage(
-            self.settings.leverage, s))
+            self.config.leverage, s))
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol,
-                 margin_mode=self.settings.margin_mode, leverage=self.settings.leverage)
+                 margin_mode=self.config.margin_mode, leverage=self.config.leverage)
 
     async def _unless_unchanged(self, fn: Callable[[], Awaitable[Any]]) -> None:
         """A setting call whose NO_CHANGE refusal means it is already as asked."""

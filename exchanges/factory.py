@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Optional
-
-from config import Settings
+from typing import Any
 
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .registry import get_venue
+from .options import MarketDataConfig, TradingConfig
 from .venue import Venue
 
 
@@ -17,16 +15,13 @@ def _client(venue: Venue) -> Any:
     return importlib.import_module(venue.client_module)
 
 
-def market_data(settings: Settings, venue: Optional[Venue] = None,
-                **options: Any) -> CcxtMarketData:
-    """The data instance of `venue` (default: DATA_EXCHANGE); no request is sent yet."""
-    venue = venue or get_venue(settings.data_exchange)
-    instance: CcxtMarketData = _client(venue).MarketData(settings, venue, **options)
+def market_data(config: MarketDataConfig, venue: Venue, **options: Any) -> CcxtMarketData:
+    """The data instance of `venue`; no request is sent yet."""
+    instance: CcxtMarketData = _client(venue).MarketData(config, venue, **options)
     return instance
 
 
-def trading(settings: Settings, venue: Optional[Venue] = None, **options: Any) -> CcxtTrading:
-    """The trading instance of `venue` (default: TRADING_EXCHANGE); no request is sent yet."""
-    venue = venue or get_venue(settings.trading_exchange)
-    instance: CcxtTrading = _client(venue).Trading(settings, venue, **options)
+def trading(config: TradingConfig, venue: Venue, **options: Any) -> CcxtTrading:
+    """The trading instance of `venue`; no request is sent yet."""
+    instance: CcxtTrading = _client(venue).Trading(config, venue, **options)
     return instance

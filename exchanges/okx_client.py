@@ -89,7 +89,7 @@ class OkxTrading(CcxtTrading):
         """Leverage for the configured margin mode (OKX's set_margin_mode only sets leverage
         for a mode; the mode itself travels on every order)."""
         s = self.venue.ccxt_symbol(symbol)
-        mode, leverage = self.settings.margin_mode, self.settings.leverage
+        mode, leverage = self.config.margin_mode, self.config.leverage
         await self._unless_unchanged(lambda: self.exchange.set_leverage(
             leverage, s, {"marginMode": mode}))
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,
@@ -115,7 +115,7 @@ class OkxTrading(CcxtTrading):
 
     def _order_params(self, client_id: str) -> dict[str, Any]:
         """What every order carries: our id, the margin mode, the one-way position side."""
-        return {"clientOrderId": client_id, "marginMode": self.settings.margin_mode,
+        return {"clientOrderId": client_id, "marginMode": self.config.margin_mode,
                 "positionSide": ONE_WAY}
 
     async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,

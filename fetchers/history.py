@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import structlog
 
-from config import Settings
 from exchanges import factory
-from exchanges.registry import get_venue
+from exchanges.options import MarketDataConfig
 from exchanges.retry import RetryPolicy
+from exchanges.venue import Venue
 
 from .aggregate import aggregate, bucket_end, bucket_start
 from .columns import COLUMNS
@@ -16,21 +16,18 @@ from .timeframes import plan
 log = structlog.get_logger(__name__)
 
 
-async def fetch_history(settings: Settings, symbol: str, timeframe: str, since_ms: int,
-                        until_ms: int | None = None, *, retry: RetryPolicy | None = None,
-                        exchange: str | None = None) -> pd.DataFrame:
-    """Closed `timeframe` candles of `symbol` on `exchange` (default: DATA_EXCHANGE) opening in
-    [since_ms, until_ms) (until: now).
+async def fetch_history(config: MarketDataConfig, venue: Venue, symbol: str, timeframe: str,
+                        since_ms: int, until_ms: int | None = None, *,
+                        retry: RetryPolicy | None = None) -> pd.DataFrame:
+    """Closed `timeframe` candles of `symbol` on `venue` opening in [since_ms, until_ms)
+    (until: now).
 
     Columns timestamp, open, high, low, close, volume; paginated at the venue's page size.
     Raises exchanges.errors.TransientExchangeError / PermanentExchangeError when it fails.
     """
-    venue = get_venue(exchange or settings.data_exchange)
     p = plan(timeframe, venue.native_timeframes)
     since_ms = int(since_ms)
-    # A one-shot command may wait longer than a daemon cycle before giving up.
-    retry = retry or RetryPolicy(budget_s=max(settings.fetch_cycle_budget_s, 60.0))
-    async with factory.market_data(settings, venue, retry=retry) as fetcher:
+    async with factory.market_data(config, venue, retry=retry) as fetcher:
         now = await fetcher.server_time_ms()
         grid = not p.straight
         # Whole buckets: start at the bucket holding since_ms, stop after the one holding until.

@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Optional
 import pandas as pd
 import structlog
 
-from config import Settings, normalize_symbol
+from domain.symbols import normalize_symbol
 from exchanges.errors import PermanentExchangeError
 from store import SignalRow, Store
 from domain.trade import Direction, ExitReason
@@ -27,6 +27,7 @@ from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFa
                        ProtectionProblem, SignalOutcome, SkipReason)
 from .protection import ProtectionMixin, short
 from .reconcile import ReconcileMixin
+from .policy import TradingPolicy
 from .rules import entry_price
 
 log = structlog.get_logger(__name__)
@@ -37,14 +38,14 @@ PAUSE_KEY = "trading_paused"
 class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
     """Trades signals of the kinds in TRADE_ON through a broker (paper, demo or live)."""
 
-    def __init__(self, settings: Settings, store: Store, broker: Broker, *,
+    def __init__(self, policy: TradingPolicy, store: Store, broker: Broker, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.settings, self.store, self.broker, self.clock = settings, store, broker, clock
+        self.policy, self.store, self.broker, self.clock = policy, store, broker, clock
         self.mode = broker.mode
-        self.venue = settings.trading_exchange  # positions and orders are this venue's
+        self.venue = policy.venue  # positions and orders are this venue's
         self.desk = OrderDesk(store, broker, clock, sleep, venue=self.venue)
-        self.symbols: list[str] = list(settings.symbols)
+        self.symbols: list[str] = list(policy.symbols)
         self.tag = instance_tag(store)  # on this DB's stops, targets and closes
         self._mismatch: dict[str, str] = {}  # symbol -> why the venue disagrees with the DB
         self._reconciled = False  # the first reconciliation of this process has run
@@ -138,7 +139,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         if current.trade_state != TradeState.PENDING:
             return SignalOutcome(OutcomeKind.ALREADY_HANDLED, state=current.trade_state)
         e = signal.event
-        if e.kind not in self.settings.trade_on:
+        if e.kind not in self.policy.trade_on:
             self.store.set_trade_state(signal.id, TradeState.NOT_TRADED,
                                        f"{e.kind} not in TRADE_ON")
             return SignalOutcome(OutcomeKind.NOT_TRADED)
@@ -179,9 +180,9 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         if held is not None:
             if held.direction == direction:
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.SAME_DIRECTION))
-            if self.settings.on_opposite == "ignore":
+            if self.policy.on_opposite == "ignore":
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_IGNORED))
-            if self.settings.on_opposite == "close":
+            if self.policy.on_opposite == "close":
                 closed = await self._close_position(held, ExitReason.OPPOSITE)
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_CLOSED,
                                                                 close=closed))
@@ -198,12 +199,12 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         # Checked and sized at the price the entry is expected to fill at (the paper broker's
         # slipped close, as in a backtest; the close itself on an exchange).
         expected = entry_price(e.close, str(direction), self.broker.slippage_bps)
-        planned = risk.levels(direction, expected, e.extreme, self.settings.risk_reward,
+        planned = risk.levels(direction, expected, e.extreme, self.policy.risk_reward,
                               rules.tick)
         if planned is None:
             return self._skip(signal, SignalOutcome.skipped(
                 SkipReason.STOP_NOT_BEYOND_ENTRY, stop=e.extreme, price=expected), alert=True)
-        qty, problem = risk.size(self.settings.position_size, self.settings.leverage, expected,
+        qty, problem = risk.size(self.policy.position_size, self.policy.leverage, expected,
                                  rules)
         if qty is None:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.SIZE, size=problem),
@@ -256,7 +257,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
                       price: float) -> SignalOutcome:
         """Record a filled entry and protect it at once (or close it when that is impossible)."""
         rules = self.broker.rules(signal.symbol)
-        planned = risk.levels(direction, price, signal.event.extreme, self.settings.risk_reward,
+        planned = risk.levels(direction, price, signal.event.extreme, self.policy.risk_reward,
                               rules.tick)
         stop, target = planned if planned else (None, None)
         pos_id = self.store.add_position(self.mode, signal.symbol, direction, qty, price, stop,
@@ -287,8 +288,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         opened, pnl = self.store.day_stats(self.mode, risk.day_start(self.now_ms()))
         held = len(self.store.open_positions(self.mode, self.venue))
         return risk.limit(opened, pnl, held - freed,
-                          self.settings.max_open_positions, self.settings.max_daily_trades,
-                          self.settings.max_daily_loss)
+                          self.policy.max_open_positions, self.policy.max_daily_trades,
+                          self.policy.max_daily_loss)
 
     def _announce_limit(self, limit: Optional[Limit]) -> None:
         """A daily limit pauses trading until 00:00 UTC: said once per mode and day."""

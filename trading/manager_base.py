@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Optional
 
-from config import Settings
+
 from store import SignalRow, Store
 from domain.trade import Direction, ExitReason
 from store.orders import PositionRow
 
 from .execution import OrderDesk
 from .models import Broker, ExchangePosition, ExitFill, OrderResult
+from .policy import TradingPolicy
 from .outcomes import CloseOutcome, Limit, PositionDecision, ProtectionFailure, SignalOutcome
 
 
 class ManagerBase:
     """PositionManager's state and the steps one mixin calls in another (declarations only)."""
 
-    settings: Settings
+    policy: TradingPolicy
     store: Store
     broker: Broker
     desk: OrderDesk

@@ -229,7 +229,7 @@ class ReconcileMixin(ManagerBase):
             tick = self.broker.rules(ex.symbol).tick
         except KeyError:  # a symbol not prepared for trading: no tick to round to
             return None
-        planned = risk.levels(ex.direction, ex.entry_price, stop, self.settings.risk_reward,
+        planned = risk.levels(ex.direction, ex.entry_price, stop, self.policy.risk_reward,
                               tick)
         return planned[1] if planned else None
 

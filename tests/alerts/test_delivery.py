@@ -7,11 +7,12 @@ import logging
 import pytest
 
 import alerts.delivery
-from alerts import ConsoleNotifier, OutboxDelivery, TelegramNotifier, make_notifier
+from alerts import ConsoleNotifier, OutboxDelivery, TelegramNotifier
 from config import load_settings
 from tests.alerts.conftest import CHAT, GROUP, make_settings, stop_once_sent
 from tests.alerts.signals import payload
 from tests.fakes.telegram_api import TOKEN
+from app import components
 
 
 def enqueue_signals(store, clock, n, *, symbol_prefix="S"):
@@ -237,7 +238,7 @@ async def test_wake_delivers_a_new_signal_without_waiting_for_the_idle_poll(stor
 
 async def test_with_no_token_alerts_print_to_the_console(store, clock, capsys):
     settings = load_settings({}, dotenv_path=None)
-    notifier = make_notifier(settings)
+    notifier = components.make_notifier(settings)
     assert isinstance(notifier, ConsoleNotifier)
     enqueue_signals(store, clock, 3)
     d = OutboxDelivery(store, notifier, settings, clock=clock.time, sleep=clock.sleep)
@@ -250,11 +251,11 @@ async def test_with_no_token_alerts_print_to_the_console(store, clock, capsys):
 
 
 def test_make_notifier_points_ptb_at_telegram_api_url():
-    n = make_notifier(make_settings("http://127.0.0.1:9"))
+    n = components.make_notifier(make_settings("http://127.0.0.1:9"))
     assert isinstance(n, TelegramNotifier)
     assert n.bot.base_url == f"http://127.0.0.1:9/bot{TOKEN}"
     assert n.bot.base_file_url == f"http://127.0.0.1:9/file/bot{TOKEN}"
-    default = make_notifier(make_settings())
+    default = components.make_notifier(make_settings())
     assert default.bot.base_url == f"https://api.telegram.org/bot{TOKEN}"
 
 

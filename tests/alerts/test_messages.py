@@ -13,6 +13,7 @@ from alerts.chart import render_chart
 from alerts.messages import (CAPTION_LIMIT, TEXT_LIMIT, clip, notice_text, plain, price,
                              signal_text, tradingview_interval, tradingview_url)
 from tests.alerts.signals import DF, EVENTS, payload
+from app import components
 
 
 @pytest.mark.parametrize("tf, interval", [("1m", "1"), ("15m", "15"), ("25m", "25"),
@@ -160,10 +161,9 @@ async def test_a_paper_stop_exit_is_announced_as_stop_hit_without_a_raw_none(sto
     import pandas as pd
 
     from tests.trading.conftest import TF_MS, make_settings, make_signal, notices
-    from trading import PositionManager, make_broker
 
     settings = make_settings("", ENABLE_TRADING="0")
-    manager = PositionManager(settings, store, make_broker(settings, store))
+    manager = components.position_manager(settings, store, components.make_broker(settings, store))
     await manager.start(list(settings.symbols))
     signal = make_signal(store)
     await manager.on_signal(signal, TF_MS)

@@ -24,6 +24,7 @@ from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 from tests.fakes.telegram_api import TOKEN
+from app import components
 
 MINUTE = 60_000
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -105,7 +106,8 @@ async def start_run(tmp_path, steps: int = STEPS) -> Run:
     settings = settings_for(exchange.url, str(tmp_path / "state.db"), port)
     clock = lambda: exchange.now_ms() / 1000 - 3.0  # noqa: E731 - host 3 s behind the exchange
     alerts = io.StringIO()
-    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+    daemon = Daemon(settings, fetcher=BinanceMarketData(components.market_data_config(settings,
+                    BINANCE), BINANCE, clock=clock),
                     clock=clock,
                     notifier=ConsoleNotifier(alerts))
     serving = asyncio.create_task(daemon.serve())

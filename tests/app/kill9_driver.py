@@ -14,13 +14,15 @@ from app.logs import configure
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
+from app import components
 
 
 async def main() -> None:
     """Run slots forever; print one line per slot so the test can see progress."""
     configure("WARNING", [], json=True, stream=io.StringIO())
     settings = load_settings(dotenv_path=None)
-    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, time_resync_s=0.0),
+    daemon = Daemon(settings, fetcher=BinanceMarketData(components.market_data_config(settings,
+                    BINANCE), BINANCE, time_resync_s=0.0),
                     notifier=ConsoleNotifier(io.StringIO()))
     await daemon.startup()
     await daemon.trading.settled()  # the paper broker's start, in the background

@@ -8,7 +8,6 @@ import pytest
 import choch
 from app.daemon import Daemon
 from config import load_settings
-from exchanges import factory
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
 from exchanges.bybit_client import BybitTrading
@@ -17,6 +16,7 @@ from tests.fakes import bybit as fake_bybit
 from tests.fakes.binance_data import FakeBinance
 from tests.shared_data import load_candles
 from tests.test_cli_scan import jsonl, run_main_async
+from app import components
 
 # Real processes and a long replay: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -106,9 +106,12 @@ async def test_signals_from_binance_data_open_protected_positions_on_bybit(candl
     by_open = candles.set_index("timestamp")
     clock = lambda: data.now_ms() / 1000 - 3.0  # noqa: E731 - 3 s behind the data venue
     try:
-        broker = factory.trading(settings, backoff_s=0.01, rate_limit=False)
+        broker = components.trading(settings, backoff_s=0.01, rate_limit=False)
         assert isinstance(broker, BybitTrading)
-        daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+        daemon = Daemon(settings,
+                        fetcher=BinanceMarketData(
+                            components.market_data_config(settings, BINANCE), BINANCE,
+                            clock=clock),
                         clock=clock, broker=broker)
         await daemon.startup()
         await daemon.trading.settled()

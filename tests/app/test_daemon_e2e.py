@@ -11,6 +11,7 @@ from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
+from app import components
 
 # End to end with real processes or long replays: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -47,7 +48,8 @@ def _settings(fake, tmp_path, **extra):
 async def _started(settings, fake, broker=None) -> Daemon:
     """A started daemon whose host clock runs 3 s behind the fake exchange's frozen clock."""
     clock = lambda: fake.now_ms() / 1000 - 3.0  # noqa: E731
-    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+    daemon = Daemon(settings, fetcher=BinanceMarketData(components.market_data_config(settings,
+                    BINANCE), BINANCE, clock=clock),
                     clock=clock,
                     broker=broker)
     await daemon.startup()
@@ -150,7 +152,8 @@ async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signa
     by_open = candles.set_index("timestamp")
     try:
         # ccxt's weight limiter off: reconciling every 1m slot costs ~2 s of waiting otherwise.
-        broker = BinanceTrading(settings, BINANCE, backoff_s=0.01, rate_limit=False)
+        broker = BinanceTrading(components.trading_config(settings, BINANCE), BINANCE,
+                                backoff_s=0.01, rate_limit=False)
         daemon = await _started(settings, fake, broker)
         opened = 0
         for _ in range(STEPS):

@@ -12,13 +12,13 @@ import pytest
 import choch
 from app.daemon import Daemon
 from config import load_settings
-from exchanges import factory
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX
 
 from ..shared_data import REPO, load_candles
+from app import components
 
 pytestmark = pytest.mark.slow
 
@@ -109,8 +109,11 @@ async def test_binance_data_drives_protected_positions_on_okx(tmp_path):
     assert (settings.data_exchange, settings.trading_exchange) == ("binance", "okx")
     clock = lambda: data.now_ms() / 1000 - 3.0  # noqa: E731
     try:
-        broker = factory.trading(settings, backoff_s=0.01, rate_limit=False)
-        daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+        broker = components.trading(settings, backoff_s=0.01, rate_limit=False)
+        daemon = Daemon(settings,
+                        fetcher=BinanceMarketData(
+                            components.market_data_config(settings, BINANCE), BINANCE,
+                            clock=clock),
                         clock=clock, broker=broker)
         await daemon.startup()
         await daemon.trading.settled()

@@ -19,6 +19,7 @@ from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from trading import client_id
 
 from ..shared_data import load_candles
+from app import components
 
 # A long replay against two local servers: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -93,9 +94,11 @@ async def test_trading_down_at_start_alerts_and_skips_then_trades_once_it_is_bac
         "BINANCE_TRADING_URL": venue.url, "TRADE_ON": "CHOCH,BOS"}, dotenv_path=None)
     clock = lambda: data.now_ms() / 1000 - 3.0  # noqa: E731 - 3 s behind the exchange
     alerts, gate = io.StringIO(), Gate()
-    daemon = Daemon(settings, fetcher=BinanceMarketData(settings, BINANCE, clock=clock),
+    daemon = Daemon(settings, fetcher=BinanceMarketData(components.market_data_config(settings,
+                    BINANCE), BINANCE, clock=clock),
                     clock=clock, notifier=ConsoleNotifier(alerts), sleep=gate,
-                    broker=BinanceTrading(settings, BINANCE, backoff_s=0.01, rate_limit=False))
+                    broker=BinanceTrading(components.trading_config(settings, BINANCE), BINANCE,
+                                          backoff_s=0.01, rate_limit=False))
     by_open = candles.set_index("timestamp")
 
     async def step() -> None:

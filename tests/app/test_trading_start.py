@@ -18,7 +18,8 @@ from domain.trade import TradeState
 from tests.app.notifier import RecordingNotifier
 from tests.app.test_startup_retries import FakeSleep, FlakyMarket
 from tests.trading.conftest import make_signal
-from trading import PaperBroker, PositionManager, PositionModeError
+from trading import PaperBroker, PositionModeError
+from app import components
 
 DOWN = TransientExchangeError("binanceusdm GET https://demo-fapi.binance.com/fapi/v1/"
                               "positionSide/dual 503 Service Unavailable")
@@ -63,8 +64,8 @@ def _notices(store, event: str) -> list[dict]:
 
 
 def _starter(store, errors, sleep, *, stop=None, gate=None):
-    manager = PositionManager(load_settings({"SYMBOLS": "BTC/USDT"}, dotenv_path=None), store,
-                              PaperBroker(store))
+    settings = load_settings({"SYMBOLS": "BTC/USDT"}, dotenv_path=None)
+    manager = components.position_manager(settings, store, PaperBroker(store))
     starts = Starts(manager.broker, errors, gate)
     came_up, changes = asyncio.Event(), []
 

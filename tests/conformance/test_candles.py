@@ -6,11 +6,11 @@ import pytest
 
 import pandas as pd
 
-from exchanges import factory
 from exchanges.retry import RetryPolicy
 from fetchers.adapter import TimeframeAdapter
 
 from .conftest import DAY, MIN, NOW
+from app import components
 
 pytestmark = pytest.mark.slow  # long paged ranges over every venue's fake
 
@@ -35,7 +35,7 @@ def same(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 
 async def _market_data(settings):
-    data = factory.market_data(settings, retry=RetryPolicy(attempts=3, base_s=0.01, cap_s=0.05,
+    data = components.market_data(settings, retry=RetryPolicy(attempts=3, base_s=0.01, cap_s=0.05,
                                                            budget_s=10.0))
     await data.start()
     return data

@@ -8,11 +8,11 @@ import time
 import pytest
 
 from choch import Event
-from exchanges import factory
 from store import NewSignal, SignalRow, Store
 from domain.trade import Direction, ExitReason
 from trading import PositionManager
 from trading.outcomes import OutcomeKind, SkipReason
+from app import components
 
 
 TF_MS = 15 * 60_000
@@ -28,8 +28,8 @@ async def managers():
     made: list[PositionManager] = []
 
     async def make(settings, store: Store, symbol: str) -> PositionManager:
-        broker = factory.trading(settings, backoff_s=0.01, rate_limit=False)
-        manager = PositionManager(settings, store, broker)
+        broker = components.trading(settings, backoff_s=0.01, rate_limit=False)
+        manager = components.position_manager(settings, store, broker)
         made.append(manager)
         await manager.start([symbol])
         return manager

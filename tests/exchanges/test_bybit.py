@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from config import load_settings
-from exchanges import factory
 from exchanges.bybit import (BYBIT, EXPECT_FALLING, INTERNAL_ERROR, LEVERAGE_NOT_MODIFIED,
                              PARAMS_ERROR)
 from exchanges.ccxt_lean import ccxt
@@ -14,6 +13,7 @@ from exchanges.errors import (RateLimited, Rejected, TransientExchangeError, rea
 from exchanges.venue import Reason
 from domain.trade import Direction
 from tests.fakes.bybit import API_KEY, SECRET, FakeBybit
+from app import components
 
 SYMBOL = "BTC/USDT"
 
@@ -33,7 +33,7 @@ async def bybit(fake):
                               "DEMO_TRADING": "1", "BYBIT_API_KEY_DEMO": API_KEY,
                               "BYBIT_SECRET_DEMO": SECRET, "BYBIT_TRADING_URL": fake.url,
                               "SYMBOLS": SYMBOL, "LEVERAGE": "20"}, dotenv_path=None)
-    instance = factory.trading(settings, backoff_s=0.01, rate_limit=False)
+    instance = components.trading(settings, backoff_s=0.01, rate_limit=False)
     await instance.start([SYMBOL])
     yield instance
     await instance.close()

@@ -7,9 +7,9 @@ import pytest
 
 from app import banner
 from config import lint_environment
-from exchanges import factory
 from exchanges.bybit import BYBIT
 from tests.config_env import load, problems
+from app import components
 
 DEMO_ON = dict(TRADING_EXCHANGE="bybit", ENABLE_TRADING="1", DEMO_TRADING="1",
                BYBIT_API_KEY="bk-123456", BYBIT_SECRET="bs-654321")
@@ -87,8 +87,8 @@ def test_the_banner_shows_bybit_and_its_host():
 
 async def test_ccxt_sends_to_the_hosts_the_venue_declares():
     """The banner's hosts are where ccxt really goes: demo switch and production alike."""
-    demo = factory.trading(load(**DEMO_ON))
-    live = factory.trading(load(**{**DEMO_ON, "DEMO_TRADING": "0",
+    demo = components.trading(load(**DEMO_ON))
+    live = components.trading(load(**{**DEMO_ON, "DEMO_TRADING": "0",
                                    "CONFIRM_LIVE_TRADING": "yes"}))
     try:
         hosts = [t.exchange.implode_hostname(t.exchange.urls["api"]["private"])

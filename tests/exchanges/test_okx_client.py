@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from config import load_settings
-from exchanges import factory
 from exchanges.errors import Rejected, TransientExchangeError, translate
 from exchanges.okx import (OKX, RECENT_CANDLES_KEPT, base_step, inst_id, symbol_of,
                            to_base, to_contracts)
@@ -21,6 +20,7 @@ from exchanges.venue import Reason
 from store import Store
 from trading.execution import OrderDesk, OrderUnresolved
 from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX
+from app import components
 
 pytestmark = pytest.mark.slow  # the OKX client against its fake, over long ranges
 
@@ -43,7 +43,7 @@ async def okx():
     """The trading fake (demo keys) and a started OKX trading instance on it."""
     fake = FakeOKX(demo=True)
     await fake.start()
-    broker = factory.trading(_settings(trading_url=fake.url), backoff_s=0.01, rate_limit=False)
+    broker = components.trading(_settings(trading_url=fake.url), backoff_s=0.01, rate_limit=False)
     await broker.start(["BTC/USDT"])
     yield fake, broker
     await broker.close()
@@ -186,7 +186,7 @@ async def _data(fake: FakeOKX, clock=None):
     options = {"retry": RetryPolicy(attempts=2, base_s=0.01, cap_s=0.02, budget_s=5.0)}
     if clock is not None:
         options["clock"] = clock
-    data = factory.market_data(_settings(data_url=fake.url), **options)
+    data = components.market_data(_settings(data_url=fake.url), **options)
     await data.start()
     return data
 
@@ -232,7 +232,7 @@ async def test_a_hedge_mode_account_is_refused_at_start():
     fake = FakeOKX(demo=True)
     fake.pos_mode = "long_short_mode"
     await fake.start()
-    broker = factory.trading(_settings(trading_url=fake.url), backoff_s=0.01, rate_limit=False)
+    broker = components.trading(_settings(trading_url=fake.url), backoff_s=0.01, rate_limit=False)
     try:
         with pytest.raises(PositionModeError, match="One-way"):
             await broker.start(["BTC/USDT"])

@@ -13,6 +13,7 @@ from exchanges.errors import TransientExchangeError
 from exchanges.ccxt_lean import ccxt
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
+from app import components
 
 
 def _wrapped(inner: BaseException) -> TransientExchangeError:
@@ -36,7 +37,7 @@ async def test_a_closed_port_reads_connection_refused_with_the_address():
     settings = load_settings({"BINANCE_DATA_URL": f"http://127.0.0.1:{port}",
                               "FETCH_CYCLE_BUDGET_S": "1", "FETCH_TIMEOUT_S": "1"},
                              dotenv_path=None)
-    fetcher = BinanceMarketData(settings, BINANCE)
+    fetcher = BinanceMarketData(components.market_data_config(settings, BINANCE), BINANCE)
     try:
         with pytest.raises(TransientExchangeError) as failed:
             await fetcher.server_time_ms()

@@ -9,6 +9,7 @@ from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
 from exchanges.ccxt_lean import ccxt
 from exchanges.errors import RateLimited, TransientExchangeError, translate
+from app import components
 
 
 class Script:
@@ -34,7 +35,8 @@ async def trading():
     settings = load_settings({"ENABLE_TRADING": "1", "BINANCE_API_KEY": "k",
                               "BINANCE_SECRET": "s", "BINANCE_TRADING_URL":
                               "http://127.0.0.1:9"}, dotenv_path=None)
-    instance = BinanceTrading(settings, BINANCE, backoff_s=0.25, sleep=sleep)
+    instance = BinanceTrading(components.trading_config(settings, BINANCE), BINANCE,
+                              backoff_s=0.25, sleep=sleep)
     instance.sleeps = sleeps
     yield instance
     await instance.close()
@@ -104,4 +106,4 @@ def test_a_venue_attaching_its_stops_must_say_how():
     settings = load_settings({"ENABLE_TRADING": "1", "BINANCE_API_KEY": "k",
                               "BINANCE_SECRET": "s"}, dotenv_path=None)
     with pytest.raises(TypeError, match="protective_order"):
-        CcxtTrading(settings, attached)
+        CcxtTrading(components.trading_config(settings, attached), attached)

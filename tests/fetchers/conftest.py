@@ -11,6 +11,7 @@ from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
 from exchanges.retry import RetryPolicy
 from tests.fakes.binance_data import FakeBinance
+from app import components
 
 # 2026-02-10 12:00:00 UTC: inside the real LTCUSDT February 2026 data.
 NOON = 1_770_724_800_000
@@ -80,7 +81,8 @@ async def make_fetcher():
         settings = load_settings({"BINANCE_DATA_URL": fake.url, "FETCH_TIMEOUT_S": "1",
                                   **(env or {})}, dotenv_path=None)
         kwargs.setdefault("retry", fast_retry())
-        fetcher = BinanceMarketData(settings, BINANCE, **kwargs)
+        fetcher = BinanceMarketData(components.market_data_config(settings, BINANCE), BINANCE,
+                                    **kwargs)
         await fetcher.start()
         made.append(fetcher)
         return fetcher

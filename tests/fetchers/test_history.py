@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from config import load_settings
-from fetchers.history import fetch_history
+from app.components import fetch_history
 from tests.fetchers.conftest import fast_retry
 from tests.fetchers.test_adapter import MIDNIGHT, MIN, day_aligned
 

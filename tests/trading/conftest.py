@@ -12,8 +12,8 @@ from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from domain.trade import Direction
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
-from trading import PositionManager
 from trading.outcomes import OutcomeKind, SignalOutcome
+from app import components
 
 TF_MS = 15 * 60_000
 
@@ -70,8 +70,9 @@ _open: list = []
 async def make_manager(fake, store, settings=None, *, start: bool = True, **kw):
     """A (started) manager trading through the real adapter against the fake."""
     settings = settings or make_settings(fake.url)
-    broker = BinanceTrading(settings, BINANCE, backoff_s=0.01, rate_limit=False)
-    manager = PositionManager(settings, store, broker, **kw)
+    broker = BinanceTrading(components.trading_config(settings, BINANCE), BINANCE, backoff_s=0.01,
+                            rate_limit=False)
+    manager = components.position_manager(settings, store, broker, **kw)
     _open.append(manager)
     if start:
         await manager.start(list(settings.symbols))

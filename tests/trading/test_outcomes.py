@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.trade import Direction, ExitReason, OrderStatus
 from domain.trade import TradeState
-from trading import PaperBroker, PositionManager
+from trading import PaperBroker
 from trading.client_ids import client_id
 from trading.models import OrderResult
 from trading.notices import limit_text, outcome_text, protection_text, skip_text
@@ -12,6 +12,7 @@ from trading.outcomes import (EntryDecision, Limit, LimitKind, OutcomeKind, Prot
                               ProtectionProblem, SignalOutcome, SkipReason)
 
 from .conftest import TF_MS, make_manager, make_settings, make_signal, notices
+from app import components
 
 
 def _canceled_market_order(fake, cid: str) -> None:
@@ -72,7 +73,7 @@ class _CancelingBroker(PaperBroker):
 
 async def test_entry_answered_canceled_is_skipped_at_once_not_left_unresolved(store):
     settings = make_settings("", ENABLE_TRADING="0")
-    manager = PositionManager(settings, store, _CancelingBroker(store))
+    manager = components.position_manager(settings, store, _CancelingBroker(store))
     await manager.start(list(settings.symbols))
     signal = make_signal(store)
     outcome = await manager.on_signal(signal, TF_MS)
@@ -85,7 +86,7 @@ async def test_entry_answered_canceled_is_skipped_at_once_not_left_unresolved(st
 
 async def test_a_daily_limit_is_a_value_and_only_the_caller_announces_it(store):
     settings = make_settings("", ENABLE_TRADING="0", MAX_DAILY_TRADES="1")
-    manager = PositionManager(settings, store, PaperBroker(store))
+    manager = components.position_manager(settings, store, PaperBroker(store))
     await manager.start(list(settings.symbols))
     store.add_position("paper", "ETH/USDT", Direction.LONG, 1.0, 3000.0, 2900.0, 3200.0, None,
                        manager.now_ms())
@@ -147,7 +148,7 @@ class _PartialBroker(PaperBroker):
 
 async def test_entry_canceled_after_a_partial_fill_protects_what_filled(store):
     settings = make_settings("", ENABLE_TRADING="0")
-    manager = PositionManager(settings, store, _PartialBroker(store))
+    manager = components.position_manager(settings, store, _PartialBroker(store))
     await manager.start(list(settings.symbols))
     outcome = await manager.on_signal(make_signal(store), TF_MS)
     assert (outcome.kind, outcome.quantity) == (OutcomeKind.OPENED, 0.02)

@@ -6,13 +6,14 @@ import pytest
 
 from store import Store
 from domain.trade import Direction, ExitReason
-from trading import PaperBroker, PositionManager, make_broker
+from trading import PaperBroker
 from trading.client_ids import VALID, client_id, is_ours
 from trading.models import MarketRules
 from trading.outcomes import SizeLimit, SizeProblem, SkipReason
 from trading.risk import floor_to, levels, size
 
 from .conftest import TF_MS, is_opened, make_settings, make_signal, notices
+from app import components
 
 
 def candles(start_ms: int, rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
@@ -22,9 +23,9 @@ def candles(start_ms: int, rows: list[tuple[float, float, float, float]]) -> pd.
 
 async def paper_manager(store, **env):
     settings = make_settings("", ENABLE_TRADING="0", **env)
-    broker = make_broker(settings, store)
+    broker = components.make_broker(settings, store)
     assert isinstance(broker, PaperBroker)
-    manager = PositionManager(settings, store, broker)
+    manager = components.position_manager(settings, store, broker)
     await manager.start(list(settings.symbols))
     return manager
 

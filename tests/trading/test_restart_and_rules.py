@@ -10,11 +10,12 @@ from store import Store
 from domain.trade import Direction, ExitReason, OrderStatus
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
-from trading import LiveTradingRefused, PositionModeError, make_broker
+from trading import LiveTradingRefused, PositionModeError
 from trading.client_ids import client_id
 from trading.outcomes import Limit, LimitKind, OutcomeKind, SkipReason
 
 from .conftest import TF_MS, is_opened, make_manager, make_settings, make_signal, notices
+from app import components
 
 
 class Killed(BaseException):
@@ -159,15 +160,15 @@ def test_live_without_confirmation_is_refused_before_any_request():
     unconfirmed = Settings(enable_trading=True, demo_trading=False, confirm_live_trading=False,
                            binance_api_key="k", binance_secret="s")
     with pytest.raises(LiveTradingRefused):
-        BinanceTrading(unconfirmed, BINANCE)
+        BinanceTrading(components.trading_config(unconfirmed, BINANCE), BINANCE)
     with pytest.raises(LiveTradingRefused):
-        make_broker(unconfirmed, store=None)
+        components.make_broker(unconfirmed, store=None)
 
 
 async def test_live_with_confirmation_uses_production_keys(fake):
     settings = make_settings(fake.url, DEMO_TRADING="0", CONFIRM_LIVE_TRADING="yes",
                              BINANCE_API_KEY="prod-key", BINANCE_SECRET="prod-secret")
-    broker = make_broker(settings, store=None)
+    broker = components.make_broker(settings, store=None)
     assert broker.mode == "live" and broker.exchange.apiKey == "prod-key"
     await broker.close()
 
