@@ -12,11 +12,11 @@ from typing import Callable, Mapping
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from config_values import (HOST_NAME, choice, is_production_host, mask_userinfo,
-                           normalize_symbol, number, parse_bool, parse_bot_token, parse_chat_id,
-                           parse_confirmation, parse_exchange, parse_symbol_list, parse_symbols,
-                           parse_timeframes, parse_trade_on, parse_url, parse_user_ids,
-                           plain_text, unique)
+from config_values import (HOST_NAME, is_production_host, mask_userinfo, normalize_symbol,
+                           parse_bool, parse_bot_token, parse_chat_id, parse_confirmation,
+                           parse_exchange, parse_symbol_list, parse_symbols, parse_timeframes,
+                           parse_url, parse_user_ids, plain_text, unique)
+from domain.parsing import choice, number, parse_trade_on
 # Pure data (no ccxt): which venues exist and what each needs. An architecture adjustment:
 # config reads the registry so that venue names, keys and host rules are validated up front.
 from exchanges.registry import DEFAULT as DEFAULT_EXCHANGE

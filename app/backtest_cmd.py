@@ -84,7 +84,7 @@ def _non_negative(text: str) -> float:
 
 
 def _trade_on(text: str) -> frozenset[str]:
-    from config_values import parse_trade_on
+    from domain.parsing import parse_trade_on
     try:
         return frozenset(parse_trade_on(text))
     except ValueError as e:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import choch
-from config_values import choice, number, parse_trade_on
+from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
 from .metrics import max_drawdown, sharpe_sortino
