@@ -109,9 +109,11 @@ VENUE_KEY_SUFFIXES = (("API_KEY", "api_key"), ("SECRET", "secret"),
 
 
 def venue_env_keys(venue: Venue) -> dict[str, str]:
-    """Env key -> VenueKeys field of one venue (passphrases only where the venue needs one)."""
+    """Env key -> VenueKeys field of one venue (passphrases only where the venue needs one; a
+    data-only venue has its data URL only)."""
     return {f"{venue.env_prefix}_{suffix}": name for suffix, name in VENUE_KEY_SUFFIXES
-            if venue.needs_passphrase or "PASSPHRASE" not in suffix}
+            if (venue.needs_passphrase or "PASSPHRASE" not in suffix)
+            and (venue.trades or suffix == "DATA_URL")}
 
 
 @dataclass(frozen=True)
@@ -465,7 +467,7 @@ def _demo_problems(s: dict) -> list[Problem]:
     """A demo environment asked of a venue that has none."""
     problems: list[Problem] = []
     trading, data = VENUES[s["trading_exchange"]], VENUES[s["data_exchange"]]
-    if s["enable_trading"] and s["demo_trading"] and not trading.has_demo:
+    if s["enable_trading"] and trading.trades and s["demo_trading"] and not trading.has_demo:
         problems.append(Problem("DEMO_TRADING", "1", f"{trading.label} has no demo "
                                 "environment: trade on the paper broker (ENABLE_TRADING=0) or "
                                 "live (DEMO_TRADING=0 with CONFIRM_LIVE_TRADING=yes)"))
@@ -475,11 +477,23 @@ def _demo_problems(s: dict) -> list[Problem]:
     return problems
 
 
+def _tradable_problems(s: dict, given: set[str]) -> list[Problem]:
+    """A data-only venue named for trading, or traded on through DATA_EXCHANGE's default."""
+    venue = VENUES[s["trading_exchange"]]
+    if venue.trades or not ("TRADING_EXCHANGE" in given or s["enable_trading"]):
+        return []
+    tradable = ", ".join(sorted(v.name for v in VENUES.values() if v.trades))
+    how = "" if "TRADING_EXCHANGE" in given else " (TRADING_EXCHANGE defaults to DATA_EXCHANGE)"
+    return [Problem("TRADING_EXCHANGE", venue.name, f"{venue.label} serves market data only"
+                    f"{how}: trade on one of {tradable}, or leave ENABLE_TRADING=0 for the "
+                    "paper broker")]
+
+
 def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
     """Live trading needs the confirmation and the production pair; demo needs some pair."""
-    if not s["enable_trading"]:
-        return []
     venue = VENUES[s["trading_exchange"]]
+    if not s["enable_trading"] or not venue.trades:
+        return []
     p = venue.env_prefix
     url = _keys_of(s, venue).trading_url
     if s["demo_trading"] and not venue.real_money_url(url):
@@ -493,8 +507,8 @@ def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
             problems.append(Problem(
                 f"{p}_TRADING_URL", url,
                 "a production host: orders there are REAL even with DEMO_TRADING=1; use the demo "
-                f"host (https://{venue.trading_hosts[1]}) or set CONFIRM_LIVE_TRADING=yes and "
-                f"{p}_API_KEY/{p}_SECRET to trade live"))
+                f"host (https://{venue.trading_spec().hosts[1]}) or set CONFIRM_LIVE_TRADING=yes "
+                f"and {p}_API_KEY/{p}_SECRET to trade live"))
         else:
             problems.append(Problem(
                 "CONFIRM_LIVE_TRADING", "",
@@ -509,6 +523,7 @@ def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
 def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
     """Rules that involve more than one key; a value that was given counts even when invalid."""
     problems = _venue_pair_problems(given)
+    problems += _tradable_problems(s, given)
     problems += _demo_problems(s)
     problems += _trading_problems(s, given)
     problems += _pair_problems(given, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")

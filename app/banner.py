@@ -21,8 +21,9 @@ def data_host(settings: Settings) -> str:
 def trading_host(settings: Settings) -> str:
     """The host the trading instance sends orders to: its URL override, else the venue's own."""
     venue = settings.trading_venue
+    hosts = venue.trading.hosts if venue.trading else venue.data_hosts
     return _host(settings.venue_keys(venue.name).trading_url,
-                 venue.trading_hosts[1 if trading_mode(settings) == DEMO else 0])
+                 hosts[1 if trading_mode(settings) == DEMO else 0])
 
 
 # One word per mode, the same in the banner, `check`, alerts, /status and logs.

@@ -6,7 +6,7 @@ exchanges/binance_client.py, which the registry imports only when Binance is use
 from __future__ import annotations
 
 from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, DemoSwitch, Reason,
-                    SlTpStyle, Venue, rejected)
+                    SlTpStyle, TradingSpec, Venue, rejected)
 
 # Binance's numeric error codes (https://developers.binance.com/docs/derivatives/usds-margined-
 # futures/error-code).
@@ -69,9 +69,11 @@ BINANCE = Venue(
     demo_hosts=frozenset({"demo-fapi.binance.com", "testnet.binancefuture.com"}),
     production_domains=("binance.com",),
     data_hosts=("fapi.binance.com", "demo-fapi.binance.com"),
-    trading_hosts=("fapi.binance.com", "demo-fapi.binance.com"),
-    client_ids=ClientIdRule(36, r".A-Z:/a-z0-9_-"),
-    sltp_style=SlTpStyle.SEPARATE,
+    trading=TradingSpec(
+        hosts=("fapi.binance.com", "demo-fapi.binance.com"),
+        client_ids=ClientIdRule(36, r".A-Z:/a-z0-9_-"),
+        sltp_style=SlTpStyle.SEPARATE,
+    ),
     error_codes=ERROR_CODES,
     error_code_keys=("code",),
     client_module="exchanges.binance_client",

@@ -7,7 +7,7 @@ registry imports only when Bybit is used.
 from __future__ import annotations
 
 from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, DemoSwitch, Reason,
-                    SlTpStyle, Venue, rejected)
+                    SlTpStyle, TradingSpec, Venue, rejected)
 
 # Bybit V5 retCodes (https://bybit-exchange.github.io/docs/v5/error).
 SERVER_TIMEOUT = 10000          # the server timed out: an order's outcome is unknown
@@ -90,11 +90,13 @@ BYBIT = Venue(
     demo_hosts=frozenset({DEMO_HOST, TESTNET_HOST}),
     production_domains=PRODUCTION_DOMAINS,
     data_hosts=("api.bybit.com", DEMO_HOST),
-    trading_hosts=("api.bybit.com", DEMO_HOST),
-    client_ids=ClientIdRule(36, "A-Za-z0-9_-"),  # orderLinkId
-    # Reduce-only conditional orders, each carrying our client id: found and cancelled by it.
-    # The position's own TP/SL (trading-stop) has no client id to look up.
-    sltp_style=SlTpStyle.SEPARATE,
+    trading=TradingSpec(
+        hosts=("api.bybit.com", DEMO_HOST),
+        client_ids=ClientIdRule(36, "A-Za-z0-9_-"),  # orderLinkId
+        # Reduce-only conditional orders, each carrying our client id: found and cancelled by it.
+        # The position's own TP/SL (trading-stop) has no client id to look up.
+        sltp_style=SlTpStyle.SEPARATE,
+    ),
     error_codes=ERROR_CODES,
     error_code_keys=("retCode",),
     client_module="exchanges.bybit_client",

@@ -23,7 +23,7 @@ from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRe
                    MarketRules, OrderResult, OrderStatus, PositionModeError)
 from .tagging import with_retry_after
 from .urls import override_hosts
-from .venue import Reason, SlTpStyle, Venue
+from .venue import OrderLookup, Reason, SlTpStyle, Venue
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -79,7 +79,12 @@ class CcxtTrading:
         if config.live and not config.live_confirmed:
             raise LiveTradingRefused("DEMO_TRADING=0 places real orders: set "
                                      "CONFIRM_LIVE_TRADING=yes to confirm")
-        if venue.sltp_style is SlTpStyle.ATTACHED and \
+        spec = venue.trading_spec()  # NotTradable for a data-only venue
+        if spec.lookup is not OrderLookup.CLIENT_ID or spec.client_ids is None:
+            # The unified lookups below ask by client id: another way needs its own code.
+            raise TypeError(f"{venue.label} finds orders by {spec.lookup.value}: its trading "
+                            "class must implement the lookups")
+        if spec.sltp_style is SlTpStyle.ATTACHED and \
                 type(self).protective_order is CcxtTrading.protective_order:
             # ccxt has no unified call for a position's own stop: the venue module says how.
             raise TypeError(f"{venue.label} attaches stops and targets: its trading class must "

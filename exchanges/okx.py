@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, DemoSwitch, Reason,
-                    SlTpStyle, Venue, rejected)
+                    SlTpStyle, TradingSpec, Venue, rejected)
 
 # OKX's error codes (https://www.okx.com/docs-v5/en/#error-code). Order endpoints answer them
 # per order as data[i].sCode (the envelope's code is then "1"); the rest as the envelope's code.
@@ -139,13 +139,15 @@ OKX = Venue(
     demo_hosts=frozenset(),  # no host of its own, so a production host is not proof of live
     production_domains=("okx.com",),
     data_hosts=("www.okx.com", "www.okx.com"),
-    trading_hosts=("www.okx.com", "www.okx.com"),
-    client_ids=ClientIdRule(32, "A-Za-z0-9"),
-    sltp_style=SlTpStyle.SEPARATE,  # reduce-only conditional algo orders, one per level
+    trading=TradingSpec(
+        hosts=("www.okx.com", "www.okx.com"),
+        client_ids=ClientIdRule(32, "A-Za-z0-9"),
+        sltp_style=SlTpStyle.SEPARATE,  # reduce-only conditional algo orders, one per level
+        needs_passphrase=True,
+    ),
     error_codes=ERROR_CODES,
     error_code_keys=("sCode", "code"),  # an order's own sCode before the envelope's "1"
     client_module="exchanges.okx_client",
-    needs_passphrase=True,
     ccxt_options={
         "fetchMarkets": {"types": ["swap"]},  # one instruments call, not five
         "fetchOHLCV": {"timezone": "UTC"},    # 1d -> 1Dutc: days on the UTC grid

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 
@@ -72,16 +72,50 @@ class SlTpStyle(StrEnum):
     SEPARATE = "separate"    # their own reduce-only conditional orders
 
 
+class OrderLookup(StrEnum):
+    """How an order whose answer was lost is found again on the venue."""
+
+    CLIENT_ID = "client_id"            # asked for by our client id
+    VENUE_ORDER_ID = "venue_order_id"  # the venue's order id, stored when the order is placed
+    INTENT_MATCH = "intent_match"      # recent orders listed, matched on pair, side, size, time
+
+
 @dataclass(frozen=True)
 class ClientIdRule:
-    """What a venue accepts as a client order id."""
+    """What a venue accepts as a client order id, and how ours are written on its wire."""
 
-    max_length: int
-    charset: str  # a regex character class body, e.g. 'A-Za-z0-9'
+    max_length: int                  # the whole id as sent, prefix included
+    charset: str                     # a regex character class body, e.g. 'A-Za-z0-9'
+    prefix: str = ""                 # required in front of every id (Gate's 't-')
+    lower_case: bool = False         # the venue stores ids lower-cased (BingX)
+    refuses_duplicates: bool = True  # a reused id is refused (else the later order wins)
+
+    def wire(self, client_id: str) -> str:
+        """Our id as the venue stores it (prefix and case applied)."""
+        text = client_id.lower() if self.lower_case else client_id
+        return text if text.startswith(self.prefix) else self.prefix + text
 
     def accepts(self, client_id: str) -> bool:
-        """True when the venue takes `client_id` as it is."""
-        return bool(re.fullmatch(f"[{self.charset}]{{1,{self.max_length}}}", client_id))
+        """True when the venue takes `client_id` as we send it (after `wire`)."""
+        sent = self.wire(client_id)
+        body = sent[len(self.prefix):]
+        room = self.max_length - len(self.prefix)
+        return room > 0 and bool(re.fullmatch(f"[{self.charset}]{{1,{room}}}", body))
+
+
+@dataclass(frozen=True)
+class TradingSpec:
+    """What only a venue that trades has: hosts, client ids, lookups, protection, passphrase."""
+
+    hosts: tuple[str, str]             # shown in the banner: (production, demo) trading
+    client_ids: Optional[ClientIdRule]  # None: the venue keeps no client id on its orders
+    sltp_style: "SlTpStyle"
+    lookup: OrderLookup = OrderLookup.CLIENT_ID
+    needs_passphrase: bool = False
+
+
+class NotTradable(ValueError):
+    """Trading asked of a data-only venue."""
 
 
 def _host(url: str) -> str:
@@ -104,14 +138,11 @@ class Venue:
     demo_hosts: frozenset[str]         # REST hosts of the demo environment
     production_domains: tuple[str, ...]  # hosts (and their subdomains) where money is real
     data_hosts: tuple[str, str]        # shown in the banner: (production, demo) market data
-    trading_hosts: tuple[str, str]     # shown in the banner: (production, demo) trading
-    client_ids: ClientIdRule
-    sltp_style: SlTpStyle
     error_codes: Mapping[int, CodeMeaning]
     error_code_keys: tuple[str, ...]   # JSON keys holding the venue's code in an error body
     client_module: str                 # the module with MarketData and Trading classes
+    trading: Optional[TradingSpec] = None  # None: a data-only venue
     settle: str = "USDT"
-    needs_passphrase: bool = False
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -122,6 +153,23 @@ class Venue:
     def env_prefix(self) -> str:
         """The prefix of this venue's environment keys: 'BINANCE'."""
         return self.name.upper()
+
+    @property
+    def trades(self) -> bool:
+        """True when the daemon can trade on this venue (it has a trading spec)."""
+        return self.trading is not None
+
+    def trading_spec(self) -> TradingSpec:
+        """The trading spec; NotTradable for a data-only venue."""
+        if self.trading is None:
+            raise NotTradable(f"{self.label} serves market data only: the daemon cannot trade "
+                              "there")
+        return self.trading
+
+    @property
+    def needs_passphrase(self) -> bool:
+        """True when the venue's API keys come with a passphrase."""
+        return self.trading is not None and self.trading.needs_passphrase
 
     @property
     def has_demo(self) -> bool:

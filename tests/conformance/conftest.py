@@ -10,6 +10,7 @@ from store import Store
 from tests.fakes.binance_data import synthetic
 
 from .harness import HARNESSES
+from .harness_data_only import DATA_ONLY, DataOnlyHarness
 
 MIN = 60_000
 DAY = 86_400_000
@@ -25,10 +26,16 @@ def one_minute():
     return synthetic("BTCUSDT", np.arange(start, NOW + 1, MIN, dtype=np.int64), "1m")
 
 
-@pytest.fixture(params=registry.names())
-async def harness(request, one_minute):
-    """The started fakes of one registered venue."""
-    factory = HARNESSES.get(request.param)
+# Venues only the tests register: a data-only one, to hold the port to what such a venue needs.
+TEST_VENUES = {DATA_ONLY.name: DataOnlyHarness}
+
+
+@pytest.fixture(params=[*registry.names(), *TEST_VENUES])
+async def harness(request, one_minute, monkeypatch):
+    """The started fakes of one registered venue (a test venue is registered for the test)."""
+    if request.param in TEST_VENUES:
+        monkeypatch.setitem(registry.VENUES, request.param, TEST_VENUES[request.param].venue)
+    factory = HARNESSES.get(request.param) or TEST_VENUES.get(request.param)
     if factory is None:
         pytest.fail(f"venue {request.param!r} has no conformance harness "
                     "(tests/conformance/harness.py HARNESSES)")

@@ -22,6 +22,13 @@ class Killed(BaseException):
     """Stands for kill -9: nothing after it runs."""
 
 
+@pytest.fixture(autouse=True)
+def _trading_venues_only(harness):
+    """The trading cases apply to venues that trade; a data-only venue says why it skips."""
+    if not harness.venue.trades:
+        pytest.skip(f"{harness.venue.label} serves market data only: no trading case applies")
+
+
 @pytest.fixture
 async def managers():
     """Start managers on the harness venue; their sessions are closed after the test."""

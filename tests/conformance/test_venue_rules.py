@@ -16,7 +16,8 @@ VENUES = registry.names()
 
 @pytest.mark.parametrize("name", VENUES)
 def test_the_venue_takes_every_client_id_we_make(name):
-    rule = registry.get_venue(name).client_ids
+    rule = registry.get_venue(name).trading_spec().client_ids
+    assert rule is not None
     identity = f"{name}|BTC/USDT|15m|L5R5close|bullish|1700000000000"
     ids = [client_id(identity, role, g) for role in ("entry", "stop", "target", "close")
            for g in (0, 1, 9999)]

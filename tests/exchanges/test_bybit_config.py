@@ -96,7 +96,8 @@ async def test_ccxt_sends_to_the_hosts_the_venue_declares():
     finally:
         await demo.close()
         await live.close()
-    assert hosts == [f"https://{BYBIT.trading_hosts[1]}", f"https://{BYBIT.trading_hosts[0]}"]
+    spec = BYBIT.trading_spec()
+    assert hosts == [f"https://{spec.hosts[1]}", f"https://{spec.hosts[0]}"]
 
 
 def test_every_bybit_key_is_documented_in_env_example():

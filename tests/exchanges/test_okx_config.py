@@ -18,8 +18,9 @@ DEMO = dict(TRADING_EXCHANGE="okx", ENABLE_TRADING="1", DEMO_TRADING="1")
 def test_okx_is_registered_with_its_venue_data():
     venue = get_venue("OKX")
     assert venue is OKX and venue.needs_passphrase and venue.has_demo
-    assert venue.client_ids.accepts("a" * 32) and not venue.client_ids.accepts("a" * 33)
-    assert not venue.client_ids.accepts("abc-def")  # no '-' in a clOrdId
+    ids = venue.trading_spec().client_ids
+    assert ids is not None and ids.accepts("a" * 32) and not ids.accepts("a" * 33)
+    assert not ids.accepts("abc-def")  # no '-' in a clOrdId
     assert not {"8h", "3d"} & set(venue.native_timeframes)
 
 

@@ -102,7 +102,8 @@ def test_a_venue_attaching_its_stops_must_say_how():
     from exchanges.ccxt_trading import CcxtTrading
     from exchanges.venue import SlTpStyle
 
-    attached = dataclasses.replace(BINANCE, sltp_style=SlTpStyle.ATTACHED)
+    attached = dataclasses.replace(BINANCE, trading=dataclasses.replace(
+        BINANCE.trading_spec(), sltp_style=SlTpStyle.ATTACHED))
     settings = load_settings({"ENABLE_TRADING": "1", "BINANCE_API_KEY": "k",
                               "BINANCE_SECRET": "s"}, dotenv_path=None)
     with pytest.raises(TypeError, match="protective_order"):

@@ -15,16 +15,18 @@ from tests.config_env import load, problems
 # A venue with its demo on hosts of its own and a passphrase, and one without any demo, and one
 # whose demo runs on the production host behind a switch (a header).
 HOSTED = dataclasses.replace(
-    BINANCE, name="hosted", label="Hosted", needs_passphrase=True,
+    BINANCE, name="hosted", label="Hosted",
     demo_hosts=frozenset({"demo.hosted.example"}), production_domains=("hosted.example",),
     data_hosts=("api.hosted.example", "demo.hosted.example"),
-    trading_hosts=("api.hosted.example", "demo.hosted.example"))
+    trading=dataclasses.replace(BINANCE.trading_spec(), needs_passphrase=True,
+                                hosts=("api.hosted.example", "demo.hosted.example")))
 NODEMO = dataclasses.replace(BINANCE, name="nodemo", label="No Demo", demo_hosts=frozenset(),
                              demo_switch=DemoSwitch.NONE, production_domains=("nodemo.example",))
 SWITCHED = dataclasses.replace(
     BINANCE, name="switched", label="Switched", demo_switch=DemoSwitch.SANDBOX_MODE,
     demo_hosts=frozenset(), production_domains=("switched.example",),
-    trading_hosts=("www.switched.example", "www.switched.example"))
+    trading=dataclasses.replace(BINANCE.trading_spec(),
+                                hosts=("www.switched.example", "www.switched.example")))
 
 
 @pytest.fixture(autouse=True)
