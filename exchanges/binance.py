@@ -5,8 +5,8 @@ exchanges/binance_client.py, which the registry imports only when Binance is use
 """
 from __future__ import annotations
 
-from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, DemoSwitch, Reason,
-                    SlTpStyle, TradingSpec, Venue, rejected)
+from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, Code, CodeMeaning,
+                    DemoSwitch, Reason, SlTpStyle, TradingSpec, Venue, rejected)
 
 # Binance's numeric error codes (https://developers.binance.com/docs/derivatives/usds-margined-
 # futures/error-code).
@@ -36,7 +36,7 @@ SERVER_SIDE_CODES = frozenset({UNKNOWN, DISCONNECTED, TIMEOUT, SERVER_BUSY})
 # Answers of a cancel whose order is gone already (filled, canceled, never placed).
 GONE_CODES = frozenset({CANCEL_REJECTED, NO_SUCH_ORDER, ALGO_ORDER_NOT_FOUND})
 
-ERROR_CODES = {
+ERROR_CODES: dict[Code, CodeMeaning] = {
     **{code: TRANSIENT for code in SERVER_SIDE_CODES},
     TOO_MANY_REQUESTS: RATE_LIMITED,
     TIMESTAMP_OUTSIDE_RECV_WINDOW: TRANSIENT,

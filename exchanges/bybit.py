@@ -6,8 +6,8 @@ registry imports only when Bybit is used.
 """
 from __future__ import annotations
 
-from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, DemoSwitch, Reason,
-                    SlTpStyle, TradingSpec, Venue, rejected)
+from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, Code, CodeMeaning,
+                    DemoSwitch, Reason, SlTpStyle, TradingSpec, Venue, rejected)
 
 # Bybit V5 retCodes (https://bybit-exchange.github.io/docs/v5/error).
 SERVER_TIMEOUT = 10000          # the server timed out: an order's outcome is unknown
@@ -42,7 +42,7 @@ SERVER_SIDE_CODES = frozenset({SERVER_TIMEOUT, INTERNAL_ERROR})
 # so there it means the stop would trigger at once; elsewhere it stays a refused parameter.
 STOP_REFUSED_CODES = frozenset({PARAMS_ERROR, EXPECT_RISING, EXPECT_FALLING})
 
-ERROR_CODES = {
+ERROR_CODES: dict[Code, CodeMeaning] = {
     **{code: TRANSIENT for code in SERVER_SIDE_CODES},
     TIMESTAMP_OUT_OF_WINDOW: TRANSIENT,
     TOO_MANY_VISITS: RATE_LIMITED,

@@ -8,17 +8,18 @@ whose behaviour differs subclasses this and overrides the hooks (`_entry_params`
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 
 import pandas as pd
 import structlog
 
-from domain.backoff import Backoff, Jitter, retry
 
 from .ccxt_lean import ccxt
 from .ccxt_market_data import switch_to_demo
-from .errors import PermanentExchangeError, TransientExchangeError, reason_of, translate
+from .errors import PermanentExchangeError, reason_of, translate
 from .options import TradingConfig
+from .retry import RetryPolicy, SharedPause, with_retry
 from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRefused,
                    MarketRules, OrderResult, OrderStatus, PositionModeError)
 from .tagging import with_retry_after
@@ -94,6 +95,10 @@ class CcxtTrading:
         self.mode = "demo" if config.demo else "live"
         self.slippage_bps = 0.0  # sizing uses the signal's close: the venue's fill is what it is
         self.read_attempts, self.backoff_s, self._sleep = read_attempts, backoff_s, sleep
+        # Reads share the data instance's retry path; no budget: a trading read has no cycle.
+        self._read_policy = RetryPolicy(attempts=read_attempts, base_s=backoff_s,
+                                        cap_s=READ_BACKOFF_CAP_S, budget_s=math.inf, sleep=sleep)
+        self._pause = SharedPause(self._read_policy.clock)
         self.exchange: Any = self._client_class()(self._client_config(timeout_s, rate_limit))
         if config.demo:
             switch_to_demo(self.exchange, venue)
@@ -148,14 +153,13 @@ class CcxtTrading:
         except ccxt.BaseError as e:
             raise self._translate(e) from e
 
-    async def _call(self, fn: Callable[[], Awaitable[T]], *, read: bool) -> T:
+    async def _call(self, fn: Callable[[], Awaitable[T]], *, read: bool,
+                    what: str = "read") -> T:
         """Run one ccxt call; reads retry transient errors with backoff, writes never retry."""
         if not read:
             return await self._once(fn)
-        backoff = Backoff(self.backoff_s, 2.0, READ_BACKOFF_CAP_S, Jitter.EQUAL)
-        return await retry(lambda: self._once(fn), backoff=backoff,
-                           retry_on=lambda e: isinstance(e, TransientExchangeError),
-                           attempts=self.read_attempts, sleep=self._sleep)
+        return await with_retry(lambda: self._once(fn), self._read_policy, what, self._pause,
+                                self.venue, log_as="trading")
 
     def _market(self, symbol: str) -> Mapping[str, Any]:
         """ccxt's market of our symbol (after load_markets)."""

@@ -10,13 +10,13 @@ import re
 from typing import Mapping, Optional
 
 from .ccxt_lean import ccxt
-from .venue import CodeMeaning, ErrorKind, Reason, Venue
+from .venue import Code, CodeMeaning, ErrorKind, Reason, Venue
 
 
 class ExchangeUnavailable(Exception):
     """Base of our exchange errors; `code` is the venue's error code when it gave one."""
 
-    def __init__(self, message: str, code: int | None = None,
+    def __init__(self, message: str, code: Code | None = None,
                  retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
@@ -38,7 +38,7 @@ class PermanentExchangeError(ExchangeUnavailable):
 class Rejected(PermanentExchangeError):
     """The venue refused the request, for a typed `reason`."""
 
-    def __init__(self, message: str, code: int | None = None,
+    def __init__(self, message: str, code: Code | None = None,
                  retry_after_s: float | None = None, reason: Reason = Reason.OTHER) -> None:
         super().__init__(message, code, retry_after_s)
         self.reason = reason
@@ -53,16 +53,19 @@ def reason_of(error: BaseException) -> Optional[Reason]:
     return error.reason if isinstance(error, Rejected) else None
 
 
-def venue_code(error: Exception, keys: tuple[str, ...]) -> int | None:
-    """The venue's numeric code from a ccxt error message holding the answer's JSON body,
-    e.g. '... {"code":-2019,...}' or '{"retCode":10001,...}'; the first of `keys` wins."""
+def venue_code(error: Exception, keys: tuple[str, ...]) -> Code | None:
+    """The venue's code from a ccxt error message holding the answer's JSON body: a number
+    ('{"code":-2019}', '{"sCode":"51280"}') or a label ('{"label":"ORDER_NOT_FOUND"}'); the
+    first of `keys` with a code that is not a success wins."""
     text = str(error)
     for key in keys:
-        match = re.search(rf'"{re.escape(key)}"\s*:\s*"?(-?[0-9]+)"?', text)
-        if match:
-            code = int(match.group(1))
-            if code != 0 or len(keys) == 1:  # a '0' success code beside the real one
-                return code
+        match = re.search(rf'"{re.escape(key)}"\s*:\s*(?:"([^"]*)"|(-?[0-9]+))', text)
+        if not match:
+            continue
+        raw = match.group(1) if match.group(1) is not None else match.group(2)
+        code: Code = int(raw) if re.fullmatch(r"-?[0-9]+", raw) else raw
+        if code not in (0, "") or len(keys) == 1:  # a success code beside the real one
+            return code
     return None
 
 
@@ -86,7 +89,7 @@ _BY_CLASS: tuple[tuple[type, CodeMeaning], ...] = (
 )
 
 
-def classify(error: Exception, codes: Mapping[int, CodeMeaning], code: int | None
+def classify(error: Exception, codes: Mapping[Code, CodeMeaning], code: Code | None
              ) -> CodeMeaning:
     """What `error` means: the venue's table for its code, else ccxt's class, else OTHER."""
     if code is not None and code in codes:
@@ -100,7 +103,7 @@ def classify(error: Exception, codes: Mapping[int, CodeMeaning], code: int | Non
 def translate(error: Exception, venue: Optional[Venue] = None) -> ExchangeUnavailable:
     """Our error for a ccxt one (use as `raise translate(e, venue) from e`); without a venue
     only ccxt's class decides."""
-    codes: Mapping[int, CodeMeaning] = venue.error_codes if venue else {}
+    codes: Mapping[Code, CodeMeaning] = venue.error_codes if venue else {}
     code = venue_code(error, venue.error_code_keys if venue else ("code",))
     retry_after = getattr(error, "retry_after_s", None)
     message = f"{type(error).__name__}: {error}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, DemoSwitch, Reason,
-                    SlTpStyle, TradingSpec, Venue, rejected)
+from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, Code, CodeMeaning,
+                    DemoSwitch, Reason, SlTpStyle, TradingSpec, Venue, rejected)
 
 # OKX's error codes (https://www.okx.com/docs-v5/en/#error-code). Order endpoints answer them
 # per order as data[i].sCode (the envelope's code is then "1"); the rest as the envelope's code.
@@ -64,7 +64,7 @@ GONE_CODES = frozenset({CANCEL_FAILED_GONE, ALREADY_CANCELED, ALREADY_COMPLETED,
 AUTH_CODES = frozenset({API_FROZEN, KEY_ENVIRONMENT_MISMATCH, PASSPHRASE_INCORRECT,
                         IP_NOT_WHITELISTED, INVALID_KEY, INVALID_SIGNATURE})
 
-ERROR_CODES = {
+ERROR_CODES: dict[Code, CodeMeaning] = {
     **{code: TRANSIENT for code in SERVER_SIDE_CODES},
     TIMESTAMP_EXPIRED: TRANSIENT,
     RATE_LIMIT: RATE_LIMITED,

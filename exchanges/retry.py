@@ -1,8 +1,9 @@
-"""Retries for market-data reads: the shared backoff utility, bounded per call by a budget,
-plus a pause every read honours after a 429/418."""
+"""Retries for venue reads (market data and trading): the shared backoff utility, bounded per
+call by a budget, plus a pause every read honours after a 429/418."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -14,13 +15,11 @@ from domain.backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
 
 from .reasons import network_reason
 from .ccxt_lean import ccxt
-from .errors import PermanentExchangeError, RateLimited, TransientExchangeError, translate
+from .errors import RateLimited, TransientExchangeError, translate
 from .venue import Venue
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-RETRIED = (ccxt.NetworkError, ccxt.InvalidNonce)  # the server's or the network's trouble
-RATE_LIMITED = (ccxt.DDoSProtection, ccxt.RateLimitExceeded)  # 418 / 429
 
 
 # ccxt is loaded at run time (exchange.ccxt_lean), so its classes are unknown to the checker.
@@ -98,60 +97,62 @@ async def _after_pause(pause: SharedPause, policy: RetryPolicy, started: float, 
 async def _within_budget(call: Callable[[], Awaitable[T]], policy: RetryPolicy, started: float,
                          what: str) -> T:
     """The call itself, bounded by what is left of the budget (a timeout is retried)."""
+    if policy.budget_s == math.inf:
+        return await call()
     # ccxt's rate limiter may queue a request for most of a minute: a cycle must not hang on it.
     left = policy.budget_s - (policy.clock() - started)
     try:
         return await asyncio.wait_for(call(), timeout=max(left, 0.001))
     except asyncio.TimeoutError:
-        raise ccxt.RequestTimeout(f"{what}: no answer within the cycle budget") from None
+        timeout = ccxt.RequestTimeout(f"{what}: no answer within the cycle budget")
+        raise translate(timeout) from timeout
 
 
-def retried(error: Exception, venue: Venue | None) -> bool:
-    """True for a read worth retrying: the network's or the server's trouble, by ccxt's class
-    or by the venue's own code (a venue's 'internal error' may reach us as a plain
-    ExchangeError)."""
-    if isinstance(error, RETRIED):
-        return True
-    return isinstance(error, ccxt.BaseError) and isinstance(translate(error, venue),
-                                                            TransientExchangeError)
-
-
-def _give_up(error: Exception, what: str, venue: Venue | None) -> Exception:
-    """Our exchange error for a ccxt error that is not (or no longer) retried."""
-    if not retried(error, venue):
-        return translate(error, venue)
-    log.warning("market_data_gave_up", what=what, error=type(error).__name__,
-                reason=network_reason(error))
-    translated = translate(error, venue)
-    if not isinstance(translated, TransientExchangeError):  # pragma: no cover - NetworkError
-        return PermanentExchangeError(str(translated))
-    return translated
+async def translated(call: Callable[[], Awaitable[T]], venue: Venue | None) -> T:
+    """The call, its ccxt errors translated once into ours (`raise ... from` the original)."""
+    try:
+        return await call()
+    except ccxt.BaseError as e:
+        raise translate(e, venue) from e
 
 
 async def with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy, what: str,
-                     pause: SharedPause | None = None, venue: Venue | None = None) -> T:
-    """Run `call`, retrying transient ccxt errors; raise Transient/PermanentExchangeError."""
+                     pause: SharedPause | None = None, venue: Venue | None = None,
+                     log_as: str = "market_data") -> T:
+    """Run `call` (reads only), retrying transient failures: the one retry path of every venue
+    read, market data and trading alike. Each failure is translated once; the caller gets
+    TransientExchangeError (RateLimited among them) or PermanentExchangeError, never ccxt's."""
     pause = pause or SharedPause(policy.clock)
     started = policy.clock()
+    own_pause = [0.0]  # the end of the pause this call set: its own backoff sleep waits it out
 
     async def attempt() -> T:
-        await _after_pause(pause, policy, started, what)
-        return await _within_budget(call, policy, started, what)
+        if pause.until > own_pause[0]:
+            await _after_pause(pause, policy, started, what)
+        return await _within_budget(lambda: translated(call, venue), policy, started, what)
 
     def failed(failure: Failure) -> None:
-        if failure.hinted or isinstance(failure.error, RATE_LIMITED) or isinstance(
-                translate(failure.error, venue), RateLimited):
+        if failure.hinted or isinstance(failure.error, RateLimited):
             # Slow every caller down, not just this one (a 429/418 is per IP).
             pause.pause(failure.delay_s)
+            own_pause[0] = pause.until
         if not failure.final:
-            log.warning("market_data_retry", what=what, attempt=failure.attempt,
-                        error=type(failure.error).__name__, reason=network_reason(failure.error),
+            log.warning(f"{log_as}_retry", what=what, attempt=failure.attempt,
+                        error=_ccxt_name(failure.error), reason=network_reason(failure.error),
                         delay_s=round(failure.delay_s, 3))
 
     try:
         return await retry(attempt, backoff=policy.backoff,
-                           retry_on=lambda e: retried(e, venue), attempts=policy.attempts,
-                           budget_s=policy.budget_s, on_failure=failed, sleep=policy.sleep,
-                           clock=policy.clock)
-    except ccxt.BaseError as e:
-        raise _give_up(e, what, venue) from e
+                           retry_on=lambda e: isinstance(e, TransientExchangeError),
+                           attempts=policy.attempts, budget_s=policy.budget_s,
+                           on_failure=failed, sleep=policy.sleep, clock=policy.clock)
+    except TransientExchangeError as e:
+        log.warning(f"{log_as}_gave_up", what=what, error=_ccxt_name(e),
+                    reason=network_reason(e))
+        raise
+
+
+def _ccxt_name(error: BaseException) -> str:
+    """The class name of the ccxt error behind one of ours (ours when there is none)."""
+    cause = error.__cause__
+    return type(cause).__name__ if isinstance(cause, ccxt.BaseError) else type(error).__name__

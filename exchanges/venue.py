@@ -31,6 +31,9 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
+Code = int | str  # a venue's error code: a number, or a label where the venue answers words
+
+
 @dataclass(frozen=True)
 class CodeMeaning:
     """One entry of a venue's error-code table."""
@@ -138,7 +141,7 @@ class Venue:
     demo_hosts: frozenset[str]         # REST hosts of the demo environment
     production_domains: tuple[str, ...]  # hosts (and their subdomains) where money is real
     data_hosts: tuple[str, str]        # shown in the banner: (production, demo) market data
-    error_codes: Mapping[int, CodeMeaning]
+    error_codes: Mapping[Code, CodeMeaning]
     error_code_keys: tuple[str, ...]   # JSON keys holding the venue's code in an error body
     client_module: str                 # the module with MarketData and Trading classes
     trading: Optional[TradingSpec] = None  # None: a data-only venue
