@@ -21,7 +21,8 @@ import structlog
 
 from .binance import SERVER_SIDE_CODES, TIMESTAMP_OUTSIDE_RECV_WINDOW
 from .ccxt_lean import ccxt
-from .ccxt_market_data import CcxtMarketData, Rows
+from .ccxt_market_data import CcxtMarketData
+from .ohlcv import Rows
 from .ccxt_trading import CcxtTrading
 from .errors import venue_code
 from .port import Direction, MarketRules, OrderResult, OrderStatus

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 
-import numpy as np
 import pandas as pd
 import structlog
 
@@ -25,8 +23,9 @@ from .reasons import network_reason
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .retry import MalformedResponse, RetryPolicy, SharedPause, with_retry
 from .tagging import with_retry_after
-from .urls import override_hosts
-from .venue import DemoSwitch, Venue
+from .ohlcv import Rows, ohlcv_rows, utc_text
+from .urls import override_hosts, switch_to_demo
+from .venue import Venue
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -36,29 +35,6 @@ T = TypeVar("T")
 CONCURRENCY = 16
 TIME_RESYNC_S = 600.0
 UNIVERSE_TTL_S = 3600.0
-# (open times, (n, 5) OHLCV, close times) of one answer.
-Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def utc_text(ms: int) -> str:
-    """'2026-02-10 12:00' for a ms timestamp."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def ohlcv_rows(payload: object, tf_ms: int) -> Rows:
-    """ccxt's unified OHLCV rows ([ms, o, h, l, c, v]) -> (open, ohlcv, close = open + tf - 1)."""
-    if not isinstance(payload, list):
-        raise MalformedResponse(f"ohlcv: expected a list, got {type(payload).__name__}")
-    if not payload:
-        return np.empty(0, dtype=np.int64), np.empty((0, 5)), np.empty(0, dtype=np.int64)
-    try:
-        ts = np.array([r[0] for r in payload], dtype=np.int64)
-        values = np.array([r[1:6] for r in payload], dtype=np.float64)
-    except (TypeError, ValueError, IndexError) as e:
-        raise MalformedResponse(f"ohlcv: a row is not [ms, o, h, l, c, v] ({e})") from None
-    if values.ndim != 2 or values.shape[1] != 5:
-        raise MalformedResponse("ohlcv: a row has fewer than 6 fields")
-    return ts, values, ts + tf_ms - 1
 
 
 class CcxtMarketData:
@@ -351,7 +327,7 @@ class CcxtMarketData:
 
     def _tradable(self, market: Mapping[str, Any]) -> bool:
         """True for a market the daemon may watch and trade (a USDT linear perpetual)."""
-        return uni.usdt_perpetual(market)
+        return uni.usdt_perpetual(market, self.venue.quote, self.venue.settle)
 
     async def _volumes(self) -> dict[str, float]:
         """Our symbol -> 24h quote volume, from ccxt's unified tickers."""
@@ -404,13 +380,3 @@ class CcxtMarketData:
         except (ExchangeUnavailable, ValueError) as e:
             results.append((f"{name} klines", False, str(e)))
         return results
-
-
-def switch_to_demo(exchange: Any, venue: Venue) -> None:
-    """Point a ccxt instance at the venue's demo environment (call before override_hosts)."""
-    if venue.demo_switch is DemoSwitch.ENABLE_DEMO_TRADING:
-        exchange.enable_demo_trading(True)
-    elif venue.demo_switch is DemoSwitch.SANDBOX_MODE:
-        exchange.set_sandbox_mode(True)
-    else:
-        raise ValueError(f"{venue.label} has no demo environment")

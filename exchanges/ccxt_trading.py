@@ -16,57 +16,20 @@ import structlog
 
 
 from .ccxt_lean import ccxt
-from .ccxt_market_data import switch_to_demo
+
 from .errors import PermanentExchangeError, reason_of, translate
+from .ccxt_fills import STATUS, closing_side, number, round_trip
 from .options import TradingConfig
 from .retry import RetryPolicy, SharedPause, with_retry
 from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRefused,
                    MarketRules, OrderResult, OrderStatus, PositionModeError)
 from .tagging import with_retry_after
-from .urls import override_hosts
+from .urls import override_hosts, switch_to_demo
 from .venue import OrderLookup, Reason, SlTpStyle, Venue
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-# ccxt's unified order statuses; anything else (None, 'new') is an order still open.
-STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED,
-          "canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
-          "rejected": OrderStatus.REJECTED}
 READ_BACKOFF_CAP_S = 8.0
-
-
-def closing_side(direction: Direction) -> str:
-    """The order side that reduces a `direction` position."""
-    return "sell" if direction is Direction.LONG else "buy"
-
-
-def round_trip(trades: list[dict], close_side: str) -> Optional[tuple[list, list]]:
-    """(entry, exit) trades of the last position, walking back from the newest trade until the
-    position was flat before it; None when the trades do not add up to one (e.g. cut off by the
-    look-back window), so that the caller falls back to what it can still say."""
-    exits: list[dict] = []
-    entry: list[dict] = []
-    net = 0.0
-    for t in reversed(trades):  # ccxt returns them oldest first
-        if t["side"] == close_side:
-            if entry:  # an exit of an older position (one this one reversed)
-                break
-            exits.append(t)
-        else:
-            entry.append(t)
-        net += float(t["amount"]) * (1 if t["side"] == close_side else -1)
-        if entry and abs(net) <= 1e-9 * max(1.0, float(t["amount"])):
-            return entry[::-1], exits[::-1]
-    return None
-
-
-def _number(value: Any) -> Optional[float]:
-    """A positive float from a ccxt field, else None."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number else None
 
 
 class CcxtTrading:
@@ -330,12 +293,12 @@ class CcxtTrading:
     def _order(self, o: Mapping[str, Any], symbol: str) -> OrderResult:
         """Our OrderResult of a ccxt order (amounts back in base units)."""
         size = self._contract_size(symbol) if self.exchange.markets else 1.0
-        trigger = _number(o.get("triggerPrice") or o.get("stopPrice")
+        trigger = number(o.get("triggerPrice") or o.get("stopPrice")
                           or o.get("stopLossPrice") or o.get("takeProfitPrice"))
         return OrderResult(symbol, o.get("clientOrderId") or "",
                            str(o["id"]) if o.get("id") is not None else None,
                            STATUS.get(o.get("status") or "", OrderStatus.OPEN),
-                           float(o.get("filled") or 0) * size, _number(o.get("average")),
+                           float(o.get("filled") or 0) * size, number(o.get("average")),
                            o.get("side"), trigger, self._kind(o))
 
     # -- account ----------------------------------------------------------------------------------

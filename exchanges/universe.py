@@ -9,10 +9,11 @@ log = structlog.get_logger(__name__)
 ALL = "ALL"
 
 
-def usdt_perpetual(market: Mapping[str, Any]) -> bool:
-    """True for an active USDT-margined linear perpetual in ccxt's unified market fields."""
-    return bool(market.get("swap") and market.get("linear") and market.get("quote") == "USDT"
-                and market.get("settle") == "USDT" and market.get("active") is not False)
+def usdt_perpetual(market: Mapping[str, Any], quote: str = "USDT", settle: str = "USDT") -> bool:
+    """True for an active linear perpetual quoted in `quote` and settled in `settle` (USDT by
+    default), in ccxt's unified market fields."""
+    return bool(market.get("swap") and market.get("linear") and market.get("quote") == quote
+                and market.get("settle") == settle and market.get("active") is not False)
 
 
 def tradable_perpetuals(markets: Mapping[str, dict],

@@ -1,8 +1,11 @@
-"""Point every REST endpoint of a ccxt exchange at another scheme and host (tests, proxies)."""
+"""Point a ccxt exchange at the venue's demo environment, or every REST endpoint at another
+scheme and host (tests, proxies)."""
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from .venue import DemoSwitch, Venue
 
 
 def _rewrite(value: Any, scheme: str, netloc: str) -> Any:
@@ -23,3 +26,13 @@ def override_hosts(exchange: Any, base_url: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"not an http(s) base URL: {base_url!r}")
     exchange.urls["api"] = _rewrite(exchange.urls["api"], parts.scheme, parts.netloc)
+
+
+def switch_to_demo(exchange: Any, venue: Venue) -> None:
+    """Point a ccxt instance at the venue's demo environment (call before override_hosts)."""
+    if venue.demo_switch is DemoSwitch.ENABLE_DEMO_TRADING:
+        exchange.enable_demo_trading(True)
+    elif venue.demo_switch is DemoSwitch.SANDBOX_MODE:
+        exchange.set_sandbox_mode(True)
+    else:
+        raise ValueError(f"{venue.label} has no demo environment")

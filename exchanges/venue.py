@@ -145,7 +145,8 @@ class Venue:
     error_code_keys: tuple[str, ...]   # JSON keys holding the venue's code in an error body
     client_module: str                 # the module with MarketData and Trading classes
     trading: Optional[TradingSpec] = None  # None: a data-only venue
-    settle: str = "USDT"
+    quote: str = "USDT"   # the perpetuals' quote currency ('USD' where they are USD-quoted)
+    settle: str = "USDT"  # the margin and PnL currency
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -186,13 +187,23 @@ class Venue:
         return bool(self.demo_hosts)
 
     def ccxt_symbol(self, symbol: str) -> str:
-        """'BTC/USDT' -> the venue's perpetual 'BTC/USDT:USDT'."""
-        return symbol if ":" in symbol else f"{symbol}:{self.settle}"
+        """Our 'BTC/USDT' -> the venue's linear perpetual of the coin in ccxt's words:
+        'BTC/USDT:USDT', or 'BTC/USD:USD' on a venue whose perpetuals are USD-quoted."""
+        if ":" in symbol:
+            return symbol
+        return f"{symbol.split('/')[0]}/{self.quote}:{self.settle}"
 
     @staticmethod
     def our_symbol(symbol: str) -> str:
-        """'BTC/USDT:USDT' -> 'BTC/USDT'."""
-        return symbol.split(":")[0]
+        """The venue's 'BTC/USDT:USDT' or 'BTC/USD:USD' -> our 'BTC/USDT' (the coin's perpetual)."""
+        return f"{symbol.split(':')[0].split('/')[0]}/USDT"
+
+    def shown(self, symbol: str) -> str:
+        """Our symbol as people should read it on this venue: 'BTC/USDT', or 'BTC/USDT (BTC/USD
+        perpetual)' where the venue's contract is quoted in another currency."""
+        if self.quote == "USDT":
+            return symbol
+        return f"{symbol} ({symbol.split('/')[0]}/{self.quote} perpetual)"
 
     def is_production_host(self, url: str) -> bool:
         """True when `url` points at this venue's production servers (real money)."""

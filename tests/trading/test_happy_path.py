@@ -115,7 +115,7 @@ async def test_exchange_filters_decide_size_and_skips(fake, store):
 
 
 def test_round_trip_is_the_last_position_only_and_none_when_cut_off():
-    from exchanges.ccxt_trading import round_trip as _round_trip
+    from exchanges.ccxt_fills import round_trip as _round_trip
 
     def t(side, amount):
         return {"side": side, "amount": amount}

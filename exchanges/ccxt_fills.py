@@ -1,0 +1,45 @@
+"""ccxt's unified order and trade dicts read into our values (pure)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from domain.trade import Direction, OrderStatus
+
+# ccxt's unified order statuses; anything else (None, 'new') is an order still open.
+STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED,
+          "canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
+          "rejected": OrderStatus.REJECTED}
+
+
+def closing_side(direction: Direction) -> str:
+    """The order side that reduces a `direction` position."""
+    return "sell" if direction is Direction.LONG else "buy"
+
+
+def round_trip(trades: list[dict], close_side: str) -> Optional[tuple[list, list]]:
+    """(entry, exit) trades of the last position, walking back from the newest trade until the
+    position was flat before it; None when the trades do not add up to one (e.g. cut off by the
+    look-back window), so that the caller falls back to what it can still say."""
+    exits: list[dict] = []
+    entry: list[dict] = []
+    net = 0.0
+    for t in reversed(trades):  # ccxt returns them oldest first
+        if t["side"] == close_side:
+            if entry:  # an exit of an older position (one this one reversed)
+                break
+            exits.append(t)
+        else:
+            entry.append(t)
+        net += float(t["amount"]) * (1 if t["side"] == close_side else -1)
+        if entry and abs(net) <= 1e-9 * max(1.0, float(t["amount"])):
+            return entry[::-1], exits[::-1]
+    return None
+
+
+def number(value: Any) -> Optional[float]:
+    """A positive float from a ccxt field, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number else None
