@@ -16,8 +16,10 @@ VENUES = registry.names()
 
 @pytest.mark.parametrize("name", VENUES)
 def test_the_venue_takes_every_client_id_we_make(name):
-    rule = registry.get_venue(name).trading_spec().client_ids
-    assert rule is not None
+    venue = registry.get_venue(name)
+    if venue.trading is None or venue.trading.client_ids is None:
+        pytest.skip(f"{venue.label} keeps no client ids (data only, or none on its orders)")
+    rule = venue.trading.client_ids
     identity = f"{name}|BTC/USDT|15m|L5R5close|bullish|1700000000000"
     ids = [client_id(identity, role, g) for role in ("entry", "stop", "target", "close")
            for g in (0, 1, 9999)]
