@@ -176,12 +176,12 @@ def test_cli_sweep_misuse_exits_2_naming_it(args, named):
 ])
 def test_an_output_that_cannot_be_written_exits_2_before_any_backtest_runs(
         flags, named, tmp_path, monkeypatch, capsys):
-    from app import backtest_cmd
+    from app import backtest_inputs
     from app.cli import main as cli_main
 
     ran: list[str] = []
     monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: ran.append("sweep") or [])
-    monkeypatch.setattr(backtest_cmd, "_load", lambda *a, **k: ran.append("load") or 1 / 0)
+    monkeypatch.setattr(backtest_inputs, "_load", lambda *a, **k: ran.append("load") or 1 / 0)
     (tmp_path / "a_file").write_text("x")
     places = {"missing": tmp_path / "missing", "folder": tmp_path, "a_file": tmp_path / "a_file"}
     args = [f.format(**places) for f in flags]

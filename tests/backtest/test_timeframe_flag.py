@@ -1,7 +1,7 @@
 """--timeframe that disagrees with a file's candle spacing is said, not silently used."""
 from __future__ import annotations
 
-from app.backtest_cmd import _load
+from app.backtest_inputs import _load
 
 ROWS = "timestamp,open,high,low,close,volume\n" + "".join(
     f"{1_700_000_040_000 + i * 60_000},10,11,9,10.5,1\n" for i in range(5))

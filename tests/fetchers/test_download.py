@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import download_cmd
-from app.download_cmd import LineProgress, Request, download
+from app import download_fetch, download_progress
+from app.download_args import Request
+from app.download_cmd import download
+from app.download_progress import LineProgress
 from config import load_settings
 from exchanges.binance_client import BinanceMarketData as BINANCE_MARKET_DATA
 from exchanges.errors import TransientExchangeError
@@ -159,7 +161,7 @@ async def test_a_timeframe_the_venue_lacks_is_stored_as_built(btc, tmp_path):
 
 async def test_an_exchange_failure_keeps_what_was_fetched_and_exits_1(btc, tmp_path, monkeypatch):
     fake, _ = btc
-    monkeypatch.setattr(download_cmd, "chunk_size", lambda fetcher: 30)
+    monkeypatch.setattr(download_fetch, "chunk_size", lambda fetcher: 30)
     real = BINANCE_MARKET_DATA.closed_candles
     calls = []
 
@@ -179,7 +181,7 @@ async def test_an_exchange_failure_keeps_what_was_fetched_and_exits_1(btc, tmp_p
 
 async def test_an_interruption_stores_what_came_then_stops(btc, tmp_path, monkeypatch):
     fake, _ = btc
-    monkeypatch.setattr(download_cmd, "chunk_size", lambda fetcher: 30)
+    monkeypatch.setattr(download_fetch, "chunk_size", lambda fetcher: 30)
     real = BINANCE_MARKET_DATA.closed_candles
     calls = []
 
@@ -228,8 +230,8 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
         def isatty(self) -> bool:
             return True
 
-    assert isinstance(download_cmd.progress_for(Tty()), download_cmd.BarProgress)
-    assert isinstance(download_cmd.progress_for(io.StringIO()), LineProgress)
+    assert isinstance(download_progress.progress_for(Tty()), download_progress.BarProgress)
+    assert isinstance(download_progress.progress_for(io.StringIO()), LineProgress)
 
 
 # -- main.py as a process -------------------------------------------------------------------------
