@@ -98,7 +98,7 @@ def _exchange(text: str) -> str:
 
 
 def _symbols(text: str) -> tuple[str, ...]:
-    from config_values import parse_symbols
+    from config.values import parse_symbols
     try:
         return parse_symbols(text)
     except ValueError as e:
@@ -106,7 +106,7 @@ def _symbols(text: str) -> tuple[str, ...]:
 
 
 def _timeframes(text: str) -> tuple[str, ...]:
-    from config_values import parse_timeframes
+    from config.values import parse_timeframes
     try:
         return parse_timeframes(text)
     except ValueError as e:

@@ -49,7 +49,7 @@ def _exchange(text: str) -> str:
 
 def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the `download` subcommand and its flags."""
-    from config_values import parse_symbols, parse_timeframes
+    from config.values import parse_symbols, parse_timeframes
     p = subparsers.add_parser("download", parents=list(parents),
                               help="download closed candles into the local history store",
                               description=DESCRIPTION,

@@ -11,7 +11,7 @@ import pytest
 from app import banner
 from config import (KEYS, SECRET_KEYS, ConfigError, Settings, is_production_host,
                     lint_environment, load_settings)
-from config_values import plain_text
+from config.values import plain_text
 from tests.shared_data import REPO
 from tests.config_env import load, problems
 

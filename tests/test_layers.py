@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-OURS = ("app", "config", "config_values", "api", "alerts", "backtest", "trading", "fetchers",
+OURS = ("app", "config", "api", "alerts", "backtest", "trading", "fetchers",
         "exchanges", "store", "choch", "domain", "main")
 # Who may import whom (docs/architecture.md, "Layers"); a package may always import itself.
 MAY_IMPORT: dict[str, frozenset[str]] = {
-    "config": frozenset({"config_values", "domain", "exchanges.registry", "exchanges.venue"}),
-    "config_values": frozenset({"domain", "exchanges.registry", "exchanges.venue"}),
+    "config": frozenset({"domain", "exchanges.registry", "exchanges.venue"}),
     "api": frozenset({"trading", "fetchers", "store", "domain", "choch"}),
     "alerts": frozenset({"trading", "fetchers", "store", "domain", "choch"}),
     "backtest": frozenset({"trading", "fetchers", "store", "domain", "choch", "alerts.chart"}),
@@ -64,7 +63,7 @@ def test_every_import_follows_the_layers():
 def test_no_package_below_app_imports_settings():
     offenders = []
     for p in _sources():
-        if _layer(p) in ("config", "config_values"):
+        if _layer(p) == "config":
             continue
         for node in ast.walk(ast.parse(p.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module == "config" and \

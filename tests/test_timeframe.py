@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.messages import tradingview_interval
-from config_values import parse_timeframes
+from config.values import parse_timeframes
 from exchanges.binance import BINANCE
 from fetchers.timeframes import plan as venue_plan
 from domain.timeframe import DAY_MS, MINUTE_MS, Timeframe
