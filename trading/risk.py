@@ -1,19 +1,14 @@
 """Sizing, stop/target levels and the daily limits: pure functions, no I/O."""
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional
 
 from domain.timeframe import DAY_MS
 
 from .models import Direction, MarketRules
 from .outcomes import Limit, LimitKind, SizeLimit, SizeProblem
-
-
-def floor_to(value: float, step: float) -> float:
-    """`value` floored to a multiple of `step` (decimal-exact, no 0.30000000004)."""
-    s = Decimal(str(step))
-    return float((Decimal(str(value)) / s).to_integral_value(ROUND_FLOOR) * s)
+from .rules import quantity
 
 
 def round_to(value: float, tick: float) -> float:
@@ -24,9 +19,10 @@ def round_to(value: float, tick: float) -> float:
 
 def size(position_size: float, leverage: int, price: float,
          rules: MarketRules) -> tuple[Optional[float], Optional[SizeProblem]]:
-    """(quantity, None) or (None, the rule it breaks): margin x leverage / price, floored."""
-    wanted = position_size * leverage / price
-    qty = floor_to(wanted, rules.step)
+    """(quantity, None) or (None, the rule it breaks): the trade rules' quantity on the venue's
+    step, then the venue's minimums, market maximum and leverage bracket."""
+    wanted = quantity(position_size, leverage, price)
+    qty = quantity(position_size, leverage, price, rules.step)
     notional = qty * price
     if qty < rules.min_qty:
         return None, SizeProblem(SizeLimit.BELOW_MIN_QTY, qty, rules.min_qty, wanted=wanted)

@@ -96,14 +96,18 @@ def target_price(side: str, entry: float, stop: float, risk_reward: float) -> fl
     return entry - risk_reward * abs(entry - stop)
 
 
+def floor_to(value: float, step: float) -> float:
+    """`value` floored to a multiple of `step` (decimal-exact, no 0.30000000004)."""
+    s = Decimal(str(step))
+    return float((Decimal(str(value)) / s).to_integral_value(ROUND_FLOOR) * s)
+
+
 def quantity(position_size: float, leverage: float, entry: float,
              step: Optional[float] = None) -> float:
-    """position_size x leverage / entry, floored to `step` when one is given (decimal-exact)."""
+    """The one sizing rule of paper, live and backtest: position_size x leverage / entry,
+    floored to `step` when the venue has one (decimal-exact)."""
     qty = position_size * leverage / entry
-    if step is None:
-        return qty
-    s = Decimal(str(step))
-    return float((Decimal(str(qty)) / s).to_integral_value(ROUND_FLOOR) * s)
+    return qty if not step else floor_to(qty, step)
 
 
 def open_position(direction: str, close: float, extreme: float, close_time: int,

@@ -10,7 +10,8 @@ from trading import PaperBroker
 from trading.client_ids import VALID, client_id, is_ours
 from trading.models import MarketRules
 from trading.outcomes import SizeLimit, SizeProblem, SkipReason
-from trading.risk import floor_to, levels, size
+from trading.risk import levels, size
+from trading.rules import floor_to
 
 from .conftest import TF_MS, is_opened, make_settings, make_signal, notices
 from app import components
@@ -203,3 +204,14 @@ async def test_paper_market_orders_are_slipped_against_the_trader(store):
     assert (buy.average, sell.average) == (50000 * (1 + 10 / 1e4), 50000 * (1 - 10 / 1e4))
     fill = await broker.closing_fill("BTC/USDT", Direction.LONG, 0)
     assert fill.fees == 0.0 and fill.pnl == pytest.approx(-0.04 * 100)
+
+
+def test_live_paper_and_backtest_size_with_the_one_quantity_rule():
+    from trading.models import MarketRules
+    from trading.rules import quantity
+
+    rules = MarketRules(symbol="BTC/USDT", step=0.001, min_qty=0.001, min_notional=5.0,
+                        tick=0.1)
+    qty, problem = size(100.0, 20, 30_000.0, rules)
+    assert problem is None and qty == quantity(100.0, 20, 30_000.0, 0.001) == 0.066
+    assert quantity(100.0, 20, 30_000.0) == pytest.approx(2000 / 30_000)  # backtest: no step
