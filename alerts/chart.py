@@ -6,7 +6,8 @@ Built on a bare Figure with its own Agg canvas, so renders in worker threads
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any, Awaitable, Callable, Optional, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from telegram import Bot, Update
@@ -101,7 +102,7 @@ class OffsetStore(SignalSource, Protocol):
         """Store a value."""
 
 
-def _bot_of(bot_or_notifier: TelegramNotifier | Bot | object) -> Optional[Bot]:
+def _bot_of(bot_or_notifier: TelegramNotifier | Bot | object) -> Bot | None:
     """The PTB Bot behind a TelegramNotifier (or the Bot itself); None for the console."""
     if isinstance(bot_or_notifier, TelegramNotifier):
         return bot_or_notifier.bot
@@ -110,7 +111,7 @@ def _bot_of(bot_or_notifier: TelegramNotifier | Bot | object) -> Optional[Bot]:
     return None
 
 
-def parse_command(text: str, bot_username: Optional[str]) -> Optional[tuple[str, list[str]]]:
+def parse_command(text: str, bot_username: str | None) -> tuple[str, list[str]] | None:
     """'/close@MyBot btcusdt' -> ('close', ['btcusdt']); None if not a command for this bot."""
     words = text.strip().split()
     if not words or not words[0].startswith("/"):
@@ -134,7 +135,7 @@ class CommandChannel:
     """Receives commands by long polling and answers them directly (not via the outbox)."""
 
     def __init__(self, bot_or_notifier: TelegramNotifier | Bot | object, settings: CommandSettings,
-                 controller: Controller, *, store: Optional[OffsetStore] = None,
+                 controller: Controller, *, store: OffsetStore | None = None,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  poll_timeout_s: int = 30, retry_base_s: float = 1.0,
@@ -153,8 +154,8 @@ class CommandChannel:
         self.retry_cap_s = retry_cap_s
         self.backoff = Backoff(base_s=retry_base_s, factor=2.0, cap_s=retry_cap_s)
         self.confirm_window_s = confirm_window_s
-        self.offset: Optional[int] = store.get(OFFSET_KEY) if store is not None else None
-        self._closeall_asked_at: Optional[float] = None
+        self.offset: int | None = store.get(OFFSET_KEY) if store is not None else None
+        self._closeall_asked_at: float | None = None
         self._failures = 0
 
     # -- polling -------------------------------------------------------------------------------
@@ -210,7 +211,7 @@ class CommandChannel:
         await self._consume(updates)
         return 0.0
 
-    def _bot_username(self) -> Optional[str]:
+    def _bot_username(self) -> str | None:
         """Our @username once the Bot is initialised (getMe done), else None."""
         if self.bot is None:
             return None
@@ -312,7 +313,7 @@ class CommandChannel:
             return HELP
         if name == "status":
             try:
-                positions: Optional[list] = await c.positions()
+                positions: list | None = await c.positions()
             except Exception:
                 log.exception("status_positions_failed")
                 positions = None
@@ -342,7 +343,7 @@ class CommandChannel:
 
     def _signals(self, args: list[str]) -> str:
         """The /signals [N] reply, from the store (or the controller's recent_signals(n))."""
-        source: Optional[SignalSource] = self.store
+        source: SignalSource | None = self.store
         if source is None and isinstance(self.controller, SignalSource):
             source = self.controller
         if source is None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable, Optional, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import structlog
 
@@ -64,7 +65,7 @@ class OutboxDelivery:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  backoff_base_s: float = 2.0, backoff_cap_s: float = 60.0, idle_s: float = 2.0,
                  render: Callable[[dict], bytes] = render_chart,
-                 limiter: Optional[ChatRateLimiter] = None) -> None:
+                 limiter: ChatRateLimiter | None = None) -> None:
         self.store = store
         self.notifier = notifier
         self.clock = clock
@@ -80,11 +81,11 @@ class OutboxDelivery:
         self.limiter = limiter or ChatRateLimiter(clock, sleep)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # run() and flush() must never send the same row twice
-        self._charts: dict[int, Optional[bytes]] = {}  # row id -> PNG (None: rendering failed)
+        self._charts: dict[int, bytes | None] = {}  # row id -> PNG (None: rendering failed)
         self._photo_done: set[int] = set()  # split alerts whose photo already went out
         self.sent = 0
         self.failed = 0
-        self.last_error: Optional[str] = None
+        self.last_error: str | None = None
         self.on_sent: Callable[[Any, int], None] = lambda row, now_ms: None  # metrics hook
 
     def _now_ms(self) -> int:
@@ -104,7 +105,7 @@ class OutboxDelivery:
         """Capped exponential backoff; `attempts` failed tries before this one."""
         return self.backoff.delay(attempts + 1)
 
-    async def drain_once(self, stop_event: Optional[asyncio.Event] = None) -> Optional[float]:
+    async def drain_once(self, stop_event: asyncio.Event | None = None) -> float | None:
         """Send due rows in order until the head must wait: seconds to wait, None when empty.
 
         With `stop_event` set it returns 0.0 between two rows, so shutdown never has to cancel
@@ -125,7 +126,7 @@ class OutboxDelivery:
                 if wait is not None:
                     return wait
 
-    async def _attempt(self, row: OutboxRow) -> Optional[float]:
+    async def _attempt(self, row: OutboxRow) -> float | None:
         """Try one row; None when it is settled (sent or failed), else seconds until its retry."""
         try:
             await self._send(row)
@@ -160,7 +161,7 @@ class OutboxDelivery:
         self._settle(row)
         return None
 
-    def _settle(self, row: OutboxRow, failed: Optional[str] = None) -> None:
+    def _settle(self, row: OutboxRow, failed: str | None = None) -> None:
         """Record the row's final state and forget what was cached for it."""
         if failed is None:
             self.store.mark_sent(row.id, self._now_ms())
@@ -175,7 +176,7 @@ class OutboxDelivery:
         self._charts.pop(row.id, None)
         self._photo_done.discard(row.id)
 
-    async def _chart_for(self, row: OutboxRow) -> Optional[bytes]:
+    async def _chart_for(self, row: OutboxRow) -> bytes | None:
         """The row's chart, rendered once off the event loop; None if disabled or it failed."""
         if not self.chart or row.topic != "signal" or not row.payload.get("candles"):
             return None
@@ -258,6 +259,6 @@ class OutboxDelivery:
 
         try:
             return await asyncio.wait_for(go(), timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("alert_flush_timeout", timeout_s=timeout_s)
             return False

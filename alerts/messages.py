@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
-from domain.trade import ExitReason
 from domain.timeframe import MINUTE_MS, Timeframe
+from domain.trade import ExitReason
 
 TEXT_LIMIT = 4096     # Telegram's limit for one message (after entity parsing)
 CAPTION_LIMIT = 1024  # and for a photo caption
@@ -52,7 +53,7 @@ def price(value: Any) -> str:
 
 def utc(ms: int) -> str:
     """Open/close time in ms as 'YYYY-MM-DD HH:MM UTC'."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def tradingview_interval(timeframe: str) -> str:

@@ -9,17 +9,25 @@ import datetime as dtm
 import logging
 import sys
 import warnings
-from typing import Any, Optional, Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 import httpx
 import structlog
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import (BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken,
-                            NetworkError, RetryAfter, TelegramError, TimedOut)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
-
 
 from .messages import clip, plain
 
@@ -66,7 +74,7 @@ class Notifier(Protocol):
     async def send_text(self, text_html: str) -> None:
         """Send one HTML message; raise a DeliveryError subclass on failure."""
 
-    async def send_photo(self, png: bytes, caption_html: Optional[str]) -> None:
+    async def send_photo(self, png: bytes, caption_html: str | None) -> None:
         """Send one picture with an optional HTML caption; raise a DeliveryError on failure."""
 
     async def close(self) -> None:
@@ -201,7 +209,7 @@ class TelegramNotifier:
         await self._call("send_message", text=clip(text_html), parse_mode=ParseMode.HTML,
                          link_preview_options=NO_PREVIEW)
 
-    async def send_photo(self, png: bytes, caption_html: Optional[str]) -> None:
+    async def send_photo(self, png: bytes, caption_html: str | None) -> None:
         """sendPhoto (multipart upload) with an optional HTML caption."""
         kwargs: dict[str, Any] = {"photo": png}
         if caption_html:
@@ -257,7 +265,7 @@ class ConsoleNotifier:
         out = self.stream or sys.stdout
         print("─" * 60, plain(text_html), sep="\n", file=out, flush=True)
 
-    async def send_photo(self, png: bytes, caption_html: Optional[str]) -> None:
+    async def send_photo(self, png: bytes, caption_html: str | None) -> None:
         """No pictures on a console: print the caption only."""
         if caption_html:
             await self.send_text(caption_html)

@@ -1,7 +1,8 @@
 """The outbox payload of a signal alert: everything the text and the chart need, JSON-ready."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 PER_CHAT_INTERVAL_S = 1.0
 GROUP_PER_MINUTE = 20

@@ -1,7 +1,8 @@
 """Command replies as Telegram HTML: status, signals, positions (values escaped)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .messages import esc, price, utc
 
@@ -79,7 +80,7 @@ def status_text(status: Mapping[str, Any], positions: list[dict] | None, now_s: 
     return "\n".join(lines)
 
 
-def unrealised_pnl(p: Mapping[str, Any]) -> Optional[float]:
+def unrealised_pnl(p: Mapping[str, Any]) -> float | None:
     """(mark - entry) x quantity, signed by direction; None without a mark price."""
     try:
         mark, entry, qty = float(p["mark"]), float(p["entry_price"]), float(p["quantity"])

@@ -14,8 +14,8 @@ import binascii
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -61,7 +61,7 @@ class Principal:
 
     user: str
     via: str
-    session: Optional[Session] = None
+    session: Session | None = None
 
 
 @dataclass
@@ -125,7 +125,7 @@ class SlowDown:
 class Auth:
     """Authenticates requests and keeps the browser sessions (in memory: a restart logs out)."""
 
-    def __init__(self, credentials: Credentials, *, slowdown: Optional[SlowDown] = None,
+    def __init__(self, credentials: Credentials, *, slowdown: SlowDown | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.credentials = credentials
         self.slowdown = slowdown or SlowDown()
@@ -137,7 +137,7 @@ class Auth:
         return self.slowdown.attempt(
             address(request), lambda: self.credentials.match(username, password))
 
-    async def authenticate(self, request: web.Request) -> Optional[Principal]:
+    async def authenticate(self, request: web.Request) -> Principal | None:
         """The request's principal, or None (no or wrong credentials, unknown session).
 
         Raises TooManyAttempts for Basic credentials sent inside the address's pause.
@@ -171,7 +171,7 @@ class Auth:
         self._sessions.pop(session.token, None)
 
 
-def basic_pair(header: str) -> Optional[tuple[str, str]]:
+def basic_pair(header: str) -> tuple[str, str] | None:
     """(user, password) of an 'Authorization: Basic ...' header, None when malformed."""
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
@@ -198,7 +198,7 @@ def same_origin(request: web.Request) -> bool:
     return origin is None or urlsplit(origin).netloc == request.host
 
 
-def csrf_ok(request: web.Request, principal: Principal, given: Optional[str] = None) -> bool:
+def csrf_ok(request: web.Request, principal: Principal, given: str | None = None) -> bool:
     """State changes: same origin, and for a cookie session its CSRF token (constant time)."""
     if not same_origin(request):
         return False

@@ -13,7 +13,8 @@ import logging
 import resource
 import time
 from collections import Counter
-from typing import Any, Callable, Optional, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
@@ -52,7 +53,7 @@ def raise_fd_limit(target: int = FD_TARGET) -> int:
     return fd_limit()
 
 
-def connection_cap(soft: Optional[int] = None) -> int:
+def connection_cap(soft: int | None = None) -> int:
     """Connections the API may hold: the open-files limit minus FD_RESERVE, within bounds."""
     soft = fd_limit() if soft is None else soft
     return max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, soft - FD_RESERVE))
@@ -73,7 +74,7 @@ class Tally:
         self._addresses: Counter[str] = Counter()
         self._details: dict[str, str] = {}
         self._since = 0.0
-        self._timer: Optional[asyncio.TimerHandle] = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def add(self, what: str, peer: str, detail: str = "") -> None:
         """Count one event; the summary follows within `every_s`."""
@@ -135,7 +136,7 @@ class ConnectionGuard:
 
     def __init__(self, limit: int, per_address: int = PER_ADDRESS,
                  header_timeout_s: float = HEADER_TIMEOUT_S,
-                 tally: Optional[Tally] = None) -> None:
+                 tally: Tally | None = None) -> None:
         self.limit, self.per_address, self.header_timeout_s = limit, per_address, header_timeout_s
         self.tally = tally or Tally()
         self.open = 0
@@ -147,7 +148,7 @@ class ConnectionGuard:
         """A factory for create_server: `make`'s protocol, for admitted connections only."""
         return lambda: _Guarded(self, make)
 
-    def admit(self, transport: asyncio.BaseTransport) -> Optional[str]:
+    def admit(self, transport: asyncio.BaseTransport) -> str | None:
         """The peer's address when the connection may stay, else None (counted as refused)."""
         peer = peer_of(transport)
         if self.open >= self.limit or self._by_address[peer] >= self.per_address:
@@ -159,7 +160,7 @@ class ConnectionGuard:
             self.header_timeout_s, self._too_slow, transport, peer)
         return peer
 
-    def request_seen(self, transport: Optional[asyncio.BaseTransport]) -> None:
+    def request_seen(self, transport: asyncio.BaseTransport | None) -> None:
         """The connection's first request has arrived: its header deadline is over."""
         handle = self._deadlines.pop(transport, None) if transport is not None else None
         if handle is not None:
@@ -184,8 +185,8 @@ class _Guarded(asyncio.Protocol):
 
     def __init__(self, guard: ConnectionGuard, make: Callable[[], asyncio.Protocol]) -> None:
         self._guard, self._make = guard, make
-        self._inner: Optional[asyncio.Protocol] = None
-        self._transport: Optional[asyncio.BaseTransport] = None
+        self._inner: asyncio.Protocol | None = None
+        self._transport: asyncio.BaseTransport | None = None
         self._peer = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -199,7 +200,7 @@ class _Guarded(asyncio.Protocol):
         self._inner = self._make()
         self._inner.connection_made(transport)
 
-    def connection_lost(self, exc: Optional[Exception]) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         if self._inner is None or self._transport is None:
             return
         self._guard.release(self._transport, self._peer)
@@ -209,7 +210,7 @@ class _Guarded(asyncio.Protocol):
         if self._inner is not None:
             self._inner.data_received(data)
 
-    def eof_received(self) -> Optional[bool]:
+    def eof_received(self) -> bool | None:
         return self._inner.eof_received() if self._inner is not None else None
 
     def pause_writing(self) -> None:

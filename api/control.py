@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Optional
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -44,9 +44,9 @@ async def _body(request: web.Request) -> dict:
     return data
 
 
-def _gate(request: web.Request) -> Optional[web.Response]:
+def _gate(request: web.Request) -> web.Response | None:
     """Why this control request may not run (a response), or None."""
-    controls: Optional[DaemonControls] = request.app.get(CONTROLS)
+    controls: DaemonControls | None = request.app.get(CONTROLS)
     if controls is None:
         return _refuse(request, 403, "control is disabled (set API_CONTROL=1 to allow it)")
     if request.content_type != "application/json":

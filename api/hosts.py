@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from aiohttp import web
 
@@ -17,7 +17,7 @@ DEFAULT_PORTS = (80, 443)  # a Host without a port: the scheme's default, behind
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
-def _ip(text: str) -> Optional[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
@@ -31,7 +31,7 @@ def _name(text: str) -> str:
     return str(ip) if ip is not None else text.lower().rstrip(".")
 
 
-def split_host(text: str) -> Optional[tuple[str, Optional[int]]]:
+def split_host(text: str) -> tuple[str, int | None] | None:
     """(host, port or None) of a Host header or an API_PUBLIC_NAME entry; None if malformed."""
     m = HOST_PORT.fullmatch(text.strip().lower())
     if not m:
@@ -40,7 +40,7 @@ def split_host(text: str) -> Optional[tuple[str, Optional[int]]]:
     return _name(host), int(port) if port else None
 
 
-def _port_ok(wanted: Optional[int], given: Optional[int]) -> bool:
+def _port_ok(wanted: int | None, given: int | None) -> bool:
     return wanted is None or given == wanted or (given is None and wanted in DEFAULT_PORTS)
 
 
@@ -51,7 +51,7 @@ class Hosts:
     def __init__(self, public_names: Iterable[str] = ()) -> None:
         self.public = [p for p in (split_host(n) for n in public_names) if p is not None]
 
-    def allows(self, header: Optional[str], local: object) -> bool:
+    def allows(self, header: str | None, local: object) -> bool:
         """True when `header` names this server; `local` is the socket's (address, port)."""
         if header is None:
             return True  # HTTP/1.0 without Host: never a browser, so never DNS rebinding

@@ -2,10 +2,16 @@
 gauges read from its state at scrape time."""
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
 
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
-                               ProcessCollector, generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -24,7 +30,7 @@ class _StateGauges(Collector):
     """Gauges computed from the daemon's state on each scrape (never stale, nothing to update)."""
 
     def __init__(self) -> None:
-        self.read: Optional[Snapshot] = None
+        self.read: Snapshot | None = None
 
     def describe(self) -> list[Metric]:
         """The families without values, so registering never calls into the daemon."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 R = TypeVar("R")
 # What a DaemonView gets to render with: run(fn, arg) in the API's thread, fn(arg) -> PNG bytes.
@@ -44,7 +45,7 @@ class RenderPool:
         job.add_done_callback(self._release)
         return await asyncio.wrap_future(job)
 
-    def _release(self, _job: Optional[Future]) -> None:
+    def _release(self, _job: Future | None) -> None:
         with self._lock:
             self._taken -= 1
 

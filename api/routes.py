@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -43,7 +43,7 @@ def _limit(request: web.Request, default: int = 50) -> int:
     return int(text)
 
 
-def _optional(request: web.Request, name: str, pattern: re.Pattern) -> Optional[str]:
+def _optional(request: web.Request, name: str, pattern: re.Pattern) -> str | None:
     text = request.query.get(name, "").strip()
     if text and not pattern.fullmatch(text):
         raise bad_request(f"{name}: not a valid {name}")

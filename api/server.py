@@ -16,16 +16,32 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import structlog
 from aiohttp import web, web_response
 
 from . import control, routes
-from .auth import (COOKIE, SESSION_TTL_S, Auth, Credentials, Principal, TooManyAttempts, address,
-                   csrf_ok, same_origin)
-from .connections import (HEADER_TIMEOUT_S, PER_ADDRESS, SUMMARY_EVERY_S, ConnectionGuard, Tally,
-                          connection_cap, fd_limit, http_logger)
+from .auth import (
+    COOKIE,
+    SESSION_TTL_S,
+    Auth,
+    Credentials,
+    Principal,
+    TooManyAttempts,
+    address,
+    csrf_ok,
+    same_origin,
+)
+from .connections import (
+    HEADER_TIMEOUT_S,
+    PER_ADDRESS,
+    SUMMARY_EVERY_S,
+    ConnectionGuard,
+    Tally,
+    connection_cap,
+    fd_limit,
+    http_logger,
+)
 from .hosts import Hosts, forwarded_https
 from .metrics import Metrics
 from .renders import RenderPool
@@ -88,7 +104,7 @@ def _login_page(error: str = "") -> tuple[str, str]:
 
 
 def _login_response(status: int = 200, error: str = "",
-                    retry_after_s: Optional[float] = None) -> web.Response:
+                    retry_after_s: float | None = None) -> web.Response:
     html, csp = _login_page(error)
     headers = {"Content-Security-Policy": csp, "Cache-Control": "no-store",
                "WWW-Authenticate": 'Cookie realm="choch", form-action="/login"'}
@@ -193,7 +209,7 @@ def _bounds(config: ApiConfig):
         async with gate:
             try:
                 return await asyncio.wait_for(handler(request), limit_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if not known:  # a slow login body: the client's doing, counted
                     request.app[GUARD].tally.add("slow_requests", address(request))
                     response = routes.json_response({"error": "request took too long"}, 408)
@@ -257,8 +273,8 @@ async def session_info(request: web.Request) -> web.Response:
 
 
 def create_app(config: ApiConfig, view: DaemonView, metrics: Metrics,
-               controls: Optional[DaemonControls] = None, *,
-               auth: Optional[Auth] = None) -> web.Application:
+               controls: DaemonControls | None = None, *,
+               auth: Auth | None = None) -> web.Application:
     """The application: auth on everything but ping and the login form; control only if on."""
     app = web.Application(client_max_size=config.max_body_bytes,
                           middlewares=[_first_request, _security_headers, _known_host,
@@ -316,7 +332,7 @@ class ApiServer:
 
     def __init__(self, app: web.Application, host: str, port: int) -> None:
         self.app, self.host, self.port = app, host, port
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         """Bind and serve (OSError when the address is taken or not ours)."""

@@ -1,7 +1,7 @@
 """What the API reads and does, as Protocols the daemon implements (api/ never imports app/)."""
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import Protocol
 
 from .renders import Render
 
@@ -15,10 +15,10 @@ class DaemonView(Protocol):
     def health(self) -> dict:
         """Both instances (exchange, ok, host, last success, error counts), data freshness, mode."""
 
-    def signals(self, limit: int, symbol: Optional[str], timeframe: Optional[str]) -> list[dict]:
+    def signals(self, limit: int, symbol: str | None, timeframe: str | None) -> list[dict]:
         """Recorded signals, newest first, optionally of one symbol and/or timeframe."""
 
-    async def chart_png(self, signal_id: int, render: Render) -> Optional[bytes]:
+    async def chart_png(self, signal_id: int, render: Render) -> bytes | None:
         """The signal's chart as PNG (rendered with `render`, the API's own thread), or None when
         the signal or its candles are unknown."""
 

@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any
 
 import structlog
 
@@ -37,11 +37,11 @@ class RequestStats:
 
     def __init__(self) -> None:
         self.outcomes: dict[str, int] = {}
-        self.last_ok_ms: Optional[int] = None
-        self.last_error: Optional[str] = None
+        self.last_ok_ms: int | None = None
+        self.last_error: str | None = None
 
 
-def outcome_of(error: Optional[BaseException]) -> str:
+def outcome_of(error: BaseException | None) -> str:
     """The outcome label of one ccxt request: ok, rate_limited, timeout, network or rejected."""
     if error is None:
         return "ok"
@@ -63,7 +63,7 @@ def observe_requests(exchange: Any, instance: str, metrics: Metrics, stats: Requ
     venue = str(getattr(exchange, "id", "unknown"))
 
     async def observed(*args, **kwargs):
-        error: Optional[BaseException] = None
+        error: BaseException | None = None
         try:
             return await fetch(*args, **kwargs)
         except asyncio.CancelledError:
@@ -201,7 +201,7 @@ class DaemonApiView:
                 "uptime_s": int(d.clock() - d.started_at), "symbols": list(d.symbols),
                 "timeframes": list(s.timeframes), "instances": {"data": data, "trading": trading}}
 
-    def signals(self, limit: int, symbol: Optional[str], timeframe: Optional[str]) -> list[dict]:
+    def signals(self, limit: int, symbol: str | None, timeframe: str | None) -> list[dict]:
         """Recorded signals, newest first, with whether each was alerted and traded."""
         sql = ("SELECT s.*, o.status AS alert_status FROM signals s LEFT JOIN outbox o "
                "ON o.signal_id = s.id AND o.topic = 'signal' WHERE 1=1")
@@ -217,7 +217,7 @@ class DaemonApiView:
         sql += " ORDER BY s.confirmed_at DESC, s.id DESC LIMIT ?"
         return [_signal(r) for r in self.daemon.store.conn.execute(sql, args + [limit])]
 
-    async def chart_png(self, signal_id: int, render: Render) -> Optional[bytes]:
+    async def chart_png(self, signal_id: int, render: Render) -> bytes | None:
         """The alert's chart (rendered by `render`, never in the default executor the alerts
         use): from the alert's own payload, else from the candles in memory."""
         if signal_id in self._charts:
@@ -234,7 +234,7 @@ class DaemonApiView:
             self._charts.popitem(last=False)
         return png
 
-    def _chart_payload(self, signal_id: int) -> Optional[dict]:
+    def _chart_payload(self, signal_id: int) -> dict | None:
         d = self.daemon
         row = d.store.conn.execute("SELECT payload FROM outbox WHERE signal_id = ? AND "
                                    "topic = 'signal' ORDER BY id LIMIT 1", (signal_id,)).fetchone()
@@ -268,7 +268,7 @@ class DaemonApiView:
             out.append({**p, "unrealised_pnl": upnl, **self._signal_of(p.get("signal_id"))})
         return out
 
-    def _signal_of(self, signal_id: Optional[int]) -> dict:
+    def _signal_of(self, signal_id: int | None) -> dict:
         signal = self.daemon.store.signal(signal_id) if signal_id else None
         if signal is None:
             return {"timeframe": None, "kind": None}
@@ -359,7 +359,7 @@ class DaemonApiControls:
 
 # -- the server's life -----------------------------------------------------------------------------
 
-async def start_api(daemon: Any) -> Optional[str]:
+async def start_api(daemon: Any) -> str | None:
     """Serve the API when API_LISTEN is set; why not (logged) when its address cannot be used."""
     s = daemon.settings
     daemon.api = None

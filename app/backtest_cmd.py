@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from app.backtest_args import add_parser, misused, unwritable
 from app.backtest_inputs import MissingData, Series, series_of

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING
 
 from app.backtest_output import iso_or_none, note
 
@@ -28,7 +29,7 @@ class Series:
     symbol: str
     timeframe: str
     tf_ms: int
-    detail: Optional[pd.DataFrame] = None  # --timeframe-detail candles of the same market
+    detail: pd.DataFrame | None = None  # --timeframe-detail candles of the same market
 
 
 class MissingData(Exception):
@@ -164,10 +165,10 @@ def _download_hint(args: argparse.Namespace, symbols: list[str], timeframes: lis
 def _stored(args: argparse.Namespace, data_dir: str, symbol: str, timeframe: str
             ) -> pd.DataFrame:
     """One stored file, verified and cut to [--since, --until) (ValueError when unsound)."""
+    from app.scan import utc_text
     from exchanges.candles import since_slice
     from exchanges.registry import get_venue
     from fetchers import store
-    from app.scan import utc_text
     from fetchers.timeframes import plan
 
     path = store.path_of(data_dir, args.exchange, symbol, timeframe)

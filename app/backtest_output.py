@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import IO, TYPE_CHECKING, Optional, Sequence
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.backtest_inputs import Series
@@ -15,7 +16,7 @@ def note(message: str) -> None:
     print(f"backtest: {message}", file=sys.stderr)
 
 
-def iso_or_none(ms: Optional[int]) -> Optional[str]:
+def iso_or_none(ms: int | None) -> str | None:
     """ISO UTC text of an open time in ms, or None."""
     from backtest.tradesio import iso_utc
     return None if ms is None else iso_utc(ms)

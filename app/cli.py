@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Sequence
 
 from app import __version__, backtest_cmd, download_cmd, scan
 from app.argtypes import positive_int, utc_date

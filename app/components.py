@@ -2,7 +2,7 @@
 with them: nothing below app/ reads Settings."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from config import Settings
 from exchanges.options import Credentials, MarketDataConfig, TradingConfig, WatchList
@@ -56,7 +56,7 @@ def trading_policy(s: Settings) -> TradingPolicy:
                          max_daily_trades=s.max_daily_trades, max_daily_loss=s.max_daily_loss)
 
 
-def market_data(s: Settings, venue: Optional[Venue] = None, **options: Any) -> CcxtMarketData:
+def market_data(s: Settings, venue: Venue | None = None, **options: Any) -> CcxtMarketData:
     """The data instance of `venue` (default: DATA_EXCHANGE); no request is sent yet."""
     from exchanges import factory
 
@@ -64,7 +64,7 @@ def market_data(s: Settings, venue: Optional[Venue] = None, **options: Any) -> C
     return factory.market_data(market_data_config(s, venue), venue, **options)
 
 
-def trading(s: Settings, venue: Optional[Venue] = None, **options: Any) -> CcxtTrading:
+def trading(s: Settings, venue: Venue | None = None, **options: Any) -> CcxtTrading:
     """The trading instance of `venue` (default: TRADING_EXCHANGE); no request is sent yet."""
     from exchanges import factory
 
@@ -90,7 +90,7 @@ def position_manager(s: Settings, store: Store, broker: Broker, **options: Any
     return PositionManager(trading_policy(s), store, broker, **options)
 
 
-def make_notifier(s: Settings) -> "TelegramNotifier | ConsoleNotifier":
+def make_notifier(s: Settings) -> TelegramNotifier | ConsoleNotifier:
     """Telegram when TELEGRAM_BOT_TOKEN is set, else the console."""
     from alerts.notifiers import notifier_for
 
@@ -99,7 +99,7 @@ def make_notifier(s: Settings) -> "TelegramNotifier | ConsoleNotifier":
 
 async def fetch_history(s: Settings, symbol: str, timeframe: str, since_ms: int,
                         until_ms: int | None = None, *, retry: RetryPolicy | None = None,
-                        exchange: str | None = None) -> "pd.DataFrame":
+                        exchange: str | None = None) -> pd.DataFrame:
     """Closed candles of `symbol` on `exchange` (default: DATA_EXCHANGE), as history fetches."""
     from exchanges.retry import RetryPolicy
     from fetchers import history

@@ -1,7 +1,8 @@
 """What the Telegram commands see of the daemon: status, and trading actions via the manager."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from config import Settings
 from store import Store
@@ -20,7 +21,7 @@ class RunningDaemon(Protocol):
     started_at: float
     symbols: list[str]
     last_slot: dict[str, dict]
-    trading_error: Optional[str]
+    trading_error: str | None
     store: Store
     manager: PositionManager
     poller: Poller

@@ -4,18 +4,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import Awaitable, Callable, Optional, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import pandas as pd
 import structlog
 
 from config import Settings
-from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from domain.timeframe import timeframe_ms
+from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
+from exchanges.reasons import network_reason
 from store import SignalRow, Store
 
 from .pipeline import Freshness, PayloadBuilder, Stream
-from exchanges.reasons import network_reason
 from .slots import candle_open_before, knows_grid
 
 log = structlog.get_logger(__name__)
@@ -82,7 +83,7 @@ class Poller:
         return recorded
 
     async def _poll_safely(self, symbol: str, timeframe: str, now_ms: int,
-                           unreachable: Optional[list[str]] = None) -> Optional[bool]:
+                           unreachable: list[str] | None = None) -> bool | None:
         """poll(), with failures logged: True done, False retry later in the slot, None give up.
 
         Why the exchange could not be reached goes to `unreachable` (transient failures only).

@@ -7,34 +7,35 @@ import contextlib
 import signal
 import sys
 import time
-from typing import AsyncIterator, Awaitable, Callable, Optional, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import pandas as pd
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain.backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
 from alerts import CommandChannel, Notifier, OutboxDelivery, signal_payload
 from api import Metrics
+from app import components
 from choch import Event
 from config import Settings
+from domain.backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
+from domain.timeframe import timeframe_ms
 from exchanges.port import MarketData
+from exchanges.reasons import network_reason
 from fetchers.adapter import TimeframeAdapter
 from store import SignalRow, open_exclusive
-from domain.timeframe import timeframe_ms
 from trading import Broker
 
 from . import api_view, banner
 from .controller import DaemonController
 from .cycle import CandleSource, Poller, log_slot
-from .pipeline import params_key
-from exchanges.reasons import network_reason
 from .memory import pin_mmap_threshold
+from .pipeline import params_key
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
 from .trading_start import REFUSED, TradingStart, transient
-from app import components
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -62,10 +63,10 @@ class Daemon:
     stops here, and so does live trading without its confirmation (LiveTradingRefused).
     """
 
-    def __init__(self, settings: Settings, *, fetcher: Optional[MarketData] = None,
-                 adapter: Optional[CandleSource] = None, notifier: Optional[Notifier] = None,
-                 broker: Optional[Broker] = None, clock: Callable[[], float] = time.time,
-                 notify: Optional[SystemdNotifier] = None, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(self, settings: Settings, *, fetcher: MarketData | None = None,
+                 adapter: CandleSource | None = None, notifier: Notifier | None = None,
+                 broker: Broker | None = None, clock: Callable[[], float] = time.time,
+                 notify: SystemdNotifier | None = None, sleep: Sleep = asyncio.sleep) -> None:
         self.settings = settings
         self.clock = clock
         self.sleep = sleep  # every wait of the daemon's own (start-up retries, guards)
@@ -74,12 +75,12 @@ class Daemon:
         self.state_lock, self.store = open_exclusive(settings.state_db)
         self.exit_status = EXIT_OK
         self.stop = asyncio.Event()
-        self.scheduler: Optional[AsyncIOScheduler] = None
+        self.scheduler: AsyncIOScheduler | None = None
         self.inflight: set[asyncio.Task] = set()
         self.tasks: list[asyncio.Task] = []
         self.symbols: list[str] = []
         self.last_slot: dict[str, dict] = {}
-        self.trading_error: Optional[str] = None  # the last reconciliation's failure, for /status
+        self.trading_error: str | None = None  # the last reconciliation's failure, for /status
         self.smallest_tf = min(settings.timeframes, key=timeframe_ms)
         self.metrics = Metrics()  # exposed at /metrics when API_LISTEN is set
         try:
@@ -91,8 +92,8 @@ class Daemon:
 
     # -- wiring ----------------------------------------------------------------------------------
 
-    def _build(self, fetcher: Optional[MarketData], adapter: Optional[CandleSource],
-               notifier: Optional[Notifier], broker: Optional[Broker]) -> None:
+    def _build(self, fetcher: MarketData | None, adapter: CandleSource | None,
+               notifier: Notifier | None, broker: Broker | None) -> None:
         """Every part of the daemon, in one place; none sends a request yet."""
         s = self.settings
         self.fetcher: MarketData = fetcher or components.market_data(s)  # DATA_EXCHANGE
@@ -198,7 +199,7 @@ class Daemon:
 
     # -- the pipeline ----------------------------------------------------------------------------
 
-    async def run_timeframe(self, timeframe: str, retry_s: Optional[float] = None) -> dict:
+    async def run_timeframe(self, timeframe: str, retry_s: float | None = None) -> dict:
         """One slot of one timeframe: every symbol fetched, fed, recorded, alerted, traded."""
         async with self._in_flight():
             await self._refresh_universe()
@@ -223,7 +224,7 @@ class Daemon:
         """The symbols to watch: cached by the fetcher, refreshed hourly."""
         self.symbols = await self.fetcher.universe()
 
-    async def _run_slot(self, timeframe: str, retry_s: Optional[float]) -> dict:
+    async def _run_slot(self, timeframe: str, retry_s: float | None) -> dict:
         """Poll every symbol for the candle that closed last; the slot's summary."""
         close = last_close(timeframe, await self.now_ms())
         summary = await self.poller.run_slot(
@@ -322,7 +323,7 @@ class Daemon:
         if channel is not None:
             self.tasks.append(asyncio.create_task(channel.run(self.stop), name="commands"))
 
-    def _command_channel(self) -> Optional[CommandChannel]:
+    def _command_channel(self) -> CommandChannel | None:
         """Telegram commands, when a bot token is set (the notifier is then Telegram's)."""
         if not self.settings.telegram_bot_token:
             return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from app.argtypes import utc_date
 from exchanges import registry
@@ -76,13 +76,13 @@ class Request:
     exchange: str
     symbols: tuple[str, ...]
     timeframes: tuple[str, ...]
-    since: Optional[int]
-    until: Optional[int]
+    since: int | None
+    until: int | None
     data_dir: str
 
 
 
-def request_of(args: argparse.Namespace, settings: "Settings") -> Request:
+def request_of(args: argparse.Namespace, settings: Settings) -> Request:
     """The Request the flags describe (DATA_DIR unless --data-dir)."""
     return Request(args.exchange, tuple(args.symbols), tuple(args.timeframes), args.since,
                    args.until, args.data_dir or settings.data_dir)

@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 from dataclasses import replace
-from typing import IO, TYPE_CHECKING, Optional
+from typing import IO, TYPE_CHECKING
 
 from app import components
 from app.download_args import add_parser, request_of
@@ -64,7 +64,7 @@ def check_since(req: Request, venue: str, symbols: list[str]) -> None:
                          + ": give --since")
 
 
-async def _symbols(fetcher: "MarketData", req: Request) -> list[str]:
+async def _symbols(fetcher: MarketData, req: Request) -> list[str]:
     """The symbols to download: the venue's ranked universe for ALL, else the asked ones."""
     symbols = await fetcher.universe()
     if req.symbols != (ALL,):
@@ -75,7 +75,7 @@ async def _symbols(fetcher: "MarketData", req: Request) -> list[str]:
     return symbols
 
 
-def _shown(ms: Optional[int]) -> str:
+def _shown(ms: int | None) -> str:
     from app.scan import utc_text
     return "-" if ms is None else utc_text(ms)
 
@@ -97,8 +97,8 @@ def print_result(r: FileResult, venue: str, out: IO[str]) -> None:
               "fetch failed before reaching it; run again", file=out)
 
 
-async def download(settings: "Settings", req: Request, progress: Progress, out: IO[str],
-                   *, retry: "RetryPolicy | None" = None) -> int:
+async def download(settings: Settings, req: Request, progress: Progress, out: IO[str],
+                   *, retry: RetryPolicy | None = None) -> int:
     """Run a download; the exit status (errors are printed on stderr)."""
     from exchanges.errors import ExchangeUnavailable
     from exchanges.retry import RetryPolicy
@@ -153,7 +153,7 @@ def _note(message: str) -> None:
     print(f"download: {message}", file=sys.stderr)
 
 
-def run(settings: "Settings", args: argparse.Namespace) -> int:
+def run(settings: Settings, args: argparse.Namespace) -> int:
     """`main.py download`: its exit status."""
     from app.logs import configure, settings_secrets
     # stdout carries the results: logs (retries, warnings) go to stderr, scrubbed.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -32,8 +32,8 @@ class FileResult:
     added_before: int = 0
     added_after: int = 0
     stored: int = 0
-    first_ms: Optional[int] = None
-    last_ms: Optional[int] = None
+    first_ms: int | None = None
+    last_ms: int | None = None
     gaps: list[store.Gap] = field(default_factory=list)
     incomplete: int = 0  # built candles whose native candles were not all served
     dropped_before: int = 0  # fetched before the file, lost to a failure (not contiguous)
@@ -42,18 +42,18 @@ class FileResult:
 class _Fetched:
     """Candles fetched for one range, and the exchange error that cut it short, if any."""
 
-    def __init__(self, candles: pd.DataFrame, error: Optional[BaseException] = None,
+    def __init__(self, candles: pd.DataFrame, error: BaseException | None = None,
                  incomplete: int = 0) -> None:
         self.candles, self.error, self.incomplete = candles, error, incomplete
 
 
-def chunk_size(fetcher: "MarketData") -> int:
+def chunk_size(fetcher: MarketData) -> int:
     """Native candles asked for per fetch call."""
     return fetcher.venue.max_page * CHUNK_PAGES
 
 
-async def _native(fetcher: "MarketData", symbol: str, p: Plan, start: int, stop: int,
-                  progress: Progress) -> tuple[pd.DataFrame, Optional[BaseException]]:
+async def _native(fetcher: MarketData, symbol: str, p: Plan, start: int, stop: int,
+                  progress: Progress) -> tuple[pd.DataFrame, BaseException | None]:
     """Closed native `p.base` candles opening in [start, stop), chunk by chunk.
 
     An exchange failure or an interruption (Ctrl-C cancels the task) ends the loop: what came
@@ -61,7 +61,7 @@ async def _native(fetcher: "MarketData", symbol: str, p: Plan, start: int, stop:
     from exchanges.errors import ExchangeUnavailable
     chunk = chunk_size(fetcher)
     frames: list[pd.DataFrame] = []
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
     cursor = start
     try:
         while cursor < stop:
@@ -82,7 +82,7 @@ async def _native(fetcher: "MarketData", symbol: str, p: Plan, start: int, stop:
     return frame, error
 
 
-async def fetch_range(fetcher: "MarketData", symbol: str, p: Plan, lo: int, hi: int, now: int,
+async def fetch_range(fetcher: MarketData, symbol: str, p: Plan, lo: int, hi: int, now: int,
                       progress: Progress) -> _Fetched:
     """Closed `p.timeframe` candles opening in [lo, hi), built from native ones when needed."""
     if lo >= hi:
@@ -108,8 +108,8 @@ def _estimate(p: Plan, lo: int, hi: int, now: int) -> int:
     return max(0, -(-(hi - lo) // p.base_ms))
 
 
-async def update_file(fetcher: "MarketData", req: Request, symbol: str, p: Plan, now: int,
-                      progress: Progress) -> tuple[FileResult, Optional[BaseException]]:
+async def update_file(fetcher: MarketData, req: Request, symbol: str, p: Plan, now: int,
+                      progress: Progress) -> tuple[FileResult, BaseException | None]:
     """Bring one file up to date; what it got and the exchange error that stopped it, if any.
 
     store.StoreError when the stored file fails verification (it is left untouched)."""
@@ -133,7 +133,7 @@ async def update_file(fetcher: "MarketData", req: Request, symbol: str, p: Plan,
         ranges.append(("after", store.next_open(p, last), hi))
     progress.begin(label, sum(_estimate(p, lo, h, now) for _, lo, h in ranges if lo < h))
     before, after = empty_frame(), empty_frame()
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
     try:
         for side, lo, h in ranges:
             got = await fetch_range(fetcher, symbol, p, lo, h, now, progress)

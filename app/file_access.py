@@ -5,10 +5,9 @@ import grp
 import os
 import pwd
 from pathlib import Path
-from typing import Optional
 
 
-def unreadable(path: str, *, missing_ok: bool = False) -> Optional[str]:
+def unreadable(path: str, *, missing_ok: bool = False) -> str | None:
     """None when the file can be read, else the reason (permission denied names what blocks)."""
     try:
         with open(path, "rb"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable, MutableMapping
 from dataclasses import fields
-from typing import IO, Any, Iterable, MutableMapping
+from typing import IO, Any
 
 import structlog
 from structlog.typing import EventDict, Processor

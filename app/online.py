@@ -8,10 +8,10 @@ import sys
 import pandas as pd
 import structlog
 
+from app.components import fetch_history
 from config import Settings
 from exchanges import registry
 from exchanges.errors import ExchangeUnavailable
-from app.components import fetch_history
 from store import StateDbError
 from trading import LiveTradingRefused
 

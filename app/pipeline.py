@@ -1,16 +1,16 @@
 """One (symbol, timeframe) stream: closed candles in, detector fed, signals recorded atomically."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import pandas as pd
 import structlog
 
 from choch import Event, StructureDetector
 from domain.timeframe import timeframe_ms
-from store import NewSignal, SignalRow, Store
 from domain.trade import TradeState
+from store import NewSignal, SignalRow, Store
 from store.signals import DEFAULT_VENUE
 
 log = structlog.get_logger(__name__)
@@ -64,7 +64,7 @@ class Stream:
         saved = store.load_detector(symbol, timeframe, self.params, venue=venue)
         if saved is None:
             self.detector = StructureDetector(left, right, break_on, self.timeframe_ms)
-            self.last_ts: Optional[int] = None
+            self.last_ts: int | None = None
         else:
             self.detector = StructureDetector.from_state(saved[0])
             self.last_ts = saved[1]
@@ -75,7 +75,7 @@ class Stream:
         """True once the detector has a saved state (alerts are allowed)."""
         return self.last_ts is not None
 
-    def fetch_since_ms(self) -> Optional[int]:
+    def fetch_since_ms(self) -> int | None:
         """Open time to fetch from: None to warm up; else the next candle, or earlier after a
         restart so that the alert chart has its history (older candles are not fed again)."""
         if self.last_ts is None:
@@ -139,7 +139,7 @@ class Stream:
         """Record always; alert while young enough; trade only while younger than one candle."""
         age = now_ms - event.confirmed_at
         f = self.freshness
-        alert: Optional[dict] = None
+        alert: dict | None = None
         if f.alertable(age):
             chart = window[window["timestamp"] <= event.break_time].iloc[-self.history_bars:]
             alert = self.payload(self.symbol, self.timeframe, event, chart)

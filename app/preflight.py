@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from alerts import TelegramNotifier
+from app import components
 from config import Settings
 from store import StateDbError, Store, check_state_db
 
 from . import banner
 from .logs import configure, settings_secrets
-from app import components
 
 Probe = Callable[[], Awaitable[list[tuple[str, bool, str]]]]
 PROBE_TIMEOUT_S = 30.0

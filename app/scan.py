@@ -5,18 +5,19 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from datetime import datetime, timezone
-from typing import IO, Callable, Iterable
+from typing import IO
 
 import pandas as pd
 
 import choch
 from choch import Event
 from domain.symbols import normalize_symbol
+from domain.timeframe import Timeframe
 from fetchers.columns import empty_frame
 from fetchers.csv_files import CandleFile, read_candles, timeframe_label, write_candles
-from domain.timeframe import Timeframe
 
 FORMATS = ("jsonl", "csv", "table")
 KINDS = (choch.CHOCH, choch.BOS)
@@ -47,13 +48,13 @@ def parse_utc(text: str) -> int:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO datetime "
                          "(YYYY-MM-DDTHH:MM[:SS][+HH:MM]); times are UTC") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
 
 
 def utc_text(ms: int) -> str:
     """An open/close time in ms as 'YYYY-MM-DD HH:MM' UTC (seconds shown only when not zero)."""
-    when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return when.strftime("%Y-%m-%d %H:%M:%S" if ms % 60_000 else "%Y-%m-%d %H:%M")
 
 

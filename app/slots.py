@@ -9,15 +9,15 @@ timeframes that a cron expression can state get APScheduler's CronTrigger; the o
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from fetchers.aggregate import bucket_end, bucket_start
 from domain.timeframe import DAY_MS, WEEK_MS, Timeframe, timeframe_ms
+from fetchers.aggregate import bucket_end, bucket_start
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def candle_open_before(timeframe: str, close_ms: int) -> int:

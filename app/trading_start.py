@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import re
-from typing import Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -70,9 +70,9 @@ class TradingStart:
         self.on_change = on_change  # after going down or up: wake the alerts, systemd's status
         self.on_up = on_up          # the signals left pending meanwhile are traded now
         self.state = TradingState.STARTING
-        self.failure: Optional[Exception] = None
+        self.failure: Exception | None = None
         self._settled = asyncio.Event()  # the first attempt has ended, one way or another
-        self._task: Optional[asyncio.Task] = None
+        self._task: asyncio.Task | None = None
 
     @property
     def up(self) -> bool:
@@ -85,7 +85,7 @@ class TradingStart:
         return self.state is TradingState.STARTING
 
     @property
-    def unavailable(self) -> Optional[str]:
+    def unavailable(self) -> str | None:
         """Why trading cannot act now, for /status and the API; None when it is up."""
         if self.state is TradingState.STARTING:
             return "starting: connecting to the trading venue"

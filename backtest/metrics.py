@@ -19,7 +19,7 @@ Definitions (pnl is a trade's net pnl, after fees):
 from __future__ import annotations
 
 import math
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def daily_pnl(trades: Sequence[Trade], start_ms: int, end_ms: int) -> np.ndarray
     return days
 
 
-def sharpe_sortino(days: np.ndarray) -> tuple[Optional[float], Optional[float]]:
+def sharpe_sortino(days: np.ndarray) -> tuple[float | None, float | None]:
     """Annualised daily Sharpe and Sortino ratios (None when undefined)."""
     if days.size < 2:
         return None, None

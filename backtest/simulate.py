@@ -12,17 +12,28 @@ as without detail. Only the order changes: prices and exit times follow the cand
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from choch import Event
 from domain.trade import Direction
-from trading.rules import (CLOSE, END, REVERSE, STOP, TARGET, Position, Trade,
-                           TradeRules, close_position, exit_on_candle, open_position,
-                           signal_action)
+from trading.rules import (
+    CLOSE,
+    END,
+    REVERSE,
+    STOP,
+    TARGET,
+    Position,
+    Trade,
+    TradeRules,
+    close_position,
+    exit_on_candle,
+    open_position,
+    signal_action,
+)
 
 FIRST_WINDOW = 256  # bars searched first for an exit; the window doubles until a touch
 
@@ -83,7 +94,7 @@ class _Detail:
         self.stop_first = 0  # ambiguous bars the detail resolved to the stop
         self.undecided = 0  # ambiguous bars without a touching detail candle (stop first)
 
-    def first_hit(self, pos: Position, open_ms: int, close_ms: int) -> Optional[str]:
+    def first_hit(self, pos: Position, open_ms: int, close_ms: int) -> str | None:
         """STOP or TARGET: what the first detail candle in [open_ms, close_ms) touched."""
         lo, hi = np.searchsorted(self.ts, (open_ms, close_ms), side="left").tolist()
         if pos.side == Direction.LONG:
@@ -112,7 +123,7 @@ def _touches_both(pos: Position, high: float, low: float) -> bool:
 
 
 def _exit_at(pos: Position, bars: _Bars, j: int, rules: TradeRules,
-             detail: Optional[_Detail] = None) -> Trade:
+             detail: _Detail | None = None) -> Trade:
     """The trade closed by bar j's stop or target (the rules decide which and at what price)."""
     o, h, lo = float(bars.o[j]), float(bars.h[j]), float(bars.l[j])
     if detail is not None and _touches_both(pos, h, lo) and \
@@ -126,7 +137,7 @@ def _exit_at(pos: Position, bars: _Bars, j: int, rules: TradeRules,
 
 def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
              timeframe_ms: int, symbol: str = "", timeframe: str = "",
-             detail: Optional[pd.DataFrame] = None) -> Run:
+             detail: pd.DataFrame | None = None) -> Run:
     """Trades from `events` (detector order) over `candles` under `rules`; `detail`: shorter
     candles of the same market ordering a stop and a target touched by one candle."""
     bars = _Bars(candles, timeframe_ms)
@@ -138,7 +149,7 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
     at = np.searchsorted(bars.ts, np.fromiter((e.break_time for e in events), np.int64,
                                               len(events))).tolist()
     trade_on, opposite = rules.trade_on, rules.on_opposite
-    pos: Optional[Position] = None
+    pos: Position | None = None
     scanned = 0  # bars before this index were checked for the open position's exit
     trades, openers = run.trades, run.events
     for e, b in zip(events, at):

@@ -15,10 +15,11 @@ import csv
 import itertools
 import math
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, Callable, Optional, Protocol, Sequence
+from typing import IO, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -273,7 +274,7 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
 
 
 def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-              *, jobs: int = -1, scheduler: Optional[Any] = None) -> list[dict[str, Any]]:
+              *, jobs: int = -1, scheduler: Any | None = None) -> list[dict[str, Any]]:
     """sweep() on local processes, or on the Dask cluster at `scheduler` (an address or a
     connected Client)."""
     if scheduler is None:

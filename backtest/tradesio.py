@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
-from typing import IO, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import IO
 
 from trading.rules import Trade
 
@@ -15,7 +16,7 @@ HEADER = ("symbol", "timeframe", "side", "signal_time", "entry_time", "entry_pri
 
 def iso_utc(ms: int) -> str:
     """ms since the epoch -> '2026-02-01T00:05:00Z' (milliseconds shown only when not zero)."""
-    when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
     if ms % 1000:
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app import components
+from bench.targets import judged
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
@@ -28,9 +30,6 @@ from exchanges.ccxt_market_data import CONCURRENCY
 from fetchers.adapter import TimeframeAdapter
 from fetchers.timeframes import plan
 from tests.fakes.binance_data import FakeBinance, Listing
-
-from bench.targets import judged
-from app import components
 
 BINANCE_LIMIT = 2400  # request weight per minute per IP on Binance USD-M
 AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed

@@ -36,16 +36,16 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 
 from alerts import ConsoleNotifier  # noqa: E402
+from app import components  # noqa: E402
 from app.daemon import Daemon  # noqa: E402
 from app.logs import configure  # noqa: E402
+from bench.targets import judged  # noqa: E402
 from config import load_settings  # noqa: E402
 from exchanges.binance import BINANCE  # noqa: E402
 from exchanges.binance_client import BinanceMarketData  # noqa: E402
 from tests.fakes.binance_data import FakeBinance, Listing, resample  # noqa: E402
-from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN, FakeTelegram  # noqa: E402
-
-from bench.targets import judged  # noqa: E402
-from app import components  # noqa: E402
+from tests.fakes.telegram_api import TOKEN as TELEGRAM_TOKEN  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "LTCUSDT-usdm-1m-2026-02.csv"
 SYMBOLS = 50

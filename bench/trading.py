@@ -23,17 +23,16 @@ sys.path.insert(0, str(ROOT))
 
 import structlog  # noqa: E402
 
+from app import components  # noqa: E402
+from bench.targets import judged  # noqa: E402
 from choch import Event  # noqa: E402
 from config import load_settings  # noqa: E402
-from store import NewSignal, Store  # noqa: E402
-from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading  # noqa: E402
 from exchanges.binance import BINANCE  # noqa: E402
 from exchanges.binance_client import BinanceTrading  # noqa: E402
+from store import NewSignal, Store  # noqa: E402
+from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading  # noqa: E402
 from trading.notices import outcome_text  # noqa: E402
 from trading.outcomes import OutcomeKind  # noqa: E402
-
-from bench.targets import judged  # noqa: E402
-from app import components  # noqa: E402
 
 SIGNALS = 1000
 TF_MS = 15 * 60_000

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 AT = 1_770_786_002_000  # 2026-02-11 05:00:02 UTC: 15m, 25m and 1h candles all just closed
 

@@ -39,9 +39,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app import components  # noqa: E402
 from bench.targets import judged, verdict  # noqa: E402
 from bench.venue_fakes import AT, FAKES, RemoteFake  # noqa: E402
-from app import components  # noqa: E402
 
 TARGET_CYCLE_S = 3.9     # the top of Binance's measured 2.75-3.9 s
 TARGET_RSS_MB = 200.0    # binance + bybit + okx in one daemon

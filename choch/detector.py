@@ -1,7 +1,8 @@
 """Streaming CHoCH/BOS detector: one closed bar in, the events it causes out."""
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from .event import BEARISH, BOS, BULLISH, CHOCH, Event, check_parameters
 
@@ -163,7 +164,7 @@ class StructureDetector:
         }
 
     @classmethod
-    def from_state(cls, state: Mapping) -> "StructureDetector":
+    def from_state(cls, state: Mapping) -> StructureDetector:
         """Rebuild a detector from `to_state()` output (after a restart)."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported detector state version {state.get('version')!r}")

@@ -4,8 +4,17 @@ from .files import read_data_dir, read_dotenv, read_environment
 from .lint import lint_environment
 from .load import load_settings
 from .problems import ConfigError, FileProblem, Problem
-from .settings import (API_MIN_PASSWORD, KEYS, MAX_LEVERAGE, Settings, VenueKeys, is_loopback,
-                       listen_address, parse_listen, venue_env_keys)
+from .settings import (
+                       API_MIN_PASSWORD,
+                       KEYS,
+                       MAX_LEVERAGE,
+                       Settings,
+                       VenueKeys,
+                       is_loopback,
+                       listen_address,
+                       parse_listen,
+                       venue_env_keys,
+)
 from .values import is_production_host, normalize_symbol
 
 __all__ = ["API_MIN_PASSWORD", "ConfigError", "FileProblem", "KEYS", "MAX_LEVERAGE", "Problem",

@@ -2,7 +2,7 @@
 picked once they pass."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from exchanges.registry import VENUES
 from exchanges.venue import Venue
@@ -10,6 +10,7 @@ from exchanges.venue import Venue
 from .problems import Problem
 from .settings import KEYS, Settings, VenueKeys, _api_problems, venue_env_keys
 from .values import is_production_host, parse_url, plain_text
+
 
 def venue_keys_table() -> dict[str, tuple[str, str]]:
     """Env keys of the venues other than Binance (whose keys are Settings fields, in KEYS):

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from .problems import ConfigError, FileProblem, Problem
 from .settings import DEFAULT_DATA_DIR, DEFAULT_DOTENV
+
 
 def _line_key(line: str) -> str:
     """The key a broken .env line seems to set ('' if none), to name it in the problem."""

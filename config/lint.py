@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from .checks import venue_keys_table
 from .files import read_dotenv
 from .settings import DEFAULT_DOTENV, KEYS
 from .values import unique
+
 
 def _distance(a: str, b: str, limit: int) -> int:
     """Levenshtein distance of a and b, or limit + 1 once it is certainly larger."""

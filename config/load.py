@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Mapping
 
 from .checks import SECRET_KEYS, _cross_checks, _resolve_keys, _venue_keys_given
 from .files import _read
 from .problems import ConfigError, Problem
 from .settings import DEFAULT_DOTENV, DEFAULT_STATE_DB, KEYS, STATE_DB_NAME, Settings, VenueKeys
+
 
 def _state_db(raw: Mapping[str, str]) -> str:
     """STATE_DB unset: inside systemd's StateDirectory when it is set, else state/choch.db."""

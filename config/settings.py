@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Callable
 
 from domain.parsing import choice, number, parse_trade_on
+
 # Pure data (no ccxt): which venues exist and what each needs, so that venue names, keys and
 # host rules are validated up front.
 from exchanges.registry import DEFAULT as DEFAULT_EXCHANGE
@@ -14,9 +15,21 @@ from exchanges.registry import VENUES
 from exchanges.venue import Venue
 
 from .problems import REDACTED, Problem
-from .values import (HOST_NAME, parse_bool, parse_bot_token, parse_chat_id, parse_confirmation,
-                     parse_exchange, parse_symbol_list, parse_symbols, parse_timeframes,
-                     parse_url, parse_user_ids, plain_text, unique)
+from .values import (
+    HOST_NAME,
+    parse_bool,
+    parse_bot_token,
+    parse_chat_id,
+    parse_confirmation,
+    parse_exchange,
+    parse_symbol_list,
+    parse_symbols,
+    parse_timeframes,
+    parse_url,
+    parse_user_ids,
+    plain_text,
+    unique,
+)
 
 MAX_LEVERAGE = 125
 DEFAULT_DOTENV = ".env"

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from exchanges.registry import DEFAULT, get_venue  # pure data: no ccxt import
 from domain.parsing import unique
 from domain.symbols import normalize_symbol
 from domain.timeframe import Timeframe
+from exchanges.registry import DEFAULT, get_venue  # pure data: no ccxt import
 
 TRUE_WORDS = ("1", "true", "yes")
 FALSE_WORDS = ("0", "false", "no")

@@ -22,8 +22,9 @@ import asyncio
 import enum
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -62,7 +63,7 @@ class Backoff:
             grown = float("inf")
         return min(self.cap_s, grown)
 
-    def delay(self, attempt: int, previous: Optional[float] = None) -> float:
+    def delay(self, attempt: int, previous: float | None = None) -> float:
         """The (jittered) delay after failed attempt `attempt`; `previous` feeds decorrelated."""
         ceiling = self.ceiling(attempt)
         if self.jitter is Jitter.FULL:
@@ -91,7 +92,7 @@ class Stopped(Exception):
     """The stop event was set while retrying; the last error is the __cause__."""
 
 
-def retry_after_s(error: BaseException) -> Optional[float]:
+def retry_after_s(error: BaseException) -> float | None:
     """The default hint: an error's `retry_after_s` attribute (seconds), when it has one."""
     value = getattr(error, "retry_after_s", None)
     return None if value is None else max(0.0, float(value))
@@ -113,11 +114,11 @@ async def sleep_unless(seconds: float, *events: asyncio.Event, sleep: Sleep = as
 
 
 async def retry(call: Callable[[], Awaitable[T]], *, backoff: Backoff,
-                retry_on: Callable[[Exception], bool], attempts: Optional[int] = None,
-                budget_s: Optional[float] = None, deadline: Optional[float] = None,
-                stop: Optional[asyncio.Event] = None,
-                hint: Callable[[Exception], Optional[float]] = retry_after_s,
-                on_failure: Optional[Callable[[Failure], None]] = None,
+                retry_on: Callable[[Exception], bool], attempts: int | None = None,
+                budget_s: float | None = None, deadline: float | None = None,
+                stop: asyncio.Event | None = None,
+                hint: Callable[[Exception], float | None] = retry_after_s,
+                on_failure: Callable[[Failure], None] | None = None,
                 sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> T:
     """Await `call()` until it succeeds; retry the errors `retry_on` accepts, after a delay.
 
@@ -131,7 +132,7 @@ async def retry(call: Callable[[], Awaitable[T]], *, backoff: Backoff,
     limit = min(start + budget_s if budget_s is not None else float("inf"),
                 deadline if deadline is not None else float("inf"))
     attempt, previous = 0, None
-    last: Optional[Exception] = None
+    last: Exception | None = None
     while True:
         attempt += 1
         try:

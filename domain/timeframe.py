@@ -32,7 +32,7 @@ class Timeframe:
     unit: str
 
     @classmethod
-    def parse(cls, text: str) -> "Timeframe":
+    def parse(cls, text: str) -> Timeframe:
         """'25m' -> Timeframe; ValueError (saying what is allowed) for anything unsupported."""
         if not isinstance(text, str):
             raise TypeError(f"timeframe must be a string, not {type(text).__name__}")

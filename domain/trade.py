@@ -20,7 +20,7 @@ class OrderStatus(StrEnum):
     ABANDONED = "abandoned"  # never reached the exchange, and never will be sent
 
     @classmethod
-    def parse(cls, text: str) -> "OrderStatus":
+    def parse(cls, text: str) -> OrderStatus:
         """A stored status, reading the older spelling 'cancelled' as CANCELED."""
         return cls.CANCELED if text == "cancelled" else cls(text)
 
@@ -42,7 +42,7 @@ class Direction(StrEnum):
     SHORT = "short"
 
     @classmethod
-    def from_event(cls, event_direction: str) -> "Direction":
+    def from_event(cls, event_direction: str) -> Direction:
         """A bullish event opens a long, a bearish one a short."""
         return cls.LONG if event_direction == BULLISH else cls.SHORT
 
@@ -63,7 +63,7 @@ class ExitReason(StrEnum):
     PROTECTION_FAILED = "protection failed"
 
     @classmethod
-    def parse(cls, text: str) -> "ExitReason":
+    def parse(cls, text: str) -> ExitReason:
         """A stored reason; older rows carried the failure after 'protection failed: '."""
         if text.startswith(cls.PROTECTION_FAILED.value):
             return cls.PROTECTION_FAILED

@@ -5,8 +5,21 @@ exchanges/binance_client.py, which the registry imports only when Binance is use
 """
 from __future__ import annotations
 
-from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, Code, CodeMeaning,
-                    DemoSwitch, Reason, SlTpStyle, TradingSpec, Venue, rejected)
+from .venue import (
+                    AUTH,
+                    RATE_LIMITED,
+                    TRANSIENT,
+                    ClientIdRule,
+                    ClosedRule,
+                    Code,
+                    CodeMeaning,
+                    DemoSwitch,
+                    Reason,
+                    SlTpStyle,
+                    TradingSpec,
+                    Venue,
+                    rejected,
+)
 
 # Binance's numeric error codes (https://developers.binance.com/docs/derivatives/usds-margined-
 # futures/error-code).

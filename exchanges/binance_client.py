@@ -13,8 +13,9 @@ Why raw or Binance-only calls remain here:
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
 
 import numpy as np
 import structlog
@@ -22,9 +23,9 @@ import structlog
 from .binance import SERVER_SIDE_CODES, TIMESTAMP_OUTSIDE_RECV_WINDOW
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
-from .ohlcv import Rows
 from .ccxt_trading import CcxtTrading
 from .errors import venue_code
+from .ohlcv import Rows
 from .port import Direction, MarketRules, OrderResult, OrderStatus
 from .retry import MalformedResponse
 from .tagging import with_retry_after
@@ -67,14 +68,14 @@ def _as_read_error(error: Exception, status: int) -> Exception:
     return error
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data_exchange_class() -> type:
     """binanceusdm (errors tagged with Retry-After) that remembers the used request weight and
     makes a 5xx body a retryable error for reads."""
     base = with_retry_after("binanceusdm")
 
     class DataExchange(base):  # type: ignore[misc, valid-type]
-        used_weight_1m: Optional[int] = None
+        used_weight_1m: int | None = None
 
         def handle_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
@@ -87,7 +88,7 @@ def _data_exchange_class() -> type:
                 error = _as_read_error(e, code)
                 if error is e:
                     raise
-                setattr(error, "retry_after_s", getattr(e, "retry_after_s", None))
+                error.retry_after_s = getattr(e, "retry_after_s", None)  # type: ignore[attr-defined]
                 raise error from e
 
         def _note_used_weight(self, headers) -> None:
@@ -150,7 +151,7 @@ class BinanceMarketData(CcxtMarketData):
                     and info.get("status") == "TRADING")
 
 
-def _kind(info: Mapping[str, Any]) -> Optional[str]:
+def _kind(info: Mapping[str, Any]) -> str | None:
     """'stop' or 'target' from Binance's own order type (ccxt reports algo orders as 'market')."""
     raw = str(info.get("orderType") or info.get("origType") or info.get("type") or "").upper()
     if raw.startswith("STOP"):
@@ -160,7 +161,7 @@ def _kind(info: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def _usdt_commissions(trades: list[dict]) -> Optional[float]:
+def _usdt_commissions(trades: list[dict]) -> float | None:
     """The trades' commissions in USDT; None if any was paid in another asset (BNB discount)."""
     total = 0.0
     for t in trades:
@@ -241,7 +242,7 @@ class BinanceTrading(CcxtTrading):
         """Binance's own realised PnL of the closing trades (realizedPnl)."""
         return sum(float((t.get("info") or {}).get("realizedPnl") or 0) for t in closing)
 
-    def _fees(self, trades: list[dict]) -> Optional[float]:
+    def _fees(self, trades: list[dict]) -> float | None:
         """USDT commissions; None if any was paid in another asset (BNB discount)."""
         return _usdt_commissions(trades)
 

@@ -6,8 +6,21 @@ registry imports only when Bybit is used.
 """
 from __future__ import annotations
 
-from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, Code, CodeMeaning,
-                    DemoSwitch, Reason, SlTpStyle, TradingSpec, Venue, rejected)
+from .venue import (
+                    AUTH,
+                    RATE_LIMITED,
+                    TRANSIENT,
+                    ClientIdRule,
+                    ClosedRule,
+                    Code,
+                    CodeMeaning,
+                    DemoSwitch,
+                    Reason,
+                    SlTpStyle,
+                    TradingSpec,
+                    Venue,
+                    rejected,
+)
 
 # Bybit V5 retCodes (https://bybit-exchange.github.io/docs/v5/error).
 SERVER_TIMEOUT = 10000          # the server timed out: an order's outcome is unknown

@@ -17,7 +17,8 @@ forming candle is dropped by the venue's clock. Trading differs where Bybit or c
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .bybit import STOP_REFUSED_CODES
 from .ccxt_market_data import CcxtMarketData
@@ -79,7 +80,7 @@ class BybitTrading(CcxtTrading):
         return {"orderLinkId": client_id}
 
     async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> Optional[OrderResult]:
+                         ) -> OrderResult | None:
         """The order holding `client_id`: in the open-order list (which also returns a closed
         one when asked by id), else in the order history; None when neither has it."""
         ccxt_symbol = self.venue.ccxt_symbol(symbol)

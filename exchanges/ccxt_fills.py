@@ -1,7 +1,7 @@
 """ccxt's unified order and trade dicts read into our values (pure)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from domain.trade import Direction, OrderStatus
 
@@ -16,7 +16,7 @@ def closing_side(direction: Direction) -> str:
     return "sell" if direction is Direction.LONG else "buy"
 
 
-def round_trip(trades: list[dict], close_side: str) -> Optional[tuple[list, list]]:
+def round_trip(trades: list[dict], close_side: str) -> tuple[list, list] | None:
     """(entry, exit) trades of the last position, walking back from the newest trade until the
     position was flat before it; None when the trades do not add up to one (e.g. cut off by the
     look-back window), so that the caller falls back to what it can still say."""
@@ -36,7 +36,7 @@ def round_trip(trades: list[dict], close_side: str) -> Optional[tuple[list, list
     return None
 
 
-def number(value: Any) -> Optional[float]:
+def number(value: Any) -> float | None:
     """A positive float from a ccxt field, else None."""
     try:
         number = float(value)

@@ -22,7 +22,7 @@ import warnings
 from types import ModuleType
 
 
-def configured_ids(env: "os._Environ[str] | dict[str, str]" = os.environ) -> tuple[str, ...]:
+def configured_ids(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, ...]:
     """ccxt ids of the venues DATA_EXCHANGE and TRADING_EXCHANGE name (unknown names skipped:
     configuration reports them)."""
     from .registry import DEFAULT, VENUES  # pure data, no ccxt

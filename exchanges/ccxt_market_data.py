@@ -9,21 +9,22 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import pandas as pd
 import structlog
 
 from domain.timeframe import timeframe_ms
 
-from .options import MarketDataConfig
 from . import universe as uni
 from .candles import empty_frame, insane, since_slice, tidy, to_frame
-from .reasons import network_reason
 from .errors import ExchangeUnavailable, TransientExchangeError
+from .ohlcv import Rows, ohlcv_rows, utc_text
+from .options import MarketDataConfig
+from .reasons import network_reason
 from .retry import MalformedResponse, RetryPolicy, SharedPause, with_retry
 from .tagging import with_retry_after
-from .ohlcv import Rows, ohlcv_rows, utc_text
 from .urls import override_hosts, switch_to_demo
 from .venue import Venue
 
@@ -51,16 +52,16 @@ class CcxtMarketData:
         self._concurrency = concurrency
         self._time_resync_s = time_resync_s
         self._universe_ttl_s = universe_ttl_s
-        self._sem: Optional[asyncio.Semaphore] = None
-        self._time_lock: Optional[asyncio.Lock] = None
-        self._universe_lock: Optional[asyncio.Lock] = None
-        self._markets_lock: Optional[asyncio.Lock] = None
+        self._sem: asyncio.Semaphore | None = None
+        self._time_lock: asyncio.Lock | None = None
+        self._universe_lock: asyncio.Lock | None = None
+        self._markets_lock: asyncio.Lock | None = None
         self._pause = SharedPause(self.retry.clock)  # one per instance: a 429 is per IP
-        self._offset_ms: Optional[int] = None
+        self._offset_ms: int | None = None
         self._time_syncs_done = 0  # finished syncs: a waiter compares it to see one end meanwhile
-        self._time_error: Optional[ExchangeUnavailable] = None
+        self._time_error: ExchangeUnavailable | None = None
         self._synced_at = -math.inf
-        self._universe: Optional[list[str]] = None
+        self._universe: list[str] | None = None
         self._universe_at = -math.inf
         self.exchange: Any = None
 
@@ -101,7 +102,7 @@ class CcxtMarketData:
             await self.exchange.close()
             self.exchange = None
 
-    async def __aenter__(self) -> "CcxtMarketData":
+    async def __aenter__(self) -> CcxtMarketData:
         await self.start()
         return self
 

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import pandas as pd
 import structlog
 
-
-from .ccxt_lean import ccxt
-
-from .errors import PermanentExchangeError, reason_of, translate
 from .ccxt_fills import STATUS, closing_side, number, round_trip
+from .ccxt_lean import ccxt
+from .errors import PermanentExchangeError, reason_of, translate
 from .options import TradingConfig
+from .port import (
+    Balance,
+    Direction,
+    ExchangePosition,
+    ExitFill,
+    LiveTradingRefused,
+    MarketRules,
+    OrderResult,
+    OrderStatus,
+    PositionModeError,
+)
 from .retry import RetryPolicy, SharedPause, with_retry
-from .port import (Balance, Direction, ExchangePosition, ExitFill, LiveTradingRefused,
-                   MarketRules, OrderResult, OrderStatus, PositionModeError)
 from .tagging import with_retry_after
 from .urls import override_hosts, switch_to_demo
 from .venue import OrderLookup, Reason, SlTpStyle, Venue
@@ -227,7 +235,7 @@ class CcxtTrading:
         level = "stopLossPrice" if kind == "stop" else "takeProfitPrice"
         return {level: trigger, "reduceOnly": True, "clientOrderId": client_id}
 
-    async def _protective_amount(self, symbol: str) -> Optional[float]:
+    async def _protective_amount(self, symbol: str) -> float | None:
         """The amount (venue units) a conditional order must close: the position's size."""
         rows = await self._call(lambda: self.exchange.fetch_positions(
             [self.venue.ccxt_symbol(symbol)]), read=True)
@@ -254,7 +262,7 @@ class CcxtTrading:
         return params
 
     async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> Optional[OrderResult]:
+                         ) -> OrderResult | None:
         """Look an order up by client id; None when the venue says it does not exist."""
         params = self._lookup_params(client_id, conditional)
         try:
@@ -282,7 +290,7 @@ class CcxtTrading:
             None, None, None, {"trigger": True}), read=True)
         return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders]
 
-    def _kind(self, o: Mapping[str, Any]) -> Optional[str]:
+    def _kind(self, o: Mapping[str, Any]) -> str | None:
         """'stop' or 'target' of a conditional order, from ccxt's unified fields."""
         if o.get("stopLossPrice"):
             return "stop"
@@ -325,7 +333,7 @@ class CcxtTrading:
         return sum((float(t["price"]) - avg_in) * float(t["amount"]) for t in closing) \
             * direction.sign
 
-    def _fees(self, trades: list[dict]) -> Optional[float]:
+    def _fees(self, trades: list[dict]) -> float | None:
         """The trades' fees in the settlement asset; None if any was paid in another one."""
         total = 0.0
         for t in trades:
@@ -336,7 +344,7 @@ class CcxtTrading:
         return total
 
     async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> Optional[ExitFill]:
+                           ) -> ExitFill | None:
         """Average price, realised PnL and fees of the trades that closed the position."""
         trades = await self._call(lambda: self.exchange.fetch_my_trades(
             self.venue.ccxt_symbol(symbol), since_ms), read=True)

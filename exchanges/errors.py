@@ -7,7 +7,7 @@ BadRequest; OKX's 51053 stays a plain ExchangeError), so the class alone would m
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from .ccxt_lean import ccxt
 from .venue import Code, CodeMeaning, ErrorKind, Reason, Venue
@@ -48,7 +48,7 @@ class AuthError(PermanentExchangeError):
     """Keys refused, permission missing, account restricted: an operator must act."""
 
 
-def reason_of(error: BaseException) -> Optional[Reason]:
+def reason_of(error: BaseException) -> Reason | None:
     """The rejection reason of one of our errors (None when it is not a rejection)."""
     return error.reason if isinstance(error, Rejected) else None
 
@@ -100,7 +100,7 @@ def classify(error: Exception, codes: Mapping[Code, CodeMeaning], code: Code | N
     return CodeMeaning(ErrorKind.REJECTED, Reason.OTHER)
 
 
-def translate(error: Exception, venue: Optional[Venue] = None) -> ExchangeUnavailable:
+def translate(error: Exception, venue: Venue | None = None) -> ExchangeUnavailable:
     """Our error for a ccxt one (use as `raise translate(e, venue) from e`); without a venue
     only ccxt's class decides."""
     codes: Mapping[Code, CodeMeaning] = venue.error_codes if venue else {}

@@ -1,7 +1,7 @@
 """ccxt's unified OHLCV rows read into arrays, and ms timestamps for people (pure)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -13,7 +13,7 @@ Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def utc_text(ms: int) -> str:
     """'2026-02-10 12:00' for a ms timestamp."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def ohlcv_rows(payload: object, tf_ms: int) -> Rows:

@@ -8,8 +8,21 @@ from __future__ import annotations
 
 import math
 
-from .venue import (AUTH, RATE_LIMITED, TRANSIENT, ClientIdRule, ClosedRule, Code, CodeMeaning,
-                    DemoSwitch, Reason, SlTpStyle, TradingSpec, Venue, rejected)
+from .venue import (
+    AUTH,
+    RATE_LIMITED,
+    TRANSIENT,
+    ClientIdRule,
+    ClosedRule,
+    Code,
+    CodeMeaning,
+    DemoSwitch,
+    Reason,
+    SlTpStyle,
+    TradingSpec,
+    Venue,
+    rejected,
+)
 
 # OKX's error codes (https://www.okx.com/docs-v5/en/#error-code). Order endpoints answer them
 # per order as data[i].sCode (the envelope's code is then "1"); the rest as the envelope's code.

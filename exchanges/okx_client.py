@@ -18,10 +18,10 @@ fetch_open_orders, cancel_order, fetch_positions, fetch_my_trades); what differs
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
-
 
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
@@ -60,7 +60,7 @@ class OkxMarketData(CcxtMarketData):
         return params
 
 
-def _kind(info: Mapping[str, Any]) -> Optional[str]:
+def _kind(info: Mapping[str, Any]) -> str | None:
     """'stop' or 'target' of an algo order from its own trigger fields (an oco has both: its
     stop loss is what protects)."""
     if info.get("slTriggerPx"):
@@ -162,7 +162,7 @@ class OkxTrading(CcxtTrading):
             None, None, None, {"trigger": True, "ordType": CONDITIONAL_TYPES}), read=True)
         return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders]
 
-    def _kind(self, o: Mapping[str, Any]) -> Optional[str]:
+    def _kind(self, o: Mapping[str, Any]) -> str | None:
         return _kind(o.get("info") or {})
 
     def _order(self, o: Mapping[str, Any], symbol: str) -> OrderResult:

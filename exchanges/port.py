@@ -8,7 +8,7 @@ Symbols are our unified 'BASE/USDT'. Direction and OrderStatus are the store's v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Protocol
 
 import pandas as pd
 
@@ -41,11 +41,11 @@ class MarketRules:
     min_qty: float
     min_notional: float
     tick: float
-    max_market_qty: Optional[float] = None
+    max_market_qty: float | None = None
     brackets: tuple[tuple[float, float], ...] = ()   # (notional cap, max leverage), ascending
     contract_size: float = 1.0
 
-    def max_notional(self, leverage: int) -> Optional[float]:
+    def max_notional(self, leverage: int) -> float | None:
         """The largest position notional allowed at `leverage`, or None when unknown."""
         caps = [cap for cap, max_lev in self.brackets if max_lev >= leverage]
         return max(caps) if caps else (None if not self.brackets else 0.0)
@@ -57,13 +57,13 @@ class OrderResult:
 
     symbol: str
     client_id: str
-    exchange_id: Optional[str]
+    exchange_id: str | None
     status: OrderStatus  # open | filled | canceled | expired | rejected
     filled: float
-    average: Optional[float]
-    side: Optional[str] = None       # buy | sell (protective orders: the closing side)
-    trigger: Optional[float] = None  # a stop's or target's trigger price
-    kind: Optional[str] = None       # stop | target for conditional orders
+    average: float | None
+    side: str | None = None       # buy | sell (protective orders: the closing side)
+    trigger: float | None = None  # a stop's or target's trigger price
+    kind: str | None = None       # stop | target for conditional orders
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class ExitFill:
     price: float
     quantity: float
     pnl: float
-    fees: Optional[float] = None
+    fees: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Trading(Protocol):
         to the position where the venue supports it, else a reduce-only conditional order."""
 
     async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> Optional[OrderResult]:
+                         ) -> OrderResult | None:
         """The order with `client_id`, or None when the venue says it does not exist."""
 
     async def cancel_protective(self, symbol: str, client_id: str) -> None:
@@ -161,7 +161,7 @@ class Trading(Protocol):
         """Open positions by symbol."""
 
     async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> Optional[ExitFill]:
+                           ) -> ExitFill | None:
         """The fills (price, PnL, fees) that closed a `direction` position opened at since_ms."""
 
     async def check(self) -> list[tuple[str, bool, str]]:

@@ -5,7 +5,7 @@ import asyncio
 import errno
 import socket
 import ssl
-from typing import Iterator
+from collections.abc import Iterator
 
 from .ccxt_lean import ccxt
 

@@ -6,16 +6,17 @@ import asyncio
 import math
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, TypeVar
+from typing import TypeVar
 
 import structlog
 
 from domain.backoff import Backoff, Clock, Failure, Jitter, Sleep, retry
 
-from .reasons import network_reason
 from .ccxt_lean import ccxt
 from .errors import RateLimited, TransientExchangeError, translate
+from .reasons import network_reason
 from .venue import Venue
 
 log = structlog.get_logger(__name__)
@@ -103,7 +104,7 @@ async def _within_budget(call: Callable[[], Awaitable[T]], policy: RetryPolicy, 
     left = policy.budget_s - (policy.clock() - started)
     try:
         return await asyncio.wait_for(call(), timeout=max(left, 0.001))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         timeout = ccxt.RequestTimeout(f"{what}: no answer within the cycle budget")
         raise translate(timeout) from timeout
 

@@ -1,14 +1,14 @@
 """ccxt classes whose errors carry the answer's Retry-After (ccxt reads, then drops, headers)."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .ccxt_lean import ccxt, exchange_class
 from .retry import retry_after_s
 
 
-@lru_cache(maxsize=None)
+@cache
 def with_retry_after(ccxt_id: str) -> type:
     """A subclass of ccxt's `ccxt_id` class tagging each error with `retry_after_s`."""
     base: Any = exchange_class(ccxt_id)

@@ -1,7 +1,8 @@
 """Which symbols to watch: the configured list, or SYMBOLS=ALL filtered by volume (pure)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import structlog
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Mapping, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -111,8 +112,8 @@ class TradingSpec:
     """What only a venue that trades has: hosts, client ids, lookups, protection, passphrase."""
 
     hosts: tuple[str, str]             # shown in the banner: (production, demo) trading
-    client_ids: Optional[ClientIdRule]  # None: the venue keeps no client id on its orders
-    sltp_style: "SlTpStyle"
+    client_ids: ClientIdRule | None  # None: the venue keeps no client id on its orders
+    sltp_style: SlTpStyle
     lookup: OrderLookup = OrderLookup.CLIENT_ID
     needs_passphrase: bool = False
 
@@ -144,7 +145,7 @@ class Venue:
     error_codes: Mapping[Code, CodeMeaning]
     error_code_keys: tuple[str, ...]   # JSON keys holding the venue's code in an error body
     client_module: str                 # the module with MarketData and Trading classes
-    trading: Optional[TradingSpec] = None  # None: a data-only venue
+    trading: TradingSpec | None = None  # None: a data-only venue
     quote: str = "USDT"   # the perpetuals' quote currency ('USD' where they are USD-quoted)
     settle: str = "USDT"  # the margin and PnL currency
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .aggregate import aggregate, bucket_start
 from exchanges.candles import since_slice
 
+from .aggregate import aggregate, bucket_start
 from .timeframes import Plan, plan
 
 DEFAULT_BARS = 500

@@ -19,10 +19,11 @@ import array
 import csv
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ import pandas as pd
 from domain.timeframe import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
 from .columns import COLUMNS
+
 BINANCE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time",
                    "quote_volume", "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore")
 # Open times at or above this are µs: as ms it would be the year 5138.

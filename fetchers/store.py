@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from exchanges.candles import COLUMNS, empty_frame, insane
 from domain.timeframe import DAY_MS
+from exchanges.candles import COLUMNS, empty_frame, insane
 
 from .aggregate import bucket_end, bucket_starts
 from .timeframes import Plan

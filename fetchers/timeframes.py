@@ -10,10 +10,11 @@ or from Monday 00:00 UTC (1w). 1M follows the calendar and must be native.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from domain.timeframe import DAY_MS, Timeframe
+
 # The name market data and scan use for the length of a timeframe.
 from domain.timeframe import timeframe_ms as parse_timeframe  # noqa: F401
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 
 class StoreBase:
@@ -19,4 +19,4 @@ class StoreBase:
 
         def enqueue(self, topic: str, payload: dict[str, Any], now_ms: int, *,
                     dedupe_key: str | None = None,
-                    signal_id: int | None = None) -> Optional[int]: ...
+                    signal_id: int | None = None) -> int | None: ...

@@ -5,8 +5,9 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .orders import OrdersMixin
 from .outbox import OutboxMixin

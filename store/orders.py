@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from domain.trade import FINAL_INTENT, Direction, ExitReason, OrderStatus
 
@@ -20,14 +20,14 @@ class IntentRow:
     """One order the daemon meant to send, keyed by its client id."""
 
     client_id: str
-    signal_id: Optional[int]
+    signal_id: int | None
     symbol: str
     role: str            # entry | stop | target | close
     side: str
-    quantity: Optional[float]
-    price: Optional[float]
+    quantity: float | None
+    price: float | None
     status: OrderStatus
-    exchange_id: Optional[str]
+    exchange_id: str | None
     detail: dict[str, Any]
     created_at: int
     updated_at: int
@@ -44,15 +44,15 @@ class PositionRow:
     direction: Direction
     quantity: float
     entry_price: float
-    stop: Optional[float]
-    target: Optional[float]
-    signal_id: Optional[int]
+    stop: float | None
+    target: float | None
+    signal_id: int | None
     status: str          # open | closed
     opened_at: int
-    closed_at: Optional[int]
-    exit_price: Optional[float]
-    pnl: Optional[float]
-    exit_reason: Optional[ExitReason]
+    closed_at: int | None
+    exit_price: float | None
+    pnl: float | None
+    exit_reason: ExitReason | None
     venue: str = DEFAULT_VENUE   # the trading venue holding it
 
 
@@ -73,9 +73,9 @@ def _position(r) -> PositionRow:
 class OrdersMixin(StoreBase):
     """Store methods for order intents and positions (mixed into store.Store)."""
 
-    def record_intent(self, client_id: str, signal_id: Optional[int], symbol: str, role: str,
-                      side: str, quantity: Optional[float], price: Optional[float],
-                      now_ms: int, detail: Optional[dict] = None, *,
+    def record_intent(self, client_id: str, signal_id: int | None, symbol: str, role: str,
+                      side: str, quantity: float | None, price: float | None,
+                      now_ms: int, detail: dict | None = None, *,
                       venue: str = DEFAULT_VENUE) -> bool:
         """Write an intent before its order is sent; False when that client id already exists."""
         with self.transaction() as db:
@@ -88,8 +88,8 @@ class OrdersMixin(StoreBase):
             return cur.rowcount == 1
 
     def update_intent(self, client_id: str, status: OrderStatus, now_ms: int, *,
-                      exchange_id: Optional[str] = None, quantity: Optional[float] = None,
-                      price: Optional[float] = None, detail: Optional[dict] = None) -> None:
+                      exchange_id: str | None = None, quantity: float | None = None,
+                      price: float | None = None, detail: dict | None = None) -> None:
         """Move an intent on (sent, open, filled, rejected, unknown...), merging `detail`."""
         with self.transaction() as db:
             row = db.execute("SELECT detail FROM order_intents WHERE client_id = ?",
@@ -102,14 +102,14 @@ class OrdersMixin(StoreBase):
                 "price=COALESCE(?, price), detail=? WHERE client_id=?",
                 (status, now_ms, exchange_id, quantity, price, json.dumps(merged), client_id))
 
-    def intent(self, client_id: str) -> Optional[IntentRow]:
+    def intent(self, client_id: str) -> IntentRow | None:
         """One intent by client id."""
         r = self.conn.execute("SELECT * FROM order_intents WHERE client_id = ?",
                               (client_id,)).fetchone()
         return _intent(r) if r else None
 
-    def intents(self, *, signal_id: Optional[int] = None, role: Optional[str] = None,
-                unresolved: bool = False, venue: Optional[str] = None) -> list[IntentRow]:
+    def intents(self, *, signal_id: int | None = None, role: str | None = None,
+                unresolved: bool = False, venue: str | None = None) -> list[IntentRow]:
         """Intents filtered by signal, role and venue; unresolved = not in a final status."""
         sql, args = "SELECT * FROM order_intents WHERE 1=1", list[Any]()
         if venue is not None:
@@ -124,8 +124,8 @@ class OrdersMixin(StoreBase):
         return [_intent(r) for r in self.conn.execute(sql + " ORDER BY created_at, rowid", args)]
 
     def add_position(self, mode: str, symbol: str, direction: Direction, quantity: float,
-                     entry_price: float, stop: Optional[float], target: Optional[float],
-                     signal_id: Optional[int], now_ms: int, *,
+                     entry_price: float, stop: float | None, target: float | None,
+                     signal_id: int | None, now_ms: int, *,
                      venue: str = DEFAULT_VENUE) -> int:
         """Record a freshly opened position; returns its id."""
         with self.transaction() as db:
@@ -137,7 +137,7 @@ class OrdersMixin(StoreBase):
                  venue))
             return _row_id(cur)
 
-    def close_position(self, position_id: int, exit_price: Optional[float], pnl: Optional[float],
+    def close_position(self, position_id: int, exit_price: float | None, pnl: float | None,
                        reason: ExitReason, now_ms: int) -> None:
         """Mark a position closed with its exit price, realised PnL and why."""
         with self.transaction() as db:
@@ -145,7 +145,7 @@ class OrdersMixin(StoreBase):
                        "exit_reason=? WHERE id=? AND status='open'",
                        (now_ms, exit_price, pnl, reason, position_id))
 
-    def open_positions(self, mode: Optional[str] = None, venue: Optional[str] = None
+    def open_positions(self, mode: str | None = None, venue: str | None = None
                        ) -> list[PositionRow]:
         """Positions still open (of one mode and venue, or all)."""
         sql, args = "SELECT * FROM positions WHERE status='open'", list[Any]()
@@ -155,12 +155,12 @@ class OrdersMixin(StoreBase):
             sql, args = sql + " AND venue=?", args + [venue]
         return [_position(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
-    def open_position(self, symbol: str, mode: Optional[str] = None,
-                      venue: Optional[str] = None) -> Optional[PositionRow]:
+    def open_position(self, symbol: str, mode: str | None = None,
+                      venue: str | None = None) -> PositionRow | None:
         """The open position on `symbol`, if any."""
         return next((p for p in self.open_positions(mode, venue) if p.symbol == symbol), None)
 
-    def position(self, position_id: int) -> Optional[PositionRow]:
+    def position(self, position_id: int) -> PositionRow | None:
         """One position by id."""
         r = self.conn.execute("SELECT * FROM positions WHERE id = ?", (position_id,)).fetchone()
         return _position(r) if r else None
@@ -172,7 +172,7 @@ class OrdersMixin(StoreBase):
             raise LookupError(f"no position {position_id} in the state DB")
         return pos
 
-    def position_for_signal(self, signal_id: int) -> Optional[PositionRow]:
+    def position_for_signal(self, signal_id: int) -> PositionRow | None:
         """The position a signal opened, if it opened one."""
         r = self.conn.execute("SELECT * FROM positions WHERE signal_id = ? ORDER BY id LIMIT 1",
                               (signal_id,)).fetchone()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from .base import StoreBase
 
@@ -19,8 +19,8 @@ class OutboxRow:
     attempts: int
     next_attempt_at: int
     created_at: int
-    signal_id: Optional[int]
-    error: Optional[str]
+    signal_id: int | None
+    error: str | None
 
 
 def _row(r) -> OutboxRow:
@@ -32,7 +32,7 @@ class OutboxMixin(StoreBase):
     """Store methods for the outbox (mixed into store.Store)."""
 
     def enqueue(self, topic: str, payload: dict[str, Any], now_ms: int, *,
-                dedupe_key: str | None = None, signal_id: int | None = None) -> Optional[int]:
+                dedupe_key: str | None = None, signal_id: int | None = None) -> int | None:
         """Add a message; returns its id, or None when a row with `dedupe_key` already exists."""
         with self.transaction() as db:
             cur = db.execute(
@@ -65,7 +65,7 @@ class OutboxMixin(StoreBase):
             db.execute("UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, error=? "
                        "WHERE id=?", (at_ms, error[:500], row_id))
 
-    def outbox_row(self, row_id: int) -> Optional[OutboxRow]:
+    def outbox_row(self, row_id: int) -> OutboxRow | None:
         """One row by id."""
         r = self.conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)).fetchone()
         return _row(r) if r else None

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from choch import Event
-
 from domain.trade import TradeState
 
 from .base import StoreBase
@@ -28,7 +28,7 @@ class NewSignal:
     event: Event
     catch_up: bool                      # found while catching up after downtime
     trade_state: TradeState
-    alert: Optional[dict[str, Any]]     # outbox payload, or None when too old to alert
+    alert: dict[str, Any] | None     # outbox payload, or None when too old to alert
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class SignalRow:
     detected_at: int
     catch_up: bool
     trade_state: TradeState
-    trade_note: Optional[str]
+    trade_note: str | None
     venue: str = DEFAULT_VENUE
 
     @property
@@ -64,7 +64,7 @@ class SignalsMixin(StoreBase):
     """Store methods for signals and detector states (mixed into store.Store)."""
 
     def load_detector(self, symbol: str, timeframe: str, params: str, *,
-                      venue: str = DEFAULT_VENUE) -> Optional[tuple[dict, int]]:
+                      venue: str = DEFAULT_VENUE) -> tuple[dict, int] | None:
         """The saved detector state and the open time of its last candle, or None."""
         row = self.conn.execute(
             "SELECT state, last_ts FROM detectors WHERE venue=? AND symbol=? AND timeframe=? "
@@ -124,7 +124,7 @@ class SignalsMixin(StoreBase):
             "SELECT * FROM signals ORDER BY confirmed_at DESC, id DESC LIMIT ?", (limit,))
         return [_signal(r) for r in rows]
 
-    def signal(self, signal_id: int) -> Optional[SignalRow]:
+    def signal(self, signal_id: int) -> SignalRow | None:
         """One signal by id."""
         row = self.conn.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
         return _signal(row) if row else None

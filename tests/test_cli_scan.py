@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import UTC
 
 import pytest
 
@@ -103,8 +104,8 @@ def test_table_format_is_aligned_with_utc_times(ours_file, data):
     first = choch.scan(data, timeframe_ms=60_000)[0]
     assert lines[0].split()[:3] == ["kind", "direction", "level"]
     assert len(lines) == 1 + len(expected(data))
-    from datetime import datetime, timezone
-    when = datetime.fromtimestamp(first.break_time / 1000, tz=timezone.utc)
+    from datetime import datetime
+    when = datetime.fromtimestamp(first.break_time / 1000, tz=UTC)
     assert when.strftime("%Y-%m-%d %H:%M") in lines[1]
     # Aligned: the direction column starts at the same offset on every line.
     assert len({line.index("bullish" if "bullish" in line else "bearish")

@@ -9,11 +9,18 @@ import sys
 import pytest
 
 from app import banner
-from config import (KEYS, SECRET_KEYS, ConfigError, Settings, is_production_host,
-                    lint_environment, load_settings)
+from config import (
+    KEYS,
+    SECRET_KEYS,
+    ConfigError,
+    Settings,
+    is_production_host,
+    lint_environment,
+    load_settings,
+)
 from config.values import plain_text
-from tests.shared_data import REPO
 from tests.config_env import load, problems
+from tests.shared_data import REPO
 
 VALID_SECRETS = {"TELEGRAM_BOT_TOKEN": "123456789:" + "AAtopsecretTokenXYZ" + "abcdefghijklmnopq",
                  "TELEGRAM_CHAT_ID": "-1009876543210"}
@@ -387,7 +394,7 @@ def test_main_reports_a_port_out_of_range_as_a_configuration_error(tmp_path):
     assert "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("content", ['LEVERAGE=3\nMAX_DAILY_LOSS="50\n'.encode(),
+@pytest.mark.parametrize("content", [b'LEVERAGE=3\nMAX_DAILY_LOSS="50\n',
                                      "LEVERAGE=3\n".encode("utf-16")],
                          ids=["unclosed-quote", "utf16"])
 def test_main_reports_a_broken_env_file_and_exits_2(tmp_path, content):

@@ -5,8 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fetchers.csv_files import (CandleFileError, find_gaps, infer_timeframe, read_candles,
-                                timeframe_label, write_candles)
+from fetchers.csv_files import (
+    CandleFileError,
+    find_gaps,
+    infer_timeframe,
+    read_candles,
+    timeframe_label,
+    write_candles,
+)
 from tests.choch.candles import random_candles
 from tests.shared_data import load_candles, shared_path
 

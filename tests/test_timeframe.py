@@ -5,9 +5,9 @@ import pytest
 
 from alerts.messages import tradingview_interval
 from config.values import parse_timeframes
+from domain.timeframe import DAY_MS, MINUTE_MS, Timeframe
 from exchanges.binance import BINANCE
 from fetchers.timeframes import plan as venue_plan
-from domain.timeframe import DAY_MS, MINUTE_MS, Timeframe
 
 
 def plan(text: str):

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import pytest
 
@@ -25,7 +25,7 @@ def wrapper() -> list[str]:
     return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 
 
-def run_python(code: str, *, cwd: Optional[Path] = None,
+def run_python(code: str, *, cwd: Path | None = None,
                args: Sequence[str] = ()) -> subprocess.CompletedProcess:
     """python -c code, unprivileged, from the repo (skips when that user cannot reach it)."""
     argv = [*wrapper(), sys.executable]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from typing import Optional
 
 PREFIX = "chx"
 TAGGED_PREFIX = "chxz"  # 'z' is no hex digit: an untagged id never has it after the prefix
@@ -33,7 +32,7 @@ def new_tag() -> str:
     return "".join(secrets.choice(TAG_ALPHABET) for _ in range(4))
 
 
-def client_id(identity: str, role: str, generation: int = 0, tag: Optional[str] = None) -> str:
+def client_id(identity: str, role: str, generation: int = 0, tag: str | None = None) -> str:
     """The id of `role` for `identity`: untagged for an entry or without `tag`, else tagged."""
     if not 0 <= generation <= MAX_GENERATION:
         raise ValueError(f"generation {generation} outside 0..{MAX_GENERATION}")
@@ -56,7 +55,7 @@ def is_ours(cid: str | None) -> bool:
     return cid is not None and cid.startswith(PREFIX)
 
 
-def tag_of(cid: str | None) -> Optional[str]:
+def tag_of(cid: str | None) -> str | None:
     """The instance tag of a tagged id; None for an untagged (entry or older) or foreign id."""
     match = TAGGED.match(cid or "")
     return match.group(1) if match else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -48,10 +48,10 @@ class OrderDesk:
     def _now(self) -> int:
         return int(self.clock() * 1000)
 
-    async def place(self, *, client_id: str, signal_id: Optional[int], symbol: str, role: str,
-                    side: str, quantity: Optional[float], price: Optional[float],
+    async def place(self, *, client_id: str, signal_id: int | None, symbol: str, role: str,
+                    side: str, quantity: float | None, price: float | None,
                     conditional: bool, send: Callable[[], Awaitable[OrderResult]],
-                    detail: Optional[dict] = None) -> OrderResult:
+                    detail: dict | None = None) -> OrderResult:
         """Record the intent, send, and on a timeout/5xx/lost answer look the id up before any
         second attempt. Raises PermanentExchangeError (rejected) or OrderUnresolved."""
         self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,
@@ -98,7 +98,7 @@ class OrderDesk:
         return found
 
     async def lookup(self, symbol: str, client_id: str, conditional: bool
-                     ) -> Optional[OrderResult]:
+                     ) -> OrderResult | None:
         """Ask the exchange for `client_id`: the order, or None when it definitely does not exist.
 
         Raises OrderUnresolved when the exchange cannot be asked (the intent stays 'unknown').

@@ -2,8 +2,6 @@
 not fill, orders of another daemon on the same account (mixed into PositionManager)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import structlog
 
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
@@ -12,8 +10,8 @@ from store.orders import PositionRow
 from .client_ids import is_ours, tag_of
 from .manager_base import ManagerBase
 from .models import ExchangePosition, OrderResult
-from .outcomes import SkipReason
 from .notices import mismatch_text, num, other_instance_text, unexpected_text
+from .outcomes import SkipReason
 
 log = structlog.get_logger(__name__)
 
@@ -32,14 +30,14 @@ class VenueGuardMixin(ManagerBase):
     tag: str
     _mismatch: dict[str, str]
 
-    async def _venue_position(self, symbol: str) -> Optional[ExchangePosition]:
+    async def _venue_position(self, symbol: str) -> ExchangePosition | None:
         """The venue's position on `symbol` now (None when flat); PositionUnreadable."""
         try:
             return (await self.broker.positions([symbol])).get(symbol)
         except (TransientExchangeError, PermanentExchangeError) as err:
             raise PositionUnreadable(str(err)[:160]) from err
 
-    def _same(self, venue: Optional[ExchangePosition], pos: Optional[PositionRow]) -> bool:
+    def _same(self, venue: ExchangePosition | None, pos: PositionRow | None) -> bool:
         """True when the venue holds exactly the daemon's position (or both are flat)."""
         if venue is None or pos is None:
             return venue is None and pos is None
@@ -52,8 +50,8 @@ class VenueGuardMixin(ManagerBase):
         # Half a lot: a venue counting in contracts may show the base quantity rounded.
         return abs(venue.quantity - pos.quantity) <= max(step / 2, 1e-9 * pos.quantity)
 
-    def _unexpected(self, venue: Optional[ExchangePosition], pos: Optional[PositionRow]
-                    ) -> Optional[tuple[SkipReason, str]]:
+    def _unexpected(self, venue: ExchangePosition | None, pos: PositionRow | None
+                    ) -> tuple[SkipReason, str] | None:
         """Why an entry must not be sent on top of what the venue holds; None when it may."""
         if self._same(venue, pos):
             return None
@@ -71,7 +69,7 @@ class VenueGuardMixin(ManagerBase):
             return
         self._compare(pos, venue)
 
-    def _compare(self, pos: PositionRow, venue: Optional[ExchangePosition]) -> None:
+    def _compare(self, pos: PositionRow, venue: ExchangePosition | None) -> None:
         """Flag (once per figure) or clear a disagreement between the venue and the DB."""
         if self._same(venue, pos):
             if self._mismatch.pop(pos.symbol, None) is not None:

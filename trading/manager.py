@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
-from typing import Awaitable, Callable, Optional
 
 import pandas as pd
 import structlog
 
 from domain.symbols import normalize_symbol
+from domain.trade import Direction, ExitReason, TradeState
 from exchanges.errors import PermanentExchangeError
 from store import SignalRow, Store
-from domain.trade import Direction, ExitReason
-from domain.trade import TradeState
 
 from . import risk
 from .client_ids import client_id
@@ -21,13 +20,29 @@ from .execution import ClientIdTaken, OrderDesk, OrderUnresolved, settled
 from .guard import OTHER_INSTANCE_KEY, PositionUnreadable, VenueGuardMixin
 from .ledger import instance_tag
 from .models import Broker, ended_unfilled, fill_price, side_for
-from .notices import (close_text, limit_text, num, opened_text, outcome_text, skip_text,
-                      trading_available_text, trading_unavailable_text)
-from .outcomes import (CloseKind, CloseOutcome, Limit, OutcomeKind, ProtectionFailure,
-                       ProtectionProblem, SignalOutcome, SkipReason)
+from .notices import (
+    close_text,
+    limit_text,
+    num,
+    opened_text,
+    outcome_text,
+    skip_text,
+    trading_available_text,
+    trading_unavailable_text,
+)
+from .outcomes import (
+    CloseKind,
+    CloseOutcome,
+    Limit,
+    OutcomeKind,
+    ProtectionFailure,
+    ProtectionProblem,
+    SignalOutcome,
+    SkipReason,
+)
+from .policy import TradingPolicy
 from .protection import ProtectionMixin, short
 from .reconcile import ReconcileMixin
-from .policy import TradingPolicy
 from .rules import entry_price
 
 log = structlog.get_logger(__name__)
@@ -51,7 +66,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         self._reconciled = False  # the first reconciliation of this process has run
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
         # Why the venue cannot be traded on (its start failed and is retried), else None.
-        self.unavailable: Optional[str] = None
+        self.unavailable: str | None = None
         # Metrics hook: called as the entry order of a signal is sent.
         self.on_entry_sent: Callable[[SignalRow, int], None] = lambda signal, now_ms: None
 
@@ -70,7 +85,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         """Release the broker's HTTP session."""
         await self.broker.close()
 
-    def set_unavailable(self, reason: Optional[str]) -> None:
+    def set_unavailable(self, reason: str | None) -> None:
         """The venue cannot be reached (`reason`) or can again (None). While unavailable each
         signal is skipped with a notice; each change is announced once, not each new reason."""
         was, self.unavailable = self.unavailable, reason
@@ -96,13 +111,13 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         return bool(self.store.get(PAUSE_KEY, False)) or self.other_instance is not None
 
     @property
-    def other_instance(self) -> Optional[str]:
+    def other_instance(self) -> str | None:
         """What showed another daemon trading on this account, while trading is paused for it."""
         found = self.store.get(OTHER_INSTANCE_KEY)
         return str(found.get("evidence")) if isinstance(found, dict) else None
 
     # -- notices ----------------------------------------------------------------------------------
-    def notify(self, event: str, symbol: Optional[str], text: str, fields: dict | None = None,
+    def notify(self, event: str, symbol: str | None, text: str, fields: dict | None = None,
                *, dedupe: str | None = None, topic: str = "trade",
                signal_id: int | None = None) -> None:
         """Queue a trade notice for the alerts outbox (once per dedupe key)."""
@@ -281,7 +296,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         await self._check_after_fill(pos)  # protected first: the comparison costs a request
         return opened
 
-    def _limit(self, freed: int = 0) -> Optional[Limit]:
+    def _limit(self, freed: int = 0) -> Limit | None:
         """The risk limit that stops a new position now, or None.
 
         `freed`: positions about to be closed first (a reversal)."""
@@ -291,7 +306,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
                           self.policy.max_open_positions, self.policy.max_daily_trades,
                           self.policy.max_daily_loss)
 
-    def _announce_limit(self, limit: Optional[Limit]) -> None:
+    def _announce_limit(self, limit: Limit | None) -> None:
         """A daily limit pauses trading until 00:00 UTC: said once per mode and day."""
         if limit is None or not limit.daily:
             return

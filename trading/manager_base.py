@@ -3,17 +3,16 @@ the manager it is mixed into (the attributes are set by PositionManager.__init__
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
-
-from store import SignalRow, Store
 from domain.trade import Direction, ExitReason
+from store import SignalRow, Store
 from store.orders import PositionRow
 
 from .execution import OrderDesk
 from .models import Broker, ExchangePosition, ExitFill, OrderResult
-from .policy import TradingPolicy
 from .outcomes import CloseOutcome, Limit, PositionDecision, ProtectionFailure, SignalOutcome
+from .policy import TradingPolicy
 
 
 class ManagerBase:
@@ -36,7 +35,7 @@ class ManagerBase:
     if TYPE_CHECKING:
         def now_ms(self) -> int: ...
 
-        def notify(self, event: str, symbol: Optional[str], text: str,
+        def notify(self, event: str, symbol: str | None, text: str,
                    fields: dict | None = None, *, dedupe: str | None = None,
                    topic: str = "trade", signal_id: int | None = None) -> None: ...
 
@@ -46,25 +45,25 @@ class ManagerBase:
         async def _opened(self, signal: SignalRow, direction: Direction, qty: float,
                           price: float) -> SignalOutcome: ...
 
-        def _limit(self, freed: int = 0) -> Optional[Limit]: ...
+        def _limit(self, freed: int = 0) -> Limit | None: ...
 
-        def _announce_limit(self, limit: Optional[Limit]) -> None: ...
+        def _announce_limit(self, limit: Limit | None) -> None: ...
 
-        async def _protect(self, pos: PositionRow, open_ids: Optional[set[str]]
-                           ) -> Optional[ProtectionFailure]: ...
+        async def _protect(self, pos: PositionRow, open_ids: set[str] | None
+                           ) -> ProtectionFailure | None: ...
 
         async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
                                    ) -> CloseOutcome: ...
 
         async def _record_exit(self, pos: PositionRow) -> PositionDecision: ...
 
-        def _compare(self, pos: PositionRow, venue: Optional[ExchangePosition]) -> None: ...
+        def _compare(self, pos: PositionRow, venue: ExchangePosition | None) -> None: ...
 
         def _detect_other_instance(self, waiting: list[OrderResult], first: bool
                                    ) -> tuple[str, ...]: ...
 
-        async def _exit_fill(self, pos: PositionRow) -> tuple[Optional[ExitFill], bool]: ...
+        async def _exit_fill(self, pos: PositionRow) -> tuple[ExitFill | None, bool]: ...
 
-        async def _closed(self, pos: PositionRow, price: Optional[float], reason: ExitReason,
-                          pnl: Optional[float] = None, fees: Optional[float] = None, *,
-                          failure: Optional[ProtectionFailure] = None) -> CloseOutcome: ...
+        async def _closed(self, pos: PositionRow, price: float | None, reason: ExitReason,
+                          pnl: float | None = None, fees: float | None = None, *,
+                          failure: ProtectionFailure | None = None) -> CloseOutcome: ...

@@ -1,11 +1,17 @@
 """Order helpers over the port's values; the port's names re-exported for trading's callers."""
 from __future__ import annotations
 
-from typing import Optional
-
-from exchanges.port import (Balance, ExchangePosition, ExitFill, LiveTradingRefused, MarketRules,
-                            OrderResult, PositionModeError, Trading)
 from domain.trade import Direction, OrderStatus
+from exchanges.port import (
+    Balance,
+    ExchangePosition,
+    ExitFill,
+    LiveTradingRefused,
+    MarketRules,
+    OrderResult,
+    PositionModeError,
+    Trading,
+)
 
 # The broker PositionManager trades through: a venue's trading instance or the paper broker.
 Broker = Trading
@@ -32,7 +38,7 @@ def filled(result: OrderResult) -> bool:
     return result.status in ENDED and result.filled > 0 and bool(result.average)
 
 
-def fill_price(result: OrderResult) -> Optional[float]:
+def fill_price(result: OrderResult) -> float | None:
     """The average price of a filled order (see filled()); None when it did not fill."""
     return result.average if filled(result) else None
 

@@ -2,17 +2,26 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Optional
 
 from domain.trade import ExitReason
 
 from .models import ExchangePosition
-from .outcomes import (CloseKind, CloseOutcome, Limit, LimitKind, OutcomeKind, ProtectionFailure,
-                       ProtectionProblem, SignalOutcome, SizeLimit, SizeProblem, SkipReason)
+from .outcomes import (
+    CloseKind,
+    CloseOutcome,
+    Limit,
+    LimitKind,
+    OutcomeKind,
+    ProtectionFailure,
+    ProtectionProblem,
+    SignalOutcome,
+    SizeLimit,
+    SizeProblem,
+    SkipReason,
+)
 
 
-
-def num(value: Optional[float]) -> str:
+def num(value: float | None) -> str:
     """A price or quantity as stored, in full: `:g` would cut 104523.5 to 104524."""
     if value is None:
         return "unknown"
@@ -65,12 +74,12 @@ def protection_text(f: ProtectionFailure) -> str:
     return f"{f.role} could not be placed: {f.detail}"
 
 
-def exit_text(reason: ExitReason, failure: Optional[ProtectionFailure] = None) -> str:
+def exit_text(reason: ExitReason, failure: ProtectionFailure | None = None) -> str:
     """Why a position was closed, in words."""
     return f"{reason}: {protection_text(failure)}" if failure is not None else str(reason)
 
 
-def close_text(c: CloseOutcome, failure: Optional[ProtectionFailure] = None) -> str:
+def close_text(c: CloseOutcome, failure: ProtectionFailure | None = None) -> str:
     """A close attempt in one line (the /close reply and the position_closed notice)."""
     if c.kind is CloseKind.NO_POSITION:
         return f"no position opened by the daemon on {c.symbol}"
@@ -137,14 +146,14 @@ def outcome_text(o: SignalOutcome) -> str:
     return "entry unresolved"
 
 
-def opened_text(symbol: str, o: SignalOutcome, stop: Optional[float], target: Optional[float],
+def opened_text(symbol: str, o: SignalOutcome, stop: float | None, target: float | None,
                 timeframe: str, kind: str) -> str:
     """The position_opened notice."""
     return (f"Opened {str(o.direction).upper()} {symbol} {num(o.quantity)} @ "
             f"{num(o.price)} (stop {stop}, target {target}) on {timeframe} {kind}")
 
 
-def adopted_text(ex: ExchangePosition, stop: Optional[float], target: Optional[float],
+def adopted_text(ex: ExchangePosition, stop: float | None, target: float | None,
                  kept: list[str], target_kept: bool) -> str:
     """The position_adopted notice: what was kept, what is placed, what is missing."""
     text = (f"{ex.symbol}: a {ex.direction} position of {num(ex.quantity)} @ "
@@ -165,12 +174,12 @@ def foreign_text(p: ExchangePosition) -> str:
             f"{num(p.entry_price)} was not opened by the daemon; left alone")
 
 
-def position_words(p: Optional[ExchangePosition]) -> str:
+def position_words(p: ExchangePosition | None) -> str:
     """A venue's position in a few words ('flat' when there is none)."""
     return "flat" if p is None else f"{p.direction} {num(p.quantity)}"
 
 
-def unexpected_text(venue: Optional[ExchangePosition], ours: Optional[str]) -> str:
+def unexpected_text(venue: ExchangePosition | None, ours: str | None) -> str:
     """What the venue holds against what the daemon's record says (`ours`, None when none)."""
     if ours is None:
         return (f"the venue holds a {position_words(venue)} position the daemon did not open "
@@ -178,7 +187,7 @@ def unexpected_text(venue: Optional[ExchangePosition], ours: Optional[str]) -> s
     return f"the venue holds {position_words(venue)} where the daemon's record is {ours}"
 
 
-def mismatch_text(symbol: str, venue: Optional[ExchangePosition], ours: str) -> str:
+def mismatch_text(symbol: str, venue: ExchangePosition | None, ours: str) -> str:
     """The quantity_mismatch notice: never absorbed silently into the stop and target."""
     return (f"{symbol}: the venue holds {position_words(venue)}, the daemon opened {ours}. "
             "Someone else traded this symbol (by hand, or another daemon): the daemon's stop "

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Optional
 
-from domain.trade import Direction, ExitReason, OrderStatus
-from domain.trade import TradeState
+from domain.trade import Direction, ExitReason, OrderStatus, TradeState
 
 
 class OutcomeKind(StrEnum):
@@ -85,8 +83,8 @@ class SizeProblem:
     kind: SizeLimit
     value: float
     bound: float
-    wanted: Optional[float] = None    # the unfloored quantity (BELOW_MIN_QTY)
-    leverage: Optional[int] = None    # ABOVE_BRACKET
+    wanted: float | None = None    # the unfloored quantity (BELOW_MIN_QTY)
+    leverage: int | None = None    # ABOVE_BRACKET
 
 
 class ProtectionProblem(StrEnum):
@@ -104,8 +102,8 @@ class ProtectionFailure:
     role: str                     # stop | target
     problem: ProtectionProblem
     detail: str = ""              # the exchange's words
-    fill: Optional[float] = None  # FILL_BEYOND_STOP: the entry price
-    level: Optional[float] = None  # FILL_BEYOND_STOP: the stop
+    fill: float | None = None  # FILL_BEYOND_STOP: the entry price
+    level: float | None = None  # FILL_BEYOND_STOP: the stop
 
     @property
     def must_close(self) -> bool:
@@ -128,11 +126,11 @@ class CloseOutcome:
 
     kind: CloseKind
     symbol: str
-    reason: Optional[ExitReason] = None
-    direction: Optional[Direction] = None
-    price: Optional[float] = None
-    pnl: Optional[float] = None      # net of `fees` when they are known
-    fees: Optional[float] = None
+    reason: ExitReason | None = None
+    direction: Direction | None = None
+    price: float | None = None
+    pnl: float | None = None      # net of `fees` when they are known
+    fees: float | None = None
     detail: str = ""
 
 
@@ -141,21 +139,21 @@ class SignalOutcome:
     """What on_signal did: the kind, and for a skip its reason with the values behind it."""
 
     kind: OutcomeKind
-    reason: Optional[SkipReason] = None
+    reason: SkipReason | None = None
     detail: str = ""                          # the exchange's words, when it gave some
-    direction: Optional[Direction] = None
-    quantity: Optional[float] = None
-    price: Optional[float] = None
-    state: Optional[TradeState] = None        # ALREADY_HANDLED
-    status: Optional[OrderStatus] = None      # NOT_FILLED / ENTRY_NOT_FILLED: the entry's
-    limit: Optional[Limit] = None
-    size: Optional[SizeProblem] = None
-    stop: Optional[float] = None              # STOP_NOT_BEYOND_ENTRY
-    close: Optional[CloseOutcome] = None      # OPPOSITE_CLOSED / OPPOSITE_NOT_CLOSED
-    failure: Optional[ProtectionFailure] = None  # OPENED_AND_CLOSED
+    direction: Direction | None = None
+    quantity: float | None = None
+    price: float | None = None
+    state: TradeState | None = None        # ALREADY_HANDLED
+    status: OrderStatus | None = None      # NOT_FILLED / ENTRY_NOT_FILLED: the entry's
+    limit: Limit | None = None
+    size: SizeProblem | None = None
+    stop: float | None = None              # STOP_NOT_BEYOND_ENTRY
+    close: CloseOutcome | None = None      # OPPOSITE_CLOSED / OPPOSITE_NOT_CLOSED
+    failure: ProtectionFailure | None = None  # OPENED_AND_CLOSED
 
     @classmethod
-    def skipped(cls, reason: SkipReason, **values) -> "SignalOutcome":
+    def skipped(cls, reason: SkipReason, **values) -> SignalOutcome:
         """A skip for `reason`."""
         return cls(OutcomeKind.SKIPPED, reason, **values)
 

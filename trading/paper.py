@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import structlog
@@ -19,8 +19,16 @@ from store import Store
 
 from . import rules as trade_rules
 from .ledger import position_intents
-from .models import (Direction, ExchangePosition, ExitFill, MarketRules, OrderResult, OrderStatus,
-                     direction_of, side_for)
+from .models import (
+    Direction,
+    ExchangePosition,
+    ExitFill,
+    MarketRules,
+    OrderResult,
+    OrderStatus,
+    direction_of,
+    side_for,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -132,7 +140,7 @@ class PaperBroker:
                            None)
 
     async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> Optional[OrderResult]:
+                         ) -> OrderResult | None:
         """An order by client id, or None."""
         if conditional:
             c = self.conditionals.get(client_id)
@@ -156,7 +164,7 @@ class PaperBroker:
         return dict(self.book)
 
     async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> Optional[ExitFill]:
+                           ) -> ExitFill | None:
         """The simulated exit of the last position on `symbol`, with its fees (both legs)."""
         exits = self.exits.pop(symbol, [])
         if not exits:
@@ -211,7 +219,7 @@ class PaperBroker:
         log.info("paper_exit", symbol=symbol, kind=kind, price=price)
 
     def _levels(self, symbol: str, pos: ExchangePosition
-                ) -> Optional[tuple[trade_rules.Position, dict[str, _Conditional]]]:
+                ) -> tuple[trade_rules.Position, dict[str, _Conditional]] | None:
         """The position as the trade rules see it, and the waiting order behind each level.
 
         A missing level never triggers; of several waiting orders of one kind the one a moving

@@ -1,21 +1,24 @@
 """Stops, targets and closes of the daemon's positions (mixed into PositionManager)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import structlog
 
-from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from domain.trade import ExitReason, OrderStatus
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from store.orders import PositionRow
 
 from .client_ids import client_id
 from .execution import OrderUnresolved
-from .manager_base import ManagerBase
 from .ledger import position_identity, position_intents
+from .manager_base import ManagerBase
 from .models import ExitFill, side_for
-from .notices import (close_text, exit_text, protection_gone_text, protection_replaced_text,
-                      protection_text)
+from .notices import (
+    close_text,
+    exit_text,
+    protection_gone_text,
+    protection_replaced_text,
+    protection_text,
+)
 from .outcomes import CloseKind, CloseOutcome, ProtectionFailure, ProtectionProblem
 
 log = structlog.get_logger(__name__)
@@ -33,8 +36,8 @@ def short(err: Exception) -> str:
 class ProtectionMixin(ManagerBase):
     """PositionManager's protection and closing steps (uses its store, broker, desk, notify)."""
 
-    async def _protect(self, pos: PositionRow, open_ids: Optional[set[str]]
-                       ) -> Optional[ProtectionFailure]:
+    async def _protect(self, pos: PositionRow, open_ids: set[str] | None
+                       ) -> ProtectionFailure | None:
         """Make sure the stop and the target are on the exchange; None, or what went wrong."""
         for kind, level in (("stop", pos.stop), ("target", pos.target)):
             if level is None:  # adopted without a known level: announced then, never invented
@@ -48,7 +51,7 @@ class ProtectionMixin(ManagerBase):
         return None
 
     async def _ensure(self, pos: PositionRow, kind: str, level: float,
-                      open_ids: Optional[set[str]]) -> None:
+                      open_ids: set[str] | None) -> None:
         """Place one protective order unless the venue already holds it; one the daemon had
         placed and that is gone (cancelled by hand, expired) is announced, then replaced."""
         intents = position_intents(self.store, pos, kind)
@@ -98,7 +101,7 @@ class ProtectionMixin(ManagerBase):
         return outcome
 
     async def _close_position(self, pos: PositionRow, reason: ExitReason,
-                     failure: Optional[ProtectionFailure] = None) -> CloseOutcome:
+                     failure: ProtectionFailure | None = None) -> CloseOutcome:
         """Reduce-only market close of our position, then cancel its stop/target."""
         closes = position_intents(self.store, pos, "close")
         for prior in closes:  # an earlier close that may have gone through: ask first
@@ -126,8 +129,8 @@ class ProtectionMixin(ManagerBase):
             return CloseOutcome(CloseKind.FAILED, pos.symbol, reason, detail=short(err))
         return await self._closed_by_us(pos, res.average, reason, failure)
 
-    async def _closed_by_us(self, pos: PositionRow, average: Optional[float],
-                            reason: ExitReason, failure: Optional[ProtectionFailure]
+    async def _closed_by_us(self, pos: PositionRow, average: float | None,
+                            reason: ExitReason, failure: ProtectionFailure | None
                             ) -> CloseOutcome:
         """Our close filled: record it with the exchange's own PnL and fees when it has them."""
         fill, _ = await self._exit_fill(pos)
@@ -136,7 +139,7 @@ class ProtectionMixin(ManagerBase):
         return await self._closed(pos, average or fill.price, reason, fill.pnl, fill.fees,
                                   failure=failure)
 
-    async def _exit_fill(self, pos: PositionRow) -> tuple[Optional[ExitFill], bool]:
+    async def _exit_fill(self, pos: PositionRow) -> tuple[ExitFill | None, bool]:
         """(the exchange's trades that closed `pos`, or None if none are seen; whether the
         exchange answered at all)."""
         try:
@@ -147,9 +150,9 @@ class ProtectionMixin(ManagerBase):
             return None, False
         return fill, True
 
-    async def _closed(self, pos: PositionRow, price: Optional[float], reason: ExitReason,
-                      pnl: Optional[float] = None, fees: Optional[float] = None, *,
-                      failure: Optional[ProtectionFailure] = None) -> CloseOutcome:
+    async def _closed(self, pos: PositionRow, price: float | None, reason: ExitReason,
+                      pnl: float | None = None, fees: float | None = None, *,
+                      failure: ProtectionFailure | None = None) -> CloseOutcome:
         """Record the exit, cancel what protected the position, announce it.
 
         `pnl` is the exchange's realised PnL when known; otherwise it is computed from `price`.

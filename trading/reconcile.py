@@ -1,16 +1,11 @@
 """Reconciliation: make the state DB and the exchange agree, at start and every cycle."""
 from __future__ import annotations
 
-from typing import Optional
-
 import structlog
 
+from domain.trade import Direction, ExitReason, OrderStatus, TradeState
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
-
-from domain.trade import Direction, ExitReason, OrderStatus
-
 from store.orders import IntentRow, PositionRow
-from domain.trade import TradeState
 
 from . import risk
 from .client_ids import is_ours
@@ -19,8 +14,7 @@ from .ledger import position_intents
 from .manager_base import ManagerBase
 from .models import ExchangePosition, OrderResult, ended_unfilled, filled, side_for
 from .notices import adopted_text, foreign_text, protection_text
-from .outcomes import (EntryDecision, PositionDecision, ReconcileReport, SignalOutcome,
-                       SkipReason)
+from .outcomes import EntryDecision, PositionDecision, ReconcileReport, SignalOutcome, SkipReason
 
 log = structlog.get_logger(__name__)
 
@@ -137,7 +131,7 @@ class ReconcileMixin(ManagerBase):
         await self._closed(pos, price, reason, pnl, fees)
         return PositionDecision.EXIT_RECORDED
 
-    async def _own_close(self, pos: PositionRow) -> Optional[ExitReason]:
+    async def _own_close(self, pos: PositionRow) -> ExitReason | None:
         """The reason of the daemon's own close of `pos` when one filled (a process killed
         between sending it and recording the exit): the daemon's exit, not an outside one."""
         for it in reversed(position_intents(self.store, pos, "close")):

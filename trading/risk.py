@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Optional
 
 from domain.timeframe import DAY_MS
 
@@ -18,7 +17,7 @@ def round_to(value: float, tick: float) -> float:
 
 
 def size(position_size: float, leverage: int, price: float,
-         rules: MarketRules) -> tuple[Optional[float], Optional[SizeProblem]]:
+         rules: MarketRules) -> tuple[float | None, SizeProblem | None]:
     """(quantity, None) or (None, the rule it breaks): the trade rules' quantity on the venue's
     step, then the venue's minimums, market maximum and leverage bracket."""
     wanted = quantity(position_size, leverage, price)
@@ -37,7 +36,7 @@ def size(position_size: float, leverage: int, price: float,
 
 
 def levels(direction: Direction, entry: float, extreme: float, risk_reward: float,
-           tick: float) -> Optional[tuple[float, float]]:
+           tick: float) -> tuple[float, float] | None:
     """(stop, target): stop at the event's extreme, target at RISK_REWARD x risk; None if the
     stop is not beyond the entry."""
     stop = round_to(extreme, tick)
@@ -58,7 +57,7 @@ def day_start(now_ms: int) -> int:
 
 
 def limit(opened_today: int, pnl_today: float, open_count: int, max_open: int,
-          max_trades: int, max_loss: float) -> Optional[Limit]:
+          max_trades: int, max_loss: float) -> Limit | None:
     """The limit that stops a new position now, or None when one may open."""
     if max_loss > 0 and pnl_today <= -max_loss:
         return Limit(LimitKind.DAILY_LOSS, pnl_today, max_loss)

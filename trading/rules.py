@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Optional
 
 from domain.trade import Direction
 
@@ -30,7 +29,7 @@ class TradeRules:
     slippage_bps: float = 0.0
     position_size: float = 100.0
     leverage: float = 20
-    step: Optional[float] = None  # the venue's quantity step; None leaves quantities unrounded
+    step: float | None = None  # the venue's quantity step; None leaves quantities unrounded
 
     def __post_init__(self) -> None:
         if self.on_opposite not in ON_OPPOSITE:
@@ -103,7 +102,7 @@ def floor_to(value: float, step: float) -> float:
 
 
 def quantity(position_size: float, leverage: float, entry: float,
-             step: Optional[float] = None) -> float:
+             step: float | None = None) -> float:
     """The one sizing rule of paper, live and backtest: position_size x leverage / entry,
     floored to `step` when the venue has one (decimal-exact)."""
     qty = position_size * leverage / entry
@@ -111,7 +110,7 @@ def quantity(position_size: float, leverage: float, entry: float,
 
 
 def open_position(direction: str, close: float, extreme: float, close_time: int,
-                  rules: TradeRules) -> Optional[Position]:
+                  rules: TradeRules) -> Position | None:
     """The position a tradable signal opens, or None when it is skipped (stop or size invalid)."""
     side = side_of(direction)
     entry = entry_price(close, side, rules.slippage_bps)
@@ -132,7 +131,7 @@ def stop_exit_price(side: str, stop: float, open_: float, slippage_bps: float) -
 
 
 def exit_on_candle(position: Position, open_: float, high: float, low: float,
-                   slippage_bps: float) -> Optional[tuple[str, float]]:
+                   slippage_bps: float) -> tuple[str, float] | None:
     """(reason, price) when this candle (after the entry candle) closes the position, else None.
 
     Stop first (a candle touching both exits at the stop); comparisons are inclusive; the target
@@ -172,7 +171,7 @@ def close_position(position: Position, exit_time: int, exit_price: float, reason
                  pnl(position.side, position.entry_price, exit_price, position.quantity, fee))
 
 
-def signal_action(open_side: Optional[str], side: str, on_opposite: str) -> str:
+def signal_action(open_side: str | None, side: str, on_opposite: str) -> str:
     """What a valid tradable signal does: 'open' when flat, 'ignore' for the same side, else
     the on_opposite setting ('reverse', 'close' or 'ignore')."""
     if open_side is None:

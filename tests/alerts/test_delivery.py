@@ -8,11 +8,11 @@ import pytest
 
 import alerts.delivery
 from alerts import ConsoleNotifier, OutboxDelivery, TelegramNotifier
+from app import components
 from config import load_settings
 from tests.alerts.conftest import CHAT, GROUP, make_settings, stop_once_sent
 from tests.alerts.signals import payload
 from tests.fakes.telegram_api import TOKEN
-from app import components
 
 
 def enqueue_signals(store, clock, n, *, symbol_prefix="S"):

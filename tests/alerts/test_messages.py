@@ -10,10 +10,19 @@ import pytest
 
 import choch
 from alerts.chart import render_chart
-from alerts.messages import (CAPTION_LIMIT, TEXT_LIMIT, clip, notice_text, plain, price,
-                             signal_text, tradingview_interval, tradingview_url)
-from tests.alerts.signals import DF, EVENTS, payload
+from alerts.messages import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    clip,
+    notice_text,
+    plain,
+    price,
+    signal_text,
+    tradingview_interval,
+    tradingview_url,
+)
 from app import components
+from tests.alerts.signals import DF, EVENTS, payload
 
 
 @pytest.mark.parametrize("tf, interval", [("1m", "1"), ("15m", "15"), ("25m", "25"),

@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from alerts import ConsoleNotifier
+from app import components
 from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 from tests.fakes.telegram_api import TOKEN
-from app import components
 
 MINUTE = 60_000
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC

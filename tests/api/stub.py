@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
 
 import aiohttp
 
@@ -66,7 +65,7 @@ class StubControls:
         self.done.append(f"announce {action}")
 
 
-async def connect(port: int, data: bytes = b"", local: Optional[str] = None
+async def connect(port: int, data: bytes = b"", local: str | None = None
                   ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A raw connection to the server (from `local`, another loopback address) that sent `data`."""
     reader, writer = await asyncio.open_connection(
@@ -77,13 +76,13 @@ async def connect(port: int, data: bytes = b"", local: Optional[str] = None
     return reader, writer
 
 
-async def read_until_closed(reader: asyncio.StreamReader, within_s: float) -> Optional[bytes]:
+async def read_until_closed(reader: asyncio.StreamReader, within_s: float) -> bytes | None:
     """What the server sent before closing the connection; None if still open after `within_s`."""
     try:
         return await asyncio.wait_for(reader.read(), within_s)
     except ConnectionResetError:
         return b""
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
 
 

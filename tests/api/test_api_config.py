@@ -6,15 +6,15 @@ import contextlib
 import socket
 import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from structlog.testing import capture_logs
 
 from app.daemon import Daemon
 from config import Settings
-from tests.shared_data import REPO
 from tests.config_env import load, problems
+from tests.shared_data import REPO
 
 LONG = "a-password-of-24-chars!!"
 

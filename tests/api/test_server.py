@@ -8,6 +8,7 @@ import aiohttp
 
 from .stub import AUTH, StubView
 
+
 async def test_ping_is_503_unless_the_scheduler_and_delivery_are_alive(served):
     view = StubView()
     server = await served(view)

@@ -9,12 +9,12 @@ import asyncio
 import io
 
 from alerts import ConsoleNotifier
+from app import components
 from app.daemon import Daemon
 from app.logs import configure
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
-from app import components
 
 
 async def main() -> None:

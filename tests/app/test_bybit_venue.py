@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import choch
+from app import components
 from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
@@ -16,7 +17,6 @@ from tests.fakes import bybit as fake_bybit
 from tests.fakes.binance_data import FakeBinance
 from tests.shared_data import load_candles
 from tests.test_cli_scan import jsonl, run_main_async
-from app import components
 
 # Real processes and a long replay: left out of `make test-fast`.
 pytestmark = pytest.mark.slow

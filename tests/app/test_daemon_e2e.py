@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 import choch
+from app import components
 from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
@@ -11,7 +12,6 @@ from exchanges.binance_client import BinanceMarketData
 from tests.fakes.binance_data import FakeBinance
 
 from ..shared_data import load_candles
-from app import components
 
 # End to end with real processes or long replays: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -140,9 +140,9 @@ async def test_a_failing_slot_does_not_stop_the_next_which_catches_up(fake, cand
 
 async def test_demo_trading_end_to_end_each_position_protected_and_one_per_signal(
         fake, candles, tmp_path):
-    from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
     from exchanges.binance import BINANCE
     from exchanges.binance_client import BinanceTrading
+    from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 
     exchange = FakeBinanceTrading()
     await exchange.start()

@@ -13,8 +13,8 @@ from alerts import OutboxDelivery
 from app.cycle import Poller
 from app.daemon import RECONCILE_EVERY_S, Daemon
 from config import load_settings
-from fetchers.adapter import TimeframeAdapter
 from exchanges.binance_client import BinanceMarketData
+from fetchers.adapter import TimeframeAdapter
 from trading import LiveTradingRefused, PaperBroker, PositionManager
 
 T0 = 1_772_323_200_000  # 2026-03-01 00:00 UTC

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import choch
+from app import components
 from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
@@ -18,7 +19,6 @@ from tests.fakes.binance_data import FakeBinance
 from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX
 
 from ..shared_data import REPO, load_candles
-from app import components
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,16 @@ from datetime import datetime
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from app.slots import (UTC, CandleCloseTrigger, candle_end, candle_open_before, fire_times,
-                       last_close, trigger_for, utc_ms)
+from app.slots import (
+    UTC,
+    CandleCloseTrigger,
+    candle_end,
+    candle_open_before,
+    fire_times,
+    last_close,
+    trigger_for,
+    utc_ms,
+)
 
 
 def _t(*args) -> datetime:

@@ -10,6 +10,7 @@ import io
 import pytest
 
 from alerts import ConsoleNotifier
+from app import components
 from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
@@ -19,7 +20,6 @@ from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from trading import client_id
 
 from ..shared_data import load_candles
-from app import components
 
 # A long replay against two local servers: left out of `make test-fast`.
 pytestmark = pytest.mark.slow

@@ -9,17 +9,17 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
+from app import components
 from app.controller import DaemonController
 from app.daemon import STARTUP_BACKOFF, Daemon
 from app.trading_start import TradingStart, TradingState
 from config import load_settings
-from exchanges.errors import AuthError, RateLimited, TransientExchangeError
 from domain.trade import TradeState
+from exchanges.errors import AuthError, RateLimited, TransientExchangeError
 from tests.app.notifier import RecordingNotifier
 from tests.app.test_startup_retries import FakeSleep, FlakyMarket
 from tests.trading.conftest import make_signal
 from trading import PaperBroker, PositionModeError
-from app import components
 
 DOWN = TransientExchangeError("binanceusdm GET https://demo-fapi.binance.com/fapi/v1/"
                               "positionSide/dual 503 Service Unavailable")

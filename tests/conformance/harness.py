@@ -28,16 +28,17 @@ Adding a venue to the suite = one class with these members, listed in HARNESSES
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import pandas as pd
 
 from exchanges.binance import BINANCE
 from exchanges.bybit import BYBIT
 from exchanges.venue import Venue
+from tests.fakes import bybit as fake_bybit
 from tests.fakes.binance_data import FakeBinance
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
-from tests.fakes import bybit as fake_bybit
 
 from .harness_base import FakeVenueHarness
 

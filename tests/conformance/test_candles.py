@@ -2,15 +2,14 @@
 take many pages, and custom timeframes built from them on the UTC-day grid."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-import pandas as pd
-
+from app import components
 from exchanges.retry import RetryPolicy
 from fetchers.adapter import TimeframeAdapter
 
 from .conftest import DAY, MIN, NOW
-from app import components
 
 pytestmark = pytest.mark.slow  # long paged ranges over every venue's fake
 

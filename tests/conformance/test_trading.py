@@ -7,13 +7,12 @@ import time
 
 import pytest
 
+from app import components
 from choch import Event
-from store import NewSignal, SignalRow, Store
 from domain.trade import Direction, ExitReason
+from store import NewSignal, SignalRow, Store
 from trading import PositionManager
 from trading.outcomes import OutcomeKind, SkipReason
-from app import components
-
 
 TF_MS = 15 * 60_000
 

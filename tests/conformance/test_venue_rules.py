@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from domain.timeframe import Timeframe
 from exchanges import registry
 from fetchers.timeframes import plan
-from domain.timeframe import Timeframe
 from trading.client_ids import client_id
 
 from .harness import HARNESSES

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from config import load_settings
-from exchanges.bybit import (BYBIT, EXPECT_FALLING, INTERNAL_ERROR, LEVERAGE_NOT_MODIFIED,
-                             PARAMS_ERROR)
-from exchanges.ccxt_lean import ccxt
-from exchanges.errors import (RateLimited, Rejected, TransientExchangeError, reason_of,
-                              translate)
-from exchanges.venue import Reason
-from domain.trade import Direction
-from tests.fakes.bybit import API_KEY, SECRET, FakeBybit
 from app import components
+from config import load_settings
+from domain.trade import Direction
+from exchanges.bybit import (
+    BYBIT,
+    EXPECT_FALLING,
+    INTERNAL_ERROR,
+    LEVERAGE_NOT_MODIFIED,
+    PARAMS_ERROR,
+)
+from exchanges.ccxt_lean import ccxt
+from exchanges.errors import RateLimited, Rejected, TransientExchangeError, reason_of, translate
+from exchanges.venue import Reason
+from tests.fakes.bybit import API_KEY, SECRET, FakeBybit
 
 SYMBOL = "BTC/USDT"
 

@@ -5,11 +5,10 @@ import re
 
 import pytest
 
-from app import banner
+from app import banner, components
 from config import lint_environment
 from exchanges.bybit import BYBIT
 from tests.config_env import load, problems
-from app import components
 
 DEMO_ON = dict(TRADING_EXCHANGE="bybit", ENABLE_TRADING="1", DEMO_TRADING="1",
                BYBIT_API_KEY="bk-123456", BYBIT_SECRET="bs-654321")

@@ -8,8 +8,15 @@ import pytest
 
 from exchanges.binance import BINANCE
 from exchanges.ccxt_lean import ccxt
-from exchanges.errors import (AuthError, PermanentExchangeError, RateLimited, Rejected,
-                              TransientExchangeError, reason_of, translate)
+from exchanges.errors import (
+    AuthError,
+    PermanentExchangeError,
+    RateLimited,
+    Rejected,
+    TransientExchangeError,
+    reason_of,
+    translate,
+)
 from exchanges.urls import override_hosts
 from exchanges.venue import TRANSIENT, Reason, rejected
 

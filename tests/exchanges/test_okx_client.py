@@ -9,18 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app import components
 from config import load_settings
+from exchanges.ccxt_lean import ccxt
 from exchanges.errors import Rejected, TransientExchangeError, translate
-from exchanges.okx import (OKX, RECENT_CANDLES_KEPT, base_step, inst_id, symbol_of,
-                           to_base, to_contracts)
+from exchanges.okx import (
+    OKX,
+    RECENT_CANDLES_KEPT,
+    base_step,
+    inst_id,
+    symbol_of,
+    to_base,
+    to_contracts,
+)
 from exchanges.okx_client import candle_endpoint
 from exchanges.retry import RetryPolicy
-from exchanges.ccxt_lean import ccxt
 from exchanges.venue import Reason
 from store import Store
-from trading.execution import OrderDesk, OrderUnresolved
 from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX
-from app import components
+from trading.execution import OrderDesk, OrderUnresolved
 
 pytestmark = pytest.mark.slow  # the OKX client against its fake, over long ranges
 

@@ -9,8 +9,8 @@ import pytest
 from app import banner
 from exchanges.okx import OKX
 from exchanges.registry import get_venue
-from tests.shared_data import REPO
 from tests.config_env import load, problems
+from tests.shared_data import REPO
 
 DEMO = dict(TRADING_EXCHANGE="okx", ENABLE_TRADING="1", DEMO_TRADING="1")
 

@@ -1,19 +1,18 @@
 """Why the exchange was not reached, read from the whole exception chain, not ccxt's wrapper."""
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
 
 import pytest
 
-from exchanges.reasons import network_reason
+from app import components
 from config import load_settings
-from exchanges.errors import TransientExchangeError
-from exchanges.ccxt_lean import ccxt
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
-from app import components
+from exchanges.ccxt_lean import ccxt
+from exchanges.errors import TransientExchangeError
+from exchanges.reasons import network_reason
 
 
 def _wrapped(inner: BaseException) -> TransientExchangeError:
@@ -53,7 +52,7 @@ async def test_a_closed_port_reads_connection_refused_with_the_address():
     (socket.gaierror(-2, "Name or service not known"),
      "DNS lookup failed: Name or service not known"),
     (ConnectionResetError(104, "Connection reset by peer"), "connection reset"),
-    (asyncio.TimeoutError(), "timed out"),
+    (TimeoutError(), "timed out"),
     (OSError(101, "Network is unreachable"), "network is unreachable"),
     (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "TLS handshake failed"),
 ])

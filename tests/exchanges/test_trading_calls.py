@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from app import components
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
 from exchanges.ccxt_lean import ccxt
 from exchanges.errors import RateLimited, TransientExchangeError, translate
-from app import components
 
 
 class Script:

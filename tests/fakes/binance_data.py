@@ -194,7 +194,7 @@ class FakeBinance:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    async def start(self) -> "FakeBinance":
+    async def start(self) -> FakeBinance:
         """Listen on 127.0.0.1, a free port; sets .url."""
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/fapi/v1/time", self._time)

@@ -12,7 +12,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -44,8 +44,8 @@ class BinanceReject(Exception):
 class Fault:
     """One injected failure: before processing ('status'), or after it ('lost')."""
 
-    method: Optional[str]
-    path: Optional[str]
+    method: str | None
+    path: str | None
     kind: str                  # status | lost | reject
     status: int = 502
     code: int = 0
@@ -89,7 +89,7 @@ class FakeBinanceTrading:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: web.AppRunner | None = None
         self._reads_new: dict[int, int] = {}   # orderId -> lookups still answered NEW
 
     # -- test controls ------------------------------------------------------------------------
@@ -420,7 +420,7 @@ class FakeBinanceTrading:
             return _status(fault.status)
         return web.json_response(body)
 
-    def _take_fault(self, method: str, path: str, params: dict) -> Optional[Fault]:
+    def _take_fault(self, method: str, path: str, params: dict) -> Fault | None:
         for f in self.faults:
             if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
                     f.when is None or f.when(params)):

@@ -71,7 +71,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -139,9 +139,9 @@ class Request:
 class Fault:
     """A scripted answer for the next `times` matching requests."""
 
-    path: Optional[str]
+    path: str | None
     kind: str                   # status | lost | reject | ratelimit
-    status: Optional[int] = 502  # None with kind lost: drop the connection
+    status: int | None = 502  # None with kind lost: drop the connection
     code: int = 0
     msg: str = ""
     times: int = 1
@@ -978,7 +978,7 @@ class FakeBybit:
         return {"X-Bapi-Limit": "10", "X-Bapi-Limit-Status": str(left),
                 "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms() + 1000)}
 
-    def _take_fault(self, path: str, params: dict) -> Optional[Fault]:
+    def _take_fault(self, path: str, params: dict) -> Fault | None:
         for f in self.faults:
             if f.times > 0 and f.path in (None, path) and (f.when is None or f.when(params)):
                 f.times -= 1

@@ -73,8 +73,8 @@ import re
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,9 +170,9 @@ class Fault:
     """A scripted failure: 'status' before processing, 'lost' after it, 'reject' a venue code."""
 
     kind: str
-    method: Optional[str]
-    path: Optional[str]
-    status: Optional[int] = 502
+    method: str | None
+    path: str | None
+    status: int | None = 502
     code: str = ""
     msg: str = ""
     times: int = 1
@@ -315,7 +315,7 @@ class FakeOKX:
         self._now = now_ms
         self._ids = itertools.count(2_896_576_259_728_695_296)
         self._resampled: dict[tuple[str, str, int], pd.DataFrame] = {}
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: web.AppRunner | None = None
         self.url = ""
 
     # -- clock and controls -------------------------------------------------------------------
@@ -422,7 +422,7 @@ class FakeOKX:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         route = ROUTES.get((request.method, request.path))
-        fault: Optional[Fault] = None
+        fault: Fault | None = None
         try:
             if request.method == "POST":
                 entry.params = self._json(body)
@@ -466,7 +466,7 @@ class FakeOKX:
         except ValueError:
             raise OkxError("50002", "JSON syntax error", 400) from None
 
-    def _take_fault(self, method: str, path: str, params: Any) -> Optional[Fault]:
+    def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
         for f in self.faults:
             if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
                     f.when is None or f.when(params)):
@@ -512,7 +512,7 @@ class FakeOKX:
             raise OkxError("50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401)
         stamp = h["OK-ACCESS-TIMESTAMP"]
         try:
-            sent = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            sent = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         except ValueError:
             raise OkxError("50112", "Invalid OK-ACCESS-TIMESTAMP.", 401) from None
         if abs(self.wall_ms() - sent.timestamp() * 1000) > 30_000:
@@ -1296,7 +1296,7 @@ def _ok(data: list) -> web.Response:
     return _reply({"code": "0", "data": data, "msg": ""})
 
 
-def _status(status: Optional[int], headers: dict) -> web.Response:
+def _status(status: int | None, headers: dict) -> web.Response:
     if status == 429:
         return _reply({"msg": "Too Many Requests", "code": "50011"}, status=429,
                                  headers=headers)

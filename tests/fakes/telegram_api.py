@@ -13,8 +13,9 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -60,8 +61,8 @@ class Sent:
 
     method: str
     chat_id: str
-    text: Optional[str]            # text, or the photo caption
-    parse_mode: Optional[str]
+    text: str | None            # text, or the photo caption
+    parse_mode: str | None
     photo_bytes: int
     at: float
     message_id: int
@@ -76,15 +77,15 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     blocked_chats: set[str] = field(default_factory=set)
-    known_chats: Optional[set[str]] = None   # None: every chat exists
+    known_chats: set[str] | None = None   # None: every chat exists
     down_until: float = 0.0                  # test-clock time until which every call gets 502
     down_kind: str = "502"
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _updates: list[dict] = field(default_factory=list)
     _update_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1))
-    _new_update: Optional[asyncio.Event] = None
-    _runner: Optional[web.AppRunner] = None
+    _new_update: asyncio.Event | None = None
+    _runner: web.AppRunner | None = None
     url: str = ""
 
     # -- control ---------------------------------------------------------------------------------
@@ -98,8 +99,8 @@ class FakeTelegram:
         """Every call fails (502 by default) until the test clock reaches `until`."""
         self.down_until, self.down_kind = until, kind
 
-    def push_message(self, chat_id: int, text: str, *, user_id: Optional[int] = None,
-                     date: Optional[float] = None, chat_type: Optional[str] = None) -> int:
+    def push_message(self, chat_id: int, text: str, *, user_id: int | None = None,
+                     date: float | None = None, chat_type: str | None = None) -> int:
         """Queue an incoming message update; returns its update_id."""
         chat_type = chat_type or ("private" if chat_id > 0 else "supergroup")
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
@@ -144,7 +145,7 @@ class FakeTelegram:
             await self._runner.cleanup()
 
     @staticmethod
-    def _error(code: int, description: str, parameters: Optional[dict] = None) -> web.Response:
+    def _error(code: int, description: str, parameters: dict | None = None) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if parameters:
             body["parameters"] = parameters
@@ -175,7 +176,7 @@ class FakeTelegram:
                 photo = photo or 1
         return params, photo
 
-    def _failure_response(self, failure: Failure) -> Optional[web.Response]:
+    def _failure_response(self, failure: Failure) -> web.Response | None:
         """The HTTP answer for a scripted failure (None for 'lost_reply', handled by the caller)."""
         if failure.kind == "429":
             return self._error(429, f"Too Many Requests: retry after {failure.retry_after}",
@@ -198,7 +199,7 @@ class FakeTelegram:
             return self._error(401, "Unauthorized")
         params, photo = await self._params(request)
         self.calls.append(Call(method, params, self.clock(), photo))
-        failure: Optional[Failure] = None
+        failure: Failure | None = None
         if self.clock() < self.down_until:
             failure = Failure(self.down_kind)
         elif self._failures[method]:
@@ -222,7 +223,7 @@ class FakeTelegram:
                          BOT_USERNAME, "can_join_groups": True,
                          "can_read_all_group_messages": False, "supports_inline_queries": False})
 
-    def _chat_problem(self, chat_id: str) -> Optional[web.Response]:
+    def _chat_problem(self, chat_id: str) -> web.Response | None:
         if self.known_chats is not None and chat_id not in self.known_chats:
             return self._error(*ERRORS["chat_not_found"])
         if chat_id in self.blocked_chats:
@@ -295,7 +296,7 @@ class FakeTelegram:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self._ok(self._updates[:limit])
 

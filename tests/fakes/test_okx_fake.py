@@ -12,7 +12,7 @@ from ccxt.async_support.okx import okx  # the module itself: the lean package li
 
 from exchanges.ccxt_lean import ccxt
 from exchanges.urls import override_hosts
-from tests.fakes.okx import (API_KEY, PASSPHRASE, SECRET, FakeOKX, bar_open)
+from tests.fakes.okx import API_KEY, PASSPHRASE, SECRET, FakeOKX, bar_open
 from tests.shared_data import load_candles
 
 BTC, SYMBOL = "BTC-USDT-SWAP", "BTC/USDT:USDT"

@@ -6,12 +6,12 @@ import random
 
 import pytest
 
+from app import components
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
 from exchanges.retry import RetryPolicy
 from tests.fakes.binance_data import FakeBinance
-from app import components
 
 # 2026-02-10 12:00:00 UTC: inside the real LTCUSDT February 2026 data.
 NOON = 1_770_724_800_000

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from config import load_settings
 from app.components import fetch_history
+from config import load_settings
 from tests.fetchers.conftest import fast_retry
 from tests.fetchers.test_adapter import MIDNIGHT, MIN, day_aligned
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from exchanges.ccxt_lean import ccxt
+from exchanges.errors import PermanentExchangeError, TransientExchangeError
 from tests.fetchers.conftest import NOON, FakeClock, HostClock, fake_timed_retry, fast_retry
 
 KLINES = "/fapi/v1/klines"

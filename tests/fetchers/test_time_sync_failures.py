@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import socket
 
-
 from exchanges.errors import ExchangeUnavailable
 
 from .conftest import fast_retry

@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from domain.timeframe import DAY_MS
 from exchanges.binance import BINANCE
 from fetchers.adapter import TimeframeAdapter
 from fetchers.aggregate import aggregate
 from fetchers.timeframes import plan
 from tests.fakes.binance_data import INTERVAL_MS, resample, synthetic
-from domain.timeframe import DAY_MS
 
 MIN = 60_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC (a Thursday)

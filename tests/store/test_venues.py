@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from choch import Event
-from store import NewSignal, Store
 from domain.trade import Direction
+from store import NewSignal, Store
 from store.schema import MIGRATIONS
 
 PARAMS = "L5R5close"

@@ -5,15 +5,15 @@ import time
 
 import pytest
 
+from app import components
 from choch import Event
 from config import load_settings
-from store import NewSignal, Store
-from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from domain.trade import Direction
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
+from store import NewSignal, Store
+from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from trading.outcomes import OutcomeKind, SignalOutcome
-from app import components
 
 TF_MS = 15 * 60_000
 

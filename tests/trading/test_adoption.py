@@ -2,8 +2,6 @@
 adopted, our orders are cancelled only where the exchange is flat, foreign positions left alone."""
 from __future__ import annotations
 
-
-
 from .conftest import TF_MS, is_opened, make_manager, make_signal, notices
 
 

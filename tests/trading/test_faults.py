@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.trade import ExitReason, OrderStatus
-from domain.trade import TradeState
+from domain.trade import ExitReason, OrderStatus, TradeState
 from trading.outcomes import OutcomeKind, ProtectionProblem, SignalOutcome, SkipReason
 
 from .conftest import TF_MS, is_opened, make_manager, make_signal, notices

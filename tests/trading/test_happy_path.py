@@ -1,8 +1,7 @@
 """A signal becomes one protected position; the stop or target closes it with PnL recorded."""
 from __future__ import annotations
 
-from domain.trade import Direction
-from domain.trade import TradeState
+from domain.trade import Direction, TradeState
 from trading.client_ids import VALID
 from trading.outcomes import OutcomeKind, SignalOutcome, SizeLimit, SizeProblem, SkipReason
 

@@ -2,17 +2,24 @@
 never asked about again; decisions come back as values and their words stay the users' words."""
 from __future__ import annotations
 
-from domain.trade import Direction, ExitReason, OrderStatus
-from domain.trade import TradeState
+from app import components
+from domain.trade import Direction, ExitReason, OrderStatus, TradeState
 from trading import PaperBroker
 from trading.client_ids import client_id
 from trading.models import OrderResult
 from trading.notices import limit_text, outcome_text, protection_text, skip_text
-from trading.outcomes import (EntryDecision, Limit, LimitKind, OutcomeKind, ProtectionFailure,
-                              ProtectionProblem, SignalOutcome, SkipReason)
+from trading.outcomes import (
+    EntryDecision,
+    Limit,
+    LimitKind,
+    OutcomeKind,
+    ProtectionFailure,
+    ProtectionProblem,
+    SignalOutcome,
+    SkipReason,
+)
 
 from .conftest import TF_MS, make_manager, make_settings, make_signal, notices
-from app import components
 
 
 def _canceled_market_order(fake, cid: str) -> None:

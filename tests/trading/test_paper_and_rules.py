@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from store import Store
+from app import components
 from domain.trade import Direction, ExitReason
+from store import Store
 from trading import PaperBroker
 from trading.client_ids import VALID, client_id, is_ours
 from trading.models import MarketRules
@@ -14,7 +15,6 @@ from trading.risk import levels, size
 from trading.rules import floor_to
 
 from .conftest import TF_MS, is_opened, make_settings, make_signal, notices
-from app import components
 
 
 def candles(start_ms: int, rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:

@@ -5,17 +5,17 @@ import time
 
 import pytest
 
+from app import components
 from config import ConfigError, Settings
-from store import Store
 from domain.trade import Direction, ExitReason, OrderStatus
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
+from store import Store
 from trading import LiveTradingRefused, PositionModeError
 from trading.client_ids import client_id
 from trading.outcomes import Limit, LimitKind, OutcomeKind, SkipReason
 
 from .conftest import TF_MS, is_opened, make_manager, make_settings, make_signal, notices
-from app import components
 
 
 class Killed(BaseException):

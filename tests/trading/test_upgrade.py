@@ -2,7 +2,6 @@
 older client-id format ('chx' + hex + '-' + role), are still the daemon's to manage."""
 from __future__ import annotations
 
-
 from store import Store
 from trading.client_ids import is_ours
 from trading.outcomes import OutcomeKind

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from domain.trade import ExitReason, OrderStatus
 from exchanges.errors import Rejected
 from exchanges.venue import Reason
-from domain.trade import ExitReason, OrderStatus
 from trading.client_ids import TAGGED, tag_of
 from trading.execution import ClientIdTaken, OrderDesk
 from trading.models import OrderResult
