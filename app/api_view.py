@@ -179,7 +179,7 @@ class DaemonApiView:
         """Both instances with their health; data freshness; trading mode, clock, position mode."""
         d, s = self.daemon, self.daemon.settings
         now = self._now_ms()
-        failing = sum(len(x["failed"]) + len(x["behind"]) for x in d.last_slot.values())
+        failing = sum(x.lagging for x in d.last_slot.values())
         data = self._instance("data", banner.data_host(s))
         data.update(ok=bool(d.last_slot) and not failing, streams_behind=failing,
                     candles=candle_ages(d, now),

@@ -9,7 +9,7 @@ from store import Store
 from trading import PositionManager
 
 from . import banner
-from .cycle import Poller
+from .cycle import Poller, SlotSummary
 from .trading_start import TradingStart
 
 
@@ -20,7 +20,7 @@ class RunningDaemon(Protocol):
     clock: Callable[[], float]
     started_at: float
     symbols: list[str]
-    last_slot: dict[str, dict]
+    last_slot: dict[str, SlotSummary]
     trading_error: str | None
     store: Store
     manager: PositionManager
@@ -38,7 +38,7 @@ class DaemonController:
         """Uptime, mode, what is watched, last candle per stream, health of both instances."""
         d = self.daemon
         s = d.settings
-        failing = {tf: len(x["failed"]) + len(x["behind"]) for tf, x in d.last_slot.items()}
+        failing = {tf: x.lagging for tf, x in d.last_slot.items()}
         return {
             "uptime_s": int(d.clock() - d.started_at),
             "mode": banner.trading_mode(s),

@@ -1,6 +1,8 @@
 """One scheduled slot of one timeframe: fetch every symbol's closed candles and feed its stream."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncio
 import time
 from collections import Counter
@@ -24,6 +26,26 @@ log = structlog.get_logger(__name__)
 # Called with (symbol, timeframe, new candles, signals just recorded) after each stream is fed.
 Sink = Callable[[str, str, pd.DataFrame, list[SignalRow]], Awaitable[None]]
 
+
+
+@dataclass(frozen=True)
+class SlotSummary:
+    """What one slot of one timeframe did: which symbols lag or failed, and why, if nothing
+    could be fetched at all."""
+
+    timeframe: str
+    close: int                  # the close (ms) the slot waited for
+    symbols: int                # symbols polled
+    behind: list[str]           # fetched, but the closed candle was not published in time
+    failed: list[str]           # not fetched (the fetcher's retry budget spent)
+    attempts: int
+    fetched: int
+    unreachable: str | None     # why the exchange could not be reached when nothing was fetched
+
+    @property
+    def lagging(self) -> int:
+        """Symbols failed or behind: what /status and health count."""
+        return len(self.failed) + len(self.behind)
 
 class CandleSource(Protocol):
     """Closed candles of any timeframe (fetchers.adapter.TimeframeAdapter)."""
@@ -105,7 +127,8 @@ class Poller:
             return None
 
     async def run_slot(self, timeframe: str, symbols: list[str], close_ms: int,
-                       now_ms: Callable[[], Awaitable[int]], retry_s: float = 0.0) -> dict:
+                       now_ms: Callable[[], Awaitable[int]], retry_s: float = 0.0
+                       ) -> SlotSummary:
         """Poll every symbol for the candle that closed at close_ms, retrying briefly (within
         `retry_s`) those whose exchange has not published it yet. Returns a summary; its
         `unreachable` is why the exchange could not be reached when no fetch succeeded."""
@@ -129,15 +152,14 @@ class Poller:
         fetched = len(symbols) - len(set(failed))
         # The most frequent reason (first seen on a tie): one line for the operator, not N.
         unreachable = Counter(reasons).most_common(1)[0][0] if reasons and not fetched else None
-        return {"timeframe": timeframe, "symbols": len(symbols), "behind": todo,
-                "failed": failed, "attempts": attempts, "fetched": fetched,
-                "unreachable": unreachable}
+        return SlotSummary(timeframe, close_ms, len(symbols), todo, failed, attempts, fetched,
+                           unreachable)
 
 
-def log_slot(timeframe: str, summary: dict) -> None:
+def log_slot(timeframe: str, summary: SlotSummary) -> None:
     """One line per slot; an error line when the exchange could not be reached at all."""
-    log.info("slot_done", tf=timeframe, symbols=summary["symbols"],
-             behind=len(summary["behind"]), failed=len(summary["failed"]))
-    if summary["unreachable"]:
-        log.error("market_data_unreachable", tf=timeframe, reason=summary["unreachable"],
-                  symbols=summary["symbols"])
+    log.info("slot_done", tf=timeframe, symbols=summary.symbols, behind=len(summary.behind),
+             failed=len(summary.failed))
+    if summary.unreachable:
+        log.error("market_data_unreachable", tf=timeframe, reason=summary.unreachable,
+                  symbols=summary.symbols)

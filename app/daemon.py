@@ -30,7 +30,7 @@ from trading import Broker
 
 from . import api_view, banner
 from .controller import DaemonController
-from .cycle import CandleSource, Poller, log_slot
+from .cycle import CandleSource, Poller, SlotSummary, log_slot
 from .memory import pin_mmap_threshold
 from .pipeline import params_key
 from .sdnotify import SystemdNotifier
@@ -79,7 +79,7 @@ class Daemon:
         self.inflight: set[asyncio.Task] = set()
         self.tasks: list[asyncio.Task] = []
         self.symbols: list[str] = []
-        self.last_slot: dict[str, dict] = {}
+        self.last_slot: dict[str, SlotSummary] = {}
         self.trading_error: str | None = None  # the last reconciliation's failure, for /status
         self.smallest_tf = min(settings.timeframes, key=timeframe_ms)
         self.metrics = Metrics()  # exposed at /metrics when API_LISTEN is set
@@ -170,8 +170,8 @@ class Daemon:
         """One catch-up round of every timeframe; NoMarketData when nothing was fetched because
         the exchange was unreachable."""
         summaries = [await self.run_timeframe(tf, retry_s=0.0) for tf in self.settings.timeframes]
-        reasons = [x["unreachable"] for x in summaries if x["unreachable"]]
-        if reasons and not any(x["fetched"] for x in summaries):
+        reasons = [x.unreachable for x in summaries if x.unreachable]
+        if reasons and not any(x.fetched for x in summaries):
             raise NoMarketData(reasons[0])
 
     async def _until_stopped(self, what: str, fn: Callable[[], Awaitable[T]],
@@ -199,7 +199,7 @@ class Daemon:
 
     # -- the pipeline ----------------------------------------------------------------------------
 
-    async def run_timeframe(self, timeframe: str, retry_s: float | None = None) -> dict:
+    async def run_timeframe(self, timeframe: str, retry_s: float | None = None) -> SlotSummary:
         """One slot of one timeframe: every symbol fetched, fed, recorded, alerted, traded."""
         async with self._in_flight():
             await self._refresh_universe()
@@ -224,14 +224,12 @@ class Daemon:
         """The symbols to watch: cached by the fetcher, refreshed hourly."""
         self.symbols = await self.fetcher.universe()
 
-    async def _run_slot(self, timeframe: str, retry_s: float | None) -> dict:
+    async def _run_slot(self, timeframe: str, retry_s: float | None) -> SlotSummary:
         """Poll every symbol for the candle that closed last; the slot's summary."""
         close = last_close(timeframe, await self.now_ms())
-        summary = await self.poller.run_slot(
+        return await self.poller.run_slot(
             timeframe, self.symbols, close, self.now_ms,
             self.settings.slot_retry_s if retry_s is None else retry_s)
-        summary["close"] = close
-        return summary
 
     async def _job(self, timeframe: str) -> None:
         """The scheduled job: never lets an exception reach the scheduler."""

@@ -31,7 +31,7 @@ async def main() -> None:
     while True:
         summary = await daemon.run_timeframe("1m", retry_s=0)
         await daemon.reconcile()  # the reconciliation job, as the scheduler would run it
-        print("slot", summary["close"], flush=True)
+        print("slot", summary.close, flush=True)
         await asyncio.sleep(0.01)
 
 

@@ -1,6 +1,8 @@
 """/status reports what the daemon saw: slots behind, the last reconciliation's failure."""
 from __future__ import annotations
 
+from app.cycle import SlotSummary
+
 from types import SimpleNamespace
 
 from app.controller import DaemonController
@@ -23,7 +25,8 @@ def test_status_is_healthy_when_slots_and_reconciliation_went_through(store):
 
 
 def test_status_names_streams_behind_and_a_failed_reconciliation(store):
-    slot = {"failed": ["BTC/USDT"], "behind": []}
+    slot = SlotSummary("15m", 0, 1, behind=[], failed=["BTC/USDT"], attempts=1, fetched=0,
+                       unreachable=None)
     status = DaemonController(_daemon(store, last_slot={"15m": slot},
                                       trading_error="TransientExchangeError: 503")).status()
     assert status["data_health"].startswith("degraded (1 stream")

@@ -117,7 +117,7 @@ async def test_a_failing_slot_does_not_stop_the_next_which_catches_up(fake, cand
     fake.fail("/fapi/v1/klines", 503, times=1000)
     fake.advance(MINUTE)
     summary = await daemon.run_timeframe("1m", retry_s=0)
-    assert summary["failed"] == ["LTC/USDT"]
+    assert summary.failed == ["LTC/USDT"]
     fake.faults.clear()
 
     calls = {"n": 0}

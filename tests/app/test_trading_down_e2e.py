@@ -112,7 +112,7 @@ async def test_trading_down_at_start_alerts_and_skips_then_trades_once_it_is_bac
         # Start-up ends (catch-up done, ready to schedule) without the trading venue.
         await asyncio.wait_for(daemon.startup(), 60)
         await daemon.trading.settled()
-        assert not daemon.trading.up and daemon.last_slot["1m"]["fetched"]
+        assert not daemon.trading.up and daemon.last_slot["1m"].fetched
         for retries in (2, 3):  # retried in the background, each failing again
             gate.open()
             await _until(lambda: len(gate.delays) == retries, 30, f"retry {retries}")
