@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 import pandas as pd
@@ -15,15 +16,13 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alerts import CommandChannel, Notifier, OutboxDelivery, signal_payload
+from alerts import CommandChannel, Notifier, OutboxDelivery
 from api import Metrics
 from app import components
-from choch import Event
 from config import Settings
-from domain.backoff import Backoff, Failure, Sleep, Stopped, retry, sleep_unless
+from domain.backoff import Failure, Sleep
 from domain.timeframe import timeframe_ms
 from exchanges.port import MarketData
-from exchanges.reasons import network_reason
 from fetchers.adapter import TimeframeAdapter
 from store import SignalRow, open_exclusive
 from trading import Broker
@@ -32,10 +31,12 @@ from . import api_view, banner
 from .controller import DaemonController
 from .cycle import CandleSource, Poller, SlotSummary, log_slot
 from .memory import pin_mmap_threshold
-from .pipeline import params_key
+from .pipeline import alert_payload
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
-from .trading_start import REFUSED, TradingStart, transient
+from .startup_waits import (STARTUP_BACKOFF, NoMarketData, StartupWaits, feed_watchdog,
+                            guard_state_db)
+from .trading_start import REFUSED, TradingStart
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -43,9 +44,6 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHUTDOWN_JOB_WAIT_S = 5.0
 SHUTDOWN_FLUSH_S = 2.0
 STATE_CHECK_S = 60.0  # how often the daemon checks that its state DB file is still there
-DATA_RETRY_MAX_S = 60.0
-# Start-up waits for the exchange as long as it takes: 1 s, 2 s, 4 s ... then every minute.
-STARTUP_BACKOFF = Backoff(base_s=1.0, factor=2.0, cap_s=DATA_RETRY_MAX_S)
 # Reconciliation (positions, stops and targets vs the exchange) is its own job, once a minute:
 # a stop or target hit is noticed within a minute whatever the timeframes, and never twice at
 # once when several timeframes close together.
@@ -103,28 +101,27 @@ class Daemon:
         # Live trading needs its confirmation: LiveTradingRefused otherwise.
         self.broker: Broker = broker or components.make_broker(s, self.store)
         self.manager = components.position_manager(s, self.store, self.broker, clock=self.clock)
-        self.poller = Poller(s, self.store, self.adapter, self._payload, self._after_feed)
+        self.poller = Poller(s, self.store, self.adapter, partial(alert_payload, s),
+                             self._after_feed)
         # In the background: market data, signals and alerts never wait for the trading venue.
         self.trading = TradingStart(self.manager, lambda: self.symbols, stop=self.stop,
                                     backoff=STARTUP_BACKOFF, sleep=self.sleep,
                                     systemd=self.systemd, on_change=self._trading_changed,
                                     on_up=self._trade_pending)
 
-    def _payload(self, symbol: str, timeframe: str, event: Event, candles: pd.DataFrame) -> dict:
-        """The outbox payload of a signal: the alert's text fields and its chart candles."""
-        s = self.settings
-        return signal_payload(symbol, timeframe, event, banner.alert_mode(s),
-                              params_key(s.pivot_left, s.pivot_right, s.break_on), candles,
-                              s.pivot_left, s.pivot_right)
+    @property
+    def waits(self) -> StartupWaits:
+        """The start-up retries, with the daemon's current sleep (tests replace it)."""
+        return StartupWaits(self.systemd, self.stop, self.sleep)
 
     async def startup(self) -> None:
         """Connect the data instance, restore state, catch up; ready to schedule after. The
         trading instance starts meanwhile in the background (`self.trading`)."""
         # Months of charts and candle frames must not leave the C heap full of holes.
         log.debug("malloc_mmap_threshold", pinned=pin_mmap_threshold())
-        await self._retry_forever("data_instance_start", self.fetcher.start)
+        await self.waits.retry_forever("data_instance_start", self.fetcher.start)
         api_view.instrument(self)  # metrics hooks: both instances, delivery, manager
-        self.symbols = await self._retry_forever("universe", self.fetcher.universe)
+        self.symbols = await self.waits.retry_forever("universe", self.fetcher.universe)
         self.trading.begin()
         await self._catch_up_until_data_flows()
 
@@ -144,15 +141,6 @@ class Daemon:
                                 f"{len(self.settings.timeframes)} timeframes"
                                 + (f"; trading unavailable ({down})" if down else ""))
 
-    async def _retry_forever(self, what: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """Call fn until it succeeds (transient failures) or the daemon is asked to stop."""
-
-        def on_failure(failure: Failure) -> None:
-            log.warning("retrying", what=what, error=str(failure.error),
-                        reason=network_reason(failure.error), in_s=failure.delay_s)
-
-        return await self._until_stopped(what, fn, transient, on_failure)
-
     async def _catch_up_until_data_flows(self) -> None:
         """Catch up every timeframe; while no candle at all could be fetched because the exchange
         is unreachable, say why and try again: `ready` means market data flows."""
@@ -163,8 +151,8 @@ class Daemon:
                       retry_in_s=failure.delay_s)
             self.systemd.status(f"not ready: market data unreachable ({failure.error}); retrying")
 
-        await self._until_stopped("market data", self._catch_up_once,
-                                  lambda e: isinstance(e, NoMarketData), on_failure)
+        await self.waits.until_stopped("market data", self._catch_up_once,
+                                       lambda e: isinstance(e, NoMarketData), on_failure)
 
     async def _catch_up_once(self) -> None:
         """One catch-up round of every timeframe; NoMarketData when nothing was fetched because
@@ -173,22 +161,6 @@ class Daemon:
         reasons = [x.unreachable for x in summaries if x.unreachable]
         if reasons and not any(x.fetched for x in summaries):
             raise NoMarketData(reasons[0])
-
-    async def _until_stopped(self, what: str, fn: Callable[[], Awaitable[T]],
-                             retry_on: Callable[[Exception], bool],
-                             on_failure: Callable[[Failure], None]) -> T:
-        """Retry fn with the start-up backoff, feeding the watchdog while it waits; a stop
-        cancels the start-up at once."""
-
-        def failed(failure: Failure) -> None:
-            self.systemd.watchdog()  # a start-up waiting for hours is not a hung daemon
-            on_failure(failure)
-
-        try:
-            return await retry(fn, backoff=STARTUP_BACKOFF, retry_on=retry_on, stop=self.stop,
-                               on_failure=failed, sleep=self.sleep)
-        except Stopped:
-            raise asyncio.CancelledError(f"stopped while waiting for {what}") from None
 
     async def now_ms(self) -> int:
         """Exchange time (the clock that decides which candles are closed), host clock if down."""
@@ -294,24 +266,14 @@ class Daemon:
         return scheduler
 
     async def _state_guard(self, interval_s: float) -> None:
-        """Stop (exit 1, so systemd restarts) if the state DB file is deleted or replaced: the
-        daemon would otherwise keep recording into a file nobody can open again."""
-        while not await sleep_unless(interval_s, self.stop, sleep=self.sleep):
-            problem = self.store.replaced()
-            if problem is not None:
-                log.error("state_db_vanished", problem=problem,
-                          consequence="stopping; the next start begins with an empty state DB "
-                                      "(detectors warm up again, recent alerts may repeat)")
-                self.exit_status = EXIT_FAILED
-                self.stop.set()
-                return
+        """Stop (exit 1, so systemd restarts) if the state DB file is deleted or replaced."""
+        if await guard_state_db(self.store, interval_s, self.stop, self.sleep):
+            self.exit_status = EXIT_FAILED
+            self.stop.set()
 
     async def _watchdog(self) -> None:
-        """Feed systemd's watchdog three times per its interval until the daemon stops."""
-        interval = (self.systemd.watchdog_s or 30.0) / 3
-        while not self.stop.is_set():
-            self.systemd.watchdog()
-            await sleep_unless(interval, self.stop, sleep=self.sleep)
+        """Feed systemd's watchdog until the daemon stops."""
+        await feed_watchdog(self.systemd, self.stop, self.sleep)
 
     def start_background(self) -> None:
         """Alert delivery, the Telegram command channel (when configured) and the watchdog."""
@@ -433,7 +395,3 @@ class Daemon:
         if failure is not None:
             raise failure
         return self.exit_status
-
-
-class NoMarketData(Exception):
-    """A catch-up round fetched nothing because the exchange was unreachable (the reason)."""

@@ -7,11 +7,15 @@ from dataclasses import dataclass
 import pandas as pd
 import structlog
 
+from alerts import signal_payload
 from choch import Event, StructureDetector
+from config import Settings
 from domain.timeframe import timeframe_ms
 from domain.trade import TradeState
 from store import NewSignal, SignalRow, Store
 from store.signals import DEFAULT_VENUE
+
+from . import banner
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +27,14 @@ PayloadBuilder = Callable[[str, str, Event, pd.DataFrame], dict]
 def params_key(left: int, right: int, break_on: str) -> str:
     """The detector parameters as they appear in an event's identity, e.g. 'L5R5close'."""
     return f"L{left}R{right}{break_on}"
+
+
+def alert_payload(s: Settings, symbol: str, timeframe: str, event: Event,
+                  candles: pd.DataFrame) -> dict:
+    """The outbox payload of a signal: the alert's text fields and its chart candles."""
+    return signal_payload(symbol, timeframe, event, banner.alert_mode(s),
+                          params_key(s.pivot_left, s.pivot_right, s.break_on), candles,
+                          s.pivot_left, s.pivot_right)
 
 
 @dataclass(frozen=True)

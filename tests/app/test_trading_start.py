@@ -11,7 +11,8 @@ from structlog.testing import capture_logs
 
 from app import components
 from app.controller import DaemonController
-from app.daemon import STARTUP_BACKOFF, Daemon
+from app.daemon import Daemon
+from app.startup_waits import STARTUP_BACKOFF
 from app.trading_start import TradingStart, TradingState
 from config import load_settings
 from domain.trade import TradeState
