@@ -13,6 +13,7 @@ from domain.symbols import normalize_symbol
 from domain.trade import Direction, ExitReason, TradeState
 from exchanges.errors import PermanentExchangeError
 from store import SignalRow, Store
+from store.orders import PositionRow
 
 from . import risk
 from .client_ids import client_id
@@ -150,6 +151,28 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         return outcome
 
     async def _on_signal(self, signal: SignalRow, timeframe_ms: int) -> SignalOutcome:
+        """The gates in order (each may end the decision), then the entry."""
+        gated = self._gate(signal, timeframe_ms)
+        if gated is not None:
+            return gated
+        direction = Direction.from_event(signal.event.direction)
+        decided, held = await self._against_the_venue(signal, direction)
+        if decided is not None:
+            return decided
+        # Every check before a reversal closes anything: a reversal that cannot open its new
+        # position leaves the old one (and its protection) alone.
+        decided, qty = self._sized(signal, direction, held)
+        if decided is not None:
+            return decided
+        if held is not None:
+            closed = await self._close_position(held, ExitReason.OPPOSITE)
+            if self.store.open_position(signal.symbol, self.mode, self.venue) is not None:
+                return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_NOT_CLOSED,
+                                                                close=closed), alert=True)
+        return await self._enter(signal, direction, qty, client_id(signal.identity, "entry"))
+
+    def _gate(self, signal: SignalRow, timeframe_ms: int) -> SignalOutcome | None:
+        """What ends the decision before the venue is asked: handled, kind, age, sent, state."""
         current = self.store.signal(signal.id) or signal
         if current.trade_state != TradeState.PENDING:
             return SignalOutcome(OutcomeKind.ALREADY_HANDLED, state=current.trade_state)
@@ -160,9 +183,8 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
             return SignalOutcome(OutcomeKind.NOT_TRADED)
         if self.now_ms() - e.confirmed_at > timeframe_ms:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.STALE))
-        entry_id = client_id(signal.identity, "entry")
         # Sent before (crash, duplicate call), maybe under an id of an older format.
-        if self.store.intent(entry_id) is not None or \
+        if self.store.intent(client_id(signal.identity, "entry")) is not None or \
                 self.store.intents(signal_id=signal.id, role="entry"):
             return SignalOutcome(OutcomeKind.ALREADY_SENT)
         if self.unavailable is not None:  # never traded late: skipped for good
@@ -173,63 +195,69 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
                               alert=True)
         if self.paused:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.PAUSED))
-        direction = Direction.from_event(e.direction)
-        held = self.store.open_position(signal.symbol, self.mode, self.venue)
         if signal.symbol in self._mismatch:
             return self._skip(signal, SignalOutcome.skipped(
                 SkipReason.QUANTITY_MISMATCH, detail=self._mismatch[signal.symbol]), alert=True)
-        # The venue now, not the last reconciliation's snapshot: a position opened by hand a
-        # second ago must not be netted with the daemon's entry.
+        return None
+
+    async def _against_the_venue(self, signal: SignalRow, direction: Direction
+                                 ) -> tuple[SignalOutcome | None, PositionRow | None]:
+        """The venue's position now (not the last reconciliation's snapshot: a position opened
+        by hand a second ago must not be netted with the daemon's entry) against the DB's, and
+        what an open position of ours means for this signal."""
+        held = self.store.open_position(signal.symbol, self.mode, self.venue)
         try:
             venue = await self._venue_position(signal.symbol)
         except PositionUnreadable as err:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.POSITION_UNREADABLE,
-                                                            detail=str(err)), alert=True)
+                                                            detail=str(err)), alert=True), held
         if held is not None and venue is None:  # its stop or target filled since the last look
             await self._record_exit(held)
             held = self.store.open_position(signal.symbol, self.mode, self.venue)
         unexpected = self._unexpected(venue, held)
         if unexpected is not None:
             return self._skip(signal, SignalOutcome.skipped(unexpected[0], detail=unexpected[1]),
-                              alert=True)
-        if held is not None:
-            if held.direction == direction:
-                return self._skip(signal, SignalOutcome.skipped(SkipReason.SAME_DIRECTION))
-            if self.policy.on_opposite == "ignore":
-                return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_IGNORED))
-            if self.policy.on_opposite == "close":
-                closed = await self._close_position(held, ExitReason.OPPOSITE)
-                return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_CLOSED,
-                                                                close=closed))
-        # Every check before a reversal closes anything: a reversal that cannot open its new
-        # position leaves the old one (and its protection) alone.
+                              alert=True), held
+        if held is None:
+            return None, None
+        if held.direction == direction:
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.SAME_DIRECTION)), held
+        if self.policy.on_opposite == "ignore":
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_IGNORED)), held
+        if self.policy.on_opposite == "close":
+            closed = await self._close_position(held, ExitReason.OPPOSITE)
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_CLOSED,
+                                                            close=closed)), held
+        return None, held
+
+    def _sized(self, signal: SignalRow, direction: Direction, held: PositionRow | None
+               ) -> tuple[SignalOutcome | None, float]:
+        """The limits, the venue's rules, the stop and target, and the quantity; checked and
+        sized at the price the entry is expected to fill at (the paper broker's slipped close,
+        as in a backtest; the close itself on an exchange)."""
         limit = self._limit(freed=1 if held is not None else 0)
         if limit is not None:
             self._announce_limit(limit)
-            return self._skip(signal, SignalOutcome.skipped(SkipReason.LIMIT, limit=limit))
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.LIMIT, limit=limit)), 0.0
         try:
             rules = self.broker.rules(signal.symbol)
         except KeyError:
-            return self._skip(signal, SignalOutcome.skipped(SkipReason.NOT_PREPARED), alert=True)
-        # Checked and sized at the price the entry is expected to fill at (the paper broker's
-        # slipped close, as in a backtest; the close itself on an exchange).
+            return self._skip(signal, SignalOutcome.skipped(SkipReason.NOT_PREPARED),
+                              alert=True), 0.0
+        e = signal.event
         expected = entry_price(e.close, str(direction), self.broker.slippage_bps)
         planned = risk.levels(direction, expected, e.extreme, self.policy.risk_reward,
                               rules.tick)
         if planned is None:
             return self._skip(signal, SignalOutcome.skipped(
-                SkipReason.STOP_NOT_BEYOND_ENTRY, stop=e.extreme, price=expected), alert=True)
+                SkipReason.STOP_NOT_BEYOND_ENTRY, stop=e.extreme, price=expected),
+                alert=True), 0.0
         qty, problem = risk.size(self.policy.position_size, self.policy.leverage, expected,
                                  rules)
         if qty is None:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.SIZE, size=problem),
-                              alert=True)
-        if held is not None:
-            closed = await self._close_position(held, ExitReason.OPPOSITE)
-            if self.store.open_position(signal.symbol, self.mode, self.venue) is not None:
-                return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_NOT_CLOSED,
-                                                                close=closed), alert=True)
-        return await self._enter(signal, direction, qty, entry_id)
+                              alert=True), 0.0
+        return None, qty
 
     async def _enter(self, signal: SignalRow, direction: Direction, qty: float,
                      entry_id: str) -> SignalOutcome:
