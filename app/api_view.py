@@ -6,10 +6,10 @@ position manager and both ccxt instances.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -54,34 +54,21 @@ def outcome_of(error: BaseException | None) -> str:
     return "rejected"
 
 
-def observe_requests(exchange: Any, instance: str, metrics: Metrics, stats: RequestStats,
-                     clock=time.time) -> None:
-    """Count every HTTP request of a ccxt instance: its `fetch`, wrapped on the instance."""
-    fetch = getattr(exchange, "fetch", None)
-    if fetch is None or getattr(fetch, "_choch_observed", False):
-        return
-    venue = str(getattr(exchange, "id", "unknown"))
+def request_observer(venue: str, instance: str, metrics: Metrics, stats: RequestStats,
+                     clock: Callable[[], float] = time.time
+                     ) -> Callable[[BaseException | None], None]:
+    """What an exchange instance calls after each HTTP request: counts and metrics."""
 
-    async def observed(*args, **kwargs):
-        error: BaseException | None = None
-        try:
-            return await fetch(*args, **kwargs)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:
-            error = e
-            raise
-        finally:
-            outcome = outcome_of(error)
-            stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
-            if error is None:
-                stats.last_ok_ms = int(clock() * 1000)
-            else:
-                stats.last_error = f"{type(error).__name__}"
-            metrics.exchange_request(instance, venue, outcome)
+    def observed(error: BaseException | None) -> None:
+        outcome = outcome_of(error)
+        stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
+        if error is None:
+            stats.last_ok_ms = int(clock() * 1000)
+        else:
+            stats.last_error = f"{type(error).__name__}"
+        metrics.exchange_request(instance, venue, outcome)
 
-    observed._choch_observed = True  # type: ignore[attr-defined]
-    exchange.fetch = observed
+    return observed
 
 
 def _venue(part: Any, fallback: str) -> str:
@@ -95,10 +82,10 @@ def instrument(daemon: Any) -> None:
     daemon.venues = {"data": _venue(daemon.fetcher, "unknown"),
                      "trading": _venue(daemon.broker, getattr(daemon.broker, "mode", "paper"))}
     for instance, part in (("data", daemon.fetcher), ("trading", daemon.broker)):
-        exchange = getattr(part, "exchange", None)
-        if exchange is not None:
-            observe_requests(exchange, instance, m, daemon.request_stats[instance],
-                             daemon.clock)
+        hook = getattr(part, "observe_requests", None)  # the paper broker sends no request
+        if hook is not None:
+            hook(request_observer(daemon.venues[instance], instance, m,
+                                  daemon.request_stats[instance], daemon.clock))
     data, trading = daemon.venues["data"], daemon.venues["trading"]
 
     def alert_sent(row: Any, now_ms: int) -> None:

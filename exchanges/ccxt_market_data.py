@@ -24,7 +24,7 @@ from .ohlcv import Rows, ohlcv_rows, utc_text
 from .options import MarketDataConfig
 from .reasons import network_reason
 from .retry import MalformedResponse, RetryPolicy, SharedPause, with_retry
-from .tagging import with_retry_after
+from .tagging import RequestObserver, with_retry_after
 from .urls import override_hosts, switch_to_demo
 from .venue import Venue
 
@@ -95,6 +95,11 @@ class CcxtMarketData:
         self._time_lock = asyncio.Lock()
         self._universe_lock = asyncio.Lock()
         self._markets_lock = asyncio.Lock()
+
+    def observe_requests(self, observer: RequestObserver) -> None:
+        """Call `observer` after every HTTP request of this instance (with its error, if any)."""
+        if self.exchange is not None:
+            self.exchange.request_observer = observer
 
     async def close(self) -> None:
         """Close the HTTP session."""

@@ -31,7 +31,7 @@ from .port import (
     PositionModeError,
 )
 from .retry import RetryPolicy, SharedPause, with_retry
-from .tagging import with_retry_after
+from .tagging import RequestObserver, with_retry_after
 from .urls import override_hosts, switch_to_demo
 from .venue import OrderLookup, Reason, SlTpStyle, Venue
 
@@ -387,6 +387,11 @@ class CcxtTrading:
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""
+
+    def observe_requests(self, observer: RequestObserver) -> None:
+        """Call `observer` after every HTTP request of this instance (with its error, if any)."""
+        if self.exchange is not None:
+            self.exchange.request_observer = observer
 
     async def close(self) -> None:
         """Close ccxt's HTTP session."""
