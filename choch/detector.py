@@ -101,7 +101,7 @@ class StructureDetector:
 
     def _breaks(self, ts: int, open_: float, high: float, low: float,
                 close: float) -> list[Event]:
-        """The bullish and bearish breaks of the armed active levels by this bar, in order."""
+        """The breaks of the armed active levels by this bar, in order (the spec's step 1)."""
         broken: list[tuple[_Level, str]] = []
         hi = self._high
         if hi is not None and hi.armed:
@@ -130,7 +130,7 @@ class StructureDetector:
         return Event(kind, direction, level.price, level.time, ts, ts + tf, level.extreme, close)
 
     def _confirm_pivots(self, ts: int, high: float, low: float) -> None:
-        """Then confirm the pivot candidate R bars back: it becomes the armed active level."""
+        """Confirm the pivot candidate R bars back (the spec's step 2): a new armed active level."""
         highs = self._highs
         lows = self._lows
         self._ts.append(ts)
