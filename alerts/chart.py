@@ -76,7 +76,9 @@ def render_chart(payload: Mapping[str, Any],
                label=f"stop ref {price(ev['extreme'])}")
 
     extra = [float(v) for v in (levels or {}).values()]
-    for (name, value), color in zip((levels or {}).items(), ("#d32f2f", "#2e7d32", "#616161")):
+    # strict=False: a colour for each of up to three levels (the callers pass stop and target).
+    for (name, value), color in zip((levels or {}).items(), ("#d32f2f", "#2e7d32", "#616161"),
+                                    strict=False):
         ax.axhline(float(value), color=color, linewidth=0.9, linestyle="-.",
                    label=f"{name} {price(value)}")
     ax.set_xlim(-1, n + 1)

@@ -222,11 +222,13 @@ class CommandChannel:
 
     async def _fetch_updates(self) -> tuple[Update, ...]:
         """getUpdates from the stored offset, learning our @username first (once)."""
-        assert self.bot is not None
+        bot = self.bot
+        if bot is None:
+            raise RuntimeError("no Telegram bot configured: there are no updates to fetch")
         if self._bot_username() is None:  # needed for '/cmd@bot' in groups
-            await self.bot.initialize()
-        return await self.bot.get_updates(offset=self.offset, timeout=self.poll_timeout_s,
-                                          allowed_updates=["message", "channel_post"])
+            await bot.initialize()
+        return await bot.get_updates(offset=self.offset, timeout=self.poll_timeout_s,
+                                     allowed_updates=["message", "channel_post"])
 
     def _poll_failed(self, error: TelegramError) -> float:
         """Log a failed poll; the capped exponential wait before the next one."""

@@ -100,10 +100,8 @@ def _ambiguous(exc: BaseException) -> bool:
     cause = exc.__cause__
     if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return False
-    if isinstance(cause, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError,
-                          httpx.RemoteProtocolError)):
-        return True
-    return False
+    return isinstance(cause, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError,
+                              httpx.RemoteProtocolError))
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:

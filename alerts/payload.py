@@ -40,7 +40,8 @@ def signal_payload(symbol: str, timeframe: str, event: Event | Mapping[str, Any]
     highs, lows = pivots(wide, left, right) if len(wide) else ([], [])
     window = wide.iloc[offset:]
     rows = [[int(t), float(o), float(h), float(lo), float(c)] for t, o, h, lo, c in zip(
-        window["timestamp"], window["open"], window["high"], window["low"], window["close"])]
+        window["timestamp"], window["open"], window["high"], window["low"], window["close"],
+        strict=True)]
     return {
         "v": PAYLOAD_VERSION,
         "symbol": symbol,

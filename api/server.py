@@ -320,7 +320,8 @@ class _GuardedSite(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         server = self._runner.server
-        assert server is not None  # made by runner.setup()
+        if server is None:
+            raise RuntimeError("the API runner has no server: runner.setup() must come first")
         self._server = await asyncio.get_running_loop().create_server(
             self.guard.protocol_factory(server), self.host, self.port, backlog=self._backlog)
         if self._server.sockets:

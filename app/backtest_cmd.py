@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.backtest_args import add_parser, misused, unwritable
 from app.backtest_inputs import MissingData, Series, series_of
@@ -110,7 +111,7 @@ def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
          "profit_factor (both higher first)")
     if args.sweep_out:
         try:
-            with open(args.sweep_out, "w", newline="") as f:
+            with Path(args.sweep_out).open("w", newline="") as f:
                 sweep.write_csv(rows, f)
         except OSError as e:
             note(f"error: cannot write: {e}")

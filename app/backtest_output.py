@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def write_outputs(args: argparse.Namespace, results: list, series: Sequence[Seri
     """--trades-out and --report-out, when given."""
     from backtest import tradesio
     if args.trades_out:
-        with open(args.trades_out, "w", newline="") as f:
+        with Path(args.trades_out).open("w", newline="") as f:
             tradesio.write_trades(results, f)
         note(f"trades written to {args.trades_out}")
     if args.report_out:

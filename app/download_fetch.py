@@ -112,7 +112,8 @@ async def update_file(fetcher: MarketData, req: Request, symbol: str, p: Plan, n
                       progress: Progress) -> tuple[FileResult, BaseException | None]:
     """Bring one file up to date; what it got and the exchange error that stopped it, if any.
 
-    store.StoreError when the stored file fails verification (it is left untouched)."""
+    store.StoreError when the stored file fails verification (it is left untouched), or holds
+    nothing and no --since was given."""
     path = store.path_of(req.data_dir, fetcher.venue.name, symbol, p.timeframe)
     old = store.read_or_empty(path)
     problems = store.verify(old, p)
@@ -124,7 +125,8 @@ async def update_file(fetcher: MarketData, req: Request, symbol: str, p: Plan, n
     label = f"{fetcher.venue.name} {symbol} {p.timeframe}"
     ranges: list[tuple[str, int, int]] = []
     if old.empty:
-        assert req.since is not None  # checked before any request
+        if req.since is None:  # check_since ran, but the file may have gone or be empty
+            raise store.StoreError(f"{path}: nothing stored to continue from; give --since")
         ranges.append(("after", req.since, hi))
     else:
         first, last = int(old["timestamp"].iloc[0]), int(old["timestamp"].iloc[-1])

@@ -10,7 +10,7 @@ from pathlib import Path
 def unreadable(path: str, *, missing_ok: bool = False) -> str | None:
     """None when the file can be read, else the reason (permission denied names what blocks)."""
     try:
-        with open(path, "rb"):
+        with Path(path).open("rb"):
             return None
     except FileNotFoundError:
         return None if missing_ok else "no such file"
@@ -25,7 +25,8 @@ def unreadable(path: str, *, missing_ok: bool = False) -> str | None:
 def _denied(path: Path) -> str:
     """Permission denied, naming the first directory or the file that this user may not use."""
     user = _name(pwd.getpwuid, os.geteuid())
-    absolute = Path(os.path.abspath(path))
+    # Not resolved: the directories named are the ones the kernel walks, '..' and links included.
+    absolute = path.absolute()
     for directory in reversed(absolute.parents):
         if not os.access(directory, os.X_OK):
             return (f"permission denied: user {user} may not enter {directory} "

@@ -133,7 +133,7 @@ class Stream:
         the live detector is left as it was."""
         ts = candles["timestamp"].to_numpy()
         rows = zip(ts.tolist(), *(candles[k].to_numpy(dtype=float).tolist()
-                                  for k in ("open", "high", "low", "close")))
+                                  for k in ("open", "high", "low", "close")), strict=True)
         detector = StructureDetector.from_state(self.detector.to_state())
         return detector, [event for bar in rows for event in detector.update(bar)]
 

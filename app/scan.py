@@ -122,7 +122,7 @@ def _table(events: list[Event], out: IO[str]) -> None:
     numeric = {2, 6, 7}
     for r in [head] + rows:
         cells = [c.rjust(w) if i in numeric else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(r, widths))]
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
         print("  ".join(cells).rstrip(), file=out)
 
 

@@ -129,14 +129,14 @@ def write_report(folder: str | Path, runs: Sequence[Run], candles: Sequence[pd.D
     equity = equity_png(runs)
     (out / "equity.png").write_bytes(equity)
     charts = []
-    for run, frame, tf in zip(runs, candles, timeframe_ms):
+    for run, frame, tf in zip(runs, candles, timeframe_ms, strict=True):
         for i in _picked(run):
             png = trade_png(run, frame, i, left, right, tf)
             name = f"trade-{run.symbol}-{run.timeframe}-{i + 1}.png"
             (out / name).write_bytes(png)
             charts.append((f"{run.symbol} {run.timeframe} trade #{i + 1} "
                            f"({run.trades[i].exit_reason}, pnl {run.trades[i].pnl:,.4f})", png))
-    with open(out / "trades.csv", "w", newline="") as f:
+    with (out / "trades.csv").open("w", newline="") as f:
         write_trades(runs, f)
     (out / "summary.json").write_text(json.dumps({**summary, "settings": settings}, indent=2))
     trades = [_trade_dict(r, t) for r in runs for t in r.trades]

@@ -131,7 +131,8 @@ def _exit_at(pos: Position, bars: _Bars, j: int, rules: TradeRules,
         return close_position(pos, bars.close_time(j), pos.target_price, TARGET,
                               rules.fee_rate)
     hit = exit_on_candle(pos, o, h, lo, rules.slippage_bps)
-    assert hit is not None  # _first_touch found a touch on this bar
+    if hit is None:  # _first_touch found a touch on this bar: no exit here is a bug
+        raise RuntimeError(f"bar {j} touches the position's stop or target, but gives no exit")
     return close_position(pos, bars.close_time(j), hit[1], hit[0], rules.fee_rate)
 
 
@@ -152,7 +153,7 @@ def simulate(candles: pd.DataFrame, events: Sequence[Event], rules: TradeRules,
     pos: Position | None = None
     scanned = 0  # bars before this index were checked for the open position's exit
     trades, openers = run.trades, run.events
-    for e, b in zip(events, at):
+    for e, b in zip(events, at, strict=True):
         if e.kind not in trade_on:
             continue  # changes nothing; the open position's exit is found at the next signal
         if pos is not None:

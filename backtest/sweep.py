@@ -98,7 +98,7 @@ def combinations(grid: dict[str, tuple], base: dict[str, Any]) -> list[dict[str,
     """Every combination, in GRID_KEYS order (the last key varies fastest); keys not in the grid
     keep their `base` value."""
     axes = [grid.get(k, (base[k],)) for k in GRID_KEYS]
-    return [dict(zip(GRID_KEYS, values)) for values in itertools.product(*axes)]
+    return [dict(zip(GRID_KEYS, values, strict=True)) for values in itertools.product(*axes)]
 
 
 @dataclass(frozen=True)
@@ -261,8 +261,9 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
             tasks.append((handles[k], f.timeframe_ms, d, rules))
             where.append(by_detector[d])
     per_combo: list[list[Digest]] = [[] for _ in combos]
-    for indices, digests in zip(where, executor.run(tasks)):  # file order kept per combination
-        for i, dg in zip(indices, digests):
+    # File order kept per combination; one result per task, one digest per rule of a task.
+    for indices, digests in zip(where, executor.run(tasks), strict=True):
+        for i, dg in zip(indices, digests, strict=True):
             per_combo[i].append(dg)
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}

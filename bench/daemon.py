@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import multiprocessing
 import statistics
@@ -239,12 +240,14 @@ async def main(cycles: int, rss_every: int = 0, telegram: bool = False,
 
     daemon.store.commit_candles = timed_commit
     signal_sent: list[float] = []  # when a signal's alert was accepted by the notifier
+    sent_one = asyncio.Event()  # wakes the wait for a cycle's alerts at once, not on a poll tick
     real_sent = daemon.store.mark_sent
 
     def timed_sent(row_id, now_ms):
         real_sent(row_id, now_ms)
         if daemon.store.outbox_row(row_id).topic == "signal":
             signal_sent.append(time.perf_counter())
+            sent_one.set()
 
     daemon.store.mark_sent = timed_sent
     rss10 = None
@@ -257,9 +260,11 @@ async def main(cycles: int, rss_every: int = 0, telegram: bool = False,
         if close_now % (5 * MINUTE) == 0:
             jobs.append(daemon.run_timeframe("5m", retry_s=0))
         await asyncio.gather(*jobs)
-        deadline = time.perf_counter() + 5.0
-        while len(signal_sent) - hand0 < len(recorded) - rec0 and time.perf_counter() < deadline:
-            await asyncio.sleep(0.001)  # delivery runs as its own task, woken by the daemon
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                while len(signal_sent) - hand0 < len(recorded) - rec0:
+                    sent_one.clear()
+                    await sent_one.wait()  # delivery runs as its own task, woken by the daemon
         recorded[rec0:] = [DELAY_S + t - t0 for t in recorded[rec0:]]
         handed.extend(DELAY_S + t - t0 for t in signal_sent[hand0:])
         if k + 1 == 10:

@@ -136,7 +136,7 @@ def scan(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close
         Event(CHOCH if k else BOS, BULLISH if b else BEARISH, lv, pt, bt, bt + span, ex, cl)
         for k, b, lv, pt, bt, span, ex, cl in zip(
             choch.tolist(), bull.tolist(), level.tolist(), ts[piv].tolist(), ts[brk].tolist(),
-            tf[brk].tolist(), extreme.tolist(), c[brk].tolist())
+            tf[brk].tolist(), extreme.tolist(), c[brk].tolist(), strict=True)
     ]
 
 
@@ -153,4 +153,5 @@ def scan_streaming(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: st
     """The reference path: feed every row to a StructureDetector (what the daemon does)."""
     ts, o, h, l, c = _arrays(df)
     det = StructureDetector(left, right, break_on, timeframe_ms)
-    return det.update_many(zip(ts.tolist(), o.tolist(), h.tolist(), l.tolist(), c.tolist()))
+    return det.update_many(zip(ts.tolist(), o.tolist(), h.tolist(), l.tolist(), c.tolist(),
+                               strict=True))

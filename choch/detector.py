@@ -1,7 +1,7 @@
 """Streaming CHoCH/BOS detector: one closed bar in, the events it causes out."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .event import BEARISH, BOS, BULLISH, CHOCH, Event, check_parameters
@@ -32,11 +32,11 @@ class _Level:
         # reference.
         self.extreme = extreme
 
-    def to_state(self) -> list:
+    def to_state(self) -> list[Any]:
         return [self.price, self.time, self.armed, self.extreme]
 
 
-def _as_bar(bar: Any) -> tuple:
+def _as_bar(bar: Any) -> tuple[Any, ...]:
     """Accept a Bar/tuple (ts, open, high, low, close) or a mapping with `ts` or `timestamp`."""
     if isinstance(bar, tuple):
         return bar
@@ -81,6 +81,14 @@ class StructureDetector:
         """Process one closed bar and return the events it causes (usually none)."""
         ts, open_, high, low, close = _as_bar(bar)[:5]
         ts = int(ts)  # numpy ints are not JSON-serialisable; the event carries a plain int
+        self._advance(ts)
+        # Breaks first, against the levels as they stood after the previous bar.
+        events = self._breaks(ts, open_, high, low, close)
+        self._confirm_pivots(ts, high, low)
+        return events
+
+    def _advance(self, ts: int) -> None:
+        """Count the bar, refusing one that is not after the previous, and track the spacing."""
         last = self.last_ts
         if last is not None:
             step = ts - last
@@ -91,33 +99,38 @@ class StructureDetector:
         self.last_ts = ts
         self.bars_seen += 1
 
-        events: list[Event] = []
-        hi = self._high
-        lo = self._low
-        # Breaks first, against the levels as they stood after the previous bar.
+    def _breaks(self, ts: int, open_: float, high: float, low: float,
+                close: float) -> list[Event]:
+        """The breaks of the armed active levels by this bar, in order (the spec's step 1)."""
         broken: list[tuple[_Level, str]] = []
+        hi = self._high
         if hi is not None and hi.armed:
             if low < hi.extreme:
                 hi.extreme = low
             if (high if self._wick else close) > hi.price:
                 broken.append((hi, BULLISH))
+        lo = self._low
         if lo is not None and lo.armed:
             if high > lo.extreme:
                 lo.extreme = high
             if (low if self._wick else close) < lo.price:
                 broken.append((lo, BEARISH))
-        if broken:
-            if len(broken) == 2 and close >= open_:  # both: the candle's colour says which first
-                broken.reverse()
-            tf = self.timeframe_ms or self._spacing or 0
-            for level, direction in broken:
-                level.armed = False
-                kind = CHOCH if self.trend is not None and self.trend != direction else BOS
-                self.trend = direction
-                events.append(Event(kind, direction, level.price, level.time, ts, ts + tf,
-                                    level.extreme, close))
+        if not broken:
+            return []
+        if len(broken) == 2 and close >= open_:  # both: the candle's colour says which first
+            broken.reverse()
+        return [self._break_event(level, direction, ts, close) for level, direction in broken]
 
-        # Then confirm the pivot candidate R bars back.
+    def _break_event(self, level: _Level, direction: str, ts: int, close: float) -> Event:
+        """Disarm the broken level and name the break: CHoCH against the trend, else BOS."""
+        level.armed = False
+        kind = CHOCH if self.trend is not None and self.trend != direction else BOS
+        self.trend = direction
+        tf = self.timeframe_ms or self._spacing or 0
+        return Event(kind, direction, level.price, level.time, ts, ts + tf, level.extreme, close)
+
+    def _confirm_pivots(self, ts: int, high: float, low: float) -> None:
+        """Confirm the pivot candidate R bars back (the spec's step 2): a new armed active level."""
         highs = self._highs
         lows = self._lows
         self._ts.append(ts)
@@ -125,17 +138,17 @@ class StructureDetector:
         lows.append(low)
         if len(highs) > self._span:
             del self._ts[0], highs[0], lows[0]
-        if len(highs) == self._span:
-            L = self.left
-            ph = highs[L]
-            if ph > max(highs[:L]) and ph >= max(highs[L + 1:]):
-                self._high = _Level(ph, self._ts[L], True, min(lows[L + 1:]))
-            pl = lows[L]
-            if pl < min(lows[:L]) and pl <= min(lows[L + 1:]):
-                self._low = _Level(pl, self._ts[L], True, max(highs[L + 1:]))
-        return events
+        if len(highs) < self._span:
+            return
+        L = self.left
+        ph = highs[L]
+        if ph > max(highs[:L]) and ph >= max(highs[L + 1:]):
+            self._high = _Level(ph, self._ts[L], True, min(lows[L + 1:]))
+        pl = lows[L]
+        if pl < min(lows[:L]) and pl <= min(lows[L + 1:]):
+            self._low = _Level(pl, self._ts[L], True, max(highs[L + 1:]))
 
-    def update_many(self, bars) -> list[Event]:
+    def update_many(self, bars: Iterable[Any]) -> list[Event]:
         """Process bars in order and return all their events."""
         out: list[Event] = []
         for bar in bars:
@@ -144,7 +157,7 @@ class StructureDetector:
 
     # -- restart-safe state --------------------------------------------------------------------
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot from which `from_state` continues exactly here."""
         return {
             "version": STATE_VERSION,
@@ -164,7 +177,7 @@ class StructureDetector:
         }
 
     @classmethod
-    def from_state(cls, state: Mapping) -> StructureDetector:
+    def from_state(cls, state: Mapping[str, Any]) -> StructureDetector:
         """Rebuild a detector from `to_state()` output (after a restart)."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported detector state version {state.get('version')!r}")

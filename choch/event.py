@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 CHOCH = "CHOCH"
 BOS = "BOS"
@@ -23,7 +24,7 @@ class Event:
     extreme: float
     close: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The event as a plain dict with the spec's field names (JSON-ready)."""
         return asdict(self)
 

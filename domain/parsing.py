@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 INT_TEXT = re.compile(r"[+-]?[0-9]+")
 FLOAT_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -14,13 +17,14 @@ def _shown(bound: float) -> str:
     return str(int(bound)) if float(bound).is_integer() else str(bound)
 
 
-def number(kind: type, low: float, high: float, low_open: bool = False) -> Callable:
+def number(kind: type, low: float, high: float, low_open: bool = False
+           ) -> Callable[[str], Any]:
     """A parser for a plain ASCII int or float within [low, high] (or (low, high] when low_open)."""
     allowed = (f"{'an integer' if kind is int else 'a number'} "
                f"{'>' if low_open else '>='} {_shown(low)} and <= {_shown(high)}")
     pattern = INT_TEXT if kind is int else FLOAT_TEXT
 
-    def parse(text: str):
+    def parse(text: str) -> Any:
         word = text.strip()
         if not pattern.fullmatch(word):
             raise ValueError(allowed)
@@ -35,7 +39,7 @@ def number(kind: type, low: float, high: float, low_open: bool = False) -> Calla
     return parse
 
 
-def choice(*options: str) -> Callable:
+def choice(*options: str) -> Callable[[str], str]:
     """A parser for one word out of `options` (case-insensitive, returned as listed)."""
     def parse(text: str) -> str:
         for option in options:
@@ -46,7 +50,7 @@ def choice(*options: str) -> Callable:
     return parse
 
 
-def unique(items: list) -> tuple:
+def unique(items: Iterable[T]) -> tuple[T, ...]:
     """Keep the first of each item, in order."""
     return tuple(dict.fromkeys(items))
 

@@ -13,6 +13,7 @@ Why raw or Binance-only calls remain here:
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 import structlog
 
 from .binance import SERVER_SIDE_CODES, TIMESTAMP_OUTSIDE_RECV_WINDOW
+from .ccxt_fills import CcxtTrade
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
@@ -95,10 +97,8 @@ def _data_exchange_class() -> type:
             """Remember X-MBX-USED-WEIGHT-1M from a response's headers (when it is a number)."""
             for key, value in (headers or {}).items():
                 if key.lower() == "x-mbx-used-weight-1m":
-                    try:
+                    with contextlib.suppress(TypeError, ValueError):
                         self.used_weight_1m = int(value)
-                    except (TypeError, ValueError):
-                        pass
 
     return DataExchange
 
@@ -161,7 +161,7 @@ def _kind(info: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _usdt_commissions(trades: list[dict]) -> float | None:
+def _usdt_commissions(trades: list[CcxtTrade]) -> float | None:
     """The trades' commissions in USDT; None if any was paid in another asset (BNB discount)."""
     total = 0.0
     for t in trades:
@@ -186,7 +186,7 @@ class BinanceTrading(CcxtTrading):
     def _is_clock_error(self, error: Exception) -> bool:
         return venue_code(error, ("code",)) == TIMESTAMP_OUTSIDE_RECV_WINDOW
 
-    def _market_rules(self, symbol: str, tiers: list[dict]) -> MarketRules:
+    def _market_rules(self, symbol: str, tiers: list[dict[str, Any]]) -> MarketRules:
         market = self._market(symbol)
         filters = {f["filterType"]: f for f in market["info"].get("filters", [])}
         lot = filters.get("LOT_SIZE", {})
@@ -238,11 +238,12 @@ class BinanceTrading(CcxtTrading):
                            o.get("side"), float(trigger) if trigger and float(trigger) else None,
                            _kind(info))
 
-    def _trade_pnl(self, closing: list[dict], entry: list[dict], direction: Direction) -> float:
+    def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
+                   direction: Direction) -> float:
         """Binance's own realised PnL of the closing trades (realizedPnl)."""
         return sum(float((t.get("info") or {}).get("realizedPnl") or 0) for t in closing)
 
-    def _fees(self, trades: list[dict]) -> float | None:
+    def _fees(self, trades: list[CcxtTrade]) -> float | None:
         """USDT commissions; None if any was paid in another asset (BNB discount)."""
         return _usdt_commissions(trades)
 

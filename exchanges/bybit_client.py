@@ -93,8 +93,8 @@ class BybitTrading(CcxtTrading):
         return None
 
     @staticmethod
-    def _by_link_id(fetch: Callable[..., Awaitable[list[dict]]], ccxt_symbol: str,
-                    params: dict[str, Any]) -> Callable[[], Awaitable[list[dict]]]:
+    def _by_link_id(fetch: Callable[..., Awaitable[list[dict[str, Any]]]], ccxt_symbol: str,
+                    params: dict[str, Any]) -> Callable[[], Awaitable[list[dict[str, Any]]]]:
         """One order-list call, ready to be (re)tried."""
         return lambda: fetch(ccxt_symbol, None, None, dict(params))
 
@@ -104,13 +104,13 @@ class BybitTrading(CcxtTrading):
             None, None, None, {"trigger": True, "paginate": True}), read=True)
         return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders]
 
-    async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict]]:
+    async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Each symbol's risk limits, one request per symbol."""
-        out: dict[str, list[dict]] = {}
+        out: dict[str, list[dict[str, Any]]] = {}
         for symbol in symbols:
             market = self.venue.ccxt_symbol(symbol)
 
-            async def tiers(market: str = market) -> list[dict]:
+            async def tiers(market: str = market) -> list[dict[str, Any]]:
                 return await self.exchange.fetch_market_leverage_tiers(market)
 
             out[symbol] = await self._call(tiers, read=True)

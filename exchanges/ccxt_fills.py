@@ -5,6 +5,8 @@ from typing import Any
 
 from domain.trade import Direction, OrderStatus
 
+CcxtTrade = dict[str, Any]  # one of ccxt's unified trade dicts
+
 # ccxt's unified order statuses; anything else (None, 'new') is an order still open.
 STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED,
           "canceled": OrderStatus.CANCELED, "expired": OrderStatus.EXPIRED,
@@ -16,12 +18,13 @@ def closing_side(direction: Direction) -> str:
     return "sell" if direction is Direction.LONG else "buy"
 
 
-def round_trip(trades: list[dict], close_side: str) -> tuple[list, list] | None:
+def round_trip(trades: list[CcxtTrade], close_side: str
+               ) -> tuple[list[CcxtTrade], list[CcxtTrade]] | None:
     """(entry, exit) trades of the last position, walking back from the newest trade until the
     position was flat before it; None when the trades do not add up to one (e.g. cut off by the
     look-back window), so that the caller falls back to what it can still say."""
-    exits: list[dict] = []
-    entry: list[dict] = []
+    exits: list[CcxtTrade] = []
+    entry: list[CcxtTrade] = []
     net = 0.0
     for t in reversed(trades):  # ccxt returns them oldest first
         if t["side"] == close_side:

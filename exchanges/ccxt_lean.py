@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import warnings
+from pathlib import Path
 from types import ModuleType
 
 
@@ -38,7 +39,7 @@ _asked: set[str] = set()  # venues imported on demand by exchange_class
 _EXCHANGE_IMPORT = re.compile(r"^from (ccxt(?:\.async_support)?)\.(\w+) import (\w+)\b.*$", re.M)
 
 
-def _keep(match: re.Match) -> str:
+def _keep(match: re.Match[str]) -> str:
     """The line itself unless it imports an exchange class we do not use."""
     module, name = match.group(2), match.group(3)
     return match.group(0) if module != name or name in KEPT else ""
@@ -49,8 +50,7 @@ def _lean_package(name: str) -> ModuleType:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ImportError(f"{name} is not installed")
-    with open(spec.origin, encoding="utf-8") as f:
-        source = _EXCHANGE_IMPORT.sub(_keep, f.read())
+    source = _EXCHANGE_IMPORT.sub(_keep, Path(spec.origin).read_text(encoding="utf-8"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     parent, _, child = name.rpartition(".")

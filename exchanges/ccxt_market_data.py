@@ -49,13 +49,13 @@ class CcxtMarketData:
         self.venue = venue
         self.retry = retry or RetryPolicy(budget_s=config.budget_s)
         self._clock = clock  # host wall clock in seconds; tests inject a fake one
-        self._concurrency = concurrency
         self._time_resync_s = time_resync_s
         self._universe_ttl_s = universe_ttl_s
-        self._sem: asyncio.Semaphore | None = None
-        self._time_lock: asyncio.Lock | None = None
-        self._universe_lock: asyncio.Lock | None = None
-        self._markets_lock: asyncio.Lock | None = None
+        # Bound to a loop on first contention, not here: an instance made outside the loop works.
+        self._sem = asyncio.Semaphore(concurrency)
+        self._time_lock = asyncio.Lock()
+        self._universe_lock = asyncio.Lock()
+        self._markets_lock = asyncio.Lock()
         self._pause = SharedPause(self.retry.clock)  # one per instance: a 429 is per IP
         self._offset_ms: int | None = None
         self._time_syncs_done = 0  # finished syncs: a waiter compares it to see one end meanwhile
@@ -91,10 +91,6 @@ class CcxtMarketData:
         # After the demo switch, which swaps urls.
         override_hosts(exchange, self.config.url)
         self.exchange = exchange
-        self._sem = asyncio.Semaphore(self._concurrency)
-        self._time_lock = asyncio.Lock()
-        self._universe_lock = asyncio.Lock()
-        self._markets_lock = asyncio.Lock()
 
     def observe_requests(self, observer: RequestObserver) -> None:
         """Call `observer` after every HTTP request of this instance (with its error, if any)."""
@@ -120,11 +116,9 @@ class CcxtMarketData:
         """One read with bounded concurrency and retries; raises our exchange errors only."""
         if self.exchange is None:
             await self.start()
-        sem = self._sem
-        assert sem is not None
 
         async def attempt() -> T:
-            async with sem:  # held per attempt only: a backoff sleep frees the slot
+            async with self._sem:  # held per attempt only: a backoff sleep frees the slot
                 return await fn()
 
         return await with_retry(attempt, self.retry, what, self._pause, self.venue)
@@ -133,7 +127,6 @@ class CcxtMarketData:
         """The venue's markets, loaded once (the universe reloads them hourly)."""
         if self.exchange is None:
             await self.start()
-        assert self._markets_lock is not None
         async with self._markets_lock:
             if not self.exchange.markets:
                 await self._read(lambda: self.exchange.load_markets(), "markets")
@@ -141,7 +134,8 @@ class CcxtMarketData:
 
     # -- server time --------------------------------------------------------------------------
 
-    async def _sync_time(self) -> None:
+    async def _sync_time(self) -> int:
+        """Ask the venue for its time and return (and keep) its offset from the host clock."""
         async def call() -> int:
             t0 = self._clock()
             server = await self.exchange.fetch_time()
@@ -156,32 +150,38 @@ class CcxtMarketData:
             log.info("server_time_offset", venue=self.venue.name, offset_ms=offset)
         self._offset_ms = offset
         self._synced_at = self._clock()
+        return offset
 
     async def server_time_ms(self) -> int:
         """The venue's clock now: the host clock plus an offset resynced every few minutes."""
         if self.exchange is None:
             await self.start()
-        assert self._time_lock is not None
-        if self._clock() - self._synced_at > self._time_resync_s or self._offset_ms is None:
-            done_before = self._time_syncs_done
-            async with self._time_lock:  # one time request, however many callers wait here
-                if self._clock() - self._synced_at > self._time_resync_s \
-                        or self._offset_ms is None:
-                    if self._time_syncs_done != done_before and self._time_error is not None:
-                        # The sync this caller waited for has just failed after its retries:
-                        # fail at once with its error instead of retrying again, one after
-                        # another, for every symbol queued here.
-                        raise self._time_error
-                    try:
-                        await self._sync_time()
-                        self._time_error = None
-                    except ExchangeUnavailable as e:
-                        self._time_error = e
-                        raise
-                    finally:
-                        self._time_syncs_done += 1
-        assert self._offset_ms is not None
-        return round(self._clock() * 1000) + self._offset_ms
+        offset = self._offset_ms
+        if self._clock() - self._synced_at > self._time_resync_s or offset is None:
+            offset = await self._resynced_offset()
+        return round(self._clock() * 1000) + offset
+
+    async def _resynced_offset(self) -> int:
+        """A fresh offset: one time request, however many callers wait here."""
+        done_before = self._time_syncs_done
+        async with self._time_lock:
+            offset = self._offset_ms
+            if self._clock() - self._synced_at <= self._time_resync_s and offset is not None:
+                return offset  # another caller synced it while this one waited
+            if self._time_syncs_done != done_before and self._time_error is not None:
+                # The sync this caller waited for has just failed after its retries: fail at
+                # once with its error instead of retrying again, one after another, for every
+                # symbol queued here.
+                raise self._time_error
+            try:
+                offset = await self._sync_time()
+                self._time_error = None
+            except ExchangeUnavailable as e:
+                self._time_error = e
+                raise
+            finally:
+                self._time_syncs_done += 1
+            return offset
 
     # -- candles ------------------------------------------------------------------------------
 
@@ -303,7 +303,6 @@ class CcxtMarketData:
         """Symbols to watch ('BTC/USDT', ...): SYMBOLS, or SYMBOLS=ALL filtered; hourly refresh."""
         if self.exchange is None:
             await self.start()
-        assert self._universe_lock is not None
         if self._universe is not None and \
                 self._clock() - self._universe_at < self._universe_ttl_s:
             return list(self._universe)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import structlog
 
-from .ccxt_fills import STATUS, closing_side, number, round_trip
+from .ccxt_fills import STATUS, CcxtTrade, closing_side, number, round_trip
 from .ccxt_lean import ccxt
 from .errors import PermanentExchangeError, reason_of, translate
 from .options import TradingConfig
@@ -165,7 +165,7 @@ class CcxtTrading:
             raise PositionModeError(f"the {self.venue.label} account is in Hedge Mode; switch "
                                     f"Position Mode to One-way{self.one_way_where} and restart")
 
-    async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict]]:
+    async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Our symbol -> ccxt's leverage tiers, when the venue tells them ({} otherwise)."""
         if not self.exchange.has.get("fetchLeverageTiers"):
             return {}
@@ -191,7 +191,7 @@ class CcxtTrading:
             if reason_of(e) is not Reason.NO_CHANGE:
                 raise
 
-    def _market_rules(self, symbol: str, tiers: list[dict]) -> MarketRules:
+    def _market_rules(self, symbol: str, tiers: list[dict[str, Any]]) -> MarketRules:
         """Step, minimums and tick from ccxt's unified market (in base units), plus tiers."""
         market = self._market(symbol)
         size = float(market.get("contractSize") or 1.0)
@@ -324,7 +324,8 @@ class CcxtTrading:
             out[symbol] = ExchangePosition(symbol, side, qty, float(p.get("entryPrice") or 0))
         return out
 
-    def _trade_pnl(self, closing: list[dict], entry: list[dict], direction: Direction) -> float:
+    def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
+                   direction: Direction) -> float:
         """Realised PnL (before fees) of the closing trades, from the entry's average price."""
         entry_qty = sum(float(t["amount"]) for t in entry)
         if not entry_qty:
@@ -333,7 +334,7 @@ class CcxtTrading:
         return sum((float(t["price"]) - avg_in) * float(t["amount"]) for t in closing) \
             * direction.sign
 
-    def _fees(self, trades: list[dict]) -> float | None:
+    def _fees(self, trades: list[CcxtTrade]) -> float | None:
         """The trades' fees in the settlement asset; None if any was paid in another one."""
         total = 0.0
         for t in trades:

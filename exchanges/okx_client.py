@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from .ccxt_fills import CcxtTrade
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .errors import ExchangeUnavailable, TransientExchangeError
@@ -95,7 +96,7 @@ class OkxTrading(CcxtTrading):
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,
                  leverage=leverage)
 
-    def _market_rules(self, symbol: str, tiers: list[dict]) -> MarketRules:
+    def _market_rules(self, symbol: str, tiers: list[dict[str, Any]]) -> MarketRules:
         """Step = lotSz x ctVal and minimum = minSz x ctVal, in base units."""
         market = self._market(symbol)
         info = market.get("info") or {}
@@ -175,7 +176,8 @@ class OkxTrading(CcxtTrading):
             result = dataclasses.replace(result, client_id=str(algo_id))
         return result
 
-    def _trade_pnl(self, closing: list[dict], entry: list[dict], direction: Direction) -> float:
+    def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
+                   direction: Direction) -> float:
         """OKX's own realised PnL of the closing fills (fillPnl)."""
         return sum(float((t.get("info") or {}).get("fillPnl") or 0) for t in closing)
 

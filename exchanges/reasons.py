@@ -5,7 +5,7 @@ import asyncio
 import errno
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .ccxt_lean import ccxt
 
@@ -31,28 +31,37 @@ def _where(chain: list[BaseException]) -> str:
     return ""
 
 
+def _is(*kinds: type[BaseException]) -> Callable[[BaseException], bool]:
+    return lambda e: isinstance(e, kinds)
+
+
+def _refused(e: BaseException) -> bool:
+    return isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED
+
+
+# Tried in order, each over the whole chain, so the most specific wins: a certificate error is
+# also an SSLError, and most of these are OSErrors, which the catch-all after the table names.
+# Each row: matches, what to say, the attribute holding the detail (or no detail).
+_REASONS: tuple[tuple[Callable[[BaseException], bool], str, str | None], ...] = (
+    (_is(ssl.SSLCertVerificationError), "TLS certificate rejected", "verify_message"),
+    (_is(ssl.SSLError), "TLS handshake failed", "reason"),
+    (_is(socket.gaierror), "DNS lookup failed", "strerror"),
+    (_refused, "connection refused", None),
+    (_is(ConnectionResetError), "connection reset", None),
+    (_is(TimeoutError, asyncio.TimeoutError, ccxt.RequestTimeout), "timed out", None),
+)
+
+
 def network_reason(error: BaseException) -> str:
     """The first cause in the chain that says why the server was not reached, else the error."""
     chain = list(_chain(error))
     where = _where(chain)
-    for e in chain:
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return f"TLS certificate rejected{where}: {getattr(e, 'verify_message', None) or e}"
-    for e in chain:
-        if isinstance(e, ssl.SSLError):
-            return f"TLS handshake failed{where}: {getattr(e, 'reason', None) or e}"
-    for e in chain:
-        if isinstance(e, socket.gaierror):
-            return f"DNS lookup failed{where}: {e.strerror or e}"
-    for e in chain:
-        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED:
-            return f"connection refused{where}"
-    for e in chain:
-        if isinstance(e, ConnectionResetError):
-            return f"connection reset{where}"
-    for e in chain:
-        if isinstance(e, (TimeoutError, asyncio.TimeoutError, ccxt.RequestTimeout)):
-            return f"timed out{where}"
+    for matches, what, detail in _REASONS:
+        for e in chain:
+            if matches(e):
+                if detail is None:
+                    return f"{what}{where}"
+                return f"{what}{where}: {getattr(e, detail, None) or e}"
     for e in chain:
         if isinstance(e, OSError) and e.strerror:
             return f"{e.strerror.lower()}{where}"

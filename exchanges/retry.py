@@ -6,9 +6,9 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -53,7 +53,7 @@ class RetryPolicy:
         return self.backoff.delay(attempt)
 
 
-def retry_after_s(headers: dict | None) -> float | None:
+def retry_after_s(headers: Mapping[str, Any] | None) -> float | None:
     """Seconds from a Retry-After header (whole seconds, as venues send it), or None."""
     if not headers:
         return None

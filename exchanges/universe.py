@@ -17,7 +17,7 @@ def usdt_perpetual(market: Mapping[str, Any], quote: str = "USDT", settle: str =
                 and market.get("settle") == settle and market.get("active") is not False)
 
 
-def tradable_perpetuals(markets: Mapping[str, dict],
+def tradable_perpetuals(markets: Mapping[str, dict[str, Any]],
                         tradable: Callable[[Mapping[str, Any]], bool] = usdt_perpetual
                         ) -> dict[str, str]:
     """'BTC/USDT' -> the venue's market id for every market `tradable` accepts."""

@@ -124,7 +124,7 @@ def _capped_lines(f: IO[str], path: Path) -> Iterator[str]:
 
 def _rows(path: Path) -> Iterator[tuple[list[str], int]]:
     """Non-blank CSV rows, one at a time, with the file line number of each."""
-    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel writes a BOM
+    with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: Excel writes a BOM
         reader = csv.reader(_capped_lines(f, path))
         for row in reader:
             if not row or all(not c.strip() for c in row):
@@ -132,7 +132,8 @@ def _rows(path: Path) -> Iterator[tuple[list[str], int]]:
             yield row, reader.line_num
 
 
-def _parse_row(row: list[str], cols: dict[str, int], line: int, path: Path) -> tuple:
+def _parse_row(row: list[str], cols: dict[str, int], line: int, path: Path
+               ) -> tuple[int, float, float, float, float, float]:
     """(open time, o, h, l, c, volume) of one row, or CandleFileError saying what is wrong."""
     text = row[cols["timestamp"]].strip()
     try:
@@ -155,7 +156,8 @@ def _parse_row(row: list[str], cols: dict[str, int], line: int, path: Path) -> t
         if not math.isfinite(value):
             raise CandleFileError(path, line, f"{name} is {raw!r}, not a finite number")
         values.append(value)
-    return (ts, *values)
+    o, h, l, c, v = values
+    return ts, o, h, l, c, v
 
 
 def _check_row(ts: int, o: float, h: float, l: float, c: float, v: float, micro: bool,
@@ -243,7 +245,7 @@ def _fast(path: Path, skip: int, cols: dict[str, int], width: int) -> pd.DataFra
         return None
     if not parts:
         return None
-    ts, o, h, l, c, v = (np.concatenate(col) for col in zip(*parts))
+    ts, o, h, l, c, v = (np.concatenate(col) for col in zip(*parts, strict=True))
     parts.clear()  # the chunks are copied into the columns: let them go before the frame
     micro = bool(ts[0] >= MICROS_FROM)
     df = pd.DataFrame({"timestamp": ts // 1000 if micro else ts, "open": o, "high": h,
@@ -295,13 +297,13 @@ def _strict(path: Path, header: bool, cols: dict[str, int], width: int) -> pd.Da
                                   f"{prev_line} ({prev_ts}); rows must be strictly increasing")
         prev_ts, prev_line = ts, line
         times.append(ts)
-        for column, value in zip(values, (o, h, l, c, v)):
+        for column, value in zip(values, (o, h, l, c, v), strict=True):
             column.append(value)
     if not times:
         raise CandleFileError(path, None, "no candle rows after the header")
     df = pd.DataFrame({"timestamp": np.frombuffer(times, dtype=np.int64).copy(),
                        **{name: np.frombuffer(column, dtype=np.float64).copy()
-                          for name, column in zip(COLUMNS[1:], values)}})
+                          for name, column in zip(COLUMNS[1:], values, strict=True)}})
     if micro:
         df["timestamp"] //= 1000
     df.attrs["micro"] = bool(micro)

@@ -54,12 +54,12 @@ def symbol_dir(symbol: str) -> str:
     return symbol.replace("/", "")
 
 
-def path_of(data_dir: str | os.PathLike, venue: str, symbol: str, timeframe: str) -> Path:
+def path_of(data_dir: str | os.PathLike[str], venue: str, symbol: str, timeframe: str) -> Path:
     """Where the candles of one venue/symbol/timeframe are stored."""
     return Path(data_dir) / venue / symbol_dir(symbol) / file_name(timeframe)
 
 
-def stored_symbols(data_dir: str | os.PathLike, venue: str) -> list[str]:
+def stored_symbols(data_dir: str | os.PathLike[str], venue: str) -> list[str]:
     """Every symbol with a directory under the venue ('BTC/USDT', ...), sorted."""
     folder = Path(data_dir) / venue
     if not folder.is_dir():
@@ -75,7 +75,7 @@ def _pyarrow() -> tuple[Any, Any]:
     return pa, pq
 
 
-def read(path: str | os.PathLike) -> pd.DataFrame:
+def read(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The stored candles of one file (StoreError when it cannot be read as one)."""
     _, pq = _pyarrow()
     try:
@@ -86,12 +86,12 @@ def read(path: str | os.PathLike) -> pd.DataFrame:
     return frame.astype({"timestamp": "int64", **{c: "float64" for c in COLUMNS[1:]}})
 
 
-def read_or_empty(path: str | os.PathLike) -> pd.DataFrame:
+def read_or_empty(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The stored candles, or an empty frame when the file does not exist yet."""
     return read(path) if Path(path).is_file() else empty_frame()
 
 
-def write(path: str | os.PathLike, candles: pd.DataFrame,
+def write(path: str | os.PathLike[str], candles: pd.DataFrame,
           metadata: Mapping[str, str] | None = None) -> None:
     """Write the candles atomically: a temporary file beside `path`, fsync, then rename."""
     pa, pq = _pyarrow()
@@ -103,15 +103,16 @@ def write(path: str | os.PathLike, candles: pd.DataFrame,
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                **{k.encode(): v.encode()
                                                   for k, v in metadata.items()}})
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temp = Path(name)
     try:
         with os.fdopen(fd, "wb") as f:
             pq.write_table(table, f, compression="zstd")
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, target)
+        temp.replace(target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     _sync_dir(target.parent)
 

@@ -16,7 +16,7 @@ class StateDbError(Exception):
     """The state database cannot be used; the message says why (without the key's name)."""
 
 
-def check_state_db(path: str | os.PathLike) -> str:
+def check_state_db(path: str | os.PathLike[str]) -> str:
     """A one-line description of a usable state DB at `path`; raises StateDbError otherwise.
 
     Nothing is created: a missing DB only needs a directory it can be created in.

@@ -17,7 +17,7 @@ class StateDbBusy(StateDbError):
 class StateLock:
     """Held for the life of the daemon; a kill -9 releases it with the process's descriptors."""
 
-    def __init__(self, db_path: str | os.PathLike) -> None:
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
         self.db_path = str(db_path)
         self.path = None if self.db_path == ":memory:" else Path(self.db_path + ".lock")
         self._fd: int | None = None

@@ -75,7 +75,7 @@ class OrdersMixin(StoreBase):
 
     def record_intent(self, client_id: str, signal_id: int | None, symbol: str, role: str,
                       side: str, quantity: float | None, price: float | None,
-                      now_ms: int, detail: dict | None = None, *,
+                      now_ms: int, detail: dict[str, Any] | None = None, *,
                       venue: str = DEFAULT_VENUE) -> bool:
         """Write an intent before its order is sent; False when that client id already exists."""
         with self.transaction() as db:
@@ -89,7 +89,7 @@ class OrdersMixin(StoreBase):
 
     def update_intent(self, client_id: str, status: OrderStatus, now_ms: int, *,
                       exchange_id: str | None = None, quantity: float | None = None,
-                      price: float | None = None, detail: dict | None = None) -> None:
+                      price: float | None = None, detail: dict[str, Any] | None = None) -> None:
         """Move an intent on (sent, open, filled, rejected, unknown...), merging `detail`."""
         with self.transaction() as db:
             row = db.execute("SELECT detail FROM order_intents WHERE client_id = ?",

@@ -64,14 +64,15 @@ class SignalsMixin(StoreBase):
     """Store methods for signals and detector states (mixed into store.Store)."""
 
     def load_detector(self, symbol: str, timeframe: str, params: str, *,
-                      venue: str = DEFAULT_VENUE) -> tuple[dict, int] | None:
+                      venue: str = DEFAULT_VENUE) -> tuple[dict[str, Any], int] | None:
         """The saved detector state and the open time of its last candle, or None."""
         row = self.conn.execute(
             "SELECT state, last_ts FROM detectors WHERE venue=? AND symbol=? AND timeframe=? "
             "AND params=?", (venue, symbol, timeframe, params)).fetchone()
         return (json.loads(row["state"]), row["last_ts"]) if row else None
 
-    def commit_candles(self, symbol: str, timeframe: str, params: str, state: dict, last_ts: int,
+    def commit_candles(self, symbol: str, timeframe: str, params: str,
+                       state: dict[str, Any], last_ts: int,
                        signals: Iterable[NewSignal], now_ms: int, *,
                        venue: str = DEFAULT_VENUE) -> list[SignalRow]:
         """In one transaction: record new signals and their outbox rows, save the detector state.

@@ -39,13 +39,16 @@ def client_id(identity: str, role: str, generation: int = 0, tag: str | None = N
     digest = hashlib.sha256(identity.encode()).hexdigest()
     gen = str(generation) if generation else ""
     if role == "entry" or tag is None:
-        cid = f"{PREFIX}{digest[:24]}{ROLES[role]}{gen}"
-        assert UNTAGGED.match(cid), cid
-        return cid
+        return _checked(f"{PREFIX}{digest[:24]}{ROLES[role]}{gen}", UNTAGGED)
     if not TAG.match(tag):
         raise ValueError(f"instance tag {tag!r} is not 4 characters of [0-9a-z]")
-    cid = f"{TAGGED_PREFIX}{tag}{digest[:19]}{ROLES[role]}{gen}"
-    assert TAGGED.match(cid), cid
+    return _checked(f"{TAGGED_PREFIX}{tag}{digest[:19]}{ROLES[role]}{gen}", TAGGED)
+
+
+def _checked(cid: str, form: re.Pattern[str]) -> str:
+    """`cid` if it has the format every venue accepts; an id that does not is never sent."""
+    if not form.match(cid):
+        raise RuntimeError(f"client id {cid!r} does not match {form.pattern}")
     return cid
 
 

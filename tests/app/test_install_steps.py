@@ -72,7 +72,7 @@ def python_for_others(scratch: Path) -> str:
     if _runs_for_others(sys.executable):
         return sys.executable
     system = shutil.which("python3", path="/usr/bin:/bin")
-    version = "%d.%d" % sys.version_info[:2]
+    version = "{}.{}".format(*sys.version_info[:2])
     if system is None or subprocess.run(
             [system, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True, text=True).stdout.strip() != version:

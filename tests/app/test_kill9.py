@@ -59,7 +59,7 @@ async def test_kill_9_anywhere_then_restart_loses_nothing_and_repeats_nothing(tm
                 "PYTHONPATH": str(REPO)})
     try:
         warm_end = None
-        for run in range(8):
+        for _run in range(8):
             proc = await _spawn(env)
             await _wait_started(proc)
             drain = asyncio.create_task(_drain(proc.stdout))

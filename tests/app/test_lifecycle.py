@@ -29,12 +29,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _until(condition, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+async def _until(condition, within_s: float, what: str) -> None:
+    try:
+        async with asyncio.timeout(within_s):
+            while not condition():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def _forward(port: int, target_port: int) -> asyncio.AbstractServer:

@@ -56,7 +56,7 @@ def test_a_venv_from_another_python_is_rebuilt_and_a_matching_one_reused(project
     result = _make(project, f"PYTHON={sys.executable}", ".venv/.runtime-installed")
     assert result.returncode == 0, result.stderr
     assert "recreating it" in result.stderr and "pip install" in result.stdout
-    mine = "%d.%d" % sys.version_info[:2]
+    mine = "{}.{}".format(*sys.version_info[:2])
     assert f"version = {mine}" in (venv / "pyvenv.cfg").read_text()
     subprocess.run([venv / "bin" / "python", "-c", ""], check=True)
 

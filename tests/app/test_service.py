@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -37,16 +38,14 @@ async def _spawn(*args, env, cwd):
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
-async def _read_until(stream, marker: str, timeout: float) -> list[str]:
+async def _read_until(stream, marker: str, within_s: float) -> list[str]:
     lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = await asyncio.wait_for(stream.readline(), deadline - time.monotonic())
-        if not line:
-            break
-        lines.append(line.decode())
-        if marker in lines[-1]:
-            return lines
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within_s):
+            while line := await stream.readline():
+                lines.append(line.decode())
+                if marker in lines[-1]:
+                    return lines
     raise AssertionError(f"{marker!r} not seen in:\n{''.join(lines)}")
 
 
@@ -66,7 +65,7 @@ async def test_sigterm_stops_the_daemon_cleanly_within_ten_seconds(fake, tmp_pat
     env = _env(fake, tmp_path, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="3000000")
     proc = await _spawn("run", env=env, cwd=tmp_path)
     try:
-        out = await _read_until(proc.stdout, '"daemon_ready"', timeout=60)
+        out = await _read_until(proc.stdout, '"daemon_ready"', within_s=60)
         rest, err, took = await _terminate(proc)
     finally:
         if proc.returncode is None:
@@ -129,7 +128,7 @@ async def test_sigterm_during_a_long_start_up_still_exits_cleanly(fake, tmp_path
     fake.latency_s = 0.5  # every request slow: the warm-up takes far longer than the test waits
     proc = await _spawn("run", env=_env(fake, tmp_path, WARMUP_BARS="1500"), cwd=tmp_path)
     try:
-        await _read_until(proc.stdout, '"daemon_starting"', timeout=60)
+        await _read_until(proc.stdout, '"daemon_starting"', within_s=60)
         await asyncio.wait_for(_first_candles_served(fake), timeout=30)  # mid warm-up now
         out, err, took = await _terminate(proc)
     finally:
@@ -145,7 +144,7 @@ async def test_sighup_and_sigint_shut_down_cleanly_with_their_exit_status(
         fake, tmp_path, sig, status):
     proc = await _spawn("run", env=_env(fake, tmp_path), cwd=tmp_path)
     try:
-        out = await _read_until(proc.stdout, '"daemon_ready"', timeout=60)
+        out = await _read_until(proc.stdout, '"daemon_ready"', within_s=60)
         proc.send_signal(sig)
         rest, err = await asyncio.wait_for(proc.communicate(), timeout=10)
     finally:
@@ -163,7 +162,7 @@ async def test_a_second_daemon_on_the_same_state_db_exits_2_before_any_request(f
     other = FakeBinance()  # the second daemon's exchange: it must never be asked anything
     await other.start()
     try:
-        await _read_until(first.stdout, '"daemon_ready"', timeout=60)
+        await _read_until(first.stdout, '"daemon_ready"', within_s=60)
         second = await _spawn("run", env=_env(other, tmp_path), cwd=tmp_path)
         out, err = await asyncio.wait_for(second.communicate(), timeout=30)
         assert first.returncode is None  # the first one runs on

@@ -3,6 +3,7 @@ order, ids never re-sent, error codes by the venue's table, candles from the end
 holds the range, UTC days."""
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -83,8 +84,9 @@ def test_the_recent_candle_window_is_judged_on_the_venue_clock():
 
 @pytest.mark.parametrize("code", [51050, 51052, 51053, 51277, 51278, 51279, 51280])
 def test_a_wrong_side_stop_is_would_trigger_immediately_by_code(code):
-    body = ('{"code":"1","data":[{"clOrdId":"x","ordId":"","sCode":"%d","sMsg":"..."}],'
-            '"msg":"Operation failed."}' % code)
+    body = json.dumps({"code": "1", "data": [{"clOrdId": "x", "ordId": "", "sCode": str(code),
+                                              "sMsg": "..."}], "msg": "Operation failed."},
+                      separators=(",", ":"))
     error = translate(ccxt.ExchangeError("okx " + body), OKX)  # ccxt's class says nothing
     assert isinstance(error, Rejected) and error.reason is Reason.WOULD_TRIGGER_IMMEDIATELY
     assert error.code == code

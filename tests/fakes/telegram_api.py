@@ -9,6 +9,7 @@ lost after the message was accepted).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -294,10 +295,8 @@ class FakeTelegram:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates and timeout > 0 and self._new_update is not None:
             self._new_update.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), timeout)
-            except TimeoutError:
-                pass
         return self._ok(self._updates[:limit])
 
     def __repr__(self) -> str:  # dataclass repr would dump every call
