@@ -1,12 +1,11 @@
 """One scheduled slot of one timeframe: fetch every symbol's closed candles and feed its stream."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import pandas as pd
@@ -141,8 +140,8 @@ class Poller:
             now = await now_ms()
             results = await asyncio.gather(*(self._poll_safely(s, timeframe, now, reasons)
                                              for s in todo))
-            failed += [s for s, ok in zip(todo, results) if ok is None]
-            todo = [s for s, ok in zip(todo, results) if ok and want is not None
+            failed += [s for s, ok in zip(todo, results, strict=True) if ok is None]
+            todo = [s for s, ok in zip(todo, results, strict=True) if ok and want is not None
                     and (self.streams[(s, timeframe)].last_ts or 0) < want]
             if not todo or self.monotonic() >= deadline:
                 break

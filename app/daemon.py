@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from functools import partial
 import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from functools import partial
 
 import pandas as pd
 import structlog
@@ -34,12 +33,16 @@ from .memory import pin_mmap_threshold
 from .pipeline import alert_payload
 from .sdnotify import SystemdNotifier
 from .slots import UTC, last_close, trigger_for
-from .startup_waits import (STARTUP_BACKOFF, NoMarketData, StartupWaits, feed_watchdog,
-                            guard_state_db)
+from .startup_waits import (
+    STARTUP_BACKOFF,
+    NoMarketData,
+    StartupWaits,
+    feed_watchdog,
+    guard_state_db,
+)
 from .trading_start import REFUSED, TradingStart
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHUTDOWN_JOB_WAIT_S = 5.0
 SHUTDOWN_FLUSH_S = 2.0

@@ -97,7 +97,7 @@ def _file_identity(path: str) -> tuple[int, int] | None:
     if path == ":memory:":
         return None
     try:
-        st = os.stat(path)
+        st = Path(path).stat()
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -51,7 +52,7 @@ class OrderDesk:
     async def place(self, *, client_id: str, signal_id: int | None, symbol: str, role: str,
                     side: str, quantity: float | None, price: float | None,
                     conditional: bool, send: Callable[[], Awaitable[OrderResult]],
-                    detail: dict | None = None) -> OrderResult:
+                    detail: dict[str, Any] | None = None) -> OrderResult:
         """Record the intent, send, and on a timeout/5xx/lost answer look the id up before any
         second attempt. Raises PermanentExchangeError (rejected) or OrderUnresolved."""
         self.store.record_intent(client_id, signal_id, symbol, role, side, quantity, price,

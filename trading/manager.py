@@ -5,6 +5,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from typing import Any
 
 import pandas as pd
 import structlog
@@ -118,8 +119,9 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         return str(found.get("evidence")) if isinstance(found, dict) else None
 
     # -- notices ----------------------------------------------------------------------------------
-    def notify(self, event: str, symbol: str | None, text: str, fields: dict | None = None,
-               *, dedupe: str | None = None, topic: str = "trade",
+    def notify(self, event: str, symbol: str | None, text: str,
+               fields: dict[str, Any] | None = None, *, dedupe: str | None = None,
+               topic: str = "trade",
                signal_id: int | None = None) -> None:
         """Queue a trade notice for the alerts outbox (once per dedupe key)."""
         self.store.enqueue(topic, {"event": event, "symbol": symbol, "text": text,
@@ -362,7 +364,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
                    for p in self.store.open_positions(self.mode, self.venue)]
             return "\n".join(out) or "no open positions"
 
-    async def positions(self) -> list[dict]:
+    async def positions(self) -> list[dict[str, Any]]:
         """Open positions the daemon holds, as dicts (Telegram /positions)."""
         return [asdict(p) for p in self.store.open_positions(self.mode, self.venue)]
 

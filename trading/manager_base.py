@@ -3,7 +3,7 @@ the manager it is mixed into (the attributes are set by PositionManager.__init__
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.trade import Direction, ExitReason
 from store import SignalRow, Store
@@ -36,7 +36,7 @@ class ManagerBase:
         def now_ms(self) -> int: ...
 
         def notify(self, event: str, symbol: str | None, text: str,
-                   fields: dict | None = None, *, dedupe: str | None = None,
+                   fields: dict[str, Any] | None = None, *, dedupe: str | None = None,
                    topic: str = "trade", signal_id: int | None = None) -> None: ...
 
         def _skip(self, signal: SignalRow, outcome: SignalOutcome, *,

@@ -1,11 +1,10 @@
 """/status reports what the daemon saw: slots behind, the last reconciliation's failure."""
 from __future__ import annotations
 
-from app.cycle import SlotSummary
-
 from types import SimpleNamespace
 
 from app.controller import DaemonController
+from app.cycle import SlotSummary
 from config import load_settings
 
 
