@@ -29,6 +29,8 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from domain.checks import CheckLine
+
 from .messages import clip, plain
 
 log = structlog.get_logger(__name__)
@@ -223,21 +225,21 @@ class TelegramNotifier:
         except TelegramError as e:
             raise delivery_error(e) from None
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """For `main.py check`: the token works (getMe) and the chat is reachable (getChat).
 
-        Sends nothing. Lines are (label, ok, detail), with neither the token nor the chat id.
+        Sends nothing. Lines name neither the token nor the chat id.
         """
         try:
             await self.start()
         except DeliveryError as e:
-            return [("telegram bot", False, str(e))]
-        lines = [("telegram bot", True, f"@{self.bot.username}")]
+            return [CheckLine("telegram bot", False, str(e))]
+        lines = [CheckLine("telegram bot", True, f"@{self.bot.username}")]
         try:
             chat = await self.bot.get_chat(chat_id=self.chat_id)
-            lines.append(("telegram chat", True, f"reachable ({chat.type})"))
+            lines.append(CheckLine("telegram chat", True, f"reachable ({chat.type})"))
         except TelegramError as e:
-            lines.append(("telegram chat", False, str(delivery_error(e))))
+            lines.append(CheckLine("telegram chat", False, str(delivery_error(e))))
         return lines
 
     async def close(self) -> None:

@@ -8,16 +8,17 @@ from collections.abc import Awaitable, Callable
 from alerts import TelegramNotifier
 from app import components
 from config import Settings
+from domain.checks import CheckLine
 from store import StateDbError, Store, check_state_db
 
 from . import banner
 from .logs import configure, settings_secrets
 
-Probe = Callable[[], Awaitable[list[tuple[str, bool, str]]]]
+Probe = Callable[[], Awaitable[list[CheckLine]]]
 PROBE_TIMEOUT_S = 30.0
 
 
-async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
+async def _data_probe(settings: Settings) -> list[CheckLine]:
     fetcher = components.market_data(settings)
     try:
         return await fetcher.check()
@@ -25,7 +26,7 @@ async def _data_probe(settings: Settings) -> list[tuple[str, bool, str]]:
         await fetcher.close()
 
 
-async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
+async def _trading_probe(settings: Settings) -> list[CheckLine]:
     store = Store(":memory:")
     manager = components.position_manager(settings, store, components.make_broker(settings, store))
     try:
@@ -35,7 +36,7 @@ async def _trading_probe(settings: Settings) -> list[tuple[str, bool, str]]:
         store.close()
 
 
-async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
+async def _telegram_probe(settings: Settings) -> list[CheckLine]:
     notifier = TelegramNotifier(settings.telegram_bot_token, settings.telegram_chat_id,
                                 settings.telegram_api_url)  # probed only when a token is set
     try:
@@ -44,12 +45,12 @@ async def _telegram_probe(settings: Settings) -> list[tuple[str, bool, str]]:
         await notifier.close()
 
 
-def _state_db_line(settings: Settings) -> tuple[str, bool, str]:
+def _state_db_line(settings: Settings) -> CheckLine:
     """The state DB opened read-write, integrity-checked, or why the daemon could not use it."""
     try:
-        return ("state DB", True, f"STATE_DB={check_state_db(settings.state_db)}")
+        return CheckLine("state DB", True, f"STATE_DB={check_state_db(settings.state_db)}")
     except StateDbError as e:
-        return ("state DB", False, f"STATE_DB={settings.state_db}: {e}")
+        return CheckLine("state DB", False, f"STATE_DB={settings.state_db}: {e}")
 
 
 async def _run(name: str, probe: Probe, out) -> bool:
@@ -57,7 +58,7 @@ async def _run(name: str, probe: Probe, out) -> bool:
     try:
         lines = await asyncio.wait_for(probe(), timeout=PROBE_TIMEOUT_S)
     except Exception as e:  # noqa: BLE001 - report and go on with the other components
-        lines = [(name, False, f"{type(e).__name__}: {e}")]
+        lines = [CheckLine(name, False, f"{type(e).__name__}: {e}")]
     for label, ok, detail in lines:
         print(f"{'ok  ' if ok else 'FAIL'} {label}: {detail}", file=out)
     return all(ok for _, ok, _ in lines) and bool(lines)

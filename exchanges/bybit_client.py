@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from domain.checks import CheckLine
+
 from .bybit import STOP_REFUSED_CODES
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
@@ -116,17 +118,17 @@ class BybitTrading(CcxtTrading):
             out[symbol] = await self._call(tiers, read=True)
         return out
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """Authentication and balance; the position mode is set to one-way at start."""
-        out: list[tuple[str, bool, str]] = []
+        out: list[CheckLine] = []
         try:
             bal = await self.balance()
         except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            return [("trading authentication", False, str(e)[:200])]
-        out.append(("trading authentication", True, f"{self.mode} keys accepted"))
-        out.append(("trading balance", True, f"{bal.total:g} {bal.asset} "
+            return [CheckLine("trading authentication", False, str(e)[:200])]
+        out.append(CheckLine("trading authentication", True, f"{self.mode} keys accepted"))
+        out.append(CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
                                              f"({bal.free:g} available)"))
-        out.append(("position mode", True, "one-way asked for at start (Bybit does not "
+        out.append(CheckLine("position mode", True, "one-way asked for at start (Bybit does not "
                                            "report it through ccxt)"))
         return out
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import structlog
 
+from domain.checks import CheckLine
 from domain.timeframe import timeframe_ms
 
 from . import universe as uni
@@ -359,29 +360,29 @@ class CcxtMarketData:
 
     # -- preflight ----------------------------------------------------------------------------
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """`main.py check` lines: (what, ok, detail) for server time, markets and one candle."""
         name = self.venue.name
-        results: list[tuple[str, bool, str]] = []
+        results: list[CheckLine] = []
         try:
             now = await self.server_time_ms()
-            results.append((f"{name} server time", True,
+            results.append(CheckLine(f"{name} server time", True,
                             f"{utc_text(now)} UTC, host clock off by {self._offset_ms} ms"))
         except ExchangeUnavailable as e:
-            return [(f"{name} server time", False, f"{network_reason(e)} ({e})")]
+            return [CheckLine(f"{name} server time", False, f"{network_reason(e)} ({e})")]
         try:
             symbols = await self.universe()
             ok = bool(symbols)
-            results.append((f"{name} markets", ok, f"watching {len(symbols)}: "
+            results.append(CheckLine(f"{name} markets", ok, f"watching {len(symbols)}: "
                             + ", ".join(symbols[:10]) if ok else "no symbol to watch"))
         except ExchangeUnavailable as e:
-            return results + [(f"{name} markets", False, str(e))]
+            return results + [CheckLine(f"{name} markets", False, str(e))]
         try:
             frame = await self.closed_candles(symbols[0], "1m", limit=1)
             ok = not frame.empty
             detail = (f"{symbols[0]} 1m closed {utc_text(int(frame['timestamp'].iloc[-1]))} UTC"
                       if ok else f"{symbols[0]}: no closed candle")
-            results.append((f"{name} klines", ok, detail))
+            results.append(CheckLine(f"{name} klines", ok, detail))
         except (ExchangeUnavailable, ValueError) as e:
-            results.append((f"{name} klines", False, str(e)))
+            results.append(CheckLine(f"{name} klines", False, str(e)))
         return results

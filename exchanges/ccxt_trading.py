@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import structlog
 
+from domain.checks import CheckLine
+
 from .ccxt_fills import STATUS, CcxtTrade, closing_side, number, round_trip
 from .ccxt_lean import ccxt
 from .errors import PermanentExchangeError, reason_of, translate
@@ -367,23 +369,23 @@ class CcxtTrading:
         return Balance(self.venue.settle, float(row.get("total") or 0),
                        float(row.get("free") or 0))
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """Authentication, balance and position mode, for `main.py check`."""
-        out: list[tuple[str, bool, str]] = []
+        out: list[CheckLine] = []
         try:
             bal = await self.balance()
-            out.append(("trading authentication", True, f"{self.mode} keys accepted"))
-            out.append(("trading balance", True, f"{bal.total:g} {bal.asset} "
+            out.append(CheckLine("trading authentication", True, f"{self.mode} keys accepted"))
+            out.append(CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
                                                  f"({bal.free:g} available)"))
         except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            out.append(("trading authentication", False, str(e)[:200]))
+            out.append(CheckLine("trading authentication", False, str(e)[:200]))
             return out
         try:
             mode = await self._call(self.exchange.fetch_position_mode, read=True)
-            out.append(("position mode", not mode.get("hedged"),
+            out.append(CheckLine("position mode", not mode.get("hedged"),
                         "hedge mode: switch to one-way" if mode.get("hedged") else "one-way"))
         except Exception as e:  # noqa: BLE001 - one failed probe line, the others still run
-            out.append(("position mode", False, str(e)[:200]))
+            out.append(CheckLine("position mode", False, str(e)[:200]))
         return out
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from domain.checks import CheckLine
 from domain.trade import Direction, OrderStatus
 
 from .venue import Venue
@@ -118,8 +119,8 @@ class MarketData(Protocol):
                              limit: int | None = None) -> pd.DataFrame:
         """Closed candles of a native timeframe, oldest first (never the forming one)."""
 
-    async def check(self) -> list[tuple[str, bool, str]]:
-        """(what, ok, detail) lines for `main.py check`."""
+    async def check(self) -> list[CheckLine]:
+        """The `main.py check` lines of this instance."""
 
     async def close(self) -> None:
         """Release the HTTP session."""
@@ -164,7 +165,7 @@ class Trading(Protocol):
                            ) -> ExitFill | None:
         """The fills (price, PnL, fees) that closed a `direction` position opened at since_ms."""
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """(name, ok, detail) lines for `main.py check`."""
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import structlog
 
+from domain.checks import CheckLine
 from domain.symbols import normalize_symbol
 from domain.trade import Direction, ExitReason, TradeState
 from exchanges.errors import PermanentExchangeError
@@ -368,7 +369,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         """Open positions the daemon holds, as dicts (Telegram /positions)."""
         return [asdict(p) for p in self.store.open_positions(self.mode, self.venue)]
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """Authentication, balance and position mode, for `main.py check`."""
         return await self.broker.check()
 

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import structlog
 
+from domain.checks import CheckLine
 from exchanges.errors import PermanentExchangeError
 from store import Store
 
@@ -176,9 +177,10 @@ class PaperBroker:
         return ExitFill(sum(e[1] * e[2] for e in exits) / qty, qty, sum(e[3] for e in exits),
                         sum(e[4] for e in exits))
 
-    async def check(self) -> list[tuple[str, bool, str]]:
+    async def check(self) -> list[CheckLine]:
         """Nothing to authenticate."""
-        return [("trading", True, "paper broker (ENABLE_TRADING=0): no exchange account used")]
+        return [CheckLine("trading", True,
+                          "paper broker (ENABLE_TRADING=0): no exchange account used")]
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """Trigger stops/targets on candles newer than the last one seen, then move the price.

@@ -215,3 +215,11 @@ def test_live_paper_and_backtest_size_with_the_one_quantity_rule():
     qty, problem = size(100.0, 20, 30_000.0, rules)
     assert problem is None and qty == quantity(100.0, 20, 30_000.0, 0.001) == 0.066
     assert quantity(100.0, 20, 30_000.0) == pytest.approx(2000 / 30_000)  # backtest: no step
+
+
+async def test_a_check_line_is_a_named_value(store):
+    from domain.checks import CheckLine
+
+    [line] = await PaperBroker(store).check()
+    assert isinstance(line, CheckLine) and line.ok and line.what == "trading"
+    assert "no exchange account" in line.detail
