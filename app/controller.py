@@ -7,6 +7,7 @@ from typing import Protocol
 from config import Settings
 from store import Store
 from trading import PositionManager
+from trading.notices import close_text
 
 from . import banner
 from .cycle import Poller, SlotSummary
@@ -83,12 +84,20 @@ class DaemonController:
         self.daemon.manager.resume()
 
     async def close(self, symbol: str) -> str:
-        """Close one symbol's position."""
-        return self._unavailable() or await self.daemon.manager.close_position(symbol)
+        """Close one symbol's position; the reply in words."""
+        if self._unavailable():
+            return self._unavailable()
+        try:
+            return close_text(await self.daemon.manager.close_position(symbol))
+        except ValueError as err:  # not a symbol
+            return str(err)
 
     async def close_all(self) -> str:
-        """Close every position the daemon opened."""
-        return self._unavailable() or await self.daemon.manager.close_all()
+        """Close every position the daemon opened; one line per position."""
+        if self._unavailable():
+            return self._unavailable()
+        closed = await self.daemon.manager.close_all()
+        return "\n".join(close_text(c) for c in closed) or "no open positions"
 
     def _unavailable(self) -> str:
         """Why nothing can be closed now (the venue has not started), else ''."""

@@ -46,3 +46,14 @@ def number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if number else None
+
+
+def fees_in(trades: list[CcxtTrade], currency: str) -> float | None:
+    """The trades' fees in `currency`; None if any was paid in another one (or not told)."""
+    total = 0.0
+    for t in trades:
+        fee = t.get("fee") or {}
+        if fee.get("currency") != currency or fee.get("cost") is None:
+            return None
+        total += float(fee["cost"])
+    return total

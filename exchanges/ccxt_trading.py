@@ -17,7 +17,7 @@ import structlog
 
 from domain.checks import CheckLine
 
-from .ccxt_fills import STATUS, CcxtTrade, closing_side, number, round_trip
+from .ccxt_fills import STATUS, CcxtTrade, closing_side, fees_in, number, round_trip
 from .ccxt_lean import ccxt
 from .errors import PermanentExchangeError, reason_of, translate
 from .options import TradingConfig
@@ -338,13 +338,7 @@ class CcxtTrading:
 
     def _fees(self, trades: list[CcxtTrade]) -> float | None:
         """The trades' fees in the settlement asset; None if any was paid in another one."""
-        total = 0.0
-        for t in trades:
-            fee = t.get("fee") or {}
-            if fee.get("currency") != self.venue.settle or fee.get("cost") is None:
-                return None
-            total += float(fee["cost"])
-        return total
+        return fees_in(trades, self.venue.settle)
 
     async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
                            ) -> ExitFill | None:

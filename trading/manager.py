@@ -24,7 +24,6 @@ from .guard import OTHER_INSTANCE_KEY, PositionUnreadable, VenueGuardMixin
 from .ledger import instance_tag
 from .models import Broker, ended_unfilled, fill_price, side_for
 from .notices import (
-    close_text,
     limit_text,
     num,
     opened_text,
@@ -346,24 +345,21 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
                     dedupe=f"daily_limit:{self.mode}:{day}", topic="notice")
 
     # -- commands ---------------------------------------------------------------------------------
-    async def close_position(self, symbol: str) -> str:
-        """Close the daemon's position on `symbol` (Telegram /close)."""
-        try:
-            symbol = normalize_symbol(symbol)
-        except ValueError as err:
-            return str(err)
+    async def close_position(self, symbol: str) -> CloseOutcome:
+        """Close the daemon's position on `symbol` (/close); ValueError for a symbol that is
+        not one."""
+        symbol = normalize_symbol(symbol)
         async with self._lock:
             pos = self.store.open_position(symbol, self.mode, self.venue)
             if pos is None:
-                return close_text(CloseOutcome(CloseKind.NO_POSITION, symbol))
-            return close_text(await self._close_position(pos, ExitReason.COMMAND))
+                return CloseOutcome(CloseKind.NO_POSITION, symbol)
+            return await self._close_position(pos, ExitReason.COMMAND)
 
-    async def close_all(self) -> str:
-        """Close every position the daemon opened (Telegram /closeall)."""
+    async def close_all(self) -> list[CloseOutcome]:
+        """Close every position the daemon opened (/closeall): one outcome each."""
         async with self._lock:
-            out = [close_text(await self._close_position(p, ExitReason.COMMAND))
-                   for p in self.store.open_positions(self.mode, self.venue)]
-            return "\n".join(out) or "no open positions"
+            return [await self._close_position(p, ExitReason.COMMAND)
+                    for p in self.store.open_positions(self.mode, self.venue)]
 
     async def positions(self) -> list[dict[str, Any]]:
         """Open positions the daemon holds, as dicts (Telegram /positions)."""

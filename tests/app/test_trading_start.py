@@ -21,6 +21,7 @@ from tests.app.notifier import RecordingNotifier
 from tests.app.test_startup_retries import FakeSleep, FlakyMarket
 from tests.trading.conftest import make_signal
 from trading import PaperBroker, PositionModeError
+from trading.outcomes import CloseKind, CloseOutcome
 
 DOWN = TransientExchangeError("binanceusdm GET https://demo-fapi.binance.com/fapi/v1/"
                               "positionSide/dual 503 Service Unavailable")
@@ -248,7 +249,7 @@ async def test_reconciliation_status_and_commands_while_trading_is_not_up(tmp_pa
 
     async def close_position(symbol):
         calls.append(f"close {symbol}")
-        return "closed"
+        return CloseOutcome(CloseKind.CLOSED, symbol)
 
     daemon.manager.reconcile = reconcile
     daemon.manager.close_position = close_position

@@ -10,7 +10,8 @@ from store import Store
 from trading import PaperBroker
 from trading.client_ids import VALID, client_id, is_ours
 from trading.models import MarketRules
-from trading.outcomes import SizeLimit, SizeProblem, SkipReason
+from trading.notices import close_text
+from trading.outcomes import CloseKind, SizeLimit, SizeProblem, SkipReason
 from trading.risk import levels, size
 from trading.rules import floor_to
 
@@ -81,9 +82,10 @@ async def test_paper_close_command_and_positions(store):
     await manager.on_signal(make_signal(store), TF_MS)
     assert [p["symbol"] for p in await manager.positions()] == ["BTC/USDT"]
     closed = await manager.close_position("BTC/USDT")
-    assert "Closed LONG BTC/USDT @ 50000: PnL -2.00 USDT after 2.00 USDT fees" in closed
+    assert closed.kind is CloseKind.CLOSED and closed.price == 50000
+    assert "Closed LONG BTC/USDT @ 50000: PnL -2.00 USDT after 2.00 USDT fees" in close_text(closed)
     assert await manager.positions() == []
-    assert "no position" in await manager.close_position("BTC/USDT")
+    assert (await manager.close_position("BTC/USDT")).kind is CloseKind.NO_POSITION
     # The closed position's fill was consumed: a later stop is recorded at its own price only.
     again = make_signal(store, pivot_time=7)
     await manager.on_signal(again, TF_MS)
