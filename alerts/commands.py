@@ -24,6 +24,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -68,20 +69,13 @@ class Controller(Protocol):
         """Close every open position at market; a short result for the operator."""
 
 
-class CommandSettings(Protocol):
-    """The settings the command channel reads (config.Settings)."""
+@dataclass(frozen=True)
+class CommandSettings:
+    """What the command channel is told: whose commands count and how old they may be."""
 
-    @property
-    def telegram_chat_id(self) -> str:
-        """The one chat whose commands are answered."""
-
-    @property
-    def telegram_admin_ids(self) -> tuple[int, ...]:
-        """Who may pause, resume and close (empty: see TELEGRAM_ADMIN_IDS in the README)."""
-
-    @property
-    def command_max_age_s(self) -> float:
-        """Older commands are ignored (e.g. queued while the daemon was down)."""
+    telegram_chat_id: str                     # the one chat whose commands are answered
+    telegram_admin_ids: tuple[int, ...] = ()  # who may pause, resume and close (README)
+    command_max_age_s: float = 120.0          # older commands are ignored (queued while down)
 
 
 @runtime_checkable

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
@@ -45,16 +46,12 @@ class Outbox(Protocol):
         """How many rows are in each status."""
 
 
-class AlertSettings(Protocol):
-    """The settings delivery reads (config.Settings)."""
+@dataclass(frozen=True)
+class AlertSettings:
+    """What delivery is told: when an alert is late, and whether signal alerts carry a chart."""
 
-    @property
-    def alert_late_after_s(self) -> float:
-        """ALERT_LATE_AFTER_S: an alert sent later than this says LATE."""
-
-    @property
-    def chart(self) -> bool:
-        """CHART: signal alerts carry a chart."""
+    alert_late_after_s: float = 120.0  # an alert sent later than this says LATE
+    chart: bool = True                # signal alerts carry a chart
 
 
 class OutboxDelivery:

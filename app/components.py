@@ -12,6 +12,8 @@ from exchanges.venue import Venue
 if TYPE_CHECKING:  # ccxt, pandas and telegram load only when a component is built
     import pandas as pd
 
+    from alerts.commands import CommandSettings
+    from alerts.delivery import AlertSettings
     from alerts.notifiers import ConsoleNotifier, TelegramNotifier
     from exchanges.ccxt_market_data import CcxtMarketData
     from exchanges.ccxt_trading import CcxtTrading
@@ -109,3 +111,17 @@ async def fetch_history(s: Settings, symbol: str, timeframe: str, since_ms: int,
     retry = retry or RetryPolicy(budget_s=max(s.fetch_cycle_budget_s, 60.0))
     return await history.fetch_history(market_data_config(s, venue), venue, symbol, timeframe,
                                        since_ms, until_ms, retry=retry)
+
+
+def alert_settings(s: Settings) -> AlertSettings:
+    """ALERT_LATE_AFTER_S and CHART, for the outbox delivery."""
+    from alerts.delivery import AlertSettings
+
+    return AlertSettings(alert_late_after_s=s.alert_late_after_s, chart=s.chart)
+
+
+def command_settings(s: Settings) -> CommandSettings:
+    """TELEGRAM_CHAT_ID, TELEGRAM_ADMIN_IDS and COMMAND_MAX_AGE_S, for the command channel."""
+    from alerts.commands import CommandSettings
+
+    return CommandSettings(s.telegram_chat_id, tuple(s.telegram_admin_ids), s.command_max_age_s)

@@ -100,7 +100,8 @@ class Daemon:
         self.fetcher: MarketData = fetcher or components.market_data(s)  # DATA_EXCHANGE
         self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
         self.notifier: Notifier = notifier or components.make_notifier(s)
-        self.delivery = OutboxDelivery(self.store, self.notifier, s, clock=self.clock)
+        alerting = components.alert_settings(s)
+        self.delivery = OutboxDelivery(self.store, self.notifier, alerting, clock=self.clock)
         # Live trading needs its confirmation: LiveTradingRefused otherwise.
         self.broker: Broker = broker or components.make_broker(s, self.store)
         self.manager = components.position_manager(s, self.store, self.broker, clock=self.clock)
@@ -282,16 +283,10 @@ class Daemon:
         """Alert delivery, the Telegram command channel (when configured) and the watchdog."""
         self.tasks.append(asyncio.create_task(self.delivery.run(self.stop), name="delivery"))
         self.tasks.append(asyncio.create_task(self._watchdog(), name="watchdog"))
-        channel = self._command_channel()
-        if channel is not None:
+        if self.settings.telegram_bot_token:  # commands: the notifier is then Telegram's
+            channel = CommandChannel(self.notifier, components.command_settings(self.settings),
+                                     DaemonController(self), store=self.store)
             self.tasks.append(asyncio.create_task(channel.run(self.stop), name="commands"))
-
-    def _command_channel(self) -> CommandChannel | None:
-        """Telegram commands, when a bot token is set (the notifier is then Telegram's)."""
-        if not self.settings.telegram_bot_token:
-            return None
-        return CommandChannel(self.notifier, self.settings,
-                              DaemonController(self), store=self.store)
 
     async def shutdown(self) -> None:
         """Stop scheduling, finish the jobs in flight (bounded), flush alerts, close sessions."""
