@@ -9,9 +9,7 @@ from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData
-from tests.fakes.binance_data import FakeBinance
-
-from ..shared_data import load_candles
+from tests.app.replay import ltc_candles, started_fake
 
 # End to end with real processes or long replays: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -23,15 +21,12 @@ STEPS = 240
 
 @pytest.fixture
 def candles():
-    return load_candles("LTCUSDT-usdm-1m-2026-02.csv").iloc[:2000].reset_index(drop=True)
+    return ltc_candles()
 
 
 @pytest.fixture
 async def fake(candles):
-    first = int(candles["timestamp"].iloc[0])
-    server = FakeBinance(candles={("LTCUSDT", "1m"): candles},
-                         now_ms=first + (WARMUP + 1) * MINUTE + 1_000)
-    await server.start()
+    server = await started_fake(candles, WARMUP)
     yield server
     await server.close()
 

@@ -15,11 +15,9 @@ from app.daemon import Daemon
 from config import load_settings
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceMarketData, BinanceTrading
-from tests.fakes.binance_data import FakeBinance
+from tests.app.replay import Gate, ltc_candles, started_fake
 from tests.fakes.binance_trading import API_KEY, SECRET, FakeBinanceTrading
 from trading import client_id
-
-from ..shared_data import load_candles
 
 # A long replay against two local servers: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -29,33 +27,14 @@ WARMUP = 200
 STEPS = 240
 
 
-class Gate:
-    """The daemon's sleep: a retry of the trading start happens only when the test opens it."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-        self._open = asyncio.Event()
-
-    def open(self) -> None:
-        self._open.set()
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await self._open.wait()
-        self._open.clear()
-
-
 @pytest.fixture
 def candles():
-    return load_candles("LTCUSDT-usdm-1m-2026-02.csv").iloc[:2000].reset_index(drop=True)
+    return ltc_candles()
 
 
 @pytest.fixture
 async def data(candles):
-    first = int(candles["timestamp"].iloc[0])
-    server = FakeBinance(candles={("LTCUSDT", "1m"): candles},
-                         now_ms=first + (WARMUP + 1) * MINUTE + 1_000)
-    await server.start()
+    server = await started_fake(candles, WARMUP)
     yield server
     await server.close()
 

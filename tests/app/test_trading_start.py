@@ -18,6 +18,7 @@ from config import load_settings
 from domain.trade import TradeState
 from exchanges.errors import AuthError, RateLimited, TransientExchangeError
 from tests.app.notifier import RecordingNotifier
+from tests.app.replay import Gate
 from tests.app.test_startup_retries import FakeSleep, FlakyMarket
 from tests.trading.conftest import make_signal
 from trading import PaperBroker, PositionModeError
@@ -43,22 +44,6 @@ class Starts:
         if self.errors:
             raise self.errors.pop(0)
         await self.real(symbols)
-
-
-class Gate:
-    """A sleep that returns only when the test opens it: one retry per `open()`."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-        self._open = asyncio.Event()
-
-    def open(self) -> None:
-        self._open.set()
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await self._open.wait()
-        self._open.clear()
 
 
 def _notices(store, event: str) -> list[dict]:
