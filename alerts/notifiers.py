@@ -88,7 +88,7 @@ def _seconds(value: Any) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-def retry_after_s(exc: RetryAfter) -> float:
+def telegram_retry_after_s(exc: RetryAfter) -> float:
     """Seconds Telegram asked us to wait, from the public RetryAfter.retry_after."""
     with warnings.catch_warnings():
         # PTB 22 warns that the int will become a timedelta (PTB_TIMEDELTA=1 opts in early):
@@ -110,7 +110,7 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     """The delivery outcome a python-telegram-bot error means: Transient, RateLimited or
     Permanent."""
     if isinstance(exc, RetryAfter):
-        return RateLimited(retry_after_s(exc))
+        return RateLimited(telegram_retry_after_s(exc))
     if isinstance(exc, InvalidToken):
         # Its message contains the token: never pass it on. A revoked token is fixed by the
         # operator; until then alerts wait in the outbox rather than being thrown away.

@@ -66,7 +66,7 @@ def describe(settings: Settings) -> list[str]:
         f"trading instance: {trading}",
         f"position size:    {num(settings.position_size)} USDT margin x {settings.leverage} "
         "leverage",
-        f"symbols:          {', '.join(settings.symbols)}",
+        f"symbols:          {', '.join(settings.data_venue.shown(x) for x in settings.symbols)}",
         f"timeframes:       {', '.join(settings.timeframes)}",
         f"detector:         left={settings.pivot_left} right={settings.pivot_right} "
         f"break_on={settings.break_on}",

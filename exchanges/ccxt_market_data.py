@@ -373,8 +373,9 @@ class CcxtMarketData:
         try:
             symbols = await self.universe()
             ok = bool(symbols)
+            shown = [self.venue.shown(x) for x in symbols[:10]]
             results.append(CheckLine(f"{name} markets", ok, f"watching {len(symbols)}: "
-                            + ", ".join(symbols[:10]) if ok else "no symbol to watch"))
+                            + ", ".join(shown) if ok else "no symbol to watch"))
         except ExchangeUnavailable as e:
             return results + [CheckLine(f"{name} markets", False, str(e))]
         try:

@@ -53,7 +53,7 @@ class RetryPolicy:
         return self.backoff.delay(attempt)
 
 
-def retry_after_s(headers: Mapping[str, Any] | None) -> float | None:
+def retry_after_header_s(headers: Mapping[str, Any] | None) -> float | None:
     """Seconds from a Retry-After header (whole seconds, as venues send it), or None."""
     if not headers:
         return None

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from .ccxt_lean import ccxt, exchange_class
-from .retry import retry_after_s
+from .retry import retry_after_header_s
 
 RequestObserver = Callable[[BaseException | None], None]  # None: the request got an answer
 
@@ -44,7 +44,7 @@ def with_retry_after(ccxt_id: str) -> type:
             except ccxt.BaseError as e:
                 # From this response's headers: last_response_headers is shared by every
                 # concurrent request of the instance and may belong to another one.
-                e.retry_after_s = retry_after_s(headers)
+                e.retry_after_s = retry_after_header_s(headers)
                 raise
 
     Tagged.__name__ = Tagged.__qualname__ = base.__name__

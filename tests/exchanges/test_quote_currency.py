@@ -35,3 +35,13 @@ def test_the_universe_of_a_usd_venue_holds_its_usd_perpetuals_under_our_names():
 
     assert uni.tradable_perpetuals(markets, on_usd_venue) == {"BTC/USDT": "BTCUSD"}
     assert uni.tradable_perpetuals(markets) == {"ETH/USDT": "ETHUSDT"}
+
+
+def test_the_banner_names_the_usd_contract_behind_our_symbol(monkeypatch):
+    from app.banner import describe
+    from config import load_settings
+    from exchanges import registry
+
+    monkeypatch.setitem(registry.VENUES, USD_QUOTED.name, USD_QUOTED)
+    s = load_settings({"DATA_EXCHANGE": "usdvenue", "SYMBOLS": "BTC/USDT"}, dotenv_path=None)
+    assert any("BTC/USDT (BTC/USD perpetual)" in line for line in describe(s))
