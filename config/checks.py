@@ -9,13 +9,12 @@ from exchanges.venue import Venue
 
 from .problems import Problem
 from .settings import KEYS, Settings, VenueKeys, _api_problems, venue_env_keys
-from .values import is_production_host, parse_url, plain_text
+from .values import parse_url, plain_text
 
 
 def venue_keys_table() -> dict[str, tuple[str, str]]:
-    """Env keys of the venues other than Binance (whose keys are Settings fields, in KEYS):
-    env key -> (venue name, VenueKeys field), for every registered venue."""
-    return {key: (venue.name, name) for venue in VENUES.values() if venue.name != "binance"
+    """Every registered venue's env keys: env key -> (venue name, VenueKeys field)."""
+    return {key: (venue.name, name) for venue in VENUES.values()
             for key, name in venue_env_keys(venue).items()}
 
 
@@ -34,7 +33,7 @@ SECRET_KEYS = frozenset(
 
 def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
                       ) -> tuple[dict[str, dict[str, str]], set[str]]:
-    """Other venues' keys from the raw environment: venue -> field -> value, and the keys set."""
+    """Every venue's keys from the raw environment: venue -> field -> value, and the keys set."""
     out: dict[str, dict[str, str]] = {}
     given: set[str] = set()
     for key, (venue, name) in venue_keys_table().items():
@@ -53,10 +52,6 @@ def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
 
 def _keys_of(s: dict, venue: Venue) -> VenueKeys:
     """The (merged, not yet resolved) keys of `venue`."""
-    if venue.name == "binance":
-        return VenueKeys(s["binance_api_key"], s["binance_secret"], "",
-                         s["binance_api_key_demo"], s["binance_secret_demo"], "",
-                         s["binance_data_url"], s["binance_trading_url"])
     return VenueKeys(**s["_venues"].get(venue.name, {}))
 
 
@@ -160,9 +155,6 @@ def _resolve_keys(s: dict) -> None:
         s["demo_trading"] = False  # confirmed above: this is live trading, with the live pair
     # Each venue's demo keys fall back to its production pair, unless its trading URL is a
     # production host (demo keys never sign there, and production keys never go unasked).
-    if not s["binance_api_key_demo"] and not is_production_host(s["binance_trading_url"]):
-        s["binance_api_key_demo"] = s["binance_api_key"]
-        s["binance_secret_demo"] = s["binance_secret"]
     for name, keys in s["_venues"].items():
         if not keys.get("api_key_demo") and not VENUES[name].real_money_url(
                 keys.get("trading_url", "")):

@@ -92,11 +92,6 @@ def venue_env_keys(venue: Venue) -> dict[str, str]:
 class Settings:
     """The validated configuration of one daemon process. `repr` never shows a secret."""
 
-    binance_api_key: str = field(default="", metadata={"secret": True})
-    binance_secret: str = field(default="", metadata={"secret": True})
-    # Demo keys fall back to the production pair when unset, unless trading targets production.
-    binance_api_key_demo: str = field(default="", metadata={"secret": True})
-    binance_secret_demo: str = field(default="", metadata={"secret": True})
     use_realtime_data: bool = True
     enable_trading: bool = False
     demo_trading: bool = True
@@ -108,8 +103,6 @@ class Settings:
     pivot_left: int = 5
     pivot_right: int = 5
     break_on: str = "close"
-    binance_data_url: str = ""
-    binance_trading_url: str = ""
     # Which venue each instance talks to (exchanges.registry names).
     data_exchange: str = DEFAULT_EXCHANGE
     trading_exchange: str = DEFAULT_EXCHANGE
@@ -160,11 +153,8 @@ class Settings:
     data_dir: str = DEFAULT_DATA_DIR
 
     def venue_keys(self, name: str) -> VenueKeys:
-        """Credentials and URL overrides of venue `name` (BINANCE_* for binance)."""
-        if name == "binance":
-            return VenueKeys(self.binance_api_key, self.binance_secret, "",
-                             self.binance_api_key_demo, self.binance_secret_demo, "",
-                             self.binance_data_url, self.binance_trading_url)
+        """Credentials and URL overrides of venue `name` ({NAME}_* keys; demo keys fall back to
+        the production pair unless that venue's trading URL is a production host)."""
         return dict(self.venue_credentials).get(name, VenueKeys())
 
     @property
@@ -206,10 +196,6 @@ class Settings:
 
 # Env key -> (Settings field, parser). Defaults live on Settings and in .env.example.
 KEYS: dict[str, tuple[str, Callable]] = {
-    "BINANCE_API_KEY": ("binance_api_key", plain_text),
-    "BINANCE_SECRET": ("binance_secret", plain_text),
-    "BINANCE_API_KEY_DEMO": ("binance_api_key_demo", plain_text),
-    "BINANCE_SECRET_DEMO": ("binance_secret_demo", plain_text),
     "USE_REALTIME_DATA": ("use_realtime_data", parse_bool),
     "ENABLE_TRADING": ("enable_trading", parse_bool),
     "DEMO_TRADING": ("demo_trading", parse_bool),
@@ -221,8 +207,6 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "PIVOT_LEFT": ("pivot_left", number(int, 1, 500)),
     "PIVOT_RIGHT": ("pivot_right", number(int, 1, 500)),
     "BREAK_ON": ("break_on", choice("close", "wick")),
-    "BINANCE_DATA_URL": ("binance_data_url", parse_url),
-    "BINANCE_TRADING_URL": ("binance_trading_url", parse_url),
     "DATA_EXCHANGE": ("data_exchange", parse_exchange),
     "TRADING_EXCHANGE": ("trading_exchange", parse_exchange),
     "TELEGRAM_API_URL": ("telegram_api_url", parse_url),

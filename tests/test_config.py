@@ -12,8 +12,10 @@ from app import banner
 from config import (
     KEYS,
     SECRET_KEYS,
+    VENUE_KEYS,
     ConfigError,
     Settings,
+    VenueKeys,
     is_production_host,
     lint_environment,
     load_settings,
@@ -96,14 +98,16 @@ def test_repr_never_shows_a_secret():
     text = repr(s) + str(s) + str(s.redacted())
     assert [v for v in values.values() if v in text] == []
     assert "***" in text
-    assert s.binance_api_key == values["BINANCE_API_KEY"]  # redacted for display only
+    assert s.venue_keys("binance").api_key == values["BINANCE_API_KEY"]  # redacted for display only
 
 
 def test_demo_keys_fall_back_to_the_production_pair():
     s = load(**KEYS_PAIR)
-    assert (s.binance_api_key_demo, s.binance_secret_demo) == tuple(KEYS_PAIR.values())
+    keys = s.venue_keys("binance")
+    assert (keys.api_key_demo, keys.secret_demo) == tuple(KEYS_PAIR.values())
     own = load(**KEYS_PAIR, BINANCE_API_KEY_DEMO="demoK", BINANCE_SECRET_DEMO="demoS")
-    assert (own.binance_api_key_demo, own.binance_secret_demo) == ("demoK", "demoS")
+    keys = own.venue_keys("binance")
+    assert (keys.api_key_demo, keys.secret_demo) == ("demoK", "demoS")
 
 
 def test_a_key_without_its_secret_is_refused():
@@ -219,7 +223,8 @@ def test_demo_keys_never_sign_on_a_production_host():
     assert set(problems(**demo_only)) == {"BINANCE_API_KEY"}
     # No fallback copy towards a production host, even with trading off.
     s = load(**KEYS_PAIR, BINANCE_TRADING_URL="https://fapi.binance.com")
-    assert (s.binance_api_key_demo, s.binance_secret_demo) == ("", "")
+    keys = s.venue_keys("binance")
+    assert (keys.api_key_demo, keys.secret_demo) == ("", "")
 
 
 @pytest.mark.parametrize("url", ["", "https://demo-fapi.binance.com", "http://127.0.0.1:8080"])
@@ -227,7 +232,7 @@ def test_demo_hosts_keep_the_fallback_and_say_which_pair_signs(url):
     env = dict(DEMO_ON_PRODUCTION, **KEYS_PAIR, BINANCE_TRADING_URL=url)
     s = load(**env)
     assert not s.live_trading and s.demo_trading
-    assert s.binance_api_key_demo == KEYS_PAIR["BINANCE_API_KEY"]
+    assert s.venue_keys("binance").api_key_demo == KEYS_PAIR["BINANCE_API_KEY"]
     assert s.signing_pair == "BINANCE_API_KEY" and "signed with the BINANCE_API_KEY pair" in (
         banner.describe(s)[1])
     own = load(**env, BINANCE_API_KEY_DEMO="demoK", BINANCE_SECRET_DEMO="demoS")
@@ -235,8 +240,8 @@ def test_demo_hosts_keep_the_fallback_and_say_which_pair_signs(url):
 
 
 def test_settings_built_directly_count_a_production_host_as_live():
-    s = Settings(enable_trading=True, demo_trading=True,
-                 binance_trading_url="https://fapi2.binance.com")
+    s = Settings(enable_trading=True, demo_trading=True, venue_credentials=(
+        ("binance", VenueKeys(trading_url="https://fapi2.binance.com")),))
     assert s.live_trading and banner.trading_mode(s) == "live"
     assert not is_production_host("https://demo-fapi.binance.com")
     assert not is_production_host("https://fapi.binance.com.example.org")
@@ -385,7 +390,10 @@ def test_urls_need_a_host_and_a_port_in_range(key):
         assert key in problems(**{key: url}), url
     for url in ["http://127.0.0.1:65535", "http://127.0.0.1:1", "https://[::1]:8080",
                 "https://demo-fapi.binance.com/", "http://localhost", "http://fake_host:80"]:
-        assert getattr(load(**{key: url}), KEYS[key][0]) == url.rstrip("/")
+        s = load(**{key: url})
+        got = getattr(s, KEYS[key][0]) if key in KEYS else \
+            getattr(s.venue_keys("binance"), VENUE_KEYS[key][1])
+        assert got == url.rstrip("/")
 
 
 def test_main_reports_a_port_out_of_range_as_a_configuration_error(tmp_path):

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from app import components
-from config import ConfigError, Settings
+from config import ConfigError, Settings, VenueKeys
 from domain.trade import Direction, ExitReason, OrderStatus
 from exchanges.binance import BINANCE
 from exchanges.binance_client import BinanceTrading
@@ -158,7 +158,7 @@ def test_live_without_confirmation_is_refused_before_any_request():
     with pytest.raises(ConfigError, match="CONFIRM_LIVE_TRADING"):
         make_settings("", DEMO_TRADING="0", BINANCE_API_KEY="k", BINANCE_SECRET="s")
     unconfirmed = Settings(enable_trading=True, demo_trading=False, confirm_live_trading=False,
-                           binance_api_key="k", binance_secret="s")
+                           venue_credentials=(("binance", VenueKeys("k", "s")),))
     with pytest.raises(LiveTradingRefused):
         BinanceTrading(components.trading_config(unconfirmed, BINANCE), BINANCE)
     with pytest.raises(LiveTradingRefused):
