@@ -1,16 +1,19 @@
 """The venue against the daemon's record: positions the daemon did not make, quantities it did
-not fill, orders of another daemon on the same account (mixed into PositionManager)."""
+not fill, orders of another daemon on the same account."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import structlog
 
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
+from store import Store
 from store.orders import PositionRow
 
 from .client_ids import is_ours, tag_of
-from .manager_base import ManagerBase
-from .models import ExchangePosition, OrderResult
+from .models import Broker, ExchangePosition, OrderResult
 from .notices import mismatch_text, num, other_instance_text, unexpected_text
+from .notifier import TradeNotifier
 from .outcomes import SkipReason
 
 log = structlog.get_logger(__name__)
@@ -24,13 +27,16 @@ class PositionUnreadable(Exception):
     """The venue's position of a symbol could not be read."""
 
 
-class VenueGuardMixin(ManagerBase):
+class VenueGuard:
     """Compares the venue with the state DB before and after every fill, and every cycle."""
 
-    tag: str
-    _mismatch: dict[str, str]
+    def __init__(self, store: Store, broker: Broker, notifier: TradeNotifier, *, tag: str,
+                 now_ms: Callable[[], int]) -> None:
+        self.store, self.broker, self.notify = store, broker, notifier.notify
+        self.tag, self.now_ms = tag, now_ms  # tag: this state DB's instance tag (client_ids)
+        self.mismatch: dict[str, str] = {}  # symbol -> why the venue disagrees with the DB
 
-    async def _venue_position(self, symbol: str) -> ExchangePosition | None:
+    async def position(self, symbol: str) -> ExchangePosition | None:
         """The venue's position on `symbol` now (None when flat); PositionUnreadable."""
         try:
             return (await self.broker.positions([symbol])).get(symbol)
@@ -50,7 +56,7 @@ class VenueGuardMixin(ManagerBase):
         # Half a lot: a venue counting in contracts may show the base quantity rounded.
         return abs(venue.quantity - pos.quantity) <= max(step / 2, 1e-9 * pos.quantity)
 
-    def _unexpected(self, venue: ExchangePosition | None, pos: PositionRow | None
+    def unexpected(self, venue: ExchangePosition | None, pos: PositionRow | None
                     ) -> tuple[SkipReason, str] | None:
         """Why an entry must not be sent on top of what the venue holds; None when it may."""
         if self._same(venue, pos):
@@ -60,30 +66,34 @@ class VenueGuardMixin(ManagerBase):
         return SkipReason.UNEXPECTED_POSITION, unexpected_text(
             venue, f"{pos.direction} {num(pos.quantity)}")
 
-    async def _check_after_fill(self, pos: PositionRow) -> None:
+    async def check_after_fill(self, pos: PositionRow) -> None:
         """After a fill: the venue must hold what the DB now records, else say so at once."""
         try:
-            venue = await self._venue_position(pos.symbol)
+            venue = await self.position(pos.symbol)
         except PositionUnreadable as err:  # the next reconciliation compares again
             log.warning("position_check_failed", symbol=pos.symbol, error=str(err))
             return
-        self._compare(pos, venue)
+        self.compare(pos, venue)
 
-    def _compare(self, pos: PositionRow, venue: ExchangePosition | None) -> None:
+    def compare(self, pos: PositionRow, venue: ExchangePosition | None) -> None:
         """Flag (once per figure) or clear a disagreement between the venue and the DB."""
         if self._same(venue, pos):
-            if self._mismatch.pop(pos.symbol, None) is not None:
+            if self.mismatch.pop(pos.symbol, None) is not None:
                 log.info("quantity_agrees_again", symbol=pos.symbol)
             return
         ours = f"{pos.direction} {num(pos.quantity)}"
         text = mismatch_text(pos.symbol, venue, ours)
-        self._mismatch[pos.symbol] = text
+        self.mismatch[pos.symbol] = text
         held = "flat" if venue is None else f"{venue.direction}:{venue.quantity:g}"
         log.warning("quantity_mismatch", symbol=pos.symbol, venue=held, ours=ours)
         self.notify("quantity_mismatch", pos.symbol, text,
                     {"venue_quantity": venue.quantity if venue else 0.0,
                      "quantity": pos.quantity}, dedupe=f"mismatch:{pos.id}:{held}",
                     topic="notice")
+
+    def forget(self, symbol: str) -> None:
+        """The daemon's position on `symbol` is closed: no disagreement of it remains."""
+        self.mismatch.pop(symbol, None)
 
     def _foreign_tagged(self, waiting: list[OrderResult]) -> list[OrderResult]:
         """Waiting orders of this daemon's kind made by another instance and unknown here."""
@@ -106,7 +116,7 @@ class VenueGuardMixin(ManagerBase):
         seen += [o.client_id for o in orders if o.client_id not in seen]
         self.store.put(SEEN_FOREIGN_KEY, seen[-MAX_SEEN:])
 
-    def _other_instance(self, evidence: str, orders: tuple[OrderResult, ...] = ()) -> None:
+    def other_instance_found(self, evidence: str, orders: tuple[OrderResult, ...] = ()) -> None:
         """Another daemon trades on this account: pause trading (until /resume) and say so."""
         self._remember_foreign(list(orders))
         self.store.put(OTHER_INSTANCE_KEY, {"evidence": evidence, "at": self.now_ms()})
@@ -114,7 +124,7 @@ class VenueGuardMixin(ManagerBase):
         self.notify("other_instance", None, other_instance_text(evidence, self.tag),
                     dedupe=f"other:{self.now_ms() // 60_000}:{evidence[:80]}", topic="notice")
 
-    def _detect_other_instance(self, waiting: list[OrderResult], first: bool
+    def detect_other_instance(self, waiting: list[OrderResult], first: bool
                                ) -> tuple[str, ...]:
         """Pause when another instance's orders appeared; their ids (none: nothing new)."""
         fresh = self._new_foreign(waiting, first)
@@ -122,7 +132,7 @@ class VenueGuardMixin(ManagerBase):
             return ()
         tags = sorted({tag_of(o.client_id) or "" for o in fresh})
         listed = ", ".join(f"{o.symbol} {o.kind or 'order'} {o.client_id}" for o in fresh[:4])
-        self._other_instance(f"{len(fresh)} waiting order(s) with instance tag "
+        self.other_instance_found(f"{len(fresh)} waiting order(s) with instance tag "
                              f"{'/'.join(tags)} appeared that this daemon did not place "
                              f"({listed})", tuple(fresh))
         return tuple(o.client_id for o in fresh)

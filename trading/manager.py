@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -20,31 +20,24 @@ from store.orders import PositionRow
 from . import risk
 from .client_ids import client_id
 from .execution import ClientIdTaken, OrderDesk, OrderUnresolved, settled
-from .guard import OTHER_INSTANCE_KEY, PositionUnreadable, VenueGuardMixin
+from .guard import OTHER_INSTANCE_KEY, PositionUnreadable, VenueGuard
 from .ledger import instance_tag
+from .limits import RiskLimits
 from .models import Broker, ended_unfilled, fill_price, side_for
-from .notices import (
-    limit_text,
-    num,
-    opened_text,
-    outcome_text,
-    skip_text,
-    trading_available_text,
-    trading_unavailable_text,
-)
+from .notices import num, outcome_text, trading_available_text, trading_unavailable_text
+from .notifier import TradeNotifier
+from .opening import Opening
 from .outcomes import (
     CloseKind,
     CloseOutcome,
-    Limit,
     OutcomeKind,
-    ProtectionFailure,
-    ProtectionProblem,
+    ReconcileReport,
     SignalOutcome,
     SkipReason,
 )
 from .policy import TradingPolicy
-from .protection import ProtectionMixin, short
-from .reconcile import ReconcileMixin
+from .protection import Protection, short
+from .reconcile import Reconciler
 from .rules import entry_price
 
 log = structlog.get_logger(__name__)
@@ -52,7 +45,7 @@ log = structlog.get_logger(__name__)
 PAUSE_KEY = "trading_paused"
 
 
-class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
+class PositionManager:
     """Trades signals of the kinds in TRADE_ON through a broker (paper, demo or live)."""
 
     def __init__(self, policy: TradingPolicy, store: Store, broker: Broker, *,
@@ -64,8 +57,19 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         self.desk = OrderDesk(store, broker, clock, sleep, venue=self.venue)
         self.symbols: list[str] = list(policy.symbols)
         self.tag = instance_tag(store)  # on this DB's stops, targets and closes
-        self._mismatch: dict[str, str] = {}  # symbol -> why the venue disagrees with the DB
-        self._reconciled = False  # the first reconciliation of this process has run
+        now_ms, mode, venue = self.now_ms, self.mode, self.venue
+        self.notices = TradeNotifier(store, now_ms)
+        self.notify, self._skip = self.notices.notify, self.notices.skip
+        self.limits = RiskLimits(policy, store, self.notices, mode=mode, venue=venue,
+                                 now_ms=now_ms)
+        self.guard = VenueGuard(store, broker, self.notices, tag=self.tag, now_ms=now_ms)
+        self.protection = Protection(store, broker, self.desk, self.notices, self.limits,
+                                     self.guard, tag=self.tag, now_ms=now_ms)
+        self.opening = Opening(policy, store, broker, self.notices, self.protection, self.guard,
+                               mode=mode, venue=venue, now_ms=now_ms)
+        self.reconciler = Reconciler(policy, store, broker, self.desk, self.notices,
+                                     self.protection, self.guard, self.opening, mode=mode,
+                                     venue=venue, now_ms=now_ms)
         self._lock = asyncio.Lock()  # one decision at a time: signals, reconciliation, commands
         # Why the venue cannot be traded on (its start failed and is retried), else None.
         self.unavailable: str | None = None
@@ -118,30 +122,6 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         found = self.store.get(OTHER_INSTANCE_KEY)
         return str(found.get("evidence")) if isinstance(found, dict) else None
 
-    # -- notices ----------------------------------------------------------------------------------
-    def notify(self, event: str, symbol: str | None, text: str,
-               fields: dict[str, Any] | None = None, *, dedupe: str | None = None,
-               topic: str = "trade",
-               signal_id: int | None = None) -> None:
-        """Queue a trade notice for the alerts outbox (once per dedupe key)."""
-        self.store.enqueue(topic, {"event": event, "symbol": symbol, "text": text,
-                                   "fields": fields or {}}, self.now_ms(), dedupe_key=dedupe,
-                           signal_id=signal_id)
-        log.info("trade_notice", trade_event=event, symbol=symbol, text=text)
-
-    def _skip(self, signal: SignalRow, outcome: SignalOutcome, *,
-              alert: bool = False) -> SignalOutcome:
-        """Record a skip (its words become the signal's trade note) and, when asked, announce it."""
-        reason = skip_text(outcome)
-        self.store.set_trade_state(signal.id, TradeState.SKIPPED, reason)
-        log.info("signal_skipped", symbol=signal.symbol, tf=signal.timeframe, reason=reason)
-        if alert:
-            self.notify("trade_skipped", signal.symbol,
-                        f"{signal.symbol} {signal.timeframe} {signal.event.kind} "
-                        f"{signal.event.direction}: not traded, {reason}",
-                        dedupe=f"skip:{signal.identity}", signal_id=signal.id)
-        return outcome
-
     # -- signals ----------------------------------------------------------------------------------
     async def on_signal(self, signal: SignalRow, timeframe_ms: int) -> SignalOutcome:
         """Trade a fresh signal (at most one position per signal, whatever fails); says what it
@@ -167,7 +147,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         if decided is not None:
             return decided
         if held is not None:
-            closed = await self._close_position(held, ExitReason.OPPOSITE)
+            closed = await self.protection.close(held, ExitReason.OPPOSITE)
             if self.store.open_position(signal.symbol, self.mode, self.venue) is not None:
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_NOT_CLOSED,
                                                                 close=closed), alert=True)
@@ -197,9 +177,10 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
                               alert=True)
         if self.paused:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.PAUSED))
-        if signal.symbol in self._mismatch:
+        mismatch = self.guard.mismatch.get(signal.symbol)
+        if mismatch is not None:
             return self._skip(signal, SignalOutcome.skipped(
-                SkipReason.QUANTITY_MISMATCH, detail=self._mismatch[signal.symbol]), alert=True)
+                SkipReason.QUANTITY_MISMATCH, detail=mismatch), alert=True)
         return None
 
     async def _against_the_venue(self, signal: SignalRow, direction: Direction
@@ -209,14 +190,14 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         what an open position of ours means for this signal."""
         held = self.store.open_position(signal.symbol, self.mode, self.venue)
         try:
-            venue = await self._venue_position(signal.symbol)
+            venue = await self.guard.position(signal.symbol)
         except PositionUnreadable as err:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.POSITION_UNREADABLE,
                                                             detail=str(err)), alert=True), held
         if held is not None and venue is None:  # its stop or target filled since the last look
-            await self._record_exit(held)
+            await self.reconciler.record_exit(held)
             held = self.store.open_position(signal.symbol, self.mode, self.venue)
-        unexpected = self._unexpected(venue, held)
+        unexpected = self.guard.unexpected(venue, held)
         if unexpected is not None:
             return self._skip(signal, SignalOutcome.skipped(unexpected[0], detail=unexpected[1]),
                               alert=True), held
@@ -227,7 +208,7 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         if self.policy.on_opposite == "ignore":
             return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_IGNORED)), held
         if self.policy.on_opposite == "close":
-            closed = await self._close_position(held, ExitReason.OPPOSITE)
+            closed = await self.protection.close(held, ExitReason.OPPOSITE)
             return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_CLOSED,
                                                             close=closed)), held
         return None, held
@@ -237,9 +218,9 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
         """The limits, the venue's rules, the stop and target, and the quantity; checked and
         sized at the price the entry is expected to fill at (the paper broker's slipped close,
         as in a backtest; the close itself on an exchange)."""
-        limit = self._limit(freed=1 if held is not None else 0)
+        limit = self.limits.reached(freed=1 if held is not None else 0)
         if limit is not None:
-            self._announce_limit(limit)
+            self.limits.announce(limit)
             return self._skip(signal, SignalOutcome.skipped(SkipReason.LIMIT, limit=limit)), 0.0
         try:
             rules = self.broker.rules(signal.symbol)
@@ -276,9 +257,10 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
             return self._skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_REJECTED,
                                                             detail=short(err)), alert=True)
         except ClientIdTaken as err:  # its fill is the other daemon's: never recorded here
-            self._other_instance(f"the entry {entry_id} of {signal.symbol} {signal.timeframe} "
-                                 f"{e.kind} {e.direction} was already placed by another "
-                                 f"daemon ({err.order.status}, filled {num(err.order.filled)})")
+            self.guard.other_instance_found(
+                f"the entry {entry_id} of {signal.symbol} {signal.timeframe} {e.kind} "
+                f"{e.direction} was already placed by another daemon ({err.order.status}, "
+                f"filled {num(err.order.filled)})")
             return self._skip(signal, SignalOutcome.skipped(SkipReason.OTHER_INSTANCE),
                               alert=True)
         except OrderUnresolved as err:
@@ -291,58 +273,18 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
             fill = await self.desk.follow(signal.symbol, entry_id, fill)
         price = fill_price(fill)
         if price is not None:
-            return await self._opened(signal, direction, fill.filled or qty, price)
+            return await self.opening.opened(signal, direction, fill.filled or qty, price)
         if ended_unfilled(fill):  # its intent is final now: nothing will ask about it again
             return self._skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_NOT_FILLED,
                                                             status=fill.status), alert=True)
         self.store.set_trade_state(signal.id, TradeState.UNRESOLVED, f"entry status {fill.status}")
         return SignalOutcome(OutcomeKind.NOT_FILLED, status=fill.status)
 
-    async def _opened(self, signal: SignalRow, direction: Direction, qty: float,
-                      price: float) -> SignalOutcome:
-        """Record a filled entry and protect it at once (or close it when that is impossible)."""
-        rules = self.broker.rules(signal.symbol)
-        planned = risk.levels(direction, price, signal.event.extreme, self.policy.risk_reward,
-                              rules.tick)
-        stop, target = planned if planned else (None, None)
-        pos_id = self.store.add_position(self.mode, signal.symbol, direction, qty, price, stop,
-                                         target, signal.id, self.now_ms(),
-                                         venue=self.venue)
-        self.store.set_trade_state(signal.id, TradeState.DONE,
-                                   f"{direction} {num(qty)} @ {num(price)}")
-        pos = self.store.existing_position(pos_id)
-        opened = SignalOutcome(OutcomeKind.OPENED, direction=direction, quantity=qty, price=price)
-        self.notify("position_opened", signal.symbol,
-                    opened_text(signal.symbol, opened, stop, target, signal.timeframe,
-                                signal.event.kind),
-                    {"quantity": qty, "entry": price, "stop": stop, "target": target,
-                     "mode": self.mode}, dedupe=f"open:{pos_id}", signal_id=signal.id)
-        failure = (ProtectionFailure("stop", ProtectionProblem.FILL_BEYOND_STOP, fill=price,
-                                     level=signal.event.extreme) if planned is None
-                   else await self._protect(pos, open_ids=None))
-        if failure is not None:
-            await self._emergency_close(pos, failure)
-            return replace(opened, kind=OutcomeKind.OPENED_AND_CLOSED, failure=failure)
-        await self._check_after_fill(pos)  # protected first: the comparison costs a request
-        return opened
-
-    def _limit(self, freed: int = 0) -> Limit | None:
-        """The risk limit that stops a new position now, or None.
-
-        `freed`: positions about to be closed first (a reversal)."""
-        opened, pnl = self.store.day_stats(self.mode, risk.day_start(self.now_ms()))
-        held = len(self.store.open_positions(self.mode, self.venue))
-        return risk.limit(opened, pnl, held - freed,
-                          self.policy.max_open_positions, self.policy.max_daily_trades,
-                          self.policy.max_daily_loss)
-
-    def _announce_limit(self, limit: Limit | None) -> None:
-        """A daily limit pauses trading until 00:00 UTC: said once per mode and day."""
-        if limit is None or not limit.daily:
-            return
-        day = risk.day_start(self.now_ms())
-        self.notify("trading_paused", None, f"Trading paused: {limit_text(limit)}",
-                    dedupe=f"daily_limit:{self.mode}:{day}", topic="notice")
+    # -- reconciliation --------------------------------------------------------------------------
+    async def reconcile(self) -> ReconcileReport:
+        """Make the state DB and the venue agree (see Reconciler.run), between decisions."""
+        async with self._lock:
+            return await self.reconciler.run(self.symbols)
 
     # -- commands ---------------------------------------------------------------------------------
     async def close_position(self, symbol: str) -> CloseOutcome:
@@ -353,12 +295,12 @@ class PositionManager(ProtectionMixin, ReconcileMixin, VenueGuardMixin):
             pos = self.store.open_position(symbol, self.mode, self.venue)
             if pos is None:
                 return CloseOutcome(CloseKind.NO_POSITION, symbol)
-            return await self._close_position(pos, ExitReason.COMMAND)
+            return await self.protection.close(pos, ExitReason.COMMAND)
 
     async def close_all(self) -> list[CloseOutcome]:
         """Close every position the daemon opened (/closeall): one outcome each."""
         async with self._lock:
-            return [await self._close_position(p, ExitReason.COMMAND)
+            return [await self.protection.close(p, ExitReason.COMMAND)
                     for p in self.store.open_positions(self.mode, self.venue)]
 
     async def positions(self) -> list[dict[str, Any]]:

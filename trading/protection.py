@@ -1,17 +1,21 @@
-"""Stops, targets and closes of the daemon's positions (mixed into PositionManager)."""
+"""Stops, targets and closes of the daemon's positions."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import structlog
 
 from domain.trade import ExitReason, OrderStatus
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
+from store import Store
 from store.orders import PositionRow
 
 from .client_ids import client_id
-from .execution import OrderUnresolved
+from .execution import OrderDesk, OrderUnresolved
+from .guard import VenueGuard
 from .ledger import position_identity, position_intents
-from .manager_base import ManagerBase
-from .models import ExitFill, side_for
+from .limits import RiskLimits
+from .models import Broker, ExitFill, side_for
 from .notices import (
     close_text,
     exit_text,
@@ -19,6 +23,7 @@ from .notices import (
     protection_replaced_text,
     protection_text,
 )
+from .notifier import TradeNotifier
 from .outcomes import CloseKind, CloseOutcome, ProtectionFailure, ProtectionProblem
 
 log = structlog.get_logger(__name__)
@@ -33,10 +38,17 @@ def short(err: Exception) -> str:
     return str(err)[:160]
 
 
-class ProtectionMixin(ManagerBase):
-    """PositionManager's protection and closing steps (uses its store, broker, desk, notify)."""
+class Protection:
+    """Places and replaces the stop and target of a position; closes positions and records
+    their exits."""
 
-    async def _protect(self, pos: PositionRow, open_ids: set[str] | None
+    def __init__(self, store: Store, broker: Broker, desk: OrderDesk, notifier: TradeNotifier,
+                 limits: RiskLimits, guard: VenueGuard, *, tag: str,
+                 now_ms: Callable[[], int]) -> None:
+        self.store, self.broker, self.desk, self.notify = store, broker, desk, notifier.notify
+        self.limits, self.guard, self.tag, self.now_ms = limits, guard, tag, now_ms
+
+    async def protect(self, pos: PositionRow, open_ids: set[str] | None
                        ) -> ProtectionFailure | None:
         """Make sure the stop and the target are on the exchange; None, or what went wrong."""
         for kind, level in (("stop", pos.stop), ("target", pos.target)):
@@ -90,18 +102,18 @@ class ProtectionMixin(ManagerBase):
                         protection_replaced_text(pos.symbol, kind, level),
                         dedupe=f"replaced:{cid}", topic="notice")
 
-    async def _emergency_close(self, pos: PositionRow, failure: ProtectionFailure
+    async def emergency_close(self, pos: PositionRow, failure: ProtectionFailure
                                ) -> CloseOutcome:
         """Protection could not be placed: close at once and say so loudly."""
-        outcome = await self._close_position(pos, ExitReason.PROTECTION_FAILED, failure)
+        outcome = await self.close(pos, ExitReason.PROTECTION_FAILED, failure)
         self.notify("protection_failed", pos.symbol,
                     f"{pos.symbol}: protection could not be placed "
                     f"({protection_text(failure)}); {close_text(outcome, failure)}",
                     dedupe=f"protfail:{pos.id}", topic="notice")
         return outcome
 
-    async def _close_position(self, pos: PositionRow, reason: ExitReason,
-                     failure: ProtectionFailure | None = None) -> CloseOutcome:
+    async def close(self, pos: PositionRow, reason: ExitReason,
+                    failure: ProtectionFailure | None = None) -> CloseOutcome:
         """Reduce-only market close of our position, then cancel its stop/target."""
         closes = position_intents(self.store, pos, "close")
         for prior in closes:  # an earlier close that may have gone through: ask first
@@ -133,13 +145,13 @@ class ProtectionMixin(ManagerBase):
                             reason: ExitReason, failure: ProtectionFailure | None
                             ) -> CloseOutcome:
         """Our close filled: record it with the exchange's own PnL and fees when it has them."""
-        fill, _ = await self._exit_fill(pos)
+        fill, _ = await self.exit_fill(pos)
         if fill is None:
-            return await self._closed(pos, average, reason, failure=failure)
-        return await self._closed(pos, average or fill.price, reason, fill.pnl, fill.fees,
-                                  failure=failure)
+            return await self.closed(pos, average, reason, failure=failure)
+        return await self.closed(pos, average or fill.price, reason, fill.pnl, fill.fees,
+                                 failure=failure)
 
-    async def _exit_fill(self, pos: PositionRow) -> tuple[ExitFill | None, bool]:
+    async def exit_fill(self, pos: PositionRow) -> tuple[ExitFill | None, bool]:
         """(the exchange's trades that closed `pos`, or None if none are seen; whether the
         exchange answered at all)."""
         try:
@@ -150,7 +162,7 @@ class ProtectionMixin(ManagerBase):
             return None, False
         return fill, True
 
-    async def _closed(self, pos: PositionRow, price: float | None, reason: ExitReason,
+    async def closed(self, pos: PositionRow, price: float | None, reason: ExitReason,
                       pnl: float | None = None, fees: float | None = None, *,
                       failure: ProtectionFailure | None = None) -> CloseOutcome:
         """Record the exit, cancel what protected the position, announce it.
@@ -162,7 +174,7 @@ class ProtectionMixin(ManagerBase):
             pnl = (price - pos.entry_price) * pos.quantity * pos.direction.sign
         net = pnl - fees if pnl is not None and fees is not None else pnl
         self.store.close_position(pos.id, price, net, reason, self.now_ms())
-        self._mismatch.pop(pos.symbol, None)
+        self.guard.forget(pos.symbol)
         await self._cancel_protection(pos)
         outcome = CloseOutcome(CloseKind.CLOSED, pos.symbol, reason, pos.direction, price, net,
                                fees)
@@ -170,7 +182,8 @@ class ProtectionMixin(ManagerBase):
                     {"exit": price, "pnl": net, "fees": fees,
                      "reason": exit_text(reason, failure), "mode": pos.mode},
                     dedupe=f"close:{pos.id}")
-        self._announce_limit(self._limit())  # a loss that crosses MAX_DAILY_LOSS is said now
+        # A loss that crosses MAX_DAILY_LOSS is said now.
+        self.limits.announce(self.limits.reached())
         return outcome
 
     async def _cancel_protection(self, pos: PositionRow) -> None:

@@ -1,20 +1,27 @@
 """Reconciliation: make the state DB and the exchange agree, at start and every cycle."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from domain.trade import Direction, ExitReason, OrderStatus, TradeState
 from exchanges.errors import PermanentExchangeError, TransientExchangeError
+from store import Store
 from store.orders import IntentRow, PositionRow
 
 from . import risk
 from .client_ids import is_ours
-from .execution import OrderUnresolved
+from .execution import OrderDesk, OrderUnresolved
+from .guard import VenueGuard
 from .ledger import position_intents
-from .manager_base import ManagerBase
-from .models import ExchangePosition, OrderResult, ended_unfilled, filled, side_for
+from .models import Broker, ExchangePosition, OrderResult, ended_unfilled, filled, side_for
 from .notices import adopted_text, foreign_text, protection_text
+from .notifier import TradeNotifier
+from .opening import Opening
 from .outcomes import EntryDecision, PositionDecision, ReconcileReport, SignalOutcome, SkipReason
+from .policy import TradingPolicy
+from .protection import Protection
 
 log = structlog.get_logger(__name__)
 
@@ -23,31 +30,40 @@ log = structlog.get_logger(__name__)
 ENTRY_GRACE_MS = 60_000
 
 
-class ReconcileMixin(ManagerBase):
-    """PositionManager's reconciliation steps (mixed in; uses its store, broker and desk)."""
+class Reconciler:
+    """Brings the state DB and the venue into agreement (the caller holds the decision lock)."""
 
-    async def reconcile(self) -> ReconcileReport:
+    def __init__(self, policy: TradingPolicy, store: Store, broker: Broker, desk: OrderDesk,
+                 notifier: TradeNotifier, protection: Protection, guard: VenueGuard,
+                 opening: Opening, *, mode: str, venue: str,
+                 now_ms: Callable[[], int]) -> None:
+        self.policy, self.store, self.broker, self.desk = policy, store, broker, desk
+        self.notify, self.skip = notifier.notify, notifier.skip
+        self.protection, self.guard, self.opening = protection, guard, opening
+        self.mode, self.venue, self.now_ms = mode, venue, now_ms
+        self.reconciled = False  # the first reconciliation of this process has run
+
+    async def run(self, symbols: list[str]) -> ReconcileReport:
         """Resolve unknown entries, adopt our positions missing from the DB, record exits,
         re-place protection, cancel orphans, report positions the daemon did not open."""
-        async with self._lock:
-            try:
-                # Orders before positions: a stop seen here was placed after its entry filled,
-                # so the position read next is seen too (another instance opening meanwhile).
-                waiting = await self.broker.open_protective()
-                held = await self.broker.positions(self.symbols)
-            except (TransientExchangeError, PermanentExchangeError) as err:
-                log.warning("reconcile_skipped", error=str(err)[:200])
-                return ReconcileReport(skipped=True)
-            others = self._detect_other_instance(waiting, first=not self._reconciled)
-            entries = {it.client_id: await self._resolve_entry(it, held)
-                       for it in self._unresolved_entries()}
-            adopted = self._adopt(held, [o for o in waiting if o.client_id not in others])
-            positions = {pos.symbol: await self._check_position(pos, held,
-                                                                {o.client_id for o in waiting})
-                         for pos in self.store.open_positions(self.mode, self.venue)}
-            orphans = await self._cancel_orphans(waiting, held)
-            foreign = self._report_foreign(held)
-            self._reconciled = True
+        try:
+            # Orders before positions: a stop seen here was placed after its entry filled,
+            # so the position read next is seen too (another instance opening meanwhile).
+            waiting = await self.broker.open_protective()
+            held = await self.broker.positions(symbols)
+        except (TransientExchangeError, PermanentExchangeError) as err:
+            log.warning("reconcile_skipped", error=str(err)[:200])
+            return ReconcileReport(skipped=True)
+        others = self.guard.detect_other_instance(waiting, first=not self.reconciled)
+        entries = {it.client_id: await self._resolve_entry(it, held)
+                   for it in self._unresolved_entries()}
+        adopted = self._adopt(held, [o for o in waiting if o.client_id not in others])
+        positions = {pos.symbol: await self._check_position(pos, held,
+                                                            {o.client_id for o in waiting})
+                     for pos in self.store.open_positions(self.mode, self.venue)}
+        orphans = await self._cancel_orphans(waiting, held)
+        foreign = self._report_foreign(held)
+        self.reconciled = True
         return ReconcileReport(False, entries, positions, adopted, foreign, orphans, others)
 
     def _unresolved_entries(self) -> list[IntentRow]:
@@ -67,13 +83,13 @@ class ReconcileMixin(ManagerBase):
                 return EntryDecision.WAITING
             self.store.update_intent(it.client_id, OrderStatus.ABANDONED, self.now_ms())
             if signal is not None:
-                self._skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_NEVER_ARRIVED))
+                self.skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_NEVER_ARRIVED))
             return EntryDecision.ABANDONED
         if signal is None:
             return EntryDecision.NO_SIGNAL
         if ended_unfilled(found):  # the lookup made its intent final: said once, here
-            self._skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_NOT_FILLED,
-                                                     status=found.status), alert=True)
+            self.skip(signal, SignalOutcome.skipped(SkipReason.ENTRY_NOT_FILLED,
+                                                    status=found.status), alert=True)
             return EntryDecision.NOT_FILLED
         if found.status != OrderStatus.FILLED and not filled(found):
             return EntryDecision.STILL_OPEN
@@ -86,8 +102,8 @@ class ReconcileMixin(ManagerBase):
             self.store.set_trade_state(signal.id, TradeState.DONE, "filled, already closed")
             return EntryDecision.FILLED_BUT_FLAT
         log.info("entry_adopted", symbol=it.symbol, client_id=it.client_id)
-        await self._opened(signal, direction, found.filled or pos.quantity,
-                           found.average or pos.entry_price)
+        await self.opening.opened(signal, direction, found.filled or pos.quantity,
+                                  found.average or pos.entry_price)
         return EntryDecision.ADOPTED
 
     async def _check_position(self, pos: PositionRow, held: dict[str, ExchangePosition],
@@ -95,13 +111,13 @@ class ReconcileMixin(ManagerBase):
         """An exit by stop/target is recorded; missing protection is put back."""
         ex = held.get(pos.symbol)
         if ex is None or ex.direction != pos.direction:
-            return await self._record_exit(pos)
-        failure = await self._protect(pos, open_ids)
+            return await self.record_exit(pos)
+        failure = await self.protection.protect(pos, open_ids)
         if failure is None:
-            self._compare(pos, ex)  # a quantity added or taken off outside the daemon is said
+            self.guard.compare(pos, ex)  # a quantity added or taken off outside the daemon is said
             return PositionDecision.PROTECTED
         if failure.must_close:
-            await self._emergency_close(pos, failure)
+            await self.protection.emergency_close(pos, failure)
             return PositionDecision.EMERGENCY_CLOSED
         self.notify("protection_missing", pos.symbol,
                     f"{pos.symbol}: protection missing and not placed yet "
@@ -109,9 +125,9 @@ class ReconcileMixin(ManagerBase):
                     dedupe=f"protmiss:{pos.id}", topic="notice")
         return PositionDecision.PROTECTION_MISSING
 
-    async def _record_exit(self, pos: PositionRow) -> PositionDecision:
+    async def record_exit(self, pos: PositionRow) -> PositionDecision:
         """The exchange is flat: find how the position ended and record price and PnL."""
-        fill, answered = await self._exit_fill(pos)
+        fill, answered = await self.protection.exit_fill(pos)
         if not answered:
             return PositionDecision.EXIT_UNKNOWN
         reason = await self._own_close(pos) or ExitReason.OUTSIDE
@@ -128,7 +144,7 @@ class ReconcileMixin(ManagerBase):
         price, pnl, fees = (fill.price, fill.pnl, fill.fees) if fill else (None, None, None)
         if fill is None and reason is not ExitReason.OUTSIDE:  # trades not visible: the level
             price = pos.stop if reason is ExitReason.STOP else pos.target
-        await self._closed(pos, price, reason, pnl, fees)
+        await self.protection.closed(pos, price, reason, pnl, fees)
         return PositionDecision.EXIT_RECORDED
 
     async def _own_close(self, pos: PositionRow) -> ExitReason | None:

@@ -174,15 +174,15 @@ async def test_a_second_daemon_on_the_account_is_detected_and_closes_nothing(
         second = await managers(settings, other, harness.symbol)
         assert second.tag != first.tag
         ours, theirs = (signal(s, settings, harness.symbol, harness.price) for s in (db, other))
-        read = second._venue_position
+        read = second.guard.position
 
         async def first_fills_meanwhile(symbol):
             held = await read(symbol)  # flat: both daemons decide at the same moment
-            second._venue_position = read
+            second.guard.position = read
             assert (await first.on_signal(ours, TF_MS)).kind is OutcomeKind.OPENED
             return held
 
-        second._venue_position = first_fills_meanwhile
+        second.guard.position = first_fills_meanwhile
         outcome = await second.on_signal(theirs, TF_MS)
         # Never a stop refused as a duplicate and read as a failure: nothing emergency-closed.
         assert db.closed_positions() == [] and other.closed_positions() == []

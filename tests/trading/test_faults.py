@@ -80,14 +80,14 @@ async def test_entry_that_cannot_be_resolved_is_never_resent(fake, store):
 
 async def test_timestamp_error_resyncs_and_retries_once(fake, store):
     manager = await make_manager(fake, store)
-    read = manager._venue_position
+    read = manager.guard.position
 
     async def read_then_skew(symbol):
         held = await read(symbol)
         fake.clock_offset_ms = 30_000   # our clock is now 30 s behind the exchange
         return held
 
-    manager._venue_position = read_then_skew   # the entry is the first request refused
+    manager.guard.position = read_then_skew   # the entry is the first request refused
     result = await manager.on_signal(make_signal(store), TF_MS)
     assert is_opened(result)
     assert len(fake.calls("POST", "/fapi/v1/order")) == 2   # -1021, then accepted

@@ -97,7 +97,7 @@ async def test_a_daily_limit_is_a_value_and_only_the_caller_announces_it(store):
     await manager.start(list(settings.symbols))
     store.add_position("paper", "ETH/USDT", Direction.LONG, 1.0, 3000.0, 2900.0, 3200.0, None,
                        manager.now_ms())
-    assert manager._limit() == Limit(LimitKind.DAILY_TRADES, 1, 1)
+    assert manager.limits.reached() == Limit(LimitKind.DAILY_TRADES, 1, 1)
     assert notices(store) == []                      # computing it says nothing
     outcome = await manager.on_signal(make_signal(store), TF_MS)
     assert outcome.limit == Limit(LimitKind.DAILY_TRADES, 1, 1)

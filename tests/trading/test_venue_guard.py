@@ -80,7 +80,7 @@ async def test_a_fill_that_leaves_another_quantity_is_alerted_and_blocks_the_sym
     assert events(store).count("quantity_mismatch") == 1   # once per figure, not per cycle
     user_order(fake, "BUY", "0.002")            # the owner takes their trade back
     await manager.reconcile()
-    assert "BTC/USDT" not in manager._mismatch
+    assert "BTC/USDT" not in manager.guard.mismatch
 
 
 async def test_a_quantity_changed_outside_the_daemon_is_said_by_the_reconciliation(fake, store):
@@ -142,7 +142,7 @@ async def test_the_daemons_own_close_found_after_a_crash_is_its_exit(fake, store
     async def die(*args, **kwargs):
         raise Killed()
 
-    manager._closed_by_us = die                  # killed after the close filled
+    manager.protection._closed_by_us = die       # killed after the close filled
     with pytest.raises(Killed):
         await manager.close_position("BTC/USDT")
     assert fake.position("BTCUSDT") == 0 and store.open_positions()
