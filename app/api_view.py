@@ -17,7 +17,7 @@ import structlog
 from api import ApiConfig, ApiServer, Metrics, create_app
 from api.connections import raise_fd_limit
 from api.renders import Render
-from config import KEYS, listen_address
+from config import KEYS, listen_address, venue_keys_table
 from domain.symbols import normalize_symbol
 from exchanges.ccxt_lean import ccxt
 from fetchers.timeframes import parse_timeframe
@@ -286,9 +286,14 @@ class DaemonApiView:
                 "pending": pending}
 
     def config(self) -> dict:
-        """Every setting by its environment key; secrets as *** (or '' when unset)."""
-        shown = self.daemon.settings.redacted()
-        return {key: shown[name] for key, (name, _) in KEYS.items()}
+        """Every setting by its environment key, each venue's keys included; secrets as ***
+        (or '' when unset)."""
+        s = self.daemon.settings
+        shown = s.redacted()
+        out = {key: shown[name] for key, (name, _) in KEYS.items()}
+        for key, (venue, name) in venue_keys_table().items():
+            out[key] = s.venue_keys(venue).redacted()[name]
+        return out
 
 
 def _plain(row: Any) -> dict:

@@ -106,10 +106,10 @@ async def test_outbox_counts_match_the_store(run, http):
 
 
 async def test_config_shows_every_setting_with_secrets_masked(run, http):
-    from config import KEYS, SECRET_KEYS
+    from config import KEYS, SECRET_KEYS, venue_keys_table
 
     shown = (await get_json(http, run, "/api/v1/config"))["settings"]
-    assert set(shown) == set(KEYS)
+    assert set(shown) == set(KEYS) | set(venue_keys_table())
     assert "API_PASSWORD" in SECRET_KEYS and all(shown[k] == "***" for k in SECRETS)
     assert shown["API_USERNAME"] == USER and shown["SYMBOLS"] == ["LTC/USDT"]
 
