@@ -13,7 +13,6 @@ from config import Settings
 from domain.timeframe import timeframe_ms
 from domain.trade import TradeState
 from store import NewSignal, SignalRow, Store
-from store.signals import DEFAULT_VENUE
 
 from . import banner
 
@@ -63,7 +62,7 @@ class Stream:
 
     def __init__(self, store: Store, symbol: str, timeframe: str, left: int, right: int,
                  break_on: str, freshness: Freshness, payload: PayloadBuilder,
-                 history_bars: int = 150, venue: str = DEFAULT_VENUE) -> None:
+                 history_bars: int = 150, *, venue: str) -> None:
         self.store = store
         self.venue = venue  # the data venue: signals and detector states are keyed by it
         self.symbol = symbol

@@ -70,7 +70,8 @@ async def main(signals: int = SIGNALS) -> None:
             event = Event("CHOCH", "bullish", 49950.0, 1_000_000 + i, now - TF_MS, now,
                           49000.0, 50000.0)
             signal, = store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, now - TF_MS,
-                                           [NewSignal(event, False, "pending", None)], now)
+                                           [NewSignal(event, False, "pending", None)], now,
+                                           venue=settings.data_exchange)
             start = time.perf_counter()
             result = await manager.on_signal(signal, TF_MS)
             assert result.kind is OutcomeKind.OPENED, outcome_text(result)

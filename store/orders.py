@@ -9,7 +9,6 @@ from typing import Any
 from domain.trade import FINAL_INTENT, Direction, ExitReason, OrderStatus
 
 from .base import StoreBase
-from .signals import DEFAULT_VENUE
 
 # What the SQL filter excludes: the final values plus their older spellings still on disk.
 _FINAL_STORED = sorted({s.value for s in FINAL_INTENT} | {"cancelled"})
@@ -31,7 +30,7 @@ class IntentRow:
     detail: dict[str, Any]
     created_at: int
     updated_at: int
-    venue: str = DEFAULT_VENUE   # the trading venue the order went to
+    venue: str   # the trading venue the order went to
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class PositionRow:
     exit_price: float | None
     pnl: float | None
     exit_reason: ExitReason | None
-    venue: str = DEFAULT_VENUE   # the trading venue holding it
+    venue: str   # the trading venue holding it
 
 
 def _intent(r) -> IntentRow:
@@ -76,7 +75,7 @@ class OrdersMixin(StoreBase):
     def record_intent(self, client_id: str, signal_id: int | None, symbol: str, role: str,
                       side: str, quantity: float | None, price: float | None,
                       now_ms: int, detail: dict[str, Any] | None = None, *,
-                      venue: str = DEFAULT_VENUE) -> bool:
+                      venue: str) -> bool:
         """Write an intent before its order is sent; False when that client id already exists."""
         with self.transaction() as db:
             cur = db.execute(
@@ -126,7 +125,7 @@ class OrdersMixin(StoreBase):
     def add_position(self, mode: str, symbol: str, direction: Direction, quantity: float,
                      entry_price: float, stop: float | None, target: float | None,
                      signal_id: int | None, now_ms: int, *,
-                     venue: str = DEFAULT_VENUE) -> int:
+                     venue: str) -> int:
         """Record a freshly opened position; returns its id."""
         with self.transaction() as db:
             cur = db.execute(

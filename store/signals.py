@@ -11,11 +11,8 @@ from domain.trade import TradeState
 
 from .base import StoreBase
 
-DEFAULT_VENUE = "binance"  # rows written before venues were recorded are Binance's
 
-
-def event_identity(symbol: str, timeframe: str, params: str, event: Event,
-                   venue: str = DEFAULT_VENUE) -> str:
+def event_identity(symbol: str, timeframe: str, params: str, event: Event, venue: str) -> str:
     """The identity of an event: (venue, symbol, timeframe, parameters, direction, pivot_time);
     the venue keeps the same symbol on two venues two signals (and two sets of order ids)."""
     return f"{venue}|{symbol}|{timeframe}|{params}|{event.direction}|{event.pivot_time}"
@@ -44,7 +41,7 @@ class SignalRow:
     catch_up: bool
     trade_state: TradeState
     trade_note: str | None
-    venue: str = DEFAULT_VENUE
+    venue: str
 
     @property
     def identity(self) -> str:
@@ -64,7 +61,7 @@ class SignalsMixin(StoreBase):
     """Store methods for signals and detector states (mixed into store.Store)."""
 
     def load_detector(self, symbol: str, timeframe: str, params: str, *,
-                      venue: str = DEFAULT_VENUE) -> tuple[dict[str, Any], int] | None:
+                      venue: str) -> tuple[dict[str, Any], int] | None:
         """The saved detector state and the open time of its last candle, or None."""
         row = self.conn.execute(
             "SELECT state, last_ts FROM detectors WHERE venue=? AND symbol=? AND timeframe=? "
@@ -74,7 +71,7 @@ class SignalsMixin(StoreBase):
     def commit_candles(self, symbol: str, timeframe: str, params: str,
                        state: dict[str, Any], last_ts: int,
                        signals: Iterable[NewSignal], now_ms: int, *,
-                       venue: str = DEFAULT_VENUE) -> list[SignalRow]:
+                       venue: str) -> list[SignalRow]:
         """In one transaction: record new signals and their outbox rows, save the detector state.
 
         Returns the signals that were new (an event already recorded is ignored, never repeated).

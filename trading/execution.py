@@ -11,7 +11,6 @@ import structlog
 from exchanges.errors import PermanentExchangeError, TransientExchangeError, reason_of
 from exchanges.venue import Reason
 from store import Store
-from store.signals import DEFAULT_VENUE
 
 from .models import Broker, OrderResult, OrderStatus
 
@@ -42,7 +41,7 @@ class OrderDesk:
 
     def __init__(self, store: Store, broker: Broker, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, *,
-                 venue: str = DEFAULT_VENUE) -> None:
+                 venue: str) -> None:
         self.store, self.broker, self.clock, self.sleep = store, broker, clock, sleep
         self.venue = venue  # written on every intent
 

@@ -195,7 +195,7 @@ async def test_a_command_sent_while_the_daemon_was_down_is_not_run(fake, channel
 
 async def test_signals_lists_the_newest_recorded_signals(fake, channel, store):
     fresh = [NewSignal(e, False, "not_traded", None) for e in EVENTS[:4]]
-    store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0, fresh, 0)
+    store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0, fresh, 0, venue="binance")
     [reply] = await say(fake, channel, "/signals 2")
     assert "Last 2 signals" in reply and reply.count("<b>BTC/USDT</b>") == 2
     assert f"<code>{EVENTS[3].level}</code>"[:20] in reply  # newest first
@@ -207,14 +207,14 @@ async def test_signals_lists_the_newest_recorded_signals(fake, channel, store):
 async def test_signals_with_anything_but_ascii_digits_replies_with_usage(fake, channel, store,
                                                                          arg):
     store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0,
-                         [NewSignal(EVENTS[0], False, "not_traded", None)], 0)
+                         [NewSignal(EVENTS[0], False, "not_traded", None)], 0, venue="binance")
     [reply] = await say(fake, channel, f"/signals {arg}")
     assert reply == "Usage: /signals [N], N from 1 to 50"
 
 
 async def test_signals_with_a_huge_number_shows_the_most_allowed(fake, channel, store):
     fresh = [NewSignal(e, False, "not_traded", None) for e in EVENTS]
-    store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0, fresh, 0)
+    store.commit_candles("BTC/USDT", "15m", "L5R5close", {}, 0, fresh, 0, venue="binance")
     [reply] = await say(fake, channel, "/signals " + "9" * 5000)
     assert reply.startswith(f"<b>Last {min(len(EVENTS), 50)} signals</b>")
 

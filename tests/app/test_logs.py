@@ -95,7 +95,7 @@ def test_a_recorded_signal_logs_its_price_level_as_a_json_field(store):
     candles = random_candles(11, 400)
     candles["volume"] = 1.0
     stream = Stream(store, "BTC/USDT", "1m", 2, 2, "close", Freshness(tf_ms, 2 * tf_ms, 30_000),
-                    lambda *a: {})
+                    lambda *a: {}, venue="binance")
     stream.feed(candles.iloc[:300], now_ms=0)
     out = io.StringIO()
     configure("INFO", json=True, stream=out)

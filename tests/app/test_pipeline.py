@@ -19,7 +19,7 @@ def _payload(symbol, timeframe, event, candles):
 
 def _stream(store, **fresh) -> Stream:
     f = Freshness(TF_MS, fresh.get("alert", 2 * TF_MS), fresh.get("late", 30_000))
-    return Stream(store, "BTC/USDT", "1m", 2, 2, "close", f, _payload)
+    return Stream(store, "BTC/USDT", "1m", 2, 2, "close", f, _payload, venue="binance")
 
 
 @pytest.fixture

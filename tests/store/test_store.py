@@ -27,19 +27,22 @@ def db(tmp_path):
 
 def test_an_event_is_recorded_once_with_one_outbox_row(db):
     e = _event(1_000)
-    first = db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 1}, 5, [_new(e)], now_ms=10)
-    again = db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 2}, 6, [_new(e)], now_ms=11)
+    first = db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 1}, 5, [_new(e)], now_ms=10,
+                              venue="binance")
+    again = db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 2}, 6, [_new(e)], now_ms=11,
+                              venue="binance")
     assert [s.event for s in first] == [e] and again == []
     assert [r.payload["text"] for r in db.pending()] == ["1000"]
-    assert db.load_detector("BTC/USDT", "15m", PARAMS) == ({"n": 2}, 6)
+    assert db.load_detector("BTC/USDT", "15m", PARAMS, venue="binance") == ({"n": 2}, 6)
 
 
 def test_same_pivot_on_another_timeframe_or_direction_is_another_signal(db):
     e = _event(1_000)
-    db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(e)], now_ms=10)
-    assert len(db.commit_candles("BTC/USDT", "1h", PARAMS, {}, 5, [_new(e)], now_ms=10)) == 1
+    db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(e)], now_ms=10, venue="binance")
+    assert len(db.commit_candles("BTC/USDT", "1h", PARAMS, {}, 5, [_new(e)], now_ms=10,
+                                 venue="binance")) == 1
     assert len(db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5,
-                                 [_new(_event(1_000, "bearish"))], now_ms=10)) == 1
+                                 [_new(_event(1_000, "bearish"))], now_ms=10, venue="binance")) == 1
     assert len(db.pending()) == 3
 
 
@@ -49,23 +52,27 @@ def test_a_failure_inside_the_transaction_keeps_nothing(db, monkeypatch):
 
     monkeypatch.setattr(db, "enqueue", boom)
     with pytest.raises(RuntimeError):
-        db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 1}, 5, [_new(_event(1))], now_ms=10)
-    assert db.recent_signals() == [] and db.load_detector("BTC/USDT", "15m", PARAMS) is None
+        db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 1}, 5, [_new(_event(1))], now_ms=10,
+                          venue="binance")
+    assert db.recent_signals() == []
+    assert db.load_detector("BTC/USDT", "15m", PARAMS, venue="binance") is None
 
 
 def test_a_signal_too_old_to_alert_is_recorded_without_outbox_row(db):
-    db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1), alert=False)], 10)
+    db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1), alert=False)], 10,
+                      venue="binance")
     assert len(db.recent_signals()) == 1 and db.pending() == []
 
 
 def test_state_survives_reopening_and_migrations_run_once(tmp_path):
     path = tmp_path / "state.db"
     first = Store(path)
-    first.commit_candles("ETH/USDT", "1h", PARAMS, {"k": [1, 2]}, 7, [_new(_event(5))], 10)
+    first.commit_candles("ETH/USDT", "1h", PARAMS, {"k": [1, 2]}, 7, [_new(_event(5))], 10,
+                         venue="binance")
     first.put("paused", True)
     first.close()
     second = Store(path)
-    assert second.load_detector("ETH/USDT", "1h", PARAMS) == ({"k": [1, 2]}, 7)
+    assert second.load_detector("ETH/USDT", "1h", PARAMS, venue="binance") == ({"k": [1, 2]}, 7)
     assert second.get("paused") is True and len(second.pending()) == 1
     assert second.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -83,7 +90,8 @@ def test_outbox_rows_leave_pending_once_sent_or_failed_and_keep_order(db):
 
 
 def test_trade_state_tracks_what_trading_did(db):
-    [s] = db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1))], 10)
+    [s] = db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1))], 10,
+                            venue="binance")
     assert [x.id for x in db.signals_to_trade()] == [s.id]
     db.set_trade_state(s.id, "skipped", "below minimum notional")
     assert db.signals_to_trade() == [] and db.signal(s.id).trade_note == "below minimum notional"
@@ -94,15 +102,17 @@ def test_rows_written_with_the_older_spellings_read_as_the_same_values(db):
     and a 'protection failed: ...' exit is PROTECTION_FAILED."""
     from domain.trade import Direction, ExitReason, OrderStatus
 
-    db.record_intent("old-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 1)
+    db.record_intent("old-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 1,
+                     venue="binance")
     db.conn.execute("UPDATE order_intents SET status = 'cancelled' WHERE client_id = 'old-stop'")
-    db.record_intent("new-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 2)
+    db.record_intent("new-stop", None, "BTC/USDT", "stop", "sell", None, 49000.0, 2,
+                     venue="binance")
     db.update_intent("new-stop", OrderStatus.CANCELED, 3)
     assert db.intent("old-stop").status is OrderStatus.CANCELED
     assert db.intent("new-stop").status is OrderStatus.CANCELED
     assert db.intents(role="stop", unresolved=True) == []
     pos = db.add_position("demo", "BTC/USDT", Direction.LONG, 0.04, 50000.0, 49000.0, 52000.0,
-                          None, 10)
+                          None, 10, venue="binance")
     db.conn.execute("UPDATE positions SET status='closed', exit_reason=? WHERE id=?",
                     ("protection failed: stop rejected: -2021", pos))
     row = db.position(pos)
@@ -112,7 +122,8 @@ def test_rows_written_with_the_older_spellings_read_as_the_same_values(db):
 def test_trade_states_are_values(db):
     from domain.trade import TradeState
 
-    [s] = db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1))], 10)
+    [s] = db.commit_candles("BTC/USDT", "15m", PARAMS, {}, 5, [_new(_event(1))], 10,
+                            venue="binance")
     assert s.trade_state is TradeState.PENDING
     db.set_trade_state(s.id, TradeState.NOT_TRADED, "CHOCH not in TRADE_ON")
     assert db.signal(s.id).trade_state is TradeState.NOT_TRADED and db.signals_to_trade() == []

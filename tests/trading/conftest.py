@@ -52,7 +52,7 @@ def make_signal(store: Store, symbol: str = "BTC/USDT", direction: str = "bullis
     pivot = pivot_time if pivot_time is not None else now - 10 * TF_MS
     event = Event(kind, direction, close * 0.999, pivot, now - TF_MS, now, extreme, close)
     rows = store.commit_candles(symbol, timeframe, "L5R5close", {}, now - TF_MS,
-                                [NewSignal(event, False, "pending", None)], now)
+                                [NewSignal(event, False, "pending", None)], now, venue="binance")
     return rows[0]
 
 

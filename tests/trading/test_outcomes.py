@@ -43,7 +43,8 @@ async def test_entry_the_exchange_reports_canceled_is_resolved_and_not_looked_up
                                                                                       store):
     signal = make_signal(store)
     cid = client_id(signal.identity, "entry")
-    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0)
+    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0,
+                        venue="binance")
     store.update_intent(cid, OrderStatus.SENT, 0)   # killed before the answer was read
     _canceled_market_order(fake, cid)
     manager = await make_manager(fake, store)        # start() reconciles: one lookup
@@ -61,7 +62,8 @@ async def test_entry_the_exchange_reports_canceled_is_resolved_and_not_looked_up
 async def test_reconcile_reports_the_canceled_entry_as_not_filled(fake, store):
     signal = make_signal(store)
     cid = client_id(signal.identity, "entry")
-    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0)
+    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0,
+                        venue="binance")
     _canceled_market_order(fake, cid)
     manager = await make_manager(fake, store, start=False)
     await manager.broker.start(list(manager.symbols))
@@ -96,7 +98,7 @@ async def test_a_daily_limit_is_a_value_and_only_the_caller_announces_it(store):
     manager = components.position_manager(settings, store, PaperBroker(store))
     await manager.start(list(settings.symbols))
     store.add_position("paper", "ETH/USDT", Direction.LONG, 1.0, 3000.0, 2900.0, 3200.0, None,
-                       manager.now_ms())
+                       manager.now_ms(), venue="binance")
     assert manager.limits.reached() == Limit(LimitKind.DAILY_TRADES, 1, 1)
     assert notices(store) == []                      # computing it says nothing
     outcome = await manager.on_signal(make_signal(store), TF_MS)

@@ -48,7 +48,8 @@ async def test_killed_between_entry_and_protection_protects_on_restart(fake, sto
 async def test_killed_after_sending_entry_adopts_the_fill_on_restart(fake, store, tmp_path):
     signal = make_signal(store)
     cid = client_id(signal.identity, "entry")
-    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0)
+    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0,
+                        venue="binance")
     fake.h_post_order({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
                        "quantity": "0.04", "newClientOrderId": cid})   # reached the exchange
     manager = await make_manager(fake, store)
@@ -61,7 +62,8 @@ async def test_killed_after_sending_entry_adopts_the_fill_on_restart(fake, store
 async def test_entry_intended_but_never_sent_is_abandoned_not_sent(fake, store):
     signal = make_signal(store)
     cid = client_id(signal.identity, "entry")
-    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0)
+    store.record_intent(cid, signal.id, "BTC/USDT", "entry", "buy", 0.04, 50000.0, 0,
+                        venue="binance")
     await make_manager(fake, store)
     assert store.intent(cid).status is OrderStatus.ABANDONED
     assert fake.calls("POST", "/fapi/v1/order") == [] and fake.position("BTCUSDT") == 0

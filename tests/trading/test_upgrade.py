@@ -58,7 +58,7 @@ async def test_an_entry_sent_under_an_old_id_is_never_sent_again(fake, store):
     signal = make_signal(store)
     # Recorded (and maybe sent) just before the upgrade, the signal still pending.
     store.record_intent("chx0123456789abcdef01234567-e", signal.id, "BTC/USDT", "entry", "buy",
-                        0.04, 50000.0, signal.event.confirmed_at)
+                        0.04, 50000.0, signal.event.confirmed_at, venue="binance")
     outcome = await manager.on_signal(signal, TF_MS)
     assert outcome.kind is OutcomeKind.ALREADY_SENT
     assert fake.calls("POST", "/fapi/v1/order") == []

@@ -169,7 +169,7 @@ async def _refused_as_duplicate():
 async def test_a_duplicate_id_on_a_stop_is_looked_up_and_never_a_rejection(store):
     mine = OrderResult("BTC/USDT", "chxzabcd" + "0" * 19 + "s", "9", OrderStatus.OPEN, 0.0,
                        None, "sell", 49000.0, "stop")
-    desk = OrderDesk(store, _Broker(mine))
+    desk = OrderDesk(store, _Broker(mine), venue="binance")
     got = await desk.place(client_id=mine.client_id, signal_id=None, symbol="BTC/USDT",
                            role="stop", side="sell", quantity=None, price=49000.0,
                            conditional=True, send=_refused_as_duplicate)
@@ -179,7 +179,7 @@ async def test_a_duplicate_id_on_a_stop_is_looked_up_and_never_a_rejection(store
 async def test_an_entry_id_held_before_it_was_ever_sent_is_another_daemons(store):
     theirs = OrderResult("BTC/USDT", "chx" + "1" * 24 + "e", "7", OrderStatus.FILLED, 0.04,
                          50000.0, "buy")
-    desk = OrderDesk(store, _Broker(theirs))
+    desk = OrderDesk(store, _Broker(theirs), venue="binance")
     with pytest.raises(ClientIdTaken):
         await desk.place(client_id=theirs.client_id, signal_id=None, symbol="BTC/USDT",
                          role="entry", side="buy", quantity=0.04, price=50000.0,
