@@ -21,6 +21,7 @@ def _silent(conn, *args) -> None:
     time.sleep(60)
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_the_daemon_bench_without_its_data_exits_at_once_naming_the_file(tmp_path):
     missing = tmp_path / "nowhere.csv"
     res = subprocess.run([sys.executable, "bench/daemon.py", "--cycles", "1", "--data",
@@ -38,6 +39,7 @@ def test_a_fake_process_that_dies_is_reported_instead_of_waited_for():
     assert time.monotonic() - t < 20
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_a_fake_process_that_never_answers_times_out():
     from bench.daemon import BenchError, RemoteFake
 

@@ -85,6 +85,7 @@ async def test_a_caption_too_long_goes_as_photo_then_text(store, notifier, fake,
     assert fake.count("sendPhoto") == 1
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 async def test_telegram_down_for_an_hour_then_every_alert_arrives_once_in_order_marked_late(
         store, notifier, fake, clock):
     start = clock.time()

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import aiohttp
+import pytest
 
 from api.auth import SlowDown
 from api.server import AUTH as AUTH_KEY
@@ -72,6 +73,7 @@ async def test_a_slowed_down_address_gets_429_at_once_holding_no_slot(served):
             assert r.status == 200
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 async def test_a_login_form_whose_body_never_ends_is_answered_within_the_public_time_limit(
         served):
     server = await served(public_timeout_s=0.5)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 
+import pytest
 from structlog.testing import capture_logs
 
 from api.connections import FD_RESERVE, MAX_CONNECTIONS, connection_cap
@@ -58,6 +59,7 @@ async def test_when_every_connection_is_taken_the_next_is_refused_until_one_ends
             assert r.status == 200
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 async def test_a_client_that_does_not_finish_its_headers_is_dropped_after_the_timeout(served):
     server = await served(header_timeout_s=0.5)
     reader, _ = await connect(server.port, UNFINISHED)

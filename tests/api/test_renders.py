@@ -33,6 +33,7 @@ def slow_renders(monkeypatch):
     return threads
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 async def test_a_flood_of_chart_requests_never_delays_an_alert_render(served, slow_renders):
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=2))  # where the alerts render

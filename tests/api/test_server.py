@@ -5,6 +5,7 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 
 from .stub import AUTH, StubView
 
@@ -41,6 +42,7 @@ async def test_a_large_body_is_refused_before_it_is_read(served):
             assert r.status == 413
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 async def test_requests_beyond_the_cap_are_turned_away_but_ping_still_answers(served):
     view = StubView()
     view.delay_s = 1.0

@@ -57,6 +57,7 @@ def test_feeding_the_same_candles_again_records_nothing(store, candles):
     assert len(store.recent_signals(1000)) == len(first)
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_a_failed_commit_leaves_the_detector_as_it_was_and_loses_nothing(store, candles,
                                                                          monkeypatch):
     reference = _stream(Store(":memory:"))
@@ -85,6 +86,7 @@ def test_a_failed_commit_leaves_the_detector_as_it_was_and_loses_nothing(store, 
     assert [r.event for r in got] == [r.event for r in expected]
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_restarting_from_the_store_continues_exactly(store, candles):
     stream = _stream(store)
     stream.feed(candles.iloc[:300], 0)

@@ -138,6 +138,7 @@ def test_joblib_and_a_dask_cluster_give_identical_rows():
     assert out_local.getvalue() == out_dask.getvalue()
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_cli_sweep_writes_the_ranked_csv(tmp_path):
     out = tmp_path / "sweep.csv"
     done = main("backtest", "--csv", str(SAMPLES[0]), "--csv", str(SAMPLES[1]), "--grid",
@@ -161,6 +162,7 @@ def test_cli_sweep_writes_the_ranked_csv(tmp_path):
     (["--csv", str(SAMPLES[1])], "--grid"),
     (["--jobs", "2"], "--grid"),
 ])
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_cli_sweep_misuse_exits_2_naming_it(args, named):
     done = main("backtest", "--csv", str(SAMPLES[0]), *args)
     assert done.returncode == 2

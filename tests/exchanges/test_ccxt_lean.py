@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,6 +20,7 @@ def _run(code: str) -> dict:
     return {**json.loads(done.stdout), "stderr": done.stderr}
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_the_daemon_imports_binanceusdm_and_no_other_exchange():
     out = _run("""
         import json, sys
@@ -40,6 +43,7 @@ def test_the_daemon_imports_binanceusdm_and_no_other_exchange():
     assert "lean ccxt import failed" not in out["stderr"]
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_a_failed_lean_import_falls_back_to_all_of_ccxt_with_a_warning():
     out = _run("""
         import json, sys
@@ -56,6 +60,7 @@ def test_a_failed_lean_import_falls_back_to_all_of_ccxt_with_a_warning():
     assert "lean ccxt import failed" in out["stderr"]
 
 
+@pytest.mark.slow  # over a second: left out of make test-fast
 def test_ccxt_already_imported_is_used_as_it_is():
     out = _run("""
         import json
