@@ -1,22 +1,27 @@
-"""What the Store's mixins share, declared once so that each mixin is type-checked against the
-Store it is mixed into (the connection is opened by Store.__init__)."""
+"""The connection and its transactions, shared by the Store's parts (signals, outbox, orders)."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 
-class StoreBase:
-    """The connection and the steps one mixin calls in another (declarations only)."""
+class Database:
+    """One SQLite connection, used from one thread, and the transactions opened on it."""
 
-    conn: sqlite3.Connection
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
 
-    # Declared for the type checker only: defined at run time, these stubs would shadow the
-    # real methods of Store and of the mixins that come later in its MRO.
-    if TYPE_CHECKING:
-        def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-        def enqueue(self, topic: str, payload: dict[str, Any], now_ms: int, *,
-                    dedupe_key: str | None = None,
-                    signal_id: int | None = None) -> int | None: ...
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        if self.conn.in_transaction:  # nested use joins the outer transaction
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.trade import FINAL_INTENT, Direction, ExitReason, OrderStatus
 
-from .base import StoreBase
+from .base import Database
 
 # What the SQL filter excludes: the final values plus their older spellings still on disk.
 _FINAL_STORED = sorted({s.value for s in FINAL_INTENT} | {"cancelled"})
@@ -69,15 +69,18 @@ def _position(r) -> PositionRow:
                           "exit_reason": ExitReason.parse(reason) if reason else None})
 
 
-class OrdersMixin(StoreBase):
-    """Store methods for order intents and positions (mixed into store.Store)."""
+class Orders:
+    """Order intents and positions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def record_intent(self, client_id: str, signal_id: int | None, symbol: str, role: str,
                       side: str, quantity: float | None, price: float | None,
                       now_ms: int, detail: dict[str, Any] | None = None, *,
                       venue: str) -> bool:
         """Write an intent before its order is sent; False when that client id already exists."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO order_intents (client_id, signal_id, symbol, role, side, "
                 "quantity, price, status, detail, created_at, updated_at, venue) "
@@ -90,7 +93,7 @@ class OrdersMixin(StoreBase):
                       exchange_id: str | None = None, quantity: float | None = None,
                       price: float | None = None, detail: dict[str, Any] | None = None) -> None:
         """Move an intent on (sent, open, filled, rejected, unknown...), merging `detail`."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             row = db.execute("SELECT detail FROM order_intents WHERE client_id = ?",
                              (client_id,)).fetchone()
             merged = {**(json.loads(row["detail"]) if row and row["detail"] else {}),
@@ -103,8 +106,8 @@ class OrdersMixin(StoreBase):
 
     def intent(self, client_id: str) -> IntentRow | None:
         """One intent by client id."""
-        r = self.conn.execute("SELECT * FROM order_intents WHERE client_id = ?",
-                              (client_id,)).fetchone()
+        r = self.db.conn.execute("SELECT * FROM order_intents WHERE client_id = ?",
+                                 (client_id,)).fetchone()
         return _intent(r) if r else None
 
     def intents(self, *, signal_id: int | None = None, role: str | None = None,
@@ -120,14 +123,14 @@ class OrdersMixin(StoreBase):
         if unresolved:
             sql += f" AND status NOT IN ({','.join('?' * len(_FINAL_STORED))})"
             args += _FINAL_STORED
-        return [_intent(r) for r in self.conn.execute(sql + " ORDER BY created_at, rowid", args)]
+        return [_intent(r) for r in self.db.conn.execute(sql + " ORDER BY created_at, rowid", args)]
 
     def add_position(self, mode: str, symbol: str, direction: Direction, quantity: float,
                      entry_price: float, stop: float | None, target: float | None,
                      signal_id: int | None, now_ms: int, *,
                      venue: str) -> int:
         """Record a freshly opened position; returns its id."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             cur = db.execute(
                 "INSERT INTO positions (mode, symbol, direction, quantity, entry_price, stop, "
                 "target, signal_id, status, opened_at, venue) "
@@ -139,7 +142,7 @@ class OrdersMixin(StoreBase):
     def close_position(self, position_id: int, exit_price: float | None, pnl: float | None,
                        reason: ExitReason, now_ms: int) -> None:
         """Mark a position closed with its exit price, realised PnL and why."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             db.execute("UPDATE positions SET status='closed', closed_at=?, exit_price=?, pnl=?, "
                        "exit_reason=? WHERE id=? AND status='open'",
                        (now_ms, exit_price, pnl, reason, position_id))
@@ -152,7 +155,7 @@ class OrdersMixin(StoreBase):
             sql, args = sql + " AND mode=?", args + [mode]
         if venue:
             sql, args = sql + " AND venue=?", args + [venue]
-        return [_position(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+        return [_position(r) for r in self.db.conn.execute(sql + " ORDER BY id", args)]
 
     def open_position(self, symbol: str, mode: str | None = None,
                       venue: str | None = None) -> PositionRow | None:
@@ -161,7 +164,7 @@ class OrdersMixin(StoreBase):
 
     def position(self, position_id: int) -> PositionRow | None:
         """One position by id."""
-        r = self.conn.execute("SELECT * FROM positions WHERE id = ?", (position_id,)).fetchone()
+        r = self.db.conn.execute("SELECT * FROM positions WHERE id = ?", (position_id,)).fetchone()
         return _position(r) if r else None
 
     def existing_position(self, position_id: int) -> PositionRow:
@@ -173,23 +176,23 @@ class OrdersMixin(StoreBase):
 
     def position_for_signal(self, signal_id: int) -> PositionRow | None:
         """The position a signal opened, if it opened one."""
-        r = self.conn.execute("SELECT * FROM positions WHERE signal_id = ? ORDER BY id LIMIT 1",
-                              (signal_id,)).fetchone()
+        r = self.db.conn.execute("SELECT * FROM positions WHERE signal_id = ? ORDER BY id LIMIT 1",
+                                 (signal_id,)).fetchone()
         return _position(r) if r else None
 
     def closed_positions(self, limit: int = 20) -> list[PositionRow]:
         """The most recently closed positions, newest first."""
-        rows = self.conn.execute("SELECT * FROM positions WHERE status='closed' "
-                                 "ORDER BY closed_at DESC, id DESC LIMIT ?", (limit,))
+        rows = self.db.conn.execute("SELECT * FROM positions WHERE status='closed' "
+                                    "ORDER BY closed_at DESC, id DESC LIMIT ?", (limit,))
         return [_position(r) for r in rows]
 
     def day_stats(self, mode: str, day_start_ms: int) -> tuple[int, float]:
         """(positions opened, realised PnL of positions closed) since `day_start_ms`."""
-        opened = self.conn.execute("SELECT COUNT(*) FROM positions WHERE mode=? AND opened_at>=?",
+        opened = self.db.conn.execute("SELECT COUNT(*) FROM positions WHERE mode=? AND "
+                                      "opened_at>=?", (mode, day_start_ms)).fetchone()[0]
+        pnl = self.db.conn.execute("SELECT COALESCE(SUM(pnl), 0) FROM positions WHERE mode=? AND "
+                                   "status='closed' AND closed_at>=?",
                                    (mode, day_start_ms)).fetchone()[0]
-        pnl = self.conn.execute("SELECT COALESCE(SUM(pnl), 0) FROM positions WHERE mode=? AND "
-                                "status='closed' AND closed_at>=?",
-                                (mode, day_start_ms)).fetchone()[0]
         return int(opened), float(pnl)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from choch import Event
 from domain.trade import TradeState
 
-from .base import StoreBase
+from .base import Database
+from .outbox import Outbox
 
 
 def event_identity(symbol: str, timeframe: str, params: str, event: Event, venue: str) -> str:
@@ -57,13 +58,17 @@ def _signal(row) -> SignalRow:
                      row["trade_note"], row["venue"])
 
 
-class SignalsMixin(StoreBase):
-    """Store methods for signals and detector states (mixed into store.Store)."""
+class Signals:
+    """Signals and detector states; a new signal's alert is queued in the same transaction."""
+
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self.db = db
+        self.outbox = outbox
 
     def load_detector(self, symbol: str, timeframe: str, params: str, *,
                       venue: str) -> tuple[dict[str, Any], int] | None:
         """The saved detector state and the open time of its last candle, or None."""
-        row = self.conn.execute(
+        row = self.db.conn.execute(
             "SELECT state, last_ts FROM detectors WHERE venue=? AND symbol=? AND timeframe=? "
             "AND params=?", (venue, symbol, timeframe, params)).fetchone()
         return (json.loads(row["state"]), row["last_ts"]) if row else None
@@ -77,7 +82,7 @@ class SignalsMixin(StoreBase):
         Returns the signals that were new (an event already recorded is ignored, never repeated).
         """
         fresh: list[SignalRow] = []
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             for s in signals:
                 e = s.event
                 cur = db.execute(
@@ -93,8 +98,8 @@ class SignalsMixin(StoreBase):
                 signal = _signal(row)
                 fresh.append(signal)
                 if s.alert is not None:
-                    self.enqueue("signal", {**s.alert, "signal_id": signal.id}, now_ms,
-                                 dedupe_key=f"signal:{signal.identity}", signal_id=signal.id)
+                    self.outbox.enqueue("signal", {**s.alert, "signal_id": signal.id}, now_ms,
+                                        dedupe_key=f"signal:{signal.identity}", signal_id=signal.id)
             db.execute(
                 "INSERT INTO detectors (venue, symbol, timeframe, params, state, last_ts, "
                 "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (venue, symbol, timeframe, params) "
@@ -105,30 +110,30 @@ class SignalsMixin(StoreBase):
 
     def signals_to_trade(self) -> list[SignalRow]:
         """Signals recorded for trading that no trading decision has been written for yet."""
-        rows = self.conn.execute(
+        rows = self.db.conn.execute(
             "SELECT * FROM signals WHERE trade_state = ? ORDER BY confirmed_at, id",
             (TradeState.PENDING,))
         return [_signal(r) for r in rows]
 
     def set_trade_state(self, signal_id: int, state: TradeState, note: str | None = None) -> None:
         """Record what trading did with a signal (done, skipped with a reason, ...)."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             db.execute("UPDATE signals SET trade_state = ?, trade_note = ? WHERE id = ?",
                        (state, note, signal_id))
 
     def recent_signals(self, limit: int = 10) -> list[SignalRow]:
         """The newest recorded signals, newest first."""
-        rows = self.conn.execute(
+        rows = self.db.conn.execute(
             "SELECT * FROM signals ORDER BY confirmed_at DESC, id DESC LIMIT ?", (limit,))
         return [_signal(r) for r in rows]
 
     def signal(self, signal_id: int) -> SignalRow | None:
         """One signal by id."""
-        row = self.conn.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
+        row = self.db.conn.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
         return _signal(row) if row else None
 
     def last_candles(self) -> dict[tuple[str, str], int]:
         """(symbol, timeframe) -> open time of the last candle processed (for /status)."""
-        rows = self.conn.execute("SELECT symbol, timeframe, MAX(last_ts) AS ts FROM detectors "
-                                 "GROUP BY symbol, timeframe")
+        rows = self.db.conn.execute("SELECT symbol, timeframe, MAX(last_ts) AS ts FROM detectors "
+                                    "GROUP BY symbol, timeframe")
         return {(r["symbol"], r["timeframe"]): r["ts"] for r in rows}

@@ -50,7 +50,7 @@ def test_a_failure_inside_the_transaction_keeps_nothing(db, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(db, "enqueue", boom)
+    monkeypatch.setattr(db.outbox, "enqueue", boom)  # the part Signals queues into
     with pytest.raises(RuntimeError):
         db.commit_candles("BTC/USDT", "15m", PARAMS, {"n": 1}, 5, [_new(_event(1))], now_ms=10,
                           venue="binance")
