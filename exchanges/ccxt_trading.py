@@ -67,6 +67,7 @@ class CcxtTrading:
         self.config = config
         self.mode = "demo" if config.demo else "live"
         self.slippage_bps = 0.0  # sizing uses the signal's close: the venue's fill is what it is
+        self.client_id_room = spec.client_ids.max_length - len(spec.client_ids.prefix)
         self.read_attempts, self.backoff_s, self._sleep = read_attempts, backoff_s, sleep
         # Reads share the data instance's retry path; no budget: a trading read has no cycle.
         self._read_policy = RetryPolicy(attempts=read_attempts, base_s=backoff_s,

@@ -131,6 +131,7 @@ class Trading(Protocol):
 
     mode: str  # paper | demo | live
     slippage_bps: float  # what a market entry is expected to lose to slippage (paper only)
+    client_id_room: int  # characters a client id may take on the venue (after its prefix)
 
     async def start(self, symbols: list[str]) -> None:
         """Prepare the account for `symbols`: position mode, margin mode, leverage, rules."""

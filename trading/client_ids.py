@@ -7,6 +7,8 @@ Every format fits the strictest venue (OKX: 1-32 alphanumerics, no '-') and star
   sha256(identity), the role letter, then the generation when it is not 0. The tag tells this
   daemon's protective orders from another instance's on the same account, and two instances'
   stops never collide on one id.
+A venue that allows fewer characters (after its own prefix) gets the same ids with the hash
+cut short (`room`): still deterministic, still recognised by the patterns below.
 Ids of the formats used before ('chx' + 24 hex + role letter for every role, and 'chx' + 24 hex
 + '-' + role) stay recognised as the daemon's own, with no tag.
 """
@@ -20,10 +22,14 @@ PREFIX = "chx"
 TAGGED_PREFIX = "chxz"  # 'z' is no hex digit: an untagged id never has it after the prefix
 ROLES = {"entry": "e", "stop": "s", "target": "t", "close": "c"}
 MAX_GENERATION = 9999  # 4 + 4 + 19 + 1 + 4 = 32 characters at most
+ROOM = 32  # characters an id may take where the venue allows at least that many
+# Where a venue allows fewer, the hash is shortened (from its end), never below these digits:
+# 64 bits for an entry, 48 for a tagged id (whose tag and role already tell it apart).
+MIN_ENTRY_DIGITS, MIN_TAGGED_DIGITS = 16, 12
 TAG_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 TAG = re.compile(r"^[0-9a-z]{4}$")
-UNTAGGED = re.compile(r"^chx[0-9a-f]{24}[estc](?:[1-9][0-9]{0,3})?$")
-TAGGED = re.compile(r"^chxz([0-9a-z]{4})[0-9a-f]{19}[stc](?:[1-9][0-9]{0,3})?$")
+UNTAGGED = re.compile(r"^chx[0-9a-f]{16,24}[estc](?:[1-9][0-9]{0,3})?$")
+TAGGED = re.compile(r"^chxz([0-9a-z]{4})[0-9a-f]{12,19}[stc](?:[1-9][0-9]{0,3})?$")
 VALID = re.compile(f"{UNTAGGED.pattern}|{TAGGED.pattern}")  # every id client_id() makes
 
 
@@ -32,17 +38,29 @@ def new_tag() -> str:
     return "".join(secrets.choice(TAG_ALPHABET) for _ in range(4))
 
 
-def client_id(identity: str, role: str, generation: int = 0, tag: str | None = None) -> str:
-    """The id of `role` for `identity`: untagged for an entry or without `tag`, else tagged."""
+def client_id(identity: str, role: str, generation: int = 0, tag: str | None = None,
+              room: int = ROOM) -> str:
+    """The id of `role` for `identity`: untagged for an entry or without `tag`, else tagged;
+    at most `room` characters (the venue's limit after its own prefix), the same id for the
+    same arguments."""
     if not 0 <= generation <= MAX_GENERATION:
         raise ValueError(f"generation {generation} outside 0..{MAX_GENERATION}")
     digest = hashlib.sha256(identity.encode()).hexdigest()
     gen = str(generation) if generation else ""
     if role == "entry" or tag is None:
-        return _checked(f"{PREFIX}{digest[:24]}{ROLES[role]}{gen}", UNTAGGED)
+        digits = _digits(24, room - len(PREFIX) - 1 - len(gen), MIN_ENTRY_DIGITS, room)
+        return _checked(f"{PREFIX}{digest[:digits]}{ROLES[role]}{gen}", UNTAGGED)
     if not TAG.match(tag):
         raise ValueError(f"instance tag {tag!r} is not 4 characters of [0-9a-z]")
-    return _checked(f"{TAGGED_PREFIX}{tag}{digest[:19]}{ROLES[role]}{gen}", TAGGED)
+    digits = _digits(19, room - len(TAGGED_PREFIX) - 4 - 1 - len(gen), MIN_TAGGED_DIGITS, room)
+    return _checked(f"{TAGGED_PREFIX}{tag}{digest[:digits]}{ROLES[role]}{gen}", TAGGED)
+
+
+def _digits(natural: int, fits: int, least: int, room: int) -> int:
+    """How many hash digits an id takes: all it has, or what fits the venue's room."""
+    if fits < least:
+        raise ValueError(f"a venue allowing {room} characters leaves no room for a client id")
+    return min(natural, fits)
 
 
 def _checked(cid: str, form: re.Pattern[str]) -> str:

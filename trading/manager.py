@@ -151,7 +151,11 @@ class PositionManager:
             if self.store.open_position(signal.symbol, self.mode, self.venue) is not None:
                 return self._skip(signal, SignalOutcome.skipped(SkipReason.OPPOSITE_NOT_CLOSED,
                                                                 close=closed), alert=True)
-        return await self._enter(signal, direction, qty, client_id(signal.identity, "entry"))
+        return await self._enter(signal, direction, qty, self._entry_id(signal))
+
+    def _entry_id(self, signal: SignalRow) -> str:
+        """The signal's entry id, within what the venue allows."""
+        return client_id(signal.identity, "entry", room=self.broker.client_id_room)
 
     def _gate(self, signal: SignalRow, timeframe_ms: int) -> SignalOutcome | None:
         """What ends the decision before the venue is asked: handled, kind, age, sent, state."""
@@ -166,7 +170,7 @@ class PositionManager:
         if self.now_ms() - e.confirmed_at > timeframe_ms:
             return self._skip(signal, SignalOutcome.skipped(SkipReason.STALE))
         # Sent before (crash, duplicate call), maybe under an id of an older format.
-        if self.store.intent(client_id(signal.identity, "entry")) is not None or \
+        if self.store.intent(self._entry_id(signal)) is not None or \
                 self.store.intents(signal_id=signal.id, role="entry"):
             return SignalOutcome(OutcomeKind.ALREADY_SENT)
         if self.unavailable is not None:  # never traded late: skipped for good

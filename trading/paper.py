@@ -62,6 +62,7 @@ class PaperBroker:
                  slippage_bps: float = 0.0) -> None:
         self.store = store
         self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
+        self.client_id_room = 32  # no venue: the ids' own length
         self.prices: dict[str, float] = {}
         self.last_ts: dict[str, int] = {}
         self.book: dict[str, ExchangePosition] = {}

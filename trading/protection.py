@@ -68,7 +68,8 @@ class Protection:
         placed and that is gone (cancelled by hand, expired) is announced, then replaced."""
         intents = position_intents(self.store, pos, kind)
         identity = position_identity(self.store, pos)
-        gen, cid, gone = 0, client_id(identity, kind, tag=self.tag), None
+        room = self.broker.client_id_room
+        gen, cid, gone = 0, client_id(identity, kind, tag=self.tag, room=room), None
         if intents:
             cur = intents[-1]
             gen, cid = len(intents) - 1, cur.client_id
@@ -82,7 +83,7 @@ class Protection:
                 # id, since some venues refuse an id that was ever used.
                 gone = found.status if found is not None else "not found"
                 gen += 1
-                cid = client_id(identity, kind, gen, tag=self.tag)
+                cid = client_id(identity, kind, gen, tag=self.tag, room=room)
         if gone is not None:
             log.warning("protection_gone", symbol=pos.symbol, kind=kind, price_level=level,
                         status=str(gone))
@@ -125,7 +126,8 @@ class Protection:
                                         detail=short(err))
                 if found is not None and found.status == OrderStatus.FILLED:
                     return await self._closed_by_us(pos, found.average, reason, failure)
-        cid = client_id(position_identity(self.store, pos), "close", len(closes), tag=self.tag)
+        cid = client_id(position_identity(self.store, pos), "close", len(closes), tag=self.tag,
+                        room=self.broker.client_id_room)
         side = side_for(pos.direction, closing=True)
         try:
             res = await self.desk.place(

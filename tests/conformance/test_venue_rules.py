@@ -21,8 +21,10 @@ def test_the_venue_takes_every_client_id_we_make(name):
         pytest.skip(f"{venue.label} keeps no client ids (data only, or none on its orders)")
     rule = venue.trading.client_ids
     identity = f"{name}|BTC/USDT|15m|L5R5close|bullish|1700000000000"
-    ids = [client_id(identity, role, g) for role in ("entry", "stop", "target", "close")
-           for g in (0, 1, 9999)]
+    room = rule.max_length - len(rule.prefix)
+    ids = [client_id(identity, role, g, tag=tag, room=room)
+           for role in ("entry", "stop", "target", "close") for g in (0, 1, 9999)
+           for tag in (None, "ab12")]
     assert all(rule.accepts(cid) for cid in ids), [c for c in ids if not rule.accepts(c)]
 
 
