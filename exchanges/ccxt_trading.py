@@ -67,6 +67,7 @@ class CcxtTrading:
         self.config = config
         self.mode = "demo" if config.demo else "live"
         self.slippage_bps = 0.0  # sizing uses the signal's close: the venue's fill is what it is
+        self._ids = spec.client_ids  # sent as the venue writes them (prefix, case), read back ours
         self.client_id_room = spec.client_ids.max_length - len(spec.client_ids.prefix)
         self.read_attempts, self.backoff_s, self._sleep = read_attempts, backoff_s, sleep
         # Reads share the data instance's retry path; no budget: a trading read has no cycle.
@@ -218,7 +219,7 @@ class CcxtTrading:
     # -- orders -----------------------------------------------------------------------------------
     def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
         """create_order params of a market order."""
-        params: dict[str, Any] = {"clientOrderId": client_id}
+        params: dict[str, Any] = {"clientOrderId": self._ids.wire(client_id)}
         if reduce_only:
             params["reduceOnly"] = True
         return params
@@ -236,7 +237,7 @@ class CcxtTrading:
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         """create_order params of a reduce-only conditional stop or take-profit."""
         level = "stopLossPrice" if kind == "stop" else "takeProfitPrice"
-        return {level: trigger, "reduceOnly": True, "clientOrderId": client_id}
+        return {level: trigger, "reduceOnly": True, "clientOrderId": self._ids.wire(client_id)}
 
     async def _protective_amount(self, symbol: str) -> float | None:
         """The amount (venue units) a conditional order must close: the position's size."""
@@ -259,7 +260,7 @@ class CcxtTrading:
 
     def _lookup_params(self, client_id: str, conditional: bool) -> dict[str, Any]:
         """fetch_order params that find an order by our client id."""
-        params: dict[str, Any] = {"clientOrderId": client_id}
+        params: dict[str, Any] = {"clientOrderId": self._ids.wire(client_id)}
         if conditional:
             params["trigger"] = True
         return params
@@ -306,7 +307,7 @@ class CcxtTrading:
         size = self._contract_size(symbol) if self.exchange.markets else 1.0
         trigger = number(o.get("triggerPrice") or o.get("stopPrice")
                           or o.get("stopLossPrice") or o.get("takeProfitPrice"))
-        return OrderResult(symbol, o.get("clientOrderId") or "",
+        return OrderResult(symbol, self._ids.unwire(o.get("clientOrderId") or ""),
                            str(o["id"]) if o.get("id") is not None else None,
                            STATUS.get(o.get("status") or "", OrderStatus.OPEN),
                            float(o.get("filled") or 0) * size, number(o.get("average")),

@@ -99,6 +99,10 @@ class ClientIdRule:
         text = client_id.lower() if self.lower_case else client_id
         return text if text.startswith(self.prefix) else self.prefix + text
 
+    def unwire(self, sent: str) -> str:
+        """The id as we made it, from the venue's copy (its prefix removed)."""
+        return sent[len(self.prefix):] if self.prefix and sent.startswith(self.prefix) else sent
+
     def accepts(self, client_id: str) -> bool:
         """True when the venue takes `client_id` as we send it (after `wire`)."""
         sent = self.wire(client_id)

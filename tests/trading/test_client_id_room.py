@@ -40,3 +40,36 @@ def test_a_shortened_id_is_deterministic_and_generations_stay_apart():
 def test_a_venue_too_short_for_any_id_is_refused_by_name():
     with pytest.raises(ValueError, match="allowing 20 characters"):
         client_id(IDENTITY, "stop", 9999, tag="ab12", room=20)
+
+
+async def test_the_venue_gets_its_prefix_and_the_daemon_reads_back_its_own_id():
+    import dataclasses
+
+    from app import components
+    from config import load_settings
+    from exchanges.binance import BINANCE
+    from exchanges.ccxt_trading import CcxtTrading
+
+    spec = dataclasses.replace(BINANCE.trading_spec(), client_ids=GATE)
+    venue = dataclasses.replace(BINANCE, trading=spec)
+    settings = load_settings({"ENABLE_TRADING": "1", "BINANCE_API_KEY": "k",
+                              "BINANCE_SECRET": "s", "BINANCE_TRADING_URL":
+                              "http://127.0.0.1:9"}, dotenv_path=None)
+    trading = CcxtTrading(components.trading_config(settings, venue), venue)
+    sent: list[dict] = []
+
+    async def create_order(symbol, kind, side, amount, price, params):
+        sent.append(params)
+        return {"id": "1", "clientOrderId": params["clientOrderId"], "status": "closed",
+                "filled": amount, "average": 100.0, "side": side}
+
+    trading.exchange.create_order = create_order
+    trading._contract_size = lambda symbol: 1.0  # no markets loaded in this test
+    try:
+        cid = client_id(IDENTITY, "entry", room=trading.client_id_room)
+        result = await trading.market_order("BTC/USDT", "buy", 1.0, cid)
+        assert trading.client_id_room == 28 and sent[0]["clientOrderId"] == "t-" + cid
+        assert result.client_id == cid and is_ours(result.client_id)
+        assert trading._lookup_params(cid, conditional=True)["clientOrderId"] == "t-" + cid
+    finally:
+        await trading.close()
