@@ -7,12 +7,12 @@ server's own address, localhost on a loopback listener and the configured public
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable
 
 from aiohttp import web
 
-HOST_PORT = re.compile(r"\[([0-9a-f:.]+)\](?::([0-9]{1,5}))?|([^:\[\]]+)(?::([0-9]{1,5}))?")
+from domain.netloc import split_host_port
+
 DEFAULT_PORTS = (80, 443)  # a Host without a port: the scheme's default, behind a proxy often 443
 LOOPBACK_NAMES = frozenset({"localhost"})
 
@@ -33,11 +33,8 @@ def _name(text: str) -> str:
 
 def split_host(text: str) -> tuple[str, int | None] | None:
     """(host, port or None) of a Host header or an API_PUBLIC_NAME entry; None if malformed."""
-    m = HOST_PORT.fullmatch(text.strip().lower())
-    if not m:
-        return None
-    host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-    return _name(host), int(port) if port else None
+    parsed = split_host_port(text)
+    return None if parsed is None else (_name(parsed.host), parsed.port)
 
 
 def _port_ok(wanted: int | None, given: int | None) -> bool:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
+from domain.netloc import split_host_port
 from domain.parsing import choice, number, parse_trade_on
 
 # Pure data (no ccxt): which venues exist and what each needs, so that venue names, keys and
@@ -301,22 +302,21 @@ def parse_host_names(text: str) -> tuple[str, ...]:
     allowed = ("comma-separated host names, each with an optional port 1..65535, e.g. "
                "choch.example.com or choch.example.com:8443,10.0.0.5")
     names = []
-    for part in (p.strip().lower() for p in text.split(",") if p.strip()):
-        m = re.fullmatch(r"\[([0-9a-f:.]+)\](?::([0-9]{1,5}))?|([^:\[\]]+)(?::([0-9]{1,5}))?",
-                         part)
-        if not m:
+    for part in (p for p in text.split(",") if p.strip()):
+        parsed = split_host_port(part)
+        if parsed is None:
             raise ValueError(allowed)
-        host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-        if port is not None and not 1 <= int(port) <= 65535:
+        host, port = parsed.host, parsed.port
+        if port is not None and not 1 <= port <= 65535:
             raise ValueError(allowed)
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
-            if m.group(1) or not HOST_NAME.fullmatch(host):
+            if parsed.bracketed or not HOST_NAME.fullmatch(host):
                 raise ValueError(allowed) from None
             host = host.rstrip(".")
         else:
-            if (ip.version == 6) != bool(m.group(1)):
+            if (ip.version == 6) != parsed.bracketed:
                 raise ValueError(allowed)
             host = f"[{ip}]" if ip.version == 6 else str(ip)
         names.append(host if port is None else f"{host}:{int(port)}")
