@@ -13,8 +13,8 @@ from types import ModuleType
 
 from app import __version__, backtest_cmd, download_cmd, scan
 from app.argtypes import positive_int, utc_date
-from app.file_access import unreadable
 from config import ConfigError, Settings, lint_environment, load_settings
+from config.file_access import unreadable
 from exchanges import registry  # pure data: no ccxt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

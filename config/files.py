@@ -10,6 +10,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from .file_access import denied, hidden
 from .problems import ConfigError, FileProblem, Problem
 from .settings import DEFAULT_DATA_DIR, DEFAULT_DOTENV
 
@@ -24,6 +25,8 @@ def _file_text(path: Path) -> tuple[str, list[Problem]]:
     """The file as strict UTF-8 text, or the problem that prevents reading it."""
     try:
         data = path.read_bytes()
+    except PermissionError:
+        return "", [FileProblem(str(path), "", f"cannot be read ({denied(path)})")]
     except OSError as e:
         return "", [FileProblem(str(path), "", f"cannot be read ({e.strerror or e})")]
     if b"\0" in data:
@@ -72,7 +75,11 @@ def _read(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike | None,
     if dotenv_path is not None:
         if required is None:  # a file named by the caller must exist; the default may not
             required = os.fspath(dotenv_path) != DEFAULT_DOTENV
-        if Path(dotenv_path).is_file():
+        # A directory this user may not enter hides the file: never "no such env file".
+        blocked = hidden(Path(dotenv_path))
+        if blocked is not None:
+            problems = [FileProblem(os.fspath(dotenv_path), "", f"cannot be read ({blocked})")]
+        elif Path(dotenv_path).is_file():
             raw, problems = read_dotenv(dotenv_path)
         elif required:
             why = "not a file" if Path(dotenv_path).exists() else "no such env file"

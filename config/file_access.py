@@ -17,12 +17,24 @@ def unreadable(path: str, *, missing_ok: bool = False) -> str | None:
     except IsADirectoryError:
         return "is a directory, not a file"
     except PermissionError:
-        return _denied(Path(path))
+        return denied(Path(path))
     except OSError as e:
         return e.strerror or str(e)
 
 
-def _denied(path: Path) -> str:
+def hidden(path: Path) -> str | None:
+    """Why this user may not reach `path` at all (a directory on the way it may not enter), or
+    None (also when the file is simply missing)."""
+    try:
+        path.stat()
+    except PermissionError:
+        return denied(path)
+    except OSError:
+        return None
+    return None
+
+
+def denied(path: Path) -> str:
     """Permission denied, naming the first directory or the file that this user may not use."""
     user = _name(pwd.getpwuid, os.geteuid())
     # Not resolved: the directories named are the ones the kernel walks, '..' and links included.
