@@ -99,18 +99,23 @@ def make_notifier(s: Settings) -> TelegramNotifier | ConsoleNotifier:
     return notifier_for(s.telegram_bot_token, s.telegram_chat_id, s.telegram_api_url)
 
 
+def one_shot_retry(s: Settings) -> RetryPolicy:
+    """The retries of a one-shot command (scan, download): it may wait longer than a daemon
+    cycle before giving up."""
+    from exchanges.retry import RetryPolicy
+
+    return RetryPolicy(budget_s=max(s.fetch_cycle_budget_s, 60.0))
+
+
 async def fetch_history(s: Settings, symbol: str, timeframe: str, since_ms: int,
                         until_ms: int | None = None, *, retry: RetryPolicy | None = None,
                         exchange: str | None = None) -> pd.DataFrame:
     """Closed candles of `symbol` on `exchange` (default: DATA_EXCHANGE), as history fetches."""
-    from exchanges.retry import RetryPolicy
     from fetchers import history
 
     venue = get_venue(exchange or s.data_exchange)
-    # A one-shot command may wait longer than a daemon cycle before giving up.
-    retry = retry or RetryPolicy(budget_s=max(s.fetch_cycle_budget_s, 60.0))
     return await history.fetch_history(market_data_config(s, venue), venue, symbol, timeframe,
-                                       since_ms, until_ms, retry=retry)
+                                       since_ms, until_ms, retry=retry or one_shot_retry(s))
 
 
 def alert_settings(s: Settings) -> AlertSettings:

@@ -101,7 +101,6 @@ async def download(settings: Settings, req: Request, progress: Progress, out: IO
                    *, retry: RetryPolicy | None = None) -> int:
     """Run a download; the exit status (errors are printed on stderr)."""
     from exchanges.errors import ExchangeUnavailable
-    from exchanges.retry import RetryPolicy
 
     venue = registry.get_venue(req.exchange)
     try:
@@ -116,7 +115,7 @@ async def download(settings: Settings, req: Request, progress: Progress, out: IO
     # Explicit symbols are downloaded even when EXCLUDE_SYMBOLS names them (it filters ALL).
     wanted = replace(settings, symbols=req.symbols,
                      exclude_symbols=settings.exclude_symbols if req.symbols == (ALL,) else ())
-    retry = retry or RetryPolicy(budget_s=max(settings.fetch_cycle_budget_s, 60.0))
+    retry = retry or components.one_shot_retry(settings)
     async with components.market_data(wanted, venue, retry=retry) as fetcher:
         try:
             symbols = await _symbols(fetcher, req)
