@@ -69,7 +69,7 @@ class CcxtTrading:
         self.slippage_bps = 0.0  # sizing uses the signal's close: the venue's fill is what it is
         self._ids = spec.client_ids  # sent as the venue writes them (prefix, case), read back ours
         self.client_id_room = spec.client_ids.max_length - len(spec.client_ids.prefix)
-        self.read_attempts, self.backoff_s, self._sleep = read_attempts, backoff_s, sleep
+        self.read_attempts = read_attempts
         # Reads share the data instance's retry path; no budget: a trading read has no cycle.
         self._read_policy = RetryPolicy(attempts=read_attempts, base_s=backoff_s,
                                         cap_s=READ_BACKOFF_CAP_S, budget_s=math.inf, sleep=sleep)
