@@ -66,7 +66,6 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
@@ -305,7 +304,7 @@ class FakeGate:
 
     def h_tickers(self, p: dict) -> tuple[Any, int]:
         rows = []
-        for name, c in self.contracts.items():
+        for name in self.contracts:
             last = self.prices[name]
             rows.append({"contract": name, "last": _text(last), "mark_price": _text(last),
                          "index_price": _text(last), "change_percentage": "0",
