@@ -63,24 +63,22 @@ class GateMarketData(CcxtMarketData):
     async def _rows(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
                     limit: int) -> Rows:
         """One page, always as a range: 'the last n up to until' becomes from = n intervals
-        back (Gate refuses limit with from/to); a range older than Gate serves is refused
-        here, with how far back it reaches."""
+        back (Gate refuses limit with from/to), cut at the horizon; a range starting before
+        what Gate serves is refused here, saying how far back it reaches."""
         tf_ms = timeframe_ms(timeframe)
         now = await self.server_time_ms()
+        oldest = oldest_served(now, tf_ms)
         if since is None:
             end = until if until is not None else now
-            since = end - end % tf_ms - (limit - 1) * tf_ms
+            # Backwards, the horizon is where the history ends: a short page says so.
+            since = max(end - end % tf_ms - (limit - 1) * tf_ms, oldest)
             until = end
         # Gate's `from` is in seconds and inclusive, ccxt drops rows before `since`: start on
         # the next open time, or a page's first row would be cut and the page read as short.
         since += (-since) % tf_ms
-        oldest = oldest_served(now, tf_ms)
-        if since < oldest:
-            if until is not None and until < oldest:
-                raise HistoryOutOfReach(self.horizon_text(timeframe, oldest))
-            if since + (limit - 1) * tf_ms < oldest:
-                raise HistoryOutOfReach(self.horizon_text(timeframe, oldest))
-            since = oldest  # the asked range reaches into what Gate serves: from its edge
+        if since < oldest or (until is not None and until < oldest):
+            # Gate refuses the whole range: say how far back it reaches, never loop on it.
+            raise HistoryOutOfReach(self.horizon_text(timeframe, oldest))
         return await super()._rows(symbol, timeframe, since=since, until=until, limit=limit)
 
     def horizon_text(self, timeframe: str, oldest: int) -> str:

@@ -144,3 +144,16 @@ async def test_candles_older_than_gate_serves_fail_at_once_saying_how_far_back()
     finally:
         await data.close()
         await venue.stop()
+
+
+async def test_the_last_candles_end_at_gates_horizon_instead_of_failing():
+    venue = FakeGate(now_ms=NOW)
+    await venue.start()
+    data = components.market_data(_settings(venue))
+    try:
+        await data.start()
+        frame = await data.closed_candles("BTC/USDT", "1d", limit=20_000)
+        assert len(frame) == 10_000  # the closed days Gate still serves, then the end
+    finally:
+        await data.close()
+        await venue.stop()
