@@ -93,6 +93,12 @@ class GateTrading(CcxtTrading):
 
     one_way_where = DUAL_MODE_WHERE
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Price orders placed by this process: Gate's id -> our id, should a listing come back
+        # without the text it was sent with (the docs call initial.text the order's source).
+        self._placed: dict[str, str] = {}
+
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
         return {**super()._client_config(timeout_s, rate_limit), "has": NO_CURRENCIES}
 
@@ -154,6 +160,8 @@ class GateTrading(CcxtTrading):
                                client_id: str) -> OrderResult:
         """Gate answers a price order with its id only: the rest is what was asked."""
         placed = await super().protective_order(symbol, side, kind, trigger, client_id)
+        if placed.exchange_id:
+            self._placed[placed.exchange_id] = client_id
         return dataclasses.replace(placed, client_id=placed.client_id or client_id,
                                    side=side, kind=kind, trigger=trigger)
 
@@ -208,9 +216,11 @@ class GateTrading(CcxtTrading):
     def _order(self, o: Mapping[str, Any], symbol: str) -> OrderResult:
         result = super()._order(o, symbol)
         info = o.get("info") or {}
-        if result.client_id or "initial" not in info:
-            return result
+        if "initial" not in info:
+            return result  # a plain order: its text is ccxt's clientOrderId
         text = str((info.get("initial") or {}).get("text") or "")
+        if not text.startswith(self._ids.prefix):  # 'api', 'web': not an id we sent
+            text = self._placed.get(result.exchange_id or "", text)
         return dataclasses.replace(result, client_id=self._ids.unwire(text))
 
     async def check(self) -> list[CheckLine]:

@@ -157,3 +157,15 @@ async def test_the_last_candles_end_at_gates_horizon_instead_of_failing():
     finally:
         await data.close()
         await venue.stop()
+
+
+async def test_a_price_order_listed_without_its_text_keeps_the_id_this_process_sent(fake):
+    broker = await _trading(fake)
+    try:
+        await broker.market_order("BTC/USDT", "buy", 0.0002, "chxentry2e")
+        await broker.protective_order("BTC/USDT", "sell", "stop", 49_000.0, "chxzab12s")
+        fake.open_price_orders()[0]["initial"]["text"] = "api"  # the source, not our id
+        [waiting] = await broker.open_protective()
+        assert waiting.client_id == "chxzab12s"
+    finally:
+        await broker.close()
