@@ -18,7 +18,8 @@ What differs, and why:
   message names it: read as DUPLICATE_CLIENT_ID;
 - an unknown clientOid answers data: null (not an error): read as 'not found';
 - a waiting stop order reads isActive=false (ccxt: closed): its status comes from `status`;
-- leverage tiers come from the contract's risk limits (ccxt's fetch_leverage_tiers is UTA-only).
+- leverage tiers come from the contract's risk limits (ccxt's fetch_leverage_tiers is UTA-only);
+- trade amounts are lots: the realised PnL is scaled by the contract's multiplier.
 """
 from __future__ import annotations
 
@@ -33,13 +34,14 @@ import structlog
 from domain.checks import CheckLine
 from domain.timeframe import timeframe_ms
 
+from .ccxt_fills import CcxtTrade
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .errors import Rejected, reason_of
 from .kucoin import DUPLICATE_CLIENT_OID_MARK, GRANULARITY, crossed, stop_direction
 from .ohlcv import Rows, ohlcv_rows
-from .port import MarketRules, OrderResult, OrderStatus
+from .port import Direction, MarketRules, OrderResult, OrderStatus
 from .tagging import with_retry_after
 from .venue import Reason
 
@@ -212,7 +214,8 @@ class KucoinTrading(CcxtTrading):
         last = float(ticker.get("last") or 0)
         if last and crossed(side, kind, trigger, last):
             raise Rejected(f"{symbol} {kind} at {trigger:g} is already crossed (last {last:g}): "
-                           "KuCoin would trigger it at once", reason=Reason.WOULD_TRIGGER_IMMEDIATELY)
+                           "KuCoin would trigger it at once",
+                           reason=Reason.WOULD_TRIGGER_IMMEDIATELY)
         params = self._protective_params(kind, trigger, client_id)
         params["stop"] = stop_direction(side, kind)  # ccxt's own pick is overridden here
         params["stopPriceType"] = LAST_PRICE
@@ -261,6 +264,14 @@ class KucoinTrading(CcxtTrading):
             done = OrderStatus.CANCELED if info.get("cancelExist") else OrderStatus.FILLED
             result = dataclasses.replace(result, status=done)
         return result
+
+    def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
+                   direction: Direction) -> float:
+        """The generic PnL is per lot (ccxt's trade amounts are lots): times the multiplier."""
+        if not closing:
+            return 0.0
+        size = float(self.exchange.market(closing[0]["symbol"]).get("contractSize") or 1.0)
+        return super()._trade_pnl(closing, entry, direction) * size
 
     async def check(self) -> list[CheckLine]:
         """Host, live or paper, which pair signs, then authentication, balance, position mode;

@@ -16,8 +16,9 @@ used); fetch_order(clientOid) -> GET /api/v1/orders/byClientOid; fetch_open_orde
 GET /api/v1/stopOrders; cancel_order(clientOid) -> DELETE /api/v1/orders/client-order/{id};
 fetch_positions -> /api/v1/positions; fetch_balance -> /api/v1/account-overview; fetch_my_trades
 -> /api/v1/fills; fetch_position_mode -> GET /api/v2/position/getPositionMode; set_margin_mode ->
-POST /api/v2/position/changeMarginMode; set_leverage (cross) -> POST /api/v2/changeCrossUserLeverage;
-fetch_market_leverage_tiers -> /api/v1/contracts/risk-limit/{symbol}.
+POST /api/v2/position/changeMarginMode; set_leverage (cross) -> POST
+/api/v2/changeCrossUserLeverage; fetch_market_leverage_tiers ->
+/api/v1/contracts/risk-limit/{symbol}.
 
 Venue rules the fake keeps:
 - Envelope {"code": "200000", "data": ...}; errors {"code": "<code>", "msg": "..."}, codes as
@@ -67,7 +68,7 @@ import itertools
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
