@@ -9,6 +9,7 @@ import aiohttp
 import numpy as np
 import pandas as pd
 import pytest
+
 from exchanges.ccxt_lean import ccxt
 from exchanges.kucoin import KUCOIN
 from exchanges.kucoin_client import exchange_class
