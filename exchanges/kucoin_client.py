@@ -38,7 +38,7 @@ from .ccxt_fills import CcxtTrade
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import Rejected, reason_of
+from .errors import PermanentExchangeError, Rejected, reason_of
 from .kucoin import DUPLICATE_CLIENT_OID_MARK, GRANULARITY, crossed, stop_direction
 from .ohlcv import Rows, ohlcv_rows
 from .port import Direction, MarketRules, OrderResult, OrderStatus
@@ -174,7 +174,17 @@ class KucoinTrading(CcxtTrading):
         leverage travels on every order."""
         s = self.venue.ccxt_symbol(symbol)
         mode, leverage = self.config.margin_mode, self.config.leverage
-        await self._unless_unchanged(lambda: self.exchange.set_margin_mode(mode, s))
+        try:
+            await self._unless_unchanged(lambda: self.exchange.set_margin_mode(mode, s))
+        except PermanentExchangeError as e:
+            held = await self._call(lambda: self.exchange.fetch_margin_mode(s), read=True)
+            current = str(held.get("marginMode") or "?")
+            if current == mode:
+                raise
+            raise Rejected(f"KuCoin Futures {symbol} is in {current} margin and cannot switch "
+                           f"to {mode} while it holds a position or orders: close them, or set "
+                           f"MARGIN_MODE={current}, and restart", e.code,
+                           reason=Reason.INVALID_ORDER) from e
         if mode == "cross":
             await self._unless_unchanged(lambda: self.exchange.set_leverage(leverage, s))
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,

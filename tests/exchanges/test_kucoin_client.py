@@ -162,3 +162,18 @@ async def test_a_hedge_mode_account_is_refused_at_start():
     finally:
         await broker.close()
         await fake.stop()
+
+
+async def test_a_symbol_stuck_in_another_margin_mode_is_refused_naming_the_fix():
+    fake = await FakeKucoin().start()
+    fake.margin_modes[XBT] = "CROSS"
+    fake.h_place({"symbol": XBT, "side": "buy", "type": "market", "size": 10, "leverage": 5,
+                  "clientOid": "web-1", "marginMode": "CROSS"})  # held by hand, in cross
+    broker = components.trading(_settings(trading_url=fake.url), backoff_s=0.01,
+                                rate_limit=False)
+    try:
+        with pytest.raises(Rejected, match="cross margin.*MARGIN_MODE=cross"):
+            await broker.start(["BTC/USDT"])
+    finally:
+        await broker.close()
+        await fake.stop()
