@@ -18,6 +18,8 @@ What differs, and why:
   message names it: read as DUPLICATE_CLIENT_ID;
 - an unknown clientOid answers data: null (not an error): read as 'not found';
 - a waiting stop order reads isActive=false (ccxt: closed): its status comes from `status`;
+  it is cancelled by its order id, found in the stop-order list by clientOid;
+- a 429 carries gw-ratelimit-reset (ms), not Retry-After: read as the wait;
 - leverage tiers come from the contract's risk limits (ccxt's fetch_leverage_tiers is UTA-only);
 - trade amounts are lots: the realised PnL is scaled by the contract's multiplier.
 """
@@ -38,7 +40,7 @@ from .ccxt_fills import CcxtTrade
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import PermanentExchangeError, Rejected, reason_of
+from .errors import ExchangeUnavailable, PermanentExchangeError, Rejected, reason_of
 from .kucoin import DUPLICATE_CLIENT_OID_MARK, GRANULARITY, crossed, stop_direction
 from .ohlcv import Rows, ohlcv_rows
 from .port import Direction, MarketRules, OrderResult, OrderStatus
@@ -70,13 +72,30 @@ def exchange_class() -> type:
 
         def handle_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
-            if isinstance(response, dict) and DUPLICATE_CLIENT_OID_MARK in \
-                    str(response.get("msg") or "").lower().replace(" ", ""):
-                raise ccxt.DuplicateOrderId(f"{self.id} {body}")
-            return super().handle_errors(code, reason, url, method, headers, body, response,
-                                         request_headers, request_body)
+            try:
+                if isinstance(response, dict) and DUPLICATE_CLIENT_OID_MARK in \
+                        str(response.get("msg") or "").lower().replace(" ", ""):
+                    raise ccxt.DuplicateOrderId(f"{self.id} {body}")
+                return super().handle_errors(code, reason, url, method, headers, body,
+                                             response, request_headers, request_body)
+            except ccxt.BaseError as e:
+                if getattr(e, "retry_after_s", None) is None:
+                    e.retry_after_s = reset_s(headers)
+                raise
 
     return KucoinFutures
+
+
+def reset_s(headers: Mapping[str, Any] | None) -> float | None:
+    """Seconds until KuCoin's rate-limit window resets (gw-ratelimit-reset, in ms): its 429s
+    carry no Retry-After."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "gw-ratelimit-reset":
+            try:
+                return max(0.0, float(value) / 1000)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def _merge(chunks: list[Rows], newest: bool, limit: int) -> Rows:
@@ -135,7 +154,9 @@ class KucoinMarketData(CcxtMarketData):
     async def _window(self, contract: str, timeframe: str, tf_ms: int, start: int, end: int
                       ) -> Rows:
         """One /api/v1/kline/query answer: candles opening in [start, end], oldest first."""
-        request = {"symbol": contract, "granularity": GRANULARITY[timeframe], "from": start,
+        # from one ms before the first open time and `end` off the grid: the same candles
+        # whether the bounds are inclusive or not (the docs do not say).
+        request = {"symbol": contract, "granularity": GRANULARITY[timeframe], "from": start - 1,
                    "to": end}
 
         async def call() -> Rows:
@@ -166,7 +187,10 @@ class KucoinTrading(CcxtTrading):
             async def tiers(market: str = market) -> list[dict[str, Any]]:
                 return await self.exchange.fetch_market_leverage_tiers(market)
 
-            out[symbol] = await self._call(tiers, read=True)
+            try:
+                out[symbol] = await self._call(tiers, read=True)
+            except ExchangeUnavailable as e:  # brackets only cap leverage: trade without them
+                log.warning("risk_limits_unavailable", symbol=symbol, error=str(e)[:200])
         return out
 
     async def _prepare(self, symbol: str) -> None:
@@ -253,6 +277,23 @@ class KucoinTrading(CcxtTrading):
         if not o.get("info") or o.get("id") is None:
             return None
         return self._order(o, symbol)
+
+    async def cancel_protective(self, symbol: str, client_id: str) -> None:
+        """Cancel a waiting stop order by its order id, found in the stop-order list by our
+        clientOid (the documented cancel for stop orders); else by clientOid; gone is fine."""
+        s, wired = self.venue.ccxt_symbol(symbol), self._ids.wire(client_id)
+        waiting = await self._call(lambda: self.exchange.fetch_open_orders(
+            s, None, None, {"trigger": True}), read=True)
+        ids = [o["id"] for o in waiting if o.get("clientOrderId") == wired and o.get("id")]
+        try:
+            if ids:
+                await self._call(lambda: self.exchange.cancel_order(ids[0], s), read=True)
+            else:
+                await self._call(lambda: self.exchange.cancel_order(
+                    None, s, {"clientOid": wired}), read=True)
+        except Rejected as e:
+            if reason_of(e) is not Reason.NOT_FOUND:
+                raise
 
     def _kind(self, o: Mapping[str, Any]) -> str | None:
         """'stop' or 'target' of a stop order, from its side and direction."""

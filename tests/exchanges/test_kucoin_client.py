@@ -8,7 +8,9 @@ import pytest
 
 from app import components
 from config import load_settings
+from exchanges.ccxt_lean import ccxt
 from exchanges.errors import Rejected
+from exchanges.kucoin_client import reset_s
 from exchanges.retry import RetryPolicy
 from exchanges.venue import Reason
 from tests.fakes.binance_data import synthetic
@@ -174,6 +176,22 @@ async def test_a_symbol_stuck_in_another_margin_mode_is_refused_naming_the_fix()
     try:
         with pytest.raises(Rejected, match="cross margin.*MARGIN_MODE=cross"):
             await broker.start(["BTC/USDT"])
+    finally:
+        await broker.close()
+        await fake.stop()
+
+
+async def test_a_rate_limited_read_waits_for_kucoins_window_reset():
+    fake = await FakeKucoin().start()
+    fake.rate_limit("/api/v1/account-overview")  # gw-ratelimit-reset: 1000 ms
+    broker = components.trading(_settings(trading_url=fake.url), backoff_s=0.01,
+                                rate_limit=False)
+    try:
+        await broker.exchange.load_markets()
+        with pytest.raises(ccxt.RateLimitExceeded) as err:
+            await broker.exchange.fetch_balance()
+        assert err.value.retry_after_s == 1.0
+        assert reset_s({"Gw-Ratelimit-Reset": "2500"}) == 2.5 and reset_s({}) is None
     finally:
         await broker.close()
         await fake.stop()
