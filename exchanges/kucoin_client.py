@@ -309,12 +309,22 @@ class KucoinTrading(CcxtTrading):
         result = super()._order(o, symbol)
         info = o.get("info") or {}
         status = info.get("status")
-        if status == "open":
-            result = dataclasses.replace(result, status=OrderStatus.OPEN)
-        elif status == "done":
-            done = OrderStatus.CANCELED if info.get("cancelExist") else OrderStatus.FILLED
-            result = dataclasses.replace(result, status=done)
+        if status == "done" or (info.get("cancelExist") and status != "open"):
+            filled = float(info.get("filledSize") or info.get("dealSize") or 0) > 0
+            done = OrderStatus.FILLED if filled and not info.get("cancelExist") \
+                else OrderStatus.CANCELED
+            return dataclasses.replace(result, status=done)
+        if status == "open" or (info.get("stop") and info.get("stopTriggered") is False):
+            return dataclasses.replace(result, status=OrderStatus.OPEN)
         return result
+
+    async def open_protective(self) -> list[OrderResult]:
+        """Every untriggered stop order on the account (/api/v1/stopOrders): waiting, whatever
+        isActive says."""
+        orders = await self._call(lambda: self.exchange.fetch_open_orders(
+            None, None, None, {"trigger": True}), read=True)
+        return [dataclasses.replace(self._order(o, self.venue.our_symbol(o["symbol"])),
+                                    status=OrderStatus.OPEN) for o in orders]
 
     def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
                    direction: Direction) -> float:
