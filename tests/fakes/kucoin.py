@@ -76,7 +76,7 @@ import pandas as pd
 from aiohttp import web
 
 from . import serve_locally
-from .okx import Fault, Request, synthetic
+from .okx import FakeOKX, Fault, Request, synthetic
 
 API_KEY = "kucoin-test-key-0123"
 SECRET = "kucoin-test-secret-abcdef"
@@ -252,9 +252,7 @@ class FakeKucoin:
         """Stop orders still waiting."""
         return [o for o in self.orders if self._waiting(o) and symbol in (None, o["symbol"])]
 
-    def calls(self, method: str, path: str) -> list[Any]:
-        """Params of every request to `method path`."""
-        return [r.params for r in self.requests if r.method == method and r.path == path]
+    calls = FakeOKX.calls  # params of every request to `method path`
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> FakeKucoin:
@@ -305,10 +303,7 @@ class FakeKucoin:
             return self._record(entry, self._status(fault.status, fault.headers))
         return self._record(entry, response)
 
-    @staticmethod
-    def _record(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
-        entry.status = response.status
-        return response
+    _record = staticmethod(FakeOKX._record)
 
     @staticmethod
     def _status(status: int, headers: dict) -> web.Response:
@@ -326,13 +321,7 @@ class FakeKucoin:
                 return name, private, match.groups()
         return None
 
-    def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
+    _take_fault = FakeOKX._take_fault  # the same fault matching as the OKX fake
 
     def _authenticate(self, request: web.Request, body: str) -> None:
         h = request.headers
