@@ -72,3 +72,8 @@ def test_stop_directions_follow_the_closing_side():
     assert stop_direction("buy", "stop") == "up" and stop_direction("buy", "target") == "down"
     assert crossed("sell", "stop", 49_000, 48_500) and not crossed("sell", "stop", 49_000, 50_000)
     assert crossed("buy", "stop", 51_000, 51_000) and not crossed("buy", "target", 48_000, 50_000)
+
+
+def test_kucoin_market_data_has_no_demo_to_read_from():
+    found = problems(DATA_EXCHANGE="kucoin", USE_REALTIME_DATA="0")
+    assert "no demo environment" in found["USE_REALTIME_DATA"]
