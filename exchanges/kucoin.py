@@ -133,8 +133,9 @@ KUCOIN = Venue(
     data_hosts=("api-futures.kucoin.com", "api-futures.kucoin.com"),
     trading=TradingSpec(
         hosts=("api-futures.kucoin.com", "api-futures.kucoin.com"),
-        # clientOid: at most 40 of [A-Za-z0-9_-]; refused again only while the order is active.
-        client_ids=ClientIdRule(40, "A-Za-z0-9_-"),
+        # clientOid: at most 40 of [A-Za-z0-9_-]; refused again only while the order is ACTIVE:
+        # a filled market order's id is taken again, so it is sent at most once by a process.
+        client_ids=ClientIdRule(40, "A-Za-z0-9_-", refuses_duplicates=False),
         # Reduce-only stop orders, one per level, each with its own stop direction: ccxt's
         # attached SL/TP sends down=stop, up=target whatever the side (a short's fire at once).
         sltp_style=SlTpStyle.SEPARATE,

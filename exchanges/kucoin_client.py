@@ -43,7 +43,7 @@ from .ccxt_trading import CcxtTrading
 from .errors import ExchangeUnavailable, PermanentExchangeError, Rejected, reason_of
 from .kucoin import DUPLICATE_CLIENT_OID_MARK, GRANULARITY, crossed, stop_direction
 from .ohlcv import Rows, ohlcv_rows
-from .port import Direction, MarketRules, OrderResult, OrderStatus
+from .port import Direction, MarketRules, OrderIntent, OrderResult, OrderStatus
 from .tagging import with_retry_after
 from .venue import Reason
 
@@ -263,8 +263,8 @@ class KucoinTrading(CcxtTrading):
         # One lookup for orders and stop orders alike (no 'trigger' flag on KuCoin's endpoint).
         return {"clientOid": self._ids.wire(client_id)}
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
         """The order holding `client_id`; None when KuCoin answers no order (data: null)."""
         params = self._lookup_params(client_id, conditional)
         try:
@@ -278,13 +278,17 @@ class KucoinTrading(CcxtTrading):
             return None
         return self._order(o, symbol)
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
-        """Cancel a waiting stop order by its order id, found in the stop-order list by our
-        clientOid (the documented cancel for stop orders); else by clientOid; gone is fine."""
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
+        """Cancel a waiting stop order by its order id (as recorded, else found in the stop-order
+        list by our clientOid: the documented cancel for stop orders); else by clientOid; gone
+        is fine."""
         s, wired = self.venue.ccxt_symbol(symbol), self._ids.wire(client_id)
-        waiting = await self._call(lambda: self.exchange.fetch_open_orders(
-            s, None, None, {"trigger": True}), read=True)
-        ids = [o["id"] for o in waiting if o.get("clientOrderId") == wired and o.get("id")]
+        ids = [exchange_id] if exchange_id else []
+        if not ids:
+            waiting = await self._call(lambda: self.exchange.fetch_open_orders(
+                s, None, None, {"trigger": True}), read=True)
+            ids = [o["id"] for o in waiting if o.get("clientOrderId") == wired and o.get("id")]
         try:
             if ids:
                 await self._call(lambda: self.exchange.cancel_order(ids[0], s), read=True)

@@ -9,7 +9,7 @@ import pytest
 from app import components
 from config import load_settings
 from exchanges.ccxt_lean import ccxt
-from exchanges.errors import Rejected
+from exchanges.errors import Rejected, TransientExchangeError
 from exchanges.kucoin_client import reset_s
 from exchanges.retry import RetryPolicy
 from exchanges.venue import Reason
@@ -128,7 +128,12 @@ async def test_a_clientoid_is_refused_again_only_while_active(kucoin):
     with pytest.raises(Rejected) as err:
         await broker.protective_order("BTC/USDT", "sell", "stop", 49_000, "stop3")
     assert err.value.reason is Reason.DUPLICATE_CLIENT_ID
-    await broker.market_order("BTC/USDT", "buy", 0.01, "long2")  # filled: taken again
+    # A filled order's id is taken again by KuCoin: this process never sends it twice...
+    with pytest.raises(TransientExchangeError, match="never re-sent"):
+        await broker.market_order("BTC/USDT", "buy", 0.01, "long2")
+    # ...though another process would open a second order with it.
+    await broker.exchange.create_order("BTC/USDT:USDT", "market", "buy", 10, None,
+                                       {"clientOid": "long2", "leverage": 20})
     assert fake.position(XBT) == 50
 
 
