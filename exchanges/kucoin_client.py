@@ -18,7 +18,7 @@ What differs, and why:
   message names it: read as DUPLICATE_CLIENT_ID;
 - an unknown clientOid answers data: null (not an error): read as 'not found';
 - a waiting stop order reads isActive=false (ccxt: closed): its status comes from `status`;
-  it is cancelled by its order id, found in the stop-order list by clientOid;
+  it is looked up and cancelled through the stop-order list (by clientOid, then order id);
 - a 429 carries gw-ratelimit-reset (ms), not Retry-After: read as the wait;
 - leverage tiers come from the contract's risk limits (ccxt's fetch_leverage_tiers is UTA-only);
 - trade amounts are lots: the realised PnL is scaled by the contract's multiplier.
@@ -265,7 +265,13 @@ class KucoinTrading(CcxtTrading):
 
     async def find_order(self, symbol: str, client_id: str, conditional: bool,
                          intent: OrderIntent | None = None) -> OrderResult | None:
-        """The order holding `client_id`; None when KuCoin answers no order (data: null)."""
+        """The order holding `client_id`: a stop or target first in the untriggered stop-order
+        list (where KuCoin documents them), then by clientOid (triggered ones are orders);
+        None when KuCoin answers no order (data: null)."""
+        if conditional:
+            waiting = await self._waiting_stops(symbol, client_id)
+            if waiting:
+                return waiting[0]
         params = self._lookup_params(client_id, conditional)
         try:
             o = await self._call(lambda: self.exchange.fetch_order(
@@ -284,11 +290,8 @@ class KucoinTrading(CcxtTrading):
         list by our clientOid: the documented cancel for stop orders); else by clientOid; gone
         is fine."""
         s, wired = self.venue.ccxt_symbol(symbol), self._ids.wire(client_id)
-        ids = [exchange_id] if exchange_id else []
-        if not ids:
-            waiting = await self._call(lambda: self.exchange.fetch_open_orders(
-                s, None, None, {"trigger": True}), read=True)
-            ids = [o["id"] for o in waiting if o.get("clientOrderId") == wired and o.get("id")]
+        ids = [exchange_id] if exchange_id else [
+            o.exchange_id for o in await self._waiting_stops(symbol, client_id) if o.exchange_id]
         try:
             if ids:
                 await self._call(lambda: self.exchange.cancel_order(ids[0], s), read=True)
@@ -298,6 +301,14 @@ class KucoinTrading(CcxtTrading):
         except Rejected as e:
             if reason_of(e) is not Reason.NOT_FOUND:
                 raise
+
+    async def _waiting_stops(self, symbol: str, client_id: str) -> list[OrderResult]:
+        """The untriggered stop orders of `symbol` holding `client_id` (/api/v1/stopOrders)."""
+        s, wired = self.venue.ccxt_symbol(symbol), self._ids.wire(client_id)
+        waiting = await self._call(lambda: self.exchange.fetch_open_orders(
+            s, None, None, {"trigger": True}), read=True)
+        return [dataclasses.replace(self._order(o, symbol), status=OrderStatus.OPEN)
+                for o in waiting if o.get("clientOrderId") == wired and o.get("id")]
 
     def _kind(self, o: Mapping[str, Any]) -> str | None:
         """'stop' or 'target' of a stop order, from its side and direction."""

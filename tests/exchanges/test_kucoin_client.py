@@ -200,3 +200,16 @@ async def test_a_rate_limited_read_waits_for_kucoins_window_reset():
     finally:
         await broker.close()
         await fake.stop()
+
+
+async def test_a_waiting_stop_is_found_in_the_stop_list_even_if_byclientoid_misses_it(kucoin):
+    fake, broker = kucoin
+    await broker.market_order("BTC/USDT", "buy", 0.04, "long4")
+    placed = await broker.protective_order("BTC/USDT", "sell", "stop", 49_000, "stop4")
+    fake.h_by_client_oid = lambda p: None  # an endpoint that knows only triggered orders
+    found = await broker.find_order("BTC/USDT", "stop4", conditional=True)
+    assert found is not None and found.exchange_id == placed.exchange_id
+    assert (found.kind, found.trigger, found.status.value) == ("stop", 49_000, "open")
+    await broker.cancel_protective("BTC/USDT", "stop4")
+    assert fake.open_stops(XBT) == []
+    assert fake.calls("DELETE", f"/api/v1/orders/{found.exchange_id}")
