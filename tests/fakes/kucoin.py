@@ -39,9 +39,10 @@ Venue rules the fake keeps:
   becomes a market order with the same orderId (stopTriggered true). Reduce-only orders left
   without a position are cancelled. A candle reaching both legs triggers the stop first.
 - Candles: GET /api/v1/kline/query?symbol&granularity(minutes: 1 5 15 30 60 120 240 480 720
-  1440 10080)&from&to (ms, inclusive), rows [time, open, high, low, close, volume] oldest
-  first, at most `max_rows` (200 in older docs, 500 today) of the window, the oldest first; only
-  `to`: the newest rows up to it. Intervals where nothing traded have NO row; the forming candle
+  1440 10080)&from&to (ms), rows [time, open, high, low, close, volume] oldest first, at most
+  `max_rows` (200 in older docs, 500 today) of the window, the oldest first; only `to`: the
+  newest rows up to it. The docs do not say whether the bounds are inclusive: the fake takes
+  both as inclusive (the client sends bounds off the grid, so either reading serves the same). Intervals where nothing traded have NO row; the forming candle
   is served.
 - byClientOid of an unknown id answers code 200000 with data null.
 
