@@ -42,8 +42,8 @@ Venue rules the fake keeps:
   1440 10080)&from&to (ms), rows [time, open, high, low, close, volume] oldest first, at most
   `max_rows` (200 in older docs, 500 today) of the window, the oldest first; only `to`: the
   newest rows up to it. The docs do not say whether the bounds are inclusive: the fake takes
-  both as inclusive (the client sends bounds off the grid, so either reading serves the same). Intervals where nothing traded have NO row; the forming candle
-  is served.
+  both as inclusive (the client sends bounds off the grid, so either reading serves the same).
+  Intervals where nothing traded have NO row; the forming candle is served.
 - byClientOid of an unknown id answers code 200000 with data null.
 
 ccxt 4.5.90 error mapping, observed against this fake (tests/fakes/test_kucoin_fake.py):
