@@ -4,6 +4,7 @@ from __future__ import annotations
 from .binance import BINANCE
 from .bybit import BYBIT
 from .gate import GATE
+from .kucoin import KUCOIN
 from .okx import OKX
 from .venue import Venue
 
@@ -13,6 +14,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BYBIT,
     OKX,
     GATE,
+    KUCOIN,
 )}
 
 

@@ -182,3 +182,7 @@ HARNESSES["okx"] = OkxHarness
 from .harness_gate import GateHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["gate"] = GateHarness
+
+from .harness_kucoin import KucoinHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["kucoin"] = KucoinHarness
