@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bitget import BITGET
 from .bybit import BYBIT
 from .okx import OKX
 from .venue import Venue
@@ -11,6 +12,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BINANCE,
     BYBIT,
     OKX,
+    BITGET,
 )}
 
 
