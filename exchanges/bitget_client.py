@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import structlog
@@ -208,13 +209,13 @@ class BitgetTrading(CcxtTrading):
     async def cancel_protective(self, symbol: str, client_id: str) -> None:
         """Cancel a pending TP/SL by client id, named with its own planType; gone is fine."""
         rows = await self._plans(symbol, client_id, history=False)
+        cancel = self.exchange.privateMixPostV2MixOrderCancelPlanOrder
         for row in rows:
             request = {"symbol": self._market(symbol)["id"], "productType": PRODUCT_TYPE,
                        "marginCoin": MARGIN_COIN, "planType": row.get("planType"),
                        "orderIdList": [{"orderId": str(row.get("orderId"))}]}
             try:
-                await self._call(lambda r=request: self.exchange.
-                                 privateMixPostV2MixOrderCancelPlanOrder(r), read=True)
+                await self._call(partial(cancel, request), read=True)
             except PermanentExchangeError as e:
                 if reason_of(e) is not Reason.NOT_FOUND:
                     raise

@@ -345,7 +345,6 @@ class FakeBitget:
         if gran not in GRANULARITY:
             raise BitgetError("40808", f"Parameter verification exception granularity={gran}")
         interval, recent_days = GRANULARITY[gran]
-        step = INTERVAL_MS[interval]
         try:
             limit = int(p.get("limit", 100))
             end = int(p["endTime"]) if p.get("endTime") else None
