@@ -40,7 +40,7 @@ ccxt 4.5.90's bitget.py for which endpoints its unified methods call:
 
 ccxt 4.5.90 error mapping, pinned by tests/fakes/test_bitget_fake.py:
     venue code (HTTP)        ccxt exception           note
-    429 (429)                RateLimitExceeded
+    429 (429)                DDoSProtection           our table: RATE_LIMITED
     40008 (401)              InvalidNonce             our clock: resync, resend
     40006, 40009, 40012      AuthenticationError
     40099 (401)              ExchangeError            TRAP: the demo/live key mix-up, unmapped
