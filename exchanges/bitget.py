@@ -95,6 +95,7 @@ RECENT_DAYS = {"1m": 30, "3m": 30, "5m": 30, "15m": 52, "30m": 62, "1h": 83, "4h
 # Bitget's granularity names; 6h in its UTC variant (plain 6H opens on UTC+8).
 GRANULARITY = {"1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1h": "1H",
                "4h": "4H", "6h": "6Hutc"}
+CANDLE_REQUESTS_PER_S = 20  # market data: 20 requests/s per IP (contract Get-Candle-Data)
 # A candle request spans at most 90 days; /market/history-candles gives at most 200 rows.
 HISTORY_MAX_ROWS = 200
 MAX_SPAN_MS = 90 * DAY_MS

@@ -32,6 +32,7 @@ from domain.checks import CheckLine
 from domain.timeframe import timeframe_ms
 
 from .bitget import (
+    CANDLE_REQUESTS_PER_S,
     GRANULARITY,
     HEDGE_MODE,
     MARGIN_COIN,
@@ -76,15 +77,22 @@ class BitgetMarketData(CcxtMarketData):
     """Bitget USDT-M candles from the endpoint that holds the page, on the venue's clock."""
 
     def _client_config(self) -> dict[str, Any]:
-        return _lean(super()._client_config())
+        # Candles and tickers: 20 requests/s per IP (contract Get-Candle-Data); ccxt's throttle
+        # spaces this instance's requests 1000/20 ms apart (each endpoint costs 1).
+        return {**_lean(super()._client_config()), "rateLimit": 1000 / CANDLE_REQUESTS_PER_S}
 
     async def _rows(self, symbol: str, timeframe: str, *, since: int | None, until: int | None,
                     limit: int) -> Rows:
         await self._markets()
         tf_ms = timeframe_ms(timeframe)
         now = await self.server_time_ms()
+        market = self.exchange.market(self.venue.ccxt_symbol(symbol))
+        if since is not None and market.get("created"):
+            # A page anchored before the listing would come back short and read as the end
+            # of the history: start it at the listing instead.
+            since = max(since, int(market["created"]))
         oldest, end = page_window(tf_ms, since=since, until=until, limit=limit, now_ms=now)
-        request = {"symbol": self.exchange.market(self.venue.ccxt_symbol(symbol))["id"],
+        request = {"symbol": market["id"],
                    "productType": PRODUCT_TYPE, "granularity": GRANULARITY[timeframe],
                    "endTime": str(end), "limit": str(limit)}
         recent = oldest >= recent_edge(now, timeframe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from app import components
@@ -14,6 +15,7 @@ from exchanges.errors import AuthError, Rejected
 from exchanges.port import PositionModeError
 from exchanges.retry import RetryPolicy
 from exchanges.venue import Reason
+from tests.fakes.binance_data import synthetic
 from tests.fakes.bitget import API_KEY, PASSPHRASE, SECRET, FakeBitget
 
 pytestmark = pytest.mark.slow  # the Bitget client against its fake over HTTP
@@ -150,3 +152,22 @@ async def test_old_pages_come_from_history_candles_in_pages_of_200():
     assert all(p["productType"] == "USDT-FUTURES" for p in old)
     assert len(recent) == 5 and int(recent["timestamp"].iloc[-1]) + MIN <= now
     assert fake.calls("GET", MIX + "market/candles")  # the last candles: the recent endpoint
+
+
+async def test_a_range_from_before_the_listing_starts_at_the_listing():
+    now = int(time.time() * 1000)
+    fake = FakeBitget(now_ms=now)
+    listed = now - now % MIN - 300 * MIN
+    fake.candles[("BTCUSDT", "1m")] = synthetic("BTCUSDT", np.arange(listed, now + 1, MIN), "1m")
+    await fake.start()
+    data = components.market_data(_settings(data_url=fake.url),
+                                  retry=RetryPolicy(attempts=2, base_s=0.01, budget_s=10.0))
+    await data.start()
+    try:
+        await data.universe()
+        data.exchange.markets["BTC/USDT:USDT"]["created"] = listed
+        frame = await data.closed_candles("BTC/USDT", "1m", since_ms=listed - 30 * DAY_MS)
+    finally:
+        await data.close()
+        await fake.stop()
+    assert len(frame) == 300 and int(frame["timestamp"].iloc[0]) == listed
