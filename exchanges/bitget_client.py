@@ -42,7 +42,12 @@ from .bitget import (
 )
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import ExchangeUnavailable, PermanentExchangeError, reason_of
+from .errors import (
+    ExchangeUnavailable,
+    PermanentExchangeError,
+    TransientExchangeError,
+    reason_of,
+)
 from .ohlcv import Rows, ohlcv_rows
 from .port import OrderResult, PositionModeError
 from .retry import MalformedResponse
@@ -215,10 +220,10 @@ class BitgetTrading(CcxtTrading):
         return None
 
     async def cancel_protective(self, symbol: str, client_id: str) -> None:
-        """Cancel a pending TP/SL by client id, named with its own planType; gone is fine."""
-        rows = await self._plans(symbol, client_id, history=False)
+        """Cancel a pending TP/SL by client id, named with its own planType (the endpoint's
+        default, normal_plan, would miss it); gone is fine, one still pending is not."""
         cancel = self.exchange.privateMixPostV2MixOrderCancelPlanOrder
-        for row in rows:
+        for row in await self._plans(symbol, client_id, history=False):
             request = {"symbol": self._market(symbol)["id"], "productType": PRODUCT_TYPE,
                        "marginCoin": MARGIN_COIN, "planType": row.get("planType"),
                        "orderIdList": [{"orderId": str(row.get("orderId"))}]}
@@ -227,6 +232,9 @@ class BitgetTrading(CcxtTrading):
             except PermanentExchangeError as e:
                 if reason_of(e) is not Reason.NOT_FOUND:
                     raise
+        # A refusal comes back as failureList under code 00000: ask again rather than trust it.
+        if await self._plans(symbol, client_id, history=False):
+            raise TransientExchangeError(f"{client_id} is still pending after its cancel")
 
     async def open_protective(self) -> list[OrderResult]:
         """Every pending TP/SL plan order of the USDT-M account (one request)."""

@@ -11,7 +11,7 @@ import pytest
 from app import components
 from config import load_settings
 from exchanges.bitget import DAY_MS
-from exchanges.errors import AuthError, Rejected
+from exchanges.errors import AuthError, Rejected, TransientExchangeError
 from exchanges.port import PositionModeError
 from exchanges.retry import RetryPolicy
 from exchanges.venue import Reason
@@ -171,3 +171,15 @@ async def test_a_range_from_before_the_listing_starts_at_the_listing():
         await data.close()
         await fake.stop()
     assert len(frame) == 300 and int(frame["timestamp"].iloc[0]) == listed
+
+
+async def test_a_cancel_the_venue_lists_as_failed_is_not_taken_for_done(fake, broker):
+    await broker.market_order("BTC/USDT", "buy", 0.02, "e1")
+    await broker.protective_order("BTC/USDT", "sell", "stop", 49_000, "s1")
+    fake.h_cancel_plan = lambda p: {"successList": [], "failureList": [  # type: ignore
+        {"orderId": p["orderIdList"][0]["orderId"], "clientOid": "", "errorMsg": "busy"}]}
+    with pytest.raises(TransientExchangeError, match="still pending"):
+        await broker.cancel_protective("BTC/USDT", "s1")
+    [(kind, params)] = [(p["planType"], p) for p in fake.calls(
+        "POST", MIX + "order/cancel-plan-order")]
+    assert kind == "pos_loss" and params["orderIdList"][0]["orderId"]

@@ -35,7 +35,9 @@ ccxt 4.5.90's bitget.py for which endpoints its unified methods call:
   order detail (GET /order/detail) never returns plan orders (40109). Position TP/SL
   (place-tpsl-order, planType pos_loss/pos_profit, holdSide buy|sell in one-way mode) close the
   whole position at the trigger, are listed by orders-plan-pending/-history with planType
-  profit_loss, cancelled by cancel-plan-order, and cancelled when the position closes. A stop
+  profit_loss, cancelled by cancel-plan-order (planType defaults to normal_plan: a position
+  TP/SL is cancelled only when named by its own planType; ids it cannot cancel come back in
+  failureList under code 00000), and cancelled when the position closes. A stop
   on the wrong side of the mark price is refused: long 40917, short 45122.
 
 ccxt 4.5.90 error mapping, pinned by tests/fakes/test_bitget_fake.py:
@@ -662,9 +664,7 @@ class FakeBitget:
                 continue
             plan.update({"planStatus": "cancelled", "uTime": str(self.now_ms())})
             done.append({"orderId": plan["orderId"], "clientOid": plan["clientOid"]})
-        if not done and failed:
-            raise BitgetError("43025", "Plan order does not exist")
-        return {"successList": done, "failureList": failed}
+        return {"successList": done, "failureList": failed}  # code 00000 either way
 
 
 def _reply(payload: Any, status: int = 200) -> web.Response:
