@@ -34,6 +34,8 @@ PASSPHRASE_ERROR = 40012
 PERMISSION_DENIED = 40014
 KEY_NOT_FOUND = 40037
 ENVIRONMENT_MISMATCH = 40099     # a demo key without PAPTRADING: 1, or the reverse (ccxt: plain)
+# A unified trading account (UTA) refuses the classic v2 API this venue module speaks.
+UNIFIED_ACCOUNT = 40085
 MAINTENANCE = 40200
 PARAMETER_ERROR = 40808
 ORDER_NOT_FOUND = 40109          # order detail: no such order
@@ -59,7 +61,7 @@ SHORT_STOP_BELOW_MARK = 45122    # "Short position stop loss price please > mark
 NOT_FOUND_CODES = frozenset({ORDER_NOT_FOUND, CANCEL_NOT_FOUND, ORDER_NOT_EXIST, TPSL_NOT_FOUND,
                              PLAN_NOT_FOUND, NO_ORDER_TO_CANCEL})
 AUTH_CODES = frozenset({INVALID_KEY, SIGNATURE_ERROR, PASSPHRASE_ERROR, PERMISSION_DENIED,
-                        KEY_NOT_FOUND, ENVIRONMENT_MISMATCH})
+                        KEY_NOT_FOUND, ENVIRONMENT_MISMATCH, UNIFIED_ACCOUNT})
 WRONG_SIDE_CODES = frozenset({LONG_STOP_ABOVE_MARK, SHORT_STOP_BELOW_MARK})
 
 ERROR_CODES: dict[Code, CodeMeaning] = {

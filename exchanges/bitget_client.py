@@ -8,6 +8,8 @@ Market data:
 - spot and perpetual share the id BTCUSDT: every request names productType USDT-FUTURES.
 Trading:
 - demo is the production host with demo keys and PAPTRADING: 1 (ccxt's sandbox mode sends it);
+- the classic (v2 mix) account API only: ccxt's per-call probe for a unified account is off,
+  and a unified account's refusal (40085) stops the start as a key/account problem;
 - ccxt cannot read the position mode and would set it: the account's posMode is read at start
   and a hedge-mode account (which refuses one-way orders, 40774) is refused with one line;
 - orders carry the configured margin mode (ccxt sends crossed unless told);
