@@ -65,6 +65,8 @@ MARGIN_MODES = {"crossed": "cross", "isolated": "isolated"}
 
 def candle_rows(payload: Any) -> list[list[float]]:
     """Bitget's candle answer -> ccxt-style rows [ms, o, h, l, c, base volume], oldest first."""
+    if payload == "":
+        return []  # a symbol listed a moment ago answers an empty body
     data = payload.get("data") if isinstance(payload, Mapping) else None
     if not isinstance(data, list):
         raise MalformedResponse("candles: no data list in the answer")

@@ -106,3 +106,16 @@ def test_env_example_lists_the_bitget_keys_commented():
     assert listed == {"BITGET_API_KEY", "BITGET_SECRET", "BITGET_PASSPHRASE",
                       "BITGET_API_KEY_DEMO", "BITGET_SECRET_DEMO", "BITGET_PASSPHRASE_DEMO",
                       "BITGET_DATA_URL", "BITGET_TRADING_URL"}
+
+
+def test_candle_rows_are_read_oldest_first_with_the_base_volume():
+    from exchanges.bitget_client import candle_rows
+    from exchanges.retry import MalformedResponse
+
+    payload = {"code": "00000", "data": [["120000", "2", "3", "1", "2.5", "10", "25"],
+                                         ["60000", "1", "2", "0.5", "2", "4", "8"]]}
+    assert candle_rows(payload) == [[60000, 1.0, 2.0, 0.5, 2.0, 4.0],
+                                    [120000, 2.0, 3.0, 1.0, 2.5, 10.0]]
+    assert candle_rows("") == []
+    with pytest.raises(MalformedResponse):
+        candle_rows({"code": "00000", "data": None})
