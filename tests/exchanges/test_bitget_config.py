@@ -18,7 +18,9 @@ from exchanges.bitget import (
     recent_edge,
     symbol_id,
 )
+from exchanges.bitget_client import candle_rows
 from exchanges.registry import get_venue
+from exchanges.retry import MalformedResponse
 from exchanges.venue import ErrorKind, Reason
 from tests.config_env import load, problems
 from tests.shared_data import REPO
@@ -109,9 +111,6 @@ def test_env_example_lists_the_bitget_keys_commented():
 
 
 def test_candle_rows_are_read_oldest_first_with_the_base_volume():
-    from exchanges.bitget_client import candle_rows
-    from exchanges.retry import MalformedResponse
-
     payload = {"code": "00000", "data": [["120000", "2", "3", "1", "2.5", "10", "25"],
                                          ["60000", "1", "2", "0.5", "2", "4", "8"]]}
     assert candle_rows(payload) == [[60000, 1.0, 2.0, 0.5, 2.0, 4.0],
