@@ -82,8 +82,32 @@ def _lean(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "has": {"fetchCurrencies": False}}
 
 
+def usdt_futures_only(base: type) -> type:
+    """ccxt's class asking /mix/market/contracts for USDT-FUTURES only: its load_markets asks
+    all six product types at once, and one of them failing would fail the whole load."""
+
+    class UsdtFuturesOnly(base):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # ccxt binds its implicit endpoints on the instance: wrap this one there.
+            contracts = self.publicMixGetV2MixMarketContracts  # type: ignore[has-type]
+
+            async def usdt_only(params: dict[str, Any] | None = None) -> Any:
+                params = params or {}
+                if str(params.get("productType", "")).upper() != PRODUCT_TYPE:
+                    return {"code": "00000", "msg": "success", "data": []}
+                return await contracts(params)
+
+            self.publicMixGetV2MixMarketContracts = usdt_only
+
+    return UsdtFuturesOnly
+
+
 class BitgetMarketData(CcxtMarketData):
     """Bitget USDT-M candles from the endpoint that holds the page, on the venue's clock."""
+
+    def _client_class(self) -> type:
+        return usdt_futures_only(super()._client_class())
 
     def _client_config(self) -> dict[str, Any]:
         # Candles and tickers: 20 requests/s per IP (contract Get-Candle-Data); ccxt's throttle
@@ -124,6 +148,9 @@ class BitgetTrading(CcxtTrading):
     """Bitget USDT-M futures: one-way check, margin mode per order, position TP/SL orders."""
 
     one_way_where = " (Futures > Preferences > Position mode: One-way)"
+
+    def _client_class(self) -> type:
+        return usdt_futures_only(super()._client_class())
 
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
         return _lean(super()._client_config(timeout_s, rate_limit))

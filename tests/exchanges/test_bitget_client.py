@@ -183,3 +183,22 @@ async def test_a_cancel_the_venue_lists_as_failed_is_not_taken_for_done(fake, br
     [(kind, params)] = [(p["planType"], p) for p in fake.calls(
         "POST", MIX + "order/cancel-plan-order")]
     assert kind == "pos_loss" and params["orderIdList"][0]["orderId"]
+
+
+async def test_the_universe_asks_usdt_futures_contracts_and_tickers_only():
+    fake = FakeBitget(now_ms=int(time.time() * 1000))
+    await fake.start()
+    data = components.market_data(_settings(data_url=fake.url, SYMBOLS="ALL",
+                                            MIN_VOLUME_24H="1e8"),
+                                  retry=RetryPolicy(attempts=2, base_s=0.01, budget_s=10.0))
+    await data.start()
+    try:
+        symbols = await data.universe()
+    finally:
+        await data.close()
+        await fake.stop()
+    assert symbols == ["BTC/USDT", "ETH/USDT"]  # LTC's 5e7 USDT is below the floor
+    assert [p["productType"] for p in fake.calls("GET", MIX + "market/contracts")] == [
+        "USDT-FUTURES"]
+    assert [p["productType"] for p in fake.calls("GET", MIX + "market/tickers")] == [
+        "USDT-FUTURES"]
