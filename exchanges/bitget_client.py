@@ -138,6 +138,14 @@ class BitgetMarketData(CcxtMarketData):
         return await self._read(call, f"candles {symbol} {timeframe}")
 
 
+def _number(value: Any) -> float | None:
+    """A number of the account row, None when absent or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _kind(info: Mapping[str, Any]) -> str | None:
     """'stop' or 'target' of a TP/SL plan order from its planType."""
     plan = info.get("planType")
@@ -179,6 +187,29 @@ class BitgetTrading(CcxtTrading):
         account = await self._account(symbols[0])
         if account.get("posMode") == HEDGE_MODE:
             raise PositionModeError(self._hedge_refusal())
+
+    async def _prepare(self, symbol: str) -> None:
+        """Margin mode and leverage as configured, each set only when the account row says
+        otherwise (Bitget refuses a margin-mode change while a position or order is open)."""
+        s = self.venue.ccxt_symbol(symbol)
+        account = await self._account(symbol)
+        mode = self.config.margin_mode
+        wire = "crossed" if mode == "cross" else "isolated"
+        if account.get("marginMode") != wire:
+            try:
+                await self._unless_unchanged(lambda: self.exchange.set_margin_mode(mode, s))
+            except PermanentExchangeError as e:
+                raise PermanentExchangeError(
+                    f"{symbol} on {self.venue.label} is in {account.get('marginMode')} margin "
+                    f"and cannot switch to {wire} now ({e}): close its position and orders, or "
+                    f"set MARGIN_MODE to match", e.code) from e
+        held = account.get("crossedMarginLeverage" if wire == "crossed"
+                           else "isolatedLongLever")
+        if _number(held) != float(self.config.leverage):
+            await self._unless_unchanged(lambda: self.exchange.set_leverage(
+                self.config.leverage, s))
+        log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,
+                 leverage=self.config.leverage)
 
     def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
         params = super()._entry_params(client_id, reduce_only)

@@ -11,7 +11,12 @@ import pytest
 from app import components
 from config import load_settings
 from exchanges.bitget import DAY_MS
-from exchanges.errors import AuthError, Rejected, TransientExchangeError
+from exchanges.errors import (
+    AuthError,
+    PermanentExchangeError,
+    Rejected,
+    TransientExchangeError,
+)
 from exchanges.port import PositionModeError
 from exchanges.retry import RetryPolicy
 from exchanges.venue import Reason
@@ -202,3 +207,28 @@ async def test_the_universe_asks_usdt_futures_contracts_and_tickers_only():
         "USDT-FUTURES"]
     assert [p["productType"] for p in fake.calls("GET", MIX + "market/tickers")] == [
         "USDT-FUTURES"]
+
+
+async def test_a_restart_with_a_position_sets_nothing_already_as_configured(fake, broker):
+    await broker.market_order("BTC/USDT", "buy", 0.01, "e1")
+    again = components.trading(_settings(trading_url=fake.url), backoff_s=0.01,
+                               rate_limit=False)
+    before = len(fake.calls("POST", MIX + "account/set-margin-mode"))
+    try:
+        await again.start(["BTC/USDT"])
+    finally:
+        await again.close()
+    assert len(fake.calls("POST", MIX + "account/set-margin-mode")) == before
+    assert len(fake.calls("POST", MIX + "account/set-leverage")) == 1  # the first start's
+
+
+async def test_a_margin_mode_the_venue_cannot_switch_now_is_said_in_one_line(fake):
+    fake.margin_mode["BTCUSDT"] = "crossed"
+    fake.positions["BTCUSDT"] = [0.01, 50_000.0]
+    trading = components.trading(_settings(trading_url=fake.url), backoff_s=0.01,
+                                 rate_limit=False)
+    try:
+        with pytest.raises(PermanentExchangeError, match="crossed margin.*MARGIN_MODE"):
+            await trading.start(["BTC/USDT"])
+    finally:
+        await trading.close()
