@@ -5,19 +5,27 @@ Market data:
   rows at or before it), and ccxt picks the endpoint and the window by the HOST clock, which
   cuts the start of a forward page once the history endpoint (200 rows at most) is chosen;
   here the window is set from the page asked and the endpoint judged on the venue's clock;
-- spot and perpetual share the id BTCUSDT: every request names productType USDT-FUTURES.
+- spot and perpetual share the id BTCUSDT: every request names productType USDT-FUTURES, and
+  markets load from the USDT-FUTURES contracts only (ccxt asks six product types at once and
+  one failing fails the load; the spot coin list is not read);
+- a forward range from before the listing starts at the listing (an anchored page reaching
+  before it comes back short, which reads as the end of the history);
+- paced at the documented 20 requests/s per IP.
 Trading:
 - demo is the production host with demo keys and PAPTRADING: 1 (ccxt's sandbox mode sends it);
 - the classic (v2 mix) account API only: ccxt's per-call probe for a unified account is off,
   and a unified account's refusal (40085) stops the start as a key/account problem;
 - ccxt cannot read the position mode and would set it: the account's posMode is read at start
   and a hedge-mode account (which refuses one-way orders, 40774) is refused with one line;
-- orders carry the configured margin mode (ccxt sends crossed unless told);
+- orders carry the configured margin mode (ccxt sends crossed unless told); the symbol's margin
+  mode and leverage are set at start only where the account row differs, since a margin-mode
+  change is refused while a position or order is open (then one line says what to change);
 - place-order answers only the ids: a market order is looked up at once for its fill;
 - stops and targets are position TP/SL orders (pos_loss / pos_profit, the whole position,
   holdSide buy/sell in one-way mode) carrying our clientOid; the order detail endpoint never
-  returns them, so they are found, and cancelled, by listing the pending (then the history)
-  profit_loss plan orders;
+  returns them, so they are found by listing the pending (then the history) profit_loss plan
+  orders, and cancelled by orderId with their own planType (cancel-plan-order defaults to
+  normal_plan), confirmed by listing again (a refusal comes back in failureList under 00000);
 - a duplicate clientOid is 40786, which ccxt leaves a plain ExchangeError: the code table reads
   it as DUPLICATE_CLIENT_ID.
 """
