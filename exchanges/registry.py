@@ -4,6 +4,7 @@ from __future__ import annotations
 from .binance import BINANCE
 from .bitget import BITGET
 from .bybit import BYBIT
+from .gate import GATE
 from .okx import OKX
 from .venue import Venue
 
@@ -12,6 +13,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BINANCE,
     BYBIT,
     OKX,
+    GATE,
     BITGET,
 )}
 

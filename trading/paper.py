@@ -25,6 +25,7 @@ from .models import (
     ExchangePosition,
     ExitFill,
     MarketRules,
+    OrderIntent,
     OrderResult,
     OrderStatus,
     direction_of,
@@ -141,15 +142,16 @@ class PaperBroker:
         return OrderResult(symbol, client_id, f"paper-{next(self._ids)}", OrderStatus.OPEN, 0.0,
                            None)
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
         """An order by client id, or None."""
         if conditional:
             c = self.conditionals.get(client_id)
             return OrderResult(symbol, client_id, None, c.status, 0.0, None) if c else None
         return self.orders.get(client_id)
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
         """Cancel a waiting stop/target."""
         c = self.conditionals.get(client_id)
         if c and c.status == OrderStatus.OPEN:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -49,7 +50,7 @@ class Reconciler:
         try:
             # Orders before positions: a stop seen here was placed after its entry filled,
             # so the position read next is seen too (another instance opening meanwhile).
-            waiting = await self.broker.open_protective()
+            waiting = [self._named(o) for o in await self.broker.open_protective()]
             held = await self.broker.positions(symbols)
         except (TransientExchangeError, PermanentExchangeError) as err:
             log.warning("reconcile_skipped", error=str(err)[:200])
@@ -65,6 +66,14 @@ class Reconciler:
         foreign = self._report_foreign(held)
         self.reconciled = True
         return ReconcileReport(False, entries, positions, adopted, foreign, orphans, others)
+
+    def _named(self, order: OrderResult) -> OrderResult:
+        """A waiting order the venue lists without our client id (BingX keeps none on stops),
+        named by the intent that recorded its venue order id."""
+        if order.client_id or not order.exchange_id:
+            return order
+        row = self.store.intent_by_exchange_id(order.exchange_id, self.venue)
+        return replace(order, client_id=row.client_id) if row else order
 
     def _unresolved_entries(self) -> list[IntentRow]:
         """This venue's entries whose outcome is not known yet."""
@@ -173,7 +182,7 @@ class Reconciler:
         for o in waiting:
             if is_ours(o.client_id) and o.symbol not in ours_open and o.symbol not in held:
                 try:
-                    await self.broker.cancel_protective(o.symbol, o.client_id)
+                    await self.broker.cancel_protective(o.symbol, o.client_id, o.exchange_id)
                     if self.store.intent(o.client_id):
                         self.store.update_intent(o.client_id, OrderStatus.CANCELED,
                                                  self.now_ms())

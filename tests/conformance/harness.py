@@ -179,6 +179,10 @@ from .harness_okx import OkxHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["okx"] = OkxHarness
 
+from .harness_gate import GateHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["gate"] = GateHarness
+
 from .harness_bitget import BitgetHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["bitget"] = BitgetHarness
