@@ -59,7 +59,7 @@ from .errors import (
     reason_of,
 )
 from .ohlcv import Rows, ohlcv_rows
-from .port import OrderResult, PositionModeError
+from .port import OrderIntent, OrderResult, PositionModeError
 from .retry import MalformedResponse
 from .venue import Reason
 
@@ -277,19 +277,20 @@ class BitgetTrading(CcxtTrading):
         o = self.exchange.parse_order({**row, "symbol": market_id}, market)
         return self._order(o, self.venue.our_symbol(o["symbol"]))
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
         """An order by client id: the order detail for market orders; TP/SL plan orders
         (which the detail never returns) from the pending list, then the history."""
         if not conditional:
-            return await super().find_order(symbol, client_id, conditional)
+            return await super().find_order(symbol, client_id, conditional, intent)
         for history in (False, True):
             rows = await self._plans(symbol, client_id, history=history)
             if rows:
                 return self._plan_order(rows[0])
         return None
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
         """Cancel a pending TP/SL by client id, named with its own planType (the endpoint's
         default, normal_plan, would miss it); gone is fine, one still pending is not."""
         cancel = self.exchange.privateMixPostV2MixOrderCancelPlanOrder
