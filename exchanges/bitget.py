@@ -153,6 +153,7 @@ BITGET = Venue(
     error_codes=ERROR_CODES,
     error_code_keys=("code",),
     client_module="exchanges.bitget_client",
+    tradingview="BITGET",  # BITGET:BTCUSDT.P is the USDT-M perpetual's chart
     ccxt_options={
         "defaultType": "swap",
         "defaultSubType": "linear",

@@ -37,6 +37,7 @@ def test_bitget_is_registered_with_its_venue_data():
     assert ids is not None and ids.accepts("a_1" * 10) and not ids.accepts("a" * 33)
     assert not ids.accepts("abc-def") and ids.refuses_duplicates
     assert symbol_id("BTC/USDT") == symbol_id("BTC/USDT:USDT") == "BTCUSDT"
+    assert venue.chart_symbol("BTC/USDT") == "BITGET:BTCUSDT.P"
 
 
 def test_every_native_page_fits_one_request():
