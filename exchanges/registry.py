@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bitget import BITGET
 from .bybit import BYBIT
 from .gate import GATE
 from .kucoin import KUCOIN
@@ -15,6 +16,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     OKX,
     GATE,
     KUCOIN,
+    BITGET,
 )}
 
 

@@ -186,3 +186,7 @@ HARNESSES["gate"] = GateHarness
 from .harness_kucoin import KucoinHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["kucoin"] = KucoinHarness
+
+from .harness_bitget import BitgetHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["bitget"] = BitgetHarness
