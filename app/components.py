@@ -44,7 +44,8 @@ def trading_config(s: Settings, venue: Venue) -> TradingConfig:
                               keys.passphrase_demo if demo else keys.passphrase)
     return TradingConfig(credentials=credentials, demo=demo, live=s.live_trading,
                          live_confirmed=s.confirm_live_trading, url=keys.trading_url,
-                         leverage=s.leverage, margin_mode=s.margin_mode)
+                         leverage=s.leverage, margin_mode=s.margin_mode,
+                         signed_by=s.signing_pair)
 
 
 def trading_policy(s: Settings) -> TradingPolicy:

@@ -154,6 +154,7 @@ BITGET = Venue(
     error_code_keys=("code",),
     client_module="exchanges.bitget_client",
     tradingview="BITGET",  # BITGET:BTCUSDT.P is the USDT-M perpetual's chart
+    demo_header="PAPTRADING: 1",
     ccxt_options={
         "defaultType": "swap",
         "defaultSubType": "linear",

@@ -314,39 +314,21 @@ class BitgetTrading(CcxtTrading):
     def _kind(self, o: Mapping[str, Any]) -> str | None:
         return _kind(o.get("info") or {}) or super()._kind(o)
 
-    async def check(self) -> list[CheckLine]:
-        """Authentication, balance, then the position and margin modes the daemon needs."""
-        host = str(self.exchange.urls["api"].get("mix", ""))
-        out = [CheckLine("trading host", True, f"{host} ({self.mode}"
-                         f"{' with PAPTRADING: 1' if self.config.demo else ''}, signed by "
-                         f"the {self.mode} key pair)")]
-        out += await super_check(self)
-        if not out[-1].ok:
-            return out
-        try:
-            await self._call(self.exchange.load_markets, read=True)
-            account = await self._account("BTC/USDT")
-        except Exception as e:  # noqa: BLE001 - one failed probe line, the others ran
-            return out + [CheckLine("position mode", False, str(e)[:200])]
-        hedged = account.get("posMode") == HEDGE_MODE
-        out.append(CheckLine("position mode", not hedged,
-                             self._hedge_refusal() if hedged else "one-way"))
+    async def _position_mode_line(self) -> CheckLine:
+        hedged = (await self._checked_account()).get("posMode") == HEDGE_MODE
+        return CheckLine("position mode", not hedged,
+                         self._hedge_refusal() if hedged else "one-way")
+
+    async def _margin_mode_line(self) -> CheckLine:
+        account = await self._checked_account()
         mode = MARGIN_MODES.get(str(account.get("marginMode")), str(account.get("marginMode")))
-        want = self.config.margin_mode
-        out.append(CheckLine("margin mode", True, f"{mode} on BTCUSDT; {want} is set per symbol "
-                             "at start (refused while a position or order is open)"))
-        return out
+        return CheckLine("margin mode", True, f"{mode} on BTCUSDT; {self.config.margin_mode} is "
+                         "set per symbol at start (refused while a position or order is open)")
 
-
-async def super_check(trading: CcxtTrading) -> list[CheckLine]:
-    """The generic authentication and balance lines (without the position-mode probe)."""
-    try:
-        bal = await trading.balance()
-    except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-        return [CheckLine("trading authentication", False, str(e)[:200])]
-    return [CheckLine("trading authentication", True, f"{trading.mode} keys accepted"),
-            CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
-                      f"({bal.free:g} available)")]
+    async def _checked_account(self) -> Mapping[str, Any]:
+        """The account row `check` reads (markets loaded first: check runs before start)."""
+        await self._call(self.exchange.load_markets, read=True)
+        return await self._account("BTC/USDT")
 
 
 MarketData = BitgetMarketData

@@ -118,19 +118,9 @@ class BybitTrading(CcxtTrading):
             out[symbol] = await self._call(tiers, read=True)
         return out
 
-    async def check(self) -> list[CheckLine]:
-        """Authentication and balance; the position mode is set to one-way at start."""
-        out: list[CheckLine] = []
-        try:
-            bal = await self.balance()
-        except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            return [CheckLine("trading authentication", False, str(e)[:200])]
-        out.append(CheckLine("trading authentication", True, f"{self.mode} keys accepted"))
-        out.append(CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
-                                             f"({bal.free:g} available)"))
-        out.append(CheckLine("position mode", True, "one-way asked for at start (Bybit does not "
-                                           "report it through ccxt)"))
-        return out
+    async def _position_mode_line(self) -> CheckLine:
+        return CheckLine("position mode", True, "one-way asked for at start (Bybit does not "
+                                                "report it through ccxt)")
 
 
 MarketData = BybitMarketData

@@ -11,6 +11,7 @@ import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 import structlog
@@ -339,23 +340,44 @@ class CcxtTrading(CcxtSession):
                        float(row.get("free") or 0))
 
     async def check(self) -> list[CheckLine]:
-        """Authentication, balance and position mode, for `main.py check`."""
-        out: list[CheckLine] = []
+        """Host and signing pair, authentication, balance, position mode and margin mode."""
+        out = [self._host_line()]
         try:
             bal = await self.balance()
-            out.append(CheckLine("trading authentication", True, f"{self.mode} keys accepted"))
-            out.append(CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
-                                                 f"({bal.free:g} available)"))
         except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            out.append(CheckLine("trading authentication", False, str(e)[:200]))
-            return out
-        try:
-            mode = await self._call(self.exchange.fetch_position_mode, read=True)
-            out.append(CheckLine("position mode", not mode.get("hedged"),
-                        "hedge mode: switch to one-way" if mode.get("hedged") else "one-way"))
-        except Exception as e:  # noqa: BLE001 - one failed probe line, the others still run
-            out.append(CheckLine("position mode", False, str(e)[:200]))
+            return out + [CheckLine("trading authentication", False, str(e)[:200])]
+        out += [CheckLine("trading authentication", True, f"{self.mode} keys accepted"),
+                CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
+                                                   f"({bal.free:g} available)")]
+        for what, probe in (("position mode", self._position_mode_line),
+                            ("margin mode", self._margin_mode_line)):
+            try:
+                out.append(await probe())
+            except Exception as e:  # noqa: BLE001 - one failed probe line, the others still run
+                out.append(CheckLine(what, False, str(e)[:200]))
         return out
+
+    def _host_line(self) -> CheckLine:
+        """Where orders go, demo or live, and which key pair signs them."""
+        host = urlsplit(self.config.url).netloc or \
+            self.venue.trading_spec().hosts[1 if self.config.demo else 0]
+        pair = self.config.signed_by or "the configured pair"
+        header = self.venue.demo_header if self.config.demo else ""
+        mode = f"{self.mode} with {header}" if header else self.mode
+        return CheckLine("trading host", True, f"{host} ({mode}, signed by {pair})")
+
+    async def _position_mode_line(self) -> CheckLine:
+        """One-way, or a hedge-mode account refused with where to switch it."""
+        mode = await self._call(self.exchange.fetch_position_mode, read=True)
+        hedged = bool(mode.get("hedged"))
+        return CheckLine("position mode", not hedged,
+                         f"hedge mode: switch to One-way{self.one_way_where}" if hedged
+                         else "one-way")
+
+    async def _margin_mode_line(self) -> CheckLine:
+        """The margin mode and leverage the daemon sets on each symbol at start."""
+        return CheckLine("margin mode", True, f"{self.config.margin_mode} x{self.config.leverage}"
+                                              ", set per symbol at start")
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""

@@ -196,28 +196,17 @@ class GateTrading(CcxtTrading):
             text = self._placed.get(result.exchange_id or "", "")
         return dataclasses.replace(result, client_id=self._ids.unwire(text))
 
-    async def check(self) -> list[CheckLine]:
-        """Host, environment and signing pair; balance; position mode; margin mode."""
-        host = (self.config.url or "").split("//")[-1] or self.venue.trading_spec().hosts[
-            1 if self.config.demo else 0]
-        pair = f"{self.venue.env_prefix}_API_KEY{'_DEMO' if self.config.demo else ''}"
-        out = [CheckLine("trading host", True, f"{host} ({self.mode}, signed by {pair})")]
-        try:
-            account = await self._account()
-        except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            return out + [CheckLine("trading authentication", False, str(e)[:200])]
-        out.append(CheckLine("trading authentication", True, f"{self.mode} keys accepted"))
-        out.append(CheckLine("trading balance", True,
-                             f"{float(account.get('total') or 0):g} USDT "
-                             f"({float(account.get('available') or 0):g} available)"))
-        dual = bool(account.get("in_dual_mode"))
-        out.append(CheckLine("position mode", not dual,
-                             f"dual (hedge) mode: switch to One-way{self.one_way_where}"
-                             if dual else "one-way"))
-        out.append(CheckLine("margin mode", True,
-                             f"{self.config.margin_mode} x{self.config.leverage}, set per "
-                             "contract at start (cross = leverage 0 + cross_leverage_limit)"))
-        return out
+    async def _position_mode_line(self) -> CheckLine:
+        """One-way, or the futures account's dual mode refused with where to switch it."""
+        dual = bool((await self._account()).get("in_dual_mode"))
+        return CheckLine("position mode", not dual,
+                         f"dual (hedge) mode: switch to One-way{self.one_way_where}" if dual
+                         else "one-way")
+
+    async def _margin_mode_line(self) -> CheckLine:
+        return CheckLine("margin mode", True,
+                         f"{self.config.margin_mode} x{self.config.leverage}, set per contract at "
+                         "start (cross = leverage 0 + cross_leverage_limit)")
 
 
 MarketData = GateMarketData

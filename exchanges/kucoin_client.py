@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 import structlog
 
-from domain.checks import CheckLine
 from domain.timeframe import timeframe_ms
 
 from .ccxt_fills import CcxtTrade
@@ -348,17 +347,6 @@ class KucoinTrading(CcxtTrading):
             return 0.0
         size = float(self.exchange.market(closing[0]["symbol"]).get("contractSize") or 1.0)
         return super()._trade_pnl(closing, entry, direction) * size
-
-    async def check(self) -> list[CheckLine]:
-        """Host, live or paper, which pair signs, then authentication, balance, position mode;
-        and the margin mode every order carries."""
-        host = self.exchange.urls["api"]["futuresPrivate"]
-        out = [CheckLine("trading host", True, f"{host} ({self.mode}: KuCoin Futures has no "
-                                                "demo; KUCOIN_API_KEY signs)")]
-        out += await super().check()
-        out.append(CheckLine("margin mode", True, f"{self.config.margin_mode}, set per symbol at "
-                                                  "start and sent on every order"))
-        return out
 
 
 MarketData = KucoinMarketData

@@ -163,6 +163,7 @@ OKX = Venue(
     error_code_keys=("sCode", "code"),  # an order's own sCode before the envelope's "1"
     client_module="exchanges.okx_client",
     tradingview="OKX",
+    demo_header="x-simulated-trading: 1",
     ccxt_options={
         "fetchMarkets": {"types": ["swap"]},  # one instruments call, not five
         "fetchOHLCV": {"timezone": "UTC"},    # 1d -> 1Dutc: days on the UTC grid

@@ -46,3 +46,4 @@ class TradingConfig:
     url: str = ""
     leverage: int = 20
     margin_mode: str = "isolated"
+    signed_by: str = ""          # the env key of the pair that signs ('BYBIT_API_KEY_DEMO')

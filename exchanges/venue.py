@@ -159,6 +159,7 @@ class Venue:
     settle: str = "USDT"  # the margin and PnL currency
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
     tradingview: str = "BINANCE"  # TradingView's exchange prefix of the venue's perpetuals
+    demo_header: str = ""  # what marks a demo request where demo shares the production host
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_codes", MappingProxyType(dict(self.error_codes)))

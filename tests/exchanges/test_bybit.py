@@ -162,5 +162,6 @@ async def test_the_closing_fill_has_the_price_pnl_and_usdt_fees(fake, bybit):
 async def test_check_reports_keys_balance_and_the_position_mode_rule(bybit):
     lines = await bybit.check()
     assert [(name, ok) for name, ok, _ in lines] == [
-        ("trading authentication", True), ("trading balance", True), ("position mode", True)]
-    assert "10000 USDT" in lines[1][2]
+        ("trading host", True), ("trading authentication", True), ("trading balance", True),
+        ("position mode", True), ("margin mode", True)]
+    assert "10000 USDT" in lines[2][2] and "(demo, signed by BYBIT_API_KEY" in lines[0][2]

@@ -245,7 +245,9 @@ async def test_a_hedge_mode_account_is_refused_at_start():
     try:
         with pytest.raises(PositionModeError, match="One-way"):
             await broker.start(["BTC/USDT"])
-        assert [line[1] for line in await broker.check()] == [True, True, False]
+        lines = {line.what: line.ok for line in await broker.check()}
+        assert lines == {"trading host": True, "trading authentication": True,
+                         "trading balance": True, "position mode": False, "margin mode": True}
     finally:
         await broker.close()
         await fake.stop()
