@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bingx import BINGX
 from .bybit import BYBIT
 from .gate import GATE
 from .okx import OKX
@@ -13,6 +14,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BYBIT,
     OKX,
     GATE,
+    BINGX,
 )}
 
 

@@ -182,3 +182,7 @@ HARNESSES["okx"] = OkxHarness
 from .harness_gate import GateHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["gate"] = GateHarness
+
+from .harness_bingx import BingxHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["bingx"] = BingxHarness
