@@ -249,7 +249,7 @@ class BingxTrading(CcxtTrading):
         out += await super().check()
         for line in out:
             if line.what == "position mode" and not line.ok and "hedge" in line.detail:
-                out[out.index(line)] = CheckLine(line.name, False,
+                out[out.index(line)] = CheckLine(line.what, False,
                                                  f"hedge mode: switch to One-way{HEDGE_WHERE}")
         out.append(CheckLine("margin mode", True,
                              f"{self.config.margin_mode} x{self.config.leverage}, set per "

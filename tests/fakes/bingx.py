@@ -45,7 +45,7 @@ Venue rules the fake keeps (docs unless marked):
 
 ccxt 4.5.90 error mapping, pinned by tests/fakes/test_bingx_fake.py:
     code (HTTP)                      ccxt exception
-    100410 (429)                     DDoSProtection
+    100410 (429)                     OperationFailed       (the table: rate limited)
     504 html                         RequestTimeout / ExchangeNotAvailable
     100001, 100413                   AuthenticationError
     100421                           BadSymbol             TRAP: our clock, not the pair
