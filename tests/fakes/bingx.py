@@ -61,7 +61,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -70,8 +69,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
 from .binance_data import INTERVAL_MS, _text, resample, synthetic
+from .gate import FakeGate, _record, _reply
 from .okx import Fault, Request
 
 API_KEY, SECRET = "bingx-prod-key", "bingx-prod-secret"
@@ -121,31 +120,11 @@ class FakeBingX:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    # -- clock and controls -------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The venue clock for market data: frozen when set, else host + skew."""
-        return self._now if self._now is not None else self.wall_ms()
-
-    def wall_ms(self) -> int:
-        return int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        self._now = self.now_ms() + int(ms)
-
-    def fail(self, path: str | None = None, status: int | None = 502, *,
-             method: str | None = None, times: int = 1, lost: bool = False,
-             delay_s: float = 0.0, headers: dict | None = None, when=None) -> None:
-        """Answer `status` on the next matching calls; lost: process first, then answer it
-        (status None with lost: drop the connection)."""
-        self.faults.append(Fault("lost" if lost else "status", method, path, status,
-                                 times=times, delay_s=delay_s, headers=dict(headers or {}),
-                                 when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1, **kw) -> None:
-        self.fail(path, 429, times=times, **kw)
+    # -- clock, faults, lifecycle: the same as the Gate fake's ---------------------------------
+    now_ms, wall_ms, set_now, advance = (FakeGate.now_ms, FakeGate.wall_ms, FakeGate.set_now,
+                                         FakeGate.advance)
+    fail, rate_limit, _take_fault = FakeGate.fail, FakeGate.rate_limit, FakeGate._take_fault
+    start, stop, close, calls = FakeGate.start, FakeGate.stop, FakeGate.stop, FakeGate.calls
 
     def reject(self, path: str, code: int, msg: str, *, method: str | None = None,
                times: int = 1, when=None) -> None:
@@ -172,22 +151,6 @@ class FakeBingX:
         return [o for o in self.orders if o["status"] == "NEW"
                 and symbol in (None, o["symbol"])]
 
-    def calls(self, method: str, path: str) -> list[Any]:
-        return [r.params for r in self.requests if r.method == method and r.path == path]
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    close = stop
 
     # -- HTTP plumbing ------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -223,14 +186,6 @@ class FakeBingX:
                 return _record(entry, web.Response(status=200))
             return _record(entry, _status(fault.status, fault.headers))
         return _record(entry, response)
-
-    def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
 
     def _authenticate(self, request: web.Request, query: str, body: str, params: dict) -> None:
         key, secret = (DEMO_API_KEY, DEMO_SECRET) if self.demo else (API_KEY, SECRET)
@@ -462,16 +417,6 @@ def _body(body: str) -> dict:
         return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     except ValueError:
         return dict(parse_qsl(body, keep_blank_values=True))
-
-
-def _record(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
-    entry.status = response.status
-    return response
-
-
-def _reply(payload: Any, status: int = 200, headers: dict | None = None) -> web.Response:
-    return web.Response(text=json.dumps(payload), status=status, headers=headers,
-                        content_type="application/json")
 
 
 def _status(status: int | None, headers: dict) -> web.Response:
