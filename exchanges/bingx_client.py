@@ -112,7 +112,14 @@ class BingxTrading(CcxtTrading):
         """Margin mode, then the one-way (BOTH) leverage; 'already so' counts as success."""
         s = self.venue.ccxt_symbol(symbol)
         mode, leverage = self.config.margin_mode, self.config.leverage
-        await self._unless_unchanged(lambda: self.exchange.set_margin_mode(mode, s))
+        try:
+            await self._unless_unchanged(lambda: self.exchange.set_margin_mode(mode, s))
+        except PermanentExchangeError as e:
+            # BingX keeps the mode while the contract has a position or open orders.
+            raise PermanentExchangeError(
+                f"{self.venue.label} refused {mode} margin on {swap_id(symbol)} ({e}); close "
+                f"its position and orders, or set MARGIN_MODE to the mode it has, and restart",
+                e.code) from e
         await self._unless_unchanged(lambda: self.exchange.set_leverage(
             leverage, s, {"side": ONE_WAY}))
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,

@@ -10,7 +10,13 @@ import pytest
 from app import banner, components
 from exchanges.bingx import BINGX, kind_of, swap_id
 from exchanges.bingx_client import BingxTrading
-from exchanges.errors import Rejected, TransientExchangeError, reason_of, translate
+from exchanges.errors import (
+    PermanentExchangeError,
+    Rejected,
+    TransientExchangeError,
+    reason_of,
+    translate,
+)
 from exchanges.port import OrderIntent, PositionModeError
 from exchanges.registry import get_venue
 from exchanges.venue import Reason
@@ -166,10 +172,10 @@ async def test_a_stale_timestamp_is_resynced_and_sent_once_more(fake):
 
 async def test_a_hedge_mode_account_is_refused_at_start_and_in_check(fake):
     fake.hedge_mode = True
-    with pytest.raises(PositionModeError, match="One-way"):
-        await _trading(fake)
     broker = components.trading(_settings(fake), backoff_s=0.01, rate_limit=False)
     try:
+        with pytest.raises(PositionModeError, match="One-way"):
+            await broker.start(["BTC/USDT"])
         lines = {line.what: line for line in await broker.check()}
         assert not lines["position mode"].ok and "One-way" in lines["position mode"].detail
         assert "demo" in lines["trading host"].detail
@@ -192,4 +198,15 @@ async def test_short_positions_and_the_data_instance(fake):
         assert not fake.calls("GET", "/openApi/spot/v1/common/symbols")  # swap markets only
     finally:
         await data.close()
+        await broker.close()
+
+
+async def test_a_margin_mode_bingx_will_not_switch_stops_the_start_saying_what_to_change(fake):
+    fake.reject(SWAP + "/v2/trade/marginType", 101212, "Failed. Please check if you have "
+                "pending orders under the trading pair")
+    broker = components.trading(_settings(fake), backoff_s=0.01, rate_limit=False)
+    try:
+        with pytest.raises(PermanentExchangeError, match="set MARGIN_MODE to the mode it has"):
+            await broker.start(["BTC/USDT"])
+    finally:
         await broker.close()
