@@ -253,11 +253,10 @@ class BingxTrading(CcxtTrading):
                                                                       else 0]
         pair = f"{self.venue.env_prefix}_API_KEY{'_DEMO' if self.config.demo else ''}"
         out = [CheckLine("trading host", True, f"{host} ({self.mode}, signed by {pair})")]
-        out += await super().check()
-        for line in out:
-            if line.what == "position mode" and not line.ok and "hedge" in line.detail:
-                out[out.index(line)] = CheckLine(line.what, False,
-                                                 f"hedge mode: switch to One-way{HEDGE_WHERE}")
+        # The base's hedge-mode line, told where BingX's site switches it.
+        out += [CheckLine(line.what, False, f"hedge mode: switch to One-way{HEDGE_WHERE}")
+                if line.what == "position mode" and line.detail.startswith("hedge") else line
+                for line in await super().check()]
         out.append(CheckLine("margin mode", True,
                              f"{self.config.margin_mode} x{self.config.leverage}, set per "
                              "contract at start (positionSide BOTH)"))
