@@ -52,6 +52,7 @@ class CcxtSession:
                             "implement the port itself")
         self._ids = spec.client_ids  # sent as the venue writes them (prefix, case), read back ours
         self.client_id_room = spec.client_ids.max_length - len(spec.client_ids.prefix)
+        self.conditional_ids = spec.client_ids.on_conditional
         self.read_attempts = read_attempts
         # Reads share the data instance's retry path; no budget: a trading read has no cycle.
         self._read_policy = RetryPolicy(attempts=read_attempts, base_s=backoff_s,

@@ -34,6 +34,7 @@ from .port import (
 from .venue import OrderLookup, Reason, SlTpStyle, TradingSpec, Venue
 
 log = structlog.get_logger(__name__)
+RECENT_ORDERS = 20  # closed orders read to find a position's entry by its client id
 
 
 class CcxtTrading(CcxtSession):
@@ -225,7 +226,8 @@ class CcxtTrading(CcxtSession):
                                             {"trigger": True} if conditional else {})
         elif intent is not None and conditional:
             found = next((o for o in await self.open_protective()
-                          if o.symbol == symbol and not o.client_id and o.side == intent.side
+                          if o.symbol == symbol and o.client_id in ("", client_id)
+                          and o.side == intent.side
                           and o.kind == intent.kind and o.trigger is not None
                           and intent.trigger is not None
                           and math.isclose(o.trigger, intent.trigger, rel_tol=1e-9)), None)
@@ -257,6 +259,13 @@ class CcxtTrading(CcxtSession):
         orders = await self._call(lambda: self.exchange.fetch_open_orders(
             None, None, None, {"trigger": True}), read=True)
         return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders]
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's last filled orders (ccxt's closed orders), newest first."""
+        orders = await self._call(lambda: self.exchange.fetch_closed_orders(
+            self.venue.ccxt_symbol(symbol), None, RECENT_ORDERS), read=True)
+        found = [self._order(o, symbol) for o in orders]
+        return [o for o in reversed(found) if o.status is OrderStatus.FILLED]
 
     def _kind(self, o: Mapping[str, Any]) -> str | None:
         """'stop' or 'target' of a conditional order, from ccxt's unified fields."""

@@ -154,7 +154,9 @@ GATE = Venue(
         hosts=("api.gateio.ws", "api-testnet.gateapi.io"),
         # text: 't-' + at most 28 of [0-9A-Za-z_.-]; a reused text is taken (the later order
         # wins), and found by text only up to an hour after the order ends.
-        client_ids=ClientIdRule(30, "0-9A-Za-z_.-", prefix="t-", refuses_duplicates=False),
+        # A price order's initial.text says how it was made (web/api/app): stops keep no id.
+        client_ids=ClientIdRule(30, "0-9A-Za-z_.-", prefix="t-", refuses_duplicates=False,
+                                on_conditional=False),
         # ccxt sends stopLoss/takeProfit on the entry as unknown body fields, ignored: the
         # entry would fill naked. Separate price-triggered orders (/price_orders) instead.
         sltp_style=SlTpStyle.SEPARATE,

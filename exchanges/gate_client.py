@@ -7,8 +7,8 @@
 - sizes are whole contracts of quanto_multiplier base units: converted here, rounded down;
 - ccxt has no attached SL/TP for Gate (stopLoss/takeProfit go into the body and are ignored):
   stops and targets are separate reduce-only price-triggered orders (/price_orders) whose
-  initial.text carries our id; the price orders are only found by listing them (their lookup
-  takes Gate's numeric id), open first, then finished ones;
+  Gate documents their initial.text as how the order was made (web, api, app), not our id:
+  they are found and cancelled by the numeric id recorded at placement (on_conditional=False);
 - client ids: ccxt refuses a text over 28 characters before adding 't-', so the entry's id goes
   bare (ccxt prefixes it) and a trigger order's with its prefix (ccxt writes it as is);
 - cross margin is leverage 0 + cross_leverage_limit (ccxt's set_leverage with marginMode
@@ -29,7 +29,7 @@ from domain.timeframe import timeframe_ms
 
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import PermanentExchangeError, reason_of
+from .errors import PermanentExchangeError
 from .gate import (
     MAX_INTERVALS_BACK,
     REQUEST_EXPIRED,
@@ -40,7 +40,6 @@ from .gate import (
 )
 from .ohlcv import Rows, utc_text
 from .port import OrderResult, PositionModeError
-from .venue import Reason
 
 log = structlog.get_logger(__name__)
 
@@ -143,6 +142,7 @@ class GateTrading(CcxtTrading):
                            reduce_only: bool = False, ref_price: float | None = None
                            ) -> OrderResult:
         """A market (IOC, price 0) order of whole contracts; never retried here."""
+        self._send_once(client_id)  # a reused text is taken, not refused: never sent twice
         amount = to_contracts(quantity, self._multiplier(symbol))
         params = self._entry_params(client_id, reduce_only)
         o = await self._call(lambda: self.exchange.create_order(
@@ -173,33 +173,6 @@ class GateTrading(CcxtTrading):
         orders = await self._call(lambda: fetch(s, None, None, {"trigger": True}), read=True)
         return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders]
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
-        """Entries by text (GET /orders/t-...); price orders by listing, open then finished
-        (their own lookup takes only Gate's numeric id)."""
-        if not conditional:
-            return await super().find_order(symbol, client_id, conditional)
-        for status in ("open", "finished"):
-            found = [o for o in await self._price_orders(symbol, status)
-                     if o.client_id == client_id]
-            if found:
-                return found[0]
-        return None
-
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
-        """Cancel a waiting price order found by its text; already gone is fine."""
-        for o in await self._price_orders(symbol, "open"):
-            if o.client_id == client_id and o.exchange_id:
-                await self._unless_gone(o.exchange_id, symbol)
-
-    async def _unless_gone(self, order_id: str, symbol: str) -> None:
-        try:
-            await self._call(lambda: self.exchange.cancel_order(
-                order_id, self.venue.ccxt_symbol(symbol), {"trigger": True}), read=True)
-        except PermanentExchangeError as e:
-            if reason_of(e) is not Reason.NOT_FOUND:
-                raise
-
     async def open_protective(self) -> list[OrderResult]:
         """Every waiting price-triggered order of the USDT futures account (one request)."""
         return await self._price_orders(None, "open")
@@ -219,8 +192,8 @@ class GateTrading(CcxtTrading):
         if "initial" not in info:
             return result  # a plain order: its text is ccxt's clientOrderId
         text = str((info.get("initial") or {}).get("text") or "")
-        if not text.startswith(self._ids.prefix):  # 'api', 'web': not an id we sent
-            text = self._placed.get(result.exchange_id or "", text)
+        if not text.startswith(self._ids.prefix):  # 'api', 'web': how it was made, not an id
+            text = self._placed.get(result.exchange_id or "", "")
         return dataclasses.replace(result, client_id=self._ids.unwire(text))
 
     async def check(self) -> list[CheckLine]:

@@ -147,6 +147,7 @@ class Trading(Protocol):
     mode: str  # paper | demo | live
     slippage_bps: float  # what a market entry is expected to lose to slippage (paper only)
     client_id_room: int  # characters a client id may take on the venue (after its prefix)
+    conditional_ids: bool  # the venue keeps our client id on stops and targets too
 
     async def start(self, symbols: list[str]) -> None:
         """Prepare the account for `symbols`: position mode, margin mode, leverage, rules."""
@@ -176,6 +177,10 @@ class Trading(Protocol):
 
     async def open_protective(self) -> list[OrderResult]:
         """Every waiting stop and target on the account."""
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's recently filled market orders, newest first: where stops carry no
+        client id, the entry's id is what proves a position the daemon's."""
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """Open positions by symbol."""

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from .binance import BINANCE
 from .bingx import BINGX
+from .bitget import BITGET
 from .bybit import BYBIT
 from .gate import GATE
+from .kucoin import KUCOIN
 from .okx import OKX
 from .venue import Venue
 
@@ -15,6 +17,8 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     OKX,
     GATE,
     BINGX,
+    KUCOIN,
+    BITGET,
 )}
 
 

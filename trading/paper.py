@@ -64,6 +64,7 @@ class PaperBroker:
         self.store = store
         self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
         self.client_id_room = 32  # no venue: the ids' own length
+        self.conditional_ids = True
         self.prices: dict[str, float] = {}
         self.last_ts: dict[str, int] = {}
         self.book: dict[str, ExchangePosition] = {}
@@ -162,6 +163,11 @@ class PaperBroker:
         return [OrderResult(c.symbol, c.client_id, None, OrderStatus.OPEN, 0.0, None, c.side,
                             c.trigger, c.kind)
                 for c in self.conditionals.values() if c.status == OrderStatus.OPEN]
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's filled orders, newest first."""
+        return [o for o in reversed(self.orders.values())
+                if o.symbol == symbol and o.status == OrderStatus.FILLED]
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """The simulated book."""

@@ -25,6 +25,8 @@ from .policy import TradingPolicy
 from .protection import Protection
 
 log = structlog.get_logger(__name__)
+# The state DB's id of a stop adopted without a client id of ours: its venue order id.
+VENUE_ID_PREFIX = "venue-"
 
 # An entry the exchange does not know is given this long to appear before it is abandoned
 # (a request still in flight when we asked); it is never re-sent: the signal is stale by then.
@@ -58,7 +60,7 @@ class Reconciler:
         others = self.guard.detect_other_instance(waiting, first=not self.reconciled)
         entries = {it.client_id: await self._resolve_entry(it, held)
                    for it in self._unresolved_entries()}
-        adopted = self._adopt(held, [o for o in waiting if o.client_id not in others])
+        adopted = await self._adopt(held, [o for o in waiting if o.client_id not in others])
         positions = {pos.symbol: await self._check_position(pos, held,
                                                             {o.client_id for o in waiting})
                      for pos in self.store.open_positions(self.mode, self.venue)}
@@ -192,8 +194,8 @@ class Reconciler:
                     log.warning("orphan_cancel_failed", client_id=o.client_id, error=str(err))
         return tuple(canceled)
 
-    def _adopt(self, held: dict[str, ExchangePosition], waiting: list[OrderResult]
-               ) -> tuple[str, ...]:
+    async def _adopt(self, held: dict[str, ExchangePosition], waiting: list[OrderResult]
+                     ) -> tuple[str, ...]:
         """A held position protected by our own orders but missing from the DB (lost, replaced,
         or another instance's) is recorded as ours, keeping its stop and target. Returns the
         symbols adopted."""
@@ -206,10 +208,31 @@ class Reconciler:
             closing = side_for(ex.direction, closing=True)
             mine = [o for o in waiting if o.symbol == symbol and is_ours(o.client_id)
                     and o.side == closing and o.kind in ("stop", "target") and o.trigger]
+            if not mine and not self.broker.conditional_ids:
+                mine = await self._nameless_protection(ex, waiting)
             if mine:
                 self._adopt_one(ex, mine)
                 adopted.append(symbol)
         return tuple(adopted)
+
+    async def _nameless_protection(self, ex: ExchangePosition, waiting: list[OrderResult]
+                                   ) -> list[OrderResult]:
+        """On a venue whose stops carry no client id (BingX, Gate), a position whose last
+        opening fill is our entry is ours: its waiting closing stops and targets are taken up,
+        under an id made of the venue's order id. [] when the entry is not ours or unreadable."""
+        try:
+            entries = await self.broker.recent_entries(ex.symbol)
+        except (TransientExchangeError, PermanentExchangeError) as err:
+            log.warning("adoption_entries_unreadable", symbol=ex.symbol, error=str(err)[:200])
+            return []
+        opening = side_for(ex.direction)
+        last = next((o for o in entries if o.side == opening), None)
+        if last is None or not is_ours(last.client_id):
+            return []
+        closing = side_for(ex.direction, closing=True)
+        return [replace(o, client_id=f"{VENUE_ID_PREFIX}{o.exchange_id}") for o in waiting
+                if o.symbol == ex.symbol and not o.client_id and o.exchange_id
+                and o.side == closing and o.kind in ("stop", "target") and o.trigger]
 
     def _adopt_one(self, ex: ExchangePosition, mine: list[OrderResult]) -> None:
         """Record `ex` with the levels of its protective orders and announce it."""

@@ -183,6 +183,14 @@ from .harness_gate import GateHarness  # noqa: E402 - registered beside the othe
 
 HARNESSES["gate"] = GateHarness
 
+from .harness_kucoin import KucoinHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["kucoin"] = KucoinHarness
+
+from .harness_bitget import BitgetHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["bitget"] = BitgetHarness
+
 from .harness_bingx import BingxHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["bingx"] = BingxHarness

@@ -10,7 +10,7 @@ from app import banner, components
 from exchanges.errors import PermanentExchangeError
 from exchanges.gate import GATE, contract, oldest_served, stop_or_target, to_base, to_contracts
 from exchanges.gate_client import HistoryOutOfReach
-from exchanges.port import PositionModeError
+from exchanges.port import OrderIntent, PositionModeError
 from exchanges.registry import get_venue
 from tests.config_env import load, problems
 from tests.fakes.gate import DEMO_API_KEY, DEMO_SECRET, FUT, FakeGate
@@ -99,15 +99,20 @@ async def test_orders_carry_t_ids_in_whole_contracts_and_stops_are_price_orders(
         assert sent["text"] == "t-chxentry1e" and sent["size"] == 3
         stop = await broker.protective_order("BTC/USDT", "sell", "stop", 49_000.0, "chxzab12s")
         assert (stop.kind, stop.trigger, stop.client_id) == ("stop", 49_000.0, "chxzab12s")
-        await broker.protective_order("BTC/USDT", "sell", "target", 52_000.0, "chxzab12t")
+        target = await broker.protective_order("BTC/USDT", "sell", "target", 52_000.0,
+                                               "chxzab12t")
         waiting = await broker.open_protective()
         assert sorted((o.kind, o.trigger, o.client_id) for o in waiting) == [
             ("stop", 49_000.0, "chxzab12s"), ("target", 52_000.0, "chxzab12t")]
-        await broker.cancel_protective("BTC/USDT", "chxzab12t")
+        # Price orders keep no id of ours: found and cancelled by Gate's id recorded at placement.
+        await broker.cancel_protective("BTC/USDT", "chxzab12t", target.exchange_id)
         fake.candle("BTC_USDT", 50_000, 48_000, 48_500)
-        found = await broker.find_order("BTC/USDT", "chxzab12s", conditional=True)
+        by_id = OrderIntent("chxzab12s", "BTC/USDT", "sell", None, 0, stop.exchange_id, "stop",
+                            49_000.0)
+        found = await broker.find_order("BTC/USDT", "chxzab12s", True, by_id)
         assert found is not None and found.status.value == "filled"
-        assert await broker.find_order("BTC/USDT", "chxnothere", conditional=True) is None
+        lost = OrderIntent("chxnothere", "BTC/USDT", "sell", None, 0, None, "stop", 47_000.0)
+        assert await broker.find_order("BTC/USDT", "chxnothere", True, lost) is None
     finally:
         await broker.close()
 
@@ -169,3 +174,29 @@ async def test_a_price_order_listed_without_its_text_keeps_the_id_this_process_s
         assert waiting.client_id == "chxzab12s"
     finally:
         await broker.close()
+
+
+async def test_after_a_lost_state_db_a_hand_opened_position_with_its_own_stop_is_not_adopted(
+        fake, tmp_path):
+    """Price orders carry no id of ours, so a position is proved the daemon's by its entry's
+    id: one opened by hand, with a stop set by hand, stays the user's."""
+    from store import Store
+
+    fake.h_post_order({"contract": "BTC_USDT", "size": 3, "price": "0", "tif": "ioc",
+                       "text": "web"})
+    fake.h_post_price_order({"initial": {"contract": "BTC_USDT", "size": -3, "price": "0",
+                                         "tif": "ioc", "reduce_only": True, "text": "web"},
+                             "trigger": {"price_type": 0, "price": "45000", "rule": 2}})
+    settings = _settings(fake)
+    store = Store(tmp_path / "state.db")
+    broker = components.trading(settings, backoff_s=0.01, rate_limit=False)
+    manager = components.position_manager(settings, store, broker)
+    try:
+        await manager.start(["BTC/USDT"])   # reconciles
+        report = await manager.reconcile()
+        assert store.open_positions() == [] and report.adopted == ()
+        assert report.foreign == ("BTC/USDT",)
+        assert len(fake.open_price_orders("BTC_USDT")) == 1   # the user's stop untouched
+    finally:
+        await manager.close_session()
+        store.close()

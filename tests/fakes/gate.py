@@ -32,7 +32,8 @@ Venue rules the fake keeps (docs unless marked):
 - text, the client id: "t-" + at most 28 of [0-9A-Za-z_.-] (else INVALID_PARAM_VALUE), or
   web/api/app. A reused text is NOT refused: the later order wins the lookup. GET
   /orders/{text} finds an order while open and for an hour after it ends (ORDER_NOT_FOUND).
-- Price-triggered orders: initial {contract, size, price, tif, text, reduce_only}, trigger
+- Price-triggered orders: initial {contract, size, price, tif, text, reduce_only} (text: "How
+  the order was created: web, api, app", so an id sent in it is answered as "api"), trigger
   {price_type, price, rule}: rule 1 fires at last >= price, rule 2 at <=. A trigger already
   crossed is refused: rule 1 AUTO_TRIGGER_PRICE_GREATE_LAST ("Trigger.Price must > last_price"),
   rule 2 AUTO_TRIGGER_PRICE_LESS_LAST. Their own lookups take only the numeric id; listing needs
@@ -497,7 +498,9 @@ class FakeGate:
                  "finish_time": 0, "trade_id": 0, "status": "open", "reason": "",
                  "initial": {"contract": name, "size": size,
                              "price": str(initial.get("price", "0")),
-                             "tif": initial.get("tif", "gtc"), "text": text,
+                             # Documented as how the order was made (web, api, app): an
+                             # id sent in it is not kept.
+                             "tif": initial.get("tif", "gtc"), "text": "api",
                              "is_reduce_only": bool(initial.get("reduce_only")),
                              "is_close": bool(initial.get("close"))},
                  "trigger": {"strategy_type": 0, "price_type": int(trigger.get("price_type", 0)),
