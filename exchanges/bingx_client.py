@@ -11,8 +11,9 @@ caller.
   closes; a hedge-mode account is refused at start;
 - stops and targets are reduce-only STOP_MARKET / TAKE_PROFIT_MARKET orders of the position's
   size, triggered by the mark price. BingX keeps no client id on them: they are found and
-  cancelled by BingX's order id recorded at placement (the base class), and read back with the
-  id this process placed them with, else none;
+  cancelled by BingX's order id recorded at placement (the base class) and read back nameless;
+  after a lost state DB, the position's entry (GET /trade/allOrders, its id read again by
+  orderId where the listing leaves it out) is what proves the position the daemon's;
 - pending stops (or targets) may not add up to more than the position: placing one first
   cancels the waiting ones of the same kind and side on the symbol (replace = cancel first), so
   an adopted position, or a re-placed stop, never fails on a stop already covering it;
@@ -28,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any
 
 import structlog
 
@@ -37,7 +38,7 @@ from domain.timeframe import timeframe_ms
 
 from .bingx import ONE_WAY, STALE_TIMESTAMP, kind_of, swap_id
 from .ccxt_market_data import CcxtMarketData
-from .ccxt_trading import CcxtTrading
+from .ccxt_trading import RECENT_ORDERS, CcxtTrading
 from .errors import ExchangeUnavailable, PermanentExchangeError, TransientExchangeError, reason_of
 from .ohlcv import Rows
 from .port import Direction, ExchangePosition, ExitFill, OrderResult, OrderStatus
@@ -91,9 +92,6 @@ class BingxTrading(CcxtTrading):
     """BingX USDT-M swaps: one-way orders, nameless stops found by BingX's order id."""
 
     one_way_where = HEDGE_WHERE
-    # BingX's order id -> the client id this process placed that stop or target with, shared
-    # by the process's instances (BingX lists them without it). A new process knows none.
-    _placed: ClassVar[dict[tuple[str, str], str]] = {}
 
     def _client_class(self) -> type:
         return swap_client(self.venue.ccxt_id)
@@ -104,9 +102,6 @@ class BingxTrading(CcxtTrading):
     def _is_clock_error(self, error: Exception) -> bool:
         return super()._is_clock_error(error) or f'"code":{STALE_TIMESTAMP}' in \
             str(error).replace(" ", "")
-
-    def _host(self) -> str:
-        return str(self.exchange.urls["api"]["swap"])
 
     async def _prepare(self, symbol: str) -> None:
         """Margin mode, then the one-way (BOTH) leverage; 'already so' counts as success."""
@@ -165,8 +160,6 @@ class BingxTrading(CcxtTrading):
                             order_id=o.exchange_id, trigger=o.trigger)
                 await self._cancel(o.exchange_id, symbol)
         placed = await super().protective_order(symbol, side, kind, trigger, client_id)
-        if placed.exchange_id:
-            self._placed[(self._host(), placed.exchange_id)] = client_id
         return dataclasses.replace(placed, side=side, kind=kind, trigger=trigger)
 
     async def _fetch_order(self, order_id: str | None, symbol: str,
@@ -217,13 +210,32 @@ class BingxTrading(CcxtTrading):
         return kind_of((o.get("info") or {}).get("type"))
 
     def _order(self, o: Mapping[str, Any], symbol: str) -> OrderResult:
-        """Our OrderResult; a stop or target is named by the id this process placed it with,
-        else left nameless (BingX keeps none on it)."""
+        """Our OrderResult; a stop or target is nameless (BingX keeps no client id on it, and
+        none is made up here: the trading layer names it by the venue id it recorded)."""
         result = super()._order(o, symbol)
-        if result.kind is None:
-            return result
-        placed = self._placed.get((self._host(), result.exchange_id or ""), "")
-        return dataclasses.replace(result, client_id=placed)
+        return dataclasses.replace(result, client_id="") if result.kind else result
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's last filled orders, newest first (GET /trade/allOrders, whose `limit`
+        ccxt does not send); the newest of each side read again by its id when the listing
+        leaves its clientOrderId out (the documented listing has none)."""
+        raw = await self._call(lambda: self.exchange.swapV2PrivateGetTradeAllOrders(
+            {"symbol": swap_id(symbol), "limit": RECENT_ORDERS}), read=True)
+        data = raw.get("data") or {}
+        rows = data.get("orders") or [] if isinstance(data, Mapping) else []
+        rows = sorted(rows, key=lambda r: int(r.get("updateTime") or r.get("time") or 0),
+                      reverse=True)
+        market = self.exchange.market(self.venue.ccxt_symbol(symbol))
+        found = [self._order(self.exchange.parse_order(r, market), symbol) for r in rows]
+        out, named = [], set()
+        for o in found:
+            if o.status is not OrderStatus.FILLED:
+                continue
+            if not o.client_id and not o.kind and o.side not in named and o.exchange_id:
+                o = await self._fetch_order(o.exchange_id, symbol, {}) or o
+            named.add(o.side)
+            out.append(o)
+        return out
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """Open one-way positions by our symbol: BOTH with a signed amount (or LONG/SHORT)."""

@@ -126,7 +126,6 @@ async def test_stops_are_nameless_and_found_and_cancelled_by_bingxs_id(fake):
         sent = fake.calls("POST", ORDER)[-1]
         assert sent["type"] == "STOP_MARKET" and sent["reduceOnly"] == "true"
         assert "clientOrderId" not in sent and "trigger" not in sent
-        BingxTrading._placed.clear()  # a new process: nothing placed by it
         [waiting] = await broker.open_protective()
         assert waiting.client_id == "" and waiting.exchange_id == stop.exchange_id
         intent = OrderIntent("chxzab12s", "BTC/USDT", "sell", None, 0, None, "stop", 49_000.0)
@@ -208,5 +207,18 @@ async def test_a_margin_mode_bingx_will_not_switch_stops_the_start_saying_what_t
     try:
         with pytest.raises(PermanentExchangeError, match="set MARGIN_MODE to the mode it has"):
             await broker.start(["BTC/USDT"])
+    finally:
+        await broker.close()
+
+
+async def test_the_entry_that_proves_a_position_is_read_again_for_its_id(fake):
+    broker = await _trading(fake)
+    try:
+        await broker.market_order("BTC/USDT", "buy", 0.002, "chxentry5e")
+        await broker.protective_order("BTC/USDT", "sell", "stop", 49_000.0, "chxzab12s")
+        [newest, *_] = await broker.recent_entries("BTC/USDT")
+        assert (newest.client_id, newest.side) == ("chxentry5e", "buy")
+        [listing] = fake.calls("GET", SWAP + "/v2/trade/allOrders")
+        assert listing["limit"] == "20"
     finally:
         await broker.close()

@@ -14,7 +14,8 @@ endpoints: fetch_time -> GET /openApi/swap/v2/server/time; load_markets (swap on
 /openApi/swap/v2/trade/order; fetch_open_orders -> /openApi/swap/v2/trade/openOrders;
 fetch_position_mode -> GET /openApi/swap/v1/positionSide/dual; set_margin_mode -> POST
 /openApi/swap/v2/trade/marginType; set_leverage -> POST /openApi/swap/v2/trade/leverage;
-fetch_positions -> /openApi/swap/v2/user/positions; fetch_balance -> /openApi/swap/v3/user/balance.
+fetch_positions -> /openApi/swap/v2/user/positions; fetch_balance -> /openApi/swap/v3/user/balance;
+fetch_closed_orders -> /openApi/swap/v2/trade/allOrders.
 
 Venue rules the fake keeps (docs unless marked):
 - Every answer is {"code": 0, "msg": "", "data": ...}; a business error is a non-zero code with
@@ -30,7 +31,9 @@ Venue rules the fake keeps (docs unless marked):
   reduceOnly "true" with nothing to reduce is 101205 "No position to close".
 - clientOrderId: 1-40 characters, stored lower-cased, only on LIMIT/MARKET orders (dropped on
   stops and targets); a reused one is refused (101481, marked: the code is ccxt's duplicate).
-  GET /trade/order finds an order by orderId or clientOrderId, else 80016 "order not exist".
+  GET /trade/order finds an order by orderId or clientOrderId, else 80016 "order not exist";
+  GET /trade/allOrders (limit default 500, at most 1000) lists the history newest first, its
+  documented fields holding no clientOrderId.
 - STOP_MARKET / TAKE_PROFIT_MARKET need quantity and stopPrice, trigger on the mark price
   (= the set price here). The pending stops (targets) of a side may not add up to more than the
   position (80001, marked: code not documented); a trigger already crossed is refused: a sell
@@ -395,6 +398,15 @@ class FakeBingX:
     def h_open_orders(self, p: dict) -> Any:
         return {"orders": self.open_orders(p.get("symbol"))}
 
+    def h_all_orders(self, p: dict) -> Any:
+        """Order history, newest first, without clientOrderId (not in the documented fields)."""
+        limit = int(p.get("limit") or 500)
+        if not 1 <= limit <= 1000:
+            raise BingxError(109400, "Invalid parameters, err: limit")
+        rows = [{k: v for k, v in o.items() if k != "clientOrderId"} for o in self.orders
+                if p.get("symbol") in (None, o["symbol"])]
+        return {"orders": rows[::-1][:limit]}
+
     def _contract(self, symbol: str) -> None:
         if symbol not in CONTRACTS:
             raise BingxError(109425, f"{symbol} not exist, please verify it")
@@ -445,4 +457,5 @@ ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", ORDER): ("h_get_order", True),
     ("DELETE", ORDER): ("h_cancel_order", True),
     ("GET", SWAP + "/v2/trade/openOrders"): ("h_open_orders", True),
+    ("GET", SWAP + "/v2/trade/allOrders"): ("h_all_orders", True),
 }
