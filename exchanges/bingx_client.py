@@ -39,7 +39,13 @@ from domain.timeframe import timeframe_ms
 from .bingx import ONE_WAY, STALE_TIMESTAMP, kind_of, swap_id
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import RECENT_ORDERS, CcxtTrading
-from .errors import ExchangeUnavailable, PermanentExchangeError, TransientExchangeError, reason_of
+from .errors import (
+    ExchangeUnavailable,
+    PermanentExchangeError,
+    TransientExchangeError,
+    reason_of,
+    venue_code,
+)
 from .ohlcv import Rows
 from .port import Direction, ExchangePosition, ExitFill, OrderResult, OrderStatus
 from .tagging import with_retry_after
@@ -100,8 +106,9 @@ class BingxTrading(CcxtTrading):
         return {**super()._client_config(timeout_s, rate_limit), "has": NO_CURRENCIES}
 
     def _is_clock_error(self, error: Exception) -> bool:
-        return super()._is_clock_error(error) or f'"code":{STALE_TIMESTAMP}' in \
-            str(error).replace(" ", "")
+        """ccxt's InvalidNonce, or 100421 (which ccxt raises as BadSymbol)."""
+        return super()._is_clock_error(error) or \
+            venue_code(error, self.venue.error_code_keys) == STALE_TIMESTAMP
 
     async def _prepare(self, symbol: str) -> None:
         """Margin mode, then the one-way (BOTH) leverage; 'already so' counts as success."""
