@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bingx import BINGX
 from .bitget import BITGET
 from .bybit import BYBIT
 from .gate import GATE
@@ -15,6 +16,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BYBIT,
     OKX,
     GATE,
+    BINGX,
     KUCOIN,
     BITGET,
 )}

@@ -190,3 +190,7 @@ HARNESSES["kucoin"] = KucoinHarness
 from .harness_bitget import BitgetHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["bitget"] = BitgetHarness
+
+from .harness_bingx import BingxHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["bingx"] = BingxHarness
