@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .binance import BINANCE
 from .bybit import BYBIT
+from .delta import DELTA
 from .okx import OKX
 from .venue import Venue
 
@@ -10,6 +11,7 @@ DEFAULT = BINANCE.name
 VENUES: dict[str, Venue] = {v.name: v for v in (
     BINANCE,
     BYBIT,
+    DELTA,
     OKX,
 )}
 

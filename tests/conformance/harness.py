@@ -178,3 +178,7 @@ HARNESSES["bybit"] = BybitHarness
 from .harness_okx import OkxHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["okx"] = OkxHarness
+
+from .harness_delta import DeltaHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["delta"] = DeltaHarness

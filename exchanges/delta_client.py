@@ -1,0 +1,303 @@
+"""Delta Exchange India behaviour over the generic classes (ccxt's `delta` class, India hosts).
+
+What differs from the generic path, and why:
+- hosts: ccxt's class knows only Delta Global; the India production and testnet hosts are set
+  here (urls api/test), so the sandbox switch reaches the India testnet;
+- a User-Agent names the library: Delta's CDN refuses requests without one (403);
+- market data pacing: 20,000 weight per 5 minutes, a candle request weighs 3 (22/s): ccxt's
+  300 ms spacing is replaced by 50 ms (20 requests/s);
+- sizes are whole contracts of `contract_value` base units: converted at this boundary;
+- ccxt does not translate stopLoss/takeProfit/trigger params for Delta: stops and targets are
+  reduce-only market orders with Delta's own stop_order_type + stop_price (last traded price);
+- GET /v2/positions/margined (ccxt's fetch_positions) may lag ~10 s and reports shorts as
+  negative contracts: positions are read from the real-time GET /v2/positions per product;
+- cancel by client id is Delta's DELETE /v2/orders {client_order_id, product_id} (ccxt's
+  cancel_order needs the numeric id);
+- open stops are the active orders (states open,pending) carrying a stop_order_type;
+- a lookup answered 404 means no such order (ccxt leaves it a generic error);
+- Delta has no hedge mode (nothing to switch); margin mode is the account's (isolated, cross or
+  portfolio): a mode other than MARGIN_MODE is refused at start with the switch to make;
+- a client id reused is not documented as refused: a market order's id is sent once by this
+  process, an ambiguous answer is resolved by looking the id up.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from domain.checks import CheckLine
+
+from .ccxt_fills import CcxtTrade
+from .ccxt_lean import ccxt
+from .ccxt_market_data import CcxtMarketData
+from .ccxt_trading import CcxtTrading
+from .delta import (
+    DEMO_HOST,
+    PRODUCTION_HOST,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    USER_AGENT,
+    margin_mode_ok,
+    to_base,
+    to_contracts,
+)
+from .errors import (
+    ExchangeUnavailable,
+    PermanentExchangeError,
+    Rejected,
+    TransientExchangeError,
+)
+from .port import Direction, ExchangePosition, MarketRules, OrderResult
+from .tagging import with_retry_after
+from .venue import Reason
+
+log = structlog.get_logger(__name__)
+
+DATA_RATE_LIMIT_MS = 50  # 20 candle requests/s x weight 3 = 60 < 20,000 / 300 s
+ACTIVE_STATES = "open,pending"  # a waiting stop is 'pending' until it triggers
+TRIGGER_METHOD = "last_traded_price"
+KINDS = {STOP_LOSS: "stop", TAKE_PROFIT: "target"}
+
+
+def india_urls() -> dict[str, Any]:
+    """ccxt urls for Delta India: production as 'api', the India testnet as 'test'."""
+    prod, demo = f"https://{PRODUCTION_HOST}", f"https://{DEMO_HOST}"
+    return {"api": {"public": prod, "private": prod},
+            "test": {"public": demo, "private": demo}}
+
+
+def delta_class() -> type:
+    """ccxt's delta class (errors tagged) whose 404 on an order lookup is OrderNotFound."""
+    base: Any = with_retry_after("delta")
+
+    class DeltaIndia(base):
+        def handle_errors(self, code, reason, url, method, headers, body, response,
+                          request_headers, request_body):
+            if code == 404 and "/orders" in url:
+                try:
+                    return super().handle_errors(code, reason, url, method, headers, body,
+                                                 response, request_headers, request_body)
+                except ccxt.ExchangeError as e:
+                    if type(e) is ccxt.ExchangeError:  # a label ccxt does not know
+                        raise ccxt.OrderNotFound(str(e)) from e
+                    raise
+                raise ccxt.OrderNotFound(f"delta {body}")
+            return super().handle_errors(code, reason, url, method, headers, body, response,
+                                         request_headers, request_body)
+
+    DeltaIndia.__name__ = DeltaIndia.__qualname__ = "delta"
+    return DeltaIndia
+
+
+def _india_config(config: dict[str, Any]) -> dict[str, Any]:
+    config["urls"] = india_urls()
+    config["userAgent"] = USER_AGENT
+    return config
+
+
+class DeltaMarketData(CcxtMarketData):
+    """Delta India candles, paced at the documented weight budget."""
+
+    def _client_class(self) -> type:
+        return delta_class()
+
+    def _client_config(self) -> dict[str, Any]:
+        config = _india_config(super()._client_config())
+        config["rateLimit"] = DATA_RATE_LIMIT_MS
+        return config
+
+
+def _kind(info: Mapping[str, Any]) -> str | None:
+    return KINDS.get(str(info.get("stop_order_type") or ""))
+
+
+class DeltaTrading(CcxtTrading):
+    """Delta India perpetuals: contracts, stop orders, real-time positions, account margin."""
+
+    one_way_where = " (Delta has one-way positions only)"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sent: set[str] = set()  # market orders' client ids sent by this process
+
+    def _client_class(self) -> type:
+        return delta_class()
+
+    def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
+        return _india_config(super()._client_config(timeout_s, rate_limit))
+
+    def _is_clock_error(self, error: Exception) -> bool:
+        """ccxt signs with the host's seconds (no offset applied): resending cannot help."""
+        return False
+
+    def _product_id(self, symbol: str) -> int:
+        return int(self._market(symbol)["numericId"])
+
+    def _contract_value(self, symbol: str) -> float:
+        return float(self._market(symbol).get("contractSize") or 1.0)
+
+    # -- start ------------------------------------------------------------------------------
+    async def _require_one_way(self, symbols: list[str]) -> None:
+        """Delta keeps one net position per product: there is no hedge mode to refuse."""
+
+    async def _margin_mode(self) -> str:
+        profile = await self._call(lambda: self.exchange.private_get_profile(), read=True)
+        return str((profile.get("result") or {}).get("margin_mode") or "isolated")
+
+    async def _prepare(self, symbol: str) -> None:
+        """Refuse an account whose margin mode is not MARGIN_MODE; set the leverage."""
+        mode = await self._margin_mode()
+        if not margin_mode_ok(self.config.margin_mode, mode):
+            raise PermanentExchangeError(
+                f"the {self.venue.label} account is in {mode} margin; switch it to "
+                f"{self.config.margin_mode} margin on Delta (Margin mode in the trading page) or "
+                f"set MARGIN_MODE to match, then restart")
+        s = self.venue.ccxt_symbol(symbol)
+        leverage = self.config.leverage
+        await self._unless_unchanged(lambda: self.exchange.set_leverage(leverage, s))
+        log.info("symbol_prepared", venue=self.venue.name, symbol=symbol,
+                 product=self._market(symbol)["id"], margin_mode=mode, leverage=leverage)
+
+    def _market_rules(self, symbol: str, tiers: list[dict[str, Any]]) -> MarketRules:
+        """One contract is the step and the minimum; ccxt's cost minimum is a size, not USD."""
+        rules = super()._market_rules(symbol, tiers)
+        cv = self._contract_value(symbol)
+        return dataclasses.replace(rules, step=cv, min_qty=cv, min_notional=0.0)
+
+    # -- orders -----------------------------------------------------------------------------
+    def _contracts(self, symbol: str, quantity: float) -> int:
+        contracts = to_contracts(quantity, self._contract_value(symbol))
+        if contracts < 1:
+            raise Rejected(f"{quantity:g} {symbol} is less than one {self.venue.label} contract",
+                           reason=Reason.INVALID_ORDER)
+        return contracts
+
+    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
+                           reduce_only: bool = False, ref_price: float | None = None
+                           ) -> OrderResult:
+        """A market order, sent at most once per client id, looked up when not yet filled."""
+        if client_id in self._sent:
+            # Delta does not document refusing a reused id: a second send could fill twice.
+            raise TransientExchangeError(f"{client_id} was sent already; it is looked up, "
+                                         "never re-sent")
+        amount = self._contracts(symbol, quantity)
+        params = self._entry_params(client_id, reduce_only)
+        self._sent.add(client_id)
+        o = await self._call(lambda: self.exchange.create_order(
+            self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
+        placed = self._order(o, symbol)
+        if placed.filled:
+            return placed
+        try:  # an answer before the match: ask once for the fill
+            return await self.find_order(symbol, client_id, conditional=False) or placed
+        except ExchangeUnavailable as e:
+            log.warning("order_lookup_after_place_failed", client_id=client_id, error=str(e))
+            return placed
+
+    def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
+        """Delta's own stop order fields (ccxt's unified stopLossPrice is not translated)."""
+        return {"stop_order_type": STOP_LOSS if kind == "stop" else TAKE_PROFIT,
+                "stop_price": f"{trigger:.10g}",
+                "stop_trigger_method": TRIGGER_METHOD, "reduceOnly": True,
+                "clientOrderId": self._ids.wire(client_id)}
+
+    async def _protective_amount(self, symbol: str) -> float | None:
+        size, _ = await self._real_time(symbol)
+        return float(abs(size)) if size else None
+
+    async def _real_time(self, symbol: str) -> tuple[int, float]:
+        """(signed contracts, entry price) from the real-time GET /v2/positions."""
+        pid = self._product_id(symbol)
+        raw = await self._call(lambda: self.exchange.private_get_positions(
+            {"product_id": pid}), read=True)
+        result = raw.get("result") or {}
+        return int(float(result.get("size") or 0)), float(result.get("entry_price") or 0)
+
+    async def protective_order(self, symbol: str, side: str, kind: str, trigger: float,
+                               client_id: str) -> OrderResult:
+        """A reduce-only stop order closing the position at `trigger` (kind and trigger are
+        what was asked when the answer leaves them out)."""
+        placed = await super().protective_order(symbol, side, kind, trigger, client_id)
+        return dataclasses.replace(placed, side=placed.side or side, kind=placed.kind or kind,
+                                   trigger=placed.trigger or trigger)
+
+    async def cancel_protective(self, symbol: str, client_id: str) -> None:
+        """DELETE /v2/orders by client_order_id; already gone is fine."""
+        body = {"client_order_id": self._ids.wire(client_id),
+                "product_id": self._product_id(symbol)}
+        try:
+            await self._call(lambda: self.exchange.private_delete_orders(body), read=True)
+        except PermanentExchangeError as e:
+            if getattr(e, "reason", None) is not Reason.NOT_FOUND:
+                raise
+
+    async def open_protective(self) -> list[OrderResult]:
+        """Every waiting stop and target: active orders carrying a stop_order_type."""
+        orders = await self._call(lambda: self.exchange.fetch_open_orders(
+            None, None, None, {"states": ACTIVE_STATES}), read=True)
+        return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders
+                if _kind(o.get("info") or {}) and "/" in str(o.get("symbol"))]
+
+    def _kind(self, o: Mapping[str, Any]) -> str | None:
+        return _kind(o.get("info") or {})
+
+    def _order(self, o: Mapping[str, Any], symbol: str) -> OrderResult:
+        """Our OrderResult; a stop's trigger is Delta's stop_price."""
+        result = super()._order(o, symbol)
+        info = o.get("info") or {}
+        stop = info.get("stop_price")
+        if stop and not result.trigger:
+            result = dataclasses.replace(result, trigger=float(stop))
+        return result
+
+    # -- account ----------------------------------------------------------------------------
+    async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
+        """Open positions of `symbols` from the real-time endpoint (the margined list lags)."""
+        known = [s for s in symbols if self.venue.ccxt_symbol(s) in self.exchange.markets]
+        sizes = await asyncio.gather(*(self._real_time(s) for s in known))
+        out = {}
+        for symbol, (size, entry) in zip(known, sizes, strict=True):
+            if size:
+                out[symbol] = ExchangePosition(
+                    symbol, Direction.LONG if size > 0 else Direction.SHORT,
+                    to_base(size, self._contract_value(symbol)), entry)
+        return out
+
+    def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
+                   direction: Direction) -> float:
+        """The generic PnL is in contracts: scaled by the contract value."""
+        pnl = super()._trade_pnl(closing, entry, direction)
+        first = (closing or entry or [{}])[0]
+        market = self.exchange.markets.get(first.get("symbol") or "") or {}
+        return pnl * float(market.get("contractSize") or 1.0)
+
+    async def check(self) -> list[CheckLine]:
+        """Authentication, balance, host, position mode (one-way only) and margin mode."""
+        out: list[CheckLine] = []
+        try:
+            bal = await self.balance()
+        except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
+            return [CheckLine("trading authentication", False, str(e)[:200])]
+        host = self.exchange.urls["api"]["private"]
+        out.append(CheckLine("trading authentication", True,
+                             f"{self.mode} keys accepted by {host}"))
+        out.append(CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
+                                             f"({bal.free:g} available)"))
+        out.append(CheckLine("position mode", True, "one-way (Delta has no hedge mode)"))
+        try:
+            mode = await self._margin_mode()
+            ok = margin_mode_ok(self.config.margin_mode, mode)
+            out.append(CheckLine("margin mode", ok, f"{mode}" if ok else
+                                 f"{mode}: switch the account to {self.config.margin_mode} "
+                                 "margin on Delta, or set MARGIN_MODE to match"))
+        except Exception as e:  # noqa: BLE001 - one failed probe line, the others still run
+            out.append(CheckLine("margin mode", False, str(e)[:200]))
+        return out
+
+
+MarketData = DeltaMarketData
+Trading = DeltaTrading
