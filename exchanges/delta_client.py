@@ -185,7 +185,8 @@ class DeltaTrading(CcxtTrading):
             raise TransientExchangeError(f"{client_id} was sent already; it is looked up, "
                                          "never re-sent")
         amount = self._contracts(symbol, quantity)
-        params = self._entry_params(client_id, reduce_only)
+        # The documented `size` is an integer; ccxt would send its precision's string.
+        params = {**self._entry_params(client_id, reduce_only), "size": amount}
         self._sent.add(client_id)
         o = await self._call(lambda: self.exchange.create_order(
             self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
@@ -221,7 +222,13 @@ class DeltaTrading(CcxtTrading):
                                client_id: str) -> OrderResult:
         """A reduce-only stop order closing the position at `trigger` (kind and trigger are
         what was asked when the answer leaves them out)."""
-        placed = await super().protective_order(symbol, side, kind, trigger, client_id)
+        amount = await self._protective_amount(symbol)
+        if amount is None:
+            raise PermanentExchangeError(f"no {symbol} position to protect")
+        params = {**self._protective_params(kind, trigger, client_id), "size": int(amount)}
+        o = await self._call(lambda: self.exchange.create_order(
+            self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
+        placed = self._order(o, symbol)
         return dataclasses.replace(placed, side=placed.side or side, kind=placed.kind or kind,
                                    trigger=placed.trigger or trigger)
 

@@ -16,7 +16,7 @@ KINDS = {"stop_loss_order": "stop", "take_profit_order": "target"}
 
 
 def _is_entry(p: Any) -> bool:
-    return isinstance(p, dict) and not str(p.get("reduce_only")).lower() == "true" \
+    return isinstance(p, dict) and str(p.get("reduce_only")).lower() != "true" \
         and not p.get("stop_order_type")
 
 

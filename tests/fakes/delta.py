@@ -468,9 +468,10 @@ class FakeDelta:
     def h_place(self, p: dict, path: str) -> dict:
         pr = self._product(p)
         size, side = p.get("size"), p.get("side")
-        if not isinstance(size, int) and not (isinstance(size, str) and size.isdigit()):
-            raise DeltaError("bad_schema", 400, {"schema_errors": [{"param": "size"}]})
-        size = int(size)
+        if not isinstance(size, int) or isinstance(size, bool):  # documented as an integer
+            raise DeltaError("bad_schema", 400, {"schema_errors": [
+                {"code": "validation_error", "message": "size must be an integer",
+                 "param": "size"}]})
         cid = p.get("client_order_id")
         if side not in ("buy", "sell") or size < 1 or (
                 cid is not None and not CLIENT_ID.match(str(cid))):
