@@ -70,12 +70,33 @@ def india_urls() -> dict[str, Any]:
             "test": {"public": demo, "private": demo}}
 
 
+def reset_after_s(headers: Mapping[str, Any] | None) -> float | None:
+    """Seconds until the rate-limit window resets, from X-RATE-LIMIT-RESET (milliseconds)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "x-rate-limit-reset":
+            try:
+                return max(0.0, float(value) / 1000)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 def delta_class() -> type:
     """ccxt's delta class (errors tagged) whose 404 on an order lookup is OrderNotFound."""
     base: Any = with_retry_after("delta")
 
     class DeltaIndia(base):
         def handle_errors(self, code, reason, url, method, headers, body, response,
+                          request_headers, request_body):
+            try:
+                return self._delta_errors(code, reason, url, method, headers, body, response,
+                                          request_headers, request_body)
+            except ccxt.BaseError as e:
+                if getattr(e, "retry_after_s", None) is None:
+                    e.retry_after_s = reset_after_s(headers)
+                raise
+
+        def _delta_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
             if code == 404 and "/orders" in url:
                 try:

@@ -17,8 +17,13 @@ from exchanges.delta import (
     to_base,
     to_contracts,
 )
-from exchanges.errors import AuthError, PermanentExchangeError, Rejected, TransientExchangeError
-from exchanges.errors import translate
+from exchanges.errors import (
+    AuthError,
+    PermanentExchangeError,
+    Rejected,
+    TransientExchangeError,
+    translate,
+)
 from exchanges.port import Direction
 from exchanges.registry import get_venue
 from exchanges.venue import Reason
