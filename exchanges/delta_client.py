@@ -17,6 +17,7 @@ What differs from the generic path, and why:
 - a lookup answered 404 means no such order (ccxt leaves it a generic error);
 - Delta has no hedge mode (nothing to switch); margin mode is the account's (isolated, cross or
   portfolio): a mode other than MARGIN_MODE is refused at start with the switch to make;
+- a fill's created_at has whole seconds: the closing fills are asked from the second before;
 - a client id reused is not documented as refused: a market order's id is sent once by this
   process, an ambiguous answer is resolved by looking the id up.
 """
@@ -51,7 +52,7 @@ from .errors import (
     Rejected,
     TransientExchangeError,
 )
-from .port import Direction, ExchangePosition, MarketRules, OrderResult
+from .port import Direction, ExchangePosition, ExitFill, MarketRules, OrderResult
 from .tagging import with_retry_after
 from .venue import Reason
 
@@ -294,6 +295,12 @@ class DeltaTrading(CcxtTrading):
                     symbol, Direction.LONG if size > 0 else Direction.SHORT,
                     to_base(size, self._contract_value(symbol)), entry)
         return out
+
+    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
+                           ) -> ExitFill | None:
+        """A fill's created_at has whole seconds: ask from the second before `since_ms`, so
+        ccxt's since filter cannot drop a fill of the same second."""
+        return await super().closing_fill(symbol, direction, since_ms - since_ms % 1000 - 1000)
 
     def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
                    direction: Direction) -> float:

@@ -195,3 +195,15 @@ async def test_production_keys_are_refused_by_the_testnet():
     finally:
         await broker.close()
         await fake.stop()
+
+
+async def test_the_closing_fill_is_in_base_units_with_pnl_and_fees_in_usd(delta):
+    fake, broker = delta
+    since = int(__import__("time").time() * 1000) - 1000
+    await broker.market_order("BTC/USDT", "buy", 0.004, "e4")
+    fake.set_price("BTCUSD", 51_000.0)
+    await broker.market_order("BTC/USDT", "sell", 0.004, "x4", reduce_only=True)
+    fill = await broker.closing_fill("BTC/USDT", Direction.LONG, since)
+    assert fill is not None and fill.price == 51_000.0
+    assert fill.quantity == pytest.approx(0.004) and fill.pnl == pytest.approx(4.0)
+    assert fill.fees == pytest.approx(0.004 * 50_000 * 0.0005 + 0.004 * 51_000 * 0.0005)

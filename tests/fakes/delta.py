@@ -43,7 +43,8 @@ Venue rules the fake keeps:
   traded price, stop first when a candle spans both; reduce-only orders never grow a position
   and are cancelled when it is flat. A stop already crossed is refused (invalid_stop_price).
 - Positions: GET /v2/positions?product_id is real time; GET /v2/positions/margined may lag
-  (`margined_lag_s`, "up to 10 secs" in the docs).
+  (`margined_lag_s`, "up to 10 secs" in the docs). Fills carry created_at in ISO 8601 to the
+  second (ccxt's recorded answer) and filter on start_time (microseconds).
 
 ccxt 4.5.90 exception of each answer (pinned by tests/fakes/test_delta_fake.py):
     answer (HTTP)                              ccxt exception
@@ -548,7 +549,8 @@ class FakeDelta:
         self.fills.append({"id": next(self._ids), "order_id": str(order["id"]),
                            "client_order_id": order["client_order_id"], "side": order["side"],
                            "size": size, "price": _num(price), "role": "taker",
-                           "commission": _num(fee), "created_at": str(self.wall_ms() * 1000),
+                           "commission": _num(fee), "created_at": _iso_s(self.wall_ms()),
+                           "timestamp_us": self.wall_ms() * 1000,
                            "product_id": pr.id, "product_symbol": pr.symbol,
                            "product": {"id": pr.id, "symbol": pr.symbol,
                                        "settling_asset": {"symbol": "USD"}},
@@ -610,7 +612,12 @@ class FakeDelta:
         ids = {int(x) for x in str(p.get("product_ids") or "").split(",") if x}
         since = int(p.get("start_time") or 0)
         return [f for f in self.fills if (not ids or f["product_id"] in ids)
-                and int(f["created_at"]) >= since][::-1]
+                and f["timestamp_us"] >= since][::-1]
+
+
+def _iso_s(ms: int) -> str:
+    """A fill's created_at as ccxt's recorded answers show it: ISO 8601, whole seconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
 
 
 def _origin(resolution: str) -> int:
