@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import structlog
@@ -82,6 +83,7 @@ def reset_after_s(headers: Mapping[str, Any] | None) -> float | None:
     return None
 
 
+@cache
 def delta_class() -> type:
     """ccxt's delta class (errors tagged) whose 404 on an order lookup is OrderNotFound."""
     base: Any = with_retry_after("delta")
@@ -99,7 +101,7 @@ def delta_class() -> type:
 
         def _delta_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
-            if code == 404 and "/orders" in url:
+            if code == 404 and method == "GET" and "/orders/" in url:
                 try:
                     return super().handle_errors(code, reason, url, method, headers, body,
                                                  response, request_headers, request_body)

@@ -207,3 +207,22 @@ async def test_the_closing_fill_is_in_base_units_with_pnl_and_fees_in_usd(delta)
     assert fill is not None and fill.price == 51_000.0
     assert fill.quantity == pytest.approx(0.004) and fill.pnl == pytest.approx(4.0)
     assert fill.fees == pytest.approx(0.004 * 50_000 * 0.0005 + 0.004 * 51_000 * 0.0005)
+
+
+async def test_a_rate_limit_is_rate_limited_with_the_reset_as_the_pause():
+    from exchanges.delta_client import delta_class
+    from exchanges.errors import RateLimited
+    from exchanges.urls import override_hosts
+
+    fake = FakeDelta()
+    ex = delta_class()({"enableRateLimit": False})
+    override_hosts(ex, await fake.start())
+    fake.rate_limit("/v2/tickers")
+    try:
+        with pytest.raises(ccxt.BaseError) as caught:
+            await ex.fetch_tickers()
+        error = translate(caught.value, DELTA)
+        assert isinstance(error, RateLimited) and error.retry_after_s == 1.0
+    finally:
+        await ex.close()
+        await fake.stop()

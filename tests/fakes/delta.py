@@ -54,7 +54,8 @@ ccxt 4.5.90 exception of each answer (pinned by tests/fakes/test_delta_fake.py):
     invalid_stop_price (400)                   ExchangeError       TRAP: generic
     no_position_for_reduce_only (400)          ExchangeError       TRAP: generic
     SignatureExpired, InvalidApiKey (401)      AuthenticationError (by HTTP status; no code)
-    rate limit (429)                           RateLimitExceeded
+    rate_limit_exceeded (429)                  ExchangeError       TRAP: the body's label wins
+                                                                   over the status
     502/504 html, dropped connection           ExchangeNotAvailable / RequestTimeout
 """
 from __future__ import annotations
@@ -91,6 +92,7 @@ WEIGHTS = {"/v2/history/candles": 3, "/v2/products": 3, "/v2/tickers": 3,
            "/v2/wallet/balances": 3, "/v2/positions": 3, "/v2/positions/margined": 3,
            "/v2/fills": 10, "/v2/orders/history": 10}
 QUOTA = 20_000
+WINDOW_MS = 300_000
 
 
 class DeltaError(Exception):
@@ -175,6 +177,8 @@ class FakeDelta:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.used_weight = 0
+        self.quota = QUOTA                # weight per fixed 5-minute window
+        self.window_start_ms = 0
         self._now = now_ms
         self._ids = itertools.count(1_000_001)
         self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
@@ -277,7 +281,11 @@ class FakeDelta:
             handler, private = self._route(request.method, request.path)
             if private:
                 self._authenticate(request, body)
-            self.used_weight += WEIGHTS.get(request.path, 5 if request.method != "GET" else 1)
+            limited = self._spend(WEIGHTS.get(request.path,
+                                              5 if request.method != "GET" else 1))
+            if limited is not None:
+                entry.status = 429
+                return limited
             if fault and fault.kind == "reject":
                 raise DeltaError(fault.code, fault.status or 400,
                                  {"message": fault.msg} if fault.msg else None)
@@ -318,6 +326,17 @@ class FakeDelta:
         if re.fullmatch(r"/v2/products/\d+/orders/leverage", path):
             return self.h_leverage, True
         raise DeltaError("not_found", 404)
+
+    def _spend(self, weight: int) -> web.Response | None:
+        """Deduct `weight` from the 5-minute quota; Delta's 429 once it is spent."""
+        now = self.wall_ms()
+        if now - self.window_start_ms >= WINDOW_MS:
+            self.window_start_ms, self.used_weight = now - now % WINDOW_MS, 0
+        if self.used_weight + weight > self.quota:
+            reset = self.window_start_ms + WINDOW_MS - now
+            return _status(429, {"X-RATE-LIMIT-RESET": str(reset)})
+        self.used_weight += weight
+        return None
 
     def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
         for f in self.faults:

@@ -142,3 +142,16 @@ async def test_auth_answers_bad_signature_generic_expired_and_wrong_key_by_statu
     ex.apiKey = "delta-test-key-0123456789"  # a production key on the testnet
     with pytest.raises(ccxt.AuthenticationError, match="InvalidApiKey"):
         await ex.fetch_balance()
+
+
+async def test_the_weight_quota_answers_429_with_the_reset_in_milliseconds(venue):
+    fake, ex = venue
+    fake.quota = 6  # two product lists (weight 3 each) per window
+    await ex.fetch_markets()
+    await ex.fetch_markets()
+    with pytest.raises(ccxt.ExchangeError) as caught:
+        await ex.fetch_markets()
+    assert "rate_limit_exceeded" in str(caught.value)
+    headers = ex.last_response_headers or {}
+    reset = next(v for k, v in headers.items() if k.lower() == "x-rate-limit-reset")
+    assert 0 < int(reset) <= 300_000
