@@ -14,6 +14,8 @@ What differs from the generic path, and why:
 - cancel by client id is Delta's DELETE /v2/orders {client_order_id, product_id} (ccxt's
   cancel_order needs the numeric id);
 - open stops are the active orders (states open,pending) carrying a stop_order_type;
+- server time is ccxt's GET /v2/settings (not in the India docs): a host answering it 404 gives
+  its time by the Date header instead;
 - a lookup answered 404 means no such order (ccxt leaves it a generic error);
 - Delta has no hedge mode (nothing to switch); margin mode is the account's (isolated, cross or
   portfolio): a mode other than MARGIN_MODE is refused at start with the switch to make;
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
 
@@ -83,6 +86,28 @@ def reset_after_s(headers: Mapping[str, Any] | None) -> float | None:
     return None
 
 
+_BadRequest: Any = ccxt.BadRequest
+
+
+class NoSettings(_BadRequest):
+    """GET /v2/settings answered 404; `server_ms` is the answer's Date."""
+
+    def __init__(self, message: str, server_ms: int) -> None:
+        super().__init__(message)
+        self.server_ms = server_ms
+
+
+def date_header_ms(headers: Mapping[str, Any] | None) -> int | None:
+    """The HTTP Date header as epoch milliseconds (None when absent or unreadable)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "date":
+            try:
+                return int(parsedate_to_datetime(str(value)).timestamp() * 1000)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 @cache
 def delta_class() -> type:
     """ccxt's delta class (errors tagged) whose 404 on an order lookup is OrderNotFound."""
@@ -99,8 +124,21 @@ def delta_class() -> type:
                     e.retry_after_s = reset_after_s(headers)
                 raise
 
+        async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
+            """ccxt's GET /v2/settings; where a host does not serve it (the India docs do not
+            list it), the Date header of its 404: whole seconds, rounded down, so never
+            ahead of the venue (a candle is never taken for closed too early)."""
+            try:
+                return int(await super().fetch_time(params or {}))
+            except NoSettings as e:
+                return e.server_ms
+
         def _delta_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
+            if code == 404 and url.split("?")[0].endswith("/settings"):
+                server_ms = date_header_ms(headers)
+                if server_ms is not None:
+                    raise NoSettings(f"delta {url} 404", server_ms)
             if code == 404 and method == "GET" and "/orders/" in url:
                 try:
                     return super().handle_errors(code, reason, url, method, headers, body,

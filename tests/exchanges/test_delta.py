@@ -3,6 +3,8 @@ contracts, error labels ccxt leaves generic, and the client against its fake (De
 orders, real-time positions, margin mode refused at start)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app import components
@@ -28,7 +30,7 @@ from exchanges.port import Direction
 from exchanges.registry import get_venue
 from exchanges.venue import Reason
 from tests.config_env import load, problems
-from tests.fakes.delta import API_KEY, DEMO_API_KEY, DEMO_SECRET, SECRET, FakeDelta
+from tests.fakes.delta import API_KEY, DEMO_API_KEY, DEMO_SECRET, SECRET, DeltaError, FakeDelta
 
 DEMO = dict(TRADING_EXCHANGE="delta", ENABLE_TRADING="1", DEMO_TRADING="1")
 ORDERS = "/v2/orders"
@@ -199,7 +201,7 @@ async def test_production_keys_are_refused_by_the_testnet():
 
 async def test_the_closing_fill_is_in_base_units_with_pnl_and_fees_in_usd(delta):
     fake, broker = delta
-    since = int(__import__("time").time() * 1000) - 1000
+    since = int(time.time() * 1000) - 1000
     await broker.market_order("BTC/USDT", "buy", 0.004, "e4")
     fake.set_price("BTCUSD", 51_000.0)
     await broker.market_order("BTC/USDT", "sell", 0.004, "x4", reduce_only=True)
@@ -223,6 +225,30 @@ async def test_a_rate_limit_is_rate_limited_with_the_reset_as_the_pause():
             await ex.fetch_tickers()
         error = translate(caught.value, DELTA)
         assert isinstance(error, RateLimited) and error.retry_after_s == 1.0
+    finally:
+        await ex.close()
+        await fake.stop()
+
+
+async def test_a_host_without_settings_gives_its_time_by_the_date_header(monkeypatch):
+    from exchanges.delta_client import delta_class
+    from exchanges.urls import override_hosts
+
+    fake = FakeDelta()
+    real = fake._route
+
+    def route(method, path):
+        if path == "/v2/settings":  # as if the host did not serve it
+            raise DeltaError("not_found", 404)
+        return real(method, path)
+
+    monkeypatch.setattr(fake, "_route", route)
+    ex = delta_class()({"enableRateLimit": False})
+    override_hosts(ex, await fake.start())
+    try:
+        now = time.time() * 1000
+        got = await ex.fetch_time()
+        assert isinstance(got, int) and now - 2_000 <= got <= now
     finally:
         await ex.close()
         await fake.stop()
