@@ -4,6 +4,7 @@ What differs from the generic path, and why:
 - hosts: ccxt's class knows only Delta Global; the India production and testnet hosts are set
   here (urls api/test), so the sandbox switch reaches the India testnet;
 - a User-Agent names the library: Delta's CDN refuses requests without one (403);
+- candle windows start a second before the first candle wanted (bounds off the grid);
 - market data pacing: 20,000 weight per 5 minutes, a candle request weighs 3 (22/s): ccxt's
   300 ms spacing is replaced by 50 ms (20 requests/s);
 - sizes are whole contracts of `contract_value` base units: converted at this boundary;
@@ -35,6 +36,7 @@ from typing import Any
 import structlog
 
 from domain.checks import CheckLine
+from domain.timeframe import timeframe_ms
 
 from .ccxt_fills import CcxtTrade
 from .ccxt_lean import ccxt
@@ -56,12 +58,14 @@ from .errors import (
     Rejected,
     TransientExchangeError,
 )
+from .ohlcv import Rows
 from .port import Direction, ExchangePosition, ExitFill, MarketRules, OrderResult
 from .tagging import with_retry_after
 from .venue import Reason
 
 log = structlog.get_logger(__name__)
 
+DAY_MS = 86_400_000
 DATA_RATE_LIMIT_MS = 50  # 20 candle requests/s x weight 3 = 60 < 20,000 / 300 s
 ACTIVE_STATES = "open,pending"  # a waiting stop is 'pending' until it triggers
 TRIGGER_METHOD = "last_traded_price"
@@ -171,6 +175,16 @@ class DeltaMarketData(CcxtMarketData):
         config = _india_config(super()._client_config())
         config["rateLimit"] = DATA_RATE_LIMIT_MS
         return config
+
+    async def _rows(self, symbol: str, timeframe: str, *, since: int | None,
+                    until: int | None, limit: int) -> Rows:
+        """ccxt asks start = since and end = start + limit candles, in seconds; the docs do
+        not say whether the bounds are inclusive. Starting one second before the first
+        candle wanted puts neither bound on a candle's open: `limit` candles either way."""
+        tf_ms = timeframe_ms(timeframe)
+        if since is not None and tf_ms <= DAY_MS:  # weeks open on Mondays, not on the epoch
+            since = since + (-since) % tf_ms - 1000
+        return await super()._rows(symbol, timeframe, since=since, until=until, limit=limit)
 
 
 def _kind(info: Mapping[str, Any]) -> str | None:

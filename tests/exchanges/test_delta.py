@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from app import components
@@ -252,3 +253,25 @@ async def test_a_host_without_settings_gives_its_time_by_the_date_header(monkeyp
     finally:
         await ex.close()
         await fake.stop()
+
+
+@pytest.mark.parametrize("bounds", ["[]", "[)", "(]", "()"])
+async def test_candle_pages_are_whole_whatever_the_window_bounds(bounds):
+    from tests.conformance.conftest import DAY, MIN, NOW
+    from tests.fakes.binance_data import synthetic as minutes
+
+    start = NOW - NOW % MIN - 2 * DAY
+    one = minutes("BTCUSDT", np.arange(start, NOW + 1, MIN, dtype=np.int64), "1m")
+    fake = FakeDelta({("BTCUSD", "1m"): one}, now_ms=NOW, bounds=bounds)
+    await fake.start()
+    data = components.market_data(_settings(fake.url))
+    try:
+        since = start + 7 * MIN
+        got = await data.closed_candles("BTC/USDT", "1m", since_ms=since)
+        last = await data.closed_candles("BTC/USDT", "1m", limit=2_500)
+    finally:
+        await data.close()
+        await fake.stop()
+    closed = one[one["timestamp"] + MIN <= NOW]
+    assert got["timestamp"].tolist() == closed[closed["timestamp"] >= since]["timestamp"].tolist()
+    assert last["timestamp"].tolist() == closed["timestamp"].iloc[-2_500:].tolist()

@@ -160,7 +160,7 @@ class FakeDelta:
                  now_ms: int | None = None, demo: bool = False,
                  products: tuple[Product, ...] = DEFAULT_PRODUCTS, balance: float = 10_000.0,
                  margin_mode: str = "isolated", margined_lag_s: float = 10.0,
-                 skew_ms: int = 0, latency_s: float = 0.0) -> None:
+                 skew_ms: int = 0, latency_s: float = 0.0, bounds: str = "[]") -> None:
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.products = {p.symbol: p for p in products}
@@ -168,6 +168,7 @@ class FakeDelta:
         self.prices = {"BTCUSD": 50_000.0, "ETHUSD": 3_000.0, "LTCUSD": 50.0}
         self.demo, self.balance, self.margin_mode = demo, balance, margin_mode
         self.margined_lag_s, self.skew_ms, self.latency_s = margined_lag_s, skew_ms, latency_s
+        self.bounds = bounds  # candle window bounds: the docs do not say; "[]" by default
         self.taker_fee = 0.0005
         self.leverage: dict[int, int] = {}
         self.positions: dict[int, Position] = {}
@@ -412,6 +413,8 @@ class FakeDelta:
         except (KeyError, ValueError):
             raise DeltaError("bad_schema") from None
         step = INTERVAL_MS[resolution]
+        start += 1000 if self.bounds[0] == "(" else 0
+        end -= 1000 if self.bounds[1] == ")" else 0
         hi = min(end, self.now_ms())
         frame = self._series(symbol, resolution)
         if frame is not None:
