@@ -29,8 +29,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
-from functools import cache
 from typing import Any
 
 import structlog
@@ -39,19 +37,16 @@ from domain.checks import CheckLine
 from domain.timeframe import timeframe_ms
 
 from .ccxt_fills import CcxtTrade
-from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .delta import (
-    DEMO_HOST,
-    PRODUCTION_HOST,
     STOP_LOSS,
     TAKE_PROFIT,
-    USER_AGENT,
     margin_mode_ok,
     to_base,
     to_contracts,
 )
+from .delta_ccxt import delta_class, india_config
 from .errors import (
     ExchangeUnavailable,
     PermanentExchangeError,
@@ -59,8 +54,7 @@ from .errors import (
     TransientExchangeError,
 )
 from .ohlcv import Rows
-from .port import Direction, ExchangePosition, ExitFill, MarketRules, OrderResult
-from .tagging import with_retry_after
+from .port import Balance, Direction, ExchangePosition, ExitFill, MarketRules, OrderResult
 from .venue import Reason
 
 log = structlog.get_logger(__name__)
@@ -72,99 +66,6 @@ TRIGGER_METHOD = "last_traded_price"
 KINDS = {STOP_LOSS: "stop", TAKE_PROFIT: "target"}
 
 
-def india_urls() -> dict[str, Any]:
-    """ccxt urls for Delta India: production as 'api', the India testnet as 'test'."""
-    prod, demo = f"https://{PRODUCTION_HOST}", f"https://{DEMO_HOST}"
-    return {"api": {"public": prod, "private": prod},
-            "test": {"public": demo, "private": demo}}
-
-
-def reset_after_s(headers: Mapping[str, Any] | None) -> float | None:
-    """Seconds until the rate-limit window resets, from X-RATE-LIMIT-RESET (milliseconds)."""
-    for key, value in (headers or {}).items():
-        if key.lower() == "x-rate-limit-reset":
-            try:
-                return max(0.0, float(value) / 1000)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-_BadRequest: Any = ccxt.BadRequest
-
-
-class NoSettings(_BadRequest):
-    """GET /v2/settings answered 404; `server_ms` is the answer's Date."""
-
-    def __init__(self, message: str, server_ms: int) -> None:
-        super().__init__(message)
-        self.server_ms = server_ms
-
-
-def date_header_ms(headers: Mapping[str, Any] | None) -> int | None:
-    """The HTTP Date header as epoch milliseconds (None when absent or unreadable)."""
-    for key, value in (headers or {}).items():
-        if key.lower() == "date":
-            try:
-                return int(parsedate_to_datetime(str(value)).timestamp() * 1000)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-@cache
-def delta_class() -> type:
-    """ccxt's delta class (errors tagged) whose 404 on an order lookup is OrderNotFound."""
-    base: Any = with_retry_after("delta")
-
-    class DeltaIndia(base):
-        def handle_errors(self, code, reason, url, method, headers, body, response,
-                          request_headers, request_body):
-            try:
-                return self._delta_errors(code, reason, url, method, headers, body, response,
-                                          request_headers, request_body)
-            except ccxt.BaseError as e:
-                if getattr(e, "retry_after_s", None) is None:
-                    e.retry_after_s = reset_after_s(headers)
-                raise
-
-        async def fetch_time(self, params: dict[str, Any] | None = None) -> int:
-            """ccxt's GET /v2/settings; where a host does not serve it (the India docs do not
-            list it), the Date header of its 404: whole seconds, rounded down, so never
-            ahead of the venue (a candle is never taken for closed too early)."""
-            try:
-                return int(await super().fetch_time(params or {}))
-            except NoSettings as e:
-                return e.server_ms
-
-        def _delta_errors(self, code, reason, url, method, headers, body, response,
-                          request_headers, request_body):
-            if code == 404 and url.split("?")[0].endswith("/settings"):
-                server_ms = date_header_ms(headers)
-                if server_ms is not None:
-                    raise NoSettings(f"delta {url} 404", server_ms)
-            if code == 404 and method == "GET" and "/orders/" in url:
-                try:
-                    return super().handle_errors(code, reason, url, method, headers, body,
-                                                 response, request_headers, request_body)
-                except ccxt.ExchangeError as e:
-                    if type(e) is ccxt.ExchangeError:  # a label ccxt does not know
-                        raise ccxt.OrderNotFound(str(e)) from e
-                    raise
-                raise ccxt.OrderNotFound(f"delta {body}")
-            return super().handle_errors(code, reason, url, method, headers, body, response,
-                                         request_headers, request_body)
-
-    DeltaIndia.__name__ = DeltaIndia.__qualname__ = "delta"
-    return DeltaIndia
-
-
-def _india_config(config: dict[str, Any]) -> dict[str, Any]:
-    config["urls"] = india_urls()
-    config["userAgent"] = USER_AGENT
-    return config
-
-
 class DeltaMarketData(CcxtMarketData):
     """Delta India candles, paced at the documented weight budget."""
 
@@ -172,7 +73,7 @@ class DeltaMarketData(CcxtMarketData):
         return delta_class()
 
     def _client_config(self) -> dict[str, Any]:
-        config = _india_config(super()._client_config())
+        config = india_config(super()._client_config())
         config["rateLimit"] = DATA_RATE_LIMIT_MS
         return config
 
@@ -204,7 +105,7 @@ class DeltaTrading(CcxtTrading):
         return delta_class()
 
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
-        return _india_config(super()._client_config(timeout_s, rate_limit))
+        return india_config(super()._client_config(timeout_s, rate_limit))
 
     def _is_clock_error(self, error: Exception) -> bool:
         """ccxt signs with the host's seconds (no offset applied): resending cannot help."""
@@ -355,6 +256,17 @@ class DeltaTrading(CcxtTrading):
         """A fill's created_at has whole seconds: ask from the second before `since_ms`, so
         ccxt's since filter cannot drop a fill of the same second."""
         return await super().closing_fill(symbol, direction, since_ms - since_ms % 1000 - 1000)
+
+    async def balance(self) -> Balance:
+        """The settlement asset's row, by its asset_symbol (ccxt names rows by asset_id
+        through /v2/assets, which may not list it)."""
+        raw = await self._call(self.exchange.fetch_balance, read=True)
+        rows = (raw.get("info") or {}).get("result") or []
+        row = next((r for r in rows if r.get("asset_symbol") == self.venue.settle), {})
+        unified = raw.get(self.venue.settle) or {}
+        total = row.get("balance", unified.get("total"))
+        free = row.get("available_balance", unified.get("free"))
+        return Balance(self.venue.settle, float(total or 0), float(free or 0))
 
     def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
                    direction: Direction) -> float:

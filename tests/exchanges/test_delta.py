@@ -124,7 +124,7 @@ async def delta():
 
 
 def test_the_client_sets_the_india_hosts_and_the_sandbox_reaches_the_india_testnet():
-    from exchanges.delta_client import delta_class, india_urls
+    from exchanges.delta_ccxt import delta_class, india_urls
 
     ex = delta_class()({"urls": india_urls()})
     assert ex.urls["api"]["private"] == f"https://{PRODUCTION_HOST}"
@@ -213,7 +213,7 @@ async def test_the_closing_fill_is_in_base_units_with_pnl_and_fees_in_usd(delta)
 
 
 async def test_a_rate_limit_is_rate_limited_with_the_reset_as_the_pause():
-    from exchanges.delta_client import delta_class
+    from exchanges.delta_ccxt import delta_class
     from exchanges.errors import RateLimited
     from exchanges.urls import override_hosts
 
@@ -232,7 +232,7 @@ async def test_a_rate_limit_is_rate_limited_with_the_reset_as_the_pause():
 
 
 async def test_a_host_without_settings_gives_its_time_by_the_date_header(monkeypatch):
-    from exchanges.delta_client import delta_class
+    from exchanges.delta_ccxt import delta_class
     from exchanges.urls import override_hosts
 
     fake = FakeDelta()
