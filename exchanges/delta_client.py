@@ -262,7 +262,8 @@ class DeltaTrading(CcxtTrading):
         through /v2/assets, which may not list it)."""
         raw = await self._call(self.exchange.fetch_balance, read=True)
         rows = (raw.get("info") or {}).get("result") or []
-        row: Mapping[str, Any] = next((r for r in rows if r.get("asset_symbol") == self.venue.settle), {})
+        settle = self.venue.settle
+        row: Mapping[str, Any] = next((r for r in rows if r.get("asset_symbol") == settle), {})
         unified = raw.get(self.venue.settle) or {}
         total = row.get("balance", unified.get("total"))
         free = row.get("available_balance", unified.get("free"))
