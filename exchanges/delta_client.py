@@ -5,7 +5,7 @@ What differs from the generic path, and why:
   here (urls api/test), so the sandbox switch reaches the India testnet;
 - a User-Agent names the library: Delta's CDN refuses requests without one (403);
 - candle windows start a second before the first candle wanted (bounds off the grid);
-- market data pacing: 20,000 weight per 5 minutes, a candle request weighs 3 (22/s): ccxt's
+- pacing: 20,000 weight per 5 minutes, a candle or position read weighs 3 (22/s): ccxt's
   300 ms spacing is replaced by 50 ms (20 requests/s);
 - sizes are whole contracts of `contract_value` base units: converted at this boundary;
 - ccxt does not translate stopLoss/takeProfit/trigger params for Delta: stops and targets are
@@ -60,7 +60,8 @@ from .venue import Reason
 log = structlog.get_logger(__name__)
 
 DAY_MS = 86_400_000
-DATA_RATE_LIMIT_MS = 50  # 20 candle requests/s x weight 3 = 60 < 20,000 / 300 s
+# 20 reads/s x weight 3 = 60 < 20,000 / 300 s (per IP for data, per user for trading)
+RATE_LIMIT_MS = 50
 ACTIVE_STATES = "open,pending"  # a waiting stop is 'pending' until it triggers
 TRIGGER_METHOD = "last_traded_price"
 KINDS = {STOP_LOSS: "stop", TAKE_PROFIT: "target"}
@@ -74,7 +75,7 @@ class DeltaMarketData(CcxtMarketData):
 
     def _client_config(self) -> dict[str, Any]:
         config = india_config(super()._client_config())
-        config["rateLimit"] = DATA_RATE_LIMIT_MS
+        config["rateLimit"] = RATE_LIMIT_MS
         return config
 
     async def _rows(self, symbol: str, timeframe: str, *, since: int | None,
@@ -105,7 +106,9 @@ class DeltaTrading(CcxtTrading):
         return delta_class()
 
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
-        return india_config(super()._client_config(timeout_s, rate_limit))
+        config = india_config(super()._client_config(timeout_s, rate_limit))
+        config["rateLimit"] = RATE_LIMIT_MS  # positions are read one product at a time
+        return config
 
     def _is_clock_error(self, error: Exception) -> bool:
         """ccxt signs with the host's seconds (no offset applied): resending cannot help."""
