@@ -122,25 +122,33 @@ class DeltaTrading(CcxtTrading):
 
     # -- start ------------------------------------------------------------------------------
     async def _require_one_way(self, symbols: list[str]) -> None:
-        """Delta keeps one net position per product: there is no hedge mode to refuse."""
-
-    async def _margin_mode(self) -> str:
-        profile = await self._call(lambda: self.exchange.private_get_profile(), read=True)
-        return str((profile.get("result") or {}).get("margin_mode") or "isolated")
-
-    async def _prepare(self, symbol: str) -> None:
-        """Refuse an account whose margin mode is not MARGIN_MODE; set the leverage."""
-        mode = await self._margin_mode()
+        """Delta keeps one net position per product (no hedge mode to refuse); the margin mode
+        is the account's: one other than MARGIN_MODE is refused with the switch to make."""
+        try:
+            mode = await self._margin_mode()
+        except Rejected as e:
+            if e.reason is not Reason.NOT_FOUND:
+                raise
+            log.warning("margin_mode_unknown", venue=self.venue.name, error=str(e)[:200])
+            return
         if not margin_mode_ok(self.config.margin_mode, mode):
             raise PermanentExchangeError(
                 f"the {self.venue.label} account is in {mode} margin; switch it to "
                 f"{self.config.margin_mode} margin on Delta (Margin mode in the trading page) or "
                 f"set MARGIN_MODE to match, then restart")
+
+    async def _margin_mode(self) -> str:
+        """The account's margin mode (GET /v2/profile): isolated, cross or portfolio."""
+        profile = await self._call(lambda: self.exchange.private_get_profile(), read=True)
+        return str((profile.get("result") or {}).get("margin_mode") or "isolated")
+
+    async def _prepare(self, symbol: str) -> None:
+        """The leverage, once per symbol (the margin mode is the account's, checked at start)."""
         s = self.venue.ccxt_symbol(symbol)
         leverage = self.config.leverage
         await self._unless_unchanged(lambda: self.exchange.set_leverage(leverage, s))
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol,
-                 product=self._market(symbol)["id"], margin_mode=mode, leverage=leverage)
+                 product=self._market(symbol)["id"], leverage=leverage)
 
     def _market_rules(self, symbol: str, tiers: list[dict[str, Any]]) -> MarketRules:
         """One contract is the step and the minimum; ccxt's cost minimum is a size, not USD."""
