@@ -247,15 +247,17 @@ class FakeDelta:
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> str:
+        """Serve every path on loopback (one handler routes them); returns the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
         return self.url
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        """Stop serving (idempotent)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
 
     # -- HTTP plumbing ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -340,12 +342,12 @@ class FakeDelta:
         return None
 
     def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
+        """The first scripted fault this request matches (one of its `times` used)."""
+        fault = next((f for f in self.faults if f.times > 0 and f.method in (None, method)
+                      and f.path in (None, path) and (f.when is None or f.when(params))), None)
+        if fault is not None:
+            fault.times -= 1
+        return fault
 
     def _authenticate(self, request: web.Request, body: str) -> None:
         h = request.headers
