@@ -289,27 +289,23 @@ class DeltaTrading(CcxtTrading):
         return pnl * float(market.get("contractSize") or 1.0)
 
     async def check(self) -> list[CheckLine]:
-        """Authentication, balance, host, position mode (one-way only) and margin mode."""
-        out: list[CheckLine] = []
+        """Authentication and balance at the host, the position mode (one-way only) and the
+        account's margin mode against MARGIN_MODE."""
         try:
-            bal = await self.balance()
+            bal, mode = await self.balance(), await self._margin_mode()
         except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
             return [CheckLine("trading authentication", False, str(e)[:200])]
         host = self.exchange.urls["api"]["private"]
-        out.append(CheckLine("trading authentication", True,
-                             f"{self.mode} keys accepted by {host}"))
-        out.append(CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
-                                             f"({bal.free:g} available)"))
-        out.append(CheckLine("position mode", True, "one-way (Delta has no hedge mode)"))
-        try:
-            mode = await self._margin_mode()
-            ok = margin_mode_ok(self.config.margin_mode, mode)
-            out.append(CheckLine("margin mode", ok, f"{mode}" if ok else
-                                 f"{mode}: switch the account to {self.config.margin_mode} "
-                                 "margin on Delta, or set MARGIN_MODE to match"))
-        except Exception as e:  # noqa: BLE001 - one failed probe line, the others still run
-            out.append(CheckLine("margin mode", False, str(e)[:200]))
-        return out
+        ok = margin_mode_ok(self.config.margin_mode, mode)
+        return [
+            CheckLine("trading authentication", True, f"{self.mode} keys accepted by {host}"),
+            CheckLine("trading balance", True,
+                      f"{bal.total:g} {bal.asset} ({bal.free:g} available)"),
+            CheckLine("position mode", True, "one-way (Delta has no hedge mode)"),
+            CheckLine("margin mode", ok, mode if ok else
+                      f"{mode}: switch the account to {self.config.margin_mode} margin on "
+                      "Delta, or set MARGIN_MODE to match"),
+        ]
 
 
 MarketData = DeltaMarketData

@@ -74,9 +74,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
 from .binance_data import INTERVAL_MS, resample, synthetic
-from .okx import Fault, Request
+from .okx import FakeOKX, Fault, Request
 
 API_KEY = "delta-test-key-0123456789"
 SECRET = "delta-test-secret-abcdef"
@@ -186,32 +185,16 @@ class FakeDelta:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    # -- clock and controls -----------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The exchange clock: frozen if set, else host + skew."""
-        return self._now if self._now is not None else self.wall_ms()
-
-    def wall_ms(self) -> int:
-        return int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        self._now = self.now_ms() + int(ms)
-
-    def fail(self, path: str | None = None, status: int | None = 502, *,
-             method: str | None = None, times: int = 1, lost: bool = False,
-             delay_s: float = 0.0, headers: dict | None = None, when=None) -> None:
-        """Answer `status` on the next `times` matching calls; lost: process first (status
-        None with lost: drop the connection after processing)."""
-        self.faults.append(Fault("lost" if lost else "status", method, path, status,
-                                 times=times, delay_s=delay_s, headers=dict(headers or {}),
-                                 when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1, **kw) -> None:
-        """The next `times` calls get Delta's 429 with X-RATE-LIMIT-RESET."""
-        self.fail(path, 429, times=times, **kw)
+    # -- clock and controls: OKX's fake's, over the same attributes (_now, skew_ms, faults,
+    # requests): now_ms/set_now/advance, fail(path, status, lost=True, when=...), rate_limit,
+    # calls(method, path)
+    now_ms = FakeOKX.now_ms
+    wall_ms = FakeOKX.wall_ms
+    set_now = FakeOKX.set_now
+    advance = FakeOKX.advance
+    fail = FakeOKX.fail
+    rate_limit = FakeOKX.rate_limit  # answered with Delta's 429 and X-RATE-LIMIT-RESET
+    calls = FakeOKX.calls
 
     def reject(self, path: str, code: str, msg: str = "", *, method: str | None = None,
                times: int = 1, status: int = 400, when=None) -> None:
@@ -242,22 +225,9 @@ class FakeDelta:
         return [o for o in self.orders if o["state"] == "pending"
                 and symbol in (None, o["product_symbol"])]
 
-    def calls(self, method: str, path: str) -> list[Any]:
-        return [r.params for r in self.requests if r.method == method and r.path == path]
-
-    # -- lifecycle --------------------------------------------------------------------------
-    async def start(self) -> str:
-        """Serve every path on loopback (one handler routes them); returns the base URL."""
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+    # -- lifecycle: OKX's fake's (one handler, `_handle`, for every path on loopback) ------
+    start = FakeOKX.start
+    stop = FakeOKX.stop
 
     # -- HTTP plumbing ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
