@@ -68,10 +68,10 @@ MAX_LEVERAGE_EXCEEDED = "max_leverage_exceeded"
 RISK_LIMITS_BREACHED = "risk_limits_breached"
 IMMEDIATE_LIQUIDATION = "immediate_liquidation"
 STALE_ORDER = "stale_order"
-# A stop whose trigger is already crossed: Delta documents no label of its own; these are the
-# ones its engine answers for a stop price on the wrong side of the last price.
+# A stop whose trigger is already crossed: Delta documents no label for it. This one is an
+# assumption (the fake answers it); any other unknown label still reads as a refusal
+# (REJECTED, OTHER), and a refused stop closes the position just the same.
 INVALID_STOP_PRICE = "invalid_stop_price"
-STOP_PRICE_CROSSED = "immediate_execution_stop_order"
 
 AUTH_LABELS = frozenset({SIGNATURE_MISMATCH, INVALID_SIGNATURE, INVALID_API_KEY,
                          INVALID_API_KEY_CODE, UNAUTHORIZED_API_ACCESS, UNAUTHORIZED,
@@ -96,7 +96,6 @@ ERROR_CODES: dict[Code, CodeMeaning] = {
     **{label: rejected(Reason.REDUCE_ONLY_REJECTED) for label in REDUCE_LABELS},
     **{label: rejected(Reason.INVALID_ORDER) for label in INVALID_LABELS},
     INVALID_STOP_PRICE: rejected(Reason.WOULD_TRIGGER_IMMEDIATELY),
-    STOP_PRICE_CROSSED: rejected(Reason.WOULD_TRIGGER_IMMEDIATELY),
     INSUFFICIENT_MARGIN: rejected(Reason.INSUFFICIENT_FUNDS),
     INSUFFICIENT_COMMISSION: rejected(Reason.INSUFFICIENT_FUNDS),
     CLOSE_INSUFFICIENT_MARGIN: rejected(Reason.INSUFFICIENT_FUNDS),

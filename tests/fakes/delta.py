@@ -41,7 +41,8 @@ Venue rules the fake keeps:
   fill at once at the set price (state closed). stop_order_type stop_loss_order /
   take_profit_order + stop_price make a waiting order (state pending) that triggers on the last
   traded price, stop first when a candle spans both; reduce-only orders never grow a position
-  and are cancelled when it is flat. A stop already crossed is refused (invalid_stop_price).
+  and are cancelled when it is flat. A stop already crossed is refused as invalid_stop_price:
+  the docs name no label for it, this one is the fake's assumption.
 - Positions: GET /v2/positions?product_id is real time; GET /v2/positions/margined may lag
   (`margined_lag_s`, "up to 10 secs" in the docs). Fills carry created_at in ISO 8601 to the
   second (ccxt's recorded answer) and filter on start_time (microseconds).
