@@ -91,7 +91,8 @@ def render_chart(payload: Mapping[str, Any],
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(True, linewidth=0.3, alpha=0.5)
     kind = "CHoCH" if str(ev["kind"]).upper() == "CHOCH" else str(ev["kind"])
-    fig.suptitle(f"{payload['symbol']} {payload['timeframe']}  {kind} {ev['direction']}  "
+    shown = payload.get("shown") or payload["symbol"]
+    fig.suptitle(f"{shown} {payload['timeframe']}  {kind} {ev['direction']}  "
                  f"close {price(ev['close'])}", fontsize=10, y=0.975, color=UP if bull else DOWN)
     # Above the plot, in one row: a legend inside would hide candles.
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=5, fontsize=7, frameon=False)

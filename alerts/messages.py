@@ -13,7 +13,7 @@ from domain.trade import ExitReason
 
 TEXT_LIMIT = 4096     # Telegram's limit for one message (after entity parsing)
 CAPTION_LIMIT = 1024  # and for a photo caption
-TRADINGVIEW = "https://www.tradingview.com/chart/?symbol=BINANCE:{ticker}.P&interval={interval}"
+TRADINGVIEW = "https://www.tradingview.com/chart/?symbol={chart}&interval={interval}"
 _KIND = {"CHOCH": "CHoCH", "BOS": "BOS"}
 _ARROW = {"bullish": "🟢", "bearish": "🔴"}
 # Titles of trade notices; the event names themselves are for logs and dedupe keys.
@@ -68,10 +68,12 @@ def tradingview_interval(timeframe: str) -> str:
     return letter if tf.count == 1 else f"{tf.count}{letter}"
 
 
-def tradingview_url(symbol: str, timeframe: str) -> str:
-    """Link to the Binance USD-M perpetual chart at the signal's interval."""
-    ticker = re.sub(r"[^A-Z0-9]", "", symbol.split(":")[0].upper())
-    return TRADINGVIEW.format(ticker=ticker, interval=tradingview_interval(timeframe))
+def tradingview_url(symbol: str, timeframe: str, chart: str | None = None) -> str:
+    """Link to the perpetual's chart at the signal's interval: `chart` ('OKX:BTCUSDT.P'), else
+    Binance USD-M's perpetual of the symbol."""
+    if not chart:
+        chart = "BINANCE:" + re.sub(r"[^A-Z0-9]", "", symbol.split(":")[0].upper()) + ".P"
+    return TRADINGVIEW.format(chart=chart, interval=tradingview_interval(timeframe))
 
 
 def _age(seconds: float) -> str:
@@ -94,6 +96,7 @@ def signal_text(payload: Mapping[str, Any], now_ms: int, late_after_s: float,
     """The alert for a 'signal' outbox payload, as Telegram HTML."""
     ev = payload["event"]
     symbol, tf = str(payload["symbol"]), str(payload["timeframe"])
+    shown = str(payload.get("shown") or symbol)  # the venue's own contract where it differs
     kind = _KIND.get(str(ev["kind"]).upper(), str(ev["kind"]))
     direction = str(ev["direction"])
     lines = []
@@ -104,14 +107,15 @@ def signal_text(payload: Mapping[str, Any], now_ms: int, late_after_s: float,
         lines.append("↻ resent after a lost reply from Telegram: may be a repeat")
     lines += [
         f"{_ARROW.get(direction, '•')} <b>{esc(kind)} {esc(direction)}</b> · "
-        f"<b>{esc(symbol)}</b> · {esc(tf)}",
+        f"<b>{esc(shown)}</b> · {esc(tf)}",
         f"Broken level: <code>{esc(price(ev['level']))}</code>",
         f"Close: <code>{esc(price(ev['close']))}</code>",
         f"Stop ref (extreme): <code>{esc(price(ev['extreme']))}</code>",
         f"Candle: {esc(utc(int(ev['break_time'])))} "
         f"(closed {esc(utc(int(ev['confirmed_at']))[11:])})",
         f"Mode: {esc(payload.get('mode', '?'))}",
-        f'<a href="{esc(tradingview_url(symbol, tf))}">TradingView {esc(symbol)} {esc(tf)}</a>',
+        f'<a href="{esc(tradingview_url(symbol, tf, payload.get("chart")))}">TradingView '
+        f'{esc(symbol)} {esc(tf)}</a>',
     ]
     return "\n".join(lines)
 

@@ -25,11 +25,14 @@ def _event_dict(event: Event | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def signal_payload(symbol: str, timeframe: str, event: Event | Mapping[str, Any], mode: str,
-                   params: Any, candles_df: pd.DataFrame, left: int, right: int) -> dict:
+                   params: Any, candles_df: pd.DataFrame, left: int, right: int, *,
+                   shown: str | None = None, chart: str | None = None) -> dict:
     """The 'signal' outbox payload: the event, the mode and the last ~120 candles up to the break.
 
     Candles after the break bar are left out, so the chart shows what was knowable when the
-    signal fired (no repainting), even when the daemon found it while catching up.
+    signal fired (no repainting), even when the daemon found it while catching up. `shown` is
+    the symbol as the venue's contract reads ('BTC/USDT (BTC/USD perpetual)'), `chart` the
+    TradingView symbol of that contract ('OKX:BTCUSDT.P').
     """
     ev = _event_dict(event)
     df = candles_df[candles_df["timestamp"] <= ev["break_time"]]
@@ -54,4 +57,6 @@ def signal_payload(symbol: str, timeframe: str, event: Event | Mapping[str, Any]
         "candles": rows,  # [open time ms, open, high, low, close], oldest first
         "pivot_highs": [p - offset for p in highs if p >= offset],
         "pivot_lows": [p - offset for p in lows if p >= offset],
+        **({"shown": shown} if shown and shown != symbol else {}),
+        **({"chart": chart} if chart else {}),
     }

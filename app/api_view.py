@@ -241,7 +241,8 @@ class DaemonApiView:
         s = d.settings
         return signal_payload(signal.symbol, signal.timeframe, signal.event,
                               banner.trading_mode(s), signal.params, stream.recent,
-                              s.pivot_left, s.pivot_right)
+                              s.pivot_left, s.pivot_right, shown=s.data_venue.shown(signal.symbol),
+                              chart=s.data_venue.chart_symbol(signal.symbol))
 
     async def positions(self) -> list[dict]:
         """Open positions with the last close as mark and the unrealised PnL from it."""

@@ -31,9 +31,11 @@ def params_key(left: int, right: int, break_on: str) -> str:
 def alert_payload(s: Settings, symbol: str, timeframe: str, event: Event,
                   candles: pd.DataFrame) -> dict:
     """The outbox payload of a signal: the alert's text fields and its chart candles."""
+    venue = s.data_venue
     return signal_payload(symbol, timeframe, event, banner.alert_mode(s),
                           params_key(s.pivot_left, s.pivot_right, s.break_on), candles,
-                          s.pivot_left, s.pivot_right)
+                          s.pivot_left, s.pivot_right, shown=venue.shown(symbol),
+                          chart=venue.chart_symbol(symbol))
 
 
 @dataclass(frozen=True)

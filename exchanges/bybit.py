@@ -113,6 +113,7 @@ BYBIT = Venue(
     error_codes=ERROR_CODES,
     error_code_keys=("retCode",),
     client_module="exchanges.bybit_client",
+    tradingview="BYBIT",
     ccxt_options={
         "defaultType": "swap",
         "defaultSubType": "linear",

@@ -26,7 +26,7 @@ from .bybit import STOP_REFUSED_CODES
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .errors import Rejected
-from .port import OrderResult
+from .port import OrderIntent, OrderResult
 from .venue import Reason
 
 # Bybit's triggerDirection for a closing order: a long's stop falls to its trigger, its target
@@ -81,8 +81,8 @@ class BybitTrading(CcxtTrading):
         # The orderLinkId alone: unique on the account, whatever the order's kind.
         return {"orderLinkId": client_id}
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
         """The order holding `client_id`: in the open-order list (which also returns a closed
         one when asked by id), else in the order history; None when neither has it."""
         ccxt_symbol = self.venue.ccxt_symbol(symbol)

@@ -7,10 +7,10 @@ whose behaviour differs subclasses this and overrides the hooks (`_entry_params`
 """
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 import structlog
@@ -18,131 +18,44 @@ import structlog
 from domain.checks import CheckLine
 
 from .ccxt_fills import STATUS, CcxtTrade, closing_side, fees_in, number, round_trip
-from .ccxt_lean import ccxt
-from .errors import PermanentExchangeError, reason_of, translate
-from .options import TradingConfig
+from .ccxt_session import CcxtSession
+from .errors import PermanentExchangeError, TransientExchangeError, reason_of
 from .port import (
     Balance,
     Direction,
     ExchangePosition,
     ExitFill,
-    LiveTradingRefused,
     MarketRules,
+    OrderIntent,
     OrderResult,
     OrderStatus,
     PositionModeError,
 )
-from .retry import RetryPolicy, SharedPause, with_retry
-from .tagging import RequestObserver, with_retry_after
-from .urls import override_hosts, switch_to_demo
-from .venue import OrderLookup, Reason, SlTpStyle, Venue
+from .venue import OrderLookup, Reason, SlTpStyle, TradingSpec, Venue
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
-READ_BACKOFF_CAP_S = 8.0
+RECENT_ORDERS = 20  # closed orders read to find a position's entry by its client id
 
 
-class CcxtTrading:
+class CcxtTrading(CcxtSession):
     """One venue's futures account through ccxt (demo by default; live only when confirmed)."""
 
-    one_way_where = ""  # where the venue's web site switches the position mode
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sent: set[str] = set()  # market orders' client ids sent by this process
 
-    def __init__(self, config: TradingConfig, venue: Venue, *, read_attempts: int = 4,
-                 backoff_s: float = 0.25, timeout_s: float = 10.0, rate_limit: bool = True,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        if config.live and not config.live_confirmed:
-            raise LiveTradingRefused("DEMO_TRADING=0 places real orders: set "
-                                     "CONFIRM_LIVE_TRADING=yes to confirm")
-        spec = venue.trading_spec()  # NotTradable for a data-only venue
-        if spec.lookup is not OrderLookup.CLIENT_ID or spec.client_ids is None:
-            # The unified lookups below ask by client id: another way needs its own code.
+    def _require_implemented(self, venue: Venue, spec: TradingSpec) -> None:
+        """The lookups and protection this class implements: by client id (or, where the venue
+        keeps none on an order, by its own order id) and separate conditional orders."""
+        if spec.lookup is OrderLookup.INTENT_MATCH and \
+                type(self).find_order is CcxtTrading.find_order:
             raise TypeError(f"{venue.label} finds orders by {spec.lookup.value}: its trading "
-                            "class must implement the lookups")
+                            "class must implement find_order")
         if spec.sltp_style is SlTpStyle.ATTACHED and \
                 type(self).protective_order is CcxtTrading.protective_order:
             # ccxt has no unified call for a position's own stop: the venue module says how.
             raise TypeError(f"{venue.label} attaches stops and targets: its trading class must "
                             "implement protective_order (and its lookups)")
-        self.venue = venue
-        self.config = config
-        self.mode = "demo" if config.demo else "live"
-        self.slippage_bps = 0.0  # sizing uses the signal's close: the venue's fill is what it is
-        self._ids = spec.client_ids  # sent as the venue writes them (prefix, case), read back ours
-        self.client_id_room = spec.client_ids.max_length - len(spec.client_ids.prefix)
-        self.read_attempts = read_attempts
-        # Reads share the data instance's retry path; no budget: a trading read has no cycle.
-        self._read_policy = RetryPolicy(attempts=read_attempts, base_s=backoff_s,
-                                        cap_s=READ_BACKOFF_CAP_S, budget_s=math.inf, sleep=sleep)
-        self._pause = SharedPause(self._read_policy.clock)
-        self.exchange: Any = self._client_class()(self._client_config(timeout_s, rate_limit))
-        if config.demo:
-            switch_to_demo(self.exchange, venue)
-        # After the demo switch, which swaps urls.
-        override_hosts(self.exchange, config.url)
-        self._rules: dict[str, MarketRules] = {}
-        self._prepared: set[str] = set()
-
-    # -- construction hooks -----------------------------------------------------------------------
-    def _client_class(self) -> type:
-        """The ccxt class to instantiate (a venue may subclass it); errors carry Retry-After."""
-        return with_retry_after(self.venue.ccxt_id)
-
-    def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
-        """ccxt constructor options: the signing pair (and passphrase), the venue's options."""
-        keys = self.config.credentials
-        config: dict[str, Any] = {
-            "apiKey": keys.api_key, "secret": keys.secret,
-            "enableRateLimit": rate_limit, "timeout": int(timeout_s * 1000),
-            "options": dict(self.venue.ccxt_options)}
-        if self.venue.needs_passphrase:
-            config["password"] = keys.passphrase
-        return config
-
-    # -- plumbing ---------------------------------------------------------------------------------
-    def _translate(self, error: Exception) -> Exception:
-        """Our error for a ccxt one, by this venue's code table."""
-        return translate(error, self.venue)
-
-    def _is_clock_error(self, error: Exception) -> bool:
-        """True when the venue refused the request for our clock (nothing was processed)."""
-        return isinstance(error, ccxt.InvalidNonce)
-
-    async def _resync(self) -> None:
-        """Measure the offset between our clock and the venue's (ccxt applies it when signing)."""
-        self.exchange.options["adjustForTimeDifference"] = True
-        await self._call(self.exchange.load_time_difference, read=True)
-        log.info("clock_synced", venue=self.venue.name,
-                 offset_ms=self.exchange.options.get("timeDifference"))
-
-    async def _once(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """One ccxt call; a clock refusal resyncs and sends the same request once more (it was
-        refused before processing, so even an order is safe to send again)."""
-        try:
-            return await fn()
-        except ccxt.BaseError as e:
-            if not self._is_clock_error(e):
-                raise self._translate(e) from e
-        await self._resync()
-        try:
-            return await fn()
-        except ccxt.BaseError as e:
-            raise self._translate(e) from e
-
-    async def _call(self, fn: Callable[[], Awaitable[T]], *, read: bool,
-                    what: str = "read") -> T:
-        """Run one ccxt call; reads retry transient errors with backoff, writes never retry."""
-        if not read:
-            return await self._once(fn)
-        return await with_retry(lambda: self._once(fn), self._read_policy, what, self._pause,
-                                self.venue, log_as="trading")
-
-    def _market(self, symbol: str) -> Mapping[str, Any]:
-        """ccxt's market of our symbol (after load_markets)."""
-        return self.exchange.market(self.venue.ccxt_symbol(symbol))
-
-    def _contract_size(self, symbol: str) -> float:
-        """Base quantity of one contract (1 on venues that count in the base asset)."""
-        return float(self._market(symbol).get("contractSize") or 1.0)
 
     # -- start ------------------------------------------------------------------------------------
     async def start(self, symbols: list[str]) -> None:
@@ -224,10 +137,23 @@ class CcxtTrading:
             params["reduceOnly"] = True
         return params
 
+    def _send_once(self, client_id: str) -> None:
+        """Refuse to send a market order's id a second time where the venue would take it again
+        (a duplicate id not refused, or taken again once the first order filled): the caller
+        then looks the first one up, and an entry nobody finds is given up, never doubled."""
+        if self._ids.refuses_duplicates:
+            return
+        if client_id in self._sent:
+            raise TransientExchangeError(f"{client_id} was sent already; {self.venue.label} "
+                                         "would take the id again, so it is looked up, never "
+                                         "re-sent")
+        self._sent.add(client_id)
+
     async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
                            reduce_only: bool = False, ref_price: float | None = None
                            ) -> OrderResult:
         """A market order carrying `client_id`; never retried here."""
+        self._send_once(client_id)
         amount = quantity / self._contract_size(symbol)
         params = self._entry_params(client_id, reduce_only)
         o = await self._call(lambda: self.exchange.create_order(
@@ -265,25 +191,65 @@ class CcxtTrading:
             params["trigger"] = True
         return params
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
-        """Look an order up by client id; None when the venue says it does not exist."""
+    def _by_venue_id(self, conditional: bool) -> bool:
+        """True when the venue cannot find this kind of order by our client id."""
+        return self.venue.trading_spec().lookup is OrderLookup.VENUE_ORDER_ID or (
+            conditional and not self._ids.on_conditional)
+
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
+        """Look an order up by client id (or by the venue's id recorded on `intent`, where the
+        venue keeps no client id on it); None when the venue says it does not exist."""
+        if self._by_venue_id(conditional):
+            return await self._find_by_venue_id(symbol, client_id, conditional, intent)
         params = self._lookup_params(client_id, conditional)
+        return await self._fetch_order(None, symbol, params)
+
+    async def _fetch_order(self, order_id: str | None, symbol: str,
+                           params: dict[str, Any]) -> OrderResult | None:
+        """ccxt's fetch_order as our value; None when the venue says it does not exist."""
         try:
             o = await self._call(lambda: self.exchange.fetch_order(
-                None, self.venue.ccxt_symbol(symbol), params), read=True)
+                order_id, self.venue.ccxt_symbol(symbol), params), read=True)
         except PermanentExchangeError as e:
             if reason_of(e) is Reason.NOT_FOUND:
                 return None
             raise
         return self._order(o, symbol)
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
-        """Cancel a conditional order by client id; already gone is fine."""
-        params = self._lookup_params(client_id, conditional=True)
+    async def _find_by_venue_id(self, symbol: str, client_id: str, conditional: bool,
+                                intent: OrderIntent | None) -> OrderResult | None:
+        """By the venue's order id recorded at placement; when the answer that held it was lost,
+        the waiting conditional order of the same side, kind and trigger (one per position)."""
+        if intent is not None and intent.exchange_id:
+            found = await self._fetch_order(intent.exchange_id, symbol,
+                                            {"trigger": True} if conditional else {})
+        elif intent is not None and conditional:
+            found = next((o for o in await self.open_protective()
+                          if o.symbol == symbol and o.client_id in ("", client_id)
+                          and o.side == intent.side
+                          and o.kind == intent.kind and o.trigger is not None
+                          and intent.trigger is not None
+                          and math.isclose(o.trigger, intent.trigger, rel_tol=1e-9)), None)
+        else:
+            raise TransientExchangeError(f"{client_id}: {self.venue.label} keeps no client id "
+                                         "on it and no venue order id was recorded")
+        return dataclasses.replace(found, client_id=client_id) if found else None
+
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
+        """Cancel a conditional order by client id (or the venue's id where it keeps none of
+        ours); already gone is fine."""
+        if self._by_venue_id(conditional=True):
+            if not exchange_id:
+                raise TransientExchangeError(f"{client_id}: no venue order id to cancel it by")
+            order_id: str | None = exchange_id
+            params: dict[str, Any] = {"trigger": True}
+        else:
+            order_id, params = None, self._lookup_params(client_id, conditional=True)
         try:
             await self._call(lambda: self.exchange.cancel_order(
-                None, self.venue.ccxt_symbol(symbol), params), read=True)
+                order_id, self.venue.ccxt_symbol(symbol), params), read=True)
         except PermanentExchangeError as e:
             if reason_of(e) is not Reason.NOT_FOUND:
                 raise
@@ -293,6 +259,13 @@ class CcxtTrading:
         orders = await self._call(lambda: self.exchange.fetch_open_orders(
             None, None, None, {"trigger": True}), read=True)
         return [self._order(o, self.venue.our_symbol(o["symbol"])) for o in orders]
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's last filled orders (ccxt's closed orders), newest first."""
+        orders = await self._call(lambda: self.exchange.fetch_closed_orders(
+            self.venue.ccxt_symbol(symbol), None, RECENT_ORDERS), read=True)
+        found = [self._order(o, symbol) for o in orders]
+        return [o for o in reversed(found) if o.status is OrderStatus.FILLED]
 
     def _kind(self, o: Mapping[str, Any]) -> str | None:
         """'stop' or 'target' of a conditional order, from ccxt's unified fields."""
@@ -387,11 +360,3 @@ class CcxtTrading:
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""
 
-    def observe_requests(self, observer: RequestObserver) -> None:
-        """Call `observer` after every HTTP request of this instance (with its error, if any)."""
-        if self.exchange is not None:
-            self.exchange.request_observer = observer
-
-    async def close(self) -> None:
-        """Close ccxt's HTTP session."""
-        await self.exchange.close()

@@ -155,4 +155,5 @@ DELTA = Venue(
     quote="USD",   # BTCUSD: quoted in USD
     settle="USD",  # India's perpetuals are margined and settled in USD
     ccxt_options={"defaultType": "swap"},
+    tradingview="DELTA",  # DELTA:BTCUSD.P
 )

@@ -51,7 +51,6 @@ from .errors import (
     ExchangeUnavailable,
     PermanentExchangeError,
     Rejected,
-    TransientExchangeError,
 )
 from .ohlcv import Rows
 from .port import Balance, Direction, ExchangePosition, ExitFill, MarketRules, OrderResult
@@ -97,10 +96,6 @@ class DeltaTrading(CcxtTrading):
     """Delta India perpetuals: contracts, stop orders, real-time positions, account margin."""
 
     one_way_where = " (Delta has one-way positions only)"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sent: set[str] = set()  # market orders' client ids sent by this process
 
     def _client_class(self) -> type:
         return delta_class()
@@ -168,14 +163,11 @@ class DeltaTrading(CcxtTrading):
                            reduce_only: bool = False, ref_price: float | None = None
                            ) -> OrderResult:
         """A market order, sent at most once per client id, looked up when not yet filled."""
-        if client_id in self._sent:
-            # Delta does not document refusing a reused id: a second send could fill twice.
-            raise TransientExchangeError(f"{client_id} was sent already; it is looked up, "
-                                         "never re-sent")
         amount = self._contracts(symbol, quantity)
+        # Delta does not document refusing a reused id: a second send could fill twice.
+        self._send_once(client_id)
         # The documented `size` is an integer; ccxt would send its precision's string.
         params = {**self._entry_params(client_id, reduce_only), "size": amount}
-        self._sent.add(client_id)
         o = await self._call(lambda: self.exchange.create_order(
             self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
         placed = self._order(o, symbol)
@@ -220,8 +212,10 @@ class DeltaTrading(CcxtTrading):
         return dataclasses.replace(placed, side=placed.side or side, kind=placed.kind or kind,
                                    trigger=placed.trigger or trigger)
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
-        """DELETE /v2/orders by client_order_id; already gone is fine."""
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
+        """DELETE /v2/orders by client_order_id (Delta keeps it on stop orders too); already
+        gone is fine."""
         body = {"client_order_id": self._ids.wire(client_id),
                 "product_id": self._product_id(symbol)}
         try:

@@ -154,13 +154,15 @@ OKX = Venue(
     data_hosts=("www.okx.com", "www.okx.com"),
     trading=TradingSpec(
         hosts=("www.okx.com", "www.okx.com"),
-        client_ids=ClientIdRule(32, "A-Za-z0-9"),
+        # clOrdId is unique among pending orders only: a filled order's id is taken again.
+        client_ids=ClientIdRule(32, "A-Za-z0-9", refuses_duplicates=False),
         sltp_style=SlTpStyle.SEPARATE,  # reduce-only conditional algo orders, one per level
         needs_passphrase=True,
     ),
     error_codes=ERROR_CODES,
     error_code_keys=("sCode", "code"),  # an order's own sCode before the envelope's "1"
     client_module="exchanges.okx_client",
+    tradingview="OKX",
     ccxt_options={
         "fetchMarkets": {"types": ["swap"]},  # one instruments call, not five
         "fetchOHLCV": {"timezone": "UTC"},    # 1d -> 1Dutc: days on the UTC grid

@@ -26,7 +26,7 @@ import structlog
 from .ccxt_fills import CcxtTrade
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import ExchangeUnavailable, TransientExchangeError
+from .errors import ExchangeUnavailable
 from .okx import RECENT_CANDLES_KEPT, base_step, to_contracts
 from .port import Direction, MarketRules, OrderResult
 
@@ -76,10 +76,6 @@ class OkxTrading(CcxtTrading):
 
     one_way_where = " (Settings > Account mode > Position mode: One-way)"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sent: set[str] = set()  # market orders' client ids sent by this process
-
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
         config = super()._client_config(timeout_s, rate_limit)
         # load_markets would also read /asset/currencies (funding permission): not needed.
@@ -123,15 +119,11 @@ class OkxTrading(CcxtTrading):
                            reduce_only: bool = False, ref_price: float | None = None
                            ) -> OrderResult:
         """A market order, sent at most once per client id, then looked up for its fill."""
-        if client_id in self._sent:
-            # OKX would take the id again once the first order filled: a second position.
-            raise TransientExchangeError(f"{client_id} was sent already; OKX accepts a filled "
-                                         "order's id again, so it is looked up, never re-sent")
+        self._send_once(client_id)  # OKX takes a filled order's id again: a second position
         amount = self._contracts(symbol, quantity)
         params = self._order_params(client_id)
         if reduce_only:
             params["reduceOnly"] = True
-        self._sent.add(client_id)
         o = await self._call(lambda: self.exchange.create_order(
             self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
         placed = self._order(o, symbol)

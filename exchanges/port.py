@@ -18,8 +18,8 @@ from domain.trade import Direction, OrderStatus
 from .venue import Venue
 
 __all__ = ["Balance", "Direction", "ExchangePosition", "ExitFill", "LiveTradingRefused",
-           "MarketData", "MarketRules", "OrderResult", "OrderStatus", "PositionModeError",
-           "Trading", "VenueTrading"]
+           "MarketData", "MarketRules", "OrderIntent", "OrderResult", "OrderStatus",
+           "PositionModeError", "Trading", "VenueTrading"]
 
 
 class LiveTradingRefused(Exception):
@@ -65,6 +65,21 @@ class OrderResult:
     side: str | None = None       # buy | sell (protective orders: the closing side)
     trigger: float | None = None  # a stop's or target's trigger price
     kind: str | None = None       # stop | target for conditional orders
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """An order as the daemon wrote it down before sending: what a venue that cannot find the
+    order by our client id looks it up by (its own order id, or side, size, trigger and time)."""
+
+    client_id: str
+    symbol: str
+    side: str | None           # buy | sell
+    quantity: float | None     # base units (None: the position's size)
+    created_ms: int            # written before the order was sent
+    exchange_id: str | None = None  # the venue's order id, once an answer or lookup gave it
+    kind: str | None = None    # stop | target for conditional orders
+    trigger: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,7 @@ class Trading(Protocol):
     mode: str  # paper | demo | live
     slippage_bps: float  # what a market entry is expected to lose to slippage (paper only)
     client_id_room: int  # characters a client id may take on the venue (after its prefix)
+    conditional_ids: bool  # the venue keeps our client id on stops and targets too
 
     async def start(self, symbols: list[str]) -> None:
         """Prepare the account for `symbols`: position mode, margin mode, leverage, rules."""
@@ -149,15 +165,22 @@ class Trading(Protocol):
         """The position's stop (kind 'stop') or take-profit ('target') on the venue: attached
         to the position where the venue supports it, else a reduce-only conditional order."""
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
-        """The order with `client_id`, or None when the venue says it does not exist."""
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
+        """The order with `client_id`, or None when the venue says it does not exist (`intent`
+        is what was written before sending, for venues that find orders another way)."""
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
-        """Cancel a stop or target (gone already is fine)."""
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
+        """Cancel a stop or target (gone already is fine); `exchange_id` is the venue's id of
+        it when known (venues that do not keep our id on conditional orders need it)."""
 
     async def open_protective(self) -> list[OrderResult]:
         """Every waiting stop and target on the account."""
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's recently filled market orders, newest first: where stops carry no
+        client id, the entry's id is what proves a position the daemon's."""
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """Open positions by symbol."""

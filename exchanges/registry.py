@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from .binance import BINANCE
+from .bitget import BITGET
 from .bybit import BYBIT
 from .delta import DELTA
+from .gate import GATE
+from .kucoin import KUCOIN
 from .okx import OKX
 from .venue import Venue
 
@@ -13,6 +16,9 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BYBIT,
     DELTA,
     OKX,
+    GATE,
+    KUCOIN,
+    BITGET,
 )}
 
 

@@ -92,7 +92,12 @@ class ClientIdRule:
     charset: str                     # a regex character class body, e.g. 'A-Za-z0-9'
     prefix: str = ""                 # required in front of every id (Gate's 't-')
     lower_case: bool = False         # the venue stores ids lower-cased (BingX)
-    refuses_duplicates: bool = True  # a reused id is refused (else the later order wins)
+    # A market order's id is refused when sent again, and the venue's "no such order" is
+    # final: then an entry it says it never got may be re-sent once with the same id. Else
+    # (Gate, KuCoin, Delta keep the later order; OKX takes a filled order's id again) a market
+    # order's id is sent at most once by a process.
+    refuses_duplicates: bool = True
+    on_conditional: bool = True      # kept on stop/target orders too (BingX: market/limit only)
 
     def wire(self, client_id: str) -> str:
         """Our id as the venue stores it (prefix and case applied)."""
@@ -153,6 +158,7 @@ class Venue:
     quote: str = "USDT"   # the perpetuals' quote currency ('USD' where they are USD-quoted)
     settle: str = "USDT"  # the margin and PnL currency
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
+    tradingview: str = "BINANCE"  # TradingView's exchange prefix of the venue's perpetuals
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_codes", MappingProxyType(dict(self.error_codes)))
@@ -209,6 +215,10 @@ class Venue:
         if self.quote == "USDT":
             return symbol
         return f"{symbol} ({symbol.split('/')[0]}/{self.quote} perpetual)"
+
+    def chart_symbol(self, symbol: str) -> str:
+        """TradingView's symbol of the coin's perpetual here: 'BYBIT:BTCUSDT.P'."""
+        return f"{self.tradingview}:{symbol.split('/')[0]}{self.quote}.P"
 
     def is_production_host(self, url: str) -> bool:
         """True when `url` points at this venue's production servers (real money)."""

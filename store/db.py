@@ -176,6 +176,10 @@ class Store:
         """One intent by client id."""
         return self.orders.intent(client_id)
 
+    def intent_by_exchange_id(self, exchange_id: str, venue: str) -> IntentRow | None:
+        """The newest intent the venue's order id `exchange_id` was recorded on."""
+        return self.orders.intent_by_exchange_id(exchange_id, venue)
+
     def intents(self, *, signal_id: int | None = None, role: str | None = None,
                 unresolved: bool = False, venue: str | None = None) -> list[IntentRow]:
         """Intents filtered by signal, role and venue; unresolved = not in a final status."""

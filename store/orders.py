@@ -110,6 +110,13 @@ class Orders:
                                  (client_id,)).fetchone()
         return _intent(r) if r else None
 
+    def intent_by_exchange_id(self, exchange_id: str, venue: str) -> IntentRow | None:
+        """The newest intent the venue's order id `exchange_id` was recorded on."""
+        r = self.db.conn.execute(
+            "SELECT * FROM order_intents WHERE exchange_id = ? AND venue = ? "
+            "ORDER BY created_at DESC LIMIT 1", (exchange_id, venue)).fetchone()
+        return _intent(r) if r else None
+
     def intents(self, *, signal_id: int | None = None, role: str | None = None,
                 unresolved: bool = False, venue: str | None = None) -> list[IntentRow]:
         """Intents filtered by signal, role and venue; unresolved = not in a final status."""

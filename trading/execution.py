@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -12,7 +13,7 @@ from exchanges.errors import PermanentExchangeError, TransientExchangeError, rea
 from exchanges.venue import Reason
 from store import Store
 
-from .models import Broker, OrderResult, OrderStatus
+from .models import Broker, OrderIntent, OrderResult, OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +75,9 @@ class OrderDesk:
                 if found is not None:
                     return found
                 continue  # the exchange says it never got it: the one retry, with the same id
+            if result.client_id != client_id:
+                # The answer is the order just sent, whether or not the venue kept our id on it.
+                result = replace(result, client_id=client_id)
             self.record(result)
             return result
         self.store.update_intent(client_id, OrderStatus.UNKNOWN, self._now())
@@ -104,7 +108,8 @@ class OrderDesk:
         Raises OrderUnresolved when the exchange cannot be asked (the intent stays 'unknown').
         """
         try:
-            found = await self.broker.find_order(symbol, client_id, conditional)
+            found = await self.broker.find_order(symbol, client_id, conditional,
+                                                 self.intent_of(client_id))
         except (TransientExchangeError, PermanentExchangeError) as e:
             self.store.update_intent(client_id, OrderStatus.UNKNOWN, self._now(),
                                      detail={"error": str(e)[:300]})
@@ -129,6 +134,16 @@ class OrderDesk:
                 last = found
         log.info("order_followed", client_id=client_id, status=last.status)
         return last
+
+    def intent_of(self, client_id: str) -> OrderIntent | None:
+        """The written intent of `client_id` as the port takes it (None when never written)."""
+        row = self.store.intent(client_id)
+        if row is None:
+            return None
+        conditional = row.role in ("stop", "target")
+        return OrderIntent(row.client_id, row.symbol, row.side, row.quantity, row.created_at,
+                           row.exchange_id, row.role if conditional else None,
+                           row.price if conditional else None)
 
     def record(self, result: OrderResult) -> None:
         """Write what the exchange reported onto the intent."""

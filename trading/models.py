@@ -8,6 +8,7 @@ from exchanges.port import (
     ExitFill,
     LiveTradingRefused,
     MarketRules,
+    OrderIntent,
     OrderResult,
     PositionModeError,
     Trading,
@@ -17,7 +18,7 @@ from exchanges.port import (
 Broker = Trading
 
 __all__ = ["Balance", "Broker", "Direction", "ENDED", "ExchangePosition", "ExitFill",
-           "LiveTradingRefused", "MarketRules", "OrderResult", "OrderStatus",
+           "LiveTradingRefused", "MarketRules", "OrderIntent", "OrderResult", "OrderStatus",
            "PositionModeError", "direction_of", "ended_unfilled", "filled", "side_for"]
 
 

@@ -25,6 +25,7 @@ from .models import (
     ExchangePosition,
     ExitFill,
     MarketRules,
+    OrderIntent,
     OrderResult,
     OrderStatus,
     direction_of,
@@ -63,6 +64,7 @@ class PaperBroker:
         self.store = store
         self.fee_rate, self.slippage_bps = fee_rate, slippage_bps
         self.client_id_room = 32  # no venue: the ids' own length
+        self.conditional_ids = True
         self.prices: dict[str, float] = {}
         self.last_ts: dict[str, int] = {}
         self.book: dict[str, ExchangePosition] = {}
@@ -141,15 +143,16 @@ class PaperBroker:
         return OrderResult(symbol, client_id, f"paper-{next(self._ids)}", OrderStatus.OPEN, 0.0,
                            None)
 
-    async def find_order(self, symbol: str, client_id: str, conditional: bool
-                         ) -> OrderResult | None:
+    async def find_order(self, symbol: str, client_id: str, conditional: bool,
+                         intent: OrderIntent | None = None) -> OrderResult | None:
         """An order by client id, or None."""
         if conditional:
             c = self.conditionals.get(client_id)
             return OrderResult(symbol, client_id, None, c.status, 0.0, None) if c else None
         return self.orders.get(client_id)
 
-    async def cancel_protective(self, symbol: str, client_id: str) -> None:
+    async def cancel_protective(self, symbol: str, client_id: str,
+                                exchange_id: str | None = None) -> None:
         """Cancel a waiting stop/target."""
         c = self.conditionals.get(client_id)
         if c and c.status == OrderStatus.OPEN:
@@ -160,6 +163,11 @@ class PaperBroker:
         return [OrderResult(c.symbol, c.client_id, None, OrderStatus.OPEN, 0.0, None, c.side,
                             c.trigger, c.kind)
                 for c in self.conditionals.values() if c.status == OrderStatus.OPEN]
+
+    async def recent_entries(self, symbol: str) -> list[OrderResult]:
+        """The symbol's filled orders, newest first."""
+        return [o for o in reversed(self.orders.values())
+                if o.symbol == symbol and o.status == OrderStatus.FILLED]
 
     async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
         """The simulated book."""

@@ -195,7 +195,8 @@ class Protection:
                 if it.status.final:
                     continue
                 try:
-                    await self.broker.cancel_protective(pos.symbol, it.client_id)
+                    await self.broker.cancel_protective(pos.symbol, it.client_id,
+                                                    it.exchange_id)
                     self.store.update_intent(it.client_id, OrderStatus.CANCELED, self.now_ms())
                 except (TransientExchangeError, PermanentExchangeError) as err:
                     log.warning("cancel_failed", client_id=it.client_id, error=short(err))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -24,6 +25,8 @@ from .policy import TradingPolicy
 from .protection import Protection
 
 log = structlog.get_logger(__name__)
+# The state DB's id of a stop adopted without a client id of ours: its venue order id.
+VENUE_ID_PREFIX = "venue-"
 
 # An entry the exchange does not know is given this long to appear before it is abandoned
 # (a request still in flight when we asked); it is never re-sent: the signal is stale by then.
@@ -49,7 +52,7 @@ class Reconciler:
         try:
             # Orders before positions: a stop seen here was placed after its entry filled,
             # so the position read next is seen too (another instance opening meanwhile).
-            waiting = await self.broker.open_protective()
+            waiting = [self._named(o) for o in await self.broker.open_protective()]
             held = await self.broker.positions(symbols)
         except (TransientExchangeError, PermanentExchangeError) as err:
             log.warning("reconcile_skipped", error=str(err)[:200])
@@ -57,7 +60,7 @@ class Reconciler:
         others = self.guard.detect_other_instance(waiting, first=not self.reconciled)
         entries = {it.client_id: await self._resolve_entry(it, held)
                    for it in self._unresolved_entries()}
-        adopted = self._adopt(held, [o for o in waiting if o.client_id not in others])
+        adopted = await self._adopt(held, [o for o in waiting if o.client_id not in others])
         positions = {pos.symbol: await self._check_position(pos, held,
                                                             {o.client_id for o in waiting})
                      for pos in self.store.open_positions(self.mode, self.venue)}
@@ -65,6 +68,14 @@ class Reconciler:
         foreign = self._report_foreign(held)
         self.reconciled = True
         return ReconcileReport(False, entries, positions, adopted, foreign, orphans, others)
+
+    def _named(self, order: OrderResult) -> OrderResult:
+        """A waiting order the venue lists without our client id (BingX keeps none on stops),
+        named by the intent that recorded its venue order id."""
+        if order.client_id or not order.exchange_id:
+            return order
+        row = self.store.intent_by_exchange_id(order.exchange_id, self.venue)
+        return replace(order, client_id=row.client_id) if row else order
 
     def _unresolved_entries(self) -> list[IntentRow]:
         """This venue's entries whose outcome is not known yet."""
@@ -173,7 +184,7 @@ class Reconciler:
         for o in waiting:
             if is_ours(o.client_id) and o.symbol not in ours_open and o.symbol not in held:
                 try:
-                    await self.broker.cancel_protective(o.symbol, o.client_id)
+                    await self.broker.cancel_protective(o.symbol, o.client_id, o.exchange_id)
                     if self.store.intent(o.client_id):
                         self.store.update_intent(o.client_id, OrderStatus.CANCELED,
                                                  self.now_ms())
@@ -183,8 +194,8 @@ class Reconciler:
                     log.warning("orphan_cancel_failed", client_id=o.client_id, error=str(err))
         return tuple(canceled)
 
-    def _adopt(self, held: dict[str, ExchangePosition], waiting: list[OrderResult]
-               ) -> tuple[str, ...]:
+    async def _adopt(self, held: dict[str, ExchangePosition], waiting: list[OrderResult]
+                     ) -> tuple[str, ...]:
         """A held position protected by our own orders but missing from the DB (lost, replaced,
         or another instance's) is recorded as ours, keeping its stop and target. Returns the
         symbols adopted."""
@@ -197,10 +208,31 @@ class Reconciler:
             closing = side_for(ex.direction, closing=True)
             mine = [o for o in waiting if o.symbol == symbol and is_ours(o.client_id)
                     and o.side == closing and o.kind in ("stop", "target") and o.trigger]
+            if not mine and not self.broker.conditional_ids:
+                mine = await self._nameless_protection(ex, waiting)
             if mine:
                 self._adopt_one(ex, mine)
                 adopted.append(symbol)
         return tuple(adopted)
+
+    async def _nameless_protection(self, ex: ExchangePosition, waiting: list[OrderResult]
+                                   ) -> list[OrderResult]:
+        """On a venue whose stops carry no client id (BingX, Gate), a position whose last
+        opening fill is our entry is ours: its waiting closing stops and targets are taken up,
+        under an id made of the venue's order id. [] when the entry is not ours or unreadable."""
+        try:
+            entries = await self.broker.recent_entries(ex.symbol)
+        except (TransientExchangeError, PermanentExchangeError) as err:
+            log.warning("adoption_entries_unreadable", symbol=ex.symbol, error=str(err)[:200])
+            return []
+        opening = side_for(ex.direction)
+        last = next((o for o in entries if o.side == opening), None)
+        if last is None or not is_ours(last.client_id):
+            return []
+        closing = side_for(ex.direction, closing=True)
+        return [replace(o, client_id=f"{VENUE_ID_PREFIX}{o.exchange_id}") for o in waiting
+                if o.symbol == ex.symbol and not o.client_id and o.exchange_id
+                and o.side == closing and o.kind in ("stop", "target") and o.trigger]
 
     def _adopt_one(self, ex: ExchangePosition, mine: list[OrderResult]) -> None:
         """Record `ex` with the levels of its protective orders and announce it."""

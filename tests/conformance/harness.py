@@ -182,3 +182,15 @@ HARNESSES["okx"] = OkxHarness
 from .harness_delta import DeltaHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["delta"] = DeltaHarness
+
+from .harness_gate import GateHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["gate"] = GateHarness
+
+from .harness_kucoin import KucoinHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["kucoin"] = KucoinHarness
+
+from .harness_bitget import BitgetHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["bitget"] = BitgetHarness

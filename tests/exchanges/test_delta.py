@@ -275,3 +275,12 @@ async def test_candle_pages_are_whole_whatever_the_window_bounds(bounds):
     closed = one[one["timestamp"] + MIN <= NOW]
     assert got["timestamp"].tolist() == closed[closed["timestamp"] >= since]["timestamp"].tolist()
     assert last["timestamp"].tolist() == closed["timestamp"].iloc[-2_500:].tolist()
+
+
+async def test_recent_entries_are_the_filled_orders_newest_first(delta):
+    _, broker = delta
+    await broker.market_order("BTC/USDT", "buy", 0.002, "e5")
+    await broker.market_order("BTC/USDT", "buy", 0.001, "e6")
+    entries = await broker.recent_entries("BTC/USDT")
+    assert [e.client_id for e in entries][:2] == ["e6", "e5"]
+    assert entries[0].filled == pytest.approx(0.001)

@@ -45,3 +45,22 @@ def test_the_banner_names_the_usd_contract_behind_our_symbol(monkeypatch):
     monkeypatch.setitem(registry.VENUES, USD_QUOTED.name, USD_QUOTED)
     s = load_settings({"DATA_EXCHANGE": "usdvenue", "SYMBOLS": "BTC/USDT"}, dotenv_path=None)
     assert any("BTC/USDT (BTC/USD perpetual)" in line for line in describe(s))
+
+
+def test_the_alert_names_the_usd_contract_and_links_the_venues_chart(monkeypatch):
+    from alerts.messages import plain, signal_text
+    from app.pipeline import alert_payload
+    from config import load_settings
+    from exchanges import registry
+    from tests.alerts.signals import DF, EVENTS
+
+    venue = dataclasses.replace(USD_QUOTED, tradingview="DELTA")
+    monkeypatch.setitem(registry.VENUES, venue.name, venue)
+    s = load_settings({"DATA_EXCHANGE": "usdvenue", "SYMBOLS": "BTC/USDT"}, dotenv_path=None)
+    payload = alert_payload(s, "BTC/USDT", "15m", EVENTS[0], DF)
+    text = plain(signal_text(payload, EVENTS[0].confirmed_at, late_after_s=120))
+    assert "BTC/USDT (BTC/USD perpetual) · 15m" in text
+    assert "symbol=DELTA:BTCUSD.P&interval=15" in text
+    usdt = alert_payload(load_settings({"SYMBOLS": "BTC/USDT"}, dotenv_path=None),
+                         "BTC/USDT", "15m", EVENTS[0], DF)
+    assert "shown" not in usdt and usdt["chart"] == "BINANCE:BTCUSDT.P"

@@ -601,7 +601,11 @@ class FakeDelta:
                 and (not ids or o["product_id"] in ids)]
 
     def h_history(self, p: dict, path: str) -> list:
-        return [o for o in self.orders if o["state"] in ("closed", "cancelled")][::-1]
+        """Closed and cancelled orders, newest first (page_size of them)."""
+        ids = {int(x) for x in str(p.get("product_ids") or "").split(",") if x}
+        done = [o for o in self.orders if o["state"] in ("closed", "cancelled")
+                and (not ids or o["product_id"] in ids)][::-1]
+        return done[:int(p.get("page_size") or 100)]
 
     def h_fills(self, p: dict, path: str) -> list:
         ids = {int(x) for x in str(p.get("product_ids") or "").split(",") if x}

@@ -158,7 +158,7 @@ class _Broker:
     def __init__(self, found: OrderResult | None) -> None:
         self.found = found
 
-    async def find_order(self, symbol, client_id, conditional):
+    async def find_order(self, symbol, client_id, conditional, intent=None):
         return self.found
 
 
