@@ -73,6 +73,7 @@ STALE_ORDER = "stale_order"
 # (REJECTED, OTHER), and a refused stop closes the position just the same.
 INVALID_STOP_PRICE = "invalid_stop_price"
 
+CLOCK_LABELS = frozenset({SIGNATURE_EXPIRED, EXPIRED_SIGNATURE})
 AUTH_LABELS = frozenset({SIGNATURE_MISMATCH, INVALID_SIGNATURE, INVALID_API_KEY,
                          INVALID_API_KEY_CODE, UNAUTHORIZED_API_ACCESS, UNAUTHORIZED,
                          IP_NOT_WHITELISTED, IP_BLOCKED, FORBIDDEN, KYC_PENDING, TRADING_BLOCKED,
@@ -85,8 +86,7 @@ INVALID_LABELS = frozenset({BAD_SCHEMA, INVALID_CONTRACT, LESS_THAN_MIN_SIZE, MA
 
 ERROR_CODES: dict[Code, CodeMeaning] = {
     # Our clock: refused before processing, so safe to look up or retry.
-    SIGNATURE_EXPIRED: TRANSIENT,
-    EXPIRED_SIGNATURE: TRANSIENT,
+    **{label: TRANSIENT for label in CLOCK_LABELS},
     # "Order rejected as stale": not processed, but say transient so an order is looked up.
     STALE_ORDER: TRANSIENT,
     UNAVAILABLE: TRANSIENT,

@@ -1,5 +1,6 @@
-"""ccxt's `delta` class for Delta India: India hosts, a User-Agent, the rate-limit reset as the
-pause, a 404 order lookup as OrderNotFound, server time where /v2/settings is not served."""
+"""ccxt's `delta` class for Delta India: India hosts, a User-Agent, signatures stamped on the
+venue's clock, the rate-limit reset as the pause, a 404 order lookup as OrderNotFound, server
+time where /v2/settings is not served."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -52,12 +53,29 @@ def date_header_ms(headers: Mapping[str, Any] | None) -> int | None:
     return None
 
 
+def is_order_lookup(code: int, method: str, url: str) -> bool:
+    """A 404 answering GET /v2/orders/...: the order does not exist."""
+    return code == 404 and method == "GET" and "/orders/" in url
+
+
+def settings_time(code: int, url: str, headers: Mapping[str, Any] | None) -> None:
+    """NoSettings with the answer's Date when a host answers GET /v2/settings with 404."""
+    server_ms = date_header_ms(headers) if code == 404 else None
+    if server_ms is not None and url.split("?")[0].endswith("/settings"):
+        raise NoSettings(f"delta {url} 404", server_ms)
+
+
 @cache
 def delta_class() -> type:
     """ccxt's delta class (errors tagged) whose 404 on an order lookup is OrderNotFound."""
     base: Any = with_retry_after("delta")
 
     class DeltaIndia(base):
+        def seconds(self) -> int:
+            """Unix seconds on the venue's clock (ccxt's own offset, once measured): Delta
+            refuses a signature more than 5 s old, and ccxt signs with these seconds."""
+            return (self.milliseconds() - int(self.options.get("timeDifference") or 0)) // 1000
+
         def handle_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
             try:
@@ -79,21 +97,17 @@ def delta_class() -> type:
 
         def _delta_errors(self, code, reason, url, method, headers, body, response,
                           request_headers, request_body):
-            if code == 404 and url.split("?")[0].endswith("/settings"):
-                server_ms = date_header_ms(headers)
-                if server_ms is not None:
-                    raise NoSettings(f"delta {url} 404", server_ms)
-            if code == 404 and method == "GET" and "/orders/" in url:
-                try:
-                    return super().handle_errors(code, reason, url, method, headers, body,
-                                                 response, request_headers, request_body)
-                except ccxt.ExchangeError as e:
-                    if type(e) is ccxt.ExchangeError:  # a label ccxt does not know
-                        raise ccxt.OrderNotFound(str(e)) from e
-                    raise
+            settings_time(code, url, headers)
+            try:
+                done = super().handle_errors(code, reason, url, method, headers, body,
+                                             response, request_headers, request_body)
+            except ccxt.ExchangeError as e:
+                if type(e) is ccxt.ExchangeError and is_order_lookup(code, method, url):
+                    raise ccxt.OrderNotFound(str(e)) from e  # a label ccxt does not know
+                raise
+            if is_order_lookup(code, method, url):
                 raise ccxt.OrderNotFound(f"delta {body}")
-            return super().handle_errors(code, reason, url, method, headers, body, response,
-                                         request_headers, request_body)
+            return done
 
     DeltaIndia.__name__ = DeltaIndia.__qualname__ = "delta"
     return DeltaIndia

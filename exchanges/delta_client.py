@@ -20,6 +20,8 @@ What differs from the generic path, and why:
 - a lookup answered 404 means no such order (ccxt leaves it a generic error);
 - Delta has no hedge mode (nothing to switch); margin mode is the account's (isolated, cross or
   portfolio): a mode other than MARGIN_MODE is refused at start with the switch to make;
+- signatures are stamped on the venue's clock (ccxt's measured offset; ccxt's delta signs with
+  the host's): an expired one (5 s window) resyncs and is sent once more;
 - a fill's created_at has whole seconds: the closing fills are asked from the second before;
 - a client id reused is not documented as refused: a market order's id is sent once by this
   process, an ambiguous answer is resolved by looking the id up.
@@ -40,6 +42,7 @@ from .ccxt_fills import CcxtTrade
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .delta import (
+    CLOCK_LABELS,
     STOP_LOSS,
     TAKE_PROFIT,
     margin_mode_ok,
@@ -51,6 +54,7 @@ from .errors import (
     ExchangeUnavailable,
     PermanentExchangeError,
     Rejected,
+    venue_code,
 )
 from .ohlcv import Rows
 from .port import Balance, Direction, ExchangePosition, ExitFill, MarketRules, OrderResult
@@ -106,8 +110,9 @@ class DeltaTrading(CcxtTrading):
         return config
 
     def _is_clock_error(self, error: Exception) -> bool:
-        """ccxt signs with the host's seconds (no offset applied): resending cannot help."""
-        return False
+        """SignatureExpired: refused before processing; the clock is resynced (the class signs
+        on the venue's clock) and the request sent once more."""
+        return venue_code(error, self.venue.error_code_keys) in CLOCK_LABELS
 
     def _product_id(self, symbol: str) -> int:
         return int(self._market(symbol)["numericId"])

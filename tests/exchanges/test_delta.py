@@ -284,3 +284,19 @@ async def test_recent_entries_are_the_filled_orders_newest_first(delta):
     entries = await broker.recent_entries("BTC/USDT")
     assert [e.client_id for e in entries][:2] == ["e6", "e5"]
     assert entries[0].filled == pytest.approx(0.001)
+
+
+async def test_a_venue_clock_ahead_of_ours_signs_on_the_venues_clock():
+    fake = FakeDelta(demo=True, skew_ms=8_000)  # beyond the 5 s window if signed on ours
+    await fake.start()
+    broker = components.trading(_settings(fake.url), backoff_s=0.01, rate_limit=False)
+    try:
+        await broker.start(["BTC/USDT"])  # the clock is measured at start
+        assert (await broker.balance()).total == 10_000.0
+        broker.exchange.options["timeDifference"] = 0  # forgotten: refused, resynced, resent
+        assert (await broker.balance()).total == 10_000.0
+        assert [r.status for r in fake.requests if r.path == "/v2/wallet/balances"][-2:] == [
+            401, 200]
+    finally:
+        await broker.close()
+        await fake.stop()
