@@ -232,11 +232,11 @@ class FakeDelta:
 
     # -- HTTP plumbing ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """Log, CDN check, faults, auth, quota, dispatch; Delta's envelope around the answer."""
+        self.requests.append(entry := Request(request.method, request.path,
+                                              dict(request.query)))
         body = await request.text() if request.method in ("POST", "PUT", "DELETE") else ""
-        entry = Request(request.method, request.path, dict(request.query))
-        self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await asyncio.sleep(self.latency_s)  # a round trip to Delta (0: none)
         fault: Fault | None = None
         try:
             if not request.headers.get("User-Agent"):
