@@ -178,6 +178,7 @@ class FakeDelta:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.used_weight = 0
+        self._last_us = 0
         self.quota = QUOTA                # weight per fixed 5-minute window
         self.window_start_ms = 0
         self._now = now_ms
@@ -482,7 +483,7 @@ class FakeDelta:
                  "stop_price": None, "stop_trigger_method": None, "paid_commission": "0",
                  "commission": "0", "reduce_only": reduce_only,
                  "client_order_id": cid, "state": "open",
-                 "created_at": str(self.wall_ms() * 1000), "product_id": pr.id,
+                 "created_at": str(self._stamp_us()), "product_id": pr.id,
                  "product_symbol": pr.symbol, "average_fill_price": None}
         stop_type = p.get("stop_order_type")
         if stop_type:
@@ -510,6 +511,11 @@ class FakeDelta:
         self.orders.append(order)
         self._execute(order, last)
         return order
+
+    def _stamp_us(self) -> int:
+        """An order's created_at (microseconds): the wall clock, strictly increasing."""
+        self._last_us = max(self.wall_ms() * 1000, self._last_us + 1000)
+        return self._last_us
 
     def _check_reduce(self, pr: Product, side: str, reduce_only: bool) -> None:
         size = self.position(pr.symbol)
