@@ -137,10 +137,9 @@ class Position:
 
 @dataclass
 class Margined:
-    """What the lagging /positions/margined shows, and since when the truth changed."""
+    """A product's position changes (wall time, (size, entry)): the lagging
+    /positions/margined shows the last one older than the lag."""
 
-    shown: tuple[int, float] = (0, 0.0)
-    changed_at: float = 0.0
     history: list = field(default_factory=list)
 
 
@@ -441,7 +440,7 @@ class FakeDelta:
         now = time.time()
         out = []
         for pid, m in self.margined.items():
-            shown = m.shown
+            shown: tuple[int, float] = (0, 0.0)
             for at, value in m.history:
                 if at + self.margined_lag_s <= now:
                     shown = value
