@@ -5,6 +5,7 @@ from .binance import BINANCE
 from .bingx import BINGX
 from .bitget import BITGET
 from .bybit import BYBIT
+from .delta import DELTA
 from .gate import GATE
 from .kucoin import KUCOIN
 from .okx import OKX
@@ -16,9 +17,10 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BYBIT,
     OKX,
     GATE,
-    BINGX,
     KUCOIN,
     BITGET,
+    BINGX,
+    DELTA,
 )}
 
 

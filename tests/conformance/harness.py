@@ -179,6 +179,10 @@ from .harness_okx import OkxHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["okx"] = OkxHarness
 
+from .harness_delta import DeltaHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["delta"] = DeltaHarness
+
 from .harness_gate import GateHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["gate"] = GateHarness
