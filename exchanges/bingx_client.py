@@ -265,21 +265,9 @@ class BingxTrading(CcxtTrading):
         """None: BingX's fill rows carry no side, so a closing trade cannot be told apart."""
         return None
 
-    async def check(self) -> list[CheckLine]:
-        """Host, environment and signing pair; balance; position mode; margin mode."""
-        spec = self.venue.trading_spec()
-        host = (self.config.url or "").split("//")[-1] or spec.hosts[1 if self.config.demo
-                                                                      else 0]
-        pair = f"{self.venue.env_prefix}_API_KEY{'_DEMO' if self.config.demo else ''}"
-        out = [CheckLine("trading host", True, f"{host} ({self.mode}, signed by {pair})")]
-        # The base's hedge-mode line, told where BingX's site switches it.
-        out += [CheckLine(line.what, False, f"hedge mode: switch to One-way{HEDGE_WHERE}")
-                if line.what == "position mode" and line.detail.startswith("hedge") else line
-                for line in await super().check()]
-        out.append(CheckLine("margin mode", True,
-                             f"{self.config.margin_mode} x{self.config.leverage}, set per "
-                             "contract at start (positionSide BOTH)"))
-        return out
+    async def _margin_mode_line(self) -> CheckLine:
+        return CheckLine("margin mode", True, f"{self.config.margin_mode} x{self.config.leverage}"
+                                              ", set per contract at start (positionSide BOTH)")
 
 
 MarketData = BingxMarketData

@@ -287,24 +287,16 @@ class DeltaTrading(CcxtTrading):
         market = self.exchange.markets.get(first.get("symbol") or "") or {}
         return pnl * float(market.get("contractSize") or 1.0)
 
-    async def check(self) -> list[CheckLine]:
-        """Authentication and balance at the host, the position mode (one-way only) and the
-        account's margin mode against MARGIN_MODE."""
-        try:
-            bal, mode = await self.balance(), await self._margin_mode()
-        except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            return [CheckLine("trading authentication", False, str(e)[:200])]
-        host = self.exchange.urls["api"]["private"]
+    async def _position_mode_line(self) -> CheckLine:
+        return CheckLine("position mode", True, "one-way (Delta has no hedge mode)")
+
+    async def _margin_mode_line(self) -> CheckLine:
+        """The account's margin mode against MARGIN_MODE (checked, never switched)."""
+        mode = await self._margin_mode()
         ok = margin_mode_ok(self.config.margin_mode, mode)
-        return [
-            CheckLine("trading authentication", True, f"{self.mode} keys accepted by {host}"),
-            CheckLine("trading balance", True,
-                      f"{bal.total:g} {bal.asset} ({bal.free:g} available)"),
-            CheckLine("position mode", True, "one-way (Delta has no hedge mode)"),
-            CheckLine("margin mode", ok, mode if ok else
-                      f"{mode}: switch the account to {self.config.margin_mode} margin on "
-                      "Delta, or set MARGIN_MODE to match"),
-        ]
+        return CheckLine("margin mode", ok, mode if ok else
+                         f"{mode}: switch the account to {self.config.margin_mode} margin on "
+                         "Delta, or set MARGIN_MODE to match")
 
 
 MarketData = DeltaMarketData
