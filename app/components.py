@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from config import Settings
-from exchanges.options import Credentials, MarketDataConfig, TradingConfig, WatchList
+from exchanges.options import Credentials, MarketDataConfig, TradingConfig
 from exchanges.registry import get_venue
 from exchanges.venue import Venue
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # ccxt, pandas and telegram load only when a component is bui
     from exchanges.ccxt_market_data import CcxtMarketData
     from exchanges.ccxt_trading import CcxtTrading
     from exchanges.retry import RetryPolicy
+    from fetchers.watchlist import Listing, WatchedSymbols, WatchList
     from store import Store
     from trading import Broker, PositionManager
     from trading.policy import TradingPolicy
@@ -25,12 +26,21 @@ if TYPE_CHECKING:  # ccxt, pandas and telegram load only when a component is bui
 
 def watch_list(s: Settings) -> WatchList:
     """SYMBOLS, EXCLUDE_SYMBOLS, MIN_VOLUME_24H and MAX_PAIRS."""
+    from fetchers.watchlist import WatchList
+
     return WatchList(tuple(s.symbols), tuple(s.exclude_symbols), s.min_volume_24h, s.max_pairs)
+
+
+def watched_symbols(s: Settings, listing: Listing, **options: Any) -> WatchedSymbols:
+    """The watch list over a data instance's perpetuals (refreshed hourly)."""
+    from fetchers.watchlist import WatchedSymbols
+
+    return WatchedSymbols(listing, watch_list(s), venue_name=s.data_exchange, **options)
 
 
 def market_data_config(s: Settings, venue: Venue) -> MarketDataConfig:
     """The data instance's config on `venue` (its {NAME}_DATA_URL)."""
-    return MarketDataConfig(watch=watch_list(s), production=s.use_realtime_data,
+    return MarketDataConfig(production=s.use_realtime_data,
                             url=s.venue_keys(venue.name).data_url, timeout_s=s.fetch_timeout_s,
                             budget_s=s.fetch_cycle_budget_s, weight_per_min=s.data_weight_per_min)
 

@@ -98,6 +98,7 @@ class Daemon:
         """Every part of the daemon, in one place; none sends a request yet."""
         s = self.settings
         self.fetcher: MarketData = fetcher or components.market_data(s)  # DATA_EXCHANGE
+        self.watched = components.watched_symbols(s, self.fetcher)  # SYMBOLS, or ALL ranked
         self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
         self.notifier: Notifier = notifier or components.make_notifier(s)
         alerting = components.alert_settings(s)
@@ -125,7 +126,7 @@ class Daemon:
         log.debug("malloc_mmap_threshold", pinned=pin_mmap_threshold())
         await self.waits.retry_forever("data_instance_start", self.fetcher.start)
         api_view.instrument(self)  # metrics hooks: both instances, delivery, manager
-        self.symbols = await self.waits.retry_forever("universe", self.fetcher.universe)
+        self.symbols = await self.waits.retry_forever("universe", self.watched)
         self.trading.begin()
         await self._catch_up_until_data_flows()
 
@@ -197,8 +198,8 @@ class Daemon:
                 self.inflight.discard(task)
 
     async def _refresh_universe(self) -> None:
-        """The symbols to watch: cached by the fetcher, refreshed hourly."""
-        self.symbols = await self.fetcher.universe()
+        """The symbols to watch: cached, refreshed hourly."""
+        self.symbols = await self.watched()
 
     async def _run_slot(self, timeframe: str, retry_s: float | None) -> SlotSummary:
         """Poll every symbol for the candle that closed last; the slot's summary."""

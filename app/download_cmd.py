@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from config import Settings
     from exchanges.port import MarketData
     from exchanges.retry import RetryPolicy
+    from fetchers.watchlist import WatchedSymbols
 
 __all__ = ["add_parser", "download", "run"]
 
@@ -64,9 +65,9 @@ def check_since(req: Request, venue: str, symbols: list[str]) -> None:
                          + ": give --since")
 
 
-async def _symbols(fetcher: MarketData, req: Request) -> list[str]:
+async def _symbols(fetcher: MarketData, watched: WatchedSymbols, req: Request) -> list[str]:
     """The symbols to download: the venue's ranked universe for ALL, else the asked ones."""
-    symbols = await fetcher.universe()
+    symbols = await watched()
     if req.symbols != (ALL,):
         unknown = [s for s in req.symbols if s not in symbols]
         if unknown:
@@ -118,7 +119,7 @@ async def download(settings: Settings, req: Request, progress: Progress, out: IO
     retry = retry or components.one_shot_retry(settings)
     async with components.market_data(wanted, venue, retry=retry) as fetcher:
         try:
-            symbols = await _symbols(fetcher, req)
+            symbols = await _symbols(fetcher, components.watched_symbols(wanted, fetcher), req)
             if req.symbols == (ALL,):
                 _note(f"ALL on {venue.label}: {len(symbols)} symbol(s): {', '.join(symbols)}")
                 check_since(req, venue.name, symbols)

@@ -21,7 +21,7 @@ PROBE_TIMEOUT_S = 30.0
 async def _data_probe(settings: Settings) -> list[CheckLine]:
     fetcher = components.market_data(settings)
     try:
-        return await fetcher.check()
+        return await fetcher.check(components.watched_symbols(settings, fetcher))
     finally:
         await fetcher.close()
 

@@ -81,7 +81,7 @@ async def run(symbols: int, latency_ms: float, timeframes: list[str]) -> int:
     fetcher = BinanceMarketData(components.market_data_config(settings, BINANCE), BINANCE)
     try:
         await fetcher.start()
-        universe = await fetcher.universe()  # hourly, not per cycle: outside the timing
+        universe = await components.watched_symbols(settings, fetcher)()  # hourly: untimed
         await fetcher.server_time_ms()
         adapter = TimeframeAdapter(fetcher)
         # Incremental: each timeframe wants the candle after the last processed one, i.e.

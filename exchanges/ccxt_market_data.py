@@ -1,4 +1,4 @@
-"""CcxtMarketData: closed perpetual candles, server time and the universe of one venue (ccxt).
+"""CcxtMarketData: closed perpetual candles, server time and the perpetuals of one venue (ccxt).
 
 Generic over ccxt's unified methods (fetch_time, load_markets, fetch_tickers, fetch_ohlcv);
 a venue whose behaviour differs subclasses it and overrides a hook (`_rows`, `_tradable`,
@@ -20,7 +20,7 @@ from domain.timeframe import timeframe_ms
 
 from . import universe as uni
 from .candles import empty_frame, insane, since_slice, tidy, to_frame
-from .errors import ExchangeUnavailable, TransientExchangeError
+from .errors import ExchangeUnavailable
 from .ohlcv import Rows, ohlcv_rows, utc_text
 from .options import MarketDataConfig
 from .reasons import network_reason
@@ -36,34 +36,28 @@ T = TypeVar("T")
 # bursts that venues' per-IP limits and a small VPS's sockets both dislike.
 CONCURRENCY = 16
 TIME_RESYNC_S = 600.0
-UNIVERSE_TTL_S = 3600.0
 
 
 class CcxtMarketData:
-    """Closed candles, server time and the symbol universe of one venue (read-only)."""
+    """Closed candles, server time and the listed perpetuals of one venue (read-only)."""
 
     def __init__(self, config: MarketDataConfig, venue: Venue, *, retry: RetryPolicy | None = None,
                  clock: Callable[[], float] = time.time, concurrency: int = CONCURRENCY,
-                 time_resync_s: float = TIME_RESYNC_S,
-                 universe_ttl_s: float = UNIVERSE_TTL_S) -> None:
+                 time_resync_s: float = TIME_RESYNC_S) -> None:
         self.config = config
         self.venue = venue
         self.retry = retry or RetryPolicy(budget_s=config.budget_s)
         self._clock = clock  # host wall clock in seconds; tests inject a fake one
         self._time_resync_s = time_resync_s
-        self._universe_ttl_s = universe_ttl_s
         # Bound to a loop on first contention, not here: an instance made outside the loop works.
         self._sem = asyncio.Semaphore(concurrency)
         self._time_lock = asyncio.Lock()
-        self._universe_lock = asyncio.Lock()
         self._markets_lock = asyncio.Lock()
         self._pause = SharedPause(self.retry.clock)  # one per instance: a 429 is per IP
         self._offset_ms: int | None = None
         self._time_syncs_done = 0  # finished syncs: a waiter compares it to see one end meanwhile
         self._time_error: ExchangeUnavailable | None = None
         self._synced_at = -math.inf
-        self._universe: list[str] | None = None
-        self._universe_at = -math.inf
         self.exchange: Any = None
 
     @property
@@ -298,44 +292,20 @@ class CcxtMarketData:
             end = int(page["timestamp"].iloc[0]) - 1
         return pages
 
-    # -- universe -----------------------------------------------------------------------------
-
-    async def universe(self) -> list[str]:
-        """Symbols to watch ('BTC/USDT', ...): SYMBOLS, or SYMBOLS=ALL filtered; hourly refresh."""
-        if self.exchange is None:
-            await self.start()
-        if self._universe is not None and \
-                self._clock() - self._universe_at < self._universe_ttl_s:
-            return list(self._universe)
-        async with self._universe_lock:
-            if self._universe is None or \
-                    self._clock() - self._universe_at >= self._universe_ttl_s:
-                try:
-                    self._universe = await self._load_universe()
-                except ExchangeUnavailable as e:
-                    if self._universe is None:
-                        return self._unverified(e)
-                    # Keep watching the old list rather than nothing; retry on the next call.
-                    log.warning("universe_refresh_failed", error=str(e),
-                                kept=len(self._universe))
-                    return list(self._universe)
-                self._universe_at = self._clock()
-        return list(self._universe)
-
-    def _unverified(self, error: ExchangeUnavailable) -> list[str]:
-        """Explicit SYMBOLS while the markets are unreachable: watch them unverified for now."""
-        configured = self.config.watch.symbols
-        if configured == (uni.ALL,) or not isinstance(error, TransientExchangeError):
-            raise error
-        log.warning("universe_unverified", error=str(error), symbols=",".join(configured))
-        excluded = set(self.config.watch.exclude)
-        return [s for s in configured if s not in excluded]  # not cached: retried next call
+    # -- listing ------------------------------------------------------------------------------
 
     def _tradable(self, market: Mapping[str, Any]) -> bool:
         """True for a market the daemon may watch and trade (a USDT linear perpetual)."""
         return uni.usdt_perpetual(market, self.venue.quote, self.venue.settle)
 
-    async def _volumes(self) -> dict[str, float]:
+    async def perpetuals(self) -> dict[str, str]:
+        """Our symbol -> the venue's id of every tradable perpetual (markets reloaded)."""
+        if self.exchange is None:
+            await self.start()
+        markets = await self._read(lambda: self.exchange.load_markets(reload=True), "markets")
+        return uni.tradable_perpetuals(markets, self._tradable)
+
+    async def quote_volumes(self) -> dict[str, float]:
         """Our symbol -> 24h quote volume, from ccxt's unified tickers."""
         async def call() -> dict[str, float]:
             tickers = await self.exchange.fetch_tickers()
@@ -345,23 +315,12 @@ class CcxtMarketData:
 
         return await self._read(call, "tickers")
 
-    async def _load_universe(self) -> list[str]:
-        watch = self.config.watch
-        markets = await self._read(lambda: self.exchange.load_markets(reload=True), "markets")
-        perpetuals = uni.tradable_perpetuals(markets, self._tradable)
-        volumes: dict[str, float] = {}
-        if watch.symbols == (uni.ALL,):
-            volumes = await self._volumes()
-        chosen = uni.select(watch.symbols, perpetuals, volumes, min_volume=watch.min_volume_24h,
-                            max_pairs=watch.max_pairs, exclude=watch.exclude)
-        log.info("universe_loaded", venue=self.venue.name, perpetuals=len(perpetuals),
-                 watching=len(chosen), symbols=",".join(chosen[:20]))
-        return chosen
-
     # -- preflight ----------------------------------------------------------------------------
 
-    async def check(self) -> list[CheckLine]:
-        """`main.py check` lines: (what, ok, detail) for server time, markets and one candle."""
+    async def check(self, watched: Callable[[], Awaitable[list[str]]] | None = None
+                    ) -> list[CheckLine]:
+        """`main.py check` lines: (what, ok, detail) for server time, the symbols `watched`
+        gives (default: every tradable perpetual) and one candle of the first."""
         name = self.venue.name
         results: list[CheckLine] = []
         try:
@@ -371,7 +330,7 @@ class CcxtMarketData:
         except ExchangeUnavailable as e:
             return [CheckLine(f"{name} server time", False, f"{network_reason(e)} ({e})")]
         try:
-            symbols = await self.universe()
+            symbols = await watched() if watched else sorted(await self.perpetuals())
             ok = bool(symbols)
             shown = [self.venue.shown(x) for x in symbols[:10]]
             results.append(CheckLine(f"{name} markets", ok, f"watching {len(symbols)}: "

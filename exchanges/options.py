@@ -5,20 +5,9 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class WatchList:
-    """Which symbols to watch: explicit ones, or ALL filtered by 24h quote volume."""
-
-    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT")
-    exclude: tuple[str, ...] = ()
-    min_volume_24h: float = 10_000_000.0
-    max_pairs: int = 30
-
-
-@dataclass(frozen=True)
 class MarketDataConfig:
     """The data instance: which environment, which host, how long a request and a cycle may take."""
 
-    watch: WatchList = WatchList()
     production: bool = True      # production market data; False: the venue's demo environment
     url: str = ""                # overrides every host the client uses ('' keeps the venue's)
     timeout_s: float = 10.0      # one request

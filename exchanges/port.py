@@ -7,6 +7,7 @@ Symbols are our unified 'BASE/USDT'. Direction and OrderStatus are the store's v
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -124,8 +125,11 @@ class MarketData(Protocol):
     async def start(self) -> None:
         """Build the exchange client (no request yet)."""
 
-    async def universe(self) -> list[str]:
-        """Symbols to watch: SYMBOLS, or SYMBOLS=ALL ranked by 24h quote volume."""
+    async def perpetuals(self) -> dict[str, str]:
+        """Our symbol -> the venue's id of every tradable perpetual (markets reloaded)."""
+
+    async def quote_volumes(self) -> dict[str, float]:
+        """Our symbol -> 24h quote volume (ranks SYMBOLS=ALL)."""
 
     async def server_time_ms(self) -> int:
         """The venue's clock now."""
@@ -134,8 +138,9 @@ class MarketData(Protocol):
                              limit: int | None = None) -> pd.DataFrame:
         """Closed candles of a native timeframe, oldest first (never the forming one)."""
 
-    async def check(self) -> list[CheckLine]:
-        """The `main.py check` lines of this instance."""
+    async def check(self, watched: Callable[[], Awaitable[list[str]]] | None = None
+                    ) -> list[CheckLine]:
+        """The `main.py check` lines of this instance (`watched`: the watch list's source)."""
 
     async def close(self) -> None:
         """Release the HTTP session."""

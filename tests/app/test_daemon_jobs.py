@@ -35,8 +35,8 @@ class StillMarket:
     async def start(self) -> None:
         pass
 
-    async def universe(self) -> list[str]:
-        return ["BTC/USDT"]
+    async def perpetuals(self) -> dict[str, str]:
+        return {"BTC/USDT": "BTCUSDT"}
 
     async def server_time_ms(self) -> int:
         return T0

@@ -48,8 +48,8 @@ class FlakyMarket:
         if self.starts <= self.start_failures:
             raise self.start_error
 
-    async def universe(self) -> list[str]:
-        return ["BTC/USDT"]
+    async def perpetuals(self) -> dict[str, str]:
+        return {"BTC/USDT": "BTCUSDT"}
 
     @property
     def native_timeframes(self) -> tuple[str, ...]:

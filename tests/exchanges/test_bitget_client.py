@@ -169,7 +169,7 @@ async def test_a_range_from_before_the_listing_starts_at_the_listing():
                                   retry=RetryPolicy(attempts=2, base_s=0.01, budget_s=10.0))
     await data.start()
     try:
-        await data.universe()
+        await data.perpetuals()
         data.exchange.markets["BTC/USDT:USDT"]["created"] = listed
         frame = await data.closed_candles("BTC/USDT", "1m", since_ms=listed - 30 * DAY_MS)
     finally:
@@ -193,12 +193,12 @@ async def test_a_cancel_the_venue_lists_as_failed_is_not_taken_for_done(fake, br
 async def test_the_universe_asks_usdt_futures_contracts_and_tickers_only():
     fake = FakeBitget(now_ms=int(time.time() * 1000))
     await fake.start()
-    data = components.market_data(_settings(data_url=fake.url, SYMBOLS="ALL",
-                                            MIN_VOLUME_24H="1e8"),
+    settings = _settings(data_url=fake.url, SYMBOLS="ALL", MIN_VOLUME_24H="1e8")
+    data = components.market_data(settings,
                                   retry=RetryPolicy(attempts=2, base_s=0.01, budget_s=10.0))
     await data.start()
     try:
-        symbols = await data.universe()
+        symbols = await components.watched_symbols(settings, data)()
     finally:
         await data.close()
         await fake.stop()

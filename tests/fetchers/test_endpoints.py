@@ -19,6 +19,7 @@ async def test_every_request_reaches_the_fake_and_only_fapi_market_data(
     fetcher.exchange.apiKey, fetcher.exchange.secret = "k" * 64, "s" * 64
     checks = await fetcher.check()
     assert [ok for _, ok, _ in checks] == [True, True, True], checks
+    await fetcher.quote_volumes()  # SYMBOLS=ALL ranks by them
     await fetcher.closed_candles("ETH/USDT", "15m", since_ms=NOON - 3600_000)
     assert set(fake.paths()) == ALLOWED
     assert all(r.status == 200 for r in fake.requests)

@@ -1,8 +1,10 @@
-"""The symbol universe: explicit SYMBOLS, or SYMBOLS=ALL filtered, refreshed hourly."""
+"""The watch list: explicit SYMBOLS, or SYMBOLS=ALL filtered, refreshed hourly."""
 from __future__ import annotations
 
 import pytest
 
+from app import components
+from config import load_settings
 from exchanges.errors import TransientExchangeError
 from tests.fakes.binance_data import Listing
 from tests.fetchers.conftest import NOON, HostClock
@@ -17,10 +19,22 @@ LISTINGS = [
 ]
 
 
+class Universe:
+    """The watch list as the daemon builds it, over a Binance data instance on the fake."""
+
+    def __init__(self, fetcher, env, clock) -> None:
+        settings = load_settings({**env}, dotenv_path=None)
+        self.watched = components.watched_symbols(settings, fetcher, clock=clock)
+
+    async def universe(self) -> list[str]:
+        return await self.watched()
+
+
 async def _universe(fake_binance, make_fetcher, env, clock=None):
     fake = await fake_binance(now_ms=NOON, listings=LISTINGS)
-    fetcher = await make_fetcher(fake, env=env, clock=clock or HostClock(NOON))
-    return fake, fetcher
+    clock = clock or HostClock(NOON)
+    fetcher = await make_fetcher(fake, env=env, clock=clock)
+    return fake, Universe(fetcher, env, clock)
 
 
 async def test_all_is_filtered_by_volume_ranked_and_capped_deterministically(

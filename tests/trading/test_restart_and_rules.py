@@ -185,11 +185,13 @@ async def test_check_reports_auth_balance_and_mode(fake, store):
     manager = await make_manager(fake, store, start=False)
     lines = await manager.check()
     assert [(n, ok) for n, ok, _ in lines] == [
-        ("trading authentication", True), ("trading balance", True), ("position mode", True)]
+        ("trading host", True), ("trading authentication", True), ("trading balance", True),
+        ("position mode", True), ("margin mode", True)]
+    assert "(demo, signed by BINANCE_API_KEY_DEMO)" in lines[0].detail
     bad = await make_manager(fake, store, make_settings(fake.url, BINANCE_SECRET_DEMO="wrong"),
                              start=False)
-    name, ok, detail = (await bad.check())[0]
-    assert not ok and "-1022" in detail
+    name, ok, detail = (await bad.check())[1]
+    assert name == "trading authentication" and not ok and "-1022" in detail
 
 
 async def test_reversal_that_cannot_open_keeps_the_old_position(fake, store):
