@@ -127,7 +127,7 @@ async def run_cycle(name: str, symbols: int, latency_ms: float,
     fetcher = components.market_data(settings, venue)
     try:
         await fetcher.start()
-        universe = await fetcher.universe()  # hourly, not per cycle: outside the timing
+        universe = await components.watched_symbols(settings, fetcher)()  # hourly: untimed
         await fetcher.server_time_ms()
         adapter = TimeframeAdapter(fetcher)
         # Incremental: each timeframe wants the candle after the last processed one, i.e.
