@@ -31,7 +31,7 @@ def signal_payload(symbol: str, timeframe: str, event: Event | Mapping[str, Any]
 
     Candles after the break bar are left out, so the chart shows what was knowable when the
     signal fired (no repainting), even when the daemon found it while catching up. `shown` is
-    the symbol as the venue's contract reads ('BTC/USDT (BTC/USD perpetual)'), `chart` the
+    the symbol as the venue's contract reads ('BTC/USDT (BTCUSD perpetual)'), `chart` the
     TradingView symbol of that contract ('OKX:BTCUSDT.P').
     """
     ev = _event_dict(event)

@@ -211,11 +211,11 @@ class Venue:
         return f"{symbol.split(':')[0].split('/')[0]}/USDT"
 
     def shown(self, symbol: str) -> str:
-        """Our symbol as people should read it on this venue: 'BTC/USDT', or 'BTC/USDT (BTC/USD
-        perpetual)' where the venue's contract is quoted in another currency."""
+        """Our symbol as people should read it on this venue: 'BTC/USDT', or 'BTC/USDT (BTCUSD
+        perpetual)', with the venue's own id, where its contract is quoted in another currency."""
         if self.quote == "USDT":
             return symbol
-        return f"{symbol} ({symbol.split('/')[0]}/{self.quote} perpetual)"
+        return f"{symbol} ({symbol.split('/')[0]}{self.quote} perpetual)"
 
     def chart_symbol(self, symbol: str) -> str:
         """TradingView's symbol of the coin's perpetual here: 'BYBIT:BTCUSDT.P'."""

@@ -44,7 +44,7 @@ def test_delta_is_registered_as_india_with_usd_quoted_perpetuals():
     assert venue is DELTA and venue.has_demo and not venue.needs_passphrase
     assert venue.ccxt_symbol("BTC/USDT") == "BTC/USD:USD"
     assert venue.our_symbol("BTC/USD:USD") == "BTC/USDT"
-    assert venue.shown("BTC/USDT") == "BTC/USDT (BTC/USD perpetual)"
+    assert venue.shown("BTC/USDT") == "BTC/USDT (BTCUSD perpetual)"
     assert venue.data_hosts == (PRODUCTION_HOST, DEMO_HOST)
     ids = venue.trading_spec().client_ids
     assert ids is not None and ids.accepts("a" * 32) and not ids.accepts("a" * 33)

@@ -18,7 +18,7 @@ def test_our_symbol_names_the_usd_quoted_perpetual_on_a_usd_venue_and_back():
 
 
 def test_the_venue_shows_its_own_contract_beside_ours():
-    assert USD_QUOTED.shown("BTC/USDT") == "BTC/USDT (BTC/USD perpetual)"
+    assert USD_QUOTED.shown("BTC/USDT") == "BTC/USDT (BTCUSD perpetual)"
     assert BINANCE.shown("BTC/USDT") == "BTC/USDT"
 
 
@@ -44,7 +44,7 @@ def test_the_banner_names_the_usd_contract_behind_our_symbol(monkeypatch):
 
     monkeypatch.setitem(registry.VENUES, USD_QUOTED.name, USD_QUOTED)
     s = load_settings({"DATA_EXCHANGE": "usdvenue", "SYMBOLS": "BTC/USDT"}, dotenv_path=None)
-    assert any("BTC/USDT (BTC/USD perpetual)" in line for line in describe(s))
+    assert any("BTC/USDT (BTCUSD perpetual)" in line for line in describe(s))
 
 
 def test_the_alert_names_the_usd_contract_and_links_the_venues_chart(monkeypatch):
@@ -59,7 +59,7 @@ def test_the_alert_names_the_usd_contract_and_links_the_venues_chart(monkeypatch
     s = load_settings({"DATA_EXCHANGE": "usdvenue", "SYMBOLS": "BTC/USDT"}, dotenv_path=None)
     payload = alert_payload(s, "BTC/USDT", "15m", EVENTS[0], DF)
     text = plain(signal_text(payload, EVENTS[0].confirmed_at, late_after_s=120))
-    assert "BTC/USDT (BTC/USD perpetual) · 15m" in text
+    assert "BTC/USDT (BTCUSD perpetual) · 15m" in text
     assert "symbol=DELTA:BTCUSD.P&interval=15" in text
     usdt = alert_payload(load_settings({"SYMBOLS": "BTC/USDT"}, dotenv_path=None),
                          "BTC/USDT", "15m", EVENTS[0], DF)
