@@ -5,6 +5,7 @@ exchanges/binance_client.py, which the registry imports only when Binance is use
 """
 from __future__ import annotations
 
+from .binance_ws import SPEC as WS_SPEC
 from .venue import (
                     AUTH,
                     RATE_LIMITED,
@@ -90,4 +91,5 @@ BINANCE = Venue(
     error_codes=ERROR_CODES,
     error_code_keys=("code",),
     client_module="exchanges.binance_client",
+    ws=WS_SPEC,
 )

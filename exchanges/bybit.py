@@ -6,6 +6,7 @@ registry imports only when Bybit is used.
 """
 from __future__ import annotations
 
+from .bybit_ws import SPEC as WS_SPEC
 from .venue import (
                     AUTH,
                     RATE_LIMITED,
@@ -113,6 +114,7 @@ BYBIT = Venue(
     error_codes=ERROR_CODES,
     error_code_keys=("retCode",),
     client_module="exchanges.bybit_client",
+    ws=WS_SPEC,
     tradingview="BYBIT",
     ccxt_options={
         "defaultType": "swap",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from .okx_ws import SPEC as WS_SPEC
 from .venue import (
     AUTH,
     RATE_LIMITED,
@@ -162,6 +163,7 @@ OKX = Venue(
     error_codes=ERROR_CODES,
     error_code_keys=("sCode", "code"),  # an order's own sCode before the envelope's "1"
     client_module="exchanges.okx_client",
+    ws=WS_SPEC,
     tradingview="OKX",
     demo_header="x-simulated-trading: 1",
     ccxt_options={

@@ -131,6 +131,21 @@ class NotTradable(ValueError):
     """Trading asked of a data-only venue."""
 
 
+@dataclass(frozen=True)
+class WsSpec:
+    """A venue's public candle stream, as its documentation states it (no I/O here)."""
+
+    url: str                    # the documented production endpoint (<NAME>_WS_URL overrides)
+    dialect: str                # the module with the venue's messages: 'exchanges.binance_ws'
+    publish_delay_s: float      # how long after a close the closed candle usually arrives
+    topics_per_connection: int  # topics one socket may carry
+    topics_per_message: int     # topics one subscribe message may name
+    messages_per_s: float       # client messages per second the venue accepts
+    ping_every_s: float         # our keep-alive (0: the server pings, we answer)
+    stall_s: float              # silence after which the socket is presumed dead
+    max_life_s: float           # the venue closes a socket this old: reconnect before
+
+
 def _host(url: str) -> str:
     """The lower-case host of a URL, without a trailing dot ('' when none)."""
     return (urlsplit(url.strip()).hostname or "").rstrip(".")
@@ -160,6 +175,7 @@ class Venue:
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
     tradingview: str = "BINANCE"  # TradingView's exchange prefix of the venue's perpetuals
     demo_header: str = ""  # what marks a demo request where demo shares the production host
+    ws: WsSpec | None = None  # the public candle stream with a closed flag; None: REST only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_codes", MappingProxyType(dict(self.error_codes)))
