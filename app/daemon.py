@@ -29,9 +29,11 @@ from trading import Broker
 from . import api_view, banner
 from .controller import DaemonController
 from .cycle import CandleSource, Poller, SlotSummary, log_slot
+from .feed import NoStream, build_feed
 from .memory import pin_mmap_threshold
 from .pipeline import alert_payload
 from .sdnotify import SystemdNotifier
+from .sessions import close_all
 from .slots import UTC, last_close, trigger_for
 from .startup_waits import (
     STARTUP_BACKOFF,
@@ -99,7 +101,8 @@ class Daemon:
         s = self.settings
         self.fetcher: MarketData = fetcher or components.market_data(s)  # DATA_EXCHANGE
         self.watched = components.watched_symbols(s, self.fetcher)  # SYMBOLS, or ALL ranked
-        self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
+        self.live = build_feed(s, self.fetcher) if adapter is None else NoStream(self.fetcher)
+        self.adapter: CandleSource = adapter or TimeframeAdapter(self.live.market_data)
         self.notifier: Notifier = notifier or components.make_notifier(s)
         alerting = components.alert_settings(s)
         self.delivery = OutboxDelivery(self.store, self.notifier, alerting, clock=self.clock)
@@ -129,6 +132,7 @@ class Daemon:
         self.symbols = await self.waits.retry_forever("universe", self.watched)
         self.trading.begin()
         await self._catch_up_until_data_flows()
+        await self.live.watch(self.symbols, self.poll_now)
 
     async def _trade_pending(self) -> None:
         """Once trading is up: the signals without a decision (recorded before a crash or during
@@ -200,6 +204,7 @@ class Daemon:
     async def _refresh_universe(self) -> None:
         """The symbols to watch: cached, refreshed hourly."""
         self.symbols = await self.watched()
+        await self.live.watch(self.symbols)
 
     async def _run_slot(self, timeframe: str, retry_s: float | None) -> SlotSummary:
         """Poll every symbol for the candle that closed last; the slot's summary."""
@@ -207,6 +212,11 @@ class Daemon:
         return await self.poller.run_slot(
             timeframe, self.symbols, close, self.now_ms,
             self.settings.slot_retry_s if retry_s is None else retry_s)
+
+    async def poll_now(self, symbol: str, timeframe: str) -> None:
+        """One series read and fed at once: its close came in on the stream."""
+        async with self._in_flight():
+            await self.poller._poll_safely(symbol, timeframe, await self.now_ms())
 
     async def _job(self, timeframe: str) -> None:
         """The scheduled job: never lets an exception reach the scheduler."""
@@ -256,11 +266,12 @@ class Daemon:
     # -- service lifecycle -----------------------------------------------------------------------
 
     def schedule(self) -> AsyncIOScheduler:
-        """One job per timeframe, fired FETCH_DELAY_S after each candle close (UTC), and the
-        reconciliation every RECONCILE_EVERY_S."""
+        """One job per timeframe, fired FETCH_DELAY_S (with a stream: its publication delay and
+        a grace) after each candle close (UTC), and the reconciliation every RECONCILE_EVERY_S."""
         scheduler = AsyncIOScheduler(timezone=UTC)
+        delay = self.live.fallback_delay_s(self.settings.fetch_delay_s)
         for tf in self.settings.timeframes:
-            scheduler.add_job(self._job, trigger_for(tf, self.settings.fetch_delay_s), args=[tf],
+            scheduler.add_job(self._job, trigger_for(tf, delay), args=[tf],
                               id=f"timeframe-{tf}", name=f"candles {tf}", max_instances=1,
                               coalesce=True, misfire_grace_time=self.settings.misfire_grace_s)
         scheduler.add_job(self.reconcile, IntervalTrigger(seconds=RECONCILE_EVERY_S, timezone=UTC),
@@ -296,6 +307,7 @@ class Daemon:
         await api_view.stop_api(self)  # before the store closes
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.live.stop()  # no close starts a job now
         await self._finish_jobs()
         await self.trading.close()  # before its session closes
         try:
@@ -305,7 +317,8 @@ class Daemon:
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self._close_sessions()
+        await close_all((("manager", self.manager.close_session), ("fetcher", self.fetcher.close),
+                         ("notifier", self.notifier.close)))
         self.store.close()
         self.state_lock.release()
         log.info("daemon_stopped", exit_status=self.exit_status)
@@ -320,15 +333,6 @@ class Daemon:
         for t in late:
             t.cancel()
         await asyncio.gather(*late, return_exceptions=True)
-
-    async def _close_sessions(self) -> None:
-        """Close both exchange sessions and the notifier's, each bounded."""
-        for part, close in (("manager", self.manager.close_session),
-                            ("fetcher", self.fetcher.close), ("notifier", self.notifier.close)):
-            try:
-                await asyncio.wait_for(close(), timeout=2.0)
-            except Exception:  # noqa: BLE001 - shutdown goes on whatever one session does
-                log.warning("close_failed", part=part)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         """A stop signal: shut down cleanly; the exit status says which signal it was."""

@@ -9,7 +9,7 @@ from exchanges.venue import Venue
 
 from .problems import Problem
 from .settings import KEYS, Settings, VenueKeys, _api_problems, venue_env_keys
-from .values import parse_url, plain_text
+from .values import parse_url, parse_ws_url, plain_text
 
 
 def venue_keys_table() -> dict[str, tuple[str, str]]:
@@ -42,7 +42,8 @@ def _venue_keys_given(raw: Mapping[str, str], problems: list[Problem]
             continue
         given.add(key)
         try:
-            value = parse_url(text) if name.endswith("_url") else plain_text(text)
+            value = (parse_ws_url(text) if name == "ws_url" else parse_url(text)
+                     if name.endswith("_url") else plain_text(text))
         except ValueError as e:
             problems.append(Problem(key, text, str(e), secret=_venue_secret(key)))
             continue

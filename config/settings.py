@@ -51,6 +51,7 @@ class VenueKeys:
     passphrase_demo: str = field(default="", metadata={"secret": True})
     data_url: str = ""
     trading_url: str = ""
+    ws_url: str = ""  # the venue's candle stream (where it has one)
 
     def redacted(self) -> dict:
         """The fields as a dict, secrets replaced by *** (or '' when unset)."""
@@ -78,15 +79,17 @@ def _redacted(obj: object) -> dict:
 VENUE_KEY_SUFFIXES = (("API_KEY", "api_key"), ("SECRET", "secret"),
                       ("PASSPHRASE", "passphrase"), ("API_KEY_DEMO", "api_key_demo"),
                       ("SECRET_DEMO", "secret_demo"), ("PASSPHRASE_DEMO", "passphrase_demo"),
-                      ("DATA_URL", "data_url"), ("TRADING_URL", "trading_url"))
+                      ("DATA_URL", "data_url"), ("TRADING_URL", "trading_url"),
+                      ("WS_URL", "ws_url"))
 
 
 def venue_env_keys(venue: Venue) -> dict[str, str]:
     """Env key -> VenueKeys field of one venue (passphrases only where the venue needs one; a
-    data-only venue has its data URL only)."""
+    data-only venue has its data URL only; a stream URL only where the venue has a stream)."""
     return {f"{venue.env_prefix}_{suffix}": name for suffix, name in VENUE_KEY_SUFFIXES
             if (venue.needs_passphrase or "PASSPHRASE" not in suffix)
-            and (venue.trades or suffix == "DATA_URL")}
+            and (venue.trades or suffix in ("DATA_URL", "WS_URL"))
+            and (venue.ws is not None or suffix != "WS_URL")}
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class Settings:
     fetch_cycle_budget_s: float = 30.0
     fetch_timeout_s: float = 10.0
     data_weight_per_min: int = 1200
+    market_data_feed: str = "rest"  # ws: candles from the venue's stream, REST for the holes
     # --- the daemon ---
     state_db: str = DEFAULT_STATE_DB  # STATE_DB, else $STATE_DIRECTORY/choch.db
     fetch_delay_s: float = 2.0
@@ -218,6 +222,7 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "FETCH_CYCLE_BUDGET_S": ("fetch_cycle_budget_s", number(float, 0, 600, low_open=True)),
     "FETCH_TIMEOUT_S": ("fetch_timeout_s", number(float, 0, 120, low_open=True)),
     "DATA_WEIGHT_PER_MIN": ("data_weight_per_min", number(int, 60, 2400)),
+    "MARKET_DATA_FEED": ("market_data_feed", choice("ws", "rest")),
     "STATE_DB": ("state_db", plain_text),
     "FETCH_DELAY_S": ("fetch_delay_s", number(float, 0, 59)),
     "WARMUP_BARS": ("warmup_bars", number(int, 50, 5000)),

@@ -93,6 +93,21 @@ def parse_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def parse_ws_url(text: str) -> str:
+    """A ws(s):// URL such as wss://stream.bybit.com/v5/public/linear (no trailing slash)."""
+    allowed = ("a ws:// or wss:// URL with a host name and, optionally, a port 1..65535 and a "
+               "path, e.g. wss://fstream.binance.com or ws://127.0.0.1:8765/ws/v5/business")
+    parts = urlsplit(text.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(allowed) from None
+    if (parts.scheme not in ("ws", "wss") or "@" in parts.netloc or port == 0
+            or not _valid_host(parts.hostname or "")):
+        raise ValueError(allowed)
+    return text.strip().rstrip("/")
+
+
 def mask_userinfo(text: str) -> str:
     """A URL with the password of its user:password@ (or a lone user@ token) shown as ***."""
     scheme, slashes, rest = text.partition("//")

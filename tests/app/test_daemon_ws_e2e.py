@@ -1,0 +1,140 @@
+"""The daemon with MARKET_DATA_FEED=ws over a Binance stream fake and the REST fake: the same
+signals and alerts as REST, no REST candle request in steady state, and every stream fault
+(drop, stall, duplicate, reorder, no closed flag, kill mid-candle) recovered over REST for that
+slot with no candle lost, doubled or forming."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from app import components
+from app.daemon import Daemon
+from config import load_settings
+from exchanges.binance import BINANCE
+from exchanges.binance_client import BinanceMarketData
+from store import open_exclusive
+from tests.app.replay import ltc_candles, started_fake
+from tests.fakes.binance_ws import FakeBinanceStream
+from tests.fakes.ws_base import Kline
+
+pytestmark = pytest.mark.slow  # two daemons replay two hours of candles
+
+MINUTE = 60_000
+WARMUP = 200
+STEPS = 120
+FAULTS = {10: "drop", 20: "duplicate", 30: "reorder", 32: "reorder", 45: "flagless",
+          60: "kill", 75: "stall", 90: "drop"}
+
+
+def _settings(rest, tmp_path, name, **extra):
+    env = {"BINANCE_DATA_URL": rest.url, "SYMBOLS": "LTC/USDT", "TIMEFRAMES": "1m,2m",
+           "STATE_DB": str(tmp_path / f"{name}.db"), "WARMUP_BARS": str(WARMUP),
+           "FETCH_DELAY_S": "0", "SLOT_RETRY_S": "0", "FETCH_TIMEOUT_S": "2",
+           "FETCH_CYCLE_BUDGET_S": "1", "CHART": "0", **extra}
+    return load_settings(env, dotenv_path=None)
+
+
+async def _started(settings, rest) -> Daemon:
+    clock = lambda: rest.now_ms() / 1000 - 3.0  # noqa: E731
+    md = BinanceMarketData(components.market_data_config(settings, BINANCE), BINANCE,
+                           clock=clock)
+    daemon = Daemon(settings, fetcher=md, clock=clock)
+    await daemon.startup()
+    return daemon
+
+
+def _kline(candles, open_ms: int, closed: bool, part: float = 1.0) -> Kline:
+    row = candles[candles["timestamp"] == open_ms].iloc[0]
+    o, c = float(row["open"]), float(row["close"])
+    close = o + (c - o) * part  # a forming update: only part of the way
+    return Kline("LTC/USDT", "1m", open_ms, o, max(float(row["high"]), close),
+                 min(float(row["low"]), close), close, float(row["volume"]), closed)
+
+
+async def _until(check, limit_s: float = 5.0) -> None:
+    async def wait():
+        while not check():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(wait(), limit_s)
+
+
+def _outcome(daemon):
+    events = [s.event for s in reversed(daemon.store.recent_signals(10_000))]
+    rows = daemon.store.conn.execute(
+        "SELECT signal_id, payload FROM outbox WHERE topic='signal' ORDER BY id").fetchall()
+    return events, [(r["signal_id"], json.loads(r["payload"])) for r in rows]
+
+
+async def test_ws_feed_gives_the_rest_signals_with_no_steady_state_rest_and_survives_faults(
+        tmp_path):
+    candles = ltc_candles()
+    rest = await started_fake(candles, WARMUP)
+    stream = await FakeBinanceStream().start()
+    start = rest.now_ms()
+    ws = await _started(_settings(rest, tmp_path, "ws", MARKET_DATA_FEED="ws",
+                                  BINANCE_WS_URL=stream.url), rest)
+    await _until(lambda: stream.subscribed)
+    fed = lambda: ws.poller.streams[("LTC/USDT", "1m")].last_ts  # noqa: E731
+    steady_rest, fallbacks = 0, 0
+    for step in range(STEPS):
+        fault = FAULTS.get(step)
+        await _until(lambda: stream.subscribed)  # back after the last step's fault
+        closing = rest.now_ms() - rest.now_ms() % MINUTE  # the candle forming now
+        await stream.push(_kline(candles, closing, closed=False, part=0.5))
+        if fault == "kill":
+            stream.kill_after(1)
+            await stream.drop()
+            await _until(lambda: stream.clients)
+            await stream.push(_kline(candles, closing, closed=False, part=0.7))
+        if fault == "drop":
+            await stream.drop()
+        stream.stalled = fault == "stall"
+        stream.duplicate = fault == "duplicate"
+        stream.reorder = fault == "reorder"
+        stream.flagless = fault == "flagless"
+        rest.advance(MINUTE)
+        before = len(rest.requests)
+        await stream.push(_kline(candles, closing, closed=True))
+        await stream.push(_kline(candles, closing + MINUTE, closed=False, part=0.1))
+        if fault is None and step > 0 and FAULTS.get(step - 1) is None:
+            try:
+                await _until(lambda: fed() == closing)
+            except TimeoutError:
+                raise AssertionError((step, fed(), closing, ws.live.health())) from None
+        else:
+            await asyncio.sleep(0.05)
+        await ws.run_timeframe("1m", retry_s=0)  # the slot job: REST for what the stream missed
+        if (rest.now_ms() // MINUTE) % 2 == 0:
+            await ws.run_timeframe("2m", retry_s=0)
+        assert fed() == closing
+        klines = [r for r in rest.requests[before:] if r.path == "/fapi/v1/klines"]
+        if fault is None and FAULTS.get(step - 1) is None and step > 0:
+            steady_rest += len(klines)
+        else:
+            fallbacks += bool(klines)
+        stream.stalled = stream.duplicate = stream.flagless = False
+    health = ws.live.health()
+    await ws.shutdown()
+
+    rest.set_now(start)  # the same two hours over REST alone
+    ref = await _started(_settings(rest, tmp_path, "rest"), rest)
+    for _ in range(STEPS):
+        rest.advance(MINUTE)
+        await ref.run_timeframe("1m", retry_s=0)
+        if (rest.now_ms() // MINUTE) % 2 == 0:
+            await ref.run_timeframe("2m", retry_s=0)
+    events, alerts = _outcome(ref)
+    await ref.shutdown()
+    lock, store = open_exclusive(str(tmp_path / "ws.db"))
+    got = ([s.event for s in reversed(store.recent_signals(10_000))],
+           [(r["signal_id"], json.loads(r["payload"])) for r in store.conn.execute(
+               "SELECT signal_id, payload FROM outbox WHERE topic='signal' ORDER BY id")])
+    store.close()
+    lock.release()
+    await stream.close()
+    await rest.close()
+    assert events and got == (events, alerts)
+    assert steady_rest == 0 and fallbacks >= 4
+    assert health["fallbacks"].get("closed", 0) >= 2 and health["from_stream"] > 0
