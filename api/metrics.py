@@ -12,7 +12,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 # Candle close -> signal recorded: FETCH_DELAY_S (2 s) plus the fetch; minutes when catching up.
@@ -22,7 +22,8 @@ ALERT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300)
 ORDER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 
 # What the gauges are computed from, read when Prometheus scrapes:
-# {"open_positions": int, "outbox_pending": int, "candle_age_s": {timeframe: seconds}}
+# {"open_positions": int, "outbox_pending": int, "candle_age_s": {timeframe: seconds},
+#  "feed": {"exchange": str, "messages": {feed: int}, "fallbacks": {reason: int}}}
 Snapshot = Callable[[], dict]
 
 
@@ -53,7 +54,18 @@ class _StateGauges(Collector):
             pending.add_metric([], snap["outbox_pending"])
         for timeframe, seconds in sorted((snap.get("candle_age_s") or {}).items()):
             age.add_metric([timeframe], seconds)
-        yield from (positions, pending, age)
+        messages = CounterMetricFamily("choch_feed_messages", "Candle messages received, by feed "
+                                       "(ws: stream frames; rest: candle reads)",
+                                       labels=["exchange", "feed"])
+        fallbacks = CounterMetricFamily("choch_feed_fallbacks", "Times the candle stream failed "
+                                        "and REST read what it missed, by reason",
+                                        labels=["exchange", "reason"])
+        feed = snap.get("feed") or {}
+        for name, n in sorted((feed.get("messages") or {}).items()):
+            messages.add_metric([feed["exchange"], name], n)
+        for reason, n in sorted((feed.get("fallbacks") or {}).items()):
+            fallbacks.add_metric([feed["exchange"], reason], n)
+        yield from (positions, pending, age, messages, fallbacks)
 
 
 class Metrics:
@@ -64,7 +76,7 @@ class Metrics:
         self.close_to_signal = Histogram(
             "choch_candle_close_to_signal_seconds",
             "From a candle's close to the signal it confirmed being recorded",
-            ["exchange", "timeframe"], buckets=CLOSE_BUCKETS, registry=self.registry)
+            ["exchange", "timeframe", "feed"], buckets=CLOSE_BUCKETS, registry=self.registry)
         self.signal_to_alert = Histogram(
             "choch_signal_to_alert_seconds",
             "From a signal being recorded to its alert being accepted by the receiver",
@@ -85,9 +97,10 @@ class Metrics:
         """Compute the state gauges from `read()` at each scrape."""
         self._gauges.read = read
 
-    def signal_recorded(self, exchange: str, timeframe: str, seconds: float) -> None:
-        """A signal was recorded `seconds` after its candle closed."""
-        self.close_to_signal.labels(exchange, timeframe).observe(max(0.0, seconds))
+    def signal_recorded(self, exchange: str, timeframe: str, seconds: float,
+                        feed: str = "rest") -> None:
+        """A signal was recorded `seconds` after its candle closed (brought by `feed`)."""
+        self.close_to_signal.labels(exchange, timeframe, feed).observe(max(0.0, seconds))
 
     def alert_sent(self, exchange: str, timeframe: str, seconds: float) -> None:
         """A signal's alert was delivered `seconds` after the signal was recorded."""

@@ -104,9 +104,11 @@ def instrument(daemon: Any) -> None:
 def signals_recorded(daemon: Any, rows: list) -> None:
     """Candle close -> signal recorded, for each signal just committed."""
     venue = getattr(daemon, "venues", {}).get("data", "unknown")
+    live = getattr(daemon, "live", None)
     for row in rows:
+        feed = live.source(row.symbol, row.timeframe) if live is not None else "rest"
         daemon.metrics.signal_recorded(venue, row.timeframe,
-                                       (row.detected_at - row.event.confirmed_at) / 1000)
+                                       (row.detected_at - row.event.confirmed_at) / 1000, feed)
 
 
 def candle_ages(daemon: Any, now_ms: int) -> dict[str, dict]:
@@ -129,9 +131,14 @@ def gauges(daemon: Any) -> dict:
     """What the state gauges show at a scrape."""
     now_ms = int(daemon.clock() * 1000)
     mode = getattr(getattr(daemon, "manager", None), "mode", None)
+    live = getattr(daemon, "live", None)
+    feed = live.counters() if live is not None else None
+    if feed:  # the exchange as the other metrics name it
+        feed["exchange"] = getattr(daemon, "venues", {}).get("data", feed["exchange"])
     return {"open_positions": len(daemon.store.open_positions(mode)),
             "outbox_pending": daemon.store.outbox_counts().get("pending", 0),
-            "candle_age_s": {tf: x["age_s"] for tf, x in candle_ages(daemon, now_ms).items()}}
+            "candle_age_s": {tf: x["age_s"] for tf, x in candle_ages(daemon, now_ms).items()},
+            "feed": feed}
 
 
 # -- the view --------------------------------------------------------------------------------------
@@ -168,6 +175,8 @@ class DaemonApiView:
         now = self._now_ms()
         failing = sum(x.lagging for x in d.last_slot.values())
         data = self._instance("data", banner.data_host(s))
+        live = getattr(d, "live", None)
+        data.update(feed=live.health() if live is not None else {"feed": "rest"})
         data.update(ok=bool(d.last_slot) and not failing, streams_behind=failing,
                     candles=candle_ages(d, now),
                     clock_offset_ms=getattr(getattr(d, "fetcher", None), "_offset_ms", None))

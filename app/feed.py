@@ -54,6 +54,12 @@ class NoStream:
     def health(self) -> dict[str, Any]:
         return {"feed": "rest"}
 
+    def counters(self) -> None:
+        return None  # REST requests have their own metric
+
+    def source(self, symbol: str, timeframe: str) -> str:
+        return "rest"
+
 
 def build_feed(settings: Settings, rest: MarketData) -> LiveFeed | NoStream:
     """The stream when MARKET_DATA_FEED=ws and the data venue has one; REST otherwise (a
@@ -124,3 +130,14 @@ class LiveFeed:
                 "messages": h.messages, "fallbacks": h.fallbacks,
                 "rest_reads": dict(self.market_data.rest_reads),
                 "from_stream": self.market_data.from_book}
+
+    def source(self, symbol: str, timeframe: str) -> str:
+        """ws when the last read of this timeframe's base series came from the stream."""
+        base = self.bases.get(timeframe, timeframe)
+        return self.market_data.last_source.get((symbol, base), "rest")
+
+    def counters(self) -> dict[str, Any]:
+        """Messages by feed and fallbacks by reason, for /metrics."""
+        h = self.feed.health()
+        return {"exchange": self.venue, "fallbacks": h.fallbacks,
+                "messages": {"ws": h.messages, "rest": sum(self.market_data.rest_reads.values())}}

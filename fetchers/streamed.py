@@ -31,6 +31,7 @@ class StreamedMarketData:
         self.streamed = streamed  # (symbol, native timeframe) -> is it on the stream
         self.from_book = 0
         self.rest_reads: Counter[str] = Counter()  # REST candle reads of streamed series, by why
+        self.last_source: dict[tuple[str, str], str] = {}  # series -> ws | rest, last read
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rest, name)  # every other part of the port is REST's
@@ -48,9 +49,12 @@ class StreamedMarketData:
         now = await self.rest.server_time_ms()
         newest = now - now % tf_ms - tf_ms  # the open of the candle closed last
         got = self.book.answer(symbol, base_timeframe, since_ms, limit, newest)
+        key = (symbol, base_timeframe)
         if got is not None:
             self.from_book += 1
+            self.last_source[key] = "ws"
             return got
+        self.last_source[key] = "rest"
         last = self.book.last(symbol, base_timeframe)
         if since_ms is not None and last is not None and \
                 self.book.answer(symbol, base_timeframe, since_ms, None, last) is not None:

@@ -85,6 +85,12 @@ function errorsText(errors) {
   return parts.length ? parts.join(", ") : "none";
 }
 
+function feedText(f) {
+  if (!f || f.feed !== "ws") return "rest";
+  const age = f.last_message_age_s === null ? "no message yet" : `last message ${f.last_message_age_s} s ago`;
+  return `ws, ${f.connected ? "connected" : "disconnected"} (${f.sockets}), ${age}, fallbacks: ${errorsText(f.fallbacks)}`;
+}
+
 function drawHealth(h) {
   const overall = $("overall");
   overall.textContent = h.alive ? (h.ok ? "healthy" : "degraded") : "starting / stopped";
@@ -98,6 +104,7 @@ function drawHealth(h) {
     ["Venue", data.exchange], ["Host", data.host], ["Health", badge(data.ok)],
     ["Last success", utc(data.last_success_at)], ["Requests", data.requests],
     ["Errors", errorsText(data.errors)], ["Streams behind", data.streams_behind],
+    ["Feed", feedText(data.feed)],
     ["Watching", `${h.symbols.length} symbol${h.symbols.length === 1 ? "" : "s"} × ${h.timeframes.join(", ")}`],
   ]);
   const rows = Object.entries(data.candles).sort();

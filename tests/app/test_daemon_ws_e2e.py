@@ -1,4 +1,4 @@
-"""The daemon with MARKET_DATA_FEED=ws over a Binance stream fake and the REST fake: the same
+"""The daemon with MARKET_DATA_FEED=ws over each venue's stream fake and REST fake: the same
 signals and alerts as REST, no REST candle request in steady state, and every stream fault
 (drop, stall, duplicate, reorder, no closed flag, kill mid-candle) recovered over REST for that
 slot with no candle lost, doubled or forming."""
@@ -9,27 +9,35 @@ import json
 
 import pytest
 
-from app import components
+from app import api_view, components
 from app.daemon import Daemon
 from config import load_settings
-from exchanges.binance import BINANCE
-from exchanges.binance_client import BinanceMarketData
 from store import open_exclusive
-from tests.app.replay import ltc_candles, started_fake
+from tests.app.replay import ltc_candles
+from tests.fakes.binance_data import FakeBinance
 from tests.fakes.binance_ws import FakeBinanceStream
+from tests.fakes.bybit import FakeBybit
+from tests.fakes.bybit_ws import FakeBybitStream
+from tests.fakes.okx import FakeOKX
+from tests.fakes.okx_ws import FakeOkxStream
 from tests.fakes.ws_base import Kline
 
-pytestmark = pytest.mark.slow  # two daemons replay two hours of candles
+pytestmark = pytest.mark.slow  # two daemons replay two hours of candles per venue
 
 MINUTE = 60_000
 WARMUP = 200
 STEPS = 120
 FAULTS = {10: "drop", 20: "duplicate", 30: "reorder", 32: "reorder", 45: "flagless",
           60: "kill", 75: "stall", 90: "drop"}
+# venue -> (REST fake, its candle key of LTC 1m, stream fake, ccxt's exchange label)
+VENUES = {"binance": (FakeBinance, ("LTCUSDT", "1m"), FakeBinanceStream, "binanceusdm"),
+          "bybit": (FakeBybit, ("LTCUSDT", "1"), FakeBybitStream, "bybit"),
+          "okx": (FakeOKX, ("LTC-USDT-SWAP", "1m"), FakeOkxStream, "okx")}
 
 
-def _settings(rest, tmp_path, name, **extra):
-    env = {"BINANCE_DATA_URL": rest.url, "SYMBOLS": "LTC/USDT", "TIMEFRAMES": "1m,2m",
+def _settings(venue, rest, tmp_path, name, **extra):
+    env = {"DATA_EXCHANGE": venue, "TRADING_EXCHANGE": venue,
+           f"{venue.upper()}_DATA_URL": rest.url, "SYMBOLS": "LTC/USDT", "TIMEFRAMES": "1m,2m",
            "STATE_DB": str(tmp_path / f"{name}.db"), "WARMUP_BARS": str(WARMUP),
            "FETCH_DELAY_S": "0", "SLOT_RETRY_S": "0", "FETCH_TIMEOUT_S": "2",
            "FETCH_CYCLE_BUDGET_S": "1", "CHART": "0", **extra}
@@ -38,9 +46,8 @@ def _settings(rest, tmp_path, name, **extra):
 
 async def _started(settings, rest) -> Daemon:
     clock = lambda: rest.now_ms() / 1000 - 3.0  # noqa: E731
-    md = BinanceMarketData(components.market_data_config(settings, BINANCE), BINANCE,
-                           clock=clock)
-    daemon = Daemon(settings, fetcher=md, clock=clock)
+    daemon = Daemon(settings, fetcher=components.market_data(settings, clock=clock),
+                    clock=clock)
     await daemon.startup()
     return daemon
 
@@ -67,14 +74,21 @@ def _outcome(daemon):
     return events, [(r["signal_id"], json.loads(r["payload"])) for r in rows]
 
 
+def _candle_reads(requests):
+    return [r for r in requests if "kline" in r.path or "candles" in r.path]
+
+
+@pytest.mark.parametrize("venue", sorted(VENUES))
 async def test_ws_feed_gives_the_rest_signals_with_no_steady_state_rest_and_survives_faults(
-        tmp_path):
+        venue, tmp_path):
+    rest_class, key, stream_class, label = VENUES[venue]
     candles = ltc_candles()
-    rest = await started_fake(candles, WARMUP)
-    stream = await FakeBinanceStream().start()
-    start = rest.now_ms()
-    ws = await _started(_settings(rest, tmp_path, "ws", MARKET_DATA_FEED="ws",
-                                  BINANCE_WS_URL=stream.url), rest)
+    start = int(candles["timestamp"].iloc[0]) + (WARMUP + 1) * MINUTE + 1_000
+    rest = rest_class({key: candles}, now_ms=start)
+    await rest.start()
+    stream = await stream_class().start()
+    ws = await _started(_settings(venue, rest, tmp_path, "ws", MARKET_DATA_FEED="ws",
+                                  **{f"{venue.upper()}_WS_URL": stream.url}), rest)
     await _until(lambda: stream.subscribed)
     fed = lambda: ws.poller.streams[("LTC/USDT", "1m")].last_ts  # noqa: E731
     steady_rest, fallbacks = 0, 0
@@ -109,17 +123,18 @@ async def test_ws_feed_gives_the_rest_signals_with_no_steady_state_rest_and_surv
         if (rest.now_ms() // MINUTE) % 2 == 0:
             await ws.run_timeframe("2m", retry_s=0)
         assert fed() == closing
-        klines = [r for r in rest.requests[before:] if r.path == "/fapi/v1/klines"]
+        klines = _candle_reads(rest.requests[before:])
         if fault is None and FAULTS.get(step - 1) is None and step > 0:
             steady_rest += len(klines)
         else:
             fallbacks += bool(klines)
         stream.stalled = stream.duplicate = stream.flagless = False
-    health = ws.live.health()
+    health = api_view.DaemonApiView(ws).health()["instances"]["data"]["feed"]
+    exposition = ws.metrics.exposition()[0].decode()
     await ws.shutdown()
 
     rest.set_now(start)  # the same two hours over REST alone
-    ref = await _started(_settings(rest, tmp_path, "rest"), rest)
+    ref = await _started(_settings(venue, rest, tmp_path, "rest"), rest)
     for _ in range(STEPS):
         rest.advance(MINUTE)
         await ref.run_timeframe("1m", retry_s=0)
@@ -134,7 +149,12 @@ async def test_ws_feed_gives_the_rest_signals_with_no_steady_state_rest_and_surv
     store.close()
     lock.release()
     await stream.close()
-    await rest.close()
+    await (rest.close() if hasattr(rest, "close") else rest.stop())
     assert events and got == (events, alerts)
     assert steady_rest == 0 and fallbacks >= 4
-    assert health["fallbacks"].get("closed", 0) >= 2 and health["from_stream"] > 0
+    assert health["feed"] == "ws" and health["connected"] and health["from_stream"] > 0
+    assert health["fallbacks"].get("closed", 0) >= 2
+    assert f'choch_feed_messages_total{{exchange="{label}",feed="ws"}}' in exposition
+    assert f'choch_feed_fallbacks_total{{exchange="{label}",reason="closed"}}' in exposition
+    assert f'choch_candle_close_to_signal_seconds_count{{exchange="{label}",feed="ws"' \
+        in exposition

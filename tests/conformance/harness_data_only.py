@@ -11,7 +11,7 @@ from exchanges.binance import BINANCE
 from tests.fakes.binance_data import FakeBinance
 
 DATA_ONLY = dataclasses.replace(BINANCE, name="dataonly", label="Data Only (test venue)",
-                                trading=None)
+                                trading=None, ws=None)
 
 
 class DataOnlyHarness:
