@@ -36,8 +36,21 @@ _DIRECTION = {("sell", "stop"): "descending", ("sell", "target"): "ascending",
 ONE_WAY = 0  # positionIdx of a one-way position
 
 
+# Bybit documents 600 REST requests per 5 s per IP (v5 "Rate Limit Rules": HTTP IP limit);
+# ccxt spaces kline requests 100 ms apart (10/s). Market data takes 500 of the 600 in a rolling
+# 5 s window, leaving 100 to a trading instance on the same IP (its own limiter, ~10/s).
+DATA_REQUESTS_PER_5S = 500
+KLINE_COST = 5  # ccxt's cost of /v5/market/kline, in its rateLimit units
+
+
 class BybitMarketData(CcxtMarketData):
-    """Bybit candles, time and universe over ccxt's unified methods (nothing differs)."""
+    """Bybit candles, time and universe over ccxt's unified methods, paced at Bybit's limit."""
+
+    def _client_config(self) -> dict[str, Any]:
+        config = super()._client_config()
+        config.update(rateLimiterAlgorithm="rollingWindow", rollingWindowSize=5000.0,
+                      rateLimit=5000.0 / (DATA_REQUESTS_PER_5S * KLINE_COST))
+        return config
 
 
 class BybitTrading(CcxtTrading):
