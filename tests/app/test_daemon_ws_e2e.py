@@ -158,3 +158,43 @@ async def test_ws_feed_gives_the_rest_signals_with_no_steady_state_rest_and_surv
     assert f'choch_feed_fallbacks_total{{exchange="{label}",reason="closed"}}' in exposition
     assert f'choch_candle_close_to_signal_seconds_count{{exchange="{label}",feed="ws"' \
         in exposition
+
+
+async def test_a_restart_with_the_stream_down_runs_on_rest_then_returns_to_the_stream(tmp_path):
+    candles = ltc_candles()
+    start = int(candles["timestamp"].iloc[0]) + (WARMUP + 1) * MINUTE + 1_000
+    rest = FakeBinance({("LTCUSDT", "1m"): candles}, now_ms=start)
+    await rest.start()
+    stream = await FakeBinanceStream().start()
+    stream.refuse(10_000)
+    settings = _settings("binance", rest, tmp_path, "ws", MARKET_DATA_FEED="ws",
+                         BINANCE_WS_URL=stream.url)
+    daemon = await _started(settings, rest)
+    fed = lambda d: d.poller.streams[("LTC/USDT", "1m")].last_ts  # noqa: E731
+
+    async def step(d) -> int:
+        closing = rest.now_ms() - rest.now_ms() % MINUTE
+        rest.advance(MINUTE)
+        before = len(rest.requests)
+        await stream.push(_kline(candles, closing, closed=True))
+        await stream.push(_kline(candles, closing + MINUTE, closed=False, part=0.1))
+        await asyncio.sleep(0.05)
+        await d.run_timeframe("1m", retry_s=0)
+        assert fed(d) == closing
+        return len(_candle_reads(rest.requests[before:]))
+
+    assert all([await step(daemon) for _ in range(5)])  # every slot read over REST
+    assert not daemon.live.health()["connected"]
+    await daemon.shutdown()
+    rest.advance(5 * MINUTE)  # down for five minutes, the stream still refusing
+    again = await _started(settings, rest)
+    assert fed(again) == rest.now_ms() - rest.now_ms() % MINUTE - MINUTE  # caught up on REST
+    assert all([await step(again) for _ in range(3)])
+    stream.refuse(0)
+    await _until(lambda: stream.subscribed, 10.0)
+    reads = [await step(again) for _ in range(5)]
+    assert reads[1:] == [0, 0, 0, 0]  # back on the stream once the hole was read
+    assert again.live.health()["fallbacks"]["refused"] >= 1
+    await again.shutdown()
+    await stream.close()
+    await rest.close()

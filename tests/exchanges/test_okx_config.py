@@ -79,4 +79,4 @@ def test_env_example_lists_the_okx_keys_commented():
     listed = set(re.findall(r"^# (OKX_[A-Z_]+)=$", text, flags=re.M))
     assert listed == {"OKX_API_KEY", "OKX_SECRET", "OKX_PASSPHRASE", "OKX_API_KEY_DEMO",
                       "OKX_SECRET_DEMO", "OKX_PASSPHRASE_DEMO", "OKX_DATA_URL",
-                      "OKX_TRADING_URL"}
+                      "OKX_TRADING_URL", "OKX_WS_URL"}
