@@ -107,5 +107,5 @@ def test_every_bybit_key_is_documented_in_env_example():
     bybit = {k for k in VENUE_KEYS if k.startswith("BYBIT_")} | {"BYBIT_DATA_URL",
                                                                   "BYBIT_TRADING_URL"}
     assert bybit == {"BYBIT_API_KEY", "BYBIT_SECRET", "BYBIT_API_KEY_DEMO", "BYBIT_SECRET_DEMO",
-                     "BYBIT_DATA_URL", "BYBIT_TRADING_URL"}
+                     "BYBIT_DATA_URL", "BYBIT_TRADING_URL", "BYBIT_WS_URL"}
     assert bybit - documented == set()
