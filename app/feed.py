@@ -62,17 +62,24 @@ class NoStream:
 
 
 def build_feed(settings: Settings, rest: MarketData) -> LiveFeed | NoStream:
-    """The stream when MARKET_DATA_FEED=ws and the data venue has one; REST otherwise (a
-    venue without a stream says so once, in the log)."""
+    """The stream when MARKET_DATA_FEED=ws and the data venue has one; REST otherwise, said
+    once in the log. Candles never come from two different servers: with the REST data URL
+    moved (a proxy, a fake) or demo market data, the stream needs its own <NAME>_WS_URL."""
     if settings.market_data_feed != "ws":
         return NoStream(rest)
     venue = get_venue(settings.data_exchange)
     dialect = dialect_for(venue)
-    if dialect is None or venue.ws is None:
-        log.info("stream_unavailable_using_rest", venue=venue.name)
+    keys = settings.venue_keys(venue.name)
+    why = ("the venue has no candle stream with a closed flag" if dialect is None
+           or venue.ws is None else
+           f"{venue.env_prefix}_DATA_URL is set without {venue.env_prefix}_WS_URL"
+           if keys.data_url and not keys.ws_url else
+           f"USE_REALTIME_DATA=0 without {venue.env_prefix}_WS_URL"
+           if not settings.use_realtime_data and not keys.ws_url else "")
+    if why or venue.ws is None:
+        log.info("market_data_feed_rest", venue=venue.name, why=why)
         return NoStream(rest)
-    url = settings.venue_keys(venue.name).ws_url or venue.ws.url
-    return LiveFeed(settings, rest, url, dialect)
+    return LiveFeed(settings, rest, keys.ws_url or venue.ws.url, dialect)
 
 
 class LiveFeed:

@@ -40,10 +40,10 @@ from bench.venue_fakes import FAKES  # noqa: E402
 CLOSE = 1_770_786_000_000  # 2026-02-11 05:00:00 UTC: 15m, 25m and 1h all close
 TIMEFRAMES = ("15m", "25m", "1h")
 FETCH_DELAY_S = 2.0  # the REST default
-# Documented REST pacing of the candle endpoint: (requests per second, as the docs say it).
-DOCUMENTED = {"binance": (2400 / 60, "2400 weight/min, 1 per kline request"),
-              "bybit": (600 / 5, "600 requests / 5 s per IP"),
-              "okx": (40 / 2, "40 requests / 2 s (market/candles)")}
+# Documented REST pacing of the candle endpoint: (requests a window allows, window s, as said).
+DOCUMENTED = {"binance": (2400, 60.0, "2400 weight/min per IP, 1 per kline request"),
+              "bybit": (600, 5.0, "600 requests / 5 s per IP"),
+              "okx": (40, 2.0, "40 requests / 2 s per IP (market/candles)")}
 BYBIT_CYCLE_S = 6.0
 
 
@@ -215,8 +215,9 @@ def print_rows(rows: list[tuple[str, Run, Run, float]], symbols: int, latency_ms
               f"{ws.p(99):>8.2f}{ws.p(99, ws.heard):>10.2f}{ws.candle_requests:>18}"
               f"{ws.cycle_s:>9.2f}  "
               f"{judged(good_ws, f'p99 <= {publish:.1f} + 0.2 s, 0 REST candle requests')}")
-        rate, text = DOCUMENTED[name]
-        floor = rest.candle_requests / rate
+        burst, window, text = DOCUMENTED[name]
+        # A window's allowance may go at once; the rest waits for later windows.
+        floor = max(0, rest.candle_requests - burst) * window / burst
         good_rest = name != "bybit" or rest.cycle_s <= BYBIT_CYCLE_S
         ok = ok and good_rest and len(rest.delays) == rest.expected
         target = f"cycle <= {BYBIT_CYCLE_S:.0f} s" if name == "bybit" else "none (reference)"

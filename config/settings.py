@@ -121,7 +121,7 @@ class Settings:
     fetch_cycle_budget_s: float = 30.0
     fetch_timeout_s: float = 10.0
     data_weight_per_min: int = 1200
-    market_data_feed: str = "rest"  # ws: candles from the venue's stream, REST for the holes
+    market_data_feed: str = "ws"  # candles from the venue's stream, REST for its holes; or rest
     # --- the daemon ---
     state_db: str = DEFAULT_STATE_DB  # STATE_DB, else $STATE_DIRECTORY/choch.db
     fetch_delay_s: float = 2.0

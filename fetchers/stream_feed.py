@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 # (symbol, native timeframe, open time, outcome) -> None: something to read for that series.
 OnClose = Callable[[str, str, int, Outcome], None]
 ConnectionFactory = Callable[..., StreamConnection]
+CONNECT_SPACING_S = 0.5  # between a venue's sockets: OKX takes 3 connects a second per IP
 
 
 def streamable(timeframe: str) -> bool:
@@ -71,7 +72,7 @@ class StreamFeed:
         self._topics: dict[str, tuple[str, str]] = {}
         self._wanted: frozenset[tuple[str, str]] = frozenset()
         self._connections: list[StreamConnection] = []
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
 
     def covers(self, symbol: str, timeframe: str) -> bool:
@@ -94,7 +95,8 @@ class StreamFeed:
             self.connection(self.dialect, self.url, topics[i:i + size], on_update=self._update,
                             on_down=self._down, clock=self.clock)
             for i in range(0, len(topics), size)]
-        self._tasks = [asyncio.create_task(c.run(self._stop), name=f"stream-{self.venue}-{n}")
+        self._tasks = [asyncio.create_task(self._run(c, n * CONNECT_SPACING_S),
+                                           name=f"stream-{self.venue}-{n}")
                        for n, c in enumerate(self._connections)]
         log.info("stream_watching", venue=self.venue, series=len(wanted),
                  connections=len(self._connections))
@@ -107,9 +109,19 @@ class StreamFeed:
                 await asyncio.wait_for(task, 10.0)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
-            except Exception:  # noqa: BLE001 - a loop that failed has nothing left to close
+            except Exception:
                 log.exception("stream_stop_failed", venue=self.venue)
         self._tasks = []
+
+    async def _run(self, connection: StreamConnection, after_s: float) -> None:
+        """One socket's loop, started after `after_s`: venues limit connects per second."""
+        if after_s:
+            try:
+                await asyncio.wait_for(self._stop.wait(), after_s)
+                return
+            except TimeoutError:
+                pass
+        await connection.run(self._stop)
 
     def _down(self, reason: str) -> None:
         self.fallbacks[reason] += 1
