@@ -40,6 +40,9 @@ from bench.venue_fakes import FAKES  # noqa: E402
 CLOSE = 1_770_786_000_000  # 2026-02-11 05:00:00 UTC: 15m, 25m and 1h all close
 TIMEFRAMES = ("15m", "25m", "1h")
 FETCH_DELAY_S = 2.0  # the REST default
+# Warm-up starts this long before the close (no base candle closes in between): a slow one
+# (OKX at its documented pace) must not reach the close on the daemon's clock.
+WARM_BEFORE_MS = 240_000
 # Documented REST pacing of the candle endpoint: (requests a window allows, window s, as said).
 DOCUMENTED = {"binance": (2400, 60.0, "2400 weight/min per IP, 1 per kline request"),
               "bybit": (600, 5.0, "600 requests / 5 s per IP"),
@@ -128,7 +131,7 @@ async def run_ws(name: str, symbols: int, latency_ms: float, tmp: str) -> tuple[
     spec = get_venue(name).ws
     assert spec is not None
     rest = FAKES[name].build(symbols, latency_ms / 1000)
-    rest.set_now(CLOSE - 40_000)
+    rest.set_now(CLOSE - WARM_BEFORE_MS)
     await rest.start()
     stream = await _stream_fake(name).start()
     shift = [0.0]
@@ -149,19 +152,30 @@ async def run_ws(name: str, symbols: int, latency_ms: float, tmp: str) -> tuple[
 
         daemon.live.feed.on_close = hear
 
-        def kline(symbol: str, tf: str, open_ms: int, closed: bool) -> Kline:
-            return Kline(symbol, tf, open_ms, 100.0, 101.0, 99.0, 100.5, 7.0, closed)
-
         from domain.timeframe import timeframe_ms
-        for _ in range(2):  # the forming candles' updates, as the venue streams them
-            for s, tf in series:
-                await stream.push(kline(s, tf, CLOSE - timeframe_ms(tf), False))
         await _at_close(daemon, rest, shift, spec.publish_delay_s)
+        # The closing candles as the venue's REST serves them (read untimed, beside the
+        # daemon's book), so the stream carries the same market and finds as many signals.
+        rows = await asyncio.gather(*(daemon.fetcher.closed_candles(
+            s, tf, since_ms=CLOSE - timeframe_ms(tf), limit=1) for s, tf in series))
+        closing = {key: frame.iloc[0] for key, frame in zip(series, rows, strict=True)}
+
+        def kline(key: tuple[str, str], closed: bool, part: float = 1.0) -> Kline:
+            r = closing[key]
+            o, c = float(r["open"]), float(r["close"])
+            price = o + (c - o) * part  # a forming update is part of the way there
+            return Kline(key[0], key[1], int(r["timestamp"]), o, max(float(r["high"]), price),
+                         min(float(r["low"]), price), price, float(r["volume"]), closed)
+
+        for part in (0.3, 0.6):  # the forming candles' updates, as the venue streams them
+            for key in series:
+                await stream.push(kline(key, False, part))
         before = _candle_reads(rest, name)
         t0 = time.perf_counter()
-        for s, tf in series:
-            await stream.push(kline(s, tf, CLOSE - timeframe_ms(tf), True))
-            await stream.push(kline(s, tf, CLOSE, False))
+        for key in series:
+            await stream.push(kline(key, True))
+            nxt = kline(key, False)
+            await stream.push(Kline(**{**nxt.__dict__, "open_ms": CLOSE}))
         expected = len(daemon.symbols) * len(TIMEFRAMES)
         await _until(lambda: len(fed) >= expected, 60)
         cycle = max(fed.values(), default=t0) - t0
@@ -178,7 +192,7 @@ async def run_ws(name: str, symbols: int, latency_ms: float, tmp: str) -> tuple[
 async def run_rest(name: str, symbols: int, latency_ms: float, tmp: str) -> Run:
     """The REST daemon's close: the three slot jobs at once, FETCH_DELAY_S after it."""
     rest = FAKES[name].build(symbols, latency_ms / 1000)
-    rest.set_now(CLOSE - 40_000)
+    rest.set_now(CLOSE - WARM_BEFORE_MS)
     await rest.start()
     shift = [0.0]
     clock = lambda: time.time() + shift[0]  # noqa: E731
