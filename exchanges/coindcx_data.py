@@ -1,0 +1,227 @@
+"""CoinDCX market data on the port (no ccxt): closed futures candles, the venue's clock, pairs.
+
+- Candles: GET /market_data/candlesticks?pair=B-BTC_USDT&from&to&resolution&pcode=f (pcode=f,
+  or the spot market of the same name is served), from/to in SECONDS (open times, inclusive),
+  resolutions 1, 5, 60, 1D; rows {open, high, low, close, volume, time (ms)}. The docs name no
+  row limit, so every request asks a window of at most PAGE candle lengths and the range is
+  walked window by window (a short answer is a gap or the listing, never the end).
+- The clock: CoinDCX documents no server-time endpoint. Each answer's Date header (whole
+  seconds, rounded down, so never ahead of the venue) gives it; a candle is closed once
+  open + length is not after it, the forming one is dropped whatever the answer holds.
+- Pairs and volumes: GET /market_data/v3/current_prices/futures/rt ('B-X_USDT' -> {v, ls}).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+import structlog
+
+from domain.checks import CheckLine
+from domain.timeframe import timeframe_ms
+
+from .candles import empty_frame, insane, since_slice, tidy, to_frame
+from .coindcx import DATA_HOST, RESOLUTIONS, pair_of, symbol_of
+from .coindcx_http import CoindcxHttp
+from .errors import ExchangeUnavailable, TransientExchangeError
+from .ohlcv import utc_text
+from .options import MarketDataConfig
+from .retry import RetryPolicy, SharedPause, with_retry
+from .tagging import RequestObserver
+from .venue import Venue
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+CANDLES = "/market_data/candlesticks"
+PRICES = "/market_data/v3/current_prices/futures/rt"
+TIME_RESYNC_S = 600.0
+CLOCK_PAIR = "B-BTC_USDT"  # asked for one candle when the clock is wanted before any answer
+
+
+class MarketData:
+    """Closed candles, the venue's clock and the listed perpetuals of CoinDCX Futures."""
+
+    def __init__(self, config: MarketDataConfig, venue: Venue, *,
+                 retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
+                 time_resync_s: float = TIME_RESYNC_S, **_: Any) -> None:
+        self.config, self.venue = config, venue
+        self.retry = retry or RetryPolicy(budget_s=config.budget_s)
+        self._clock, self._time_resync_s = clock, time_resync_s
+        self._pause = SharedPause(self.retry.clock)
+        self._offset_ms: int | None = None
+        self._synced_at = -math.inf
+        self.http: CoindcxHttp | None = None
+
+    @property
+    def native_timeframes(self) -> tuple[str, ...]:
+        return self.venue.native_timeframes
+
+    async def start(self) -> None:
+        if self.http is None:
+            self.http = CoindcxHttp(self.venue, self.config.url or f"https://{DATA_HOST}",
+                                    timeout_s=self.config.timeout_s)
+
+    def observe_requests(self, observer: RequestObserver) -> None:
+        if self.http is not None:
+            self.http.observer = observer
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
+
+    async def __aenter__(self) -> MarketData:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _read(self, fn: Callable[[CoindcxHttp], Awaitable[T]], what: str) -> T:
+        """One read through the shared retry path (our errors only)."""
+        await self.start()
+        http = self.http
+        assert http is not None
+        return await with_retry(lambda: fn(http), self.retry, what, self._pause, self.venue)
+
+    # -- the clock ----------------------------------------------------------------------------
+    def _learn(self, venue_ms: int | None) -> None:
+        """Keep the venue's clock from an answer's Date header (as an offset from ours)."""
+        if venue_ms is not None:
+            self._offset_ms = venue_ms - round(self._clock() * 1000)
+            self._synced_at = self._clock()
+
+    async def server_time_ms(self) -> int:
+        """The venue's clock: ours plus the offset the last answer's Date header gave."""
+        if self._offset_ms is None or self._clock() - self._synced_at > self._time_resync_s:
+            now_s = int(self._clock())
+            await self._candles(CLOCK_PAIR, "1m", now_s - 60, now_s)
+        if self._offset_ms is None:
+            raise TransientExchangeError("CoinDCX sent no Date header: its clock is unknown")
+        return round(self._clock() * 1000) + self._offset_ms
+
+    # -- candles ------------------------------------------------------------------------------
+    async def _candles(self, pair: str, timeframe: str, from_s: int, to_s: int
+                       ) -> tuple[list[dict[str, Any]], int | None]:
+        """One window's rows and the venue's clock when it answered."""
+        params = {"pair": pair, "from": from_s, "to": to_s,
+                  "resolution": RESOLUTIONS[timeframe], "pcode": "f"}
+
+        async def call(http: CoindcxHttp) -> tuple[list[dict[str, Any]], int | None]:
+            payload = await http.get(CANDLES, params)
+            rows = payload.get("data") if isinstance(payload, dict) else None
+            if not isinstance(rows, list):
+                raise TransientExchangeError(f"candles {pair}: no data list in the answer")
+            return rows, http.last_date_ms
+
+        rows, venue_ms = await self._read(call, f"candles {pair} {timeframe}")
+        self._learn(venue_ms)
+        return rows, venue_ms
+
+    @staticmethod
+    def _frame(rows: list[dict[str, Any]], tf_ms: int, now_ms: int) -> pd.DataFrame:
+        """Closed, sane candles of one answer as a frame."""
+        try:
+            ts = np.array([int(r["time"]) for r in rows], dtype=np.int64)
+            values = np.array([[float(r[k]) for k in ("open", "high", "low", "close", "volume")]
+                               for r in rows], dtype=np.float64).reshape(-1, 5)
+        except (KeyError, TypeError, ValueError) as e:
+            raise TransientExchangeError(f"candles: a row is not a candle ({e})") from None
+        keep = (ts + tf_ms <= now_ms) & ~insane(values)
+        if (~insane(values) | (ts + tf_ms > now_ms)).sum() < ts.size:
+            log.warning("candle_insane_skipped", timestamps=ts[insane(values)].tolist())
+        return to_frame(ts[keep], values[keep])
+
+    async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,
+                             limit: int | None = None) -> pd.DataFrame:
+        """Closed native candles, oldest first: from since_ms (inclusive open), or the last
+        `limit`."""
+        if base_timeframe not in self.venue.native_timeframes:
+            raise ValueError(f"{base_timeframe!r} is not a native {self.venue.label} timeframe")
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1")
+        now = await self.server_time_ms()
+        tf_ms = timeframe_ms(base_timeframe)
+        last_closed = now - now % tf_ms - tf_ms
+        if since_ms is None:
+            want = limit or self.venue.default_page
+            start = last_closed - (want - 1) * tf_ms
+        else:
+            start = int(since_ms) + (-int(since_ms)) % tf_ms
+        pages: list[pd.DataFrame] = []
+        got, page_ms = 0, self.venue.max_page * tf_ms
+        pair = pair_of(symbol)
+        while start <= last_closed and not (since_ms is not None and limit and got >= limit):
+            end = min(start + page_ms - tf_ms, last_closed)
+            rows, venue_ms = await self._candles(pair, base_timeframe, start // 1000,
+                                                 end // 1000)
+            frame = self._frame(rows, tf_ms, min(now, venue_ms or now))
+            frame = since_slice(frame, start, end + 1)
+            pages.append(frame)
+            got += len(frame)
+            start = end + tf_ms
+        pages = [p for p in pages if not p.empty]
+        if not pages:
+            return empty_frame()
+        frame = tidy(pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0])
+        if since_ms is None:
+            n = limit or self.venue.default_page
+            return frame.iloc[-n:].reset_index(drop=True) if len(frame) > n else frame
+        frame = since_slice(frame, since_ms)
+        return frame.iloc[:limit].reset_index(drop=True) if limit and len(frame) > limit \
+            else frame
+
+    # -- listing ------------------------------------------------------------------------------
+    async def _prices(self) -> dict[str, dict[str, Any]]:
+        async def call(http: CoindcxHttp) -> dict[str, dict[str, Any]]:
+            payload = await http.get(PRICES)
+            prices = payload.get("prices") if isinstance(payload, dict) else None
+            if not isinstance(prices, dict):
+                raise TransientExchangeError("current prices: no prices in the answer")
+            return prices
+
+        return await self._read(call, "current prices")
+
+    async def perpetuals(self) -> dict[str, str]:
+        """Our symbol -> 'B-X_USDT' of every USDT-margined perpetual priced now."""
+        return {s: pair for pair in await self._prices() if (s := symbol_of(pair))}
+
+    async def quote_volumes(self) -> dict[str, float]:
+        """Our symbol -> 24h volume in USDT (v, in coins, times the last price ls)."""
+        out: dict[str, float] = {}
+        for pair, row in (await self._prices()).items():
+            symbol = symbol_of(pair)
+            try:
+                if symbol:
+                    out[symbol] = float(row["v"]) * float(row["ls"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a row we cannot read is a symbol we cannot rank
+        return out
+
+    async def check(self, watched: Callable[[], Awaitable[list[str]]] | None = None
+                    ) -> list[CheckLine]:
+        """Host, pairs and one closed 1m candle of the first watched symbol."""
+        name = "market data"
+        host = self.http.host if self.http else (self.config.url or DATA_HOST)
+        out = [CheckLine(f"{name} host", True, f"{host} (production, no testnet)")]
+        try:
+            pairs = await self.perpetuals()
+            symbols = (await watched()) if watched else []
+            out.append(CheckLine(f"{name} markets", bool(pairs),
+                                 f"{len(pairs)} USDT perpetuals"))
+        except ExchangeUnavailable as e:
+            return out + [CheckLine(f"{name} markets", False, str(e))]
+        symbol = (symbols or sorted(pairs) or ["BTC/USDT"])[0]
+        try:
+            frame = await self.closed_candles(symbol, "1m", limit=1)
+            ok = not frame.empty
+            detail = (f"{symbol} 1m closed {utc_text(int(frame['timestamp'].iloc[-1]))} UTC"
+                      if ok else f"{symbol}: no closed candle")
+            out.append(CheckLine(f"{name} klines", ok, detail))
+        except (ExchangeUnavailable, ValueError) as e:
+            out.append(CheckLine(f"{name} klines", False, str(e)))
+        return out
