@@ -61,9 +61,14 @@ class MarketData:
         return self.venue.native_timeframes
 
     async def start(self) -> None:
+        self._session()
+
+    def _session(self) -> CoindcxHttp:
+        """The HTTP client, made on first use (no request yet)."""
         if self.http is None:
             self.http = CoindcxHttp(self.venue, self.config.url or f"https://{DATA_HOST}",
                                     timeout_s=self.config.timeout_s)
+        return self.http
 
     def observe_requests(self, observer: RequestObserver) -> None:
         if self.http is not None:
@@ -83,9 +88,7 @@ class MarketData:
 
     async def _read(self, fn: Callable[[CoindcxHttp], Awaitable[T]], what: str) -> T:
         """One read through the shared retry path (our errors only)."""
-        await self.start()
-        http = self.http
-        assert http is not None
+        http = self._session()
         return await with_retry(lambda: fn(http), self.retry, what, self._pause, self.venue)
 
     # -- the clock ----------------------------------------------------------------------------
@@ -131,9 +134,11 @@ class MarketData:
                                for r in rows], dtype=np.float64).reshape(-1, 5)
         except (KeyError, TypeError, ValueError) as e:
             raise TransientExchangeError(f"candles: a row is not a candle ({e})") from None
-        keep = (ts + tf_ms <= now_ms) & ~insane(values)
-        if (~insane(values) | (ts + tf_ms > now_ms)).sum() < ts.size:
-            log.warning("candle_insane_skipped", timestamps=ts[insane(values)].tolist())
+        closed = ts + tf_ms <= now_ms  # the forming candle is dropped whatever it holds
+        bad = insane(values) & closed
+        if bad.any():  # never fed silently: the bucket built over it has fewer bars
+            log.warning("candle_insane_skipped", timestamps=ts[bad].tolist())
+        keep = closed & ~bad
         return to_frame(ts[keep], values[keep])
 
     async def closed_candles(self, symbol: str, base_timeframe: str, since_ms: int | None = None,

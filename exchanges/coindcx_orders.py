@@ -11,8 +11,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .ccxt_fills import closing_side, fees_in, round_trip
 from .coindcx import on_step, symbol_of
-from .port import MarketRules, OrderIntent, OrderResult, OrderStatus
+from .port import Direction, ExitFill, MarketRules, OrderIntent, OrderResult, OrderStatus
 
 BASE = "/exchange/v1/derivatives/futures"
 ORDERS = BASE + "/orders"
@@ -114,3 +115,19 @@ def ccxt_like_trades(rows: list[Mapping[str, Any]], since_ms: int) -> list[dict[
             "fee": {"cost": number(r.get("fee_amount")), "currency": "USDT"}}
            for r in rows if number(r.get("timestamp")) >= since_ms]
     return sorted(out, key=lambda t: t["timestamp"])
+
+
+def exit_fill(trades: list[dict[str, Any]], direction: Direction) -> ExitFill | None:
+    """Price, PnL (from the entry's average) and fees of the fills that closed a position."""
+    close_side = closing_side(direction)
+    trip = round_trip(trades, close_side)
+    closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
+    qty = sum(t["amount"] for t in closing)
+    if not qty:
+        return None
+    price = sum(t["price"] * t["amount"] for t in closing) / qty
+    entry = trip[0] if trip else []
+    entry_qty = sum(t["amount"] for t in entry)
+    pnl = ((price - sum(t["price"] * t["amount"] for t in entry) / entry_qty) * qty
+           * direction.sign) if entry_qty else 0.0
+    return ExitFill(price, qty, pnl, fees_in(entry + closing, "USDT") if trip else None)

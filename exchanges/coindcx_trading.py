@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -36,7 +35,6 @@ import structlog
 from domain.checks import CheckLine
 
 from . import coindcx_orders as co
-from .ccxt_fills import closing_side, fees_in, round_trip
 from .coindcx import TRADING_HOST, pair_of, reason_of_message, symbol_of
 from .coindcx_http import PACER, CoindcxHttp
 from .errors import PermanentExchangeError, Rejected, TransientExchangeError, reason_of
@@ -363,25 +361,14 @@ class Trading:
             "pair": pair_of(symbol), "from_date": start.strftime("%Y-%m-%d"),
             "to_date": (datetime.now(UTC) + day).strftime("%Y-%m-%d"), "page": "1",
             "size": "100", "margin_currency_short_name": ["USDT"]})
-        trades = co.ccxt_like_trades(rows if isinstance(rows, list) else [], since_ms)
-        close_side = closing_side(direction)
-        trip = round_trip(trades, close_side)
-        closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
-        qty = sum(t["amount"] for t in closing)
-        if not qty:
-            return None
-        price = sum(t["price"] * t["amount"] for t in closing) / qty
-        entry = trip[0] if trip else []
-        entry_qty = sum(t["amount"] for t in entry)
-        pnl = ((price - sum(t["price"] * t["amount"] for t in entry) / entry_qty) * qty
-               * direction.sign) if entry_qty else 0.0
-        return ExitFill(price, qty, pnl, fees_in(entry + closing, "USDT") if trip else None)
+        return co.exit_fill(co.ccxt_like_trades(rows if isinstance(rows, list) else [],
+                                                since_ms), direction)
 
     async def balance(self) -> Balance:
         """The USDT futures wallet: balance, less what margins lock."""
         rows = await self._read(co.WALLETS, None, method="GET")
-        row = next((r for r in rows if r.get("currency_short_name") == "USDT"), {}) \
-            if isinstance(rows, list) else {}
+        row: dict[str, Any] = next((r for r in rows if r.get("currency_short_name") == "USDT"),
+                                   {}) if isinstance(rows, list) else {}
         total = co.number(row.get("balance"))
         locked = sum(co.number(row.get(k)) for k in ("locked_balance", "cross_order_margin",
                                                        "cross_user_margin"))
@@ -406,7 +393,3 @@ class Trading:
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""
-
-    @staticmethod
-    def now_ms() -> int:
-        return int(time.time() * 1000)
