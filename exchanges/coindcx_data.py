@@ -211,7 +211,7 @@ class MarketData:
                     ) -> list[CheckLine]:
         """Host, pairs and one closed 1m candle of the first watched symbol."""
         name = "market data"
-        host = self.http.host if self.http else (self.config.url or DATA_HOST)
+        host = self._session().host
         out = [CheckLine(f"{name} host", True, f"{host} (production, no testnet)")]
         try:
             pairs = await self.perpetuals()
