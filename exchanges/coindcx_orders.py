@@ -28,7 +28,8 @@ WALLETS = BASE + "/wallets"
 INSTRUMENT = BASE + "/data/instrument"
 ACTIVE = BASE + "/data/active_instruments"
 
-EVERY_STATUS = "initial,open,partially_filled,filled,cancelled,partially_cancelled,rejected"
+# The documented filter values ("initial", what Create Order answers, is not one of them).
+EVERY_STATUS = "open,partially_filled,filled,cancelled,partially_cancelled,rejected"
 STATUS = {"initial": OrderStatus.OPEN, "open": OrderStatus.OPEN,
           "partially_filled": OrderStatus.OPEN, "untriggered": OrderStatus.OPEN,
           "filled": OrderStatus.FILLED, "cancelled": OrderStatus.CANCELED,
