@@ -3,11 +3,11 @@
 - Candles: GET /market_data/candlesticks?pair=B-BTC_USDT&from&to&resolution&pcode=f (pcode=f,
   or the spot market of the same name is served), from/to in SECONDS (open times, inclusive),
   resolutions 1, 5, 60, 1D; rows {open, high, low, close, volume, time (ms)}. The docs name no
-  row limit, so every request asks a window of at most PAGE candle lengths and the range is
-  walked window by window (a short answer is a gap or the listing, never the end).
-- The clock: CoinDCX documents no server-time endpoint. Each answer's Date header (whole
-  seconds, rounded down, so never ahead of the venue) gives it; a candle is closed once
-  open + length is not after it, the forming one is dropped whatever the answer holds.
+  row limit: windows of at most PAGE candle lengths, an edge left empty asked again.
+- The clock: CoinDCX documents no server-time endpoint. The prices snapshot's `ts` and the
+  Date header (whole seconds, rounded down) of answers give it, the earlier one winning: a
+  candle is closed once open + length is not after the venue's clock (and not after the Date of
+  the answer holding it); the forming one is dropped whatever the answer holds.
 - Pairs and volumes: GET /market_data/v3/current_prices/futures/rt ('B-X_USDT' -> {v, ls}).
 """
 from __future__ import annotations
@@ -39,7 +39,6 @@ T = TypeVar("T")
 CANDLES = "/market_data/candlesticks"
 PRICES = "/market_data/v3/current_prices/futures/rt"
 TIME_RESYNC_S = 600.0
-CLOCK_PAIR = "B-BTC_USDT"  # asked for one candle when the clock is wanted before any answer
 
 
 class MarketData:
@@ -92,26 +91,37 @@ class MarketData:
         return await with_retry(lambda: fn(http), self.retry, what, self._pause, self.venue)
 
     # -- the clock ----------------------------------------------------------------------------
-    def _learn(self, venue_ms: int | None) -> None:
-        """Keep the venue's clock from an answer's Date header (as an offset from ours)."""
-        if venue_ms is not None:
-            self._offset_ms = venue_ms - round(self._clock() * 1000)
-            self._synced_at = self._clock()
+    async def _sync_time(self) -> None:
+        """The venue's clock, from the prices snapshot: its `ts` (ms) and the answer's Date
+        header, the earlier of the two (a snapshot's ts may lag; a lag only makes a candle
+        count as closed a little later, never earlier)."""
+        async def call(http: CoindcxHttp) -> int:
+            t0 = self._clock()
+            payload = await http.get(PRICES)
+            t1 = self._clock()
+            seen = [v for v in (payload.get("ts") if isinstance(payload, dict) else None,
+                                http.last_date_ms) if isinstance(v, int | float) and v > 0]
+            if not seen:
+                raise TransientExchangeError("CoinDCX told no time (no ts, no Date header)")
+            return int(min(seen)) - round((t0 + t1) * 500)
+
+        self._offset_ms = await self._read(call, "time")
+        self._synced_at = self._clock()
 
     async def server_time_ms(self) -> int:
-        """The venue's clock: ours plus the offset the last answer's Date header gave."""
+        """The venue's clock now: ours plus the offset last measured (every few minutes)."""
         if self._offset_ms is None or self._clock() - self._synced_at > self._time_resync_s:
-            now_s = int(self._clock())
-            await self._candles(CLOCK_PAIR, "1m", now_s - 60, now_s)
-        if self._offset_ms is None:
-            raise TransientExchangeError("CoinDCX sent no Date header: its clock is unknown")
-        return round(self._clock() * 1000) + self._offset_ms
+            await self._sync_time()
+        return round(self._clock() * 1000) + (self._offset_ms or 0)
 
     # -- candles ------------------------------------------------------------------------------
-    async def _candles(self, pair: str, timeframe: str, from_s: int, to_s: int
+    async def _candles(self, pair: str, timeframe: str, start: int, end: int
                        ) -> tuple[list[dict[str, Any]], int | None]:
-        """One window's rows and the venue's clock when it answered."""
-        params = {"pair": pair, "from": from_s, "to": to_s,
+        """The rows of candles opening in [start, end] (ms) and the venue's Date then. The
+        bounds are asked one second wider on each side, so that inclusive and exclusive
+        readings of from/to both hold every candle of the window and none beyond it."""
+        tf_ms = timeframe_ms(timeframe)
+        params = {"pair": pair, "from": start // 1000 - 1, "to": (end + tf_ms) // 1000 - 1,
                   "resolution": RESOLUTIONS[timeframe], "pcode": "f"}
 
         async def call(http: CoindcxHttp) -> tuple[list[dict[str, Any]], int | None]:
@@ -121,9 +131,7 @@ class MarketData:
                 raise TransientExchangeError(f"candles {pair}: no data list in the answer")
             return rows, http.last_date_ms
 
-        rows, venue_ms = await self._read(call, f"candles {pair} {timeframe}")
-        self._learn(venue_ms)
-        return rows, venue_ms
+        return await self._read(call, f"candles {pair} {timeframe}")
 
     @staticmethod
     def _frame(rows: list[dict[str, Any]], tf_ms: int, now_ms: int) -> pd.DataFrame:
@@ -157,18 +165,8 @@ class MarketData:
             start = last_closed - (want - 1) * tf_ms
         else:
             start = int(since_ms) + (-int(since_ms)) % tf_ms
-        pages: list[pd.DataFrame] = []
-        got, page_ms = 0, self.venue.max_page * tf_ms
-        pair = pair_of(symbol)
-        while start <= last_closed and not (since_ms is not None and limit and got >= limit):
-            end = min(start + page_ms - tf_ms, last_closed)
-            rows, venue_ms = await self._candles(pair, base_timeframe, start // 1000,
-                                                 end // 1000)
-            frame = self._frame(rows, tf_ms, min(now, venue_ms or now))
-            frame = since_slice(frame, start, end + 1)
-            pages.append(frame)
-            got += len(frame)
-            start = end + tf_ms
+        pages = await self._windows(pair_of(symbol), base_timeframe, start, last_closed, now,
+                                    limit if since_ms is not None else None)
         pages = [p for p in pages if not p.empty]
         if not pages:
             return empty_frame()
@@ -179,6 +177,33 @@ class MarketData:
         frame = since_slice(frame, since_ms)
         return frame.iloc[:limit].reset_index(drop=True) if limit and len(frame) > limit \
             else frame
+
+    async def _windows(self, pair: str, tf: str, start: int, last: int, now: int,
+                       limit: int | None) -> list[pd.DataFrame]:
+        """Candles from `start` to `last` (open times), window by window. The docs name no
+        row limit: an answer that leaves an edge of its window empty is asked again for that
+        edge (a page cut short at either end, whichever end the venue keeps), until an edge
+        comes back empty (a gap, or before the listing)."""
+        tf_ms = timeframe_ms(tf)
+        span = self.venue.max_page * tf_ms
+        todo = [(lo, min(lo + span - tf_ms, last)) for lo in range(start, last + 1, span)]
+        pages: list[pd.DataFrame] = []
+        got, budget = 0, 4 * len(todo) + 4
+        while todo and budget and not (limit and got >= limit):
+            lo, hi = todo.pop(0)
+            budget -= 1
+            rows, venue_ms = await self._candles(pair, tf, lo, hi)
+            frame = since_slice(tidy(self._frame(rows, tf_ms, min(now, venue_ms or now))),
+                                lo, hi + 1)
+            if frame.empty:
+                continue
+            pages.append(frame)
+            got += len(frame)
+            first, final = int(frame["timestamp"].iloc[0]), int(frame["timestamp"].iloc[-1])
+            edges = [(final + tf_ms, hi)] if final < hi else []
+            edges += [(lo, first - tf_ms)] if first > lo else []
+            todo[:0] = edges  # in order: the newer edge first keeps a limited read short
+        return pages
 
     # -- listing ------------------------------------------------------------------------------
     async def _prices(self) -> dict[str, dict[str, Any]]:

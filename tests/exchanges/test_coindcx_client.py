@@ -83,7 +83,32 @@ async def test_closed_candles_by_the_date_header_never_the_forming_one():
     asked = fake.calls("GET", CANDLES)
     assert all(p["pcode"] == "f" and len(p["from"]) == 10 for p in asked)  # seconds, futures
     assert max(int(p["to"]) - int(p["from"]) for p in asked if p["resolution"] == "1") \
-        == (COINDCX.max_page - 1) * 60
+        == COINDCX.max_page * 60  # a second wider each side
+
+
+@pytest.mark.slow  # paced pages: about 2 s each
+@pytest.mark.parametrize("reading", [
+    dict(cap=120, keep_newest=True, to_exclusive=True, date_from_wall=True),
+    dict(cap=90, keep_newest=False, to_exclusive=True),
+])
+async def test_any_row_cap_and_bound_reading_gives_every_closed_candle(reading):
+    start = NOW - NOW % MIN - 1440 * MIN
+    one_minute = synthetic("BTCUSDT", np.arange(start, NOW + 1, MIN, dtype=np.int64), "1m")
+    fake = FakeCoindcx({(PAIR, "1m"): one_minute}, now_ms=NOW)
+    for key, value in reading.items():
+        setattr(fake, key, value)
+    await fake.start()
+    data = MarketData(MarketDataConfig(url=fake.url), COINDCX,
+                      retry=RetryPolicy(attempts=2, base_s=0.01, budget_s=5.0))
+    try:
+        frame = await data.closed_candles("BTC/USDT", "1m", since_ms=start - 3 * 1440 * MIN)
+        last = await data.closed_candles("BTC/USDT", "1m", limit=300)
+    finally:
+        await data.close()
+        await fake.stop()
+    closed = one_minute[one_minute["timestamp"] + MIN <= NOW]
+    assert frame["timestamp"].tolist() == closed["timestamp"].tolist()
+    assert last["timestamp"].tolist() == closed["timestamp"].tolist()[-300:]
 
 
 async def test_a_market_order_answered_initial_is_read_back_filled(venue, trading):

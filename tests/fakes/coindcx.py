@@ -101,6 +101,10 @@ class FakeCoindcx:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.leg_rejects: list[tuple[str, str]] = []
+        # Readings the docs leave open, to hold the client to none of them: the row cap and
+        # which end of a window it keeps, whether `to` is exclusive, the Date header's clock.
+        self.cap, self.keep_newest, self.to_exclusive = CAP, False, False
+        self.date_from_wall = False
         self._now = now_ms
         self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
         self._runner: web.AppRunner | None = None
@@ -224,7 +228,8 @@ class FakeCoindcx:
         return _record(entry, response)
 
     def _headers(self) -> dict[str, str]:
-        return {"Date": formatdate(self.now_ms() / 1000, usegmt=True)}
+        clock = self.wall_ms() if self.date_from_wall else self.now_ms()
+        return {"Date": formatdate(clock / 1000, usegmt=True)}
 
     def _reply(self, payload: Any, status: int = 200) -> web.Response:
         return web.Response(text=json.dumps(payload), status=status, headers=self._headers(),
@@ -256,9 +261,10 @@ class FakeCoindcx:
             lo, hi = int(p["from"]) * 1000, int(p["to"]) * 1000
         except (KeyError, ValueError):
             raise CdxError(400, "Invalid request") from None
+        hi = hi - 1 if self.to_exclusive else hi
         frame = self._series(pair if p.get("pcode") == "f" else "spot:" + pair, tf, lo,
                              min(hi, self.now_ms()))
-        frame = frame.iloc[:CAP]
+        frame = frame.iloc[-self.cap:] if self.keep_newest else frame.iloc[:self.cap]
         return {"s": "ok", "data": [
             {"open": r.open, "high": r.high, "low": r.low, "volume": r.volume,
              "close": r.close, "time": int(r.timestamp)} for r in frame.itertuples()]}
