@@ -71,6 +71,9 @@ REFUSALS: tuple[tuple[str, Reason], ...] = (
     ("leverage", Reason.INVALID_ORDER),
     ("quantity", Reason.INVALID_ORDER),
     ("minimum order value", Reason.INVALID_ORDER),
+    *((f"than {where}", Reason.WOULD_TRIGGER_IMMEDIATELY) for where in (
+        "the current", "current", "the mark", "mark", "the last", "last", "ltp", "the ltp",
+        "market")),
     ("price", Reason.INVALID_ORDER),
 )
 AUTH_WORDS = ("invalid credentials", "unauthorized", "invalid api key", "signature")

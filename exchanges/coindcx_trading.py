@@ -141,7 +141,7 @@ class Trading:
         then carry the leverage the position really has)."""
         try:
             await self._read(path, fields)
-        except Rejected as e:
+        except (Rejected, TransientExchangeError) as e:
             log.warning("setting_refused", venue=self.venue.name, path=path, error=str(e)[:200])
 
     # -- orders -------------------------------------------------------------------------------
@@ -159,7 +159,9 @@ class Trading:
         if reduce_only:
             quantity = await self._closable(symbol, side, quantity)
         self._send_once(client_id)
+        # price and stop_price are documented as mandatory and NULL for a market order.
         order = {"side": side, "pair": pair_of(symbol), "order_type": "market_order",
+                 "price": None, "stop_price": None,
                  "total_quantity": co.quantity_text(quantity, self._step(symbol)),
                  "leverage": self._leverage.get(symbol, self.config.leverage),
                  "notification": "no_notification", "margin_currency_short_name": "USDT"}
