@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from .ccxt_lean import ccxt
 from .coindcx import AUTH_WORDS, REQUESTS_PER_S, reason_of_message
 from .errors import (
     AuthError,
@@ -100,6 +101,20 @@ def refusal(venue: Venue, status: int, message: str, headers: Mapping[str, str] 
     return Rejected(text, status, reason=reason)
 
 
+def observed_as(error: BaseException | None) -> BaseException | None:
+    """The error as the request observers (metrics) classify venue requests: ccxt's kinds."""
+    if error is None or isinstance(error, OSError):
+        return error
+    if isinstance(error, RateLimited):
+        return ccxt.RateLimitExceeded(str(error))
+    cause = error.__cause__
+    if isinstance(error, TimeoutError) or isinstance(cause, TimeoutError):
+        return ccxt.RequestTimeout(str(error))
+    if isinstance(error, TransientExchangeError | aiohttp.ClientError):
+        return ccxt.NetworkError(str(error))
+    return ccxt.ExchangeError(str(error))
+
+
 class CoindcxHttp:
     """One session to one CoinDCX host (scheme and host replaceable by `base_url`)."""
 
@@ -161,4 +176,4 @@ class CoindcxHttp:
                                          f"{type(e).__name__}: {e}") from e
         finally:
             if self.observer is not None:
-                self.observer(error)
+                self.observer(observed_as(error))

@@ -132,3 +132,16 @@ def test_coindcx_hosts_are_real_money():
     assert COINDCX.is_production_host("https://api.coindcx.com")
     assert COINDCX.is_production_host("https://public.coindcx.com")
     assert not COINDCX.is_production_host("http://127.0.0.1:8080")
+
+
+def test_requests_are_counted_as_the_metrics_count_ccxt_ones():
+    from app.api_view import outcome_of
+    from exchanges.coindcx_http import observed_as
+
+    assert outcome_of(observed_as(None)) == "ok"
+    assert outcome_of(observed_as(refusal(COINDCX, 429, "Too Many Requests"))) == "rate_limited"
+    assert outcome_of(observed_as(refusal(COINDCX, 503, ""))) == "network"
+    assert outcome_of(observed_as(refusal(COINDCX, 400, "Insufficient funds"))) == "rejected"
+    timeout = TransientExchangeError("t")
+    timeout.__cause__ = TimeoutError()
+    assert outcome_of(observed_as(timeout)) == "timeout"
