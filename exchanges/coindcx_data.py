@@ -26,7 +26,7 @@ from domain.timeframe import timeframe_ms
 
 from .candles import empty_frame, insane, since_slice, tidy, to_frame
 from .coindcx import DATA_HOST, RESOLUTIONS, pair_of, symbol_of
-from .coindcx_http import CoindcxHttp
+from .coindcx_http import CoindcxHttp, VenueId
 from .errors import ExchangeUnavailable, TransientExchangeError
 from .ohlcv import utc_text
 from .options import MarketDataConfig
@@ -54,6 +54,8 @@ class MarketData:
         self._offset_ms: int | None = None
         self._synced_at = -math.inf
         self.http: CoindcxHttp | None = None
+        self.exchange = VenueId(venue.name)
+        self._observer: RequestObserver | None = None
 
     @property
     def native_timeframes(self) -> tuple[str, ...]:
@@ -67,9 +69,11 @@ class MarketData:
         if self.http is None:
             self.http = CoindcxHttp(self.venue, self.config.url or f"https://{DATA_HOST}",
                                     timeout_s=self.config.timeout_s)
+            self.http.observer = self._observer
         return self.http
 
     def observe_requests(self, observer: RequestObserver) -> None:
+        self._observer = observer
         if self.http is not None:
             self.http.observer = observer
 

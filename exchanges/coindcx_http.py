@@ -14,6 +14,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +114,13 @@ def observed_as(error: BaseException | None) -> BaseException | None:
     if isinstance(error, TransientExchangeError | aiohttp.ClientError):
         return ccxt.NetworkError(str(error))
     return ccxt.ExchangeError(str(error))
+
+
+@dataclass(frozen=True)
+class VenueId:
+    """Where a ccxt venue instance holds its name (`exchange.id`): the metrics label by it."""
+
+    id: str
 
 
 class CoindcxHttp:

@@ -36,7 +36,7 @@ from domain.checks import CheckLine
 
 from . import coindcx_orders as co
 from .coindcx import TRADING_HOST, pair_of, reason_of_message, symbol_of
-from .coindcx_http import PACER, CoindcxHttp
+from .coindcx_http import PACER, CoindcxHttp, VenueId
 from .errors import PermanentExchangeError, Rejected, TransientExchangeError, reason_of
 from .options import TradingConfig
 from .port import (
@@ -82,6 +82,7 @@ class Trading:
         self.http = CoindcxHttp(venue, config.url or f"https://{TRADING_HOST}",
                                 api_key=keys.api_key, secret=keys.secret, timeout_s=timeout_s,
                                 pacer=PACER if rate_limit else None)
+        self.exchange = VenueId(venue.name)  # the metrics' venue label
         self._policy = RetryPolicy(attempts=read_attempts, base_s=backoff_s, cap_s=8.0,
                                    budget_s=math.inf, sleep=sleep)
         self._pause = SharedPause(self._policy.clock)

@@ -224,3 +224,14 @@ async def test_bad_keys_are_an_auth_error(venue):
         assert "401" in lines["trading authentication"].detail
     finally:
         await t.close()
+
+
+async def test_the_metrics_see_the_venue_and_every_request(venue, trading):
+    seen: list[object] = []
+    data = MarketData(MarketDataConfig(url=venue.url), COINDCX)
+    data.observe_requests(seen.append)  # before the session exists, as the daemon does
+    try:
+        await data.perpetuals()
+    finally:
+        await data.close()
+    assert seen == [None] and data.exchange.id == trading.exchange.id == "coindcx"
