@@ -18,7 +18,7 @@ def _cell(text: object) -> str:
 
 
 def schema_text(schema: dict[str, Any]) -> str:
-    """A schema in a few words: `Signal[]`, `integer 1..500 (default 50)`, `CHOCH/BOS`."""
+    """A schema in a few words: `Signal`[], integer 1..500 (default 50), object (a: string)."""
     if "$ref" in schema:
         return "`" + schema["$ref"].rsplit("/", 1)[-1] + "`"
     if "enum" in schema:
@@ -29,8 +29,8 @@ def schema_text(schema: dict[str, Any]) -> str:
     if kind == "array":
         return schema_text(schema.get("items", {})) + "[]"
     if kind == "object" and "properties" in schema:
-        return "{" + ", ".join(f"{k}: {schema_text(v)}"
-                               for k, v in schema["properties"].items()) + "}"
+        return "object (" + ", ".join(f"{k}: {schema_text(v)}"
+                                      for k, v in schema["properties"].items()) + ")"
     parts = [str(kind)]
     if "minimum" in schema or "maximum" in schema:
         parts.append(f"{schema.get('minimum', '')}..{schema.get('maximum', '')}")
