@@ -11,7 +11,8 @@ venue: cycle time next to Binance's from the same run, requests per cycle agains
 series, each (symbol, base series) asked once, every closed candle out.
 Target: requests = symbols x base series, and a cycle no slower than the venue's documented
 market-data rate allows (requests / rate, plus Binance's 3.9 s for latency and our code; for
-Binance, whose limit is weight, 3.9 s). A venue whose module is not registered (or has no bench fake) gets a "skipped" line.
+Binance, whose limit is weight, 3.9 s). A venue whose module is not registered (or has no
+bench fake) gets a "skipped" line.
 The same cycle is then run again with ccxt's client-side rate limiter off ("no limiter s", no
 target): our code and the latency alone, so a venue held back by its per-IP request rate, as
 ccxt paces it, is told apart from a slow code path.
@@ -243,9 +244,7 @@ def probe(which: str) -> None:
     pin_mmap_threshold()  # as the daemon does at start
     import app.cli
     import app.daemon  # noqa: F401
-    from exchanges import ccxt_lean
-
-    from exchanges import registry
+    from exchanges import ccxt_lean, registry
 
     names = tuple(registry.names()) if which == "all" else ("binance",)
     kept, notes = asyncio.run(_start_instances(names))  # kept: alive while RSS is read
