@@ -166,11 +166,15 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                    help=f"margin per trade in USDT ({d.position_size:g})")
     p.add_argument("--leverage", type=_positive, default=d.leverage,
                    help=f"quantity = position size x leverage / entry ({d.leverage})")
+    p.add_argument("--starting-balance", type=_positive, default=1000.0, metavar="USDT",
+                   help="the report's equity before the first trade, for its returns, "
+                        "drawdown % and ratios (1000)")
     p.add_argument("--trades-out", metavar="PATH", help="write every trade to this CSV")
     p.add_argument("--format", choices=("table", "json"), default="table",
                    help="summary on stdout (table)")
     p.add_argument("--report-out", metavar="DIR",
-                   help="write an HTML report (index.html, PNGs, trades.csv, summary.json)")
+                   help="write an HTML report (index.html, PNGs, trades.csv, summary.json); "
+                        "with --grid, the ranked sweep and its heatmap")
     p.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
                    help="sweep every combination of these values (see above)")
     p.add_argument("--scheduler", metavar="ADDRESS",

@@ -37,7 +37,8 @@ def settings_of(args: argparse.Namespace, series: Sequence[Series]) -> dict:
            "right": args.right, "break_on": args.break_on, "trade_on": sorted(args.trade_on),
            "risk_reward": args.risk_reward, "on_opposite": args.on_opposite,
            "fee_rate": args.fee_rate, "slippage_bps": args.slippage_bps,
-           "position_size": args.position_size, "leverage": args.leverage}
+           "position_size": args.position_size, "leverage": args.leverage,
+           "starting_balance": args.starting_balance}
     if args.timeframe_detail:
         out["timeframe_detail"] = args.timeframe_detail
     return out
@@ -70,5 +71,6 @@ def write_outputs(args: argparse.Namespace, results: list, series: Sequence[Seri
     if args.report_out:
         from backtest.report import write_report
         page = write_report(args.report_out, results, [s.candles for s in series], summary,
-                            settings, args.left, args.right, [s.tf_ms for s in series])
+                            settings, args.left, args.right, [s.tf_ms for s in series],
+                            starting_balance=args.starting_balance, leverage=args.leverage)
         note(f"report written to {page}")
