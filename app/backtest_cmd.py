@@ -17,6 +17,7 @@ from pathlib import Path
 from app.backtest_args import add_parser, misused, unwritable
 from app.backtest_inputs import MissingData, Series, series_of
 from app.backtest_output import note, print_table, settings_of, write_outputs
+from backtest.ranking import LOWER
 
 __all__ = ["add_parser", "rules_of", "run"]
 
@@ -101,14 +102,16 @@ def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
     note(f"sweeping {len(combos):,} combination(s) x {len(files):,} file(s) = "
          f"{len(combos) * len(files):,} backtests on {where}")
     started = time.perf_counter()
+    rank_by = args.rank_by or "net_pnl"
     try:
         rows = sweep.run_sweep(files, combos, rules_of(args), jobs=args.jobs or -1,
-                               scheduler=args.scheduler)
+                               scheduler=args.scheduler, rank_by=rank_by)
     except (OSError, TimeoutError) as e:  # the scheduler cannot be reached
         note(f"error: cannot reach the Dask scheduler {args.scheduler}: {e}")
         return 1
-    note(f"done in {time.perf_counter() - started:.2f} s; ranked by net_pnl, then "
-         "profit_factor (both higher first)")
+    order = "lower" if rank_by in LOWER else "higher"
+    note(f"done in {time.perf_counter() - started:.2f} s; ranked by {rank_by} ({order} first), "
+         "then net_pnl and profit_factor (higher first)")
     if args.sweep_out:
         try:
             with Path(args.sweep_out).open("w", newline="") as f:
@@ -117,6 +120,15 @@ def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
             note(f"error: cannot write: {e}")
             return 2
         note(f"sweep written to {args.sweep_out}")
+    if args.report_out:
+        from backtest.sweep_report import heatmap_keys, write_sweep_report
+        try:
+            page = write_sweep_report(args.report_out, rows, grid, rank_by,
+                                      heatmap_keys(grid, args.heatmap), settings_of(args, series))
+        except OSError as e:
+            note(f"error: cannot write: {e}")
+            return 2
+        note(f"sweep report written to {page}")
     if args.format == "json":
         print(json.dumps([{k: sweep.shown(k, r[k]) if k == "trade_on" else r[k]
                            for k in sweep.COLUMNS} for r in rows]))

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-DAY_MS = 86_400_000
+from domain.timeframe import DAY_MS
 
 
 def covered_days(spans: Iterable[tuple[int, int]]) -> np.ndarray:

@@ -162,6 +162,7 @@ def write_report(folder: str | Path, runs: Sequence[Run], candles: Sequence[pd.D
         ("Breakdowns", breakdown_tables(tables)),
         ("Some trades with their pivots", pngs),
         ("Trades", more + trades_table(trades[:SHOWN_TRADES])),
-        ("Settings", settings_table({**settings, "starting_balance": starting_balance}))])
+        ("Settings", settings_table({**settings, "starting_balance": starting_balance}))],
+        charts=bool(interactive))
     (out / "index.html").write_text(text, encoding="utf-8")
     return out / "index.html"

@@ -231,10 +231,11 @@ ATTRIBUTION = ('<p class="note">Charts: TradingView Lightweight Charts™ '
                "Apache License 2.0.</p>")
 
 
-def page(title: str, sections: Sequence[tuple[str, str]]) -> str:
-    """The whole document: (heading, html) sections under one title."""
+def page(title: str, sections: Sequence[tuple[str, str]], charts: bool = False) -> str:
+    """The whole document: (heading, html) sections under one title; `charts` credits the
+    chart library."""
     body = "".join(f"<h2>{html.escape(h)}</h2>{s}" if h else s for h, s in sections)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1>{body}{ATTRIBUTION}</body></html>")
+            f"<h1>{html.escape(title)}</h1>{body}{ATTRIBUTION if charts else ''}</body></html>")
