@@ -1,9 +1,10 @@
 """What the report's interactive candle chart of one series draws, as plain JSON values.
 
 Times are UTC seconds (lightweight-charts' UTCTimestamp). A long series is drawn with fewer,
-longer candles (`per_candle` of them merged into one) and at most MAX_TRADES trades, both said
-on the page. Stops and targets are horizontal segments over the bars a position was held;
-consecutive trades alternate between two line series, so a reversal's segments never join.
+longer candles (`per_candle` of them merged into one, as backtesting.py resamples) and with its
+last MAX_TRADES trades, both said on the page. Stops and targets are horizontal segments over the
+bars a position was held; consecutive trades alternate between two line series, so a
+reversal's segments never join.
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def chart_data(run: Run, candles: pd.DataFrame) -> dict:
     per_candle = max(1, math.ceil(len(candles) / MAX_CANDLES))
     bars = merged(candles, per_candle)
     times = bars["timestamp"].to_numpy(np.int64) // 1000
-    trades = run.trades[:MAX_TRADES] if len(times) else []
+    trades = run.trades[-MAX_TRADES:] if len(times) else []  # where the chart opens
     axis = _Axis(times)
     rows = bars[["open", "high", "low", "close"]].to_numpy(np.float64).tolist()
     return {"title": f"{run.symbol} {run.timeframe}", "per_candle": per_candle,

@@ -15,6 +15,7 @@ VENDOR = Path(__file__).parent / "vendor" / "lightweight-charts"
 LIBRARY = VENDOR / "lightweight-charts.standalone.production.js"
 LIBRARY_VERSION = "5.3.0"
 MAX_CHARTS = 12  # series charted, most trades first; the breakdowns list them all
+FOLDED_ROWS = 31  # a longer breakdown opens folded
 SHOWN_BARS = 300  # a chart opens on its last this many candles; zoom out for the rest
 
 # (key, label, kind): kind formats the value (see _value).
@@ -149,8 +150,12 @@ def summary_table(stats: dict, fees: float) -> str:
     values = {**stats, "fees": fees}
     rows = "".join(f"<tr><td>{html.escape(label)}</td>{_td(values.get(key), kind)}</tr>"
                    for key, label, kind in SUMMARY_ROWS)
-    note = (f'<p class="note">{html.escape(stats["ratios_note"])}.</p>'
-            if stats.get("ratios_note") else "")
+    notes = [stats["ratios_note"]] if stats.get("ratios_note") else []
+    if stats.get("ruined_ms") is not None:
+        notes.append(f"Equity reached zero at {short_time(stats['ruined_ms'])} UTC: the starting "
+                     "balance is too small for these trades (--starting-balance); the trades "
+                     "after it still count")
+    note = "".join(f'<p class="note">{html.escape(n)}.</p>' for n in notes)
     return f'<table class="kv money" id="summary">{rows}</table>{note}'
 
 
@@ -175,6 +180,8 @@ def breakdown_tables(tables: dict[str, list[dict]]) -> str:
                  "week": "Week of"}[name]
         body = columns_table(rows, first, BREAKDOWN_COLUMNS, "money") if rows else \
             '<p class="note">No trades.</p>'
+        if len(rows) > FOLDED_ROWS:
+            body = f"<details><summary>{len(rows):,} rows</summary>{body}</details>"
         out.append(f'<section id="by-{name}"><h3>{html.escape(title)}</h3>{body}</section>')
     return '<div class="grid">' + "".join(out) + "</div>"
 
@@ -210,7 +217,7 @@ def charts_section(charts: Sequence[dict]) -> str:
         if d["per_candle"] > 1:
             notes.append(f"each candle merges {d['per_candle']:,} of the series'")
         if d["trades_drawn"] < d["trades"]:
-            notes.append(f"the first {d['trades_drawn']:,} of {d['trades']:,} trades drawn")
+            notes.append(f"the last {d['trades_drawn']:,} of {d['trades']:,} trades drawn")
         note = f' <span class="note">({"; ".join(notes)})</span>' if notes else ""
         parts.append(f"<h3>{html.escape(d['title'])}{note}</h3>"
                      f'<div class="chart" id="chart-{i}"></div>')

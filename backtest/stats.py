@@ -15,7 +15,9 @@ far, trades in exit order):
   least `min_days` days (MIN_RATIO_DAYS): below that they are None and `ratios_note` says why.
 - max_drawdown_pct: the largest fall of equity from its running peak (the starting balance
   counts), as a share of that peak; its duration runs from the peak to the first exit back at or
-  above it, or to the end of the data.
+  above it, or to the end of the data; ruined_ms: the exit at which equity first reached zero
+  (the balance too small for the trades' margin), None if it never did; the trades after it
+  still count.
 - trade %: a trade's pnl / its margin (entry notional / leverage), as freqtrade's profit %.
 - expectancy: mean pnl (USDT); sqn = sqrt(trades) x mean pnl / sample std of pnl.
 """
@@ -56,7 +58,8 @@ def buy_and_hold_pct(candles: Sequence[pd.DataFrame]) -> float | None:
 
 def drawdown(trades: Sequence[Trade], balance: float, start_ms: int, end_ms: int
              ) -> tuple[float, int, float]:
-    """(max drawdown as a fraction of its peak, its longest duration in ms, peak equity)."""
+    """(max drawdown as a fraction of its peak, at most 1: all of it; its longest duration in
+    ms; peak equity)."""
     equity, peak, peak_at = balance, balance, start_ms
     worst, longest, below = 0.0, 0, False
     for t in trades:
@@ -67,10 +70,20 @@ def drawdown(trades: Sequence[Trade], balance: float, start_ms: int, end_ms: int
             peak, peak_at, below = equity, t.exit_time, False
         else:
             below = True
-            worst = max(worst, (peak - equity) / peak) if peak > 0 else worst
+            worst = min(max(worst, (peak - equity) / peak), 1.0) if peak > 0 else worst
     if below:
         longest = max(longest, end_ms - peak_at)
     return worst, longest, peak
+
+
+def ruined_at(trades: Sequence[Trade], balance: float) -> int | None:
+    """The exit time at which equity first fell to zero or below, if it did."""
+    equity = balance
+    for t in trades:
+        equity += t.pnl
+        if equity <= 0:
+            return t.exit_time
+    return None
 
 
 def daily_returns(runs: Sequence[Run], trades: Sequence[Trade], balance: float
@@ -92,7 +105,8 @@ def ratios(returns: np.ndarray, days: int, annual_return: float | None, max_dd: 
         return {**none, "ratios_note": f"Sharpe, Sortino and Calmar need at least {min_days} "
                                        f"days of data; this backtest has {days}"}
     if returns.size < days:
-        return {**none, "ratios_note": "equity fell to zero"}
+        return {**none, "ratios_note": "Sharpe, Sortino and Calmar are not defined once "
+                                       "equity reaches zero"}
     scale = math.sqrt(YEAR_DAYS)
     mean, std = float(returns.mean()), float(returns.std(ddof=1))
     down = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
@@ -148,4 +162,5 @@ def summary(runs: Sequence[Run], balance: float, leverage: float,
             "annual_volatility_pct": None if vol is None else 100.0 * vol,
             **ratios(returns, days, annual, worst, min_days),
             "max_drawdown_pct": 100.0 * worst, "max_drawdown_duration_ms": longest,
+            "ruined_ms": ruined_at(trades, balance),
             **_trade_figures(trades, leverage)}
