@@ -85,6 +85,20 @@ def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
     return 0
 
 
+def _warn_short_ratios(rank_by: str, series: Sequence[Series]) -> None:
+    """Ranking by a daily ratio over fewer days than the report trusts is said, not refused."""
+    from backtest.calendar import covered_days
+    from backtest.stats import MIN_RATIO_DAYS
+    if rank_by not in ("sharpe", "sortino"):
+        return
+    days = len(covered_days((int(s.candles["timestamp"].iloc[0]),
+                             int(s.candles["timestamp"].iloc[-1]) + s.tf_ms)
+                            for s in series if len(s.candles)))
+    if days < MIN_RATIO_DAYS:
+        note(f"warning: ranking by {rank_by} over {days} day(s) of data; the report shows "
+             f"ratios from {MIN_RATIO_DAYS} days on")
+
+
 def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
     """Every --grid combination over every series, ranked (table or JSON, and --sweep-out)."""
     from backtest import sweep
@@ -103,6 +117,7 @@ def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
          f"{len(combos) * len(files):,} backtests on {where}")
     started = time.perf_counter()
     rank_by = args.rank_by or "net_pnl"
+    _warn_short_ratios(rank_by, series)
     try:
         rows = sweep.run_sweep(files, combos, rules_of(args), jobs=args.jobs or -1,
                                scheduler=args.scheduler, rank_by=rank_by)

@@ -98,15 +98,17 @@ def daily_returns(runs: Sequence[Run], trades: Sequence[Trade], balance: float
 
 
 def ratios(returns: np.ndarray, days: int, annual_return: float | None, max_dd: float,
-           min_days: int) -> dict:
+           min_days: int, ruined: bool = False) -> dict:
     """Sharpe, Sortino and Calmar, or None each with the reason in `ratios_note`."""
     none = {"sharpe": None, "sortino": None, "calmar": None}
     if days < min_days:
         return {**none, "ratios_note": f"Sharpe, Sortino and Calmar need at least {min_days} "
                                        f"days of data; this backtest has {days}"}
-    if returns.size < days:
+    if ruined or returns.size < days:
         return {**none, "ratios_note": "Sharpe, Sortino and Calmar are not defined once "
                                        "equity reaches zero"}
+    if returns.size < 2:
+        return {**none, "ratios_note": "Sharpe, Sortino and Calmar need two days or more"}
     scale = math.sqrt(YEAR_DAYS)
     mean, std = float(returns.mean()), float(returns.std(ddof=1))
     down = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
@@ -149,6 +151,7 @@ def summary(runs: Sequence[Run], balance: float, leverage: float,
     worst, longest, peak = drawdown(trades, balance, start, end)
     spans = sum(r.end_ms - r.start_ms for r in spanned)
     returns = daily_returns(runs, trades, balance)
+    ruined = ruined_at(trades, balance)
     growth = final / balance if balance > 0 else 0.0
     annual = ((growth ** (YEAR_DAYS / days) - 1.0) if growth > 0 else -1.0) if days else None
     vol = float(returns.std(ddof=1)) * math.sqrt(YEAR_DAYS) if returns.size > 1 else None
@@ -160,7 +163,7 @@ def summary(runs: Sequence[Run], balance: float, leverage: float,
             "buy_hold_pct": buy_hold_pct,
             "annual_return_pct": None if annual is None else 100.0 * annual,
             "annual_volatility_pct": None if vol is None else 100.0 * vol,
-            **ratios(returns, days, annual, worst, min_days),
+            **ratios(returns, days, annual, worst, min_days, ruined is not None),
             "max_drawdown_pct": 100.0 * worst, "max_drawdown_duration_ms": longest,
-            "ruined_ms": ruined_at(trades, balance),
+            "ruined_ms": ruined,
             **_trade_figures(trades, leverage)}

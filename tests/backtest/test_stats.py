@@ -145,3 +145,14 @@ def test_buy_and_hold_is_the_mean_move_of_the_series():
     assert stats.buy_and_hold_pct([up, down]) == pytest.approx(0.0)
     assert stats.buy_and_hold_pct([up]) == pytest.approx(10.0)
     assert stats.buy_and_hold_pct([]) is None
+
+
+def test_equity_reaching_zero_is_dated_and_caps_the_drawdown():
+    trades = [trade("long", 100.0, 1.0, -10.0, T0 + H, T0 + 2 * H, "stop"),
+              trade("long", 100.0, 1.0, 20.0, T0 + 3 * H, T0 + 4 * H)]
+    s = stats.summary([Run("A", "1h", trades, [], 24, T0, T0 + D)], 8.0, 10.0, min_days=1)
+    assert s["ruined_ms"] == T0 + 2 * H
+    assert s["max_drawdown_pct"] == 100.0
+    assert s["final_equity"] == 18.0 and s["sharpe"] is None
+    assert s["ratios_note"] == "Sharpe, Sortino and Calmar are not defined once equity reaches zero"
+    assert stats.summary([small_run()], 1000.0, 10.0)["ruined_ms"] is None
