@@ -9,7 +9,7 @@ reversal's segments never join.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -96,3 +96,19 @@ def chart_data(run: Run, candles: pd.DataFrame) -> dict:
             "markers": _markers(trades, axis),
             "stops": _segments(trades, axis, lambda t: t.stop_price),
             "targets": _segments(trades, axis, lambda t: t.target_price)}
+
+
+def equity_data(trades: Sequence[Trade], balance: float, start_ms: int) -> dict:
+    """Realised equity from `balance` and its fall from the running peak in percent (<= 0), one
+    point per exit second (trades in exit order)."""
+    points = {start_ms // 1000: balance}
+    equity = balance
+    for t in trades:
+        equity += t.pnl
+        points[t.exit_time // 1000] = equity
+    line, drawdown, peak = [], [], balance
+    for s in sorted(points):
+        peak = max(peak, points[s])
+        line.append([s, points[s]])
+        drawdown.append([s, 100.0 * (points[s] - peak) / peak if peak > 0 else 0.0])
+    return {"equity": line, "drawdown": drawdown}

@@ -19,11 +19,12 @@ from trading.rules import Trade
 
 from . import stats
 from .breakdowns import breakdowns
-from .chartdata import chart_data
+from .chartdata import chart_data, equity_data
 from .report_html import (
     MAX_CHARTS,
     breakdown_tables,
     charts_section,
+    equity_section,
     page,
     settings_table,
     summary_table,
@@ -157,12 +158,14 @@ def write_report(folder: str | Path, runs: Sequence[Run], candles: Sequence[pd.D
     text = page("Backtest", [
         ("", f"<p>{html.escape(_period(runs))}</p>"),
         ("Summary", summary_table(figures, summary.get("fees", 0.0))),
-        ("Equity and drawdown", _img(equity, "equity and drawdown")),
-        ("Candles, entries and exits", left_out + charts_section(interactive)),
+        ("Equity and drawdown", equity_section()),
+        ("Candles, entries and exits", left_out + charts_section(
+            interactive, equity_data(stats.in_exit_order(runs), starting_balance,
+                                     figures["start_ms"]))),
         ("Breakdowns", breakdown_tables(tables)),
         ("Some trades with their pivots", pngs),
         ("Trades", more + trades_table(trades[:SHOWN_TRADES])),
         ("Settings", settings_table({**settings, "starting_balance": starting_balance}))],
-        charts=bool(interactive))
+        charts=True)
     (out / "index.html").write_text(text, encoding="utf-8")
     return out / "index.html"

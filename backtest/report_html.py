@@ -59,6 +59,7 @@ TRADE_COLUMNS = (("symbol", "Pair", "text", ""), ("side", "Side", "text", ""),
 
 STYLE = """*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0 auto;
 padding:12px;max-width:1200px;color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
+h3{font-size:1em}
 table{border-collapse:collapse;font-size:13px;margin:.4em 0}td,th{border:1px solid #ddd;
 padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}table.kv{width:100%;max-width:560px}
@@ -72,22 +73,35 @@ td,th{padding:3px 4px;font-size:12px}.wide td,.wide th{padding:2px 3px;font-size
 CHART_JS = """(function(){
 const LC=window.LightweightCharts;
 const all=JSON.parse(document.getElementById('chart-data').textContent);
-all.forEach(function(d,i){
+const base={autoSize:true,layout:{background:{color:'#ffffff'},textColor:'#222'},
+ timeScale:{timeVisible:true,secondsVisible:false},
+ grid:{vertLines:{color:'#f0f0f0'},horzLines:{color:'#f0f0f0'}}};
+function points(list){return list.map(function(p){
+ return p.length>1?{time:p[0],value:p[1]}:{time:p[0]};});}
+const eq=document.getElementById('equity');
+if(eq&&all.equity){
+ const chart=LC.createChart(eq,base);
+ const money={type:'price',precision:2,minMove:0.01};
+ chart.addSeries(LC.LineSeries,{color:'#1e88e5',lineWidth:2,priceFormat:money,
+  title:'equity'}).setData(points(all.equity.equity));
+ chart.addSeries(LC.AreaSeries,{lineColor:'#ef5350',topColor:'rgba(239,83,80,0.1)',
+  bottomColor:'rgba(239,83,80,0.4)',lineWidth:1,priceFormat:money,title:'drawdown %',
+  invertFilledArea:true},1).setData(points(all.equity.drawdown));
+ chart.timeScale().fitContent();
+ eq.dataset.ready='1';
+}
+all.series.forEach(function(d,i){
  const el=document.getElementById('chart-'+i);
- const chart=LC.createChart(el,{autoSize:true,layout:{background:{color:'#ffffff'},
-  textColor:'#222'},timeScale:{timeVisible:true,secondsVisible:false},
-  grid:{vertLines:{color:'#f0f0f0'},horzLines:{color:'#f0f0f0'}}});
+ const chart=LC.createChart(el,base);
  const fmt={type:'price',precision:d.precision,minMove:Math.pow(10,-d.precision)};
  const candles=chart.addSeries(LC.CandlestickSeries,{upColor:'#26a69a',downColor:'#ef5350',
   borderVisible:false,wickUpColor:'#26a69a',wickDownColor:'#ef5350',priceFormat:fmt});
  candles.setData(d.candles.map(function(c){
   return {time:c[0],open:c[1],high:c[2],low:c[3],close:c[4]};}));
  LC.createSeriesMarkers(candles,d.markers);
- function line(points,color){
-  const s=chart.addSeries(LC.LineSeries,{color:color,lineWidth:1,lineStyle:2,
-   priceLineVisible:false,lastValueVisible:false,crosshairMarkerVisible:false,
-   priceFormat:fmt});
-  s.setData(points.map(function(p){return p.length>1?{time:p[0],value:p[1]}:{time:p[0]};}));
+ function line(list,color){
+  chart.addSeries(LC.LineSeries,{color:color,lineWidth:1,lineStyle:2,priceLineVisible:false,
+   lastValueVisible:false,crosshairMarkerVisible:false,priceFormat:fmt}).setData(points(list));
  }
  d.stops.forEach(function(p){line(p,'#ef5350');});
  d.targets.forEach(function(p){line(p,'#26a69a');});
@@ -209,8 +223,17 @@ def precision(candles: Sequence[list]) -> int:
     return max(2, min(10, 4 - math.floor(math.log10(low))))
 
 
-def charts_section(charts: Sequence[dict]) -> str:
-    """A div per chart, the data as JSON, the inlined library and the code that draws them."""
+def equity_section() -> str:
+    """Where the equity chart is drawn (its data travels with the candle charts')."""
+    return ('<div class="chart" id="equity"></div><p class="note">Realised equity (blue) and '
+            "its fall from the running peak in percent (red, lower pane), at each exit; "
+            "equity.png beside this page draws the cumulative pnl and its drawdown in USDT."
+            "</p>")
+
+
+def charts_section(charts: Sequence[dict], equity: dict) -> str:
+    """A div per candle chart, the data as JSON, the inlined library and the code that draws
+    them and the equity chart."""
     parts = []
     for i, d in enumerate(charts):
         notes = []
@@ -221,8 +244,8 @@ def charts_section(charts: Sequence[dict]) -> str:
         note = f' <span class="note">({"; ".join(notes)})</span>' if notes else ""
         parts.append(f"<h3>{html.escape(d['title'])}{note}</h3>"
                      f'<div class="chart" id="chart-{i}"></div>')
-    data = json.dumps([{**d, "precision": precision(d["candles"])} for d in charts],
-                      separators=(",", ":")).replace("</", "<\\/")
+    data = json.dumps({"series": [{**d, "precision": precision(d["candles"])} for d in charts],
+                       "equity": equity}, separators=(",", ":")).replace("</", "<\\/")
     legend = ('<p class="note">Arrows: entries at the break candle\'s close (L long, S short); '
               "dots: exits (green a win, red a loss) with the reason; dashed lines: each "
               "position's stop (red) and target (green) while it was open. Drag to pan, scroll "

@@ -1,6 +1,6 @@
 """The backtest report in a real headless Chromium (Debian's package, driven by Playwright), from
-file:// with every network request refused: the charts draw, and at a phone's width the page
-does not scroll sideways and every money table fits.
+file:// with every network request refused: the equity and candle charts draw, and at a phone's
+width the page does not scroll sideways and every money table fits.
 
 Skipped only when /usr/bin/chromium is missing on a developer's machine; in CI (CI set) a missing
 browser fails the test, as the dashboard's browser test does.
@@ -49,6 +49,7 @@ def page_path(tmp_path_factory) -> Path:
 FIGURES = """() => ({
   scroll: document.documentElement.scrollWidth, width: window.innerWidth,
   canvases: [...document.querySelectorAll('#chart-0 canvas')].map(c => c.width * c.height),
+  equity: [...document.querySelectorAll('#equity canvas')].map(c => c.width * c.height),
   tables: [...document.querySelectorAll('table.money')].filter(t => t.offsetParent !== null)
     .map(t => Math.ceil(t.getBoundingClientRect().right)),
   visible: [...document.querySelectorAll('table.money th')].filter(t => t.offsetParent !== null)
@@ -76,12 +77,14 @@ async def test_the_report_draws_its_charts_and_fits_the_screen(page_path, screen
                              else (outside.append(route.request.url), route.abort())[1])
             await page.goto(page_path.as_uri())
             await page.wait_for_selector("#chart-0[data-ready='1']", timeout=15_000)
+            await page.wait_for_selector("#equity[data-ready='1']", timeout=15_000)
             got = await page.evaluate(FIGURES)
             await page.screenshot(path=str(tmp_path / f"{screen}.png"))
         finally:
             await browser.close()
     assert errors == [] and outside == []
     assert got["canvases"] and max(got["canvases"]) > 100 * 100  # the candles were drawn
+    assert got["equity"] and max(got["equity"]) > 100 * 100
     assert got["scroll"] <= got["width"]  # no sideways scroll of the page
     assert got["tables"] and max(got["tables"]) <= got["width"]  # every money table fits
     assert "Net USDT" in got["visible"] and "PnL USDT" in got["visible"]

@@ -41,7 +41,7 @@ def test_the_report_inlines_the_library_and_loads_nothing_from_the_network(tmp_p
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.I)
     assert not CDN.search(text)
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
-    assert 'id="chart-0"' in text and 'id="chart-data"' in text
+    assert 'id="chart-0"' in text and 'id="chart-data"' in text and 'id="equity"' in text
     summary = re.search(r'<table class="kv money" id="summary">.*?</table>', text).group(0)
     assert "<td>Equity start [USDT]</td><td>500.00</td>" in summary
     assert "<td># Trades</td><td>2</td>" in summary
@@ -78,6 +78,16 @@ def test_chart_segments_alternate_and_never_join_across_trades():
                                                                          for m in markers)
     assert markers[0] == {"time": (T0 + 0 * TF) // 1000, "position": "belowBar",
                           "shape": "arrowUp", "color": chartdata.LONG, "text": "L"}
+
+
+def test_the_equity_line_starts_at_the_balance_and_its_drawdown_is_from_the_peak():
+    trades = _trades(4)  # pnl +1, -1, +1, -1 at exits 4, 7, 10, 13 minutes in
+    data = chartdata.equity_data(trades, 100.0, T0)
+    assert [p[1] for p in data["equity"]] == [100.0, 101.0, 100.0, 101.0, 100.0]
+    assert [p[0] for p in data["equity"]] == [T0 // 1000] + [(T0 + k * TF) // 1000
+                                                             for k in (4, 7, 10, 13)]
+    assert [p[1] for p in data["drawdown"]] == [0.0, 0.0, pytest.approx(-100 / 101), 0.0,
+                                                pytest.approx(-100 / 101)]
 
 
 def test_a_long_series_is_charted_with_merged_candles(monkeypatch):
