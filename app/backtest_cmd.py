@@ -51,7 +51,7 @@ def rules_of(args: argparse.Namespace):
 def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
     """One backtest over one or more series (one report)."""
     import choch
-    from backtest import metrics
+    from backtest import metrics, stats
     from backtest.simulate import simulate
 
     rules = rules_of(args)
@@ -72,6 +72,8 @@ def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
                  "detail (stop first)")
         results.append(result)
     summary = metrics.report(results)
+    figures = stats.summary(results, args.starting_balance, args.leverage,
+                            stats.buy_and_hold_pct([s.candles for s in series]))
     settings = settings_of(args, series)
     try:
         write_outputs(args, results, series, summary, settings)
@@ -79,9 +81,9 @@ def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
         note(f"error: cannot write: {e}")
         return 2
     if args.format == "json":
-        print(json.dumps({**summary, "settings": settings}))
+        print(json.dumps({**summary, "stats": figures, "settings": settings}))
     else:
-        print_table(summary, sys.stdout)
+        print_table(summary, sys.stdout, figures)
     return 0
 
 

@@ -44,20 +44,31 @@ def settings_of(args: argparse.Namespace, series: Sequence[Series]) -> dict:
     return out
 
 
-def print_table(summary: dict, out: IO[str]) -> None:
-    """The summary as aligned 'name  value' lines, then one line per symbol/timeframe."""
+def print_table(summary: dict, out: IO[str], stats: dict | None = None) -> None:
+    """The summary as aligned 'name  value' lines, then one line per symbol/timeframe, then
+    `stats` (backtest.stats) as backtesting.py prints them."""
     def shown(v) -> str:
         if v is None:
             return "-"
         return f"{v:,.4f}" if isinstance(v, float) else f"{v:,}"
-    keys = ("trades", "wins", "losses", "win_rate", "net_pnl", "fees", "profit_factor",
-            "max_drawdown", "expectancy", "sharpe", "sortino", "exposure")
+    keys: tuple[str, ...] = ("trades", "wins", "losses", "win_rate", "net_pnl", "fees",
+                             "profit_factor", "max_drawdown", "expectancy", "exposure")
+    if stats is None:
+        keys += ("sharpe", "sortino")  # else the ratios are stats', with their minimum days
     for k in keys:
         print(f"{k:<14}{shown(summary[k]):>16}", file=out)
     for r in summary["by_symbol"]:
         print(f"{r['symbol']} {r['timeframe']}: {r['trades']:,} trades, net_pnl "
               f"{shown(r['net_pnl'])}, win_rate {shown(r['win_rate'])}, max_drawdown "
               f"{shown(r['max_drawdown'])}", file=out)
+    if stats is not None:
+        from backtest.report_html import SUMMARY_ROWS, shown_value
+        print(file=out)
+        for key, label, kind in SUMMARY_ROWS:
+            value = summary["fees"] if key == "fees" else stats[key]
+            print(f"{label:<26}{shown_value(value, kind).replace('—', '-'):>22}", file=out)
+        if stats["ratios_note"]:
+            print(stats["ratios_note"], file=out)
 
 
 def write_outputs(args: argparse.Namespace, results: list, series: Sequence[Series],

@@ -135,7 +135,7 @@ def duration(ms: int) -> str:
     return f"{days:,}d {clock}" if days else clock
 
 
-def _value(v, kind: str) -> str:
+def shown_value(v, kind: str) -> str:
     """A cell's text by kind; None as a dash."""
     if v is None:
         return "—"
@@ -156,7 +156,7 @@ def _td(v, kind: str, css: str = "") -> str:
     sign = "neg" if kind in ("money", "pct") and isinstance(v, float) and v < 0 else ""
     classes = " ".join(c for c in (css, sign) if c)
     attr = f' class="{classes}"' if classes else ""
-    return f"<td{attr}>{html.escape(_value(v, kind))}</td>"
+    return f"<td{attr}>{html.escape(shown_value(v, kind))}</td>"
 
 
 def summary_table(stats: dict, fees: float) -> str:
