@@ -48,12 +48,11 @@ BREAKDOWN_COLUMNS = (("trades", "Trades", "int", ""), ("wdl", "W/D/L", "text", "
 BREAKDOWNS = (("pair", "Per pair"), ("exit_reason", "Per exit reason"),
               ("side", "Long vs short"), ("day", "Per day (UTC, by exit)"),
               ("week", "Per week (UTC, from Monday, by exit)"))
-TRADE_COLUMNS = (("symbol", "Pair", "text", ""), ("side", "Side", "text", ""),
-                 ("entry_time", "Entry", "time", "opt"), ("entry_price", "Entry price", "price",
-                                                          "opt"),
-                 ("stop_price", "Stop", "price", "opt"), ("target_price", "Target", "price",
-                                                           "opt"),
-                 ("exit_time", "Exit", "time", ""), ("exit_price", "Exit price", "price", "opt"),
+TRADE_COLUMNS = (("side", "Side", "text", ""), ("entry_time", "Entry", "time", "opt"),
+                 ("entry_price", "Entry price", "price", "opt"),
+                 ("stop_price", "Stop", "price", "opt"),
+                 ("target_price", "Target", "price", "opt"), ("exit_time", "Exit", "time", ""),
+                 ("exit_price", "Exit price", "price", "opt"),
                  ("exit_reason", "Reason", "text", ""), ("fees", "Fees", "money", "opt"),
                  ("pnl", "PnL USDT", "money", ""))
 
@@ -62,10 +61,10 @@ padding:12px;max-width:1200px;color:#222}h1{font-size:1.4em}h2{font-size:1.15em;
 h3{font-size:1em}
 table{border-collapse:collapse;font-size:13px;margin:.4em 0}td,th{border:1px solid #ddd;
 padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}table.kv{width:100%;max-width:560px}
+td:first-child,th:first-child{text-align:left}table.kv{width:100%;max-width:520px}
 table.kv td{white-space:normal;overflow-wrap:anywhere}.neg{color:#c62828}.pos{color:#2e7d32}
 .note{color:#666;font-size:12px}img{max-width:100%;height:auto}.wide{overflow-x:auto;
-max-width:100%}.chart{width:100%;height:400px;margin:.4em 0 1.2em}.grid{display:flex;
+max-width:100%}.chart{width:100%;height:400px;margin:.4em 0 1.2em}.grid{display:flex;align-items:flex-start;
 flex-wrap:wrap;gap:0 24px}
 @media (max-width:640px){body{padding:8px}.opt{display:none}.chart{height:300px}
 td,th{padding:3px 4px;font-size:12px}.wide td,.wide th{padding:2px 3px;font-size:11px}}"""
@@ -160,17 +159,24 @@ def _td(v, kind: str, css: str = "") -> str:
 
 
 def summary_table(stats: dict, fees: float) -> str:
-    """The backtesting.py summary as a two-column table, with the ratios' note under it."""
+    """The backtesting.py summary as two name/value tables (period and equity; trades) side by
+    side where they fit, with the notes under them."""
     values = {**stats, "fees": fees}
-    rows = "".join(f"<tr><td>{html.escape(label)}</td>{_td(values.get(key), kind)}</tr>"
-                   for key, label, kind in SUMMARY_ROWS)
+    split = next(i for i, row in enumerate(SUMMARY_ROWS) if row[0] == "trades")
+
+    def table(rows: Sequence[tuple[str, str, str]], name: str) -> str:
+        cells = "".join(f"<tr><td>{html.escape(label)}</td>{_td(values.get(key), kind)}</tr>"
+                        for key, label, kind in rows)
+        return f'<table class="kv money" id="{name}">{cells}</table>'
+
     notes = [stats["ratios_note"]] if stats.get("ratios_note") else []
     if stats.get("ruined_ms") is not None:
         notes.append(f"Equity reached zero at {short_time(stats['ruined_ms'])} UTC: the starting "
                      "balance is too small for these trades (--starting-balance); the trades "
                      "after it still count")
     note = "".join(f'<p class="note">{html.escape(n)}.</p>' for n in notes)
-    return f'<table class="kv money" id="summary">{rows}</table>{note}'
+    return ('<div class="grid">' + table(SUMMARY_ROWS[:split], "summary") +
+            table(SUMMARY_ROWS[split:], "summary-trades") + f"</div>{note}")
 
 
 def columns_table(rows: Sequence[dict], first: str, columns: Sequence[tuple], css: str = ""
@@ -203,7 +209,7 @@ def breakdown_tables(tables: dict[str, list[dict]]) -> str:
 def trades_table(trades: Sequence[dict]) -> str:
     """The trade list; on a phone only pair, side, exit, reason and pnl stay."""
     rows = [{**t, "key": f"{t['symbol']} {t['timeframe']}"} for t in trades]
-    return '<div class="wide">' + columns_table(rows, "Pair", TRADE_COLUMNS[1:], "money") + \
+    return '<div class="wide">' + columns_table(rows, "Pair", TRADE_COLUMNS, "money") + \
         "</div>"
 
 
