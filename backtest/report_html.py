@@ -64,8 +64,8 @@ padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}table.kv{width:100%;max-width:520px}
 table.kv td{white-space:normal;overflow-wrap:anywhere}.neg{color:#c62828}.pos{color:#2e7d32}
 .note{color:#666;font-size:12px}img{max-width:100%;height:auto}.wide{overflow-x:auto;
-max-width:100%}.chart{width:100%;height:400px;margin:.4em 0 1.2em}.grid{display:flex;align-items:flex-start;
-flex-wrap:wrap;gap:0 24px}
+max-width:100%}.chart{width:100%;height:400px;margin:.4em 0 1.2em}.grid{display:flex;
+align-items:flex-start;flex-wrap:wrap;gap:0 24px}
 @media (max-width:640px){body{padding:8px}.opt{display:none}.chart{height:300px}
 td,th{padding:3px 4px;font-size:12px}.wide td,.wide th{padding:2px 3px;font-size:11px}}"""
 
