@@ -115,6 +115,14 @@ def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | Non
 
 
 def settings_secrets(settings: Any) -> list[str]:
-    """The secret values of a Settings object (fields marked secret)."""
-    return [getattr(settings, f.name) for f in fields(settings)
-            if f.metadata.get("secret") and getattr(settings, f.name)]
+    """The secret values of a Settings object: its fields marked secret and every venue's keys,
+    secrets and passphrases."""
+    found = _secret_fields(settings)
+    for _venue, keys in getattr(settings, "venue_credentials", ()):
+        found += _secret_fields(keys)
+    return found
+
+
+def _secret_fields(obj: Any) -> list[str]:
+    return [getattr(obj, f.name) for f in fields(obj)
+            if f.metadata.get("secret") and getattr(obj, f.name)]

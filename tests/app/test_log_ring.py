@@ -61,3 +61,18 @@ def test_the_ring_is_bounded_in_lines_and_in_each_value():
     assert len(lines[0]["fields"]["blob"]) == VALUE_CHARS
     ring.clear()
     assert ring.recent(5) == []
+
+
+def test_every_venue_key_and_secret_is_among_the_secrets_redacted():
+    from app.logs import settings_secrets
+    from config import load_settings
+
+    env = {"BINANCE_API_KEY": "binanceKey0123456789", "BINANCE_SECRET": "binanceSecret98765",
+           "BYBIT_API_KEY_DEMO": "bybitDemoKey4242", "BYBIT_SECRET_DEMO": "bybitDemoSecret77",
+           "API_LISTEN": "127.0.0.1:8080", "API_USERNAME": "u", "API_PASSWORD": "pw" * 8}
+    secrets = settings_secrets(load_settings(env, dotenv_path=None))
+    assert set(env.values()) - {"127.0.0.1:8080", "u"} <= set(secrets)
+    ring = _configured()
+    configure("INFO", secrets, json=True, stream=io.StringIO(), ring=ring)
+    structlog.get_logger("t").warning("auth_failed", sent=f"key={env['BYBIT_API_KEY_DEMO']}")
+    assert ring.recent(1)[0]["fields"] == {"sent": "key=***"}
