@@ -228,7 +228,7 @@ async function refresh() {
     drawOutbox(outbox);
     drawSummary(summary, positions.positions);
     drawLogs(logs.lines);
-    await drawChart(positions.positions, signals.signals);
+    await drawChart(positions.positions, signals.signals, health);
     showError("");
   } catch (e) {
     showError(`Cannot refresh: ${e.message}`);

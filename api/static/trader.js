@@ -5,6 +5,7 @@
 
 const PAGE = 20;             // trades per page
 const CANDLES = 300;         // candles asked for the chart
+const WATCHED_SHOWN = 40;    // watched symbols offered in the chart's list at most
 const LEVEL_COLORS = { entry: "#2f81f7", stop: "#ef5350", target: "#26a69a" };
 let tradesOffset = 0;
 let tradesTotal = 0;
@@ -86,7 +87,8 @@ function drawLogs(lines) {
 
 // -- the candle chart ------------------------------------------------------------------------
 
-function streamsOf(positions, signals) {
+// Open positions' streams first, then those of recent signals, then every watched one.
+function streamsOf(positions, signals, health) {
   const seen = new Map();
   for (const p of positions) {
     if (p.timeframe) seen.set(`${p.symbol}|${p.timeframe}`, `${p.symbol} ${p.timeframe} · open ${p.direction}`);
@@ -94,6 +96,12 @@ function streamsOf(positions, signals) {
   for (const s of signals) {
     const key = `${s.symbol}|${s.timeframe}`;
     if (!seen.has(key)) seen.set(key, `${s.symbol} ${s.timeframe}`);
+  }
+  for (const symbol of (health.symbols || []).slice(0, WATCHED_SHOWN)) {
+    for (const timeframe of health.timeframes || []) {
+      const key = `${symbol}|${timeframe}`;
+      if (!seen.has(key)) seen.set(key, `${symbol} ${timeframe}`);
+    }
   }
   return seen;
 }
@@ -175,8 +183,8 @@ function drawMarkers(data) {
   markers.setMarkers(list);
 }
 
-async function drawChart(positions, signals) {
-  const key = fillStreams(streamsOf(positions, signals));
+async function drawChart(positions, signals, health) {
+  const key = fillStreams(streamsOf(positions, signals, health));
   $("chart-panel").hidden = !key;
   if (!key) return;
   ensureChart();
