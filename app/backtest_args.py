@@ -37,8 +37,9 @@ on a Dask cluster.
 exit status:
   0    done
   1    the Dask scheduler could not be reached
-  2    bad flags, a bad grid key or value, a malformed candle file, or a store file missing
-       (named, with the `download` command that fetches it)"""
+  2    bad flags, a bad grid key or value, a malformed candle file, a store file missing
+       (named, with the `download` command that fetches it), or --scheduler without the
+       optional 'cluster' extra (pip install .[cluster])"""
 
 
 def _fraction(text: str) -> float:
@@ -174,7 +175,8 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
                    help="sweep every combination of these values (see above)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the sweep on this Dask scheduler, e.g. tcp://10.0.0.5:8786")
+                   help="run the sweep on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs "
+                        "the optional cluster extra: pip install .[cluster])")
     p.add_argument("--jobs", type=positive_int,
                    help="local worker processes for a sweep (default: every core)")
     p.add_argument("--sweep-out", metavar="FILE.csv",

@@ -17,13 +17,14 @@ from pathlib import Path
 from app.backtest_args import add_parser, misused, unwritable
 from app.backtest_inputs import MissingData, Series, series_of
 from app.backtest_output import note, print_table, settings_of, write_outputs
+from backtest import cluster
 
 __all__ = ["add_parser", "rules_of", "run"]
 
 
 def run(args: argparse.Namespace, dotenv_path: str = ".env") -> int:
     """Run the backtest (or the sweep) the flags describe; the exit status."""
-    misuse = misused(args) or unwritable(args)
+    misuse = misused(args) or unwritable(args) or (args.scheduler and cluster.missing())
     if misuse:
         note(f"error: {misuse}")
         return 2

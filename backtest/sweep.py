@@ -282,8 +282,8 @@ def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base
         with tempfile.TemporaryDirectory(prefix="choch-sweep-") as folder:
             return sweep(files, combos, base, LocalExecutor(jobs, folder))
     if isinstance(scheduler, str):
-        from dask.distributed import Client
-        with Client(scheduler, timeout="10s") as client:
+        from .cluster import client_class
+        with client_class()(scheduler, timeout="10s") as client:
             return sweep(files, combos, base, DaskExecutor(client))
     return sweep(files, combos, base, DaskExecutor(scheduler))
 
