@@ -37,7 +37,7 @@ class OkxDialect:
         return f"candle{BARS[timeframe]}:{symbol.replace('/', '-')}-SWAP"
 
     def subscribe(self, topics: Sequence[str]) -> list[str]:
-        def arg(topic: str) -> dict:
+        def arg(topic: str) -> dict[str, str]:
             channel, inst = topic.split(":")
             return {"channel": channel, "instId": inst}
 
