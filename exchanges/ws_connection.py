@@ -13,6 +13,7 @@ Reconnects replay nothing: the caller's book notices the hole and REST fills it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
@@ -26,6 +27,9 @@ from .stream import Dialect, KlineUpdate, StreamProtocolError
 log = structlog.get_logger(__name__)
 
 RECONNECT = Backoff(base_s=1.0, factor=2.0, cap_s=60.0, jitter=Jitter.EQUAL)
+# Pongs keep a socket looking alive while its subscriptions may be gone: no candle update at
+# all for this many stall periods is a stall too (a reconnect costs one REST read per hole).
+DATA_STALL_FACTOR = 3
 CONNECT_TIMEOUT_S = 10.0
 
 
@@ -58,6 +62,7 @@ class StreamConnection:
         self.session = session
         self.connected = False
         self.last_message: float | None = None  # clock() of the last frame received
+        self.last_update: float | None = None   # ... and of the last candle update
         self.messages = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -79,10 +84,8 @@ class StreamConnection:
                 finally:
                     self.connected = False
                 if failures and not stop.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.backoff.delay(failures))
-                    except TimeoutError:
-                        pass
         finally:
             if own:
                 await session.close()
@@ -97,7 +100,7 @@ class StreamConnection:
             raise Down("refused", str(e) or type(e).__name__) from e
         async with ws:
             opened = self.clock()
-            self.last_message = opened
+            self.last_message = self.last_update = opened
             for n, text in enumerate(self.dialect.subscribe(self.topics)):
                 if n:  # the venue's limit on client messages per second
                     await asyncio.sleep(1.0 / self.spec.messages_per_s)
@@ -117,6 +120,9 @@ class StreamConnection:
             silent = now - (self.last_message or opened)
             if silent >= spec.stall_s:
                 raise Down("stall", f"no frame for {silent:.0f} s")
+            quiet = now - (self.last_update or opened)
+            if quiet >= spec.stall_s * DATA_STALL_FACTOR:
+                raise Down("stall", f"no candle update for {quiet:.0f} s")
             ping = self.dialect.ping()
             if ping is not None and now - last_ping >= spec.ping_every_s:
                 await ws.send_str(ping)
@@ -150,6 +156,8 @@ class StreamConnection:
         if parsed.error is not None:
             log.error("stream_subscription_refused", venue=self.spec.dialect,
                       error=parsed.error[:200])
+        if parsed.updates:
+            self.last_update = self.last_message
         for update in parsed.updates:
             self.on_update(update)
         return parsed.reply

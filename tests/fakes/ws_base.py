@@ -7,6 +7,7 @@ socket. This part serves the sockets and scripts the faults:
     fake.refuse(n)        the next n connects are refused (HTTP 503 before the upgrade)
     await fake.drop()     every socket closed by the server now
     fake.stalled = True   the server keeps sockets open but sends nothing (pongs neither)
+    fake.muted = True     pongs still answered, but no candle pushed (subscriptions lost)
     fake.duplicate = True every push sent twice
     fake.reorder = True   pushes held back and sent in pairs, the later one first
     fake.flagless = True  closed candles are pushed without the closed flag
@@ -62,6 +63,7 @@ class FakeStream:
         self.refused = 0
         self.client_messages: list[str] = []
         self.stalled = False
+        self.muted = False
         self.duplicate = False
         self.reorder = False
         self.flagless = False
@@ -115,7 +117,7 @@ class FakeStream:
 
     async def push(self, k: Kline) -> None:
         """Send one kline to every socket subscribed to its topic (faults applied)."""
-        if self.stalled:
+        if self.stalled or self.muted:
             return
         if self.flagless:
             k = Kline(**{**k.__dict__, "closed": False})

@@ -59,3 +59,17 @@ async def test_binance_server_pings_are_answered_and_the_socket_stays():
     assert fake_class is FakeBinanceStream
     # Pings are no data: a quiet stream would stall, so no stall within the test here.
     assert await _held_open(fake_class, fast(dialect, stall_s=5.0), server_ping_s=0.2) == (1, 0)
+
+
+async def test_a_socket_that_answers_pings_but_pushes_no_candle_is_replaced():
+    for fake_class, dialect in (VENUES["bybit"], VENUES["okx"]):
+        fake = fake_class()
+        fake.muted = True
+        await fake.start()
+        feed = await _feed(fake, fast(dialect, stall_s=0.15))
+        try:
+            await asyncio.sleep(0.7)  # pongs every 0.1 s, no update for 3 x 0.15 s
+            assert feed.health().fallbacks.get("stall", 0) >= 1 and fake.connects >= 2
+        finally:
+            await feed.stop()
+            await fake.close()
