@@ -56,11 +56,11 @@ class Rig:
     book: CandleBook
     heard: list[tuple[str, str, int, Outcome]]
 
-    async def until(self, check, timeout: float = 3.0) -> None:
+    async def until(self, check, limit_s: float = 3.0) -> None:
         async def wait():
             while not check():
                 await asyncio.sleep(0.01)
-        await asyncio.wait_for(wait(), timeout)
+        await asyncio.wait_for(wait(), limit_s)
 
     async def connected(self, sockets: int = 1) -> None:
         await self.until(lambda: self.feed.health().connected == sockets

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fetchers.candle_book import Outcome
 from tests.fakes.ws_base import settle
 
-from .conftest import M, T0, history, kline
+from .conftest import T0, M, history, kline
 
 
 def closes(rig):
@@ -66,7 +66,7 @@ async def test_refused_connects_are_retried_with_backoff(rig):
 
 async def test_a_stalled_socket_is_abandoned_and_replaced(rig):
     rig.fake.stalled = True
-    await rig.until(lambda: rig.feed.health().fallbacks.get("stall"), timeout=3.0)
+    await rig.until(lambda: rig.feed.health().fallbacks.get("stall"), limit_s=3.0)
     rig.fake.stalled = False
     await rig.connected()
     await rig.fake.push(kline(5))
