@@ -9,6 +9,7 @@ from .delta import DELTA
 from .gate import GATE
 from .kucoin import KUCOIN
 from .okx import OKX
+from .replay import REPLAY
 from .venue import Venue
 
 DEFAULT = BINANCE.name
@@ -21,6 +22,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BITGET,
     BINGX,
     DELTA,
+    REPLAY,
 )}
 
 
