@@ -23,9 +23,9 @@ from config import ConfigError, Settings, load_settings, read_environment
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "LTCUSDT-usdm-1m-2026-02-01_03.csv"
 SYMBOL, TIMEFRAMES = "LTC/USDT", "5m,15m"
-# The replay starts 4 hours into the sample: the detectors warm up on those hours (history:
-# no alert, no trade), and the first signal of the live part comes about an hour later.
-START = "2026-02-01T04:00"
+# The replay starts 4h40 into the sample: the detectors warm up on those hours (history:
+# no alert, no trade), and the first signal of the live part comes 25 minutes later.
+START = "2026-02-01T04:40"
 # History seconds per host second: a 5m candle every 2.5 s, the first paper trade opened and
 # closed within two minutes, the whole sample in about half an hour.
 SPEED = 120.0

@@ -89,7 +89,8 @@ class ReplayMarketData:
         now = self.venue_clock.now_ms()
         if now >= self.venue_clock.end_ms and not self._said_finished:
             self._said_finished = True
-            log.info("replay_finished", at=_utc(now), source=self.book.source)
+            log.warning("replay_finished", at=_utc(now), source=self.book.source,
+                        note="no candle after this one: the daemon idles until stopped")
         return now
 
     async def perpetuals(self) -> dict[str, str]:
