@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
+import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -27,6 +28,7 @@ from config import Settings
 
 from .slots import UTC, trigger_for
 
+log = structlog.get_logger(__name__)
 RECONCILE_EVERY_S = 60.0
 REMEMBERED = 16  # fire times a trigger maps back exactly (APScheduler asks about the last few)
 
@@ -52,6 +54,7 @@ class VenueTimeTrigger(BaseTrigger):
         # The fire times returned lately, host -> venue: APScheduler passes one back as
         # `previous_fire_time`, and mapping it back exactly keeps a close from firing twice.
         self._returned: dict[datetime, datetime] = {}
+        self._ended = False
 
     def _venue(self, wall: datetime) -> datetime:
         known = self._returned.get(wall)
@@ -68,8 +71,12 @@ class VenueTimeTrigger(BaseTrigger):
         if venue_next is None:
             return None
         wall_s = self.clock.wall_at(venue_next.timestamp() * 1000)
-        if wall_s is None:
-            return None  # past the end of the replay
+        if wall_s is None:  # past the end of the replay: the venue will never show this time
+            if not self._ended:
+                self._ended = True
+                log.warning("venue_history_ended", job=str(self.inner),
+                            note="no later candle: the daemon idles until stopped")
+            return None
         fire = datetime.fromtimestamp(wall_s, UTC)
         if len(self._returned) >= REMEMBERED:
             self._returned.pop(next(iter(self._returned)))

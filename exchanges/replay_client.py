@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-import structlog
 
 from domain.checks import CheckLine
 from domain.timeframe import DAY_MS, timeframe_ms
@@ -22,8 +21,6 @@ from .candles import empty_frame
 from .options import MarketDataConfig
 from .replay_clock import ReplayClock
 from .venue import Venue
-
-log = structlog.get_logger(__name__)
 
 
 def _utc(ms: int) -> str:
@@ -65,7 +62,6 @@ class ReplayMarketData:
         self.config, self.venue, self.book = config, venue, book
         self.venue_clock = clock  # the daemon schedules on this clock (app/schedule.py)
         self._tf_ms = timeframe_ms(book.timeframe)
-        self._said_finished = False
 
     @property
     def native_timeframes(self) -> tuple[str, ...]:
@@ -85,13 +81,8 @@ class ReplayMarketData:
         await self.close()
 
     async def server_time_ms(self) -> int:
-        """The replay clock; says once when the history has run out."""
-        now = self.venue_clock.now_ms()
-        if now >= self.venue_clock.end_ms and not self._said_finished:
-            self._said_finished = True
-            log.warning("replay_finished", at=_utc(now), source=self.book.source,
-                        note="no candle after this one: the daemon idles until stopped")
-        return now
+        """The replay clock (stopped at the end of the history)."""
+        return self.venue_clock.now_ms()
 
     async def perpetuals(self) -> dict[str, str]:
         """Every symbol of the book, as 'BTCUSDT' ids."""

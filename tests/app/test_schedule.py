@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from structlog.testing import capture_logs
+
 from app.schedule import VenueTimeTrigger
 from app.slots import fire_times, trigger_for
 from exchanges.replay_clock import ReplayClock
@@ -46,8 +48,11 @@ def test_past_the_end_of_the_history_the_job_has_no_next_run():
     c = ReplayClock(T0, SPEED, T0 + 10 * 60_000, wall=lambda: 0.0)
     trigger = VenueTimeTrigger(trigger_for("5m", 2.0), c)
     fires = [trigger.get_next_fire_time(None, datetime.fromtimestamp(0.0, UTC))]
-    while fires[-1] is not None:
-        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1]))
+    with capture_logs() as logs:
+        while fires[-1] is not None:
+            fires.append(trigger.get_next_fire_time(fires[-1], fires[-1]))
+        assert trigger.get_next_fire_time(fires[-2], fires[-2]) is None
+    assert [e["event"] for e in logs] == ["venue_history_ended"]  # said once
     # 04:10:02 would come after the last candle's close (04:10:00): never.
     assert [venue(f, c).strftime("%H:%M:%S") for f in fires[:-1]] == ["04:00:02", "04:05:02"]
 
