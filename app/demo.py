@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import shutil
 import socket
@@ -130,6 +131,9 @@ def run(args: argparse.Namespace, dotenv_path: str) -> int:
         return 2
     try:
         print("\n".join(_intro(s, password, state_dir, kept)), file=sys.stderr, flush=True)
+        # ccxt's lean import keeps the exchange classes of the venues the environment names
+        # (exchanges/ccxt_lean.py): the demo's venue is served without ccxt, so none of them.
+        os.environ["DATA_EXCHANGE"] = os.environ["TRADING_EXCHANGE"] = "replay"
         from app import online  # loads ccxt's base: after the flags are checked
 
         return asyncio.run(online.serve(s))
