@@ -6,14 +6,14 @@ loky processes) writes them once to .npy files that every worker memory-maps; a 
 sends them once with Client.scatter. Workers return compact arrays per run; the main process
 aggregates and ranks in a fixed order, so the rows do not depend on where the work ran.
 
-Ranking: net_pnl, higher first; then profit_factor, higher first (none, i.e. no losing trade,
-counts as infinite when there is a profit and as 0 when there is none); then grid order.
+Ranking (backtest.ranking): by default net_pnl, higher first; then profit_factor, higher first
+(none, i.e. no losing trade, counts as infinite when there is a profit and as 0 when there is
+none); then grid order. `rank_by` puts another metric first.
 """
 from __future__ import annotations
 
 import csv
 import itertools
-import math
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -28,10 +28,11 @@ import choch
 from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
+from . import ranking
+from .calendar import covered_days, daily_sums
 from .metrics import max_drawdown, sharpe_sortino
 from .simulate import simulate
 
-DAY_MS = 86_400_000
 DETECTOR_KEYS = ("left", "right", "break_on")
 RULE_KEYS = ("trade_on", "risk_reward", "on_opposite", "fee_rate", "slippage_bps")
 GRID_KEYS = DETECTOR_KEYS + RULE_KEYS  # also the column order and the combination order
@@ -213,9 +214,8 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
     gross_profit = sum(p for p in pnls if p > 0)
     gross_loss = -sum(p for p in pnls if p < 0)
     net = sum(pnls)
-    start = min(d.start_ms for d in digests)
-    end = max(d.end_ms for d in digests)
-    sharpe, sortino = sharpe_sortino(_daily(exit_t, pnl_open, start, end))
+    days = covered_days((d.start_ms, d.end_ms) for d in digests)
+    sharpe, sortino = sharpe_sortino(daily_sums(days, exit_t, pnl_open))
     spans = sum(d.end_ms - d.start_ms for d in digests)
     held = sum(int((d.exit_time - d.entry_time).sum()) for d in digests)
     return {"trades": n, "wins": wins, "losses": losses, "win_rate": wins / n if n else 0.0,
@@ -227,27 +227,15 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
             "exposure": held / spans if spans > 0 else 0.0}
 
 
-def _daily(exit_t: np.ndarray, pnl_open: list[float], start_ms: int, end_ms: int) -> np.ndarray:
-    """Net pnl per UTC day of exit, as backtest.metrics.daily_pnl."""
-    first, last = start_ms // DAY_MS, max(end_ms - 1, start_ms) // DAY_MS
-    days = np.zeros(int(last - first) + 1)
-    if exit_t.size:
-        np.add.at(days, np.clip(exit_t // DAY_MS - first, 0, len(days) - 1),
-                  np.asarray(pnl_open, np.float64))
-    return days
-
-
-def rank_key(row: dict[str, Any]) -> tuple[float, float, int]:
+def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
     """Sort key: net_pnl and profit_factor descending, then grid order."""
-    pf = row["profit_factor"]
-    if pf is None:
-        pf = math.inf if row["gross_profit"] > 0 else 0.0
-    return (-row["net_pnl"], -pf, row["order"])
+    return ranking.rank_key(row, "net_pnl")
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor) -> list[dict[str, Any]]:
-    """Every combination over every file through `executor`: ranked rows (see the docstring)."""
+          executor: Executor, rank_by: str = "net_pnl") -> list[dict[str, Any]]:
+    """Every combination over every file through `executor`: rows ranked by `rank_by`
+    (backtest.ranking)."""
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
     for i, c in enumerate(combos):
@@ -268,24 +256,25 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}
             for i, c in enumerate(combos)]
-    rows.sort(key=rank_key)
+    rows.sort(key=lambda row: ranking.rank_key(row, rank_by))
     for r, row in enumerate(rows, 1):
         row["rank"] = r
     return rows
 
 
 def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-              *, jobs: int = -1, scheduler: Any | None = None) -> list[dict[str, Any]]:
+              *, jobs: int = -1, scheduler: Any | None = None, rank_by: str = "net_pnl"
+              ) -> list[dict[str, Any]]:
     """sweep() on local processes, or on the Dask cluster at `scheduler` (an address or a
     connected Client)."""
     if scheduler is None:
         with tempfile.TemporaryDirectory(prefix="choch-sweep-") as folder:
-            return sweep(files, combos, base, LocalExecutor(jobs, folder))
+            return sweep(files, combos, base, LocalExecutor(jobs, folder), rank_by)
     if isinstance(scheduler, str):
-        from dask.distributed import Client
-        with Client(scheduler, timeout="10s") as client:
-            return sweep(files, combos, base, DaskExecutor(client))
-    return sweep(files, combos, base, DaskExecutor(scheduler))
+        from .cluster import client_class
+        with client_class()(scheduler, timeout="10s") as client:
+            return sweep(files, combos, base, DaskExecutor(client), rank_by)
+    return sweep(files, combos, base, DaskExecutor(scheduler), rank_by)
 
 
 # -- output ---------------------------------------------------------------------------------------

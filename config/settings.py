@@ -87,7 +87,7 @@ def venue_env_keys(venue: Venue) -> dict[str, str]:
     data-only venue has its data URL only, and one served from this machine, the replay, none)."""
     return {f"{venue.env_prefix}_{suffix}": name for suffix, name in VENUE_KEY_SUFFIXES
             if (venue.needs_passphrase or "PASSPHRASE" not in suffix)
-            and (venue.trades or suffix == "DATA_URL" and bool(venue.ccxt_id))}
+            and (venue.trades or suffix == "DATA_URL" and not venue.local)}
 
 
 @dataclass(frozen=True)

@@ -27,4 +27,5 @@ REPLAY = Venue(
     error_codes={},
     error_code_keys=(),
     client_module="exchanges.replay_client",
+    local=True,
 )

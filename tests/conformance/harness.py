@@ -199,6 +199,10 @@ from .harness_bingx import BingxHarness  # noqa: E402 - registered beside the ot
 
 HARNESSES["bingx"] = BingxHarness
 
+from .harness_coindcx import CoindcxHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["coindcx"] = CoindcxHarness
+
 from .harness_replay import ReplayHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["replay"] = ReplayHarness
