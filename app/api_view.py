@@ -73,7 +73,9 @@ def request_observer(venue: str, instance: str, metrics: Metrics, stats: Request
 
 
 def _venue(part: Any, fallback: str) -> str:
-    return str(getattr(getattr(part, "exchange", None), "id", None) or fallback)
+    """ccxt's id of the instance's exchange, else our venue name (a venue served without ccxt)."""
+    return str(getattr(getattr(part, "exchange", None), "id", None)
+               or getattr(getattr(part, "venue", None), "name", None) or fallback)
 
 
 def instrument(daemon: Any) -> None:
