@@ -188,7 +188,7 @@ class DaemonApiView(TraderView):
                        paused=bool(manager.paused) if manager is not None else False,
                        open_positions=len(d.store.open_positions(getattr(manager, "mode", None))))
         return {"ok": data["ok"] and trading["ok"], "alive": self.alive(), "now": now,
-                "uptime_s": int(d.clock() - d.started_at), "symbols": list(d.symbols),
+                "uptime_s": int(d.host_clock() - d.started_at), "symbols": list(d.symbols),
                 "timeframes": list(s.timeframes), "instances": {"data": data, "trading": trading}}
 
     def signals(self, limit: int, symbol: str | None, timeframe: str | None) -> list[dict]:

@@ -68,7 +68,8 @@ class Daemon:
                  broker: Broker | None = None, clock: Callable[[], float] = time.time,
                  notify: SystemdNotifier | None = None, sleep: Sleep = asyncio.sleep) -> None:
         self.settings = settings
-        self.clock = clock
+        self.clock = clock  # the market's time: the venue's clock when it has its own (a replay)
+        self.host_clock = clock  # uptime, retries and rate limits
         self.sleep = sleep  # every wait of the daemon's own (start-up retries, guards)
         self.started_at = clock()
         self.systemd = notify or SystemdNotifier()
@@ -101,16 +102,14 @@ class Daemon:
         # candles closed, how old a signal is, the trading day) is then the venue's, while
         # retries and rate limits keep the host's (app/schedule.py).
         self.venue_clock: VenueClock | None = getattr(self.fetcher, "venue_clock", None)
-        host_clock = self.clock
         if self.venue_clock is not None:
             self.clock = self.venue_clock.now_s
-            self.started_at = self.clock()
         self.watched = components.watched_symbols(s, self.fetcher)  # SYMBOLS, or ALL ranked
         self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
         self.notifier: Notifier = notifier or components.make_notifier(s)
         alerting = components.alert_settings(s)
-        self.delivery = OutboxDelivery(self.store, self.notifier, alerting, clock=host_clock,
-                                       market_clock=self.clock)
+        self.delivery = OutboxDelivery(self.store, self.notifier, alerting,
+                                       clock=self.host_clock, market_clock=self.clock)
         # Live trading needs its confirmation: LiveTradingRefused otherwise.
         self.broker: Broker = broker or components.make_broker(s, self.store)
         self.manager = components.position_manager(s, self.store, self.broker, clock=self.clock)

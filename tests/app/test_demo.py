@@ -90,11 +90,14 @@ def test_the_demo_alerts_and_paper_trades_a_signal_from_open_to_exit(tmp_path):
         found = re.search(r"http://(127\.0\.0\.1:\d+)/\s+user demo\s+password (\S+)", intro)
         assert found, intro
         listen, password = found.groups()
-        auth = base64.b64encode(f"demo:{password}".encode()).decode()
-        request = urllib.request.Request(f"http://{listen}/api/v1/signals?limit=5",
-                                         headers={"Authorization": f"Basic {auth}"})
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            api_signals = json.load(answer)
+        auth = {"Authorization": "Basic " + base64.b64encode(f"demo:{password}".encode()).decode()}
+
+        def get(path: str):
+            request = urllib.request.Request(f"http://{listen}{path}", headers=auth)
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return json.load(answer)
+
+        api_signals, health = get("/api/v1/signals?limit=5"), get("/api/v1/health")
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -105,6 +108,9 @@ def test_the_demo_alerts_and_paper_trades_a_signal_from_open_to_exit(tmp_path):
     reader.join(5)
     text = "".join(out)
     assert signals >= 1 and closed >= 1 and api_signals
+    assert health["instances"]["data"]["exchange"] == "replay"
+    assert health["uptime_s"] < 150  # host seconds, though the market's clock ran 600x
+    assert health["now"] < 1_770_163_200_000  # the market's time: inside the sample
     assert re.search(r"(CHoCH|BOS) (bullish|bearish) · LTC/USDT", text)  # a console alert
     assert "Position opened · LTC/USDT" in text
     assert re.search(r"(Target hit|Stop hit|Position closed)", text), text[-2000:]
