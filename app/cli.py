@@ -58,7 +58,7 @@ def _kinds(text: str) -> frozenset[str]:
 
 def _exchange(text: str) -> str:
     try:
-        return registry.get_venue(text).name
+        return registry.get_remote_venue(text).name
     except registry.UnknownVenue as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -95,7 +95,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     source.add_argument("--symbol", help="fetch history for this USDT pair, e.g. BTC/USDT")
     scanner.add_argument("--exchange", type=_exchange, default=None, metavar="NAME",
                          help="with --symbol: the venue to fetch from: "
-                              f"{', '.join(registry.names())} ({registry.DEFAULT})")
+                              f"{', '.join(registry.remote_names())} ({registry.DEFAULT})")
     scanner.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
     scanner.add_argument("--since", type=utc_date, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")

@@ -47,3 +47,17 @@ def test_run_on_a_source_that_cannot_be_served_exits_2_naming_it(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "REPLAY_SOURCE" in done.stderr and "nope.csv: no such file" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["scan", "--symbol", "BTC/USDT", "--exchange", "replay", "--timeframe", "1m", "--since",
+     "2026-01-01"],
+    ["download", "--exchange", "replay", "--symbols", "BTC/USDT", "--timeframes", "1m",
+     "--since", "2026-01-01"]])
+def test_history_is_not_fetched_from_the_replay_venue(argv, capsys):
+    from app.cli import build_parser
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    assert "nothing to fetch from it" in capsys.readouterr().err
