@@ -1,10 +1,11 @@
 """Parameter sweeps: every combination of a grid over every candle file, in parallel, ranked.
 
-One task per (file, detector setting): the detector runs once and every trade-rule combination
-is simulated on its events. Candles reach the workers once per file: a local sweep (joblib,
-loky processes) writes them once to .npy files that every worker memory-maps; a Dask sweep
-sends them once with Client.scatter. Workers return compact arrays per run; the main process
-aggregates and ranks in a fixed order, so the rows do not depend on where the work ran.
+One task per file (backtest/sweep_work.py): the detector runs once per detector setting and
+every trade-rule combination of that setting is simulated on its events. Candles reach the
+workers once per file: a local sweep (a persistent pool of worker processes) writes them once
+to .npy files that the worker memory-maps; a Dask sweep sends them once with Client.scatter.
+Workers return compact arrays per run; the main process aggregates and ranks in a fixed order,
+so the rows do not depend on where the work ran.
 
 Ranking: net_pnl, higher first; then profit_factor, higher first (none, i.e. no losing trade,
 counts as infinite when there is a profit and as 0 when there is none); then grid order.
@@ -16,22 +17,21 @@ import itertools
 import math
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
-from typing import IO, Any, Protocol
+from dataclasses import replace
+from typing import IO, Any
 
 import numpy as np
-import pandas as pd
 
-import choch
 from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
-from .metrics import max_drawdown, sharpe_sortino
-from .simulate import simulate
+from .metrics import summarize_arrays
+from .sweep_work import DaskExecutor, Digest, Executor, LocalExecutor, SweepFile, run_file
 
-DAY_MS = 86_400_000
+__all__ = ["DaskExecutor", "Digest", "Executor", "GridError", "LocalExecutor", "SweepFile",
+           "combinations", "parse_grid", "print_table", "run_file", "run_sweep", "sweep",
+           "write_csv"]
+
 DETECTOR_KEYS = ("left", "right", "break_on")
 RULE_KEYS = ("trade_on", "risk_reward", "on_opposite", "fee_rate", "slippage_bps")
 GRID_KEYS = DETECTOR_KEYS + RULE_KEYS  # also the column order and the combination order
@@ -39,7 +39,6 @@ METRIC_KEYS = ("trades", "wins", "losses", "win_rate", "net_pnl", "fees", "gross
                "gross_loss", "profit_factor", "max_drawdown", "expectancy", "sharpe", "sortino",
                "exposure")
 COLUMNS = ("rank",) + GRID_KEYS + ("symbols", "candles") + METRIC_KEYS
-PRICES = ("open", "high", "low", "close")
 
 
 class GridError(ValueError):
@@ -101,140 +100,19 @@ def combinations(grid: dict[str, tuple], base: dict[str, Any]) -> list[dict[str,
     return [dict(zip(GRID_KEYS, values, strict=True)) for values in itertools.product(*axes)]
 
 
-@dataclass(frozen=True)
-class SweepFile:
-    """One candle series to sweep: its candles and the names written for it."""
-
-    candles: pd.DataFrame
-    symbol: str
-    timeframe: str
-    timeframe_ms: int
-
-
-@dataclass(frozen=True)
-class Digest:
-    """What the ranking needs from one backtest run: per-trade arrays in opening order."""
-
-    entry_time: np.ndarray
-    exit_time: np.ndarray
-    pnl: np.ndarray
-    fees: np.ndarray
-    start_ms: int
-    end_ms: int
-    candles: int
-
-
-# -- worker side ----------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _mapped(path: str) -> pd.DataFrame:
-    """The candles a local sweep wrote to `path`.*.npy, read once per worker process."""
-    ts = np.load(path + ".ts.npy", mmap_mode="r")
-    ohlc = np.load(path + ".ohlc.npy", mmap_mode="r")
-    return pd.DataFrame({"timestamp": np.asarray(ts),
-                         **{k: np.asarray(ohlc[:, i]) for i, k in enumerate(PRICES)}})
-
-
-def _digest(candles: pd.DataFrame, events: list, rules: TradeRules, tf_ms: int) -> Digest:
-    run = simulate(candles, events, rules, tf_ms)
-    n = len(run.trades)
-    return Digest(np.fromiter((t.entry_time for t in run.trades), np.int64, n),
-                  np.fromiter((t.exit_time for t in run.trades), np.int64, n),
-                  np.fromiter((t.pnl for t in run.trades), np.float64, n),
-                  np.fromiter((t.fees for t in run.trades), np.float64, n),
-                  run.start_ms, run.end_ms, run.candles)
-
-
-def run_group(source: Any, tf_ms: int, detector: tuple[int, int, str],
-              rules: Sequence[TradeRules]) -> list[Digest]:
-    """Detect once with `detector` (left, right, break_on), then simulate each of `rules`.
-
-    `source` is the candles (scattered to a Dask worker) or the path a local sweep wrote them to.
-    """
-    candles = _mapped(source) if isinstance(source, str) else source
-    events = choch.scan(candles, *detector, tf_ms)
-    return [_digest(candles, events, r, tf_ms) for r in rules]
-
-
-# -- executors ------------------------------------------------------------------------------------
-class Executor(Protocol):
-    """Where the tasks run: `put` ships a file's candles once, `run` maps tasks in order."""
-
-    def put(self, candles: pd.DataFrame) -> Any:
-        """A handle tasks receive instead of the candles."""
-
-    def run(self, tasks: list[tuple]) -> list[list[Digest]]:
-        """run_group(*task) for every task; results in task order."""
-
-
-class LocalExecutor:
-    """joblib with the loky backend: worker processes on this machine."""
-
-    def __init__(self, jobs: int, folder: str) -> None:
-        self.jobs, self.folder, self._files = jobs, folder, 0
-
-    def put(self, candles: pd.DataFrame) -> str:
-        """Write the candles once; workers memory-map them."""
-        self._files += 1
-        path = str(Path(self.folder) / f"candles{self._files}")
-        np.save(path + ".ts.npy", candles["timestamp"].to_numpy(np.int64))
-        np.save(path + ".ohlc.npy", candles[list(PRICES)].to_numpy(np.float64))
-        return path
-
-    def run(self, tasks: list[tuple]) -> list[list[Digest]]:
-        """joblib.Parallel over the tasks, results in order."""
-        from joblib import Parallel, delayed
-        return Parallel(n_jobs=self.jobs, backend="loky")(delayed(run_group)(*t) for t in tasks)
-
-
-class DaskExecutor:
-    """A Dask distributed cluster, through a connected dask.distributed.Client."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def put(self, candles: pd.DataFrame) -> Any:
-        """Scatter once; tasks that take the future get the candles on their worker."""
-        return self.client.scatter(candles[["timestamp", *PRICES]], hash=False)
-
-    def run(self, tasks: list[tuple]) -> list[list[Digest]]:
-        """client.submit for each task, gathered in order."""
-        futures = [self.client.submit(run_group, *t, pure=False) for t in tasks]
-        return self.client.gather(futures)
-
-
 # -- aggregation and ranking ----------------------------------------------------------------------
 def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
     """The metrics of backtest.metrics.report, over several runs of one combination."""
-    pnl_open = [p for d in digests for p in d.pnl.tolist()]
-    exit_t = np.concatenate([d.exit_time for d in digests])
-    pnls = [pnl_open[i] for i in np.argsort(exit_t, kind="stable").tolist()]  # ties: opening
-    n = len(pnls)
-    wins, losses = sum(p > 0 for p in pnls), sum(p < 0 for p in pnls)
-    gross_profit = sum(p for p in pnls if p > 0)
-    gross_loss = -sum(p for p in pnls if p < 0)
-    net = sum(pnls)
-    start = min(d.start_ms for d in digests)
-    end = max(d.end_ms for d in digests)
-    sharpe, sortino = sharpe_sortino(_daily(exit_t, pnl_open, start, end))
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(d, name) for d in digests])
+
+    row = summarize_arrays(joined("entry_time"), joined("exit_time"), joined("pnl"),
+                           joined("fees"), min(d.start_ms for d in digests),
+                           max(d.end_ms for d in digests))
     spans = sum(d.end_ms - d.start_ms for d in digests)
     held = sum(int((d.exit_time - d.entry_time).sum()) for d in digests)
-    return {"trades": n, "wins": wins, "losses": losses, "win_rate": wins / n if n else 0.0,
-            "net_pnl": net, "fees": sum(f for d in digests for f in d.fees.tolist()),
-            "gross_profit": gross_profit, "gross_loss": gross_loss,
-            "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
-            "max_drawdown": max_drawdown(pnls), "expectancy": net / n if n else 0.0,
-            "sharpe": sharpe, "sortino": sortino,
-            "exposure": held / spans if spans > 0 else 0.0}
-
-
-def _daily(exit_t: np.ndarray, pnl_open: list[float], start_ms: int, end_ms: int) -> np.ndarray:
-    """Net pnl per UTC day of exit, as backtest.metrics.daily_pnl."""
-    first, last = start_ms // DAY_MS, max(end_ms - 1, start_ms) // DAY_MS
-    days = np.zeros(int(last - first) + 1)
-    if exit_t.size:
-        np.add.at(days, np.clip(exit_t // DAY_MS - first, 0, len(days) - 1),
-                  np.asarray(pnl_open, np.float64))
-    return days
+    row["exposure"] = held / spans if spans > 0 else 0.0
+    return row
 
 
 def rank_key(row: dict[str, Any]) -> tuple[float, float, int]:
@@ -253,18 +131,15 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     for i, c in enumerate(combos):
         by_detector[tuple(c[k] for k in DETECTOR_KEYS)].append(i)
     handles = [executor.put(f.candles) for f in files]  # once per file
-    tasks, where = [], []
-    for k, f in enumerate(files):
-        for d in detectors:
-            rules = [replace(base, **{key: combos[i][key] for key in RULE_KEYS})
-                     for i in by_detector[d]]
-            tasks.append((handles[k], f.timeframe_ms, d, rules))
-            where.append(by_detector[d])
+    groups = [(d, [replace(base, **{key: combos[i][key] for key in RULE_KEYS})
+                   for i in by_detector[d]]) for d in detectors]
+    tasks = [(handles[k], f.timeframe_ms, groups) for k, f in enumerate(files)]
     per_combo: list[list[Digest]] = [[] for _ in combos]
-    # File order kept per combination; one result per task, one digest per rule of a task.
-    for indices, digests in zip(where, executor.run(tasks), strict=True):
-        for i, dg in zip(indices, digests, strict=True):
-            per_combo[i].append(dg)
+    # File order kept per combination; one result per file, one digest per combination.
+    for per_group in executor.run(tasks):
+        for d, digests in zip(detectors, per_group, strict=True):
+            for i, dg in zip(by_detector[d], digests, strict=True):
+                per_combo[i].append(dg)
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}
             for i, c in enumerate(combos)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import choch
-from backtest import metrics, sweep
+from backtest import detect, metrics, sweep
 from backtest.simulate import simulate
 from fetchers.csv_files import read_candles
 from trading.rules import TradeRules
@@ -48,7 +48,7 @@ class Counting:
 
     def run(self, tasks):
         self.tasks += len(tasks)
-        return [sweep.run_group(*t) for t in tasks]
+        return [sweep.run_file(*t) for t in tasks]
 
 
 def test_grid_parses_every_key_and_joins_kinds_with_plus():
@@ -111,12 +111,16 @@ def test_rows_are_ranked_by_net_pnl_then_profit_factor():
     assert [r["order"] for r in sorted(tie, key=sweep.rank_key)] == [1, 0, 3, 2]
 
 
-def test_candles_are_shipped_once_per_file_and_detected_once_per_setting():
+def test_candles_are_shipped_once_per_file_and_detected_once_per_setting(monkeypatch):
     ex = Counting()
+    scans = []
+    real = detect.scan_bars
+    monkeypatch.setattr(detect, "scan_bars", lambda *a: scans.append(a[1:]) or real(*a))
     sweep.sweep(files(), sweep.combinations(
         {"left": (3, 5, 8), "right": (3, 5), "risk_reward": (1.5, 2.0, 3.0)}, BASE),
         TradeRules(), ex)
-    assert (ex.puts, ex.tasks) == (2, 2 * 6)
+    assert (ex.puts, ex.tasks) == (2, 2)  # one task per file
+    assert len(scans) == 2 * 6 and len(set(scans)) == 6  # per file, once per detector setting
 
 
 @pytest.mark.slow
