@@ -79,9 +79,10 @@ def sharpe_sortino(days: np.ndarray) -> tuple[float | None, float | None]:
             mean / down * scale if down > 0 else None)
 
 
-def summarize_arrays(entry_time: np.ndarray, exit_time: np.ndarray, pnl: np.ndarray,
-                     fees: np.ndarray, start_ms: int, end_ms: int) -> dict:
-    """The metrics of trades given as arrays in opening order (see the module docstring)."""
+def summarize_arrays(exit_time: np.ndarray, pnl: np.ndarray, fees: np.ndarray, held: int,
+                     start_ms: int, end_ms: int) -> dict:
+    """The metrics of trades given as arrays in opening order, `held` their summed time in a
+    position (ms; see the module docstring)."""
     n = int(pnl.size)
     pnls = pnl[np.argsort(exit_time, kind="stable")]  # exit order; ties keep opening order
     wins, losses = int(np.count_nonzero(pnls > 0)), int(np.count_nonzero(pnls < 0))
@@ -90,7 +91,6 @@ def summarize_arrays(entry_time: np.ndarray, exit_time: np.ndarray, pnl: np.ndar
     net = _total(pnls)
     sharpe, sortino = sharpe_sortino(daily_values(exit_time, pnl, start_ms, end_ms))
     span = end_ms - start_ms
-    held = int((exit_time - entry_time).sum())
     return {
         "trades": n, "wins": wins, "losses": losses,
         "win_rate": wins / n if n else 0.0,
@@ -106,8 +106,8 @@ def summarize_arrays(entry_time: np.ndarray, exit_time: np.ndarray, pnl: np.ndar
 
 def summarize_columns(cols: TradeColumns, start_ms: int, end_ms: int) -> dict:
     """summarize_arrays() of trade columns."""
-    return summarize_arrays(cols.entry_time, cols.exit_time, cols.pnl, cols.fees, start_ms,
-                            end_ms)
+    held = int((cols.exit_time - cols.entry_time).sum())
+    return summarize_arrays(cols.exit_time, cols.pnl, cols.fees, held, start_ms, end_ms)
 
 
 def summarize(trades: Sequence[Trade], start_ms: int, end_ms: int) -> dict:

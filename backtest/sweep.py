@@ -26,11 +26,21 @@ from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
 from .metrics import summarize_arrays
-from .sweep_work import DaskExecutor, Digest, Executor, LocalExecutor, SweepFile, run_file
+from .sweep_work import (
+    DaskExecutor,
+    Digest,
+    Executor,
+    InProcess,
+    LocalExecutor,
+    SweepFile,
+    run_file,
+    workers,
+)
 
-__all__ = ["DaskExecutor", "Digest", "Executor", "GridError", "LocalExecutor", "SweepFile",
-           "combinations", "parse_grid", "print_table", "run_file", "run_sweep", "sweep",
-           "write_csv"]
+__all__ = ["DaskExecutor", "Digest", "Executor", "GridError", "InProcess", "LocalExecutor",
+           "SweepFile", "combinations", "parse_grid", "print_table", "run_file", "run_sweep",
+           "sweep", "write_csv"]
+SMALL = 20_000_000  # candles x combinations below which a local sweep runs in-process (~1 s)
 
 DETECTOR_KEYS = ("left", "right", "break_on")
 RULE_KEYS = ("trade_on", "risk_reward", "on_opposite", "fee_rate", "slippage_bps")
@@ -106,11 +116,10 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
     def joined(name: str) -> np.ndarray:
         return np.concatenate([getattr(d, name) for d in digests])
 
-    row = summarize_arrays(joined("entry_time"), joined("exit_time"), joined("pnl"),
-                           joined("fees"), min(d.start_ms for d in digests),
-                           max(d.end_ms for d in digests))
+    held = sum(d.held for d in digests)
+    row = summarize_arrays(joined("exit_time"), joined("pnl"), joined("fees"), held,
+                           min(d.start_ms for d in digests), max(d.end_ms for d in digests))
     spans = sum(d.end_ms - d.start_ms for d in digests)
-    held = sum(int((d.exit_time - d.entry_time).sum()) for d in digests)
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
 
@@ -124,8 +133,12 @@ def rank_key(row: dict[str, Any]) -> tuple[float, float, int]:
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor) -> list[dict[str, Any]]:
-    """Every combination over every file through `executor`: ranked rows (see the docstring)."""
+          executor: Executor, parts: int = 1) -> list[dict[str, Any]]:
+    """Every combination over every file through `executor`: ranked rows (see the docstring).
+
+    One task per file, or `parts` per file (its detector settings split between them), so that
+    fewer files than workers still keep every worker busy.
+    """
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
     for i, c in enumerate(combos):
@@ -133,11 +146,13 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     handles = [executor.put(f.candles) for f in files]  # once per file
     groups = [(d, [replace(base, **{key: combos[i][key] for key in RULE_KEYS})
                    for i in by_detector[d]]) for d in detectors]
-    tasks = [(handles[k], f.timeframe_ms, groups) for k, f in enumerate(files)]
+    size = math.ceil(len(groups) / max(1, min(parts, len(groups))))
+    chunks = [groups[g:g + size] for g in range(0, len(groups), size)]
+    tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
     per_combo: list[list[Digest]] = [[] for _ in combos]
-    # File order kept per combination; one result per file, one digest per combination.
-    for per_group in executor.run(tasks):
-        for d, digests in zip(detectors, per_group, strict=True):
+    # File order kept per combination; one digest per combination of the task's settings.
+    for chunk, per_group in zip(chunks * len(files), executor.run(tasks), strict=True):
+        for (d, _), digests in zip(chunk, per_group, strict=True):
             for i, dg in zip(by_detector[d], digests, strict=True):
                 per_combo[i].append(dg)
     rows = [{"order": i, **c, "symbols": len(files),
@@ -150,12 +165,18 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
 
 
 def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-              *, jobs: int = -1, scheduler: Any | None = None) -> list[dict[str, Any]]:
+              *, jobs: int = -1, scheduler: Any | None = None,
+              small: int = SMALL) -> list[dict[str, Any]]:
     """sweep() on local processes, or on the Dask cluster at `scheduler` (an address or a
-    connected Client)."""
+    connected Client). A local sweep of fewer than `small` candles x combinations runs in this
+    process: starting the workers would take longer than the work."""
     if scheduler is None:
+        n = workers(jobs)
+        if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
+            return sweep(files, combos, base, InProcess())
         with tempfile.TemporaryDirectory(prefix="choch-sweep-") as folder:
-            return sweep(files, combos, base, LocalExecutor(jobs, folder))
+            return sweep(files, combos, base, LocalExecutor(jobs, folder),
+                         parts=math.ceil(n / len(files)))
     if isinstance(scheduler, str):
         from dask.distributed import Client
         with Client(scheduler, timeout="10s") as client:

@@ -38,10 +38,10 @@ class SweepFile:
 class Digest:
     """What the ranking needs from one backtest run: per-trade arrays in opening order."""
 
-    entry_time: np.ndarray
     exit_time: np.ndarray
     pnl: np.ndarray
     fees: np.ndarray
+    held: int  # ms in a position, summed over the trades
     start_ms: int
     end_ms: int
     candles: int
@@ -74,7 +74,8 @@ def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> list[list[Dige
         for r in rules:
             run = simulate_bars(bars, events, r, tf_ms)
             t = run.columns
-            digests.append(Digest(t.entry_time, t.exit_time, t.pnl, t.fees, run.start_ms,
+            digests.append(Digest(t.exit_time, t.pnl, t.fees,
+                                  int((t.exit_time - t.entry_time).sum()), run.start_ms,
                                   run.end_ms, run.candles))
         out.append(digests)
     return out
@@ -109,6 +110,18 @@ def pool(jobs: int) -> Any:
     """The persistent local worker pool of `jobs` processes (the same one while it lives)."""
     from joblib.externals.loky import get_reusable_executor
     return get_reusable_executor(max_workers=workers(jobs), timeout=IDLE_S, initializer=warm)
+
+
+class InProcess:
+    """No workers: the tasks run in this process (a small sweep, or --jobs 1)."""
+
+    def put(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """The candles themselves."""
+        return candles
+
+    def run(self, tasks: list[tuple]) -> list[list[list[Digest]]]:
+        """run_file(*task) for every task, in order."""
+        return [run_file(*t) for t in tasks]
 
 
 class LocalExecutor:

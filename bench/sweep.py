@@ -51,16 +51,6 @@ BASE = {"left": 5, "right": 5, "break_on": "close", "trade_on": frozenset({"CHOC
         "risk_reward": 2.0, "on_opposite": "reverse", "fee_rate": 0.0005, "slippage_bps": 0.0}
 
 
-class InProcess:
-    """One process, no workers: the baseline the speed-up is measured against."""
-
-    def put(self, candles):
-        return candles
-
-    def run(self, tasks):
-        return [sweep.run_file(*t) for t in tasks]
-
-
 def symbols() -> list[sweep.SweepFile]:
     """SYMBOLS one-year 15m series cut from the re-timed real chain (see the docstring)."""
     missing = [s for s in SERIES if not (DATA / f"{s}.csv").is_file()]
@@ -99,21 +89,25 @@ def children_cpu() -> float:
     return total / tick
 
 
-def calibrate(n: int) -> tuple[float, float]:
-    """(one spin alone, wall time of one spin per worker at once): the cores' speed-up."""
+def calibrate(n: int) -> tuple[float, float, float]:
+    """(one spin alone, one spin per worker at once: wall, CPU efficiency): what the cores give
+    right now, in speed-up (n x alone / together) and in CPU (n x alone CPU / together CPU)."""
+    cpu = time.process_time()
     alone = spin(SPIN)
-    start = time.perf_counter()
+    alone_cpu = time.process_time() - cpu
+    kids, start = children_cpu(), time.perf_counter()
     list(pool(JOBS).map(spin, [SPIN] * n))
-    return alone, time.perf_counter() - start
+    together = time.perf_counter() - start
+    return alone, together, n * alone_cpu / max(children_cpu() - kids, 1e-9)
 
 
 def timed(files, combos, parallel: bool) -> tuple[float, float, list[dict]]:
     """(wall seconds, CPU seconds of this process and its workers, ranked rows) of one sweep."""
     cpu0, kids0, start = time.process_time(), children_cpu(), time.perf_counter()
     if parallel:
-        rows = sweep.run_sweep(files, combos, TradeRules(), jobs=JOBS)
+        rows = sweep.run_sweep(files, combos, TradeRules(), jobs=JOBS, small=0)
     else:
-        rows = sweep.sweep(files, combos, TradeRules(), InProcess())
+        rows = sweep.sweep(files, combos, TradeRules(), sweep.InProcess())
     wall = time.perf_counter() - start
     return wall, time.process_time() - cpu0 + children_cpu() - kids0, rows
 
@@ -136,7 +130,7 @@ def main() -> None:
     speedups, shares, walls, effs = [], [], [], []
     same = True
     for k in range(PAIRS):
-        alone, together = calibrate(n)
+        alone, together, spin_eff = calibrate(n)
         cores = n * alone / together
         serial, serial_cpu, rows_serial = timed(files, combos, parallel=False)
         par, par_cpu, rows = timed(files, combos, parallel=True)
@@ -147,10 +141,11 @@ def main() -> None:
         walls.append(par)
         effs.append(eff)
         print(f"  pair {k + 1}: spin calibration {cores:.2f}x ({n} x {alone:.2f} s alone, "
-              f"{together:.2f} s together); serial {serial:.2f} s ({runs / serial:,.0f} "
-              f"backtests/s), parallel {par:.2f} s ({runs / par:,.0f} backtests/s): speed-up "
-              f"{speedup:.2f}x = {speedup / cores:.2f} of the calibrated; CPU efficiency "
-              f"{eff:.2f} ({serial_cpu:.1f} s serial / {par_cpu:.1f} s parallel)")
+              f"{together:.2f} s together; CPU efficiency {spin_eff:.2f}); serial "
+              f"{serial:.2f} s ({runs / serial:,.0f} backtests/s), parallel {par:.2f} s "
+              f"({runs / par:,.0f} backtests/s): speed-up {speedup:.2f}x = "
+              f"{speedup / cores:.2f} of the calibrated; CPU efficiency {eff:.2f} "
+              f"({serial_cpu:.1f} s serial / {par_cpu:.1f} s parallel)")
     share, wall = statistics.median(shares), statistics.median(walls)
     print(f"  median speed-up {statistics.median(speedups):.2f}x, "
           f"{share:.2f} of the calibrated core speed-up "

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 
 import numpy as np
 import pandas as pd
@@ -149,13 +150,14 @@ def test_metrics_build_no_trade_objects(monkeypatch):
     assert metrics.report([run])["trades"] == len(run.columns) > 0
 
 
-def test_without_a_cache_location_the_loop_compiles_in_memory(tmp_path):
-    namespace: dict = {}
-    # A function whose source file numba can neither write beside nor name: no cache locator.
-    exec(compile("def twice(x):\n    return 2 * x\n", "<no file>", "exec"), namespace)
+def test_without_a_cache_location_the_loop_compiles_in_memory():
+    def twice(x):
+        return 2 * x
+    # Its source file cannot be found, so numba has no place to cache it.
+    orphan = types.FunctionType(twice.__code__.replace(co_filename="<no file>"), {})
     with pytest.warns(UserWarning, match="cache unavailable"):
-        twice = kernel.compiled(namespace["twice"])
-    assert twice(21) == 42
+        compiled = kernel.compiled(orphan)
+    assert compiled(21) == 42
 
 
 @pytest.mark.slow  # two fresh processes, the first compiles

@@ -123,13 +123,30 @@ def test_candles_are_shipped_once_per_file_and_detected_once_per_setting(monkeyp
     assert len(scans) == 2 * 6 and len(set(scans)) == 6  # per file, once per detector setting
 
 
+def test_fewer_files_than_workers_split_the_settings_and_give_the_same_rows():
+    combos = sweep.combinations({"left": (3, 5, 8), "right": (3, 5), "risk_reward": (1.5, 3.0)},
+                                BASE)
+    whole, split = Counting(), Counting()
+    rows = sweep.sweep(files(), combos, TradeRules(), whole)
+    assert sweep.sweep(files(), combos, TradeRules(), split, parts=4) == rows
+    assert (whole.tasks, split.tasks) == (2, 2 * 3)  # 6 settings in chunks of 2
+
+
+def test_a_small_sweep_runs_in_this_process(monkeypatch):
+    def no_pool(*args):
+        raise AssertionError("workers started for a small sweep")
+    monkeypatch.setattr(sweep, "LocalExecutor", no_pool)
+    combos = sweep.combinations({"left": (3, 5)}, BASE)
+    assert len(sweep.run_sweep(files(), combos, TradeRules(), jobs=2)) == 2
+
+
 @pytest.mark.slow
 def test_joblib_and_a_dask_cluster_give_identical_rows():
     from dask.distributed import LocalCluster
     fs = files()
     combos = sweep.combinations({"left": (3, 5, 8), "right": (3, 5),
                                  "on_opposite": ("reverse", "close")}, BASE)
-    local = sweep.run_sweep(fs, combos, TradeRules(), jobs=2)
+    local = sweep.run_sweep(fs, combos, TradeRules(), jobs=2, small=0)
     # Over loopback TCP, through the address, as `--scheduler tcp://HOST:8786` connects.
     with LocalCluster(n_workers=2, processes=False, protocol="tcp", host="127.0.0.1",
                       dashboard_address=None) as cluster:
