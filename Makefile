@@ -11,7 +11,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 PYTHON_IS_NEW_ENOUGH := $(PYTHON) -c 'import sys; \
     sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))'
 
-.PHONY: run lint test test-fast check bench clean python-version FORCE
+.PHONY: run lint docs test test-fast check bench clean python-version FORCE
 
 ## stop early, naming the interpreter found, when it is missing or too old
 python-version:
@@ -39,12 +39,14 @@ $(VENV)/.runtime-installed: requirements.txt $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.interpreter
+# requirements-dev.txt takes in the runtime pins and the optional cluster extra (tested too).
+$(VENV)/.dev-installed: requirements.txt requirements-cluster.txt requirements-dev.txt \
+                        $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-$(VENV)/.bench-installed: requirements.txt requirements-dev.txt requirements-bench.txt \
-                         $(VENV)/.interpreter
+$(VENV)/.bench-installed: requirements.txt requirements-cluster.txt requirements-dev.txt \
+                         requirements-bench.txt $(VENV)/.interpreter
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	touch $@ $(VENV)/.runtime-installed
 
@@ -57,8 +59,13 @@ lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-## the static checks, then the test suite (no network): CI runs this
-test: lint
+## the documentation site (mkdocs.yml, docs/) into site/; strict: a broken link or a missing
+## file is an error
+docs: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+
+## the static checks, the docs site, then the test suite (no network): CI runs this
+test: lint docs
 	bash .ci/ensure-chromium
 	$(PY) -m pytest
 
@@ -81,4 +88,4 @@ bench: $(VENV)/.bench-installed
 	$(PY) bench/venues.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

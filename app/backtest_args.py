@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from app.argtypes import positive_int, utc_date
+from backtest.ranking import RANK_BY
 
 DESCRIPTION = """\
 Backtest the CHoCH/BOS signals of a candle file (--csv, any format `scan --csv` reads), or of
@@ -37,8 +38,9 @@ on a Dask cluster.
 exit status:
   0    done
   1    the Dask scheduler could not be reached
-  2    bad flags, a bad grid key or value, a malformed candle file, or a store file missing
-       (named, with the `download` command that fetches it)"""
+  2    bad flags, a bad grid key or value, a malformed candle file, a store file missing
+       (named, with the `download` command that fetches it), or --scheduler without the
+       optional 'cluster' extra (pip install .[cluster])"""
 
 
 def _fraction(text: str) -> float:
@@ -78,6 +80,15 @@ def _trade_on(text: str) -> frozenset[str]:
         return frozenset(parse_trade_on(text))
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"--trade-on takes {e}, got {text!r}") from None
+
+
+def _two_keys(text: str) -> tuple[str, str]:
+    from backtest.sweep import GRID_KEYS
+    keys = tuple(k.strip() for k in text.split(","))
+    if len(keys) != 2 or keys[0] == keys[1] or not set(keys) <= set(GRID_KEYS):
+        raise argparse.ArgumentTypeError(f"two different grid keys ({', '.join(GRID_KEYS)}), "
+                                         f"got {text!r}")
+    return keys[0], keys[1]
 
 
 def _timeframe(text: str) -> str:
@@ -166,19 +177,30 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                    help=f"margin per trade in USDT ({d.position_size:g})")
     p.add_argument("--leverage", type=_positive, default=d.leverage,
                    help=f"quantity = position size x leverage / entry ({d.leverage})")
+    p.add_argument("--starting-balance", type=_positive, default=1000.0, metavar="USDT",
+                   help="the report's equity before the first trade, for its returns, "
+                        "drawdown % and ratios (1000)")
     p.add_argument("--trades-out", metavar="PATH", help="write every trade to this CSV")
     p.add_argument("--format", choices=("table", "json"), default="table",
                    help="summary on stdout (table)")
     p.add_argument("--report-out", metavar="DIR",
-                   help="write an HTML report (index.html, PNGs, trades.csv, summary.json)")
+                   help="write an HTML report (index.html, PNGs, trades.csv, summary.json); "
+                        "with --grid, the ranked sweep and its heatmap")
     p.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
                    help="sweep every combination of these values (see above)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the sweep on this Dask scheduler, e.g. tcp://10.0.0.5:8786")
+                   help="run the sweep on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs "
+                        "the optional cluster extra: pip install .[cluster])")
     p.add_argument("--jobs", type=positive_int,
                    help="local worker processes for a sweep (default: every core)")
     p.add_argument("--sweep-out", metavar="FILE.csv",
                    help="write the ranked sweep, one row per combination, to this CSV")
+    p.add_argument("--rank-by", choices=RANK_BY, metavar="METRIC",
+                   help="rank the sweep by this metric, best first (net_pnl); one of "
+                        + ", ".join(RANK_BY) + "; max_drawdown, fees and losses lower first")
+    p.add_argument("--heatmap", type=_two_keys, metavar="KEY,KEY",
+                   help="the two grid keys of the sweep report's heatmap (default: the first "
+                        "two with several values)")
     p.add_argument("--top", type=positive_int, default=20,
                    help="sweep rows shown on stdout (20; the CSV has them all)")
     return p
@@ -190,8 +212,8 @@ def misused(args: argparse.Namespace) -> str | None:
     if source:
         return source
     if args.grid:
-        if args.trades_out or args.report_out:
-            return "--trades-out and --report-out describe one backtest, not a --grid sweep"
+        if args.trades_out:
+            return "--trades-out describes one backtest, not a --grid sweep"
         if args.timeframe_detail:
             return "--timeframe-detail refines one backtest, not a --grid sweep"
         if args.csv and args.symbol and len(args.csv) > 1:
@@ -199,7 +221,7 @@ def misused(args: argparse.Namespace) -> str | None:
         return None
     if args.csv and len(args.csv) > 1:
         return "several --csv files are swept with --grid"
-    for flag in ("scheduler", "jobs", "sweep_out"):
+    for flag in ("scheduler", "jobs", "sweep_out", "rank_by", "heatmap"):
         if getattr(args, flag) is not None:
             return f"--{flag.replace('_', '-')} needs --grid"
     return None

@@ -17,13 +17,15 @@ from pathlib import Path
 from app.backtest_args import add_parser, misused, unwritable
 from app.backtest_inputs import MissingData, Series, series_of
 from app.backtest_output import note, print_table, settings_of, write_outputs
+from backtest import cluster
+from backtest.ranking import LOWER
 
 __all__ = ["add_parser", "rules_of", "run"]
 
 
 def run(args: argparse.Namespace, dotenv_path: str = ".env") -> int:
     """Run the backtest (or the sweep) the flags describe; the exit status."""
-    misuse = misused(args) or unwritable(args)
+    misuse = misused(args) or unwritable(args) or (args.scheduler and cluster.missing())
     if misuse:
         note(f"error: {misuse}")
         return 2
@@ -49,7 +51,7 @@ def rules_of(args: argparse.Namespace):
 
 def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
     """One backtest over one or more series (one report)."""
-    from backtest import metrics
+    from backtest import metrics, stats
     from backtest.columnar import run_backtest
 
     rules = rules_of(args)
@@ -70,6 +72,8 @@ def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
                  "detail (stop first)")
         results.append(result)
     summary = metrics.report(results)
+    figures = stats.summary(results, args.starting_balance, args.leverage,
+                            stats.buy_and_hold_pct([s.candles for s in series]))
     settings = settings_of(args, series)
     try:
         write_outputs(args, results, series, summary, settings)
@@ -77,10 +81,24 @@ def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
         note(f"error: cannot write: {e}")
         return 2
     if args.format == "json":
-        print(json.dumps({**summary, "settings": settings}))
+        print(json.dumps({**summary, "stats": figures, "settings": settings}))
     else:
-        print_table(summary, sys.stdout)
+        print_table(summary, sys.stdout, figures)
     return 0
+
+
+def _warn_short_ratios(rank_by: str, series: Sequence[Series]) -> None:
+    """Ranking by a daily ratio over fewer days than the report trusts is said, not refused."""
+    from backtest.calendar import covered_days
+    from backtest.stats import MIN_RATIO_DAYS
+    if rank_by not in ("sharpe", "sortino"):
+        return
+    days = len(covered_days((int(s.candles["timestamp"].iloc[0]),
+                             int(s.candles["timestamp"].iloc[-1]) + s.tf_ms)
+                            for s in series if len(s.candles)))
+    if days < MIN_RATIO_DAYS:
+        note(f"warning: ranking by {rank_by} over {days} day(s) of data; the report shows "
+             f"ratios from {MIN_RATIO_DAYS} days on")
 
 
 def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
@@ -100,14 +118,17 @@ def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
     note(f"sweeping {len(combos):,} combination(s) x {len(files):,} file(s) = "
          f"{len(combos) * len(files):,} backtests on {where}")
     started = time.perf_counter()
+    rank_by = args.rank_by or "net_pnl"
+    _warn_short_ratios(rank_by, series)
     try:
         rows = sweep.run_sweep(files, combos, rules_of(args), jobs=args.jobs or -1,
-                               scheduler=args.scheduler)
+                               scheduler=args.scheduler, rank_by=rank_by)
     except (OSError, TimeoutError) as e:  # the scheduler cannot be reached
         note(f"error: cannot reach the Dask scheduler {args.scheduler}: {e}")
         return 1
-    note(f"done in {time.perf_counter() - started:.2f} s; ranked by net_pnl, then "
-         "profit_factor (both higher first)")
+    order = "lower" if rank_by in LOWER else "higher"
+    note(f"done in {time.perf_counter() - started:.2f} s; ranked by {rank_by} ({order} first), "
+         "then net_pnl and profit_factor (higher first)")
     if args.sweep_out:
         try:
             with Path(args.sweep_out).open("w", newline="") as f:
@@ -116,6 +137,15 @@ def _run_sweep(args: argparse.Namespace, series: Sequence[Series]) -> int:
             note(f"error: cannot write: {e}")
             return 2
         note(f"sweep written to {args.sweep_out}")
+    if args.report_out:
+        from backtest.sweep_report import heatmap_keys, write_sweep_report
+        try:
+            page = write_sweep_report(args.report_out, rows, grid, rank_by,
+                                      heatmap_keys(grid, args.heatmap), settings_of(args, series))
+        except OSError as e:
+            note(f"error: cannot write: {e}")
+            return 2
+        note(f"sweep report written to {page}")
     if args.format == "json":
         print(json.dumps([{k: sweep.shown(k, r[k]) if k == "trade_on" else r[k]
                            for k in sweep.COLUMNS} for r in rows]))

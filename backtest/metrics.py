@@ -10,7 +10,9 @@ Definitions (pnl is a trade's net pnl, after fees):
   (ties in the order they were opened), starting from 0 before the first trade; positive.
 - expectancy = net_pnl / trades (0 with no trades).
 - sharpe, sortino (daily): pnl summed per UTC day of the exit, over every day from the first
-  candle's day to the last candle's (days without exits count as 0). sharpe = mean / sample
+  candle's day to the last candle's (days without exits count as 0); over several series, the
+  days any of them covers (backtest.calendar), so files from different periods never count the
+  days between them. sharpe = mean / sample
   standard deviation x sqrt(365); sortino = mean / sqrt(mean(min(day, 0)^2)) x sqrt(365). null
   with fewer than two days, a zero deviation, or (sortino) no losing day.
 - exposure: time in a position (exit_time - entry_time summed) / the data's time span (first
@@ -29,6 +31,7 @@ import numpy as np
 
 from trading.rules import Trade
 
+from .calendar import covered_days, daily_sums
 from .run import Run, TradeColumns
 
 DAY_MS = 86_400_000
@@ -123,6 +126,9 @@ def report(runs: Sequence[Run]) -> dict:
     every = TradeColumns.concat(parts)
     start, end = min(r.start_ms for r in runs), max(r.end_ms for r in runs)
     total = summarize_columns(every, start, end)
+    days = covered_days((r.start_ms, r.end_ms) for r in runs)
+    total["sharpe"], total["sortino"] = sharpe_sortino(daily_sums(days, every.exit_time,
+                                                                  every.pnl))
     spans = sum(r.end_ms - r.start_ms for r in runs)
     held = int((every.exit_time - every.entry_time).sum())
     total["exposure"] = held / spans if spans > 0 else 0.0

@@ -17,6 +17,19 @@ import choch
 from alerts.chart import render_chart
 from trading.rules import Trade
 
+from . import stats
+from .breakdowns import breakdowns
+from .chartdata import chart_data, equity_data
+from .report_html import (
+    MAX_CHARTS,
+    breakdown_tables,
+    charts_section,
+    equity_section,
+    page,
+    settings_table,
+    summary_table,
+    trades_table,
+)
 from .simulate import Run
 from .tradesio import iso_utc, write_trades
 
@@ -24,6 +37,7 @@ SHOWN_TRADES = 1000  # the HTML lists this many; trades.csv next to it has them 
 CHARTED_TRADES = 4
 MARGIN_BARS = 15  # candles drawn before the pivot and after the exit
 MAX_CHART_BARS = 240
+DEFAULT_BALANCE = 1000.0  # USDT, --starting-balance
 
 
 def _png(fig: Figure) -> bytes:
@@ -84,24 +98,11 @@ def shown_price(value: float) -> float:
     return float(f"{value:.12g}")
 
 
-def _cell(v) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4f}" if abs(v) < 1e6 else f"{v:,.0f}"
-    return html.escape("—" if v is None else str(v))
-
-
-def _table(rows: list[dict], keys: Sequence[str]) -> str:
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(k))}</td>" for k in keys) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _trade_dict(run: Run, t: Trade) -> dict:
     return {"symbol": run.symbol, "timeframe": run.timeframe, "side": t.side,
-            "entry_time": iso_utc(t.entry_time), "entry_price": t.entry_price,
+            "entry_time": t.entry_time, "entry_price": t.entry_price,
             "stop_price": t.stop_price, "target_price": t.target_price,
-            "exit_time": iso_utc(t.exit_time), "exit_price": t.exit_price,
+            "exit_time": t.exit_time, "exit_price": t.exit_price,
             "exit_reason": t.exit_reason, "fees": t.fees, "pnl": t.pnl}
 
 
@@ -110,22 +111,27 @@ def _img(data: bytes, alt: str) -> str:
             f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
 
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;
-text-align:right}th{background:#f3f3f3}img{max-width:100%}"""
-
-SUMMARY_KEYS = ("trades", "wins", "losses", "win_rate", "net_pnl", "fees", "profit_factor",
-                "max_drawdown", "expectancy", "sharpe", "sortino", "exposure")
-TRADE_KEYS = ("symbol", "timeframe", "side", "entry_time", "entry_price", "stop_price",
-              "target_price", "exit_time", "exit_price", "exit_reason", "fees", "pnl")
+def _period(runs: Sequence[Run]) -> str:
+    """'LTCUSDT 1m, 2026-02-01 00:00 to 2026-02-04 00:00 UTC'."""
+    names = ", ".join(dict.fromkeys(f"{r.symbol} {r.timeframe}" for r in runs))
+    spanned = [r for r in runs if r.end_ms > r.start_ms]
+    if not spanned:
+        return names
+    start = iso_utc(min(r.start_ms for r in spanned)).replace("T", " ")[:16]
+    end = iso_utc(max(r.end_ms for r in spanned)).replace("T", " ")[:16]
+    return f"{names}; {start} to {end} UTC"
 
 
 def write_report(folder: str | Path, runs: Sequence[Run], candles: Sequence[pd.DataFrame],
                  summary: dict, settings: dict, left: int, right: int,
-                 timeframe_ms: Sequence[int]) -> Path:
+                 timeframe_ms: Sequence[int], *, starting_balance: float = DEFAULT_BALANCE,
+                 leverage: float | None = None) -> Path:
     """Write index.html, equity.png, trade-*.png, trades.csv and summary.json into `folder`."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    lev = float(leverage or settings.get("leverage") or 1.0)
+    figures = stats.summary(runs, starting_balance, lev, stats.buy_and_hold_pct(candles))
+    tables = breakdowns(runs, starting_balance, lev)
     equity = equity_png(runs)
     (out / "equity.png").write_bytes(equity)
     charts = []
@@ -138,21 +144,28 @@ def write_report(folder: str | Path, runs: Sequence[Run], candles: Sequence[pd.D
                            f"({run.trades[i].exit_reason}, pnl {run.trades[i].pnl:,.4f})", png))
     with (out / "trades.csv").open("w", newline="") as f:
         write_trades(runs, f)
-    (out / "summary.json").write_text(json.dumps({**summary, "settings": settings}, indent=2))
+    (out / "summary.json").write_text(json.dumps(
+        {**summary, "stats": figures, "breakdowns": tables, "settings": settings}, indent=2))
     trades = [_trade_dict(r, t) for r in runs for t in r.trades]
     trades.sort(key=lambda d: d["entry_time"])
     more = (f"<p>The first {SHOWN_TRADES:,} of {len(trades):,} trades; trades.csv has them "
             "all.</p>" if len(trades) > SHOWN_TRADES else "")
-    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Backtest</title>
-<style>{STYLE}</style></head><body><h1>Backtest</h1>
-<p>{html.escape(json.dumps(settings))}</p>
-<h2>Summary</h2>{_table([summary], SUMMARY_KEYS)}
-<h2>Equity and drawdown</h2>{_img(equity, "equity and drawdown")}
-<h2>Per symbol and timeframe</h2>{_table(summary["by_symbol"], ("symbol", "timeframe", "candles")
-                                         + SUMMARY_KEYS)}
-<h2>Some trades on their candles</h2>
-{"".join(f"<h3>{html.escape(title)}</h3>{_img(png, title)}" for title, png in charts)}
-<h2>Trades</h2>{more}{_table(trades[:SHOWN_TRADES], TRADE_KEYS)}
-</body></html>"""
-    (out / "index.html").write_text(page, encoding="utf-8")
+    charted = sorted(range(len(runs)), key=lambda k: -len(runs[k].trades))[:MAX_CHARTS]
+    interactive = [chart_data(runs[k], candles[k]) for k in sorted(charted)]
+    left_out = (f'<p class="note">The {MAX_CHARTS} series with the most trades are charted; '
+                "the breakdowns cover all.</p>" if len(runs) > MAX_CHARTS else "")
+    pngs = "".join(f"<h3>{html.escape(title)}</h3>{_img(png, title)}" for title, png in charts)
+    text = page("Backtest", [
+        ("", f"<p>{html.escape(_period(runs))}</p>"),
+        ("Summary", summary_table(figures, summary.get("fees", 0.0))),
+        ("Equity and drawdown", equity_section()),
+        ("Candles, entries and exits", left_out + charts_section(
+            interactive, equity_data(stats.in_exit_order(runs), starting_balance,
+                                     figures["start_ms"]))),
+        ("Breakdowns", breakdown_tables(tables)),
+        ("Some trades with their pivots", pngs),
+        ("Trades", more + trades_table(trades[:SHOWN_TRADES])),
+        ("Settings", settings_table({**settings, "starting_balance": starting_balance}))],
+        charts=True)
+    (out / "index.html").write_text(text, encoding="utf-8")
     return out / "index.html"

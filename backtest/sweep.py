@@ -7,8 +7,9 @@ to .npy files that the worker memory-maps; a Dask sweep sends them once with Cli
 Workers return compact arrays per run; the main process aggregates and ranks in a fixed order,
 so the rows do not depend on where the work ran.
 
-Ranking: net_pnl, higher first; then profit_factor, higher first (none, i.e. no losing trade,
-counts as infinite when there is a profit and as 0 when there is none); then grid order.
+Ranking (backtest.ranking): by default net_pnl, higher first; then profit_factor, higher first
+(none, i.e. no losing trade, counts as infinite when there is a profit and as 0 when there is
+none); then grid order. `rank_by` puts another metric first.
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ import numpy as np
 from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
-from .metrics import summarize_arrays
+from . import ranking
+from .calendar import covered_days, daily_sums
+from .metrics import sharpe_sortino, summarize_arrays
 from .sweep_work import (
     DaskExecutor,
     Digest,
@@ -117,24 +120,25 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
         return np.concatenate([getattr(d, name) for d in digests])
 
     held = sum(d.held for d in digests)
-    row = summarize_arrays(joined("exit_time"), joined("pnl"), joined("fees"), held,
+    exit_t, pnl = joined("exit_time"), joined("pnl")
+    row = summarize_arrays(exit_t, pnl, joined("fees"), held,
                            min(d.start_ms for d in digests), max(d.end_ms for d in digests))
+    days = covered_days((d.start_ms, d.end_ms) for d in digests)
+    row["sharpe"], row["sortino"] = sharpe_sortino(daily_sums(days, exit_t, pnl))
     spans = sum(d.end_ms - d.start_ms for d in digests)
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
 
 
-def rank_key(row: dict[str, Any]) -> tuple[float, float, int]:
+def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
     """Sort key: net_pnl and profit_factor descending, then grid order."""
-    pf = row["profit_factor"]
-    if pf is None:
-        pf = math.inf if row["gross_profit"] > 0 else 0.0
-    return (-row["net_pnl"], -pf, row["order"])
+    return ranking.rank_key(row, "net_pnl")
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor, parts: int = 1) -> list[dict[str, Any]]:
-    """Every combination over every file through `executor`: ranked rows (see the docstring).
+          executor: Executor, rank_by: str = "net_pnl", parts: int = 1) -> list[dict[str, Any]]:
+    """Every combination over every file through `executor`: rows ranked by `rank_by`
+    (backtest.ranking).
 
     One task per file, or `parts` per file (its detector settings split between them), so that
     fewer files than workers still keep every worker busy.
@@ -158,14 +162,14 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}
             for i, c in enumerate(combos)]
-    rows.sort(key=rank_key)
+    rows.sort(key=lambda row: ranking.rank_key(row, rank_by))
     for r, row in enumerate(rows, 1):
         row["rank"] = r
     return rows
 
 
 def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-              *, jobs: int = -1, scheduler: Any | None = None,
+              *, jobs: int = -1, scheduler: Any | None = None, rank_by: str = "net_pnl",
               small: int = SMALL) -> list[dict[str, Any]]:
     """sweep() on local processes, or on the Dask cluster at `scheduler` (an address or a
     connected Client). A local sweep of fewer than `small` candles x combinations runs in this
@@ -173,15 +177,15 @@ def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base
     if scheduler is None:
         n = workers(jobs)
         if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
-            return sweep(files, combos, base, InProcess())
+            return sweep(files, combos, base, InProcess(), rank_by)
         with tempfile.TemporaryDirectory(prefix="choch-sweep-") as folder:
-            return sweep(files, combos, base, LocalExecutor(jobs, folder),
+            return sweep(files, combos, base, LocalExecutor(jobs, folder), rank_by,
                          parts=math.ceil(n / len(files)))
     if isinstance(scheduler, str):
-        from dask.distributed import Client
-        with Client(scheduler, timeout="10s") as client:
-            return sweep(files, combos, base, DaskExecutor(client))
-    return sweep(files, combos, base, DaskExecutor(scheduler))
+        from .cluster import client_class
+        with client_class()(scheduler, timeout="10s") as client:
+            return sweep(files, combos, base, DaskExecutor(client), rank_by)
+    return sweep(files, combos, base, DaskExecutor(scheduler), rank_by)
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -32,6 +32,45 @@ def _okx(symbols: int, latency_s: float) -> Any:
                                 for i in range(symbols)])
 
 
+def _gate(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.gate import Contract, FakeGate
+    return FakeGate(now_ms=AT, latency_s=latency_s,
+                    contracts=tuple(Contract(f"S{i:03d}_USDT", "1", "0.01",
+                                             volume_24h_quote=1e9 - i)
+                                    for i in range(symbols)))
+
+
+def _kucoin(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.kucoin import Contract, FakeKucoin
+    return FakeKucoin(now_ms=AT, latency_s=latency_s,
+                      contracts=tuple(Contract(f"S{i:03d}USDTM", f"S{i:03d}", 1.0, 0.01,
+                                               turnover_24h=1e9 - i)
+                                      for i in range(symbols)))
+
+
+def _bitget(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.bitget import Contract, FakeBitget
+    return FakeBitget(now_ms=AT, latency_s=latency_s,
+                      contracts=tuple(Contract(f"S{i:03d}USDT", quote_volume=1e9 - i)
+                                      for i in range(symbols)))
+
+
+def _bingx(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.bingx import FakeBingX
+    names = [f"S{i:03d}-USDT" for i in range(symbols)]
+    return FakeBingX(now_ms=AT, latency_s=latency_s,
+                     contracts={n: (2, 2, "0.01") for n in names},
+                     quote_volumes={n: 1e9 - i for i, n in enumerate(names)})
+
+
+def _delta(symbols: int, latency_s: float) -> Any:
+    from tests.fakes.delta import FakeDelta, Product
+    return FakeDelta(now_ms=AT, latency_s=latency_s,
+                     products=tuple(Product(1000 + i, f"S{i:03d}USD", "1", "0.01",
+                                            turnover_usd=1e9 - i)
+                                    for i in range(symbols)))
+
+
 @dataclass(frozen=True)
 class BenchFake:
     """How to serve one venue's fake and tell its candle requests in the request log."""
@@ -48,6 +87,15 @@ FAKES = {
     "bybit": BenchFake(_bybit, ("/v5/market/kline",), "symbol", "interval", "bybit"),
     "okx": BenchFake(_okx, ("/api/v5/market/candles", "/api/v5/market/history-candles"),
                      "instId", "bar", "okx"),
+    "gate": BenchFake(_gate, ("/api/v4/futures/usdt/candlesticks",), "contract", "interval",
+                      "gate"),
+    "kucoin": BenchFake(_kucoin, ("/api/v1/kline/query",), "symbol", "granularity",
+                        "kucoinfutures"),
+    "bitget": BenchFake(_bitget, ("/api/v2/mix/market/candles",
+                                  "/api/v2/mix/market/history-candles"),
+                        "symbol", "granularity", "bitget"),
+    "bingx": BenchFake(_bingx, ("/openApi/swap/v3/quote/klines",), "symbol", "interval", "bingx"),
+    "delta": BenchFake(_delta, ("/v2/history/candles",), "symbol", "resolution", "delta"),
 }
 
 

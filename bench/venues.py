@@ -9,17 +9,19 @@ Cycle (as bench/cycle.py, per venue): each venue's fake answers every request af
 through the venue's own market-data class (exchanges.factory) and TimeframeAdapter. Printed per
 venue: cycle time next to Binance's from the same run, requests per cycle against symbols x base
 series, each (symbol, base series) asked once, every closed candle out.
-Target: no slower than Binance's 2.75-3.9 s (cycle <= 3.9 s) and requests = symbols x base
-series. A venue whose module is not registered (or has no bench fake) gets a "skipped" line.
+Target: requests = symbols x base series, and a cycle no slower than the venue's documented
+market-data rate allows (requests / rate, plus Binance's 3.9 s for latency and our code; for
+Binance, whose limit is weight, 3.9 s). A venue whose module is not registered (or has no
+bench fake) gets a "skipped" line.
 The same cycle is then run again with ccxt's client-side rate limiter off ("no limiter s", no
 target): our code and the latency alone, so a venue held back by its per-IP request rate, as
 ccxt paces it, is told apart from a slow code path.
 
 RSS (each in a fresh subprocess): the daemon's imports plus a started market-data instance,
 with DATA_EXCHANGE=binance only; with DATA_EXCHANGE=binance, TRADING_EXCHANGE=bybit and okx
-loaded too (a started instance per venue); and, for reference, the same binance-only process
-after a full `import ccxt`. Target: under 200 MB with all three, and the lean import holding
-exactly the configured venues' ccxt modules.
+every registered venue loaded too (a started instance per venue); and, for reference, the same
+binance-only process after a full `import ccxt`. Target: under 220 MB with every venue, and the
+lean import holding only the loaded venues' ccxt modules.
 """
 from __future__ import annotations
 
@@ -44,8 +46,13 @@ from bench.targets import judged, verdict  # noqa: E402
 from bench.venue_fakes import AT, FAKES, RemoteFake  # noqa: E402
 
 TARGET_CYCLE_S = 3.9     # the top of Binance's measured 2.75-3.9 s
-TARGET_RSS_MB = 200.0    # binance + bybit + okx in one daemon
-ALL_THREE = ("binance", "bybit", "okx")
+TARGET_RSS_MB = 220.0    # every venue in one daemon
+# Documented public market-data requests a second per IP, where the venue counts requests (not
+# weight); the cycle's floor is its requests at that rate. Bybit: 600 / 5 s; OKX: 40 / 2 s on
+# history candles; Gate: 200 / 10 s; KuCoin: 2000 weight / 30 s at 3 a kline; Bitget, BingX,
+# Delta: 20 / s (Delta's 20,000 weight / 5 min at 3 a candle request is ~22 / s).
+DOCUMENTED_RATE = {"bybit": 120.0, "okx": 20.0, "gate": 20.0, "kucoin": 22.2, "bitget": 20.0,
+                   "bingx": 20.0, "delta": 20.0}
 
 
 # -- which venues can run -------------------------------------------------------------------
@@ -103,9 +110,15 @@ class CycleResult:
                 and self.series_asked == self.goal_requests)
 
     @property
+    def target_s(self) -> float:
+        """The cycle's target: its requests at the venue's documented rate, plus Binance's."""
+        rate = DOCUMENTED_RATE.get(self.name)
+        return TARGET_CYCLE_S + (self.goal_requests / rate if rate else 0.0)
+
+    @property
     def ok(self) -> bool:
         """True when every target of the cycle is met."""
-        return (self.elapsed <= TARGET_CYCLE_S and self.once
+        return (self.elapsed <= self.target_s and self.once
                 and self.closed_out == self.expected_out)
 
 
@@ -182,7 +195,7 @@ def print_cycles(results: list[CycleResult], skipped: list[tuple[str, str]], sym
               f"{r.unthrottled:>13.2f}"
               f"{r.requests:>10}{r.goal_requests:>6}{'yes' if r.once else 'no':>10}"
               f"{f'{r.closed_out}/{r.expected_out}':>13}  "
-              f"{judged(r.ok, f'<= {TARGET_CYCLE_S} s, requests = symbols x base series')}")
+              f"{judged(r.ok, f'<= {r.target_s:.1f} s, requests = symbols x base series')}")
     for name, why in skipped:
         print(f"{name:<9}skipped: {why}")
     print("no limiter s: the same cycle again with ccxt's client-side rate limiter off (our code "
@@ -231,9 +244,9 @@ def probe(which: str) -> None:
     pin_mmap_threshold()  # as the daemon does at start
     import app.cli
     import app.daemon  # noqa: F401
-    from exchanges import ccxt_lean
+    from exchanges import ccxt_lean, registry
 
-    names = ALL_THREE if which == "all" else ("binance",)
+    names = tuple(registry.names()) if which == "all" else ("binance",)
     kept, notes = asyncio.run(_start_instances(names))  # kept: alive while RSS is read
     print(json.dumps({"rss_mb": rss_mb(), "loaded": ccxt_lean.loaded(),
                       "wanted": sorted(ccxt_lean._wanted()), "notes": notes}))
@@ -256,12 +269,12 @@ def measure(which: str) -> dict:
 
 
 def print_rss() -> bool:
-    """The RSS lines; True when the all-three figure is under the target and the import lean."""
+    """The RSS lines; True when the every-venue figure is under the target and the import lean."""
     rows = [("binance only", "binance", measure("binance")),
-            ("binance + bybit + okx", "all", measure("all")),
+            ("every venue", "all", measure("all")),
             ("binance, full import ccxt", "full", measure("full"))]
     print("RSS: the daemon's imports + a started market-data instance per venue, fresh process")
-    print(f"{'configuration':<27}{'RSS MB':>8}  {'ccxt exchange modules loaded':<40}verdict")
+    print(f"{'configuration':<27}{'RSS MB':>8}  {'ccxt exchange modules loaded':<64}verdict")
     ok = True
     for label, which, r in rows:
         loaded = ",".join(r["loaded"]) if which != "full" else f"all {len(r['loaded'])}"
@@ -274,7 +287,7 @@ def print_rss() -> bool:
             target = "only the configured venues" + (
                 f", < {TARGET_RSS_MB:.0f} MB" if which == "all" else "")
             note = judged(good, target)
-        print(f"{label:<27}{r['rss_mb']:>8.1f}  {loaded:<40}{note}")
+        print(f"{label:<27}{r['rss_mb']:>8.1f}  {loaded:<64}{note}")
         for n in r["notes"]:
             print(f"{'':<27}{'':>8}  note: {n}")
     return ok

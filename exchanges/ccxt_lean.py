@@ -30,7 +30,9 @@ def configured_ids(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple
 
     data = (env.get("DATA_EXCHANGE") or "").strip().lower() or DEFAULT
     trading = (env.get("TRADING_EXCHANGE") or "").strip().lower() or data
-    return tuple(sorted({VENUES[n].ccxt_id for n in (data, trading) if n in VENUES}))
+    # A venue with its own client (CoinDCX: ccxt_id '') needs no ccxt exchange class.
+    return tuple(sorted({VENUES[n].ccxt_id for n in (data, trading)
+                         if n in VENUES and VENUES[n].ccxt_id}))
 
 
 KEPT: tuple[str, ...] = configured_ids()
@@ -73,7 +75,7 @@ def load() -> tuple[ModuleType, ModuleType]:
             if "ccxt" not in sys.modules:
                 _lean_package("ccxt")
             lean = _lean_package("ccxt.async_support")
-            if not KEPT or not all(isinstance(getattr(lean, n, None), type) for n in KEPT):
+            if not all(isinstance(getattr(lean, n, None), type) for n in KEPT):
                 raise ImportError(f"ccxt.async_support lacks one of {', '.join(KEPT)}")
         except Exception as e:  # noqa: BLE001 - any surprise: fall back to the plain import
             _forget_ccxt()

@@ -5,6 +5,7 @@ from .binance import BINANCE
 from .bingx import BINGX
 from .bitget import BITGET
 from .bybit import BYBIT
+from .coindcx import COINDCX
 from .delta import DELTA
 from .gate import GATE
 from .kucoin import KUCOIN
@@ -21,6 +22,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BITGET,
     BINGX,
     DELTA,
+    COINDCX,
 )}
 
 

@@ -1,4 +1,4 @@
-"""The README's systemd install steps, run as written with a throwaway service user."""
+"""The systemd install steps of docs/systemd.md, run as written with a throwaway service user."""
 from __future__ import annotations
 
 import asyncio
@@ -19,14 +19,14 @@ __all__ = ["open_tmp"]  # the fixture, used by name
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(t) for t in ("useradd", "userdel", "runuser")),
-    reason="needs root with useradd, userdel and runuser (as the README's steps do)")]
+    reason="needs root with useradd, userdel and runuser (as the install steps do)")]
 
 
-def readme_install_steps() -> list[str]:
-    """The shell lines of the README's 'Install (as root)' block."""
-    text = (REPO / "README.md").read_text()
-    block = re.search(r"Install \(as root\):\n```sh\n(.*?)```", text, re.S)
-    assert block, "README: the 'Install (as root)' block is gone"
+def install_steps() -> list[str]:
+    """The shell lines of the 'Install' block of docs/systemd.md."""
+    text = (REPO / "docs" / "systemd.md").read_text()
+    block = re.search(r"## Install\n\nAs root:\n```sh\n(.*?)```", text, re.S)
+    assert block, "docs/systemd.md: the 'Install' block (as root) is gone"
     return block.group(1).strip().splitlines()
 
 
@@ -90,7 +90,7 @@ def python_for_others(scratch: Path) -> str:
 async def test_the_documented_install_steps_pass_check_as_the_service_user(
         fake, open_tmp, service_user):
     python = python_for_others(open_tmp)
-    script = adapt(readme_install_steps(), open_tmp, service_user, fake.url, python)
+    script = adapt(install_steps(), open_tmp, service_user, fake.url, python)
     proc = await asyncio.create_subprocess_exec(  # the fake serves from this test's loop
         "bash", "-euo", "pipefail", "-c", script, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)

@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def project(tmp_path) -> Path:
     """The Makefile alone, with empty requirements (nothing to download)."""
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
-    for name in ("requirements.txt", "requirements-dev.txt", "requirements-bench.txt"):
+    for name in ("requirements.txt", "requirements-cluster.txt", "requirements-dev.txt",
+                 "requirements-bench.txt"):
         (tmp_path / name).write_text("")
     return tmp_path
 

@@ -72,7 +72,7 @@ def test_report_is_self_contained(tmp_path):
 def test_cli_on_the_sample_writes_trades_json_and_report(tmp_path):
     trades, report = tmp_path / "trades.csv", tmp_path / "report"
     done = main("backtest", "--csv", SAMPLE, "--format", "json", "--trades-out", trades,
-                "--report-out", report)
+                "--report-out", report, "--starting-balance", "500")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert set(summary) >= JSON_KEYS
@@ -85,6 +85,20 @@ def test_cli_on_the_sample_writes_trades_json_and_report(tmp_path):
     assert summary["fees"] == pytest.approx(sum(float(r["fees"]) for r in rows))
     assert {r["exit_reason"] for r in rows} <= {"stop", "target", "reverse", "close", "end"}
     assert (report / "index.html").is_file()
+    stats = summary["stats"]
+    assert stats["trades"] == len(rows) and stats["starting_balance"] == 500.0
+    assert stats["final_equity"] == pytest.approx(500.0 + summary["net_pnl"])
+    assert summary["settings"]["starting_balance"] == 500.0
+    assert json.loads((report / "summary.json").read_text())["stats"] == stats
+
+
+def test_cli_table_prints_the_summary_traders_know():
+    done = main("backtest", "--csv", SAMPLE)
+    assert done.returncode == 0, done.stderr
+    for label in ("Equity final [USDT]", "Buy & hold return [%]", "Max. drawdown duration",
+                  "SQN", "Sharpe ratio"):
+        assert label in done.stdout
+    assert "need at least 30 days of data; this backtest has 3" in done.stdout
 
 
 def test_cli_reads_no_configuration(tmp_path):

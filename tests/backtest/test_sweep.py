@@ -182,12 +182,30 @@ def test_cli_sweep_writes_the_ranked_csv(tmp_path):
     (["--grid", "left=3", "--trades-out", "x.csv"], "--trades-out"),
     (["--csv", str(SAMPLES[1])], "--grid"),
     (["--jobs", "2"], "--grid"),
+    (["--rank-by", "sharpe"], "--grid"),
+    (["--grid", "left=3,5", "--rank-by", "colour"], "--rank-by"),
+    (["--grid", "left=3,5", "--heatmap", "left,colour"], "--heatmap"),
 ])
 @pytest.mark.slow  # over a second: left out of make test-fast
 def test_cli_sweep_misuse_exits_2_naming_it(args, named):
     done = main("backtest", "--csv", str(SAMPLES[0]), *args)
     assert done.returncode == 2
     assert named in done.stderr
+
+
+@pytest.mark.slow  # over a second: left out of make test-fast
+def test_cli_sweep_ranks_by_the_chosen_metric_and_reports_a_heatmap(tmp_path):
+    done = main("backtest", "--csv", str(SAMPLES[0]), "--csv", str(SAMPLES[1]), "--grid",
+                "left=3,5 right=3,5 risk_reward=1.5,2", "--jobs", "1", "--rank-by",
+                "max_drawdown", "--report-out", str(tmp_path / "sweep"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [r["max_drawdown"] for r in rows] == sorted(r["max_drawdown"] for r in rows)
+    assert "ranked by max_drawdown (lower first)" in done.stderr
+    text = (tmp_path / "sweep" / "index.html").read_text()
+    heatmap = text[text.index('<table id="heatmap">'):]
+    assert heatmap[:heatmap.index("</table>")].count("<td") == 4  # left x right, 2 x 2
+    assert len(list(csv.DictReader((tmp_path / "sweep" / "sweep.csv").open()))) == 8
 
 
 @pytest.mark.parametrize("flags,named", [

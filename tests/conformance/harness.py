@@ -198,3 +198,7 @@ HARNESSES["bitget"] = BitgetHarness
 from .harness_bingx import BingxHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["bingx"] = BingxHarness
+
+from .harness_coindcx import CoindcxHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["coindcx"] = CoindcxHarness

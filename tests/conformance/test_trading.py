@@ -133,6 +133,14 @@ async def test_a_restart_without_the_state_adopts_the_open_position(harness, set
     await first.on_signal(signal(db, settings, harness.symbol, harness.price), TF_MS)
     before = harness.protective()
     fresh = Store(tmp_path / "fresh.db")  # the state DB lost
+    if harness.venue.trading_spec().client_ids is None:
+        # No client id on any order: nothing proves the position the daemon's. Reported as
+        # not ours and left alone, its stop and target untouched, never traded on.
+        try:
+            await _restart_reports_it_as_foreign(harness, settings, fresh, before, managers)
+        finally:
+            fresh.close()
+        return
     try:
         await managers(settings, fresh, harness.symbol)  # start() reconciles and adopts
         [pos] = fresh.open_positions()
@@ -145,6 +153,24 @@ async def test_a_restart_without_the_state_adopts_the_open_position(harness, set
         assert fresh.closed_positions()[0].exit_reason is ExitReason.STOP
     finally:
         fresh.close()
+
+
+async def _restart_reports_it_as_foreign(harness, settings, fresh: Store, before, managers):
+    """A venue keeping no client id: after a lost state DB the position is reported, not
+    adopted; a signal is not traded on top of it; its own stop closes it on the venue."""
+    manager = await managers(settings, fresh, harness.symbol)  # start() reconciles
+    assert fresh.open_positions() == [] and harness.entry_orders() == 1
+    assert harness.protective() == before and "foreign_position" in {
+        n["event"] for n in notices(fresh)}
+    outcome = await manager.on_signal(signal(fresh, settings, harness.symbol, harness.price,
+                                             pivot_time=3), TF_MS)
+    assert outcome.kind is OutcomeKind.SKIPPED and outcome.reason is SkipReason.FOREIGN_POSITION
+    [(_, stop), _] = before
+    harness.candle(high=harness.price * 1.001, low=stop * 0.999, close=stop * 0.999)
+    await manager.reconcile()
+    assert harness.position_size() == 0 and harness.protective() == []
+    assert fresh.open_positions() == [] and fresh.closed_positions() == []
+    assert harness.entry_orders() == 1
 
 
 def notices(store: Store) -> list[dict]:
@@ -199,7 +225,8 @@ async def test_a_second_daemon_on_the_account_is_detected_and_closes_nothing(
             assert harness.position_size() == pytest.approx(2 * pos.quantity)
             await first.reconcile()
             later = signal(db, settings, harness.symbol, harness.price, pivot_time=7)
-            if harness.venue.trading_spec().client_ids.on_conditional:
+            rule = harness.venue.trading_spec().client_ids
+            if rule is not None and rule.on_conditional:
                 # The second daemon's own stop and target show it by their instance tag.
                 assert first.paused and first.other_instance is not None
                 assert {"other_instance", "quantity_mismatch"} <= {

@@ -49,7 +49,7 @@ def test_a_failed_lean_import_falls_back_to_all_of_ccxt_with_a_warning():
         import json, sys
         import exchanges.ccxt_lean as lean
         lean._forget_ccxt()
-        lean.KEPT = ()  # as if a ccxt upgrade no longer matched: binanceusdm goes missing
+        lean.KEPT = ("binanceusdm_gone",)  # as if a ccxt upgrade no longer had the class
         ccxt, ccxt_async = lean.load()
         print(json.dumps({"lean": lean.is_lean(), "is_class": isinstance(ccxt_async.binanceusdm,
                                                                          type),

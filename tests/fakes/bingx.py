@@ -107,10 +107,18 @@ class FakeBingX:
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, demo: bool = False, balance: float = 10_000.0,
-                 latency_s: float = 0.0, skew_ms: int = 0) -> None:
+                 latency_s: float = 0.0, skew_ms: int = 0,
+                 contracts: dict[str, tuple[int, int, str]] | None = None,
+                 quote_volumes: dict[str, float] | None = None) -> None:
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
-        self.prices = {"BTC-USDT": 50_000.0, "ETH-USDT": 3_000.0, "LTC-USDT": 50.0}
+        # contracts: symbol -> (quantityPrecision, pricePrecision, tradeMinQuantity), default
+        # BTC, ETH, LTC; those given are priced at 100. quote_volumes: the tickers' 24h
+        # quoteVolume by symbol (default 1,000 x the price).
+        self.contracts = dict(CONTRACTS if contracts is None else contracts)
+        self.prices = ({"BTC-USDT": 50_000.0, "ETH-USDT": 3_000.0, "LTC-USDT": 50.0}
+                       if contracts is None else {s: 100.0 for s in self.contracts})
+        self.quote_volumes = dict(quote_volumes or {})
         self.demo, self.balance, self.latency_s, self.skew_ms = demo, balance, latency_s, skew_ms
         self.hedge_mode = False
         self.positions: dict[str, Position] = {}
@@ -218,12 +226,13 @@ class FakeBingX:
                  "tradeMinUSDT": 2, "maxLongLeverage": 125, "maxShortLeverage": 125,
                  "currency": "USDT", "asset": s.split("-")[0], "status": 1,
                  "apiStateOpen": "true", "apiStateClose": "true", "ensureTrigger": True}
-                for i, (s, (qp, pp, mq)) in enumerate(CONTRACTS.items())]
+                for i, (s, (qp, pp, mq)) in enumerate(self.contracts.items())]
 
     def h_ticker(self, p: dict) -> Any:
         rows = [{"symbol": s, "priceChange": "0", "priceChangePercent": "0",
                  "lastPrice": _text(px), "lastQty": "1", "highPrice": _text(px),
-                 "lowPrice": _text(px), "volume": "1000", "quoteVolume": _text(1000 * px),
+                 "lowPrice": _text(px), "volume": "1000",
+                 "quoteVolume": _text(self.quote_volumes.get(s, 1000 * px)),
                  "openPrice": _text(px), "openTime": self.now_ms() - 86_400_000,
                  "closeTime": self.now_ms()} for s, px in self.prices.items()]
         return next(r for r in rows if r["symbol"] == p["symbol"]) if "symbol" in p else rows
@@ -408,7 +417,7 @@ class FakeBingX:
         return {"orders": rows[::-1][:limit]}
 
     def _contract(self, symbol: str) -> None:
-        if symbol not in CONTRACTS:
+        if symbol not in self.contracts:
             raise BingxError(109425, f"{symbol} not exist, please verify it")
 
 

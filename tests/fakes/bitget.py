@@ -130,10 +130,11 @@ class FakeBitget:
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, demo: bool = False, balance: float = 10_000.0,
-                 prices: dict[str, float] | None = None, latency_s: float = 0.0) -> None:
+                 prices: dict[str, float] | None = None, latency_s: float = 0.0,
+                 contracts: tuple[Contract, ...] = DEFAULT_CONTRACTS) -> None:
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
-        self.contracts = {c.symbol: c for c in DEFAULT_CONTRACTS}
+        self.contracts = {c.symbol: c for c in contracts}
         self.prices = {"BTCUSDT": 50_000.0, "ETHUSDT": 3_000.0, "LTCUSDT": 50.0,
                        **(prices or {})}
         self.demo = demo               # which environment the API key belongs to

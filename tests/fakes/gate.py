@@ -94,6 +94,7 @@ class Contract:
     multiplier: str     # quanto_multiplier
     price_round: str    # order_price_round
     leverage_max: str = "100"
+    volume_24h_quote: float | None = None  # the ticker's; None: 100 x the last price
 
 
 CONTRACTS = (Contract("BTC_USDT", "0.0001", "0.1", "125"),
@@ -125,11 +126,14 @@ class FakeGate:
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, demo: bool = False, balance: float = 10_000.0,
-                 latency_s: float = 0.0, skew_ms: int = 0) -> None:
+                 latency_s: float = 0.0, skew_ms: int = 0,
+                 contracts: tuple[Contract, ...] | None = None) -> None:
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
-        self.contracts = {c.name: c for c in CONTRACTS}
-        self.prices = {"BTC_USDT": 50_000.0, "ETH_USDT": 3_000.0, "LTC_USDT": 50.0}
+        # contracts: the listing (default BTC, ETH, LTC); those given are priced at 100.
+        self.contracts = {c.name: c for c in (CONTRACTS if contracts is None else contracts)}
+        self.prices = ({"BTC_USDT": 50_000.0, "ETH_USDT": 3_000.0, "LTC_USDT": 50.0}
+                       if contracts is None else {name: 100.0 for name in self.contracts})
         self.demo, self.balance, self.latency_s, self.skew_ms = demo, balance, latency_s, skew_ms
         self.dual_mode = False
         self.positions: dict[str, Position] = {}
@@ -305,13 +309,14 @@ class FakeGate:
 
     def h_tickers(self, p: dict) -> tuple[Any, int]:
         rows = []
-        for name in self.contracts:
+        for name, c in self.contracts.items():
             last = self.prices[name]
+            quote = 100 * last if c.volume_24h_quote is None else c.volume_24h_quote
             rows.append({"contract": name, "last": _text(last), "mark_price": _text(last),
                          "index_price": _text(last), "change_percentage": "0",
                          "volume_24h": "1000000", "volume_24h_base": "100",
-                         "volume_24h_quote": _text(100 * last),
-                         "volume_24h_settle": _text(100 * last), "high_24h": _text(last),
+                         "volume_24h_quote": _text(quote),
+                         "volume_24h_settle": _text(quote), "high_24h": _text(last),
                          "low_24h": _text(last), "highest_bid": _text(last),
                          "lowest_ask": _text(last), "funding_rate": "0.0001"})
         return rows, 200
