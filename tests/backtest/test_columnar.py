@@ -150,6 +150,16 @@ def test_metrics_build_no_trade_objects(monkeypatch):
     assert metrics.report([run])["trades"] == len(run.columns) > 0
 
 
+def test_without_numba_the_same_loops_run_as_plain_python(monkeypatch):
+    from backtest import columnar, detect
+    candles = random_candles(5, 1200, tick=0.5)
+    rules = RULES[1]
+    want = simulate(candles, choch.scan(candles, 3, 4, "wick", M1), rules, M1)
+    monkeypatch.setattr(columnar, "trade_loop", kernel.trade_loop.py_func)
+    monkeypatch.setattr(detect, "_compiled_scan", detect._compiled_scan.py_func)
+    assert_same(want, run_backtest(candles, 3, 4, "wick", rules, M1)[1])
+
+
 def test_without_a_cache_location_the_loop_compiles_in_memory():
     def twice(x):
         return 2 * x
