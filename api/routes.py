@@ -88,8 +88,38 @@ async def positions(request: web.Request) -> web.Response:
     return json_response({"positions": await request.app[VIEW].positions()})
 
 
+def _offset(request: web.Request) -> int:
+    text = request.query.get("offset", "")
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise bad_request("offset: an integer 0 or more")
+    return int(text)
+
+
 async def trades(request: web.Request) -> web.Response:
-    return json_response({"trades": request.app[VIEW].trades(_limit(request))})
+    limit, offset = _limit(request), _offset(request)
+    page = request.app[VIEW].trades(limit, offset)
+    return json_response({**page, "limit": limit, "offset": offset})
+
+
+async def summary(request: web.Request) -> web.Response:
+    return json_response(request.app[VIEW].summary())
+
+
+async def candles(request: web.Request) -> web.Response:
+    symbol = _optional(request, "symbol", SYMBOL)
+    timeframe = _optional(request, "timeframe", TIMEFRAME)
+    if symbol is None or timeframe is None:
+        raise bad_request("symbol and timeframe are both required")
+    found = request.app[VIEW].candles(symbol, timeframe, _limit(request, 300))
+    if found is None:
+        return json_response({"error": "no candles kept for that symbol and timeframe"}, 404)
+    return json_response(found)
+
+
+async def logs(request: web.Request) -> web.Response:
+    return json_response({"lines": request.app[VIEW].logs(_limit(request, 50))})
 
 
 async def outbox(request: web.Request) -> web.Response:
@@ -123,6 +153,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/signals/{id}/chart.png", chart)
     app.router.add_get("/api/v1/positions", positions)
     app.router.add_get("/api/v1/trades", trades)
+    app.router.add_get("/api/v1/summary", summary)
+    app.router.add_get("/api/v1/candles", candles)
+    app.router.add_get("/api/v1/logs", logs)
     app.router.add_get("/api/v1/outbox", outbox)
     app.router.add_get("/api/v1/config", config)
     app.router.add_get("/api/v1/openapi.json", openapi)

@@ -25,8 +25,19 @@ class DaemonView(Protocol):
     async def positions(self) -> list[dict]:
         """Open positions, with the unrealised PnL where a price is known."""
 
-    def trades(self, limit: int) -> list[dict]:
-        """Closed positions, newest first, with realised PnL and fees."""
+    def trades(self, limit: int, offset: int) -> dict:
+        """A page of closed positions, newest first, with realised PnL and fees
+        ({"trades": [...], "total": how many closed in all})."""
+
+    def summary(self) -> dict:
+        """Realised PnL in total and per UTC day, win rate, trades, open positions, paused."""
+
+    def candles(self, symbol: str, timeframe: str, limit: int) -> dict | None:
+        """One stream's candles kept in memory, its open positions and recent signals; None when
+        none are kept for it."""
+
+    def logs(self, limit: int) -> list[dict]:
+        """The newest warnings and errors logged (redacted), newest first."""
 
     def outbox(self) -> dict:
         """Alert outbox counts per status and the pending rows (without their payloads)."""

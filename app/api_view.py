@@ -23,6 +23,7 @@ from exchanges.ccxt_lean import ccxt
 from fetchers.timeframes import parse_timeframe
 
 from . import banner
+from .api_trader import TraderView
 from .controller import DaemonController
 
 log = structlog.get_logger(__name__)
@@ -136,7 +137,7 @@ def gauges(daemon: Any) -> dict:
 
 # -- the view --------------------------------------------------------------------------------------
 
-class DaemonApiView:
+class DaemonApiView(TraderView):
     """api.DaemonView over a Daemon: store reads and in-memory state, never an exchange call."""
 
     def __init__(self, daemon: Any) -> None:
@@ -262,17 +263,18 @@ class DaemonApiView:
             return {"timeframe": None, "kind": None}
         return {"timeframe": signal.timeframe, "kind": signal.event.kind}
 
-    def trades(self, limit: int) -> list[dict]:
-        """Closed positions, newest first: realised PnL (net of fees when known) and fees."""
+    def trades(self, limit: int, offset: int = 0) -> dict:
+        """A page of closed positions, newest first: realised PnL (net of fees when known) and
+        fees; with how many there are in all."""
         out = []
-        for p in self.daemon.store.closed_positions(limit):
+        for p in self.daemon.store.closed_positions(limit, offset):
             notice = self.daemon.store.conn.execute(
                 "SELECT payload FROM outbox WHERE dedupe_key = ?", (f"close:{p.id}",)).fetchone()
             fees = (json.loads(notice["payload"]).get("fields") or {}).get("fees") \
                 if notice else None
             out.append({**_plain(p), "realised_pnl": p.pnl, "fees": fees,
                         **self._signal_of(p.signal_id)})
-        return out
+        return {"trades": out, "total": self.daemon.store.closed_count()}
 
     def outbox(self) -> dict:
         """Counts per status, and the pending rows without their payloads."""

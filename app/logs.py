@@ -11,6 +11,8 @@ from typing import IO, Any
 import structlog
 from structlog.typing import EventDict, Processor
 
+from .log_ring import RECENT, LogRing
+
 REDACTED = "***"
 # Library loggers that must go through the same pipeline (and the same redaction).
 LIBRARY_LOGGERS = ("ccxt", "apscheduler", "telegram", "httpx", "httpcore", "aiohttp", "asyncio")
@@ -63,18 +65,23 @@ class _ScrubRendered:
 
 
 def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | None = None,
-              stream: IO[str] | None = None) -> Redactor:
-    """Set up structlog and route the standard-library loggers through it; returns the redactor."""
+              stream: IO[str] | None = None, ring: LogRing = RECENT) -> Redactor:
+    """Set up structlog and route the standard-library loggers through it; returns the redactor.
+
+    Warnings and errors are also kept, redacted, in `ring` (the dashboard's recent log lines).
+    """
     stream = stream or sys.stdout
     if json is None:
         json = not stream.isatty()
     redactor = Redactor(secrets)
+    ring.use_redactor(redactor.scrub)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redactor,
+        ring,  # after the redactor: it only ever sees scrubbed values
     ]
     renderer: Processor = (structlog.processors.JSONRenderer() if json
                 else structlog.dev.ConsoleRenderer(colors=False))
@@ -108,6 +115,14 @@ def configure(level: str = "INFO", secrets: Iterable[str] = (), json: bool | Non
 
 
 def settings_secrets(settings: Any) -> list[str]:
-    """The secret values of a Settings object (fields marked secret)."""
-    return [getattr(settings, f.name) for f in fields(settings)
-            if f.metadata.get("secret") and getattr(settings, f.name)]
+    """The secret values of a Settings object: its fields marked secret and every venue's keys,
+    secrets and passphrases."""
+    found = _secret_fields(settings)
+    for _venue, keys in getattr(settings, "venue_credentials", ()):
+        found += _secret_fields(keys)
+    return found
+
+
+def _secret_fields(obj: Any) -> list[str]:
+    return [getattr(obj, f.name) for f in fields(obj)
+            if f.metadata.get("secret") and getattr(obj, f.name)]

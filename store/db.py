@@ -221,9 +221,17 @@ class Store:
         """The position a signal opened, if it opened one."""
         return self.orders.position_for_signal(signal_id)
 
-    def closed_positions(self, limit: int = 20) -> list[PositionRow]:
-        """The most recently closed positions, newest first."""
-        return self.orders.closed_positions(limit)
+    def closed_positions(self, limit: int = 20, offset: int = 0) -> list[PositionRow]:
+        """The most recently closed positions, newest first, skipping the first `offset`."""
+        return self.orders.closed_positions(limit, offset)
+
+    def closed_count(self) -> int:
+        """How many positions have closed (every mode)."""
+        return self.orders.closed_count()
+
+    def realised_by_day(self, mode: str) -> list[tuple[str, int, int, float]]:
+        """Per UTC day of closing, oldest first: (YYYY-MM-DD, trades, winners, realised PnL)."""
+        return self.orders.realised_by_day(mode)
 
     def day_stats(self, mode: str, day_start_ms: int) -> tuple[int, float]:
         """(positions opened, realised PnL of positions closed) since `day_start_ms`."""

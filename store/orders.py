@@ -187,11 +187,25 @@ class Orders:
                                  (signal_id,)).fetchone()
         return _position(r) if r else None
 
-    def closed_positions(self, limit: int = 20) -> list[PositionRow]:
-        """The most recently closed positions, newest first."""
+    def closed_positions(self, limit: int = 20, offset: int = 0) -> list[PositionRow]:
+        """The most recently closed positions, newest first, skipping the first `offset`."""
         rows = self.db.conn.execute("SELECT * FROM positions WHERE status='closed' "
-                                    "ORDER BY closed_at DESC, id DESC LIMIT ?", (limit,))
+                                    "ORDER BY closed_at DESC, id DESC LIMIT ? OFFSET ?",
+                                    (limit, offset))
         return [_position(r) for r in rows]
+
+    def closed_count(self) -> int:
+        """How many positions have closed (every mode)."""
+        return int(self.db.conn.execute(
+            "SELECT COUNT(*) FROM positions WHERE status='closed'").fetchone()[0])
+
+    def realised_by_day(self, mode: str) -> list[tuple[str, int, int, float]]:
+        """Per UTC day of closing, oldest first: (YYYY-MM-DD, trades, winners, realised PnL)."""
+        rows = self.db.conn.execute(
+            "SELECT strftime('%Y-%m-%d', closed_at / 1000, 'unixepoch') AS day, COUNT(*), "
+            "SUM(pnl > 0), COALESCE(SUM(pnl), 0) FROM positions WHERE mode=? AND "
+            "status='closed' AND pnl IS NOT NULL GROUP BY day ORDER BY day", (mode,))
+        return [(r[0], int(r[1]), int(r[2]), float(r[3])) for r in rows]
 
     def day_stats(self, mode: str, day_start_ms: int) -> tuple[int, float]:
         """(positions opened, realised PnL of positions closed) since `day_start_ms`."""

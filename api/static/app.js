@@ -1,5 +1,6 @@
-// The dashboard: polls the read-only API every few seconds and draws it. No build step, no
-// dependency; every value goes through textContent, never innerHTML.
+// The dashboard: polls the read-only API every few seconds and draws it. No build step; the one
+// dependency is the vendored candle chart (trader.js). Every value goes through textContent,
+// never innerHTML.
 "use strict";
 
 const REFRESH_MS = 5000;
@@ -19,6 +20,15 @@ function el(tag, text, cls) {
 function utc(ms) {
   if (ms === null || ms === undefined) return "–";
   return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+}
+
+// A time cell whose year a phone leaves out (style.css hides .yr), to keep money columns in view.
+function when(ms) {
+  const text = utc(ms);
+  const node = el("span");
+  if (text.length === 16) node.append(el("span", text.slice(0, 5), "yr"), text.slice(5));
+  else node.textContent = text;
+  return node;
 }
 
 function age(seconds) {
@@ -60,7 +70,11 @@ function fill(tbody, rows, columns, empty, onRow) {
 }
 
 function cells(tr, values) {
-  for (const [text, cls] of values) tr.append(el("td", text, cls));
+  for (const [value, cls] of values) {
+    const td = el("td", value instanceof Node ? null : value, cls);
+    if (value instanceof Node) td.append(value);
+    tr.append(td);
+  }
   return tr;
 }
 
@@ -93,7 +107,7 @@ function drawHealth(h) {
   const trading = h.instances.trading;
   $("mode").textContent = `mode: ${trading.mode}`;
   $("mode").className = `badge ${trading.mode === "live" ? "bad" : ""}`;
-  $("paused").hidden = !trading.paused;
+  drawState(trading.paused);
   facts($("panel-data"), [
     ["Venue", data.exchange], ["Host", data.host], ["Health", badge(data.ok)],
     ["Last success", utc(data.last_success_at)], ["Requests", data.requests],
@@ -130,17 +144,28 @@ function openChart(signal, tr) {
 }
 
 function drawSignals(list) {
-  fill(document.querySelector("#signals tbody"), list, 9, "no signal recorded yet", (s) => {
+  fill(document.querySelector("#signals tbody"), list, 10, "no signal recorded yet", (s) => {
     const tr = cells(el("tr"), [
-      [utc(s.confirmed_at)], [s.symbol], [s.timeframe], [s.kind],
-      [s.direction, s.direction === "bullish" ? "up" : "down"], [num(s.level), "num"],
-      [num(s.extreme), "num"], [s.alerted ? "yes" : (s.alert_status || "no")],
-      [s.traded ? "yes" : s.trade_state],
+      [when(s.confirmed_at)], [s.symbol], [s.timeframe], [s.kind],
+      [s.direction, `opt ${s.direction === "bullish" ? "up" : "down"}`], [num(s.level), "num opt"],
+      [num(s.extreme), "num opt"], [s.alerted ? "yes" : (s.alert_status || "no"), "opt"],
+      [s.traded ? "yes" : s.trade_state.replace("_", " "), s.trade_state === "skipped" ? "warn" : ""],
+      [s.traded ? "" : (s.trade_note || ""), "why opt"],
     ]);
     tr.dataset.id = s.id;
     if (s.id === selected) tr.classList.add("selected");
     tr.addEventListener("click", () => openChart(s, tr));
-    return tr;
+    if (s.traded || !s.trade_note) return tr;
+    // A phone shows why under the row (the Why column would be off screen).
+    const note = el("tr", null, "note-row");
+    note.dataset.for = s.id;
+    const td = el("td");
+    td.colSpan = 10;
+    td.append(el("div", s.trade_note, "note"));
+    note.append(td);
+    const both = document.createDocumentFragment();
+    both.append(tr, note);
+    return both;
   });
 }
 
@@ -149,9 +174,9 @@ function pnlClass(x) { return x === null || x === undefined ? "num" : `num ${x >
 function drawPositions(list, control) {
   fill(document.querySelector("#positions tbody"), list, 10, "no open position", (p) => {
     const tr = cells(el("tr"), [
-      [p.symbol], [p.direction, p.direction === "long" ? "up" : "down"], [num(p.quantity), "num"],
+      [p.symbol], [p.direction, p.direction === "long" ? "up" : "down"], [num(p.quantity), "num opt"],
       [num(p.entry_price), "num"], [num(p.stop), "num"], [num(p.target), "num"],
-      [num(p.mark), "num"], [num(p.unrealised_pnl, 2), pnlClass(p.unrealised_pnl)], [p.mode],
+      [num(p.mark), "num opt"], [num(p.unrealised_pnl, 2), pnlClass(p.unrealised_pnl)], [p.mode, "opt"],
     ]);
     const td = el("td");
     if (control) {
@@ -167,10 +192,10 @@ function drawPositions(list, control) {
 
 function drawTrades(list) {
   fill(document.querySelector("#trades tbody"), list, 8, "no closed trade yet", (t) => cells(el("tr"), [
-    [utc(t.closed_at)], [t.symbol], [t.direction, t.direction === "long" ? "up" : "down"],
-    [num(t.entry_price), "num"], [num(t.exit_price), "num"],
+    [when(t.closed_at)], [t.symbol], [t.direction, `opt ${t.direction === "long" ? "up" : "down"}`],
+    [num(t.entry_price), "num opt"], [num(t.exit_price), "num opt"],
     [num(t.realised_pnl, 2), pnlClass(t.realised_pnl)],
-    [t.fees === null ? (t.mode === "paper" ? "none (paper)" : "–") : num(t.fees, 4), "num"],
+    [t.fees === null ? (t.mode === "paper" ? "none" : "–") : num(t.fees, 4), "num"],
     [t.exit_reason || ""],
   ]));
 }
@@ -190,15 +215,20 @@ function showError(text) {
 
 async function refresh() {
   try {
-    const [health, signals, positions, trades, outbox] = await Promise.all([
+    const [health, signals, positions, trades, outbox, summary, logs] = await Promise.all([
       getJSON("/api/v1/health"), getJSON("/api/v1/signals?limit=50"),
-      getJSON("/api/v1/positions"), getJSON("/api/v1/trades?limit=20"), getJSON("/api/v1/outbox"),
+      getJSON("/api/v1/positions"), getJSON(tradesPath()), getJSON("/api/v1/outbox"),
+      getJSON("/api/v1/summary"), getJSON("/api/v1/logs?limit=50"),
     ]);
     drawHealth(health);
     drawSignals(signals.signals);
     drawPositions(positions.positions, !$("controls").hidden);
     drawTrades(trades.trades);
+    drawPager(trades);
     drawOutbox(outbox);
+    drawSummary(summary, positions.positions);
+    drawLogs(logs.lines);
+    await drawChart(positions.positions, signals.signals, health);
     showError("");
   } catch (e) {
     showError(`Cannot refresh: ${e.message}`);
@@ -233,6 +263,7 @@ async function start() {
   $("closeall").addEventListener("click", () =>
     act("closeall", { confirm: true }, "Close ALL open positions at market?"));
   $("chart-close").addEventListener("click", () => { $("chart").hidden = true; selected = null; });
+  startTrader(refresh);
   await refresh();
   setInterval(refresh, REFRESH_MS);
 }

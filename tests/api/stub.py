@@ -32,7 +32,16 @@ class StubView:
         await asyncio.sleep(self.delay_s)
         return []
 
-    def trades(self, limit) -> list:
+    def trades(self, limit, offset) -> dict:
+        return {"trades": [], "total": 0}
+
+    def summary(self) -> dict:
+        return {"trades": 0}
+
+    def candles(self, symbol, timeframe, limit):
+        return None
+
+    def logs(self, limit) -> list:
         return []
 
     def outbox(self) -> dict:

@@ -16,7 +16,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 GETS = ["/api/v1/health", "/api/v1/signals", "/api/v1/positions", "/api/v1/trades",
         "/api/v1/outbox", "/api/v1/config", "/api/v1/openapi.json", "/api/v1/session",
-        "/metrics", "/", "/static/app.js", "/static/style.css", "/api/v1/signals/1/chart.png"]
+        "/metrics", "/", "/static/app.js", "/static/style.css", "/api/v1/signals/1/chart.png",
+        "/api/v1/summary", "/api/v1/logs", "/api/v1/candles?symbol=LTCUSDT&timeframe=1m",
+        "/static/trader.js",
+        "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.js"]
 POSTS = ["/api/v1/control/pause", "/api/v1/control/resume", "/api/v1/control/close",
          "/api/v1/control/closeall", "/logout"]
 

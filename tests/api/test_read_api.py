@@ -117,6 +117,8 @@ async def test_config_shows_every_setting_with_secrets_masked(run, http):
 async def test_no_response_contains_a_secret(run, http):
     signal = run.daemon.store.recent_signals(1)[0]
     paths = ["/api/v1/health", "/api/v1/signals?limit=500", "/api/v1/positions",
+             "/api/v1/summary", "/api/v1/logs", "/api/v1/candles?symbol=LTCUSDT&timeframe=1m",
+             "/static/trader.js",
              "/api/v1/trades?limit=500", "/api/v1/outbox", "/api/v1/config", "/metrics",
              "/api/v1/session", "/api/v1/openapi.json", "/", "/static/app.js",
              f"/api/v1/signals/{signal.id}/chart.png", "/login", "/api/v1/ping"]
@@ -137,3 +139,83 @@ async def test_the_openapi_document_lists_every_route(run, http):
     control = {("post", f"/api/v1/control/{a}") for a in ("pause", "resume", "close", "closeall")}
     routes = {r for r in routes if "{action" not in r[1]} | control
     assert routes == documented
+
+
+async def test_the_summary_is_the_realised_pnl_of_the_closed_paper_trades(run, http):
+    s = await get_json(http, run, "/api/v1/summary")
+    closed = [p for p in run.daemon.store.closed_positions(1000) if p.mode == "paper"]
+    wins = sum(p.pnl > 0 for p in closed)
+    assert (s["mode"], s["trades"], s["wins"], s["losses"]) == \
+        ("paper", len(closed), wins, len(closed) - wins)
+    assert 0 < s["win_rate"] < 1 and s["win_rate"] == pytest.approx(wins / len(closed))
+    assert s["total_pnl"] == pytest.approx(sum(p.pnl for p in closed))
+    # The scripted run's clock is on 2026-01-01, the day every trade closed.
+    assert s["today"] == "2026-01-01" and s["today_pnl"] == pytest.approx(s["total_pnl"])
+    assert s["days"] == [{"day": "2026-01-01", "trades": len(closed), "wins": wins,
+                          "pnl": pytest.approx(s["total_pnl"])}]
+    assert (s["open_positions"], s["paused"], s["trading"]) == (1, False, True)
+
+
+async def test_the_trade_history_pages_newest_first_with_the_total(run, http):
+    closed = run.daemon.store.closed_positions(1000)
+    ids = [p.id for p in closed]
+    first = await get_json(http, run, "/api/v1/trades?limit=1")
+    second = await get_json(http, run, "/api/v1/trades?limit=1&offset=1")
+    rest = await get_json(http, run, "/api/v1/trades?limit=500&offset=1")
+    beyond = await get_json(http, run, f"/api/v1/trades?offset={len(ids)}")
+    assert [t["id"] for t in first["trades"]] == ids[:1]
+    assert [t["id"] for t in second["trades"]] == ids[1:2]
+    assert [t["id"] for t in rest["trades"]] == ids[1:]
+    assert beyond["trades"] == [] and beyond["total"] == first["total"] == len(ids)
+    assert (second["limit"], second["offset"]) == (1, 1)
+    for bad in ("offset=-1", "offset=x", "offset=1e3", "offset=9999999999"):
+        status, _, body = await get(http, run, f"/api/v1/trades?{bad}")
+        assert status == 400 and "offset" in json.loads(body)["error"], bad
+
+
+async def test_candles_come_from_memory_with_the_open_position_and_the_signals(run, http):
+    held = run.daemon.store.open_positions()[0]
+    data = await get_json(http, run, "/api/v1/candles?symbol=LTCUSDT&timeframe=1m&limit=100")
+    stream = run.daemon.poller.streams[("LTC/USDT", "1m")].recent
+    assert (data["symbol"], data["timeframe"], len(data["candles"])) == ("LTC/USDT", "1m", 100)
+    newest = stream.iloc[-1]
+    assert data["candles"][-1] == {"time": int(newest.timestamp), "open": newest.open,
+                                   "high": newest.high, "low": newest.low, "close": newest.close}
+    times = [c["time"] for c in data["candles"]]
+    assert times == sorted(times) and times[-1] - times[0] == 99 * MINUTE
+    assert [(p["id"], p["entry_price"], p["stop"], p["target"]) for p in data["positions"]] == \
+        [(held.id, held.entry_price, held.stop, held.target)]
+    recorded = {s.id: s for s in run.daemon.store.recent_signals(1000)}
+    assert data["signals"] and all(times[0] <= s["break_time"] <= times[-1] and
+                                   s["kind"] == recorded[s["id"]].event.kind
+                                   for s in data["signals"])
+
+
+async def test_candles_need_a_known_stream(run, http):
+    for query, status in (("symbol=BTCUSDT&timeframe=1m", 404),
+                          ("symbol=LTCUSDT&timeframe=5m", 404), ("symbol=LTCUSDT", 400),
+                          ("timeframe=1m", 400),
+                          ("symbol=%3Cx%3E&timeframe=1m", 400),
+                          ("symbol=LTCUSDT&timeframe=1m&limit=0", 400)):
+        got, _, body = await get(http, run, f"/api/v1/candles?{query}")
+        assert got == status and "error" in json.loads(body), query
+
+
+async def test_logs_are_the_newest_warnings_and_errors_with_secrets_redacted(run, http):
+    from app.log_ring import LogRing
+    from app.logs import Redactor
+
+    ring = LogRing(3)
+    ring.use_redactor(Redactor(SECRETS.values()).scrub)
+    run.daemon.log_ring = ring
+    try:
+        for n in range(5):
+            ring(None, "warning", {"event": f"venue_slow_{n}", "level": "warning", "n": n,
+                                   "url": f"https://x/?key={SECRETS['BINANCE_API_KEY']}"})
+        ring(None, "info", {"event": "routine", "level": "info"})
+        lines = (await get_json(http, run, "/api/v1/logs?limit=2"))["lines"]
+    finally:
+        del run.daemon.log_ring
+    assert [x["event"] for x in lines] == ["venue_slow_4", "venue_slow_3"]
+    assert lines[0]["fields"] == {"n": "4", "url": "https://x/?key=***"}
+    assert lines[0]["level"] == "warning"
