@@ -83,16 +83,18 @@ def sharpe_sortino(days: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def summarize_arrays(exit_time: np.ndarray, pnl: np.ndarray, fees: np.ndarray, held: int,
-                     start_ms: int, end_ms: int) -> dict:
+                     start_ms: int, end_ms: int, days: np.ndarray | None = None) -> dict:
     """The metrics of trades given as arrays in opening order, `held` their summed time in a
-    position (ms; see the module docstring)."""
+    position (ms); daily ratios over `days` (backtest.calendar) when given, else over every day
+    from start_ms to end_ms (see the module docstring)."""
     n = int(pnl.size)
     pnls = pnl[np.argsort(exit_time, kind="stable")]  # exit order; ties keep opening order
     wins, losses = int(np.count_nonzero(pnls > 0)), int(np.count_nonzero(pnls < 0))
     gross_profit = _total(pnls[pnls > 0])
     gross_loss = -_total(pnls[pnls < 0])
     net = _total(pnls)
-    sharpe, sortino = sharpe_sortino(daily_values(exit_time, pnl, start_ms, end_ms))
+    sharpe, sortino = sharpe_sortino(daily_values(exit_time, pnl, start_ms, end_ms)
+                                     if days is None else daily_sums(days, exit_time, pnl))
     span = end_ms - start_ms
     return {
         "trades": n, "wins": wins, "losses": losses,
@@ -125,12 +127,10 @@ def report(runs: Sequence[Run]) -> dict:
     parts = [r.columns for r in runs]
     every = TradeColumns.concat(parts)
     start, end = min(r.start_ms for r in runs), max(r.end_ms for r in runs)
-    total = summarize_columns(every, start, end)
-    days = covered_days((r.start_ms, r.end_ms) for r in runs)
-    total["sharpe"], total["sortino"] = sharpe_sortino(daily_sums(days, every.exit_time,
-                                                                  every.pnl))
-    spans = sum(r.end_ms - r.start_ms for r in runs)
     held = int((every.exit_time - every.entry_time).sum())
+    total = summarize_arrays(every.exit_time, every.pnl, every.fees, held, start, end,
+                             covered_days((r.start_ms, r.end_ms) for r in runs))
+    spans = sum(r.end_ms - r.start_ms for r in runs)
     total["exposure"] = held / spans if spans > 0 else 0.0
     total["candles"] = sum(r.candles for r in runs)
     total["by_symbol"] = [{"symbol": r.symbol, "timeframe": r.timeframe, "candles": r.candles,

@@ -2,8 +2,8 @@
 
 One task per file (backtest/sweep_work.py): the detector runs once per detector setting and
 every trade-rule combination of that setting is simulated on its events. Candles reach the
-workers once per file: a local sweep (a persistent pool of worker processes) writes them once
-to .npy files that the worker memory-maps; a Dask sweep sends them once with Client.scatter.
+workers once per task: a local sweep (a persistent pool of worker processes) sends them as five
+arrays with the task; a Dask sweep sends them once per file with Client.scatter.
 Workers return compact arrays per run; the main process aggregates and ranks in a fixed order,
 so the rows do not depend on where the work ran.
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import IO, Any
 
 import numpy as np
@@ -27,8 +27,8 @@ from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
 from . import ranking
-from .calendar import covered_days, daily_sums
-from .metrics import sharpe_sortino, summarize_arrays
+from .calendar import covered_days
+from .metrics import summarize_arrays
 from .sweep_work import (
     DaskExecutor,
     Digest,
@@ -120,14 +120,18 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
         return np.concatenate([getattr(d, name) for d in digests])
 
     held = sum(d.held for d in digests)
-    exit_t, pnl = joined("exit_time"), joined("pnl")
-    row = summarize_arrays(exit_t, pnl, joined("fees"), held,
-                           min(d.start_ms for d in digests), max(d.end_ms for d in digests))
-    days = covered_days((d.start_ms, d.end_ms) for d in digests)
-    row["sharpe"], row["sortino"] = sharpe_sortino(daily_sums(days, exit_t, pnl))
+    row = summarize_arrays(joined("exit_time"), joined("pnl"), joined("fees"), held,
+                           min(d.start_ms for d in digests), max(d.end_ms for d in digests),
+                           _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
     spans = sum(d.end_ms - d.start_ms for d in digests)
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
+
+
+@lru_cache(maxsize=8)
+def _covered(spans: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """backtest.calendar.covered_days, once per set of files (every combination has the same)."""
+    return covered_days(spans)
 
 
 def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
@@ -178,9 +182,8 @@ def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base
         n = workers(jobs)
         if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
             return sweep(files, combos, base, InProcess(), rank_by)
-        with tempfile.TemporaryDirectory(prefix="choch-sweep-") as folder:
-            return sweep(files, combos, base, LocalExecutor(jobs, folder), rank_by,
-                         parts=math.ceil(n / len(files)))
+        return sweep(files, combos, base, LocalExecutor(jobs), rank_by,
+                     parts=math.ceil(n / len(files)))
     if isinstance(scheduler, str):
         from .cluster import client_class
         with client_class()(scheduler, timeout="10s") as client:

@@ -4,14 +4,14 @@ A task detects once per detector setting and simulates every trade-rule combinat
 setting on the same events, all on columns (backtest/columnar.py). Locally the tasks run on a
 persistent pool of worker processes (loky's reusable executor, also joblib's): it outlives a
 sweep, so a second sweep in the same process starts no process and loads no code; each worker
-loads the compiled trade loop from numba's disk cache once, when it starts.
+loads the compiled loops from numba's disk cache once, when it starts. A task carries its file's
+candles as five arrays, pickled by the pool's feeder thread while the workers already run.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -50,23 +50,17 @@ class Digest:
 Group = tuple[tuple[int, int, str], Sequence[TradeRules]]  # (left, right, break_on), rules
 
 
-def _mapped(path: str) -> pd.DataFrame:
-    """The candles a local sweep wrote to `path`.*.npy (memory-mapped, not copied)."""
-    ts = np.load(path + ".ts.npy", mmap_mode="r")
-    ohlc = np.load(path + ".ohlc.npy", mmap_mode="r")
-    return pd.DataFrame({"timestamp": ts, **{k: ohlc[i] for i, k in enumerate(PRICES)}})
-
-
 def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> list[list[Digest]]:
     """For each (detector setting, rules) group: detect once, then simulate each of the rules.
 
-    `source` is the candles (scattered to a Dask worker) or the path a local sweep wrote them to.
+    `source` is the candles: a DataFrame (scattered to a Dask worker, or in this process) or the
+    five arrays LocalExecutor.put makes of them.
     """
     from .columnar import simulate_bars
     from .detect import scan_bars
 
-    candles = _mapped(source) if isinstance(source, str) else source
-    bars = choch.candle_arrays(candles)
+    bars = choch.checked_bars(source) if isinstance(source, tuple) else \
+        choch.candle_arrays(source)
     out = []
     for (left, right, break_on), rules in groups:
         events = scan_bars(bars, left, right, break_on, tf_ms)
@@ -127,31 +121,20 @@ class InProcess:
 class LocalExecutor:
     """The persistent pool of worker processes on this machine."""
 
-    def __init__(self, jobs: int, folder: str) -> None:
-        self.jobs, self.folder, self._files = jobs, folder, 0
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
 
-    def put(self, candles: pd.DataFrame) -> str:
-        """Write the candles once; workers memory-map them."""
-        self._files += 1
-        path = str(Path(self.folder) / f"candles{self._files}")
-        np.save(path + ".ts.npy", candles["timestamp"].to_numpy(np.int64))
-        np.save(path + ".ohlc.npy", np.ascontiguousarray(
-            candles[list(PRICES)].to_numpy(np.float64).T))
-        return path
+    def put(self, candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        """The candles as five contiguous arrays (cheap to pickle, no DataFrame to rebuild)."""
+        return (candles["timestamp"].to_numpy(np.int64),
+                *(np.ascontiguousarray(candles[k].to_numpy(np.float64)) for k in PRICES))
 
     def run(self, tasks: list[tuple]) -> list[list[list[Digest]]]:
         """Every task on the pool, results in order (largest files first, to end together)."""
         executor = pool(self.jobs)
-        futures = {i: executor.submit(run_file, *tasks[i]) for i in _largest_first(tasks)}
+        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0][0]))
+        futures = {i: executor.submit(run_file, *tasks[i]) for i in order}
         return [futures[i].result() for i in range(len(tasks))]
-
-
-def _largest_first(tasks: list[tuple]) -> list[int]:
-    """Task indices by file size, largest first (a path's size on disk, else its rows)."""
-    def size(task: tuple) -> int:
-        source = task[0]
-        return Path(source + ".ts.npy").stat().st_size if isinstance(source, str) else 0
-    return sorted(range(len(tasks)), key=lambda i: -size(tasks[i]))
 
 
 class DaskExecutor:

@@ -17,8 +17,15 @@ def candle_arrays(df: pd.DataFrame) -> Bars:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"missing column(s): {', '.join(missing)}")
-    ts = df["timestamp"].to_numpy(dtype=np.int64)
-    o, h, l, c = (df[k].to_numpy(dtype=np.float64) for k in COLUMNS[1:])
+    return checked_bars((df["timestamp"].to_numpy(dtype=np.int64),
+                         *(df[k].to_numpy(dtype=np.float64) for k in COLUMNS[1:])))
+
+
+def checked_bars(bars: tuple[np.ndarray, ...]) -> Bars:
+    """Five arrays (timestamp, open, high, low, close) as int64/float64, validated as
+    candle_arrays() validates a DataFrame's columns."""
+    ts = np.asarray(bars[0], dtype=np.int64)
+    o, h, l, c = (np.asarray(x, dtype=np.float64) for x in bars[1:5])
     if len(ts) > 1:
         bad = np.flatnonzero(np.diff(ts) <= 0)
         if bad.size:
