@@ -17,11 +17,8 @@ from choch import Bars, Event, EventColumns
 from trading.rules import TradeRules, floor_to
 
 from .detect import scan_bars
-from .kernel import COUNTS, trade_loop
+from .kernel import COUNTS, contiguous, trade_loop
 from .run import Run, TradeColumns
-
-_EMPTY_F = np.empty(0, np.float64)
-_EMPTY_I = np.empty(0, np.int64)
 
 
 def bars_of(candles: pd.DataFrame) -> Bars:
@@ -79,13 +76,13 @@ def simulate_bars(bars: Bars, events: EventColumns, rules: TradeRules, timeframe
                   symbol: str = "", timeframe: str = "", detail: Bars | None = None) -> Run:
     """The run of `events` (scanned from `bars`) under `rules`; `detail`: shorter candles
     ordering a stop and a target touched by one candle (as the reference simulator)."""
-    ts, o, h, lo, c = bars
+    ts, o, h, lo, c = contiguous(bars)  # one layout, so one compiled version of the loop
     n = ts.size
     if n == 0:
         return Run(symbol, timeframe, [], [], 0, 0, 0)
     rows, long_, entry, stop, target, qty, valid = _signals(events, rules)
-    dts, dh, dl = (detail[0], detail[2], detail[3]) if detail is not None else (
-        _EMPTY_I, _EMPTY_F, _EMPTY_F)
+    dts, dh, dl = contiguous((detail[0], detail[2], detail[3]) if detail is not None else
+                             (np.empty(0, np.int64), np.empty(0), np.empty(0)))
     opener, exit_time, exit_price, reason, counts = trade_loop(
         ts, o, h, lo, c, timeframe_ms, events.bar[rows], long_, entry, stop, target, valid,
         ("reverse", "close", "ignore").index(rules.on_opposite), float(rules.slippage_bps),

@@ -16,7 +16,7 @@ from choch import Bars, EventColumns
 from choch.batch import pivot_rows
 from choch.event import check_parameters
 
-from .kernel import compiled
+from .kernel import compiled, contiguous
 
 
 def _scan(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, highs: np.ndarray,
@@ -81,7 +81,7 @@ def scan_bars(bars: Bars, left: int, right: int, break_on: str,
               timeframe_ms: int | None) -> EventColumns:
     """choch.scan_arrays(bars, ...), compiled (the bars validated by choch.candle_arrays)."""
     check_parameters(left, right, break_on)
-    ts, o, h, lo, c = bars
+    ts, o, h, lo, c = contiguous(bars)  # one layout, so one compiled version of the loop
     if timeframe_ms is not None and timeframe_ms <= 0:
         raise ValueError(f"timeframe_ms must be a positive integer, got {timeframe_ms!r}")
     highs, lows = pivot_rows(h, left, right, True), pivot_rows(lo, left, right, False)

@@ -41,6 +41,18 @@ def compiled(func: Callable) -> Callable:
         return numba.njit(nogil=True)(func)
 
 
+def contiguous(arrays: tuple[np.ndarray, ...]) -> Any:
+    """Read-only C-contiguous views of the input columns (a copy only of one that is not
+    contiguous): one array type whatever the source (pandas hands out read-only views, other
+    sources writable ones), so one compiled version of each loop."""
+    out = []
+    for a in arrays:
+        view = np.ascontiguousarray(a).view()
+        view.flags.writeable = False
+        out.append(view)
+    return tuple(out)
+
+
 def _first_touch(lo_px: np.ndarray, hi_px: np.ndarray, down: float, up: float,
                  start: int, stop: int) -> int:
     """First bar in [start, stop) whose low reaches `down` or high reaches `up`, else -1."""

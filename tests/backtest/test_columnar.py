@@ -150,6 +150,17 @@ def test_metrics_build_no_trade_objects(monkeypatch):
     assert metrics.report([run])["trades"] == len(run.columns) > 0
 
 
+def test_a_frame_of_any_memory_layout_uses_the_one_compiled_version():
+    from backtest import detect
+    candles = random_candles(2, 500, tick=0.5)
+    # Built from one 2-D array, pandas may keep strided (non-contiguous) columns.
+    strided = pd.DataFrame(candles.to_numpy(np.float64), columns=candles.columns)
+    strided["timestamp"] = strided["timestamp"].astype(np.int64)
+    want = run_backtest(candles, 3, 3, "close", TradeRules(), M1)[1].trades
+    assert run_backtest(strided, 3, 3, "close", TradeRules(), M1)[1].trades == want
+    assert len(kernel.trade_loop.signatures) == len(detect._compiled_scan.signatures) == 1
+
+
 def test_without_numba_the_same_loops_run_as_plain_python(monkeypatch):
     from backtest import columnar, detect
     candles = random_candles(5, 1200, tick=0.5)
