@@ -17,7 +17,7 @@ from choch import Bars, Event, EventColumns
 from trading.rules import TradeRules, floor_to
 
 from .detect import scan_bars
-from .kernel import COUNTS, contiguous, trade_loop
+from .kernel import COUNTS, OPPOSITE, contiguous, trade_loop
 from .run import Run, TradeColumns
 
 
@@ -85,7 +85,7 @@ def simulate_bars(bars: Bars, events: EventColumns, rules: TradeRules, timeframe
                              (np.empty(0, np.int64), np.empty(0), np.empty(0)))
     opener, exit_time, exit_price, reason, counts = trade_loop(
         ts, o, h, lo, c, timeframe_ms, events.bar[rows], long_, entry, stop, target, valid,
-        ("reverse", "close", "ignore").index(rules.on_opposite), float(rules.slippage_bps),
+        OPPOSITE.index(rules.on_opposite), float(rules.slippage_bps),
         dts, dh, dl, detail is not None)
     long_t, entry_t, qty_t = long_[opener], entry[opener], qty[opener]
     # trading.rules.fees and pnl, element by element.

@@ -1,10 +1,10 @@
 """The detector for backtests, compiled: choch.StructureDetector's rules in one pass over arrays.
 
-choch.scan_arrays (numpy, vectorised) is the detector's batch path; this loop gives the same
-events (tests/backtest/test_detect.py holds them equal on random and real candles) in a fraction
-of its time, as a compiled loop over the bars does only the work the streaming detector does:
-per bar, the breaks of the two armed levels, then the confirmation of the pivot R bars back.
-Compiled and cached like the trade loop (backtest/kernel.py).
+choch.scan_arrays (numpy, vectorised) is the detector's batch path; this gives the same events
+(tests/backtest/test_detect.py holds them equal on random and real candles) in a fraction of
+its time. The pivots come from choch's vectorised pivot_rows; one compiled pass over the bars
+then does what the streaming detector does per bar: the breaks of the two armed levels, then
+arming the pivot the bar confirms. Compiled and cached like the trade loop (backtest/kernel.py).
 """
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ same floating-point operations, so both give the same trades to the last bit. En
 target and quantity are computed before (numpy, per signal) and fees and pnl after; this loop
 only decides when and at what price each position closes.
 
-Compiled by numba with its on-disk cache: the first run after an install compiles (a second or
-two, offline) and stores the machine code; every later process, a CLI run or a sweep worker,
+Compiled by numba with its on-disk cache: the first run after an install compiles (a few
+seconds, offline) and stores the machine code; every later process, a CLI run or a sweep worker,
 loads it. The cache lives where numba puts it: NUMBA_CACHE_DIR when set, else __pycache__ next to
 this file when writable, else the user's cache directory (~/.cache/numba). With none writable the
 loop is compiled in memory once per process. Without numba the same code runs as plain Python.
@@ -23,6 +23,7 @@ import numpy as np
 STOP, TARGET, REVERSE, CLOSE, END = range(5)  # positions in trading.rules.EXIT_REASONS
 OPPOSITE = ("reverse", "close", "ignore")  # codes 0, 1, 2 of on_opposite
 COUNTS = ("signals", "skipped", "detail_target_first", "detail_stop_first", "detail_undecided")
+_said: list[bool] = []  # the missing-numba note is printed once per process
 
 
 def compiled(func: Callable) -> Callable:
@@ -30,8 +31,10 @@ def compiled(func: Callable) -> Callable:
     try:
         import numba
     except ImportError:  # the pinned dependency is missing: slower, same results
-        print("backtest: numba is not installed; the trade loop runs as plain Python",
-              file=sys.stderr)
+        if not _said:
+            _said.append(True)
+            print("backtest: numba is not installed; the backtest loops run as plain Python",
+                  file=sys.stderr)
         return func
     try:
         return numba.njit(cache=True, nogil=True)(func)
