@@ -89,6 +89,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) bench/trading.py
 	$(PY) bench/chart.py
 	$(PY) bench/backtest.py
+	$(PY) bench/sweep.py
 	$(PY) bench/venues.py
 
 clean:

@@ -40,7 +40,6 @@ from .bingx import ONE_WAY, STALE_TIMESTAMP, kind_of, swap_id
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import RECENT_ORDERS, CcxtTrading
 from .errors import (
-    ExchangeUnavailable,
     PermanentExchangeError,
     TransientExchangeError,
     reason_of,
@@ -102,6 +101,8 @@ class BingxMarketData(CcxtMarketData):
 class BingxTrading(CcxtTrading):
     """BingX USDT-M swaps: one-way orders, nameless stops found by BingX's order id."""
 
+    fills_in_answer = False  # the create answer holds only the ids
+
     one_way_where = HEDGE_WHERE
 
     def _client_class(self) -> type:
@@ -136,20 +137,6 @@ class BingxTrading(CcxtTrading):
         params = super()._entry_params(client_id, reduce_only)
         params["positionSide"] = ONE_WAY
         return params
-
-    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
-                           reduce_only: bool = False, ref_price: float | None = None
-                           ) -> OrderResult:
-        """A market order sent once; an answer not saying FILLED is looked up once."""
-        placed = await super().market_order(symbol, side, quantity, client_id,
-                                            reduce_only=reduce_only, ref_price=ref_price)
-        if placed.status == OrderStatus.FILLED or not placed.exchange_id:
-            return placed
-        try:
-            return await self._fetch_order(placed.exchange_id, symbol, {}) or placed
-        except ExchangeUnavailable as e:
-            log.warning("order_lookup_after_place_failed", client_id=client_id, error=str(e))
-            return placed
 
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         """A reduce-only STOP_MARKET / TAKE_PROFIT_MARKET on the mark price; no client id (BingX

@@ -53,7 +53,6 @@ from .bitget import (
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
 from .errors import (
-    ExchangeUnavailable,
     PermanentExchangeError,
     TransientExchangeError,
     reason_of,
@@ -163,6 +162,8 @@ def _kind(info: Mapping[str, Any]) -> str | None:
 class BitgetTrading(CcxtTrading):
     """Bitget USDT-M futures: one-way check, margin mode per order, position TP/SL orders."""
 
+    fills_in_answer = False  # the create answer holds only the ids
+
     one_way_where = " (Futures > Preferences > Position mode: One-way)"
 
     def _client_class(self) -> type:
@@ -223,19 +224,6 @@ class BitgetTrading(CcxtTrading):
         params = super()._entry_params(client_id, reduce_only)
         params["marginMode"] = self.config.margin_mode  # ccxt would send crossed
         return params
-
-    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
-                           reduce_only: bool = False, ref_price: float | None = None
-                           ) -> OrderResult:
-        """A market order, then looked up once for its fill (the answer holds only ids)."""
-        placed = await super().market_order(symbol, side, quantity, client_id,
-                                            reduce_only=reduce_only, ref_price=ref_price)
-        try:
-            found = await self.find_order(symbol, client_id, conditional=False)
-        except ExchangeUnavailable as e:
-            log.warning("order_lookup_after_place_failed", client_id=client_id, error=str(e))
-            return placed
-        return found or placed
 
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         # ccxt: stopLossPrice -> place-tpsl-order planType pos_loss, takeProfitPrice ->

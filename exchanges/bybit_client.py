@@ -108,15 +108,7 @@ class BybitTrading(CcxtTrading):
 
     async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Each symbol's risk limits, one request per symbol."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for symbol in symbols:
-            market = self.venue.ccxt_symbol(symbol)
-
-            async def tiers(market: str = market) -> list[dict[str, Any]]:
-                return await self.exchange.fetch_market_leverage_tiers(market)
-
-            out[symbol] = await self._call(tiers, read=True)
-        return out
+        return await self._tiers_one_by_one(symbols)
 
     async def _position_mode_line(self) -> CheckLine:
         return CheckLine("position mode", True, "one-way asked for at start (Bybit does not "

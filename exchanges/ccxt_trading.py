@@ -11,21 +11,14 @@ import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import structlog
 
-from domain.checks import CheckLine
-
-from .ccxt_fills import STATUS, CcxtTrade, closing_side, fees_in, number, round_trip
-from .ccxt_session import CcxtSession
-from .errors import PermanentExchangeError, TransientExchangeError, reason_of
+from .ccxt_account import CcxtAccount
+from .ccxt_fills import STATUS, number
+from .errors import ExchangeUnavailable, PermanentExchangeError, TransientExchangeError, reason_of
 from .port import (
-    Balance,
-    Direction,
-    ExchangePosition,
-    ExitFill,
     MarketRules,
     OrderIntent,
     OrderResult,
@@ -38,8 +31,10 @@ log = structlog.get_logger(__name__)
 RECENT_ORDERS = 20  # closed orders read to find a position's entry by its client id
 
 
-class CcxtTrading(CcxtSession):
+class CcxtTrading(CcxtAccount):
     """One venue's futures account through ccxt (demo by default; live only when confirmed)."""
+
+    fills_in_answer = True  # the create answer says whether a market order filled
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +85,26 @@ class CcxtTrading(CcxtSession):
         tiers = await self._call(lambda: self.exchange.fetch_leverage_tiers(
             [self.venue.ccxt_symbol(s) for s in symbols]), read=True)
         return {self.venue.our_symbol(k): v for k, v in tiers.items()}
+
+    async def _tiers_one_by_one(self, symbols: list[str], *, optional: bool = False
+                                ) -> dict[str, list[dict[str, Any]]]:
+        """Each symbol's leverage tiers, one request per symbol (venues that list no account-wide
+        table); `optional`: a symbol whose tiers cannot be read trades without them (they only
+        cap leverage)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for symbol in symbols:
+            market = self.venue.ccxt_symbol(symbol)
+
+            async def tiers(market: str = market) -> list[dict[str, Any]]:
+                return await self.exchange.fetch_market_leverage_tiers(market)
+
+            try:
+                out[symbol] = await self._call(tiers, read=True)
+            except ExchangeUnavailable as e:
+                if not optional:
+                    raise
+                log.warning("risk_limits_unavailable", symbol=symbol, error=str(e)[:200])
+        return out
 
     async def _prepare(self, symbol: str) -> None:
         """Margin mode and leverage, once per symbol; 'nothing to change' counts as success."""
@@ -150,16 +165,33 @@ class CcxtTrading(CcxtSession):
                                          "re-sent")
         self._sent.add(client_id)
 
+    def _amount(self, symbol: str, quantity: float) -> float:
+        """A base quantity in the venue's order units (contracts where it counts them)."""
+        return quantity / self._contract_size(symbol)
+
     async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
                            reduce_only: bool = False, ref_price: float | None = None
                            ) -> OrderResult:
         """A market order carrying `client_id`; never retried here."""
         self._send_once(client_id)
-        amount = quantity / self._contract_size(symbol)
+        amount = self._amount(symbol, quantity)
         params = self._entry_params(client_id, reduce_only)
         o = await self._call(lambda: self.exchange.create_order(
             self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
-        return self._order(o, symbol)
+        return await self._filled(self._order(o, symbol), symbol, client_id)
+
+    async def _filled(self, placed: OrderResult, symbol: str, client_id: str) -> OrderResult:
+        """Where the create answer does not say whether a market order filled (it holds only
+        ids), the order asked for once now: by the venue's id, else by ours."""
+        if self.fills_in_answer or placed.status is OrderStatus.FILLED:
+            return placed
+        try:
+            if placed.exchange_id:
+                return await self._fetch_order(placed.exchange_id, symbol, {}) or placed
+            return await self.find_order(symbol, client_id, conditional=False) or placed
+        except ExchangeUnavailable as e:
+            log.warning("order_lookup_after_place_failed", client_id=client_id, error=str(e))
+            return placed
 
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         """create_order params of a reduce-only conditional stop or take-profit."""
@@ -286,98 +318,6 @@ class CcxtTrading(CcxtSession):
                            STATUS.get(o.get("status") or "", OrderStatus.OPEN),
                            float(o.get("filled") or 0) * size, number(o.get("average")),
                            o.get("side"), trigger, self._kind(o))
-
-    # -- account ----------------------------------------------------------------------------------
-    async def positions(self, symbols: list[str]) -> dict[str, ExchangePosition]:
-        """Open positions (one-way), by our symbol, in base units."""
-        rows = await self._call(lambda: self.exchange.fetch_positions(None), read=True)
-        out = {}
-        for p in rows:
-            contracts = float(p.get("contracts") or 0)
-            if contracts <= 0:
-                continue
-            symbol = self.venue.our_symbol(p["symbol"])
-            qty = contracts * float(p.get("contractSize") or 1.0)
-            side = Direction.LONG if p.get("side") == "long" else Direction.SHORT
-            out[symbol] = ExchangePosition(symbol, side, qty, float(p.get("entryPrice") or 0))
-        return out
-
-    def _trade_pnl(self, closing: list[CcxtTrade], entry: list[CcxtTrade],
-                   direction: Direction) -> float:
-        """Realised PnL (before fees) of the closing trades, from the entry's average price."""
-        entry_qty = sum(float(t["amount"]) for t in entry)
-        if not entry_qty:
-            return 0.0
-        avg_in = sum(float(t["price"]) * float(t["amount"]) for t in entry) / entry_qty
-        return sum((float(t["price"]) - avg_in) * float(t["amount"]) for t in closing) \
-            * direction.sign
-
-    def _fees(self, trades: list[CcxtTrade]) -> float | None:
-        """The trades' fees in the settlement asset; None if any was paid in another one."""
-        return fees_in(trades, self.venue.settle)
-
-    async def closing_fill(self, symbol: str, direction: Direction, since_ms: int
-                           ) -> ExitFill | None:
-        """Average price, realised PnL and fees of the trades that closed the position."""
-        trades = await self._call(lambda: self.exchange.fetch_my_trades(
-            self.venue.ccxt_symbol(symbol), since_ms), read=True)
-        close_side = closing_side(direction)
-        trip = round_trip(trades, close_side)
-        closing = trip[1] if trip else [t for t in trades if t["side"] == close_side]
-        contracts = sum(float(t["amount"]) for t in closing)
-        if not contracts:
-            return None
-        price = sum(float(t["price"]) * float(t["amount"]) for t in closing) / contracts
-        pnl = self._trade_pnl(closing, trip[0] if trip else [], direction)
-        return ExitFill(price, contracts * self._contract_size(symbol), pnl,
-                        self._fees(trip[0] + closing) if trip else None)
-
-    async def balance(self) -> Balance:
-        """The settlement asset's total and free balance."""
-        raw = await self._call(self.exchange.fetch_balance, read=True)
-        row = raw.get(self.venue.settle) or {}
-        return Balance(self.venue.settle, float(row.get("total") or 0),
-                       float(row.get("free") or 0))
-
-    async def check(self) -> list[CheckLine]:
-        """Host and signing pair, authentication, balance, position mode and margin mode."""
-        out = [self._host_line()]
-        try:
-            bal = await self.balance()
-        except Exception as e:  # noqa: BLE001 - reported, not raised: check lists every problem
-            return out + [CheckLine("trading authentication", False, str(e)[:200])]
-        out += [CheckLine("trading authentication", True, f"{self.mode} keys accepted"),
-                CheckLine("trading balance", True, f"{bal.total:g} {bal.asset} "
-                                                   f"({bal.free:g} available)")]
-        for what, probe in (("position mode", self._position_mode_line),
-                            ("margin mode", self._margin_mode_line)):
-            try:
-                out.append(await probe())
-            except Exception as e:  # noqa: BLE001 - one failed probe line, the others still run
-                out.append(CheckLine(what, False, str(e)[:200]))
-        return out
-
-    def _host_line(self) -> CheckLine:
-        """Where orders go, demo or live, and which key pair signs them."""
-        host = urlsplit(self.config.url).netloc or \
-            self.venue.trading_spec().hosts[1 if self.config.demo else 0]
-        pair = self.config.signed_by or "the configured pair"
-        header = self.venue.demo_header if self.config.demo else ""
-        mode = f"{self.mode} with {header}" if header else self.mode
-        return CheckLine("trading host", True, f"{host} ({mode}, signed by {pair})")
-
-    async def _position_mode_line(self) -> CheckLine:
-        """One-way, or a hedge-mode account refused with where to switch it."""
-        mode = await self._call(self.exchange.fetch_position_mode, read=True)
-        hedged = bool(mode.get("hedged"))
-        return CheckLine("position mode", not hedged,
-                         f"hedge mode: switch to One-way{self.one_way_where}" if hedged
-                         else "one-way")
-
-    async def _margin_mode_line(self) -> CheckLine:
-        """The margin mode and leverage the daemon sets on each symbol at start."""
-        return CheckLine("margin mode", True, f"{self.config.margin_mode} x{self.config.leverage}"
-                                              ", set per symbol at start")
 
     def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""

@@ -138,16 +138,9 @@ class GateTrading(CcxtTrading):
             params["reduceOnly"] = True
         return params
 
-    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
-                           reduce_only: bool = False, ref_price: float | None = None
-                           ) -> OrderResult:
-        """A market (IOC, price 0) order of whole contracts; never retried here."""
-        self._send_once(client_id)  # a reused text is taken, not refused: never sent twice
-        amount = to_contracts(quantity, self._multiplier(symbol))
-        params = self._entry_params(client_id, reduce_only)
-        o = await self._call(lambda: self.exchange.create_order(
-            self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
-        return self._order(o, symbol)
+    def _amount(self, symbol: str, quantity: float) -> float:
+        """Whole contracts of quanto_multiplier, rounded down (a market order is IOC at 0)."""
+        return to_contracts(quantity, self._multiplier(symbol))
 
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         """A reduce-only price-triggered market order on the last price; ccxt copies the id

@@ -39,7 +39,7 @@ from .ccxt_fills import CcxtTrade
 from .ccxt_lean import ccxt
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import ExchangeUnavailable, PermanentExchangeError, Rejected, reason_of
+from .errors import PermanentExchangeError, Rejected, reason_of
 from .kucoin import DUPLICATE_CLIENT_OID_MARK, GRANULARITY, crossed, stop_direction
 from .ohlcv import Rows, ohlcv_rows
 from .port import Direction, MarketRules, OrderIntent, OrderResult, OrderStatus
@@ -179,18 +179,7 @@ class KucoinTrading(CcxtTrading):
 
     async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Each contract's risk limits (/api/v1/contracts/risk-limit/{symbol})."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for symbol in symbols:
-            market = self.venue.ccxt_symbol(symbol)
-
-            async def tiers(market: str = market) -> list[dict[str, Any]]:
-                return await self.exchange.fetch_market_leverage_tiers(market)
-
-            try:
-                out[symbol] = await self._call(tiers, read=True)
-            except ExchangeUnavailable as e:  # brackets only cap leverage: trade without them
-                log.warning("risk_limits_unavailable", symbol=symbol, error=str(e)[:200])
-        return out
+        return await self._tiers_one_by_one(symbols, optional=True)
 
     async def _prepare(self, symbol: str) -> None:
         """The symbol's margin mode; cross leverage is the account's per symbol, isolated

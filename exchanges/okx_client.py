@@ -26,7 +26,6 @@ import structlog
 from .ccxt_fills import CcxtTrade
 from .ccxt_market_data import CcxtMarketData
 from .ccxt_trading import CcxtTrading
-from .errors import ExchangeUnavailable
 from .okx import RECENT_CANDLES_KEPT, base_step, to_contracts
 from .port import Direction, MarketRules, OrderResult
 
@@ -74,6 +73,8 @@ def _kind(info: Mapping[str, Any]) -> str | None:
 class OkxTrading(CcxtTrading):
     """OKX USDT swaps: contracts, margin mode per order, conditional algo stops and targets."""
 
+    fills_in_answer = False  # the answer says 'placed', never 'filled'
+
     one_way_where = " (Settings > Account mode > Position mode: One-way)"
 
     def _client_config(self, timeout_s: float, rate_limit: bool) -> dict[str, Any]:
@@ -115,23 +116,14 @@ class OkxTrading(CcxtTrading):
         return {"clientOrderId": client_id, "marginMode": self.config.margin_mode,
                 "positionSide": ONE_WAY}
 
-    async def market_order(self, symbol: str, side: str, quantity: float, client_id: str, *,
-                           reduce_only: bool = False, ref_price: float | None = None
-                           ) -> OrderResult:
-        """A market order, sent at most once per client id, then looked up for its fill."""
-        self._send_once(client_id)  # OKX takes a filled order's id again: a second position
-        amount = self._contracts(symbol, quantity)
+    def _amount(self, symbol: str, quantity: float) -> float:
+        return self._contracts(symbol, quantity)
+
+    def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
         params = self._order_params(client_id)
         if reduce_only:
             params["reduceOnly"] = True
-        o = await self._call(lambda: self.exchange.create_order(
-            self.venue.ccxt_symbol(symbol), "market", side, amount, None, params), read=False)
-        placed = self._order(o, symbol)
-        try:  # the answer says 'placed', never 'filled': ask once now
-            return await self.find_order(symbol, client_id, conditional=False) or placed
-        except ExchangeUnavailable as e:
-            log.warning("order_lookup_after_place_failed", client_id=client_id, error=str(e))
-            return placed
+        return params
 
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         params = super()._protective_params(kind, trigger, client_id)
