@@ -36,11 +36,13 @@ TELEGRAM_KEYS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_API_URL",
 
 HELP = f"""\
 Run the daemon offline on the shipped sample candles: the replay venue serves
-{SAMPLE.name} ({SYMBOL}, Binance USD-M 1m) from {START} UTC on a clock --speed times
-faster than real time; signals on {TIMEFRAMES} are recorded, alerted (the console, or
-Telegram when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set) and traded on the paper
-broker; the dashboard runs on 127.0.0.1 with a password made for this run. The state DB is
-temporary (--state-dir keeps it). Stop it with Ctrl-C.
+{SAMPLE.name} ({SYMBOL}, Binance USD-M 1m)
+from {START.replace("T", " ")} UTC on a clock --speed times faster than real time; signals
+on {TIMEFRAMES} are recorded, alerted (on the console, or on Telegram when
+TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set) and traded on the paper broker; the
+dashboard runs on 127.0.0.1 with a password made for this run. The state DB is temporary
+(--state-dir keeps it). Stop it with Ctrl-C.
+
 The replay venue is a data venue like the others: DATA_EXCHANGE=replay with REPLAY_SOURCE
 and REPLAY_SPEED rehearses any configuration on downloaded history."""
 
@@ -66,7 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="run the daemon offline on the sample candles",
                           description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--speed", type=_speed, default=SPEED,
-                      help=f"history seconds per real second ({SPEED:g})")
+                      help=f"history seconds per real second ({SPEED:g}); far above 1000 a "
+                           "slot may still run when the next candle closes: that one is "
+                           "skipped (with a warning) and caught up by the next")
     demo.add_argument("--port", type=_port, default=8080,
                       help="dashboard port on 127.0.0.1 (8080; a free one when taken; 0: any)")
     demo.add_argument("--state-dir", metavar="DIR",
