@@ -43,7 +43,31 @@ class Fault:
     when: Any = None
 
 
-class FakeVenue:
+class VenueClock:
+    """A venue's clock over two attributes its fake sets: `_now` (frozen when not None) and
+    `skew_ms` (the venue's clock ahead of the host's)."""
+
+    _now: int | None
+    skew_ms: int
+
+    def now_ms(self) -> int:
+        """The venue clock (market data, order times): frozen when set, else wall_ms."""
+        return self._now if self._now is not None else self.wall_ms()
+
+    def wall_ms(self) -> int:
+        """The clock request timestamps are checked against: host clock + skew."""
+        return int(time.time() * 1000) + self.skew_ms
+
+    def set_now(self, ms: int) -> None:
+        """Freeze the venue clock at `ms`."""
+        self._now = int(ms)
+
+    def advance(self, ms: int) -> None:
+        """Move the venue clock forward (freezing it if it ran)."""
+        self._now = self.now_ms() + int(ms)
+
+
+class FakeVenue(VenueClock):
     """The clock, faults, request log and lifecycle of a fake venue; `_handle` is the venue's."""
 
     # Headers the venue sends with its rate-limit answer (rate_limit adds them to the fault).
@@ -60,23 +84,6 @@ class FakeVenue:
         self._now = now_ms
         self._runner: web.AppRunner | None = None
         self.url = ""
-
-    # -- clock --------------------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The venue clock (market data, order times): frozen when set, else wall_ms."""
-        return self._now if self._now is not None else self.wall_ms()
-
-    def wall_ms(self) -> int:
-        """The clock request timestamps are checked against: host clock + skew."""
-        return int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        """Freeze the venue clock at `ms`."""
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        """Move the venue clock forward (freezing it if it ran)."""
-        self._now = self.now_ms() + int(ms)
 
     # -- faults -------------------------------------------------------------------------------
     def fail(self, path: str | None = None, status: int | None = 502, times: int = 1, *,
@@ -125,12 +132,13 @@ class FakeVenue:
         """A processed request whose answer is lost: no status drops the connection."""
         if fault.status is None:
             request.transport.close()  # processed; the answer never arrives
-            return self._record(entry, web.Response(status=200))
-        return self._record(entry, self._fault_answer(fault))
+            return self._recorded(entry, web.Response(status=200))
+        return self._recorded(entry, self._fault_answer(fault))
 
     # -- request log --------------------------------------------------------------------------
     @staticmethod
-    def _record(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
+    def _recorded(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
+        """`response`, its status noted in the request log."""
         entry.status = response.status
         return response
 

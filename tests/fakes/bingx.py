@@ -162,10 +162,10 @@ class FakeBingX(FakeVenue):
         await self._latency()
         route = ROUTES.get((request.method, request.path))
         if route is None:
-            return self._record(entry, _reply({"code": 100400, "msg": "this api is not exist"}))
+            return self._recorded(entry, _reply({"code": 100400, "msg": "this api is not exist"}))
         fault = await self._next_fault(request.method, request.path, params)
         if fault and fault.kind == "status":  # status None: a 502 too
-            return self._record(entry, self._fault_answer(fault))
+            return self._recorded(entry, self._fault_answer(fault))
         name, private = route
         try:
             if private:
@@ -177,7 +177,7 @@ class FakeBingX(FakeVenue):
             response = _reply({"code": e.code, "msg": e.msg, "data": {}})
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return _status(fault.status, fault.headers)

@@ -189,7 +189,7 @@ class FakeBitget(FakeVenue):
                     raise BitgetError("40017", "Parameter verification failed") from None
             fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status":  # status None: a 502 too
-                return self._record(entry, self._fault_answer(fault))
+                return self._recorded(entry, self._fault_answer(fault))
             if route is None:
                 raise BitgetError("40404", "Request URL NOT FOUND", 404)
             name, private = route
@@ -205,7 +205,7 @@ class FakeBitget(FakeVenue):
                                "data": None}, e.status)
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return _status(fault.status)

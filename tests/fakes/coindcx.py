@@ -187,7 +187,7 @@ class FakeCoindcx(FakeVenue):
         route = ROUTES.get((request.method, request.path))
         fault = await self._next_fault(request.method, request.path, params)
         if fault and fault.kind == "status" and fault.status is not None:
-            return self._record(entry, self._fault_answer(fault))
+            return self._recorded(entry, self._fault_answer(fault))
         try:
             if route is None:
                 raise CdxError(404, "Not Found")
@@ -202,7 +202,7 @@ class FakeCoindcx(FakeVenue):
                                     "status": "error"}, e.status)
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return self._status(fault.status or 502)

@@ -228,7 +228,7 @@ class FakeDelta(FakeVenue):
                     raise DeltaError("bad_schema") from None
             fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return self._record(entry, self._fault_answer(fault))
+                return self._recorded(entry, self._fault_answer(fault))
             handler, private = self._route(request.method, request.path)
             if private:
                 self._authenticate(request, body)
@@ -246,7 +246,7 @@ class FakeDelta(FakeVenue):
             response = _reply(e.body(), e.status)
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return _status(fault.status or 502, fault.headers)

@@ -184,7 +184,7 @@ class FakeGate(FakeVenue):
             handler, args, private = self._route(request.method, request.path)
             fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return self._record(entry, self._fault_answer(fault))
+                return self._recorded(entry, self._fault_answer(fault))
             if private:
                 self._authenticate(request, body)
             if fault and fault.kind == "reject":
@@ -195,7 +195,7 @@ class FakeGate(FakeVenue):
             response = _reply({"label": e.label, "message": e.message}, e.status)
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return _status(fault.status, fault.headers)

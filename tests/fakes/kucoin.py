@@ -239,7 +239,7 @@ class FakeKucoin(FakeVenue):
             route = self._route(request.method, request.path)
             fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return self._record(entry, self._fault_answer(fault))
+                return self._recorded(entry, self._fault_answer(fault))
             if route is None:
                 raise KucoinError("404000", "Url Not Found", 404)
             name, private, args = route
@@ -255,7 +255,7 @@ class FakeKucoin(FakeVenue):
             response = _reply({"code": "400100", "msg": "Parameter Error"}, 400)
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return self._status(fault.status or 502, fault.headers)

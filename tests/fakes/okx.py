@@ -331,7 +331,7 @@ class FakeOKX(FakeVenue):
                 entry.params = self._json(body)
             fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return self._record(entry, self._fault_answer(fault))
+                return self._recorded(entry, self._fault_answer(fault))
             if route is None:
                 if any(path == request.path for _, path in ROUTES):
                     raise OkxError("50115", "Invalid request method.", 405)
@@ -348,7 +348,7 @@ class FakeOKX(FakeVenue):
                                          status=e.status)
         if fault and fault.kind == "lost":
             return self._lost(request, entry, fault)  # the order is in, the answer is not
-        return self._record(entry, response)
+        return self._recorded(entry, response)
 
     def _fault_answer(self, fault: Fault) -> web.Response:
         return _status(fault.status, fault.headers)
