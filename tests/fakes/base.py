@@ -43,6 +43,16 @@ class Fault:
     when: Any = None
 
 
+def take_fault(faults: list[Fault], method: str, path: str, params: Any) -> Fault | None:
+    """The first scripted fault a request matches (one of its `times` used)."""
+    for f in faults:
+        if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
+                f.when is None or f.when(params)):
+            f.times -= 1
+            return f
+    return None
+
+
 class VenueClock:
     """A venue's clock over two attributes its fake sets: `_now` (frozen when not None) and
     `skew_ms` (the venue's clock ahead of the host's)."""
@@ -109,13 +119,7 @@ class FakeVenue(VenueClock):
                                  msg, times, when=when))
 
     def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        """The first scripted fault this request matches (one of its `times` used)."""
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
+        return take_fault(self.faults, method, path, params)
 
     async def _next_fault(self, method: str, path: str, params: Any) -> Fault | None:
         """_take_fault, after waiting the fault's delay_s (a slow answer)."""
