@@ -29,7 +29,8 @@ class Request:
 
 @dataclass
 class Fault:
-    """A scripted failure: 'status' before processing, 'lost' after it, 'reject' a venue code."""
+    """A scripted failure: 'status' before processing, 'lost' after it, 'reject' a venue code
+    (a venue may add kinds of its own: Bybit's 'ratelimit')."""
 
     kind: str
     method: str | None
