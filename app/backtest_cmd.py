@@ -51,16 +51,15 @@ def rules_of(args: argparse.Namespace):
 
 def _run_one(args: argparse.Namespace, series: Sequence[Series]) -> int:
     """One backtest over one or more series (one report)."""
-    import choch
     from backtest import metrics, stats
-    from backtest.simulate import simulate
+    from backtest.columnar import run_backtest
 
     rules = rules_of(args)
     results = []
     for s in series:
         started = time.perf_counter()
-        events = choch.scan(s.candles, args.left, args.right, args.break_on, s.tf_ms)
-        result = simulate(s.candles, events, rules, s.tf_ms, s.symbol, s.timeframe, s.detail)
+        events, result = run_backtest(s.candles, args.left, args.right, args.break_on, rules,
+                                      s.tf_ms, s.symbol, s.timeframe, s.detail)
         where = f"{s.symbol} {s.timeframe}: " if args.exchange else ""
         note(f"{where}{len(events):,} events, {result.signals:,} tradable, {result.skipped:,} "
              f"skipped (stop not beyond entry), {len(result.trades):,} trades in "

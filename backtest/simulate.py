@@ -1,5 +1,8 @@
 """Replay detector events over their candles through the shared trade rules -> closed trades.
 
+The reference implementation: backtest/columnar.py runs the same rules compiled, and the tests
+hold the two to the same trades.
+
 The loop runs over events, not bars: between two events the open position's first stop or
 target touch is found with numpy over the bars in between, so a year of 1m bars costs about
 as much as its few thousand events.
@@ -13,7 +16,6 @@ as without detail. Only the order changes: prices and exit times follow the cand
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,23 +37,11 @@ from trading.rules import (
     signal_action,
 )
 
+from .run import Run
+
+__all__ = ["Run", "simulate"]
+
 FIRST_WINDOW = 256  # bars searched first for an exit; the window doubles until a touch
-
-
-@dataclass
-class Run:
-    """One backtest of one candle series: its trades and what the metrics need to know."""
-
-    symbol: str
-    timeframe: str
-    trades: list[Trade]
-    events: list[Event]  # the event that opened each trade (same order)
-    candles: int
-    start_ms: int  # first candle's open time
-    end_ms: int  # last candle's close time
-    signals: int = 0  # tradable events seen (kind in trade_on)
-    skipped: int = 0  # tradable events skipped because the stop was not beyond the entry
-    extra: dict = field(default_factory=dict)
 
 
 class _Bars:

@@ -1,10 +1,11 @@
 """Parameter sweeps: every combination of a grid over every candle file, in parallel, ranked.
 
-One task per (file, detector setting): the detector runs once and every trade-rule combination
-is simulated on its events. Candles reach the workers once per file: a local sweep (joblib,
-loky processes) writes them once to .npy files that every worker memory-maps; a Dask sweep
-sends them once with Client.scatter. Workers return compact arrays per run; the main process
-aggregates and ranks in a fixed order, so the rows do not depend on where the work ran.
+One task per file (backtest/sweep_work.py): the detector runs once per detector setting and
+every trade-rule combination of that setting is simulated on its events. Candles reach the
+workers once per task: a local sweep (a persistent pool of worker processes) sends them as five
+arrays with the task; a Dask sweep sends them once per file with Client.scatter.
+Workers return compact arrays per run; the main process aggregates and ranks in a fixed order,
+so the rows do not depend on where the work ran.
 
 Ranking (backtest.ranking): by default net_pnl, higher first; then profit_factor, higher first
 (none, i.e. no losing trade, counts as infinite when there is a profit and as 0 when there is
@@ -14,24 +15,35 @@ from __future__ import annotations
 
 import csv
 import itertools
-import tempfile
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import numpy as np
-import pandas as pd
 
-import choch
 from domain.parsing import choice, number, parse_trade_on
 from trading.rules import TradeRules
 
 from . import ranking
-from .calendar import covered_days, daily_sums
-from .metrics import max_drawdown, sharpe_sortino
-from .simulate import simulate
+from .calendar import covered_days
+from .metrics import summarize_arrays
+from .sweep_work import (
+    DaskExecutor,
+    Digest,
+    Executor,
+    InProcess,
+    LocalExecutor,
+    SweepFile,
+    run_file,
+    workers,
+)
+
+__all__ = ["DaskExecutor", "Digest", "Executor", "GridError", "InProcess", "LocalExecutor",
+           "SweepFile", "combinations", "parse_grid", "print_table", "run_file", "run_sweep",
+           "sweep", "write_csv"]
+SMALL = 20_000_000  # candles x combinations below which a local sweep runs in-process (~1 s)
 
 DETECTOR_KEYS = ("left", "right", "break_on")
 RULE_KEYS = ("trade_on", "risk_reward", "on_opposite", "fee_rate", "slippage_bps")
@@ -40,7 +52,6 @@ METRIC_KEYS = ("trades", "wins", "losses", "win_rate", "net_pnl", "fees", "gross
                "gross_loss", "profit_factor", "max_drawdown", "expectancy", "sharpe", "sortino",
                "exposure")
 COLUMNS = ("rank",) + GRID_KEYS + ("symbols", "candles") + METRIC_KEYS
-PRICES = ("open", "high", "low", "close")
 
 
 class GridError(ValueError):
@@ -102,129 +113,25 @@ def combinations(grid: dict[str, tuple], base: dict[str, Any]) -> list[dict[str,
     return [dict(zip(GRID_KEYS, values, strict=True)) for values in itertools.product(*axes)]
 
 
-@dataclass(frozen=True)
-class SweepFile:
-    """One candle series to sweep: its candles and the names written for it."""
-
-    candles: pd.DataFrame
-    symbol: str
-    timeframe: str
-    timeframe_ms: int
-
-
-@dataclass(frozen=True)
-class Digest:
-    """What the ranking needs from one backtest run: per-trade arrays in opening order."""
-
-    entry_time: np.ndarray
-    exit_time: np.ndarray
-    pnl: np.ndarray
-    fees: np.ndarray
-    start_ms: int
-    end_ms: int
-    candles: int
-
-
-# -- worker side ----------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _mapped(path: str) -> pd.DataFrame:
-    """The candles a local sweep wrote to `path`.*.npy, read once per worker process."""
-    ts = np.load(path + ".ts.npy", mmap_mode="r")
-    ohlc = np.load(path + ".ohlc.npy", mmap_mode="r")
-    return pd.DataFrame({"timestamp": np.asarray(ts),
-                         **{k: np.asarray(ohlc[:, i]) for i, k in enumerate(PRICES)}})
-
-
-def _digest(candles: pd.DataFrame, events: list, rules: TradeRules, tf_ms: int) -> Digest:
-    run = simulate(candles, events, rules, tf_ms)
-    n = len(run.trades)
-    return Digest(np.fromiter((t.entry_time for t in run.trades), np.int64, n),
-                  np.fromiter((t.exit_time for t in run.trades), np.int64, n),
-                  np.fromiter((t.pnl for t in run.trades), np.float64, n),
-                  np.fromiter((t.fees for t in run.trades), np.float64, n),
-                  run.start_ms, run.end_ms, run.candles)
-
-
-def run_group(source: Any, tf_ms: int, detector: tuple[int, int, str],
-              rules: Sequence[TradeRules]) -> list[Digest]:
-    """Detect once with `detector` (left, right, break_on), then simulate each of `rules`.
-
-    `source` is the candles (scattered to a Dask worker) or the path a local sweep wrote them to.
-    """
-    candles = _mapped(source) if isinstance(source, str) else source
-    events = choch.scan(candles, *detector, tf_ms)
-    return [_digest(candles, events, r, tf_ms) for r in rules]
-
-
-# -- executors ------------------------------------------------------------------------------------
-class Executor(Protocol):
-    """Where the tasks run: `put` ships a file's candles once, `run` maps tasks in order."""
-
-    def put(self, candles: pd.DataFrame) -> Any:
-        """A handle tasks receive instead of the candles."""
-
-    def run(self, tasks: list[tuple]) -> list[list[Digest]]:
-        """run_group(*task) for every task; results in task order."""
-
-
-class LocalExecutor:
-    """joblib with the loky backend: worker processes on this machine."""
-
-    def __init__(self, jobs: int, folder: str) -> None:
-        self.jobs, self.folder, self._files = jobs, folder, 0
-
-    def put(self, candles: pd.DataFrame) -> str:
-        """Write the candles once; workers memory-map them."""
-        self._files += 1
-        path = str(Path(self.folder) / f"candles{self._files}")
-        np.save(path + ".ts.npy", candles["timestamp"].to_numpy(np.int64))
-        np.save(path + ".ohlc.npy", candles[list(PRICES)].to_numpy(np.float64))
-        return path
-
-    def run(self, tasks: list[tuple]) -> list[list[Digest]]:
-        """joblib.Parallel over the tasks, results in order."""
-        from joblib import Parallel, delayed
-        return Parallel(n_jobs=self.jobs, backend="loky")(delayed(run_group)(*t) for t in tasks)
-
-
-class DaskExecutor:
-    """A Dask distributed cluster, through a connected dask.distributed.Client."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def put(self, candles: pd.DataFrame) -> Any:
-        """Scatter once; tasks that take the future get the candles on their worker."""
-        return self.client.scatter(candles[["timestamp", *PRICES]], hash=False)
-
-    def run(self, tasks: list[tuple]) -> list[list[Digest]]:
-        """client.submit for each task, gathered in order."""
-        futures = [self.client.submit(run_group, *t, pure=False) for t in tasks]
-        return self.client.gather(futures)
-
-
 # -- aggregation and ranking ----------------------------------------------------------------------
 def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
     """The metrics of backtest.metrics.report, over several runs of one combination."""
-    pnl_open = [p for d in digests for p in d.pnl.tolist()]
-    exit_t = np.concatenate([d.exit_time for d in digests])
-    pnls = [pnl_open[i] for i in np.argsort(exit_t, kind="stable").tolist()]  # ties: opening
-    n = len(pnls)
-    wins, losses = sum(p > 0 for p in pnls), sum(p < 0 for p in pnls)
-    gross_profit = sum(p for p in pnls if p > 0)
-    gross_loss = -sum(p for p in pnls if p < 0)
-    net = sum(pnls)
-    days = covered_days((d.start_ms, d.end_ms) for d in digests)
-    sharpe, sortino = sharpe_sortino(daily_sums(days, exit_t, pnl_open))
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(d, name) for d in digests])
+
+    held = sum(d.held for d in digests)
+    row = summarize_arrays(joined("exit_time"), joined("pnl"), joined("fees"), held,
+                           min(d.start_ms for d in digests), max(d.end_ms for d in digests),
+                           _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
     spans = sum(d.end_ms - d.start_ms for d in digests)
-    held = sum(int((d.exit_time - d.entry_time).sum()) for d in digests)
-    return {"trades": n, "wins": wins, "losses": losses, "win_rate": wins / n if n else 0.0,
-            "net_pnl": net, "fees": sum(f for d in digests for f in d.fees.tolist()),
-            "gross_profit": gross_profit, "gross_loss": gross_loss,
-            "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
-            "max_drawdown": max_drawdown(pnls), "expectancy": net / n if n else 0.0,
-            "sharpe": sharpe, "sortino": sortino,
-            "exposure": held / spans if spans > 0 else 0.0}
+    row["exposure"] = held / spans if spans > 0 else 0.0
+    return row
+
+
+@lru_cache(maxsize=8)
+def _covered(spans: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """backtest.calendar.covered_days, once per set of files (every combination has the same)."""
+    return covered_days(spans)
 
 
 def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
@@ -233,26 +140,29 @@ def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor, rank_by: str = "net_pnl") -> list[dict[str, Any]]:
+          executor: Executor, rank_by: str = "net_pnl", parts: int = 1) -> list[dict[str, Any]]:
     """Every combination over every file through `executor`: rows ranked by `rank_by`
-    (backtest.ranking)."""
+    (backtest.ranking).
+
+    One task per file, or `parts` per file (its detector settings split between them), so that
+    fewer files than workers still keep every worker busy.
+    """
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
     for i, c in enumerate(combos):
         by_detector[tuple(c[k] for k in DETECTOR_KEYS)].append(i)
     handles = [executor.put(f.candles) for f in files]  # once per file
-    tasks, where = [], []
-    for k, f in enumerate(files):
-        for d in detectors:
-            rules = [replace(base, **{key: combos[i][key] for key in RULE_KEYS})
-                     for i in by_detector[d]]
-            tasks.append((handles[k], f.timeframe_ms, d, rules))
-            where.append(by_detector[d])
+    groups = [(d, [replace(base, **{key: combos[i][key] for key in RULE_KEYS})
+                   for i in by_detector[d]]) for d in detectors]
+    size = math.ceil(len(groups) / max(1, min(parts, len(groups))))
+    chunks = [groups[g:g + size] for g in range(0, len(groups), size)]
+    tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
     per_combo: list[list[Digest]] = [[] for _ in combos]
-    # File order kept per combination; one result per task, one digest per rule of a task.
-    for indices, digests in zip(where, executor.run(tasks), strict=True):
-        for i, dg in zip(indices, digests, strict=True):
-            per_combo[i].append(dg)
+    # File order kept per combination; one digest per combination of the task's settings.
+    for chunk, per_group in zip(chunks * len(files), executor.run(tasks), strict=True):
+        for (d, _), digests in zip(chunk, per_group, strict=True):
+            for i, dg in zip(by_detector[d], digests, strict=True):
+                per_combo[i].append(dg)
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}
             for i, c in enumerate(combos)]
@@ -263,13 +173,17 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
 
 
 def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-              *, jobs: int = -1, scheduler: Any | None = None, rank_by: str = "net_pnl"
-              ) -> list[dict[str, Any]]:
+              *, jobs: int = -1, scheduler: Any | None = None, rank_by: str = "net_pnl",
+              small: int = SMALL) -> list[dict[str, Any]]:
     """sweep() on local processes, or on the Dask cluster at `scheduler` (an address or a
-    connected Client)."""
+    connected Client). A local sweep of fewer than `small` candles x combinations runs in this
+    process: starting the workers would take longer than the work."""
     if scheduler is None:
-        with tempfile.TemporaryDirectory(prefix="choch-sweep-") as folder:
-            return sweep(files, combos, base, LocalExecutor(jobs, folder), rank_by)
+        n = workers(jobs)
+        if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
+            return sweep(files, combos, base, InProcess(), rank_by)
+        return sweep(files, combos, base, LocalExecutor(jobs), rank_by,
+                     parts=math.ceil(n / len(files)))
     if isinstance(scheduler, str):
         from .cluster import client_class
         with client_class()(scheduler, timeout="10s") as client:

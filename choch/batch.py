@@ -4,19 +4,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .columns import EventColumns
 from .detector import StructureDetector
-from .event import BEARISH, BOS, BULLISH, CHOCH, Event, check_parameters
+from .event import Event, check_parameters
 
 COLUMNS = ("timestamp", "open", "high", "low", "close")
+Bars = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ts, o, h, l, c
 
 
-def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
+def candle_arrays(df: pd.DataFrame) -> Bars:
     """The five input columns as numpy arrays, validated for what the detector assumes."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"missing column(s): {', '.join(missing)}")
-    ts = df["timestamp"].to_numpy(dtype=np.int64)
-    o, h, l, c = (df[k].to_numpy(dtype=np.float64) for k in COLUMNS[1:])
+    return checked_bars((df["timestamp"].to_numpy(dtype=np.int64),
+                         *(df[k].to_numpy(dtype=np.float64) for k in COLUMNS[1:])))
+
+
+def checked_bars(bars: tuple[np.ndarray, ...]) -> Bars:
+    """Five arrays (timestamp, open, high, low, close) as int64/float64, validated as
+    candle_arrays() validates a DataFrame's columns."""
+    ts = np.asarray(bars[0], dtype=np.int64)
+    o, h, l, c = (np.asarray(x, dtype=np.float64) for x in bars[1:5])
     if len(ts) > 1:
         bad = np.flatnonzero(np.diff(ts) <= 0)
         if bad.size:
@@ -37,15 +46,17 @@ def _rolling(x: np.ndarray, width: int, op) -> np.ndarray:
     return out
 
 
-def _pivots(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
+def pivot_rows(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
     """Bar indices of the pivot highs (or lows) that get confirmed inside the data."""
     n = len(x)
     if n < left + right + 1:
         return np.empty(0, dtype=np.int64)
     op = np.maximum if high else np.minimum
     centre = x[left:n - right]
-    left_ext = _rolling(x, left, op)[: n - right - left]
-    right_ext = _rolling(x, right, op)[left + 1: n - right + 1]
+    left_roll = _rolling(x, left, op)
+    right_roll = left_roll if right == left else _rolling(x, right, op)
+    left_ext = left_roll[: n - right - left]
+    right_ext = right_roll[left + 1: n - right + 1]
     if high:
         mask = (centre > left_ext) & (centre >= right_ext)
     else:
@@ -62,22 +73,22 @@ def _breaks(piv: np.ndarray, right: int, level_src: np.ndarray, price: np.ndarra
     pass finds the first crossing inside each window.
     """
     n = len(price)
-    confirm = piv + right
     marks = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(marks, confirm + 1, 1)  # confirmations are distinct, +1 keeps it <= n
-    seg = np.cumsum(marks[:n]) - 1  # active pivot (position in piv) per bar, -1 = none yet
-    has = seg >= 0
-    level = np.where(has, level_src[piv[np.maximum(seg, 0)]] if len(piv) else 0.0, np.nan)
-    with np.errstate(invalid="ignore"):
-        crossed = (price > level) if bullish else (price < level)
-    crossed &= has
+    marks[piv + right + 1] = 1  # confirmations are distinct, +1 keeps it <= n
+    # Per bar: 1 + the active pivot's position in piv, 0 before the first; the level that is
+    # not there yet is infinitely far, so nothing crosses it.
+    seg = np.cumsum(marks[:n])
+    levels = np.empty(len(piv) + 1)
+    levels[0] = np.inf if bullish else -np.inf
+    levels[1:] = level_src[piv]
+    crossed = (price > levels[seg]) if bullish else (price < levels[seg])
     bars = np.flatnonzero(crossed)
     if bars.size == 0:
         return np.empty(0, dtype=np.int64), bars
     segs = seg[bars]
     first = np.ones(bars.size, dtype=bool)
     first[1:] = segs[1:] != segs[:-1]
-    return piv[segs[first]], bars[first]
+    return piv[segs[first] - 1], bars[first]
 
 
 def _range_extreme(values: np.ndarray, start: np.ndarray, stop: np.ndarray, op) -> np.ndarray:
@@ -104,14 +115,24 @@ def _spacing(ts: np.ndarray, timeframe_ms: int | None) -> np.ndarray:
 def scan(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close",
          timeframe_ms: int | None = None) -> list[Event]:
     """All events over a DataFrame of closed candles (columns timestamp, open, high, low, close)."""
+    return scan_columns(df, left, right, break_on, timeframe_ms).to_events()
+
+
+def scan_columns(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close",
+                 timeframe_ms: int | None = None) -> EventColumns:
+    """scan() as columns, without building an object per event."""
     check_parameters(left, right, break_on)
-    ts, o, h, l, c = _arrays(df)
-    n = len(ts)
-    if n == 0:
-        return []
+    return scan_arrays(candle_arrays(df), left, right, break_on, timeframe_ms)
+
+
+def scan_arrays(bars: Bars, left: int, right: int, break_on: str,
+                timeframe_ms: int | None) -> EventColumns:
+    """scan_columns() over the validated columns of candle_arrays()."""
+    check_parameters(left, right, break_on)
+    ts, o, h, l, c = bars
     wick = break_on == "wick"
-    ph = _pivots(h, left, right, high=True)
-    pl = _pivots(l, left, right, high=False)
+    ph = pivot_rows(h, left, right, high=True)
+    pl = pivot_rows(l, left, right, high=False)
     hp, hb = _breaks(ph, right, h, h if wick else c, bullish=True)
     lp, lb = _breaks(pl, right, l, l if wick else c, bullish=False)
     hx = _range_extreme(l, hp + 1, hb + 1, np.minimum)
@@ -127,31 +148,26 @@ def scan(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close
     rank = np.where(bull, bear_first, ~bear_first).astype(np.int8)
     order = np.lexsort((rank, brk))
     piv, brk, bull = piv[order], brk[order], bull[order]
-    level, extreme = level[order], extreme[order]
     choch = np.zeros(brk.size, dtype=bool)
     choch[1:] = bull[1:] != bull[:-1]
     tf = _spacing(ts, timeframe_ms)
-
-    return [
-        Event(CHOCH if k else BOS, BULLISH if b else BEARISH, lv, pt, bt, bt + span, ex, cl)
-        for k, b, lv, pt, bt, span, ex, cl in zip(
-            choch.tolist(), bull.tolist(), level.tolist(), ts[piv].tolist(), ts[brk].tolist(),
-            tf[brk].tolist(), extreme.tolist(), c[brk].tolist(), strict=True)
-    ]
+    at = ts[brk]
+    return EventColumns(choch, bull, level[order], ts[piv], at, at + tf[brk], extreme[order],
+                        c[brk], brk)
 
 
 def pivots(df: pd.DataFrame, left: int = 5, right: int = 5) -> tuple[list[int], list[int]]:
     """Row positions of the pivot highs and lows confirmed inside `df` (for charts)."""
     check_parameters(left, right, "close")
-    _, _, h, l, _ = _arrays(df)
-    return (_pivots(h, left, right, high=True).tolist(),
-            _pivots(l, left, right, high=False).tolist())
+    _, _, h, l, _ = candle_arrays(df)
+    return (pivot_rows(h, left, right, high=True).tolist(),
+            pivot_rows(l, left, right, high=False).tolist())
 
 
 def scan_streaming(df: pd.DataFrame, left: int = 5, right: int = 5, break_on: str = "close",
                    timeframe_ms: int | None = None) -> list[Event]:
     """The reference path: feed every row to a StructureDetector (what the daemon does)."""
-    ts, o, h, l, c = _arrays(df)
+    ts, o, h, l, c = candle_arrays(df)
     det = StructureDetector(left, right, break_on, timeframe_ms)
     return det.update_many(zip(ts.tolist(), o.tolist(), h.tolist(), l.tolist(), c.tolist(),
                                strict=True))

@@ -175,6 +175,7 @@ class Venue:
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
     tradingview: str = "BINANCE"  # TradingView's exchange prefix of the venue's perpetuals
     demo_header: str = ""  # what marks a demo request where demo shares the production host
+    local: bool = False  # served from this machine (the replay): no host to point, no keys
     ws: WsSpec | None = None  # the public candle stream with a closed flag; None: REST only
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import choch
-from backtest.simulate import simulate
+from backtest.columnar import run_backtest
 from fetchers.csv_files import read_candles
 from trading.rules import TradeRules
 
@@ -19,8 +19,8 @@ ENTRY_FIELDS = ("side", "signal_time", "entry_time", "entry_price", "stop_price"
 
 
 def backtest(candles, rules: TradeRules):
-    events = choch.scan(candles, 5, 5, "close", TF)
-    return simulate(candles, events, rules, TF).trades
+    """The trades of the backtest `main.py backtest` runs."""
+    return run_backtest(candles, 5, 5, "close", rules, TF)[1].trades
 
 
 @pytest.mark.parametrize("rules", [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import choch
-from backtest import metrics, sweep
+from backtest import detect, metrics, sweep
 from backtest.simulate import simulate
 from fetchers.csv_files import read_candles
 from trading.rules import TradeRules
@@ -48,7 +48,7 @@ class Counting:
 
     def run(self, tasks):
         self.tasks += len(tasks)
-        return [sweep.run_group(*t) for t in tasks]
+        return [sweep.run_file(*t) for t in tasks]
 
 
 def test_grid_parses_every_key_and_joins_kinds_with_plus():
@@ -111,12 +111,33 @@ def test_rows_are_ranked_by_net_pnl_then_profit_factor():
     assert [r["order"] for r in sorted(tie, key=sweep.rank_key)] == [1, 0, 3, 2]
 
 
-def test_candles_are_shipped_once_per_file_and_detected_once_per_setting():
+def test_candles_are_shipped_once_per_file_and_detected_once_per_setting(monkeypatch):
     ex = Counting()
+    scans = []
+    real = detect.scan_bars
+    monkeypatch.setattr(detect, "scan_bars", lambda *a: scans.append(a[1:]) or real(*a))
     sweep.sweep(files(), sweep.combinations(
         {"left": (3, 5, 8), "right": (3, 5), "risk_reward": (1.5, 2.0, 3.0)}, BASE),
         TradeRules(), ex)
-    assert (ex.puts, ex.tasks) == (2, 2 * 6)
+    assert (ex.puts, ex.tasks) == (2, 2)  # one task per file
+    assert len(scans) == 2 * 6 and len(set(scans)) == 6  # per file, once per detector setting
+
+
+def test_fewer_files_than_workers_split_the_settings_and_give_the_same_rows():
+    combos = sweep.combinations({"left": (3, 5, 8), "right": (3, 5), "risk_reward": (1.5, 3.0)},
+                                BASE)
+    whole, split = Counting(), Counting()
+    rows = sweep.sweep(files(), combos, TradeRules(), whole)
+    assert sweep.sweep(files(), combos, TradeRules(), split, parts=4) == rows
+    assert (whole.tasks, split.tasks) == (2, 2 * 3)  # 6 settings in chunks of 2
+
+
+def test_a_small_sweep_runs_in_this_process(monkeypatch):
+    def no_pool(*args):
+        raise AssertionError("workers started for a small sweep")
+    monkeypatch.setattr(sweep, "LocalExecutor", no_pool)
+    combos = sweep.combinations({"left": (3, 5)}, BASE)
+    assert len(sweep.run_sweep(files(), combos, TradeRules(), jobs=2)) == 2
 
 
 @pytest.mark.slow
@@ -125,7 +146,7 @@ def test_joblib_and_a_dask_cluster_give_identical_rows():
     fs = files()
     combos = sweep.combinations({"left": (3, 5, 8), "right": (3, 5),
                                  "on_opposite": ("reverse", "close")}, BASE)
-    local = sweep.run_sweep(fs, combos, TradeRules(), jobs=2)
+    local = sweep.run_sweep(fs, combos, TradeRules(), jobs=2, small=0)
     # Over loopback TCP, through the address, as `--scheduler tcp://HOST:8786` connects.
     with LocalCluster(n_workers=2, processes=False, protocol="tcp", host="127.0.0.1",
                       dashboard_address=None) as cluster:

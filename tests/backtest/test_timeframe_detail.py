@@ -4,10 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from backtest.simulate import simulate
 from trading.rules import TradeRules
 
-from .frames import T0, event, frame
+from .frames import T0, both, event, frame
 
 M1 = 60_000
 M5 = 5 * M1
@@ -27,8 +26,7 @@ def detail(bar: int, *rows) -> pd.DataFrame:
 
 
 def backtest(candles: pd.DataFrame, events, fine: pd.DataFrame | None):
-    return simulate(candles, events, TradeRules(fee_rate=0.0), M5, "TESTUSDT", "5m",
-                    detail=fine)
+    return both(candles, events, TradeRules(fee_rate=0.0), M5, "TESTUSDT", "5m", detail=fine)
 
 
 def long_at_0():

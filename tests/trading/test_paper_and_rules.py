@@ -162,12 +162,15 @@ PARITY_CASES = {
 
 
 def _backtest_trade(signal, bars: pd.DataFrame, fee_rate: float, slippage_bps: float):
-    """The backtest's trade for `signal` over `bars` (the break candle first)."""
+    """The backtest's trade for `signal` over `bars` (the break candle first), the reference
+    simulator and the compiled one agreeing."""
+    from backtest.columnar import simulate_columns
     from backtest.simulate import simulate
     from trading.rules import TradeRules
     rules = TradeRules(fee_rate=fee_rate, slippage_bps=slippage_bps, position_size=100,
                        leverage=20, risk_reward=2.0, step=0.001)
-    run = simulate(bars, [signal.event], rules, TF_MS)
+    run = simulate_columns(bars, [signal.event], rules, TF_MS)
+    assert run.trades == simulate(bars, [signal.event], rules, TF_MS).trades
     return run.trades
 
 
