@@ -28,7 +28,7 @@ from trading.rules import TradeRules
 
 from . import ranking
 from .calendar import covered_days
-from .metrics import summarize_arrays
+from .pooled import pooled
 from .sweep_work import (
     DaskExecutor,
     Digest,
@@ -120,9 +120,9 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
         return np.concatenate([getattr(d, name) for d in digests])
 
     held = sum(d.held for d in digests)
-    row = summarize_arrays(joined("exit_time"), joined("pnl"), joined("fees"), held,
-                           min(d.start_ms for d in digests), max(d.end_ms for d in digests),
-                           _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
+    row = pooled(joined("exit_time"), joined("pnl"), joined("fees"), held,
+                 min(d.start_ms for d in digests), max(d.end_ms for d in digests),
+                 _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
     spans = sum(d.end_ms - d.start_ms for d in digests)
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
@@ -159,10 +159,11 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
     per_combo: list[list[Digest]] = [[] for _ in combos]
     # File order kept per combination; one digest per combination of the task's settings.
-    for chunk, per_group in zip(chunks * len(files), executor.run(tasks), strict=True):
-        for (d, _), digests in zip(chunk, per_group, strict=True):
-            for i, dg in zip(by_detector[d], digests, strict=True):
-                per_combo[i].append(dg)
+    for chunk, batch in zip(chunks * len(files), executor.run(tasks), strict=True):
+        runs = iter(batch.digests())
+        for d, _ in chunk:
+            for i in by_detector[d]:
+                per_combo[i].append(next(runs))
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}
             for i, c in enumerate(combos)]
