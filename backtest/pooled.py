@@ -54,6 +54,13 @@ def _exit_order(t: np.ndarray) -> np.ndarray:
     return order
 
 
+def _gcd(a: int, b: int) -> int:
+    """Greatest common divisor (Euclid)."""
+    while b:
+        a, b = b, a % b
+    return a
+
+
 def _grid_order(t: np.ndarray) -> np.ndarray:
     """A stable argsort of `t` by counting, when its values lie on a grid of at most a few times
     as many steps as values (exits at candle ends); else by merging its ascending runs."""
@@ -62,24 +69,25 @@ def _grid_order(t: np.ndarray) -> np.ndarray:
         return np.arange(0)
     lo, hi = t.min(), t.max()
     step = 0
-    for k in range(n):  # the grid: the greatest common divisor of the offsets from the first
-        a, b = t[k] - lo, step
-        while b:
-            a, b = b, a % b
-        step = a
-    steps = (hi - lo) // step + 1 if step else 1
-    if steps > 4 * n + 4096:
+    for k in range(min(n, 64)):  # the grid, guessed from the first values, checked below
+        step = _gcd(t[k] - lo, step)
+    if step == 0 or (hi - lo) // step + 1 > 4 * n + 4096:
         return _exit_order(t)
+    steps = (hi - lo) // step + 1
+    key = np.empty(n, np.int64)
     at = np.zeros(steps + 1, np.int64)
     for k in range(n):
-        at[(t[k] - lo) // step + 1 if step else 1] += 1
+        q = (t[k] - lo) // step
+        if q * step != t[k] - lo:  # off the guessed grid
+            return _exit_order(t)
+        key[k] = q
+        at[q + 1] += 1
     for k in range(1, steps + 1):
         at[k] += at[k - 1]
     order = np.empty(n, np.int64)
     for k in range(n):
-        key = (t[k] - lo) // step if step else 0
-        order[at[key]] = k
-        at[key] += 1
+        order[at[key[k]]] = k
+        at[key[k]] += 1
     return order
 
 
@@ -119,6 +127,7 @@ def _pass(exit_time: np.ndarray, pnl: np.ndarray, fees: np.ndarray,
 
 
 _exit_order = compiled(_exit_order)
+_gcd = compiled(_gcd)
 _grid_order = compiled(_grid_order)
 _pooled: Any = compiled(_pass)
 
