@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine: `make run` and `make test`.
+# Entry points for a fresh machine: `make run`, `make demo` and `make test`.
 # Each creates .venv and installs what it needs (once per change of the requirements files).
 # Another interpreter: `make PYTHON=python3.12 run` (a .venv made by a different one is rebuilt).
 PYTHON ?= python3
@@ -11,7 +11,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 PYTHON_IS_NEW_ENOUGH := $(PYTHON) -c 'import sys; \
     sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))'
 
-.PHONY: run lint docs test test-fast check bench clean python-version FORCE
+.PHONY: run demo lint docs test test-fast check bench clean python-version FORCE
 
 ## stop early, naming the interpreter found, when it is missing or too old
 python-version:
@@ -53,6 +53,10 @@ $(VENV)/.bench-installed: requirements.txt requirements-cluster.txt requirements
 ## run the daemon on safe defaults (public data, trading off, console alerts without a token)
 run: $(VENV)/.runtime-installed
 	$(PY) main.py run
+
+## the daemon offline on the sample candles (replay venue, paper trades, dashboard); Ctrl-C
+demo: $(VENV)/.runtime-installed
+	$(PY) main.py demo
 
 ## static checks: ruff (style, blind excepts) over everything, mypy over the production code
 lint: $(VENV)/.dev-installed

@@ -60,12 +60,16 @@ class OutboxDelivery:
     def __init__(self, store: Outbox, notifier: Notifier, settings: AlertSettings, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 market_clock: Callable[[], float] | None = None,
                  backoff_base_s: float = 2.0, backoff_cap_s: float = 60.0, idle_s: float = 2.0,
                  render: Callable[[dict], bytes] = render_chart,
                  limiter: ChatRateLimiter | None = None) -> None:
         self.store = store
         self.notifier = notifier
-        self.clock = clock
+        self.clock = clock  # paces retries and the chat's rate limit: the host's
+        # How late an alert is, and when it went out, on the market's clock: the host's, or a
+        # replay venue's faster one.
+        self.market_clock = market_clock or clock
         self.sleep = sleep
         self.late_after_s = settings.alert_late_after_s
         self.chart = settings.chart and notifier.supports_photos
@@ -87,6 +91,9 @@ class OutboxDelivery:
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def _market_ms(self) -> int:
+        return int(self.market_clock() * 1000)
 
     def wake(self) -> None:
         """Deliver now: the daemon calls this after committing a signal."""
@@ -161,13 +168,13 @@ class OutboxDelivery:
     def _settle(self, row: OutboxRow, failed: str | None = None) -> None:
         """Record the row's final state and forget what was cached for it."""
         if failed is None:
-            self.store.mark_sent(row.id, self._now_ms())
+            self.store.mark_sent(row.id, self._market_ms())
             self.sent += 1
-            self.on_sent(row, self._now_ms())
+            self.on_sent(row, self._market_ms())
             log.info("alert_sent", outbox_id=row.id, topic=row.topic, attempts=row.attempts + 1,
                      symbol=row.payload.get("symbol"))
         else:
-            self.store.mark_failed(row.id, failed, self._now_ms())
+            self.store.mark_failed(row.id, failed, self._market_ms())
             self.failed += 1
             self.last_error = failed
         self._charts.pop(row.id, None)
@@ -188,7 +195,7 @@ class OutboxDelivery:
     def _text(self, row: OutboxRow) -> str:
         """The message for a row, rendered at send time so LATE reflects the real delay."""
         resent = bool(row.error and row.error.startswith(AMBIGUOUS))
-        now_ms = self._now_ms()
+        now_ms = self._market_ms()
         if row.topic == "signal":
             return signal_text(row.payload, now_ms, self.late_after_s, resent)
         return notice_text(row.topic, row.payload, now_ms, row.created_at, self.late_after_s,

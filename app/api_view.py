@@ -73,7 +73,9 @@ def request_observer(venue: str, instance: str, metrics: Metrics, stats: Request
 
 
 def _venue(part: Any, fallback: str) -> str:
-    return str(getattr(getattr(part, "exchange", None), "id", None) or fallback)
+    """ccxt's id of the instance's exchange, else our venue name (a venue served without ccxt)."""
+    return str(getattr(getattr(part, "exchange", None), "id", None)
+               or getattr(getattr(part, "venue", None), "name", None) or fallback)
 
 
 def instrument(daemon: Any) -> None:
@@ -186,7 +188,7 @@ class DaemonApiView(TraderView):
                        paused=bool(manager.paused) if manager is not None else False,
                        open_positions=len(d.store.open_positions(getattr(manager, "mode", None))))
         return {"ok": data["ok"] and trading["ok"], "alive": self.alive(), "now": now,
-                "uptime_s": int(d.clock() - d.started_at), "symbols": list(d.symbols),
+                "uptime_s": int(d.host_clock() - d.started_at), "symbols": list(d.symbols),
                 "timeframes": list(s.timeframes), "instances": {"data": data, "trading": trading}}
 
     def signals(self, limit: int, symbol: str | None, timeframe: str | None) -> list[dict]:

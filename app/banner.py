@@ -60,9 +60,13 @@ def describe(settings: Settings) -> list[str]:
                    + (" (REAL MONEY)" if mode == LIVE else "")
                    + f", venue {settings.trading_exchange}"
                    + f", signed with the {settings.signing_pair} pair")
+    data = (f"{data_kind} market data from {data_host(settings)}, venue "
+            f"{settings.data_exchange}")
+    if settings.data_exchange == "replay":
+        data = (f"replay of {settings.replay_source} at {settings.replay_speed:g}x host time "
+                "(history, served from this machine)")
     return [
-        f"data instance:    {data_kind} market data from {data_host(settings)}, "
-        f"venue {settings.data_exchange}",
+        f"data instance:    {data}",
         f"trading instance: {trading}",
         f"position size:    {num(settings.position_size)} USDT margin x {settings.leverage} "
         "leverage",

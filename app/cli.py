@@ -1,4 +1,5 @@
-"""Command line: `run` (the default), `scan` and `check`; parsing and dispatch only.
+"""Command line: `run` (the default), `check`, `scan`, `download`, `backtest` and `demo`;
+parsing and dispatch only.
 
 Exit status: 0 done, 1 failed at run time, 2 bad configuration, bad flags or bad input data,
 130 interrupted.
@@ -11,14 +12,14 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from app import __version__, backtest_cmd, download_cmd, scan
+from app import __version__, backtest_cmd, demo, download_cmd, scan
 from app.argtypes import positive_int, utc_date
 from config import ConfigError, Settings, lint_environment, load_settings
 from config.file_access import unreadable
 from exchanges import registry  # pure data: no ccxt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("run", "scan", "check", "backtest", "download")
+COMMANDS = ("run", "scan", "check", "backtest", "download", "demo")
 DEFAULT_ENV_FILE = ".env"
 
 RUN_HELP = """\
@@ -57,7 +58,7 @@ def _kinds(text: str) -> frozenset[str]:
 
 def _exchange(text: str) -> str:
     try:
-        return registry.get_venue(text).name
+        return registry.get_remote_venue(text).name
     except registry.UnknownVenue as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -73,7 +74,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
         prog=prog, parents=[common],
         description="CHoCH/BOS signal daemon. Without a command: run.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,scan,check,backtest,download}")
+    sub = parser.add_subparsers(dest="command",
+                                metavar="{run,scan,check,backtest,download,demo}")
     raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("run", parents=[common], help="run the daemon (the default)",
                    description=RUN_HELP, formatter_class=raw)
@@ -93,7 +95,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     source.add_argument("--symbol", help="fetch history for this USDT pair, e.g. BTC/USDT")
     scanner.add_argument("--exchange", type=_exchange, default=None, metavar="NAME",
                          help="with --symbol: the venue to fetch from: "
-                              f"{', '.join(registry.names())} ({registry.DEFAULT})")
+                              f"{', '.join(registry.remote_names())} ({registry.DEFAULT})")
     scanner.add_argument("--timeframe", help="with --symbol: any supported timeframe, e.g. 25m")
     scanner.add_argument("--since", type=utc_date, metavar="DATE",
                       help="with --symbol: first open time, YYYY-MM-DD or ISO datetime, UTC")
@@ -111,6 +113,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
                       help="output format (jsonl)")
     backtest_cmd.add_parser(sub)
     download_cmd.add_parser(sub)
+    demo.add_parser(sub)
     return parser
 
 
@@ -187,6 +190,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "main.py") -> int:
             return _scan(args, dotenv_path)
         if args.command == "backtest":
             return backtest_cmd.run(args, dotenv_path)
+        if args.command == "demo":
+            return demo.run(args, dotenv_path)
         settings = load_settings_or_exit(dotenv_path)
         if args.command == "download":
             return download_cmd.run(settings, args)

@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # ccxt, pandas and telegram load only when a component is bui
     from alerts.commands import CommandSettings
     from alerts.delivery import AlertSettings
     from alerts.notifiers import ConsoleNotifier, TelegramNotifier
-    from exchanges.ccxt_market_data import CcxtMarketData
     from exchanges.ccxt_trading import CcxtTrading
+    from exchanges.port import MarketData
     from exchanges.retry import RetryPolicy
     from fetchers.watchlist import Listing, WatchedSymbols, WatchList
     from store import Store
@@ -69,12 +69,26 @@ def trading_policy(s: Settings) -> TradingPolicy:
                          max_daily_trades=s.max_daily_trades, max_daily_loss=s.max_daily_loss)
 
 
-def market_data(s: Settings, venue: Venue | None = None, **options: Any) -> CcxtMarketData:
-    """The data instance of `venue` (default: DATA_EXCHANGE); no request is sent yet."""
+def market_data(s: Settings, venue: Venue | None = None, **options: Any) -> MarketData:
+    """The data instance of `venue` (default: DATA_EXCHANGE); no request is sent yet. The
+    replay venue's candles are read here (ReplaySourceError when they cannot be)."""
     from exchanges import factory
 
     venue = venue or get_venue(s.data_exchange)
+    if venue.name == "replay":
+        options = {**replay_parts(s), **options}
     return factory.market_data(market_data_config(s, venue), venue, **options)
+
+
+def replay_parts(s: Settings) -> dict[str, Any]:
+    """The replay venue's book (REPLAY_SOURCE) and clock (REPLAY_START, REPLAY_SPEED)."""
+    from exchanges.replay_clock import ReplayClock
+    from fetchers.replay_book import load_book
+
+    book = load_book(s.replay_source, s.data_dir)
+    start = s.replay_start if s.replay_start is not None else book.first_open_ms + 86_400_000
+    end = book.last_close_ms
+    return {"book": book, "clock": ReplayClock(min(start, end), s.replay_speed, end)}
 
 
 def trading(s: Settings, venue: Venue | None = None, **options: Any) -> CcxtTrading:

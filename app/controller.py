@@ -18,8 +18,8 @@ class RunningDaemon(Protocol):
     """What the commands read and act on of a running Daemon (app.daemon.Daemon)."""
 
     settings: Settings
-    clock: Callable[[], float]
-    started_at: float
+    host_clock: Callable[[], float]
+    started_at: float  # on the host clock
     symbols: list[str]
     last_slot: dict[str, SlotSummary]
     trading_error: str | None
@@ -41,7 +41,7 @@ class DaemonController:
         s = d.settings
         failing = {tf: x.lagging for tf, x in d.last_slot.items()}
         return {
-            "uptime_s": int(d.clock() - d.started_at),
+            "uptime_s": int(d.host_clock() - d.started_at),
             "mode": banner.trading_mode(s),
             "symbols": list(d.symbols),
             "timeframes": list(s.timeframes),

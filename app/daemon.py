@@ -13,7 +13,6 @@ from functools import partial
 import pandas as pd
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts import CommandChannel, Notifier, OutboxDelivery
 from api import Metrics
@@ -31,8 +30,9 @@ from .controller import DaemonController
 from .cycle import CandleSource, Poller, SlotSummary, log_slot
 from .memory import pin_mmap_threshold
 from .pipeline import alert_payload
+from .schedule import RECONCILE_EVERY_S, VenueClock, start_scheduler
 from .sdnotify import SystemdNotifier
-from .slots import UTC, last_close, trigger_for
+from .slots import last_close
 from .startup_waits import (
     STARTUP_BACKOFF,
     NoMarketData,
@@ -47,10 +47,9 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 SHUTDOWN_JOB_WAIT_S = 5.0
 SHUTDOWN_FLUSH_S = 2.0
 STATE_CHECK_S = 60.0  # how often the daemon checks that its state DB file is still there
-# Reconciliation (positions, stops and targets vs the exchange) is its own job, once a minute:
-# a stop or target hit is noticed within a minute whatever the timeframes, and never twice at
-# once when several timeframes close together.
-RECONCILE_EVERY_S = 60.0
+# Reconciliation (positions, stops and targets vs the exchange) is its own job, once a minute
+# (RECONCILE_EVERY_S): a stop or target hit is noticed within a minute whatever the timeframes.
+__all__ = ["RECONCILE_EVERY_S", "Daemon"]
 # SIGTERM (systemd stop) and SIGHUP (the terminal closed) stop cleanly with 0; SIGINT (Ctrl-C)
 # too, with the shell's 130.
 STOP_SIGNALS = {signal.SIGTERM: EXIT_OK, signal.SIGHUP: EXIT_OK, signal.SIGINT: EXIT_INTERRUPTED}
@@ -69,7 +68,8 @@ class Daemon:
                  broker: Broker | None = None, clock: Callable[[], float] = time.time,
                  notify: SystemdNotifier | None = None, sleep: Sleep = asyncio.sleep) -> None:
         self.settings = settings
-        self.clock = clock
+        self.clock = clock  # the market's time: the venue's clock when it has its own (a replay)
+        self.host_clock = clock  # uptime, retries and rate limits
         self.sleep = sleep  # every wait of the daemon's own (start-up retries, guards)
         self.started_at = clock()
         self.systemd = notify or SystemdNotifier()
@@ -98,11 +98,18 @@ class Daemon:
         """Every part of the daemon, in one place; none sends a request yet."""
         s = self.settings
         self.fetcher: MarketData = fetcher or components.market_data(s)  # DATA_EXCHANGE
+        # A replay venue runs history's clock faster than the host's: the daemon's time (which
+        # candles closed, how old a signal is, the trading day) is then the venue's, while
+        # retries and rate limits keep the host's (app/schedule.py).
+        self.venue_clock: VenueClock | None = getattr(self.fetcher, "venue_clock", None)
+        if self.venue_clock is not None:
+            self.clock = self.venue_clock.now_s
         self.watched = components.watched_symbols(s, self.fetcher)  # SYMBOLS, or ALL ranked
         self.adapter: CandleSource = adapter or TimeframeAdapter(self.fetcher)
         self.notifier: Notifier = notifier or components.make_notifier(s)
         alerting = components.alert_settings(s)
-        self.delivery = OutboxDelivery(self.store, self.notifier, alerting, clock=self.clock)
+        self.delivery = OutboxDelivery(self.store, self.notifier, alerting,
+                                       clock=self.host_clock, market_clock=self.clock)
         # Live trading needs its confirmation: LiveTradingRefused otherwise.
         self.broker: Broker = broker or components.make_broker(s, self.store)
         self.manager = components.position_manager(s, self.store, self.broker, clock=self.clock)
@@ -256,19 +263,10 @@ class Daemon:
     # -- service lifecycle -----------------------------------------------------------------------
 
     def schedule(self) -> AsyncIOScheduler:
-        """One job per timeframe, fired FETCH_DELAY_S after each candle close (UTC), and the
-        reconciliation every RECONCILE_EVERY_S."""
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        for tf in self.settings.timeframes:
-            scheduler.add_job(self._job, trigger_for(tf, self.settings.fetch_delay_s), args=[tf],
-                              id=f"timeframe-{tf}", name=f"candles {tf}", max_instances=1,
-                              coalesce=True, misfire_grace_time=self.settings.misfire_grace_s)
-        scheduler.add_job(self.reconcile, IntervalTrigger(seconds=RECONCILE_EVERY_S, timezone=UTC),
-                          id="reconcile", name="reconcile", max_instances=1, coalesce=True,
-                          misfire_grace_time=self.settings.misfire_grace_s)
-        scheduler.start()
-        self.scheduler = scheduler
-        return scheduler
+        """The scheduler (app/schedule.py), on the venue's clock when it has its own."""
+        self.scheduler = start_scheduler(self.settings, self._job, self.reconcile,
+                                         self.venue_clock)
+        return self.scheduler
 
     async def _state_guard(self, interval_s: float) -> None:
         """Stop (exit 1, so systemd restarts) if the state DB file is deleted or replaced."""

@@ -44,7 +44,7 @@ def _arg(parse):
 
 
 def _exchange(text: str) -> str:
-    return registry.get_venue(text).name
+    return registry.get_remote_venue(text).name
 
 
 def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def add_parser(subparsers, parents=()) -> argparse.ArgumentParser:
                               description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exchange", type=_arg(_exchange), default=registry.DEFAULT, metavar="NAME",
-                   help=f"the venue: {', '.join(registry.names())} ({registry.DEFAULT})")
+                   help=f"the venue: {', '.join(registry.remote_names())} ({registry.DEFAULT})")
     p.add_argument("--symbols", type=_arg(parse_symbols), required=True,
                    metavar="BTC/USDT,ETH/USDT|ALL", help="USDT perpetuals, or ALL (see above)")
     p.add_argument("--timeframes", type=_arg(parse_timeframes), required=True,

@@ -12,6 +12,7 @@ from app.components import fetch_history
 from config import Settings
 from exchanges import registry
 from exchanges.errors import ExchangeUnavailable
+from fetchers.replay_book import ReplaySourceError
 from store import StateDbError
 from trading import LiveTradingRefused
 
@@ -40,6 +41,11 @@ async def serve(settings: Settings) -> int:
         # Before any request: a broken or busy state DB is not fixed by a restart.
         log.error("state_db_unusable", state_db=settings.state_db, problem=str(e))
         print(f"start-up failed: STATE_DB={settings.state_db}: {e}", file=sys.stderr)
+        return daemon.EXIT_CONFIG
+    except ReplaySourceError as e:
+        # DATA_EXCHANGE=replay with candles that cannot be served: fix REPLAY_SOURCE first.
+        log.error("startup_failed", error=str(e))
+        print(f"start-up failed: REPLAY_SOURCE: {e}", file=sys.stderr)
         return daemon.EXIT_CONFIG
     except LiveTradingRefused as e:
         # Live trading without CONFIRM_LIVE_TRADING=yes: a restart would not fix it either.

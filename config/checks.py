@@ -136,6 +136,15 @@ def _trading_problems(s: dict, given: set[str]) -> list[Problem]:
     return problems
 
 
+def _replay_problems(s: dict, given: set[str]) -> list[Problem]:
+    """The replay venue serves the candles REPLAY_SOURCE names: it has no default."""
+    if s["data_exchange"] != "replay" or "REPLAY_SOURCE" in given:
+        return []
+    return [Problem("REPLAY_SOURCE", "", "required with DATA_EXCHANGE=replay: candle files "
+                    "(comma-separated, or a directory of them, named like BTCUSDT-1m.csv) or "
+                    "store:<venue> for the history store under DATA_DIR")]
+
+
 def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
     """Rules that involve more than one key; a value that was given counts even when invalid."""
     problems = _venue_pair_problems(given)
@@ -144,6 +153,7 @@ def _cross_checks(s: dict, given: set[str]) -> list[Problem]:
     problems += _trading_problems(s, given)
     problems += _pair_problems(given, "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID")
     problems += _api_problems(s, given)
+    problems += _replay_problems(s, given)
     return problems
 
 

@@ -28,6 +28,7 @@ from .values import (
     parse_timeframes,
     parse_url,
     parse_user_ids,
+    parse_utc_time,
     plain_text,
     unique,
 )
@@ -83,10 +84,10 @@ VENUE_KEY_SUFFIXES = (("API_KEY", "api_key"), ("SECRET", "secret"),
 
 def venue_env_keys(venue: Venue) -> dict[str, str]:
     """Env key -> VenueKeys field of one venue (passphrases only where the venue needs one; a
-    data-only venue has its data URL only)."""
+    data-only venue has its data URL only, and one served from this machine, the replay, none)."""
     return {f"{venue.env_prefix}_{suffix}": name for suffix, name in VENUE_KEY_SUFFIXES
             if (venue.needs_passphrase or "PASSPHRASE" not in suffix)
-            and (venue.trades or suffix == "DATA_URL")}
+            and (venue.trades or suffix == "DATA_URL" and not venue.local)}
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,10 @@ class Settings:
     paper_slippage_bps: float = 0.0  # market fills and stop exits worsened by this much
     # --- the history store (`main.py download`, `main.py backtest --exchange`) ---
     data_dir: str = DEFAULT_DATA_DIR
+    # --- the replay venue (DATA_EXCHANGE=replay): history served on an accelerated clock ---
+    replay_source: str = ""  # candle files (comma-separated, or a directory), or store:<venue>
+    replay_speed: float = 60.0  # venue seconds per host second
+    replay_start: int | None = None  # ms; None: one day after the first candle
 
     def venue_keys(self, name: str) -> VenueKeys:
         """Credentials and URL overrides of venue `name` ({NAME}_* keys; demo keys fall back to
@@ -240,6 +245,9 @@ KEYS: dict[str, tuple[str, Callable]] = {
     "PAPER_FEE_RATE": ("paper_fee_rate", number(float, 0, 0.01)),
     "PAPER_SLIPPAGE_BPS": ("paper_slippage_bps", number(float, 0, 1000)),
     "DATA_DIR": ("data_dir", plain_text),
+    "REPLAY_SOURCE": ("replay_source", plain_text),
+    "REPLAY_SPEED": ("replay_speed", number(float, 0, 1e6, low_open=True)),
+    "REPLAY_START": ("replay_start", parse_utc_time),
 }
 # --- HTTP API keys: parsers, KEYS entries and the one cross-check --------------------------------
 API_MIN_PASSWORD = 16  # on a non-loopback address: the API can close positions

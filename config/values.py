@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from domain.parsing import unique
@@ -134,3 +135,15 @@ def parse_user_ids(text: str) -> tuple[int, ...]:
 def plain_text(text: str) -> str:
     """The text without surrounding whitespace."""
     return text.strip()
+
+
+def parse_utc_time(text: str) -> int:
+    """YYYY-MM-DD or an ISO datetime (UTC unless it carries an offset) -> ms since the epoch."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("a date (YYYY-MM-DD) or an ISO datetime (YYYY-MM-DDTHH:MM[:SS]), "
+                         "UTC unless an offset is given") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)

@@ -30,7 +30,8 @@ def configured_ids(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple
 
     data = (env.get("DATA_EXCHANGE") or "").strip().lower() or DEFAULT
     trading = (env.get("TRADING_EXCHANGE") or "").strip().lower() or data
-    # A venue with its own client (CoinDCX: ccxt_id '') needs no ccxt exchange class.
+    # A venue served without ccxt (CoinDCX's own client, the replay: ccxt_id '') needs no
+    # ccxt exchange class.
     return tuple(sorted({VENUES[n].ccxt_id for n in (data, trading)
                          if n in VENUES and VENUES[n].ccxt_id}))
 

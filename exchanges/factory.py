@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .ccxt_market_data import CcxtMarketData
-from .ccxt_trading import CcxtTrading
 from .options import MarketDataConfig, TradingConfig
 from .venue import Venue
+
+if TYPE_CHECKING:  # a venue's module imports its own base: the replay venue's is not ccxt's
+    from .ccxt_trading import CcxtTrading
+    from .port import MarketData
 
 
 def _client(venue: Venue) -> Any:
@@ -15,9 +17,9 @@ def _client(venue: Venue) -> Any:
     return importlib.import_module(venue.client_module)
 
 
-def market_data(config: MarketDataConfig, venue: Venue, **options: Any) -> CcxtMarketData:
+def market_data(config: MarketDataConfig, venue: Venue, **options: Any) -> MarketData:
     """The data instance of `venue`; no request is sent yet."""
-    instance: CcxtMarketData = _client(venue).MarketData(config, venue, **options)
+    instance: MarketData = _client(venue).MarketData(config, venue, **options)
     return instance
 
 

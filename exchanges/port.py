@@ -145,6 +145,12 @@ class MarketData(Protocol):
     async def close(self) -> None:
         """Release the HTTP session."""
 
+    async def __aenter__(self) -> MarketData:
+        """Started (`start`) for an `async with`."""
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Closed (`close`) at the end of the `async with`."""
+
 
 class Trading(Protocol):
     """What PositionManager needs of a venue (or of the paper broker)."""

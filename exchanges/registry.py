@@ -10,6 +10,7 @@ from .delta import DELTA
 from .gate import GATE
 from .kucoin import KUCOIN
 from .okx import OKX
+from .replay import REPLAY
 from .venue import Venue
 
 DEFAULT = BINANCE.name
@@ -23,6 +24,7 @@ VENUES: dict[str, Venue] = {v.name: v for v in (
     BINGX,
     DELTA,
     COINDCX,
+    REPLAY,
 )}
 
 
@@ -40,4 +42,18 @@ def get_venue(name: str) -> Venue:
     venue = VENUES.get(name.strip().lower())
     if venue is None:
         raise UnknownVenue(f"unknown exchange {name!r}; supported: {', '.join(names())}")
+    return venue
+
+
+def remote_names() -> tuple[str, ...]:
+    """The venues history can be fetched from (not one served from this machine), sorted."""
+    return tuple(n for n in names() if not VENUES[n].local)
+
+
+def get_remote_venue(name: str) -> Venue:
+    """get_venue, refusing the replay venue: it serves files or the store, it fetches nothing."""
+    venue = get_venue(name)
+    if venue.local:
+        raise UnknownVenue(f"{venue.name} replays candle files or the history store: there is "
+                           f"nothing to fetch from it; fetch from {', '.join(remote_names())}")
     return venue

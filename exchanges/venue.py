@@ -160,6 +160,7 @@ class Venue:
     ccxt_options: Mapping[str, Any] = field(default_factory=dict)
     tradingview: str = "BINANCE"  # TradingView's exchange prefix of the venue's perpetuals
     demo_header: str = ""  # what marks a demo request where demo shares the production host
+    local: bool = False  # served from this machine (the replay): no host to point, no keys
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_codes", MappingProxyType(dict(self.error_codes)))

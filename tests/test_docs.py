@@ -86,16 +86,11 @@ def _relative_links(path: Path) -> list[str]:
     return [t for t in links if not re.match(r"[a-z][a-z0-9+.-]*:|#", t)]
 
 
-@pytest.mark.parametrize("name", ["README.md", "docs/README.next.md"])
-def test_every_relative_link_of_the_readme_resolves_from_the_repository_root(name):
-    """README.md as it is; README.next.md as it will be once it replaces README.md."""
-    path = REPO / name
-    if not path.exists():  # README.next.md is gone once it has replaced README.md
-        return
-    links = _relative_links(path)
-    assert links, f"{name}: no relative link found"
+def test_every_relative_link_of_the_readme_resolves_from_the_repository_root():
+    links = _relative_links(REPO / "README.md")
+    assert links, "README.md: no relative link found"
     broken = [t for t in links if not (REPO / t.partition("#")[0]).exists()]
-    assert not broken, f"{name}: links to missing files: {broken}"
+    assert not broken, f"README.md: links to missing files: {broken}"
 
 
 @pytest.mark.slow

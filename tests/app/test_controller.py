@@ -9,7 +9,7 @@ from config import load_settings
 
 
 def _daemon(store, **kw):
-    base = dict(settings=load_settings({}, dotenv_path=None), clock=lambda: 100.0,
+    base = dict(settings=load_settings({}, dotenv_path=None), host_clock=lambda: 100.0,
                 started_at=40.0, symbols=["BTC/USDT"], store=store, last_slot={},
                 trading_error=None, manager=SimpleNamespace(paused=False),
                 trading=SimpleNamespace(unavailable=None))

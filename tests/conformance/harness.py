@@ -202,3 +202,7 @@ HARNESSES["bingx"] = BingxHarness
 from .harness_coindcx import CoindcxHarness  # noqa: E402 - registered beside the others
 
 HARNESSES["coindcx"] = CoindcxHarness
+
+from .harness_replay import ReplayHarness  # noqa: E402 - registered beside the others
+
+HARNESSES["replay"] = ReplayHarness

@@ -93,3 +93,24 @@ def test_the_configured_venues_are_the_ones_kept():
     assert configured_ids({}) == ("binanceusdm",)
     assert configured_ids({"DATA_EXCHANGE": "BINANCE", "TRADING_EXCHANGE": "nope"}) == (
         "binanceusdm",)
+
+
+def test_a_venue_served_without_ccxt_keeps_no_ccxt_exchange():
+    from exchanges.ccxt_lean import configured_ids
+
+    assert configured_ids({"DATA_EXCHANGE": "replay"}) == ()
+    assert configured_ids({"DATA_EXCHANGE": "replay", "TRADING_EXCHANGE": "bybit"}) == ("bybit",)
+
+
+@pytest.mark.slow  # over a second: left out of make test-fast
+def test_the_daemon_on_the_replay_venue_imports_no_ccxt_exchange_and_stays_lean():
+    out = _run("""
+        import json, os, sys
+        os.environ["DATA_EXCHANGE"] = "replay"
+        import main, app.daemon, app.components, exchanges.replay_client, fetchers, trading
+        from exchanges.ccxt_lean import ccxt, is_lean
+        loaded = sorted(n for n in ccxt.exchanges
+                        if f"ccxt.async_support.{n}" in sys.modules or f"ccxt.{n}" in sys.modules)
+        print(json.dumps({"lean": is_lean(), "loaded": loaded}))
+    """)
+    assert out == {"lean": True, "loaded": [], "stderr": ""}

@@ -134,7 +134,7 @@ async def test_a_lost_answer_is_found_by_intent_and_never_sent_twice(venue, trad
 
 async def test_a_new_process_finds_the_entry_by_intent_not_an_older_or_claimed_one(venue,
                                                                                     trading):
-    venue.execute(PAIR, "buy", 0.004)          # an older order of the same size
+    older = venue.execute(PAIR, "buy", 0.004)  # an older order of the same size
     time.sleep(0.01)
     written = int(time.time() * 1000) + 3_000  # past the clocks' skew allowance
     venue.execute(PAIR, "buy", 0.004)
@@ -151,8 +151,10 @@ async def test_a_new_process_finds_the_entry_by_intent_not_an_older_or_claimed_o
         by_id = await again.find_order("BTC/USDT", "e", False, intent(
             "e", "buy", 0.004, 0, exchange_id=mine["id"]))
         assert by_id is not None and by_id.exchange_id == mine["id"]
+        # Written right after the older orders (the clock read here may be seconds later on a
+        # loaded machine): within the skew allowance of them.
         other = await again.find_order("BTC/USDT", "f", False,
-                                       intent("f", "buy", 0.004, written))
+                                       intent("f", "buy", 0.004, int(older["created_at"]) + 20))
         # The order 'e' holds is never given to another id; an older one of the same size
         # within the clocks' skew is (a venue without ids cannot tell them apart).
         assert other is not None and other.exchange_id != mine["id"]

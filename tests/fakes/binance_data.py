@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 from aiohttp import web
 
 from . import serve_locally
+from .base import VenueClock
 
 MINUTE = 60_000
 INTERVAL_MS = {"1m": MINUTE, "3m": 3 * MINUTE, "5m": 5 * MINUTE, "15m": 15 * MINUTE,
@@ -137,7 +137,7 @@ def resample(one_minute: pd.DataFrame, interval: str) -> pd.DataFrame:
                          "volume": g["volume"].sum()}).reset_index()
 
 
-class FakeBinance:
+class FakeBinance(VenueClock):
     """The fake server: a controllable clock, scripted faults and a request log."""
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
@@ -159,19 +159,7 @@ class FakeBinance:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    # -- control ------------------------------------------------------------------------------
-
-    def now_ms(self) -> int:
-        """The fake exchange's clock."""
-        return self._now if self._now is not None else int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        """Freeze the exchange clock at `ms`."""
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        """Move the frozen clock forward."""
-        self._now = self.now_ms() + int(ms)
+    # -- control: now_ms, set_now, advance are VenueClock's, over _now and skew_ms ------------
 
     def fail(self, path: str, status: int | None = 500, times: int = 1,
              headers: dict | None = None, *, delay_s: float = 0.0,

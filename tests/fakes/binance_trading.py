@@ -12,12 +12,12 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from . import serve_locally
+from .base import Fault, take_fault
 
 API_KEY = "test-key-0123456789"
 SECRET = "test-secret-abcdef"
@@ -38,20 +38,6 @@ class BinanceReject(Exception):
     def __init__(self, code: int, msg: str, status: int = 400) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status = code, msg, status
-
-
-@dataclass
-class Fault:
-    """One injected failure: before processing ('status'), or after it ('lost')."""
-
-    method: str | None
-    path: str | None
-    kind: str                  # status | lost | reject
-    status: int = 502
-    code: int = 0
-    msg: str = ""
-    times: int = 1
-    when: Any = None           # optional predicate on the request params
 
 
 @dataclass
@@ -97,13 +83,14 @@ class FakeBinanceTrading:
              times: int = 1, lost: bool = False, when=None) -> None:
         """Answer `status` (5xx/429) on the next `times` matching calls; lost: process, then
         fail."""
-        self.faults.append(Fault(method, path, "lost" if lost else "status", status,
+        self.faults.append(Fault("lost" if lost else "status", method, path, status,
                                  times=times, when=when))
 
     def reject(self, path: str, code: int, msg: str, *, method: str | None = "POST",
                status: int = 400, times: int = 1, when=None) -> None:
         """Answer a Binance error {code, msg} on the next `times` matching calls."""
-        self.faults.append(Fault(method, path, "reject", status, code, msg, times, when))
+        self.faults.append(Fault("reject", method, path, status, str(code), msg, times,
+                                 when=when))
 
     def now_ms(self) -> int:
         """The fake server's clock."""
@@ -405,7 +392,7 @@ class FakeBinanceTrading:
         if fault and fault.kind == "status":
             return _status(fault.status)
         if fault and fault.kind == "reject":
-            return _error(fault.status, fault.code, fault.msg)
+            return _error(fault.status or 400, int(fault.code), fault.msg)
         try:
             if path not in PUBLIC:
                 self._authenticate(request, raw, params)
@@ -421,12 +408,7 @@ class FakeBinanceTrading:
         return web.json_response(body)
 
     def _take_fault(self, method: str, path: str, params: dict) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
+        return take_fault(self.faults, method, path, params)
 
     def _authenticate(self, request: web.Request, raw: str, params: dict) -> None:
         if request.headers.get("X-MBX-APIKEY") != API_KEY:

@@ -59,7 +59,6 @@ ccxt 4.5.90 error mapping, pinned by tests/fakes/test_bingx_fake.py:
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -72,9 +71,9 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
+from .base import FakeVenue, Fault, Request
 from .binance_data import INTERVAL_MS, _text, resample, synthetic
-from .gate import FakeGate, _record, _reply
-from .okx import Fault, Request
+from .gate import _reply
 
 API_KEY, SECRET = "bingx-prod-key", "bingx-prod-secret"
 DEMO_API_KEY, DEMO_SECRET = "bingx-vst-key", "bingx-vst-secret"
@@ -102,7 +101,7 @@ class Position:
     entry: float = 0.0
 
 
-class FakeBingX:
+class FakeBingX(FakeVenue):
     """The fake venue: market data, an order engine, a clock, faults and a request log."""
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
@@ -110,6 +109,7 @@ class FakeBingX:
                  latency_s: float = 0.0, skew_ms: int = 0,
                  contracts: dict[str, tuple[int, int, str]] | None = None,
                  quote_volumes: dict[str, float] | None = None) -> None:
+        super().__init__(now_ms=now_ms, skew_ms=skew_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         # contracts: symbol -> (quantityPrecision, pricePrecision, tradeMinQuantity), default
@@ -119,27 +119,14 @@ class FakeBingX:
         self.prices = ({"BTC-USDT": 50_000.0, "ETH-USDT": 3_000.0, "LTC-USDT": 50.0}
                        if contracts is None else {s: 100.0 for s in self.contracts})
         self.quote_volumes = dict(quote_volumes or {})
-        self.demo, self.balance, self.latency_s, self.skew_ms = demo, balance, latency_s, skew_ms
+        self.demo, self.balance = demo, balance
         self.hedge_mode = False
         self.positions: dict[str, Position] = {}
         self.orders: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
-        self._now = now_ms
         self._ids = itertools.count(1_860_000_000_000_000_001)
         self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock, faults, lifecycle: the same as the Gate fake's ---------------------------------
-    now_ms, wall_ms, set_now, advance = (FakeGate.now_ms, FakeGate.wall_ms, FakeGate.set_now,
-                                         FakeGate.advance)
-    fail, rate_limit, _take_fault = FakeGate.fail, FakeGate.rate_limit, FakeGate._take_fault
-    start, stop, close, calls = FakeGate.start, FakeGate.stop, FakeGate.stop, FakeGate.calls
-
-    def reject(self, path: str, code: int, msg: str, *, method: str | None = None,
-               times: int = 1, when=None) -> None:
-        self.faults.append(Fault("reject", method, path, 200, str(code), msg, times, when=when))
+    # -- clock, fail, rate_limit, reject (HTTP 200, a numeric code), lifecycle: FakeVenue's -----
 
     def set_price(self, symbol: str, price: float) -> None:
         self.candle(symbol, price, price, price)
@@ -172,16 +159,13 @@ class FakeBingX:
             params.update(_body(body))
         entry = Request(request.method, request.path, params, demo=self.demo)
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await self._latency()
         route = ROUTES.get((request.method, request.path))
         if route is None:
-            return _record(entry, _reply({"code": 100400, "msg": "this api is not exist"}))
-        fault = self._take_fault(request.method, request.path, params)
-        if fault and fault.delay_s:
-            await asyncio.sleep(fault.delay_s)
-        if fault and fault.kind == "status":
-            return _record(entry, _status(fault.status, fault.headers))
+            return self._recorded(entry, _reply({"code": 100400, "msg": "this api is not exist"}))
+        fault = await self._next_fault(request.method, request.path, params)
+        if fault and fault.kind == "status":  # status None: a 502 too
+            return self._recorded(entry, self._fault_answer(fault))
         name, private = route
         try:
             if private:
@@ -192,11 +176,11 @@ class FakeBingX:
         except BingxError as e:
             response = _reply({"code": e.code, "msg": e.msg, "data": {}})
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()
-                return _record(entry, web.Response(status=200))
-            return _record(entry, _status(fault.status, fault.headers))
-        return _record(entry, response)
+            return self._lost(request, entry, fault)
+        return self._recorded(entry, response)
+
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return _status(fault.status, fault.headers)
 
     def _authenticate(self, request: web.Request, query: str, body: str, params: dict) -> None:
         key, secret = (DEMO_API_KEY, DEMO_SECRET) if self.demo else (API_KEY, SECRET)

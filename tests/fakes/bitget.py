@@ -55,7 +55,6 @@ ccxt 4.5.90 error mapping, pinned by tests/fakes/test_bitget_fake.py:
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -71,9 +70,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
+from .base import FakeVenue, Fault, Request
 from .binance_data import _text, resample, synthetic
-from .bybit import Fault, Request
 
 API_KEY = "bitget-test-key-0123"
 SECRET = "bitget-test-secret-abcdef"
@@ -125,13 +123,14 @@ def _steps(value: float, step: str) -> bool:
     return abs(n - round(n)) < 1e-6
 
 
-class FakeBitget:
+class FakeBitget(FakeVenue):
     """The fake venue: candles, contracts, a one-way order engine, faults, a request log."""
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, demo: bool = False, balance: float = 10_000.0,
                  prices: dict[str, float] | None = None, latency_s: float = 0.0,
                  contracts: tuple[Contract, ...] = DEFAULT_CONTRACTS) -> None:
+        super().__init__(now_ms=now_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.contracts = {c.symbol: c for c in contracts}
@@ -139,7 +138,6 @@ class FakeBitget:
                        **(prices or {})}
         self.demo = demo               # which environment the API key belongs to
         self.balance = balance
-        self.latency_s = latency_s
         self.pos_mode = "one_way_mode"
         self.margin_mode: dict[str, str] = {}
         self.leverage: dict[str, str] = {}
@@ -147,38 +145,14 @@ class FakeBitget:
         self.orders: list[dict] = []
         self.plans: list[dict] = []
         self.fills: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
-        self._now = now_ms
         self._ids = itertools.count(1_300_000_000_000_000_000)
         self._resampled: dict[tuple, pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock, scripting, inspection -----------------------------------------------------------
-    def now_ms(self) -> int:
-        return self._now if self._now is not None else int(time.time() * 1000)
-
-    def set_now(self, ms: int) -> None:
-        self._now = ms
-
-    def advance(self, ms: int) -> None:
-        self._now = self.now_ms() + ms
-
-    def fail(self, path: str | None = None, status: int | None = 502, times: int = 1, *,
-             lost: bool = False, when=None, delay_s: float = 0.0) -> None:
-        """The next `times` calls fail with `status` (None: the connection drops); `lost`:
-        processed first, then the answer is lost."""
-        self.faults.append(Fault(path, "lost" if lost else "status", status, times=times,
-                                 delay_s=delay_s, when=when))
-
-    def reject(self, path: str, code: str, msg: str, times: int = 1, *, when=None) -> None:
-        """Refuse the next `times` matching calls with Bitget's `code` (HTTP 400)."""
-        self.faults.append(Fault(path, "reject", 400, int(code), msg, times, when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1) -> None:
-        """The next `times` calls get HTTP 429 {"code":"429","msg":"Too Many Requests"}."""
-        self.faults.append(Fault(path, "status", 429, times=times))
+    # -- scripting: the clock, fail and rate_limit (HTTP 429 {"code":"429"}) are FakeVenue's --
+    def reject(self, path: str, code: str, msg: str, times: int = 1, *,  # type: ignore[override]
+               when=None) -> None:
+        """Refuse the next `times` matching calls with Bitget's numeric `code` (HTTP 400)."""
+        super().reject(path, int(code), msg, times, status=400, when=when)
 
     def set_price(self, symbol: str, price: float) -> None:
         """Move the mark and last price; crossed TP/SL orders fire at their trigger."""
@@ -199,33 +173,12 @@ class FakeBitget:
         return [p for p in self.plans if p["planStatus"] == "live"
                 and symbol in (None, p["symbol"])]
 
-    def calls(self, method: str, path: str) -> list[Any]:
-        return [r.params for r in self.requests if r.method == method and r.path == path]
-
-    def paths(self) -> list[str]:
-        return [r.path for r in self.requests]
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    close = stop
-
     # -- HTTP plumbing --------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.text() if request.method == "POST" else ""
         entry = Request(request.method, request.path, dict(request.query))
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await self._latency()
         route = ROUTES.get((request.method, request.path))
         fault = None
         try:
@@ -234,11 +187,9 @@ class FakeBitget:
                     entry.params = json.loads(body) if body else {}
                 except ValueError:
                     raise BitgetError("40017", "Parameter verification failed") from None
-            fault = self._take_fault(request.path, entry.params)
-            if fault and fault.delay_s:
-                await asyncio.sleep(fault.delay_s)
-            if fault and fault.kind == "status":
-                return self._record(entry, _status(fault.status))
+            fault = await self._next_fault(request.method, request.path, entry.params)
+            if fault and fault.kind == "status":  # status None: a 502 too
+                return self._recorded(entry, self._fault_answer(fault))
             if route is None:
                 raise BitgetError("40404", "Request URL NOT FOUND", 404)
             name, private = route
@@ -253,23 +204,11 @@ class FakeBitget:
             response = _reply({"code": e.code, "msg": e.msg, "requestTime": self.now_ms(),
                                "data": None}, e.status)
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()
-                return self._record(entry, web.Response(status=200))
-            return self._record(entry, _status(fault.status))
-        return self._record(entry, response)
+            return self._lost(request, entry, fault)
+        return self._recorded(entry, response)
 
-    @staticmethod
-    def _record(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
-        entry.status = response.status
-        return response
-
-    def _take_fault(self, path: str, params: Any) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.path in (None, path) and (f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return _status(fault.status)
 
     def _authenticate(self, request: web.Request, body: str) -> None:
         h = request.headers

@@ -62,13 +62,11 @@ Error codes as ccxt 4.5.90 raises them (observed in tests/fakes/test_bybit_fake.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +76,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
+from . import base
+from .base import FakeVenue, Fault
 from .binance_data import LISTED_MS, _month_grid, _text, resample, synthetic
 
 API_KEY = "bybit-test-key-0123"
@@ -125,28 +124,10 @@ class BybitError(Exception):
 
 
 @dataclass
-class Request:
-    """One request the fake answered."""
+class Request(base.Request):
+    """One request the fake answered, with the retCode it answered."""
 
-    method: str
-    path: str
-    params: dict
-    status: int = 200
     ret_code: int = 0
-
-
-@dataclass
-class Fault:
-    """A scripted answer for the next `times` matching requests."""
-
-    path: str | None
-    kind: str                   # status | lost | reject | ratelimit
-    status: int | None = 502  # None with kind lost: drop the connection
-    code: int = 0
-    msg: str = ""
-    times: int = 1
-    delay_s: float = 0.0
-    when: Any = None
 
 
 @dataclass
@@ -176,7 +157,7 @@ def _steps(value: float, step: str) -> bool:
     return abs(n - round(n)) < 1e-6
 
 
-class FakeBybit:
+class FakeBybit(FakeVenue):
     """The fake exchange: instruments, clock, candles, order engine, faults and a request log."""
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
@@ -184,6 +165,7 @@ class FakeBybit:
                  prices: dict[str, float] | None = None, balance: float = 10_000.0,
                  taker_fee: float = 0.00055, demo: bool = False,
                  latency_s: float = 0.0) -> None:
+        super().__init__(now_ms=now_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.instruments = {i.symbol: i for i in (instruments or DEFAULT_INSTRUMENTS)}
@@ -191,7 +173,6 @@ class FakeBybit:
         self.balance = balance
         self.taker_fee = taker_fee
         self.demo = demo                  # api-demo.bybit.com: no query-api, no coin info
-        self.latency_s = latency_s        # added before every answer (a round trip to Bybit)
         self.recv_window_max = 60_000
         self.position_mode = 0            # 0 one-way, 3 hedge (switch-mode)
         self.margin_mode = "REGULAR_MARGIN"
@@ -199,46 +180,20 @@ class FakeBybit:
         self.orders: list[dict] = []
         self.executions: list[dict] = []
         self.closed_pnl: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
         self.answer_new = 0               # next N market orders read New/unfilled on lookup
         self.new_lookups = 1
         self._reads_new: dict[str, int] = {}
         self._forgotten: set[str] = set()  # closed orders realtime no longer knows (restart)
-        self._now = now_ms
-        self.skew_ms = 0
         self._ids = itertools.count(1)
         self._seq = itertools.count(9_000_000_000)
         self._resampled: dict[tuple, pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock and test controls --------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The exchange clock: frozen when set, else the host clock plus `skew_ms`."""
-        return self._now if self._now is not None else int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        """Freeze the exchange clock at `ms`."""
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        """Move the frozen clock forward."""
-        self._now = self.now_ms() + int(ms)
-
-    def fail(self, path: str | None = None, status: int | None = 502, times: int = 1, *,
-             lost: bool = False, delay_s: float = 0.0, when=None) -> None:
-        """Next `times` calls: answer `status` (5xx, HTML), or process then lose the answer."""
-        self.faults.append(Fault(path, "lost" if lost else "status", status, times=times,
-                                 delay_s=delay_s, when=when))
-
-    def reject(self, path: str, code: int, msg: str, times: int = 1, *, when=None) -> None:
-        """Next `times` calls of `path`: answer retCode `code` with `msg` (HTTP 200)."""
-        self.faults.append(Fault(path, "reject", 200, code, msg, times, when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1, *, status: int = 200) -> None:
+    # -- test controls: the clock, fail (5xx HTML, or lost) and reject (retCode, HTTP 200)
+    # are FakeVenue's ---------------------------------------------------------------------------
+    def rate_limit(self, path: str | None = None, times: int = 1, *,  # type: ignore[override]
+                   status: int = 200) -> None:
         """Next `times` calls: retCode 10006 with the limit headers (HTTP 200, or 403 for IP)."""
-        self.faults.append(Fault(path, "ratelimit", status, 10006, RATE_LIMIT_MSG, times))
+        self.faults.append(Fault("ratelimit", None, path, status, "10006", RATE_LIMIT_MSG, times))
 
     def set_price(self, symbol: str, price: float) -> None:
         """Move the market to `price`: conditional orders and TP/SL crossed on the way trigger."""
@@ -272,14 +227,6 @@ class FakeBybit:
     def open_orders(self, symbol: str | None = None) -> list[dict]:
         """Orders still open (New, PartiallyFilled, Untriggered)."""
         return [o for o in self.orders if _is_open(o) and symbol in (None, o["symbol"])]
-
-    def calls(self, method: str, path: str) -> list[dict]:
-        """Params of every request to `method path`."""
-        return [r.params for r in self.requests if r.method == method and r.path == path]
-
-    def paths(self) -> list[str]:
-        """Paths requested so far, in order."""
-        return [r.path for r in self.requests]
 
     # -- order engine -------------------------------------------------------------------------
     def _new_id(self) -> str:
@@ -921,7 +868,7 @@ class FakeBybit:
         return synthetic(symbol, grid, INTERVALS[interval][0])
 
     # -- HTTP ----------------------------------------------------------------------------------
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         """Authenticate, apply faults, dispatch to <method>_<path words>."""
         raw_query = request.raw_path.partition("?")[2]
         body = await request.text() if request.method == "POST" else ""
@@ -931,16 +878,13 @@ class FakeBybit:
             return self._error(Request(request.method, request.path, {}), e)
         entry = Request(request.method, request.path, params)
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        fault = self._take_fault(request.path, params)
-        if fault and fault.delay_s:
-            await asyncio.sleep(fault.delay_s)
+        await self._latency()
+        fault = await self._next_fault(request.method, request.path, params)
         if fault and fault.kind == "status":
             entry.status = fault.status or 502
             return _html(entry.status)
         if fault and fault.kind in ("reject", "ratelimit"):
-            return self._error(entry, BybitError(fault.code, fault.msg, fault.status or 200),
+            return self._error(entry, BybitError(int(fault.code), fault.msg, fault.status or 200),
                                limited=fault.kind == "ratelimit")
         try:
             if not request.path.startswith(PUBLIC_PREFIX):
@@ -978,13 +922,6 @@ class FakeBybit:
         return {"X-Bapi-Limit": "10", "X-Bapi-Limit-Status": str(left),
                 "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms() + 1000)}
 
-    def _take_fault(self, path: str, params: dict) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.path in (None, path) and (f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
-
     def _authenticate(self, request: web.Request, payload: str) -> None:
         h = request.headers
         key, stamp = h.get("X-BAPI-API-KEY"), h.get("X-BAPI-TIMESTAMP", "")
@@ -1004,19 +941,6 @@ class FakeBybit:
         expected = hmac.new(SECRET.encode(), origin.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(sign, expected):
             raise BybitError(10004, f"error sign! origin_string[{origin}]")
-
-    async def start(self) -> str:
-        """Listen on 127.0.0.1 at a free port; sets and returns .url."""
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
 
 def _is_open(order: dict) -> bool:

@@ -36,7 +36,6 @@ FAQ); no ccxt class speaks CoinDCX futures. Venue rules the fake keeps:
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -49,10 +48,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
+from .base import FakeVenue, Fault, Request
 from .binance_data import INTERVAL_MS, resample, synthetic
-from .gate import FakeGate, _record
-from .okx import Fault, Request
 
 API_KEY, SECRET = "cdx-key", "cdx-secret"
 WINDOW_MS = 10_000
@@ -83,48 +80,34 @@ class Position:
     margin_type: str = "crossed"
 
 
-class FakeCoindcx:
+class FakeCoindcx(FakeVenue):
     """The fake venue: market data, an order engine, a clock, faults and a request log."""
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, balance: float = 10_000.0,
                  latency_s: float = 0.0, skew_ms: int = 0) -> None:
+        super().__init__(now_ms=now_ms, skew_ms=skew_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.prices = {p: px for p, (_, _, px) in INSTRUMENTS.items()}
-        self.balance, self.latency_s, self.skew_ms = balance, latency_s, skew_ms
+        self.balance = balance
         self.demo = False
         self.positions = {p: Position(str(uuid.uuid5(uuid.NAMESPACE_URL, p)))
                           for p in INSTRUMENTS}
         self.orders: list[dict] = []
         self.trades: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
         self.leg_rejects: list[tuple[str, str]] = []
         # Readings the docs leave open, to hold the client to none of them: the row cap and
         # which end of a window it keeps, whether `to` is exclusive, the Date header's clock.
         self.cap, self.keep_newest, self.to_exclusive = CAP, False, False
         self.date_from_wall = False
-        self._now = now_ms
         self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    now_ms, wall_ms, set_now, advance = (FakeGate.now_ms, FakeGate.wall_ms, FakeGate.set_now,
-                                         FakeGate.advance)
-    fail, rate_limit, _take_fault = FakeGate.fail, FakeGate.rate_limit, FakeGate._take_fault
-    stop, close, calls = FakeGate.stop, FakeGate.stop, FakeGate.calls
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    def reject(self, path: str, status: int, msg: str, *, times: int = 1, when=None) -> None:
+    # -- controls: FakeVenue's clock, fail, rate_limit; a reject is an HTTP status ------------
+    def reject(self, path: str, status: int, msg: str, *, times: int = 1,  # type: ignore[override]
+               when=None) -> None:
         """The next matching call is refused with `status` and `msg` (HTTP error)."""
-        self.faults.append(Fault("reject", None, path, status, str(status), msg, times,
-                                 when=when))
+        super().reject(path, status, msg, times, status=status, when=when)
 
     def reject_leg(self, kind: str, msg: str) -> None:
         """The next create_tpsl leg of `kind` ('stop'|'target') fails with `msg`."""
@@ -200,14 +183,11 @@ class FakeCoindcx:
                 params["_bad_json"] = True
         entry = Request(request.method, request.path, params)
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await self._latency()
         route = ROUTES.get((request.method, request.path))
-        fault = self._take_fault(request.method, request.path, params)
-        if fault and fault.delay_s:
-            await asyncio.sleep(fault.delay_s)
+        fault = await self._next_fault(request.method, request.path, params)
         if fault and fault.kind == "status" and fault.status is not None:
-            return _record(entry, self._status(fault.status))
+            return self._recorded(entry, self._fault_answer(fault))
         try:
             if route is None:
                 raise CdxError(404, "Not Found")
@@ -221,11 +201,11 @@ class FakeCoindcx:
             response = self._reply({"code": e.status, "message": e.message,
                                     "status": "error"}, e.status)
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()
-                return _record(entry, web.Response(status=200))
-            return _record(entry, self._status(fault.status))
-        return _record(entry, response)
+            return self._lost(request, entry, fault)
+        return self._recorded(entry, response)
+
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return self._status(fault.status or 502)
 
     def _headers(self) -> dict[str, str]:
         clock = self.wall_ms() if self.date_from_wall else self.now_ms()

@@ -75,8 +75,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
+from .base import FakeVenue, Fault, Request
 from .binance_data import INTERVAL_MS, resample, synthetic
-from .okx import FakeOKX, Fault, Request
 
 API_KEY = "delta-test-key-0123456789"
 SECRET = "delta-test-secret-abcdef"
@@ -152,21 +152,24 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-class FakeDelta:
+class FakeDelta(FakeVenue):
     """The fake venue: products, candles, an order engine, a clock, faults and a request log."""
+
+    REJECT_STATUS = 400
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, demo: bool = False,
                  products: tuple[Product, ...] = DEFAULT_PRODUCTS, balance: float = 10_000.0,
                  margin_mode: str = "isolated", margined_lag_s: float = 10.0,
                  skew_ms: int = 0, latency_s: float = 0.0, bounds: str = "[]") -> None:
+        super().__init__(now_ms=now_ms, skew_ms=skew_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.products = {p.symbol: p for p in products}
         self.by_id = {p.id: p for p in products}
         self.prices = {"BTCUSD": 50_000.0, "ETHUSD": 3_000.0, "LTCUSD": 50.0}
         self.demo, self.balance, self.margin_mode = demo, balance, margin_mode
-        self.margined_lag_s, self.skew_ms, self.latency_s = margined_lag_s, skew_ms, latency_s
+        self.margined_lag_s = margined_lag_s
         self.bounds = bounds  # candle window bounds: the docs do not say; "[]" by default
         self.taker_fee = 0.0005
         self.leverage: dict[int, int] = {}
@@ -174,34 +177,15 @@ class FakeDelta:
         self.margined: dict[int, Margined] = {}
         self.orders: list[dict] = []
         self.fills: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
         self.used_weight = 0
         self._last_us = 0
         self.quota = QUOTA                # weight per fixed 5-minute window
         self.window_start_ms = 0
-        self._now = now_ms
         self._ids = itertools.count(1_000_001)
         self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock and controls: OKX's fake's, over the same attributes (_now, skew_ms, faults,
-    # requests): now_ms/set_now/advance, fail(path, status, lost=True, when=...), rate_limit,
-    # calls(method, path)
-    now_ms = FakeOKX.now_ms
-    wall_ms = FakeOKX.wall_ms
-    set_now = FakeOKX.set_now
-    advance = FakeOKX.advance
-    fail = FakeOKX.fail
-    rate_limit = FakeOKX.rate_limit  # answered with Delta's 429 and X-RATE-LIMIT-RESET
-    calls = FakeOKX.calls
-
-    def reject(self, path: str, code: str, msg: str = "", *, method: str | None = None,
-               times: int = 1, status: int = 400, when=None) -> None:
-        """Refuse the next `times` matching calls with a Delta error label."""
-        self.faults.append(Fault("reject", method, path, status, code, msg, times, when=when))
-
+    # -- controls: FakeVenue's clock, fail, calls; rate_limit answers Delta's 429 with
+    # X-RATE-LIMIT-RESET; reject(path, label, msg="") refuses with a Delta error label (400)
     def set_price(self, symbol: str, price: float) -> None:
         self.candle(symbol, price, price, price)
 
@@ -226,10 +210,6 @@ class FakeDelta:
         return [o for o in self.orders if o["state"] == "pending"
                 and symbol in (None, o["product_symbol"])]
 
-    # -- lifecycle: OKX's fake's (one handler, `_handle`, for every path on loopback) ------
-    start = FakeOKX.start
-    stop = FakeOKX.stop
-
     # -- HTTP plumbing ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         """Log, CDN check, faults, auth, quota, dispatch; Delta's envelope around the answer."""
@@ -246,12 +226,9 @@ class FakeDelta:
                     entry.params = json.loads(body)
                 except ValueError:
                     raise DeltaError("bad_schema") from None
-            fault = self._take_fault(request.method, request.path, entry.params)
-            if fault and fault.delay_s:
-                await asyncio.sleep(fault.delay_s)
+            fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                entry.status = fault.status
-                return _status(fault.status, fault.headers)
+                return self._recorded(entry, self._fault_answer(fault))
             handler, private = self._route(request.method, request.path)
             if private:
                 self._authenticate(request, body)
@@ -268,13 +245,11 @@ class FakeDelta:
         except DeltaError as e:
             response = _reply(e.body(), e.status)
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()  # processed; the answer never arrives
-                return web.Response(status=200)
-            entry.status = fault.status
-            return _status(fault.status, fault.headers)
-        entry.status = response.status
-        return response
+            return self._lost(request, entry, fault)
+        return self._recorded(entry, response)
+
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return _status(fault.status or 502, fault.headers)
 
     def _route(self, method: str, path: str) -> tuple[Any, bool]:
         routes = {("GET", "/v2/settings"): (self.h_settings, False),
@@ -311,14 +286,6 @@ class FakeDelta:
             return _status(429, {"X-RATE-LIMIT-RESET": str(reset)})
         self.used_weight += weight
         return None
-
-    def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        """The first scripted fault this request matches (one of its `times` used)."""
-        fault = next((f for f in self.faults if f.times > 0 and f.method in (None, method)
-                      and f.path in (None, path) and (f.when is None or f.when(params))), None)
-        if fault is not None:
-            fault.times -= 1
-        return fault
 
     def _authenticate(self, request: web.Request, body: str) -> None:
         h = request.headers

@@ -58,7 +58,6 @@ ccxt 4.5.90 error mapping, pinned by tests/fakes/test_gate_fake.py:
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -72,9 +71,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
+from .base import FakeVenue, Fault, Request
 from .binance_data import INTERVAL_MS, _text, resample, synthetic
-from .okx import Fault, Request
 
 API_KEY, SECRET = "gate-prod-key", "gate-prod-secret"
 DEMO_API_KEY, DEMO_SECRET = "gate-testnet-key", "gate-testnet-secret"
@@ -121,63 +119,32 @@ class Position:
     realised: float = 0.0
 
 
-class FakeGate:
+class FakeGate(FakeVenue):
     """The fake venue: market data, an order engine, a clock, faults and a request log."""
+
+    REJECT_STATUS = 400
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, demo: bool = False, balance: float = 10_000.0,
                  latency_s: float = 0.0, skew_ms: int = 0,
                  contracts: tuple[Contract, ...] | None = None) -> None:
+        super().__init__(now_ms=now_ms, skew_ms=skew_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         # contracts: the listing (default BTC, ETH, LTC); those given are priced at 100.
         self.contracts = {c.name: c for c in (CONTRACTS if contracts is None else contracts)}
         self.prices = ({"BTC_USDT": 50_000.0, "ETH_USDT": 3_000.0, "LTC_USDT": 50.0}
                        if contracts is None else {name: 100.0 for name in self.contracts})
-        self.demo, self.balance, self.latency_s, self.skew_ms = demo, balance, latency_s, skew_ms
+        self.demo, self.balance = demo, balance
         self.dual_mode = False
         self.positions: dict[str, Position] = {}
         self.orders: list[dict] = []
         self.price_orders: list[dict] = []
         self.trades: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
-        self._now = now_ms
         self._ids = itertools.count(58_000_000_001)
         self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock and controls -------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The venue clock for market data: frozen when set, else host + skew."""
-        return self._now if self._now is not None else self.wall_ms()
-
-    def wall_ms(self) -> int:
-        return int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        self._now = self.now_ms() + int(ms)
-
-    def fail(self, path: str | None = None, status: int | None = 502, *,
-             method: str | None = None, times: int = 1, lost: bool = False,
-             delay_s: float = 0.0, headers: dict | None = None, when=None) -> None:
-        """Answer `status` on the next matching calls; lost: process first, then answer it
-        (status None with lost: drop the connection)."""
-        self.faults.append(Fault("lost" if lost else "status", method, path, status,
-                                 times=times, delay_s=delay_s, headers=dict(headers or {}),
-                                 when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1, **kw) -> None:
-        self.fail(path, 429, times=times, **kw)
-
-    def reject(self, path: str, label: str, msg: str, *, method: str | None = None,
-               times: int = 1, status: int = 400, when=None) -> None:
-        self.faults.append(Fault("reject", method, path, status, label, msg, times, when=when))
-
+    # -- the market ---------------------------------------------------------------------------
     def set_price(self, contract: str, price: float) -> None:
         self.candle(contract, price, price, price)
 
@@ -200,31 +167,13 @@ class FakeGate:
         return [o for o in self.price_orders if o["status"] == "open"
                 and contract in (None, o["initial"]["contract"])]
 
-    def calls(self, method: str, path: str) -> list[Any]:
-        return [r.params for r in self.requests if r.method == method and r.path == path]
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    close = stop
-
     # -- HTTP plumbing ------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.text() if request.method in ("POST", "PUT", "PATCH") else ""
         query = dict(request.query)
         entry = Request(request.method, request.path, query, demo=self.demo)
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await self._latency()
         fault: Fault | None = None
         try:
             if body:
@@ -233,11 +182,9 @@ class FakeGate:
                 except ValueError:
                     raise GateError("INVALID_REQUEST_BODY", "invalid JSON body") from None
             handler, args, private = self._route(request.method, request.path)
-            fault = self._take_fault(request.method, request.path, entry.params)
-            if fault and fault.delay_s:
-                await asyncio.sleep(fault.delay_s)
+            fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return _record(entry, _status(fault.status, fault.headers))
+                return self._recorded(entry, self._fault_answer(fault))
             if private:
                 self._authenticate(request, body)
             if fault and fault.kind == "reject":
@@ -247,11 +194,11 @@ class FakeGate:
         except GateError as e:
             response = _reply({"label": e.label, "message": e.message}, e.status)
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()
-                return _record(entry, web.Response(status=200))
-            return _record(entry, _status(fault.status, fault.headers))
-        return _record(entry, response)
+            return self._lost(request, entry, fault)
+        return self._recorded(entry, response)
+
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return _status(fault.status, fault.headers)
 
     def _route(self, method: str, path: str) -> tuple[Any, tuple, bool]:
         for (m, pattern), (name, private) in ROUTES.items():
@@ -259,14 +206,6 @@ class FakeGate:
             if match and m == method:
                 return getattr(self, name), match.groups(), private
         raise GateError("NOT_FOUND", f"{method} {path} not found", 404)
-
-    def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
 
     def _authenticate(self, request: web.Request, body: str) -> None:
         h = request.headers
@@ -586,11 +525,6 @@ def _status_param(p: dict) -> str:
 
 def _limit(p: dict) -> int:
     return max(1, min(1000, int(p.get("limit", 100))))
-
-
-def _record(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
-    entry.status = response.status
-    return response
 
 
 def _reply(payload: Any, status: int = 200, headers: dict | None = None) -> web.Response:

@@ -61,7 +61,6 @@ ccxt 4.5.90 error mapping, observed against this fake (tests/fakes/test_kucoin_f
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -76,8 +75,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
-from .okx import FakeOKX, Fault, Request, synthetic
+from .base import FakeVenue, Fault, Request
+from .okx import synthetic
 
 API_KEY = "kucoin-test-key-0123"
 SECRET = "kucoin-test-secret-abcdef"
@@ -160,20 +159,23 @@ def _html(status: int, headers: dict) -> web.Response:
                         text=f"<html><body><h1>{status} {reason}</h1></body></html>")
 
 
-class FakeKucoin:
+class FakeKucoin(FakeVenue):
     """The fake venue: contracts, candles, an order engine, a clock, faults and a request log."""
+
+    RATE_LIMIT_HEADERS = {"gw-ratelimit-limit": "2000", "gw-ratelimit-remaining": "0",
+                          "gw-ratelimit-reset": "1000"}
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
                  now_ms: int | None = None, contracts: tuple[Contract, ...] = DEFAULT_CONTRACTS,
                  balance: float = 10_000.0, max_rows: int = 500, latency_s: float = 0.0,
                  hedge_mode: bool = False) -> None:
+        super().__init__(now_ms=now_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.contracts = {c.symbol: c for c in contracts}
         self.prices = {"XBTUSDTM": 50_000.0, "ETHUSDTM": 3_000.0, "LTCUSDTM": 50.0}
         self.balance = balance
         self.max_rows = max_rows
-        self.latency_s = latency_s
         self.hedge_mode = hedge_mode
         self.taker_fee = 0.0006
         self.margin_modes: dict[str, str] = {}
@@ -183,46 +185,11 @@ class FakeKucoin:
         self.fills: list[dict] = []
         self.quiets: list[Quiet] = []
         self._move: tuple[str, float] | None = None
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
-        self._now = now_ms
         self._ids = itertools.count(230_000_000_000_000_000)
         self._resampled: dict[tuple[str, int, int], pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock and controls -------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The exchange clock: frozen if set, else the host clock."""
-        return self._now if self._now is not None else int(time.time() * 1000)
-
-    def set_now(self, ms: int) -> None:
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        self._now = self.now_ms() + int(ms)
-
-    def fail(self, path: str | None = None, status: int | None = 502, *,
-             method: str | None = None, times: int = 1, lost: bool = False,
-             delay_s: float = 0.0, headers: dict | None = None, when=None) -> None:
-        """Answer `status` on the next `times` matching calls; lost: process first (status None
-        drops the connection)."""
-        self.faults.append(Fault("lost" if lost else "status", method, path, status,
-                                 times=times, delay_s=delay_s, headers=dict(headers or {}),
-                                 when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1, **kw) -> None:
-        """KuCoin's limit answer: HTTP 429, code 429000, gw-ratelimit-* headers."""
-        headers = {"gw-ratelimit-limit": "2000", "gw-ratelimit-remaining": "0",
-                   "gw-ratelimit-reset": "1000"}
-        self.fail(path, 429, times=times, headers=headers, **kw)
-
-    def reject(self, path: str, code: str, msg: str, *, method: str | None = None,
-               times: int = 1, status: int = 200, when=None) -> None:
-        """Refuse the next `times` matching calls with a KuCoin code."""
-        self.faults.append(Fault("reject", method, path, status, str(code), msg, times,
-                                 when=when))
-
+    # -- controls: the clock, fail, reject (HTTP 200 and a code) are FakeVenue's; rate_limit
+    # answers HTTP 429, code 429000 with the gw-ratelimit-* headers ---------------------------
     def quiet(self, symbol: str, start: int, end: int) -> None:
         """Nothing traded on `symbol` in [start, end): candles opening there are not served."""
         self.quiets.append(Quiet(symbol, start, end))
@@ -253,37 +220,26 @@ class FakeKucoin:
         """Stop orders still waiting."""
         return [o for o in self.orders if self._waiting(o) and symbol in (None, o["symbol"])]
 
-    calls = FakeOKX.calls  # params of every request to `method path`
-
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> FakeKucoin:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
+    async def start(self) -> FakeKucoin:  # type: ignore[override]
+        """Listen on loopback (.url); returns the fake itself."""
+        await super().start()
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # -- HTTP plumbing ------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.text() if request.method in ("POST", "PUT") else ""
         entry = Request(request.method, request.path, dict(request.query))
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await self._latency()
         fault: Fault | None = None
         try:
             if body:
                 entry.params = {**entry.params, **json.loads(body)}
             route = self._route(request.method, request.path)
-            fault = self._take_fault(request.method, request.path, entry.params)
-            if fault and fault.delay_s:
-                await asyncio.sleep(fault.delay_s)
+            fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return self._record(entry, self._status(fault.status, fault.headers))
+                return self._recorded(entry, self._fault_answer(fault))
             if route is None:
                 raise KucoinError("404000", "Url Not Found", 404)
             name, private, args = route
@@ -298,13 +254,11 @@ class FakeKucoin:
         except ValueError:
             response = _reply({"code": "400100", "msg": "Parameter Error"}, 400)
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()  # processed; the answer never arrives
-                return self._record(entry, web.Response(status=200))
-            return self._record(entry, self._status(fault.status, fault.headers))
-        return self._record(entry, response)
+            return self._lost(request, entry, fault)
+        return self._recorded(entry, response)
 
-    _record = staticmethod(FakeOKX._record)
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return self._status(fault.status or 502, fault.headers)
 
     @staticmethod
     def _status(status: int, headers: dict) -> web.Response:
@@ -321,8 +275,6 @@ class FakeKucoin:
             if m == method and match:
                 return name, private, match.groups()
         return None
-
-    _take_fault = FakeOKX._take_fault  # the same fault matching as the OKX fake
 
     def _authenticate(self, request: web.Request, body: str) -> None:
         h = request.headers

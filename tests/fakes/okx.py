@@ -62,7 +62,6 @@ the body first (data[i].sCode, then the envelope's code), the HTTP status only w
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -70,9 +69,8 @@ import itertools
 import json
 import math
 import re
-import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,7 +78,7 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
-from . import serve_locally
+from .base import FakeVenue, Fault, Request
 
 API_KEY = "okx-test-key-0123456789"
 SECRET = "okx-test-secret-abcdef"
@@ -152,33 +150,6 @@ DEFAULT_INSTRUMENTS = (  # values of the real listings (ctVal, lotSz, minSz, tic
     Instrument("ETH-USDT-SWAP", "0.1", "0.01", "0.01", "0.01", "100"),
     Instrument("LTC-USDT-SWAP", "1", "0.01", "0.01", "0.01", "50"),
 )
-
-
-@dataclass
-class Request:
-    """One request the fake received."""
-
-    method: str
-    path: str
-    params: Any
-    status: int = 200
-    demo: bool = False
-
-
-@dataclass
-class Fault:
-    """A scripted failure: 'status' before processing, 'lost' after it, 'reject' a venue code."""
-
-    kind: str
-    method: str | None
-    path: str | None
-    status: int | None = 502
-    code: str = ""
-    msg: str = ""
-    times: int = 1
-    delay_s: float = 0.0
-    headers: dict = field(default_factory=dict)
-    when: Any = None
 
 
 @dataclass
@@ -280,7 +251,7 @@ def synthetic(inst_id: str, ts: np.ndarray, nxt: np.ndarray) -> pd.DataFrame:
                          "low": np.minimum(o, c) * 0.998, "close": c, "volume": v})
 
 
-class FakeOKX:
+class FakeOKX(FakeVenue):
     """The fake venue: market data, an order engine, a clock, faults and a request log."""
 
     def __init__(self, candles: dict[tuple[str, str], pd.DataFrame] | None = None, *,
@@ -288,6 +259,7 @@ class FakeOKX:
                  balance: float = 10_000.0, demo: bool = False, skew_ms: int = 0,
                  history_limit_max: int = 300, default_leverage: int = 10,
                  latency_s: float = 0.0) -> None:
+        super().__init__(now_ms=now_ms, skew_ms=skew_ms, latency_s=latency_s)
         self.candles = {k: v.astype({"timestamp": "int64"}).sort_values("timestamp")
                         .reset_index(drop=True) for k, v in (candles or {}).items()}
         self.instruments = {i.inst_id: i for i in (instruments or DEFAULT_INSTRUMENTS)}
@@ -296,67 +268,23 @@ class FakeOKX:
         self.balance = balance            # cashBal of USDT
         self.taker_fee, self.maker_fee = 0.0005, 0.0002   # OKX regular-user swap rates
         self.demo = demo                  # the environment the API key belongs to
-        self.skew_ms = skew_ms
         self.history_limit_max = history_limit_max
         self.default_leverage = default_leverage
-        self.latency_s = latency_s        # added before every answer (a round trip to OKX)
         self.pos_mode = "net_mode"
         self.leverage: dict[tuple[str, str], int] = {}
         self.positions: dict[tuple[str, str], Position] = {}
         self.orders: list[dict] = []
         self.algos: list[dict] = []
         self.fills: list[dict] = []
-        self.requests: list[Request] = []
-        self.faults: list[Fault] = []
         # Orders that filled but read as live with nothing filled on their first lookups.
         self.answer_live = 0
         self.live_lookups = 1
         self._reads_live: dict[str, int] = {}
-        self._now = now_ms
         self._ids = itertools.count(2_896_576_259_728_695_296)
         self._resampled: dict[tuple[str, str, int], pd.DataFrame] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- clock and controls -------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The exchange clock (market data, order times): frozen if set, else host + skew."""
-        return self._now if self._now is not None else self.wall_ms()
-
-    def wall_ms(self) -> int:
-        """The clock request timestamps are checked against: host clock + skew."""
-        return int(time.time() * 1000) + self.skew_ms
-
-    def set_now(self, ms: int) -> None:
-        """Freeze the exchange clock at `ms`."""
-        self._now = int(ms)
-
-    def advance(self, ms: int) -> None:
-        """Move the exchange clock forward."""
-        self._now = self.now_ms() + int(ms)
-
-    def fail(self, path: str | None = None, status: int | None = 502, *,
-             method: str | None = None, times: int = 1, lost: bool = False,
-             delay_s: float = 0.0, headers: dict | None = None, when=None) -> None:
-        """Answer `status` on the next `times` matching calls; lost: process first.
-
-        429 answers OKX's 50011 body; status None answers normally after `delay_s` (a client
-        timeout), or with lost=True processes the request and drops the connection.
-        """
-        self.faults.append(Fault("lost" if lost else "status", method, path, status,
-                                 times=times, delay_s=delay_s, headers=dict(headers or {}),
-                                 when=when))
-
-    def rate_limit(self, path: str | None = None, times: int = 1, **kw) -> None:
-        """The next `times` calls get OKX's rate-limit answer (HTTP 429, code 50011)."""
-        self.fail(path, 429, times=times, **kw)
-
-    def reject(self, path: str, code: str, msg: str, *, method: str | None = None,
-               times: int = 1, status: int = 200, when=None) -> None:
-        """Refuse the next `times` calls with an OKX code (sCode for order endpoints)."""
-        self.faults.append(Fault("reject", method, path, status, str(code), msg, times,
-                                 when=when))
-
+    # -- controls: the clock, fail(path, status, lost=True), rate_limit (HTTP 429, code 50011)
+    # and reject(path, code, msg) (sCode for order endpoints) are FakeVenue's ----------------
     def set_price(self, inst_id: str, price: float) -> None:
         """Move the market to `price`; crossed triggers fill at their trigger."""
         self.candle(inst_id, price, price, price)
@@ -388,30 +316,6 @@ class FakeOKX:
         return [a for a in self.algos if a["state"] == "live"
                 and inst_id in (None, a["instId"])]
 
-    def calls(self, method: str, path: str) -> list[Any]:
-        """Params of every request to `method path`."""
-        return [r.params for r in self.requests if r.method == method and r.path == path]
-
-    def paths(self) -> list[str]:
-        """Paths requested so far, in order."""
-        return [r.path for r in self.requests]
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> str:
-        """Listen on 127.0.0.1 at a free port; returns (and sets) .url."""
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_locally(app, shutdown_timeout=0.1)
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    close = stop
-
     # -- HTTP plumbing ------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         """Log, apply faults, authenticate, dispatch, wrap in OKX's envelope."""
@@ -419,18 +323,15 @@ class FakeOKX:
         entry = Request(request.method, request.path, dict(request.query),
                         demo=request.headers.get("x-simulated-trading") == "1")
         self.requests.append(entry)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+        await self._latency()
         route = ROUTES.get((request.method, request.path))
         fault: Fault | None = None
         try:
             if request.method == "POST":
                 entry.params = self._json(body)
-            fault = self._take_fault(request.method, request.path, entry.params)
-            if fault and fault.delay_s:
-                await asyncio.sleep(fault.delay_s)
+            fault = await self._next_fault(request.method, request.path, entry.params)
             if fault and fault.kind == "status" and fault.status is not None:
-                return self._record(entry, _status(fault.status, fault.headers))
+                return self._recorded(entry, self._fault_answer(fault))
             if route is None:
                 if any(path == request.path for _, path in ROUTES):
                     raise OkxError("50115", "Invalid request method.", 405)
@@ -446,16 +347,11 @@ class FakeOKX:
             response = _reply({"code": e.code, "data": [], "msg": e.msg},
                                          status=e.status)
         if fault and fault.kind == "lost":
-            if fault.status is None:
-                request.transport.close()  # the order is in, the answer never arrives
-                return self._record(entry, web.Response(status=200))
-            return self._record(entry, _status(fault.status, fault.headers))
-        return self._record(entry, response)
+            return self._lost(request, entry, fault)  # the order is in, the answer is not
+        return self._recorded(entry, response)
 
-    @staticmethod
-    def _record(entry: Request, response: web.StreamResponse) -> web.StreamResponse:
-        entry.status = response.status
-        return response
+    def _fault_answer(self, fault: Fault) -> web.Response:
+        return _status(fault.status, fault.headers)
 
     @staticmethod
     def _json(body: str) -> Any:
@@ -465,14 +361,6 @@ class FakeOKX:
             return json.loads(body)
         except ValueError:
             raise OkxError("50002", "JSON syntax error", 400) from None
-
-    def _take_fault(self, method: str, path: str, params: Any) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method in (None, method) and f.path in (None, path) and (
-                    f.when is None or f.when(params)):
-                f.times -= 1
-                return f
-        return None
 
     def _dispatch(self, name: str, ordering: bool, params: Any) -> web.Response:
         result = getattr(self, name)(params)
