@@ -39,6 +39,43 @@ class Slot:
         return (cols[0].view(np.int64), *cols[1:])
 
 
+@dataclass(frozen=True)
+class Parcel:
+    """Arrays a worker left in a shared-memory file for the main process (read once, removed)."""
+
+    path: str
+    specs: tuple[tuple[str, tuple[int, ...]], ...]  # (dtype, shape) of each, in order
+
+    @classmethod
+    def send(cls, slot: Slot, arrays: tuple[np.ndarray, ...]) -> Parcel:
+        """The arrays written next to `slot`'s arena (named after the same process, so that a
+        parcel left by a killed sweep is removed with its arena)."""
+        owner = Path(slot.path).name[len(PREFIX):].split("-")[0]
+        fd, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner}-out-", dir=SHM)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for a in arrays:
+                    if a.size:  # an empty view cannot be cast to bytes
+                        f.write(np.ascontiguousarray(a).data.cast("B"))
+        except BaseException:
+            Path(path).unlink(missing_ok=True)
+            raise
+        return cls(path, tuple((a.dtype.str, a.shape) for a in arrays))
+
+    def receive(self) -> tuple[np.ndarray, ...]:
+        """The arrays (views of one buffer read in one call); the file is removed."""
+        try:
+            raw = np.fromfile(self.path, dtype=np.uint8)
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+        out, at = [], 0
+        for dtype, shape in self.specs:
+            size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            out.append(raw[at:at + size].view(dtype).reshape(shape))
+            at += size
+        return tuple(out)
+
+
 _maps: dict[str, mmap.mmap] = {}  # a worker's mapping of the current arena
 
 

@@ -111,6 +111,12 @@ def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> Batch:
     return Batch.pack(digests)
 
 
+def run_shared(slot: arena.Slot, tf_ms: int, groups: Sequence[Group]) -> arena.Parcel:
+    """run_file on candles in the arena, its Batch returned through shared memory too."""
+    batch = run_file(slot, tf_ms, groups)
+    return arena.Parcel.send(slot, (batch.meta, batch.exit_time, batch.money))
+
+
 def warm() -> None:
     """Load the compiled trade loop (from the disk cache) by running it on two candles."""
     from .columnar import run_backtest
@@ -178,14 +184,24 @@ class LocalExecutor:
         with arena.ARENA.lock:
             arena.ARENA.reserve(sum(5 * 8 * len(cols[0]) for cols in unique))
             slots: dict[int, arena.Slot] = {}
-            futures = {}
-            for i in sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0][0])):
-                cols, *rest = tasks[i]
-                if id(cols) not in slots:
-                    slots[id(cols)] = arena.ARENA.write(
-                        sum(5 * 8 * s.rows for s in slots.values()), cols)
-                futures[i] = executor.submit(run_file, slots[id(cols)], *rest)
-            return [futures[i].result() for i in range(len(tasks))]
+            futures: dict[int, Any] = {}
+            try:
+                for i in sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0][0])):
+                    cols, *rest = tasks[i]
+                    if id(cols) not in slots:
+                        slots[id(cols)] = arena.ARENA.write(
+                            sum(5 * 8 * s.rows for s in slots.values()), cols)
+                    futures[i] = executor.submit(run_shared, slots[id(cols)], *rest)
+                return [Batch(*futures.pop(i).result().receive()) for i in range(len(tasks))]
+            finally:
+                _discard(futures.values())
+
+
+def _discard(futures: Any) -> None:
+    """After a failed task: cancel the tasks not started, remove the parcels of the others."""
+    for f in futures:
+        if not f.cancel() and f.exception() is None:
+            f.result().receive()
 
 
 class DaskExecutor:

@@ -95,3 +95,36 @@ def test_an_arena_left_by_a_process_that_no_longer_runs_is_removed():
     finally:
         space.close()
         stale.unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
+def test_a_parcel_brings_arrays_back_once_and_its_file_goes():
+    space = arena.Arena()
+    space.reserve(1)
+    try:
+        slot = arena.Slot(space.path, 0, 0)
+        sent = (np.arange(6, dtype=np.int64).reshape(2, 3), np.empty((2, 0)),
+                np.array([1.5, -0.0]), np.empty(0, np.int64))
+        parcel = arena.Parcel.send(slot, sent)
+        assert os.path.basename(parcel.path).startswith(f"{arena.PREFIX}{os.getpid()}-")
+        got = parcel.receive()
+        assert not os.path.exists(parcel.path)
+        for a, b in zip(sent, got, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    finally:
+        space.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
+def test_a_failed_local_sweep_raises_and_leaves_no_file_in_shared_memory():
+    from backtest.sweep_work import LocalExecutor
+    from trading.rules import TradeRules
+    good = (np.arange(50, dtype=np.int64) * 60_000, *(np.full(50, 1.0 + k) for k in range(4)))
+    bad = (np.zeros(50, dtype=np.int64), *good[1:])  # timestamps not increasing
+    groups = [((3, 3, "close"), [TradeRules()])]
+    ex = LocalExecutor(2)
+    with pytest.raises(ValueError, match="not after the previous"):
+        ex.run([(good, 60_000, groups), (bad, 60_000, groups), (good, 60_000, groups)])
+    assert list(arena.SHM.glob(f"{arena.PREFIX}{os.getpid()}-out-*")) == []
+    assert len(ex.run([(good, 60_000, groups)])) == 1
