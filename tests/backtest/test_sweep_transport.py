@@ -128,3 +128,20 @@ def test_a_failed_local_sweep_raises_and_leaves_no_file_in_shared_memory():
         ex.run([(good, 60_000, groups), (bad, 60_000, groups), (good, 60_000, groups)])
     assert list(arena.SHM.glob(f"{arena.PREFIX}{os.getpid()}-out-*")) == []
     assert len(ex.run([(good, 60_000, groups)])) == 1
+
+
+@pytest.mark.slow
+def test_without_shared_memory_the_tasks_carry_the_candles_and_give_the_same_batches(
+        monkeypatch):
+    from backtest.sweep_work import LocalExecutor, run_file
+    from trading.rules import TradeRules
+    rng = np.random.default_rng(3)
+    close = 100 + np.cumsum(rng.normal(0, 1, 400))
+    cols = (np.arange(400, dtype=np.int64) * 60_000, close, close + 1, close - 1, close)
+    groups = [((3, 3, "close"), [TradeRules(), TradeRules(risk_reward=3.0)])]
+    want = run_file(cols, 60_000, groups)
+    monkeypatch.setattr(arena, "available", lambda: False)
+    (got,) = LocalExecutor(2).run([(cols, 60_000, groups)])
+    assert want.exit_time.size > 0
+    for name in ("meta", "exit_time", "money"):
+        assert np.array_equal(getattr(got, name), getattr(want, name))
