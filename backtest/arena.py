@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import mmap
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numpy as np
 
 SHM = Path("/dev/shm")  # noqa: S108 (files made by mkstemp: a random name, owner-only)
 PREFIX = "choch-sweep-"
+MIN_FREE = 64 * 1024 * 1024  # bytes of /dev/shm always left to the rest of the machine
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,17 @@ def _mapped(path: str) -> mmap.mmap:
     return _maps[path]
 
 
-def available() -> bool:
-    """Whether this machine has a writable /dev/shm."""
-    return SHM.is_dir() and os.access(SHM, os.W_OK)
+# Shared memory needed beyond the candles: the tasks' result parcels, and room for the rest of
+# the machine (a container's /dev/shm is often 64 MB).
+HEADROOM = 3
+
+
+def available(size: int = 0) -> bool:
+    """Whether this machine has a writable /dev/shm with room for `size` bytes of candles and
+    their results (a full tmpfs would kill the process on a write to its mapping)."""
+    if not (SHM.is_dir() and os.access(SHM, os.W_OK)):
+        return False
+    return shutil.disk_usage(SHM).free >= HEADROOM * size + MIN_FREE
 
 
 class Arena:
@@ -111,7 +121,13 @@ class Arena:
         _remove_stale()
         fd, self.path = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", dir=SHM)
         with os.fdopen(fd, "w+b") as f:
-            f.truncate(size)
+            try:
+                # Allocated now, so that a full tmpfs is an OSError here, never a SIGBUS on a
+                # later write to the mapping.
+                os.posix_fallocate(f.fileno(), 0, size)
+            except OSError:
+                Path(self.path).unlink(missing_ok=True)
+                raise
             self.map = mmap.mmap(f.fileno(), size)
         self.size = size
 

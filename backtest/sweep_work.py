@@ -18,11 +18,14 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import structlog
 
 import choch
 from trading.rules import TradeRules
 
 from . import arena
+
+log = structlog.get_logger(__name__)
 
 PRICES = ("open", "high", "low", "close")
 IDLE_S = 600  # a pool worker left without work for this long exits (the pool restarts it)
@@ -178,11 +181,16 @@ class LocalExecutor:
         just before its first task is submitted, so the workers start on the first file while
         the others are copied. Without /dev/shm the tasks carry the arrays."""
         executor = pool(self.jobs)
-        if not arena.available():
-            return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
         unique = list({id(t[0]): t[0] for t in tasks}.values())
+        size = sum(5 * 8 * len(cols[0]) for cols in unique)
+        if not arena.available(size):
+            return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
         with arena.ARENA.lock:
-            arena.ARENA.reserve(sum(5 * 8 * len(cols[0]) for cols in unique))
+            try:
+                arena.ARENA.reserve(size)
+            except OSError as e:  # /dev/shm filled meanwhile: the arrays go with the tasks
+                log.warning("sweep_shared_memory_full", error=str(e))
+                return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
             slots: dict[int, arena.Slot] = {}
             futures: dict[int, Any] = {}
             try:

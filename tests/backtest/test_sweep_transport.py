@@ -140,8 +140,39 @@ def test_without_shared_memory_the_tasks_carry_the_candles_and_give_the_same_bat
     cols = (np.arange(400, dtype=np.int64) * 60_000, close, close + 1, close - 1, close)
     groups = [((3, 3, "close"), [TradeRules(), TradeRules(risk_reward=3.0)])]
     want = run_file(cols, 60_000, groups)
-    monkeypatch.setattr(arena, "available", lambda: False)
+    monkeypatch.setattr(arena, "available", lambda *_: False)
     (got,) = LocalExecutor(2).run([(cols, 60_000, groups)])
     assert want.exit_time.size > 0
     for name in ("meta", "exit_time", "money"):
         assert np.array_equal(getattr(got, name), getattr(want, name))
+
+
+def test_a_small_or_full_dev_shm_is_not_used(monkeypatch):
+    """A container's 64 MB /dev/shm: the candles and their results would not fit, so the tasks
+    carry the arrays (a full tmpfs kills a process that writes to its mapping)."""
+    import collections
+
+    from backtest import arena
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(arena.shutil, "disk_usage", lambda _: usage(64 << 20, 0, 64 << 20))
+    assert not arena.available(140 << 20)
+    monkeypatch.setattr(arena.shutil, "disk_usage", lambda _: usage(24 << 30, 0, 24 << 30))
+    assert arena.available(140 << 20) == (arena.SHM.is_dir() and arena.os.access(arena.SHM,
+                                                                                 arena.os.W_OK))
+
+
+def test_an_arena_that_cannot_be_allocated_raises_and_leaves_no_file(monkeypatch):
+    from backtest import arena
+
+    if not arena.available():
+        pytest.skip("no writable /dev/shm")
+
+    def full(fd, offset, size):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(arena.os, "posix_fallocate", full)
+    a = arena.Arena()
+    with pytest.raises(OSError, match="No space"):
+        a.reserve(1 << 20)
+    assert a.path and not arena.Path(a.path).exists() and a.map is None
