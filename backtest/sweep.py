@@ -2,9 +2,10 @@
 
 One task per file (backtest/sweep_work.py): the detector runs once per detector setting and
 every trade-rule combination of that setting is simulated on its events. Candles reach the
-workers once per task: a local sweep (a persistent pool of worker processes) sends them as five
-arrays with the task; a Dask sweep sends them once per file with Client.scatter.
-Workers return compact arrays per run; the main process aggregates and ranks in a fixed order,
+workers once per file: a local sweep (a persistent pool of worker processes) copies them to a
+shared-memory arena the workers read in place (backtest/arena.py); a Dask sweep sends them with
+Client.scatter. A task returns its runs' trades packed in three arrays; the main process pools
+each combination's trades in one compiled pass (backtest/pooled.py) and ranks in a fixed order,
 so the rows do not depend on where the work ran.
 
 Ranking (backtest.ranking): by default net_pnl, higher first; then profit_factor, higher first
@@ -17,6 +18,7 @@ import csv
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from typing import IO, Any
@@ -28,7 +30,7 @@ from trading.rules import TradeRules
 
 from . import ranking
 from .calendar import covered_days
-from .metrics import summarize_arrays
+from .pooled import pooled
 from .sweep_work import (
     DaskExecutor,
     Digest,
@@ -120,9 +122,9 @@ def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
         return np.concatenate([getattr(d, name) for d in digests])
 
     held = sum(d.held for d in digests)
-    row = summarize_arrays(joined("exit_time"), joined("pnl"), joined("fees"), held,
-                           min(d.start_ms for d in digests), max(d.end_ms for d in digests),
-                           _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
+    row = pooled(joined("exit_time"), joined("pnl"), joined("fees"), held,
+                 min(d.start_ms for d in digests), max(d.end_ms for d in digests),
+                 _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
     spans = sum(d.end_ms - d.start_ms for d in digests)
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
@@ -140,12 +142,15 @@ def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor, rank_by: str = "net_pnl", parts: int = 1) -> list[dict[str, Any]]:
+          executor: Executor, rank_by: str = "net_pnl", parts: int = 1,
+          threads: int = 1) -> list[dict[str, Any]]:
     """Every combination over every file through `executor`: rows ranked by `rank_by`
     (backtest.ranking).
 
     One task per file, or `parts` per file (its detector settings split between them), so that
-    fewer files than workers still keep every worker busy.
+    fewer files than workers still keep every worker busy. The combinations are pooled on
+    `threads` threads (the compiled pass runs without the GIL), so that the local cores that ran
+    the tasks also share the pooling.
     """
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
@@ -159,12 +164,18 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
     per_combo: list[list[Digest]] = [[] for _ in combos]
     # File order kept per combination; one digest per combination of the task's settings.
-    for chunk, per_group in zip(chunks * len(files), executor.run(tasks), strict=True):
-        for (d, _), digests in zip(chunk, per_group, strict=True):
-            for i, dg in zip(by_detector[d], digests, strict=True):
-                per_combo[i].append(dg)
+    for chunk, batch in zip(chunks * len(files), executor.run(tasks), strict=True):
+        runs = iter(batch.digests())
+        for d, _ in chunk:
+            for i in by_detector[d]:
+                per_combo[i].append(next(runs))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            pooled_rows = list(pool.map(summarize, per_combo))
+    else:
+        pooled_rows = [summarize(digests) for digests in per_combo]
     rows = [{"order": i, **c, "symbols": len(files),
-             "candles": sum(d.candles for d in per_combo[i]), **summarize(per_combo[i])}
+             "candles": sum(d.candles for d in per_combo[i]), **pooled_rows[i]}
             for i, c in enumerate(combos)]
     rows.sort(key=lambda row: ranking.rank_key(row, rank_by))
     for r, row in enumerate(rows, 1):
@@ -183,7 +194,7 @@ def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base
         if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
             return sweep(files, combos, base, InProcess(), rank_by)
         return sweep(files, combos, base, LocalExecutor(jobs), rank_by,
-                     parts=math.ceil(n / len(files)))
+                     parts=math.ceil(n / len(files)), threads=n)
     if isinstance(scheduler, str):
         from .cluster import client_class
         with client_class()(scheduler, timeout="10s") as client:

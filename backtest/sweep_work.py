@@ -4,8 +4,10 @@ A task detects once per detector setting and simulates every trade-rule combinat
 setting on the same events, all on columns (backtest/columnar.py). Locally the tasks run on a
 persistent pool of worker processes (loky's reusable executor, also joblib's): it outlives a
 sweep, so a second sweep in the same process starts no process and loads no code; each worker
-loads the compiled loops from numba's disk cache once, when it starts. A task carries its file's
-candles as five arrays, pickled by the pool's feeder thread while the workers already run.
+loads the compiled loops from numba's disk cache once, when it starts. A task names where its
+file's candles lie in shared memory (backtest/arena.py), where the worker reads them in place
+(without /dev/shm, the task carries the five arrays). A task's results come back packed in three
+arrays (Batch).
 """
 from __future__ import annotations
 
@@ -16,9 +18,14 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import structlog
 
 import choch
 from trading.rules import TradeRules
+
+from . import arena
+
+log = structlog.get_logger(__name__)
 
 PRICES = ("open", "high", "low", "close")
 IDLE_S = 600  # a pool worker left without work for this long exits (the pool restarts it)
@@ -50,29 +57,67 @@ class Digest:
 Group = tuple[tuple[int, int, str], Sequence[TradeRules]]  # (left, right, break_on), rules
 
 
-def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> list[list[Digest]]:
-    """For each (detector setting, rules) group: detect once, then simulate each of the rules.
+@dataclass(frozen=True)
+class Batch:
+    """A task's digests packed into three arrays (one pickle each, whatever the run count): per
+    run (trades, held, start_ms, end_ms, candles), then every run's trades one after another."""
 
-    `source` is the candles: a DataFrame (scattered to a Dask worker, or in this process) or the
-    five arrays LocalExecutor.put makes of them.
+    meta: np.ndarray  # int64, (runs, 5)
+    exit_time: np.ndarray  # int64
+    money: np.ndarray  # float64, (2, trades): pnl, fees
+
+    @classmethod
+    def pack(cls, digests: Sequence[Digest]) -> Batch:
+        """The digests, in order."""
+        meta = np.array([(d.pnl.size, d.held, d.start_ms, d.end_ms, d.candles) for d in digests],
+                        dtype=np.int64).reshape(-1, 5)
+        money = np.empty((2, int(meta[:, 0].sum())))
+        np.concatenate([d.pnl for d in digests] or [np.empty(0)], out=money[0])
+        np.concatenate([d.fees for d in digests] or [np.empty(0)], out=money[1])
+        return cls(meta, np.concatenate([d.exit_time for d in digests] or
+                                        [np.empty(0, np.int64)]), money)
+
+    def digests(self) -> list[Digest]:
+        """The digests again (their arrays are views of the packed ones)."""
+        ends = np.cumsum(self.meta[:, 0]).tolist()
+        out = []
+        for (n, held, start, end, candles), stop in zip(self.meta.tolist(), ends, strict=True):
+            at = slice(stop - n, stop)
+            out.append(Digest(self.exit_time[at], self.money[0, at], self.money[1, at], held,
+                              start, end, candles))
+        return out
+
+
+def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> Batch:
+    """For each (detector setting, rules) group: detect once, then simulate each of the rules;
+    the digests of every group's runs, in order, packed.
+
+    `source` is the candles: a DataFrame (scattered to a Dask worker, or in this process), or
+    what LocalExecutor.run makes of them (an arena Slot, or five arrays).
     """
     from .columnar import simulate_bars
     from .detect import scan_bars
 
+    if isinstance(source, arena.Slot):
+        source = source.load()
     bars = choch.checked_bars(source) if isinstance(source, tuple) else \
         choch.candle_arrays(source)
-    out = []
+    digests = []
     for (left, right, break_on), rules in groups:
         events = scan_bars(bars, left, right, break_on, tf_ms)
-        digests = []
         for r in rules:
             run = simulate_bars(bars, events, r, tf_ms)
             t = run.columns
             digests.append(Digest(t.exit_time, t.pnl, t.fees,
                                   int((t.exit_time - t.entry_time).sum()), run.start_ms,
                                   run.end_ms, run.candles))
-        out.append(digests)
-    return out
+    return Batch.pack(digests)
+
+
+def run_shared(slot: arena.Slot, tf_ms: int, groups: Sequence[Group]) -> arena.Parcel:
+    """run_file on candles in the arena, its Batch returned through shared memory too."""
+    batch = run_file(slot, tf_ms, groups)
+    return arena.Parcel.send(slot, (batch.meta, batch.exit_time, batch.money))
 
 
 def warm() -> None:
@@ -89,7 +134,7 @@ class Executor(Protocol):
     def put(self, candles: pd.DataFrame) -> Any:
         """A handle tasks receive instead of the candles."""
 
-    def run(self, tasks: list[tuple]) -> list[list[list[Digest]]]:
+    def run(self, tasks: list[tuple]) -> list[Batch]:
         """run_file(*task) for every task; results in task order."""
 
 
@@ -113,7 +158,7 @@ class InProcess:
         """The candles themselves."""
         return candles
 
-    def run(self, tasks: list[tuple]) -> list[list[list[Digest]]]:
+    def run(self, tasks: list[tuple]) -> list[Batch]:
         """run_file(*task) for every task, in order."""
         return [run_file(*t) for t in tasks]
 
@@ -125,16 +170,46 @@ class LocalExecutor:
         self.jobs = jobs
 
     def put(self, candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
-        """The candles as five contiguous arrays (cheap to pickle, no DataFrame to rebuild)."""
-        return (candles["timestamp"].to_numpy(np.int64),
+        """The candles as five contiguous arrays (run writes them to shared memory)."""
+        return (np.ascontiguousarray(candles["timestamp"].to_numpy(np.int64)),
                 *(np.ascontiguousarray(candles[k].to_numpy(np.float64)) for k in PRICES))
 
-    def run(self, tasks: list[tuple]) -> list[list[list[Digest]]]:
-        """Every task on the pool, results in order (largest files first, to end together)."""
+    def run(self, tasks: list[tuple]) -> list[Batch]:
+        """Every task on the pool, results in order (largest files first, to end together).
+
+        Each file's candles are copied to this process's shared-memory arena (backtest.arena)
+        just before its first task is submitted, so the workers start on the first file while
+        the others are copied. Without /dev/shm the tasks carry the arrays."""
         executor = pool(self.jobs)
-        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0][0]))
-        futures = {i: executor.submit(run_file, *tasks[i]) for i in order}
-        return [futures[i].result() for i in range(len(tasks))]
+        unique = list({id(t[0]): t[0] for t in tasks}.values())
+        size = sum(5 * 8 * len(cols[0]) for cols in unique)
+        if not arena.available(size):
+            return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
+        with arena.ARENA.lock:
+            try:
+                arena.ARENA.reserve(size)
+            except OSError as e:  # /dev/shm filled meanwhile: the arrays go with the tasks
+                log.warning("sweep_shared_memory_full", error=str(e))
+                return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
+            slots: dict[int, arena.Slot] = {}
+            futures: dict[int, Any] = {}
+            try:
+                for i in sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0][0])):
+                    cols, *rest = tasks[i]
+                    if id(cols) not in slots:
+                        slots[id(cols)] = arena.ARENA.write(
+                            sum(5 * 8 * s.rows for s in slots.values()), cols)
+                    futures[i] = executor.submit(run_shared, slots[id(cols)], *rest)
+                return [Batch(*futures.pop(i).result().receive()) for i in range(len(tasks))]
+            finally:
+                _discard(futures.values())
+
+
+def _discard(futures: Any) -> None:
+    """After a failed task: cancel the tasks not started, remove the parcels of the others."""
+    for f in futures:
+        if not f.cancel() and f.exception() is None:
+            f.result().receive()
 
 
 class DaskExecutor:
@@ -147,7 +222,7 @@ class DaskExecutor:
         """Scatter once; tasks that take the future get the candles on their worker."""
         return self.client.scatter(candles[["timestamp", *PRICES]], hash=False)
 
-    def run(self, tasks: list[tuple]) -> list[list[list[Digest]]]:
+    def run(self, tasks: list[tuple]) -> list[Batch]:
         """client.submit for each task, gathered in order."""
         futures = [self.client.submit(run_file, *t, pure=False) for t in tasks]
         return self.client.gather(futures)

@@ -1,0 +1,178 @@
+"""What a sweep moves and merges: pooled metrics equal to backtest.metrics to the bit, candles
+through the shared-memory arena, a task's results packed and unpacked."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from backtest import arena, metrics
+from backtest.calendar import covered_days
+from backtest.pooled import pooled
+from backtest.sweep_work import Batch, Digest
+
+DAY = 86_400_000
+START = 1_735_689_600_000
+
+
+def files(rng: np.random.Generator, count: int, grid: int, sort: bool) -> list[tuple]:
+    """Per file (exit_time, pnl, fees): exits on a `grid` of ms (1: anywhere), often tied."""
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(0, 60))
+        exits = START + grid * rng.integers(0, 30 * DAY // grid, n)
+        exits = np.sort(exits) if sort else exits
+        pnl = np.round(rng.normal(0, 5, n), int(rng.integers(0, 3)))  # zeros and ties too
+        out.append((exits.astype(np.int64), pnl, np.abs(rng.normal(0, 0.1, n))))
+    return out
+
+
+@pytest.mark.parametrize(("grid", "sort"), [(900_000, True), (900_000, False), (1, True),
+                                            (1, False), (7, True)])
+def test_pooled_figures_equal_the_metrics_of_the_joined_trades_bit_for_bit(grid, sort):
+    rng = np.random.default_rng(grid + sort)
+    for _ in range(30):
+        parts = files(rng, int(rng.integers(1, 8)), grid, sort)
+        args = [np.concatenate([p[k] for p in parts]) for k in range(3)]
+        days = covered_days([(START, START + 20 * DAY), (START + 25 * DAY, START + 28 * DAY)])
+        want = metrics.summarize_arrays(*args, 123, START, START + 28 * DAY, days)
+        got = pooled(*args, 123, START, START + 28 * DAY, days)
+        assert repr(got) == repr(want)  # same keys, same order, same bits (-0.0 included)
+
+
+def test_pooled_figures_of_no_trades():
+    empty = (np.empty(0, np.int64), np.empty(0), np.empty(0), 0, START, START + DAY,
+             covered_days([(START, START + DAY)]))
+    assert repr(pooled(*empty)) == repr(metrics.summarize_arrays(*empty))
+
+
+def test_a_batch_gives_back_its_digests_in_order():
+    digests = [Digest(np.array([5, 9], np.int64), np.array([1.5, -2.0]), np.array([0.1, 0.2]),
+                      7, 0, 10, 3),
+               Digest(np.empty(0, np.int64), np.empty(0), np.empty(0), 0, 0, 10, 3),
+               Digest(np.array([4], np.int64), np.array([0.25]), np.array([0.3]), 1, 2, 12, 4)]
+    back = Batch.pack(digests).digests()
+    assert len(back) == 3
+    for a, b in zip(digests, back, strict=True):
+        assert (a.held, a.start_ms, a.end_ms, a.candles) == (b.held, b.start_ms, b.end_ms,
+                                                             b.candles)
+        for name in ("exit_time", "pnl", "fees"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
+            assert getattr(a, name).dtype == getattr(b, name).dtype
+
+
+@pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
+def test_candles_written_to_the_arena_read_back_in_place_and_the_file_goes_at_close():
+    space = arena.Arena()
+    cols = (np.arange(4, dtype=np.int64) * 60_000, *(np.linspace(1, 2, 4) + k for k in range(4)))
+    more = (np.arange(3, dtype=np.int64), *(np.full(3, float(k)) for k in range(4)))
+    space.reserve(5 * 8 * 7)
+    first, second = space.write(0, cols), space.write(5 * 8 * 4, more)
+    assert (first.path == second.path and os.stat(first.path).st_mode & 0o077 == 0)
+    for slot, want in ((first, cols), (second, more)):
+        got = slot.load()
+        assert [a.dtype for a in got] == [np.int64] + [np.float64] * 4
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+        assert not got[1].flags.writeable
+    space.reserve(5 * 8 * 7)  # big enough: the same file
+    assert space.path == first.path
+    space.reserve(10 * space.size)  # grows: a new file, the old one removed
+    assert space.path != first.path and not os.path.exists(first.path)
+    space.close()
+    assert not os.path.exists(space.path)
+
+
+@pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
+def test_an_arena_left_by_a_process_that_no_longer_runs_is_removed():
+    pid = 2 ** 22 + 12_345  # above any pid this machine hands out
+    stale = arena.SHM / f"{arena.PREFIX}{pid}-abc"
+    stale.write_bytes(b"x")
+    space = arena.Arena()
+    space.reserve(1)
+    try:
+        assert not stale.exists()
+    finally:
+        space.close()
+        stale.unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
+def test_a_parcel_brings_arrays_back_once_and_its_file_goes():
+    space = arena.Arena()
+    space.reserve(1)
+    try:
+        slot = arena.Slot(space.path, 0, 0)
+        sent = (np.arange(6, dtype=np.int64).reshape(2, 3), np.empty((2, 0)),
+                np.array([1.5, -0.0]), np.empty(0, np.int64))
+        parcel = arena.Parcel.send(slot, sent)
+        assert os.path.basename(parcel.path).startswith(f"{arena.PREFIX}{os.getpid()}-")
+        got = parcel.receive()
+        assert not os.path.exists(parcel.path)
+        for a, b in zip(sent, got, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    finally:
+        space.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
+def test_a_failed_local_sweep_raises_and_leaves_no_file_in_shared_memory():
+    from backtest.sweep_work import LocalExecutor
+    from trading.rules import TradeRules
+    good = (np.arange(50, dtype=np.int64) * 60_000, *(np.full(50, 1.0 + k) for k in range(4)))
+    bad = (np.zeros(50, dtype=np.int64), *good[1:])  # timestamps not increasing
+    groups = [((3, 3, "close"), [TradeRules()])]
+    ex = LocalExecutor(2)
+    with pytest.raises(ValueError, match="not after the previous"):
+        ex.run([(good, 60_000, groups), (bad, 60_000, groups), (good, 60_000, groups)])
+    assert list(arena.SHM.glob(f"{arena.PREFIX}{os.getpid()}-out-*")) == []
+    assert len(ex.run([(good, 60_000, groups)])) == 1
+
+
+@pytest.mark.slow
+def test_without_shared_memory_the_tasks_carry_the_candles_and_give_the_same_batches(
+        monkeypatch):
+    from backtest.sweep_work import LocalExecutor, run_file
+    from trading.rules import TradeRules
+    rng = np.random.default_rng(3)
+    close = 100 + np.cumsum(rng.normal(0, 1, 400))
+    cols = (np.arange(400, dtype=np.int64) * 60_000, close, close + 1, close - 1, close)
+    groups = [((3, 3, "close"), [TradeRules(), TradeRules(risk_reward=3.0)])]
+    want = run_file(cols, 60_000, groups)
+    monkeypatch.setattr(arena, "available", lambda *_: False)
+    (got,) = LocalExecutor(2).run([(cols, 60_000, groups)])
+    assert want.exit_time.size > 0
+    for name in ("meta", "exit_time", "money"):
+        assert np.array_equal(getattr(got, name), getattr(want, name))
+
+
+def test_a_small_or_full_dev_shm_is_not_used(monkeypatch):
+    """A container's 64 MB /dev/shm: the candles and their results would not fit, so the tasks
+    carry the arrays (a full tmpfs kills a process that writes to its mapping)."""
+    import collections
+
+    from backtest import arena
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(arena.shutil, "disk_usage", lambda _: usage(64 << 20, 0, 64 << 20))
+    assert not arena.available(140 << 20)
+    monkeypatch.setattr(arena.shutil, "disk_usage", lambda _: usage(24 << 30, 0, 24 << 30))
+    assert arena.available(140 << 20) == (arena.SHM.is_dir() and arena.os.access(arena.SHM,
+                                                                                 arena.os.W_OK))
+
+
+def test_an_arena_that_cannot_be_allocated_raises_and_leaves_no_file(monkeypatch):
+    from backtest import arena
+
+    if not arena.available():
+        pytest.skip("no writable /dev/shm")
+
+    def full(fd, offset, size):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(arena.os, "posix_fallocate", full)
+    a = arena.Arena()
+    with pytest.raises(OSError, match="No space"):
+        a.reserve(1 << 20)
+    assert a.path and not arena.Path(a.path).exists() and a.map is None
