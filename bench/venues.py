@@ -63,7 +63,8 @@ def venues_to_run(only: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     from exchanges import registry
 
     out = []
-    for name in sorted(set(registry.names()) | set(FAKES), key=lambda n: (n != "binance", n)):
+    for name in sorted(set(registry.remote_names()) | set(FAKES),
+                       key=lambda n: (n != "binance", n)):
         if only and name not in only and name != "binance":
             continue
         if name not in registry.VENUES:
@@ -246,7 +247,7 @@ def probe(which: str) -> None:
     import app.daemon  # noqa: F401
     from exchanges import ccxt_lean, registry
 
-    names = tuple(registry.names()) if which == "all" else ("binance",)
+    names = registry.remote_names() if which == "all" else ("binance",)
     kept, notes = asyncio.run(_start_instances(names))  # kept: alive while RSS is read
     print(json.dumps({"rss_mb": rss_mb(), "loaded": ccxt_lean.loaded(),
                       "wanted": sorted(ccxt_lean._wanted()), "notes": notes}))
