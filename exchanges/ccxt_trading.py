@@ -35,6 +35,9 @@ class CcxtTrading(CcxtAccount):
     """One venue's futures account through ccxt (demo by default; live only when confirmed)."""
 
     fills_in_answer = True  # the create answer says whether a market order filled
+    # The margin mode is set by the leverage call, not a call of its own (OKX: the mode travels
+    # on every order; Gate: cross is leverage 0 + cross_leverage_limit).
+    mode_with_leverage = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -109,10 +112,13 @@ class CcxtTrading(CcxtAccount):
     async def _prepare(self, symbol: str) -> None:
         """Margin mode and leverage, once per symbol; 'nothing to change' counts as success."""
         s = self.venue.ccxt_symbol(symbol)
-        await self._unless_unchanged(lambda: self.exchange.set_margin_mode(
-            self.config.margin_mode, s))
-        await self._unless_unchanged(lambda: self.exchange.set_leverage(
-            self.config.leverage, s))
+        mode, leverage = self.config.margin_mode, self.config.leverage
+        if self.mode_with_leverage:
+            await self._unless_unchanged(lambda: self.exchange.set_leverage(
+                leverage, s, {"marginMode": mode}))
+        else:
+            await self._unless_unchanged(lambda: self.exchange.set_margin_mode(mode, s))
+            await self._unless_unchanged(lambda: self.exchange.set_leverage(leverage, s))
         log.info("symbol_prepared", venue=self.venue.name, symbol=symbol,
                  margin_mode=self.config.margin_mode, leverage=self.config.leverage)
 
@@ -146,9 +152,13 @@ class CcxtTrading(CcxtAccount):
         return self._rules[symbol]
 
     # -- orders -----------------------------------------------------------------------------------
+    def _order_params(self, client_id: str) -> dict[str, Any]:
+        """What every order of the daemon carries: our id as the venue writes it."""
+        return {"clientOrderId": self._ids.wire(client_id)}
+
     def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
         """create_order params of a market order."""
-        params: dict[str, Any] = {"clientOrderId": self._ids.wire(client_id)}
+        params = self._order_params(client_id)
         if reduce_only:
             params["reduceOnly"] = True
         return params

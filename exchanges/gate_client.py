@@ -90,6 +90,8 @@ class GateMarketData(CcxtMarketData):
 class GateTrading(CcxtTrading):
     """Gate USDT perpetuals: whole contracts, price-triggered stops, leverage 0 for cross."""
 
+    mode_with_leverage = True  # cross = leverage 0 + cross_leverage_limit
+
     one_way_where = DUAL_MODE_WHERE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -122,21 +124,9 @@ class GateTrading(CcxtTrading):
     async def _leverage_tiers(self, symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
         return {}  # risk-limit tiers are per contract and not needed to size one position
 
-    async def _prepare(self, symbol: str) -> None:
-        """Leverage in the configured margin mode: cross = leverage 0 + cross_leverage_limit."""
-        s = self.venue.ccxt_symbol(symbol)
-        mode, leverage = self.config.margin_mode, self.config.leverage
-        await self._unless_unchanged(lambda: self.exchange.set_leverage(
-            leverage, s, {"marginMode": mode}))
-        log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,
-                 leverage=leverage)
-
-    def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
+    def _order_params(self, client_id: str) -> dict[str, Any]:
         """Our id bare: ccxt refuses a text over 28 characters, then writes 't-' before it."""
-        params: dict[str, Any] = {"clientOrderId": client_id}
-        if reduce_only:
-            params["reduceOnly"] = True
-        return params
+        return {"clientOrderId": client_id}
 
     def _amount(self, symbol: str, quantity: float) -> float:
         """Whole contracts of quanto_multiplier, rounded down (a market order is IOC at 0)."""

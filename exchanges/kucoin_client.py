@@ -212,12 +212,6 @@ class KucoinTrading(CcxtTrading):
         return {"clientOid": self._ids.wire(client_id), "leverage": self.config.leverage,
                 "marginMode": self.config.margin_mode.upper()}
 
-    def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
-        params = self._order_params(client_id)
-        if reduce_only:
-            params["reduceOnly"] = True
-        return params
-
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         params = super()._protective_params(kind, trigger, client_id)
         params.pop("clientOrderId", None)

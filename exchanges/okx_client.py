@@ -74,6 +74,7 @@ class OkxTrading(CcxtTrading):
     """OKX USDT swaps: contracts, margin mode per order, conditional algo stops and targets."""
 
     fills_in_answer = False  # the answer says 'placed', never 'filled'
+    mode_with_leverage = True  # set_margin_mode only sets a mode's leverage: mode per order
 
     one_way_where = " (Settings > Account mode > Position mode: One-way)"
 
@@ -82,16 +83,6 @@ class OkxTrading(CcxtTrading):
         # load_markets would also read /asset/currencies (funding permission): not needed.
         config["has"] = {"fetchCurrencies": False}
         return config
-
-    async def _prepare(self, symbol: str) -> None:
-        """Leverage for the configured margin mode (OKX's set_margin_mode only sets leverage
-        for a mode; the mode itself travels on every order)."""
-        s = self.venue.ccxt_symbol(symbol)
-        mode, leverage = self.config.margin_mode, self.config.leverage
-        await self._unless_unchanged(lambda: self.exchange.set_leverage(
-            leverage, s, {"marginMode": mode}))
-        log.info("symbol_prepared", venue=self.venue.name, symbol=symbol, margin_mode=mode,
-                 leverage=leverage)
 
     def _market_rules(self, symbol: str, tiers: list[dict[str, Any]]) -> MarketRules:
         """Step = lotSz x ctVal and minimum = minSz x ctVal, in base units."""
@@ -118,12 +109,6 @@ class OkxTrading(CcxtTrading):
 
     def _amount(self, symbol: str, quantity: float) -> float:
         return self._contracts(symbol, quantity)
-
-    def _entry_params(self, client_id: str, reduce_only: bool) -> dict[str, Any]:
-        params = self._order_params(client_id)
-        if reduce_only:
-            params["reduceOnly"] = True
-        return params
 
     def _protective_params(self, kind: str, trigger: float, client_id: str) -> dict[str, Any]:
         params = super()._protective_params(kind, trigger, client_id)
