@@ -96,10 +96,11 @@ class Poller:
     async def poll(self, symbol: str, timeframe: str, now_ms: int) -> list[SignalRow]:
         """Fetch and feed the closed candles of one stream that it has not seen yet."""
         stream = self.stream(symbol, timeframe)
-        async with self._locks[(symbol, timeframe)], self._gate:
+        async with self._locks[(symbol, timeframe)]:
             since = stream.fetch_since_ms()
             bars = None if since is not None else self.settings.warmup_bars
-            candles = await self._read(symbol, timeframe, since, bars)
+            async with self._gate:  # the venue's requests, not the commit, are what it bounds
+                candles = await self._read(symbol, timeframe, since, bars)
             before = stream.last_ts
             step = stream.prepare(candles, now_ms)
             recorded = [] if step is None else stream.apply(step,

@@ -78,7 +78,12 @@ async def _daemon(name: str, rest: Any, symbols: int, db: str, clock, **extra: s
            "FETCH_DELAY_S": str(FETCH_DELAY_S), "SLOT_RETRY_S": "0", **extra}
     settings = load_settings(env, dotenv_path=None)
     daemon = Daemon(settings, fetcher=components.market_data(settings, clock=clock), clock=clock)
+    # The warm-up stands for the one made hours before the close: its requests must not fill
+    # the rate limiter's window the close is read in (Binance's is a rolling minute).
+    await daemon.fetcher.start()
+    daemon.fetcher.exchange.enableRateLimit = False
     await daemon.startup()
+    daemon.fetcher.exchange.enableRateLimit = True
     return daemon
 
 

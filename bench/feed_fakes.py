@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from typing import Any
 
 from bench.venue_fakes import FAKES
@@ -40,9 +41,10 @@ def _serve(conn, name: str, symbols: int, latency_ms: float, now_ms: int) -> Non
             elif command == "subscribed":
                 conn.send(len(stream.subscribed))
             elif command == "push":  # every frame, in order, as fast as the socket takes them
+                started = time.perf_counter()
                 for fields in arg:
                     await stream.push(Kline(*fields))
-                conn.send(None)
+                conn.send(time.perf_counter() - started)
         await stream.close()
         await (rest.close() if hasattr(rest, "close") else rest.stop())
 
@@ -79,9 +81,9 @@ class RemoteFeedFakes:
         """Have the stream send these Kline fields in order; `pushed` waits for the end."""
         self.conn.send(("push", klines))
 
-    def pushed(self) -> None:
-        """Wait until the frames asked by start_push are sent."""
-        self.conn.recv()
+    def pushed(self) -> float:
+        """Wait until the frames asked by start_push are sent; the seconds sending took."""
+        return float(self.conn.recv())
 
     def close(self) -> None:
         """Stop the child."""

@@ -66,9 +66,8 @@ class Candles:
 
     def between(self, since_ms: int | None = None, until_ms: int | None = None) -> Candles:
         """The candles with since_ms <= open time < until_ms."""
-        lo = 0 if since_ms is None else int(np.searchsorted(self.ts, since_ms, side="left"))
-        hi = self.ts.size if until_ms is None else int(np.searchsorted(self.ts, until_ms,
-                                                                        side="left"))
+        lo = 0 if since_ms is None else int(self.ts.searchsorted(since_ms))
+        hi = self.ts.size if until_ms is None else int(self.ts.searchsorted(until_ms))
         return self if lo == 0 and hi == self.ts.size else self.rows(lo, hi)
 
     def tail(self, n: int) -> Candles:

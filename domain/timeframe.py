@@ -7,6 +7,7 @@ logs, alerts and state keys, so each timeframe has one spelling (no leading zero
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -72,4 +73,12 @@ class Timeframe:
 
 def timeframe_ms(text: str) -> int:
     """Length of a timeframe in ms ('25m' -> 1_500_000); ValueError for anything unsupported."""
+    if isinstance(text, str):
+        return _known_ms(text)
+    return Timeframe.parse(text).ms  # raises, saying what is allowed
+
+
+@functools.lru_cache(maxsize=256)
+def _known_ms(text: str) -> int:
+    # A stream's close asks this a few times per series: parsed once per timeframe.
     return Timeframe.parse(text).ms

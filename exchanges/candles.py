@@ -5,6 +5,8 @@ answers, and pandas' per-call overhead, not the data, is what costs time there.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -41,6 +43,13 @@ def insane(values: np.ndarray) -> np.ndarray:
               & (l > 0) & (h >= np.maximum(o, c)) & (l <= np.minimum(o, c)) & (h >= l)
               & (v >= 0))
     return ~ok
+
+
+def sane_row(o: float, h: float, l: float, c: float, v: float) -> bool:
+    """`insane` for one candle, in plain Python (a stream handles them one at a time)."""
+    return (math.isfinite(o) and math.isfinite(h) and math.isfinite(l) and math.isfinite(c)
+            and math.isfinite(v) and l > 0 and h >= max(o, c) and l <= min(o, c) and h >= l
+            and v >= 0)
 
 
 def since_slice(frame: pd.DataFrame, since_ms: int | None = None,

@@ -204,8 +204,9 @@ class Trading(Protocol):
     async def check(self) -> list[CheckLine]:
         """(name, ok, detail) lines for `main.py check`."""
 
-    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> None:
-        """Later candles (the paper broker triggers stops/targets on them)."""
+    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> bool | None:
+        """Later candles (the paper broker triggers stops/targets on them: True when one
+        filled)."""
 
     async def close(self) -> None:
         """Release the HTTP session."""

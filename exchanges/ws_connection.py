@@ -113,6 +113,7 @@ class StreamConnection:
                     opened: float) -> None:
         spec = self.spec
         last_ping = opened
+        ping = self.dialect.ping()  # the same text every time
         while not stop.is_set():
             now = self.clock()
             if now - opened >= spec.max_life_s:
@@ -123,7 +124,6 @@ class StreamConnection:
             quiet = now - (self.last_update or opened)
             if quiet >= spec.stall_s * DATA_STALL_FACTOR:
                 raise Down("stall", f"no candle update for {quiet:.0f} s")
-            ping = self.dialect.ping()
             if ping is not None and now - last_ping >= spec.ping_every_s:
                 await ws.send_str(ping)
                 last_ping = now
@@ -132,8 +132,10 @@ class StreamConnection:
                 wait = min(wait, spec.ping_every_s - (now - last_ping))
             try:
                 # Not receive(timeout=): aiohttp restarts that timeout after every ping it
-                # answers, so a venue pinging often would keep a stop waiting for ever.
-                msg = await asyncio.wait_for(ws.receive(), max(0.05, min(wait, 1.0)))
+                # answers, so a venue pinging often would keep a stop waiting for ever. Not
+                # wait_for either: it makes a task per frame.
+                async with asyncio.timeout(max(0.05, min(wait, 1.0))):
+                    msg = await ws.receive()
             except TimeoutError:
                 continue
             if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,

@@ -94,22 +94,26 @@ def aggregate(base: pd.DataFrame, plan: Plan, closed_until_ms: int) -> pd.DataFr
     missing = [c for c in COLUMNS if c not in base.columns]
     if missing:
         raise ValueError(f"base candles: missing column(s) {', '.join(missing)}")
-    out = aggregate_columns(Candles.of(base[list(COLUMNS)]), plan, closed_until_ms)
+    columns = Candles.of(base[list(COLUMNS)])
+    _checked(columns.ts, plan)
+    out = aggregate_columns(columns, plan, closed_until_ms)
     frame = out.frame()
     return frame.astype({"timestamp": "int64", "bars": "int64", "expected_bars": "int64"})
 
 
 def aggregate_columns(base: Candles, plan: Plan, closed_until_ms: int) -> Candles:
-    """aggregate() on columns: the result always carries bars and expected bars."""
-    ts = _checked(base.ts, plan)
+    """aggregate() on columns (in time order, one per open time, as Candles come): the result
+    always carries bars and expected bars."""
+    ts = base.ts
     closed_until_ms = int(closed_until_ms)
     if plan.native:
         # Pass-through: same rows and values, minus any candle that ends after closed_until_ms,
         # plus bars/expected_bars = 1 so every plan returns the same columns. Ends grow with
         # open times, so the closed candles are a prefix.
-        n = int(np.searchsorted(_candle_ends(ts, plan), closed_until_ms, side="right"))
+        n = int(_candle_ends(ts, plan).searchsorted(closed_until_ms, side="right"))
         one = np.ones(n, dtype=np.int64)
         return base.rows(0, n).with_counts(one, one)
+    _checked(ts, plan)
     if ts.size == 0:
         return _empty()
     starts = bucket_starts(ts, plan.bucket_ms, plan.origin_ms)

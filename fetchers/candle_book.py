@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from domain.candles import Candles
-from exchanges.candles import empty_frame, insane, to_frame
+from exchanges.candles import empty_frame, sane_row, to_frame
 from exchanges.stream import KlineUpdate
 
 KEEP = 1500  # closed candles kept per series: more than any since a slot asks for
@@ -87,7 +87,7 @@ class CandleBook:
         if o in s.rows or (s.first is not None and s.first <= o <= (s.last or o)):
             return Outcome.IGNORED
         values = (update.open, update.high, update.low, update.close, update.volume)
-        if insane(np.array([values])).any():
+        if not sane_row(*values):
             return Outcome.IGNORED  # REST reads it (and refetches or drops it, as always)
         if s.last is not None and o < s.last:
             return Outcome.IGNORED  # older than what the range holds: REST already had it

@@ -10,6 +10,7 @@ or from Monday 00:00 UTC (1w). 1M follows the calendar and must be native.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,12 @@ class Plan:
 def plan(timeframe: str, native: Sequence[str]) -> Plan:
     """The Plan for a timeframe over a venue's `native` timeframes: natives pass through,
     others use their largest native divisor."""
+    return _plan(timeframe, tuple(native))
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(timeframe: str, native: tuple[str, ...]) -> Plan:
+    # Every poll of every series asks: the answer depends on the two arguments only.
     ms = _ms(timeframe)
     if timeframe in native:
         return Plan(timeframe, ms, timeframe, ms, native=True, nominal=timeframe == "1M")

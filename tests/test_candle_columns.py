@@ -35,3 +35,18 @@ def test_joined_keeps_the_newer_copy_of_a_repeated_candle_in_order():
     assert both.ohlcv[:, 3].tolist() == [1.0, 9.0, 1.0, 9.0]
     assert joined(before, after, 2).ts.tolist() == [120, 180]
     assert joined(Candles.empty(), after, 1).ts.tolist() == [180]
+
+
+def test_the_one_candle_sanity_rule_agrees_with_the_column_rule():
+    from exchanges.candles import insane, sane_row
+
+    rng = np.random.default_rng(7)
+    specials = [np.nan, np.inf, -np.inf, 0.0, -1.0]
+    rows = rng.uniform(0.5, 2.0, size=(3000, 5))
+    picks = rng.integers(0, 5, size=(3000, 5))
+    hits = rng.random((3000, 5)) < 0.1
+    rows[hits] = np.array(specials)[picks[hits]]
+    rows[::7, 1] = rows[::7, 2]  # high == low
+    want = ~insane(rows)
+    got = np.array([sane_row(*map(float, r)) for r in rows])
+    assert (got == want).all() and want.any() and (~want).any()

@@ -318,7 +318,6 @@ class PositionManager:
 
     async def on_candles(self, symbol: str, candles_df: Candles | pd.DataFrame) -> None:
         """Later candles: the paper broker fills stops/targets on them; then reconcile."""
-        self.broker.on_candles(symbol, candles_df)
-        if self.mode == "paper":
-            await self.reconcile()
+        if self.broker.on_candles(symbol, candles_df) and self.mode == "paper":
+            await self.reconcile()  # an exit filled: recorded now, not at the next job
 

@@ -191,40 +191,44 @@ class PaperBroker:
         return [CheckLine("trading", True,
                           "paper broker (ENABLE_TRADING=0): no exchange account used")]
 
-    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> None:
-        """Trigger stops/targets on candles newer than the last one seen, then move the price.
+    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> bool:
+        """Trigger stops/targets on candles newer than the last one seen, then move the price;
+        True when a stop or target filled.
 
         The backtest's exit rule decides (trading.rules.exit_on_candle): stop first (a candle
         touching both exits at the stop), inclusive comparisons, a gap through the stop exits at
         the open, stop exits slipped, a target fills exactly at its price.
         """
         last = self.last_ts.get(symbol)
+        filled = False
         for ts, o, h, lo, c, _ in Candles.of(candles).tuples():
             if last is not None and ts <= last:
                 continue
-            self._exit_on(symbol, o, h, lo)
+            filled = self._exit_on(symbol, o, h, lo) or filled
             self.prices[symbol] = c
             last = ts
         if last is not None:
             self.last_ts[symbol] = last
+        return filled
 
-    def _exit_on(self, symbol: str, open_: float, high: float, low: float) -> None:
-        """Fill the stop or target that candle `row` reaches, if any."""
+    def _exit_on(self, symbol: str, open_: float, high: float, low: float) -> bool:
+        """Fill the stop or target that a candle reaches, if any; True when one filled."""
         pos = self.book.get(symbol)
         if pos is None:
-            return
+            return False
         levels = self._levels(symbol, pos)
         if levels is None:
-            return
+            return False
         position, orders = levels
         hit = trade_rules.exit_on_candle(position, open_, high, low, self.slippage_bps)
         if hit is None:
-            return
+            return False
         kind, price = hit
         order = orders[kind]
         order.status = OrderStatus.FILLED
         self._fill(symbol, order.side, pos.quantity, price, reduce_only=True)
         log.info("paper_exit", symbol=symbol, kind=kind, price=price)
+        return True
 
     def _levels(self, symbol: str, pos: ExchangePosition
                 ) -> tuple[trade_rules.Position, dict[str, _Conditional]] | None:
