@@ -18,7 +18,6 @@ import csv
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from typing import IO, Any
@@ -142,15 +141,13 @@ def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor, rank_by: str = "net_pnl", parts: int = 1,
-          threads: int = 1) -> list[dict[str, Any]]:
+          executor: Executor, rank_by: str = "net_pnl", parts: int = 1) -> list[dict[str, Any]]:
     """Every combination over every file through `executor`: rows ranked by `rank_by`
     (backtest.ranking).
 
     One task per file, or `parts` per file (its detector settings split between them), so that
-    fewer files than workers still keep every worker busy. The combinations are pooled on
-    `threads` threads (the compiled pass runs without the GIL), so that the local cores that ran
-    the tasks also share the pooling.
+    fewer files than workers still keep every worker busy. The combinations are pooled in this
+    process, one after another: the pass is bound by memory, so more threads gain nothing.
     """
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
@@ -169,11 +166,7 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
         for d, _ in chunk:
             for i in by_detector[d]:
                 per_combo[i].append(next(runs))
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            pooled_rows = list(pool.map(summarize, per_combo))
-    else:
-        pooled_rows = [summarize(digests) for digests in per_combo]
+    pooled_rows = [summarize(digests) for digests in per_combo]
     rows = [{"order": i, **c, "symbols": len(files),
              "candles": sum(d.candles for d in per_combo[i]), **pooled_rows[i]}
             for i, c in enumerate(combos)]
@@ -194,7 +187,7 @@ def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base
         if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
             return sweep(files, combos, base, InProcess(), rank_by)
         return sweep(files, combos, base, LocalExecutor(jobs), rank_by,
-                     parts=math.ceil(n / len(files)), threads=n)
+                     parts=math.ceil(n / len(files)))
     if isinstance(scheduler, str):
         from .cluster import client_class
         with client_class()(scheduler, timeout="10s") as client:

@@ -77,6 +77,16 @@ class Batch:
         return cls(meta, np.concatenate([d.exit_time for d in digests] or
                                         [np.empty(0, np.int64)]), money)
 
+    def split(self, runs: Sequence[int]) -> list[Batch]:
+        """The batches of consecutive tasks of `runs` runs each (views of this one's arrays)."""
+        trades = np.concatenate([[0], np.cumsum(self.meta[:, 0])]).tolist()
+        out, at = [], 0
+        for n in runs:
+            a, b = trades[at], trades[at + n]
+            out.append(Batch(self.meta[at:at + n], self.exit_time[a:b], self.money[:, a:b]))
+            at += n
+        return out
+
     def digests(self) -> list[Digest]:
         """The digests again (their arrays are views of the packed ones)."""
         ends = np.cumsum(self.meta[:, 0]).tolist()
@@ -95,6 +105,16 @@ def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> Batch:
     `source` is the candles: a DataFrame (scattered to a Dask worker, or in this process), or
     what LocalExecutor.run makes of them (an arena Slot, or five arrays).
     """
+    return Batch.pack(_digests(source, tf_ms, groups))
+
+
+def run_files(tasks: Sequence[tuple]) -> Batch:
+    """run_file(*task) for each of several tasks, their digests packed one after another."""
+    return Batch.pack([d for t in tasks for d in _digests(*t)])
+
+
+def _digests(source: Any, tf_ms: int, groups: Sequence[Group]) -> list[Digest]:
+    """run_file's digests, unpacked."""
     from .columnar import simulate_bars
     from .detect import scan_bars
 
@@ -111,21 +131,25 @@ def run_file(source: Any, tf_ms: int, groups: Sequence[Group]) -> Batch:
             digests.append(Digest(t.exit_time, t.pnl, t.fees,
                                   int((t.exit_time - t.entry_time).sum()), run.start_ms,
                                   run.end_ms, run.candles))
-    return Batch.pack(digests)
+    return digests
 
 
-def run_shared(slot: arena.Slot, tf_ms: int, groups: Sequence[Group]) -> arena.Parcel:
-    """run_file on candles in the arena, its Batch returned through shared memory too."""
-    batch = run_file(slot, tf_ms, groups)
-    return arena.Parcel.send(slot, (batch.meta, batch.exit_time, batch.money))
+def run_shared(tasks: Sequence[tuple]) -> arena.Parcel:
+    """run_files on candles in the arena (each task's first item a Slot), the Batch returned
+    through shared memory too."""
+    batch = run_files(tasks)
+    return arena.Parcel.send(tasks[0][0], (batch.meta, batch.exit_time, batch.money))
 
 
 def warm() -> None:
-    """Load the compiled trade loop (from the disk cache) by running it on two candles."""
+    """Load the compiled loops a sweep runs (from the disk cache): the backtest's, by running it
+    on two candles, and the pooling pass, on their trades."""
     from .columnar import run_backtest
+    from .pooled import pooled
     two = pd.DataFrame({"timestamp": [0, 60_000], "open": [1.0, 1.0], "high": [1.0, 1.0],
                         "low": [1.0, 1.0], "close": [1.0, 1.0]})
     run_backtest(two, 1, 1, "close", TradeRules(), 60_000)
+    pooled(np.zeros(1, np.int64), np.zeros(1), np.zeros(1), 0, 0, 60_000, np.zeros(1, np.int64))
 
 
 class Executor(Protocol):
@@ -169,40 +193,98 @@ class LocalExecutor:
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
 
-    def put(self, candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
-        """The candles as five contiguous arrays (run writes them to shared memory)."""
-        return (np.ascontiguousarray(candles["timestamp"].to_numpy(np.int64)),
-                *(np.ascontiguousarray(candles[k].to_numpy(np.float64)) for k in PRICES))
+    def put(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """The candles themselves: run copies their columns once, to where the workers read."""
+        return candles
 
     def run(self, tasks: list[tuple]) -> list[Batch]:
-        """Every task on the pool, results in order (largest files first, to end together).
+        """Every task on the pool, results in order.
 
+        The tasks go in chunks (chunked), each chunk one message to a worker and one back.
         Each file's candles are copied to this process's shared-memory arena (backtest.arena)
-        just before its first task is submitted, so the workers start on the first file while
-        the others are copied. Without /dev/shm the tasks carry the arrays."""
+        just before the first chunk that needs them is submitted, so the workers start while
+        the rest is copied. Without /dev/shm the chunks carry the arrays."""
         executor = pool(self.jobs)
-        unique = list({id(t[0]): t[0] for t in tasks}.values())
-        size = sum(5 * 8 * len(cols[0]) for cols in unique)
+        runs = [sum(len(rules) for _, rules in t[2]) for t in tasks]
+        plan = chunked([_rows(t[0]) * n for t, n in zip(tasks, runs, strict=True)],
+                       workers(self.jobs))
+        size = sum(5 * 8 * _rows(src) for src in {id(t[0]): t[0] for t in tasks}.values())
         if not arena.available(size):
-            return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
+            return _piped(executor, tasks, plan, runs)
         with arena.ARENA.lock:
             try:
                 arena.ARENA.reserve(size)
             except OSError as e:  # /dev/shm filled meanwhile: the arrays go with the tasks
                 log.warning("sweep_shared_memory_full", error=str(e))
-                return [f.result() for f in [executor.submit(run_file, *t) for t in tasks]]
+                return _piped(executor, tasks, plan, runs)
             slots: dict[int, arena.Slot] = {}
             futures: dict[int, Any] = {}
+            offset = 0
             try:
-                for i in sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0][0])):
-                    cols, *rest = tasks[i]
-                    if id(cols) not in slots:
-                        slots[id(cols)] = arena.ARENA.write(
-                            sum(5 * 8 * s.rows for s in slots.values()), cols)
-                    futures[i] = executor.submit(run_shared, slots[id(cols)], *rest)
-                return [Batch(*futures.pop(i).result().receive()) for i in range(len(tasks))]
+                for c, chunk in enumerate(plan):
+                    for i in chunk:
+                        src = tasks[i][0]
+                        if id(src) not in slots:
+                            slots[id(src)] = arena.ARENA.write(offset, columns(src))
+                            offset += 5 * 8 * _rows(src)
+                    futures[c] = executor.submit(
+                        run_shared, [(slots[id(tasks[i][0])], *tasks[i][1:]) for i in chunk])
+                return _placed(plan, runs, [Batch(*futures.pop(c).result().receive())
+                                            for c in range(len(plan))])
             finally:
                 _discard(futures.values())
+
+
+def columns(source: pd.DataFrame | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """A file's candles as five arrays: timestamp (int64), open, high, low, close (float64)."""
+    if isinstance(source, tuple):
+        return source
+    return (source["timestamp"].to_numpy(np.int64),
+            *(source[k].to_numpy(np.float64) for k in PRICES))
+
+
+def _rows(source: pd.DataFrame | tuple[np.ndarray, ...]) -> int:
+    """How many candles a file has."""
+    return len(source[0]) if isinstance(source, tuple) else len(source)
+
+
+def _piped(executor: Any, tasks: list[tuple], plan: list[list[int]],
+           runs: list[int]) -> list[Batch]:
+    """LocalExecutor.run without shared memory: each chunk carries its files' arrays."""
+    cols = {id(t[0]): columns(t[0]) for t in tasks}
+    futures = [executor.submit(run_files, [(cols[id(tasks[i][0])], *tasks[i][1:])
+                                           for i in chunk]) for chunk in plan]
+    return _placed(plan, runs, [f.result() for f in futures])
+
+
+SHARE = 2  # a chunk holds about 1/(SHARE x workers) of the work not yet handed out
+
+
+def chunked(costs: Sequence[int], n: int) -> list[list[int]]:
+    """Task indices in chunks for `n` workers, the costliest tasks first: each chunk about
+    1/(SHARE x n) of the cost still left, so the first chunks are large (few messages, little
+    overhead per task) and the last ones small (the workers end together)."""
+    order = sorted(range(len(costs)), key=lambda i: -costs[i])
+    left = sum(costs)
+    plan: list[list[int]] = []
+    at = 0
+    while at < len(order):
+        target, start, cost = left / (SHARE * n), at, 0
+        while at < len(order) and (at == start or cost < target):
+            cost += costs[order[at]]
+            at += 1
+        plan.append(order[start:at])
+        left -= cost
+    return plan
+
+
+def _placed(plan: list[list[int]], runs: list[int], batches: list[Batch]) -> list[Batch]:
+    """Each chunk's batch split into its tasks' batches, in task order."""
+    out: list[Batch | None] = [None] * len(runs)
+    for chunk, batch in zip(plan, batches, strict=True):
+        for i, part in zip(chunk, batch.split([runs[i] for i in chunk]), strict=True):
+            out[i] = part
+    return out  # type: ignore[return-value]  # every index is in one chunk
 
 
 def _discard(futures: Any) -> None:
