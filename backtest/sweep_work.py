@@ -261,15 +261,16 @@ SHARE = 2  # a chunk holds about 1/(SHARE x workers) of the work not yet handed 
 
 
 def chunked(costs: Sequence[int], n: int) -> list[list[int]]:
-    """Task indices in chunks for `n` workers, the costliest tasks first: each chunk about
-    1/(SHARE x n) of the cost still left, so the first chunks are large (few messages, little
-    overhead per task) and the last ones small (the workers end together)."""
+    """Task indices in chunks for `n` workers, the costliest tasks first: one task for each
+    worker to start on while the main process copies the next chunks' candles, then each chunk
+    about 1/(SHARE x n) of the cost still left, so that the early chunks are large (few
+    messages, little overhead per task) and the last ones small (the workers end together)."""
     order = sorted(range(len(costs)), key=lambda i: -costs[i])
     left = sum(costs)
     plan: list[list[int]] = []
     at = 0
     while at < len(order):
-        target, start, cost = left / (SHARE * n), at, 0
+        target, start, cost = left / (SHARE * n) if len(plan) >= n else 0, at, 0
         while at < len(order) and (at == start or cost < target):
             cost += costs[order[at]]
             at += 1

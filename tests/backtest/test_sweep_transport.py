@@ -81,8 +81,9 @@ def test_chunks_hand_out_every_task_once_costliest_first_and_shrink():
     assert sorted(flat) == list(range(len(costs)))
     assert [costs[i] for i in flat] == sorted(costs, reverse=True)
     sums = [sum(costs[i] for i in chunk) for chunk in plan]
-    assert sums[0] >= sum(costs) / 4 and sums[-1] == min(costs)
-    assert max(sums[len(sums) // 2:]) < sums[0] / 4  # small last chunks: the workers end together
+    assert [len(c) for c in plan[:2]] == [1, 1]  # each worker starts at once
+    assert sums[2] >= (sum(costs) - sums[0] - sums[1]) / 4 and sums[-1] == min(costs)
+    assert max(sums[len(sums) // 2:]) < sums[2] / 4  # small last chunks: the workers end together
     assert len(plan) < len(costs) / 4  # far fewer messages than tasks
     assert chunked([], 2) == [] and chunked([4], 3) == [[0]]
 
