@@ -18,6 +18,7 @@ import csv
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from typing import IO, Any
@@ -29,8 +30,9 @@ from trading.rules import TradeRules
 
 from . import ranking
 from .calendar import covered_days
-from .pooled import pooled
+from .pooled import pooled_ranges
 from .sweep_work import (
+    Batch,
     DaskExecutor,
     Digest,
     Executor,
@@ -115,16 +117,16 @@ def combinations(grid: dict[str, tuple], base: dict[str, Any]) -> list[dict[str,
 
 
 # -- aggregation and ranking ----------------------------------------------------------------------
-def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
-    """The metrics of backtest.metrics.report, over several runs of one combination."""
-    def joined(name: str) -> np.ndarray:
-        return np.concatenate([getattr(d, name) for d in digests])
-
-    held = sum(d.held for d in digests)
-    row = pooled(joined("exit_time"), joined("pnl"), joined("fees"), held,
-                 min(d.start_ms for d in digests), max(d.end_ms for d in digests),
-                 _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
-    spans = sum(d.end_ms - d.start_ms for d in digests)
+def summarize(batch: Batch, ends: np.ndarray, runs: Sequence[int]) -> dict[str, Any]:
+    """The metrics of backtest.metrics.report, over several runs of one combination: the runs
+    `runs` of `batch`, whose trades end at `ends` (the running sum of its trade counts)."""
+    at = np.asarray(runs, np.int64)
+    meta = batch.meta[at]
+    held = int(meta[:, 1].sum())
+    row = pooled_ranges(batch.exit_time, batch.money[0], batch.money[1], ends[at] - meta[:, 0],
+                        ends[at], held, int(meta[:, 2].min()), int(meta[:, 3].max()),
+                        _covered(tuple(map(tuple, meta[:, 2:4].tolist()))))
+    spans = int((meta[:, 3] - meta[:, 2]).sum())
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
 
@@ -141,13 +143,15 @@ def rank_key(row: dict[str, Any]) -> tuple[float, float, float, int]:
 
 
 def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: TradeRules,
-          executor: Executor, rank_by: str = "net_pnl", parts: int = 1) -> list[dict[str, Any]]:
+          executor: Executor, rank_by: str = "net_pnl", parts: int = 1,
+          threads: int = 1) -> list[dict[str, Any]]:
     """Every combination over every file through `executor`: rows ranked by `rank_by`
     (backtest.ranking).
 
     One task per file, or `parts` per file (its detector settings split between them), so that
-    fewer files than workers still keep every worker busy. The combinations are pooled in this
-    process, one after another: the pass is bound by memory, so more threads gain nothing.
+    fewer files than workers still keep every worker busy. The combinations are pooled on
+    `threads` threads (each combination one compiled call that holds no lock), so that the
+    local cores that ran the tasks also share the pooling.
     """
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
@@ -159,16 +163,23 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     size = math.ceil(len(groups) / max(1, min(parts, len(groups))))
     chunks = [groups[g:g + size] for g in range(0, len(groups), size)]
     tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
-    per_combo: list[list[Digest]] = [[] for _ in combos]
-    # File order kept per combination; one digest per combination of the task's settings.
-    for chunk, batch in zip(chunks * len(files), executor.run(tasks), strict=True):
-        runs = iter(batch.digests())
+    batch = Batch.join(executor.run(tasks))
+    ends = np.cumsum(batch.meta[:, 0])
+    # Each combination's runs in file order: the tasks' runs follow one another in the batch.
+    per_combo: list[list[int]] = [[] for _ in combos]
+    at = 0
+    for chunk in chunks * len(files):
         for d, _ in chunk:
             for i in by_detector[d]:
-                per_combo[i].append(next(runs))
-    pooled_rows = [summarize(digests) for digests in per_combo]
+                per_combo[i].append(at)
+                at += 1
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            pooled_rows = list(pool.map(lambda runs: summarize(batch, ends, runs), per_combo))
+    else:
+        pooled_rows = [summarize(batch, ends, runs) for runs in per_combo]
     rows = [{"order": i, **c, "symbols": len(files),
-             "candles": sum(d.candles for d in per_combo[i]), **pooled_rows[i]}
+             "candles": int(batch.meta[per_combo[i], 4].sum()), **pooled_rows[i]}
             for i, c in enumerate(combos)]
     rows.sort(key=lambda row: ranking.rank_key(row, rank_by))
     for r, row in enumerate(rows, 1):
@@ -187,7 +198,7 @@ def run_sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base
         if n == 1 or sum(len(f.candles) for f in files) * len(combos) < small:
             return sweep(files, combos, base, InProcess(), rank_by)
         return sweep(files, combos, base, LocalExecutor(jobs), rank_by,
-                     parts=math.ceil(n / len(files)))
+                     parts=math.ceil(n / len(files)), threads=n)
     if isinstance(scheduler, str):
         from .cluster import client_class
         with client_class()(scheduler, timeout="10s") as client:

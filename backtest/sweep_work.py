@@ -77,6 +77,15 @@ class Batch:
         return cls(meta, np.concatenate([d.exit_time for d in digests] or
                                         [np.empty(0, np.int64)]), money)
 
+    @classmethod
+    def join(cls, batches: Sequence[Batch]) -> Batch:
+        """The batches' runs one after another, in one batch (its own arrays)."""
+        if not batches:
+            return cls(np.empty((0, 5), np.int64), np.empty(0, np.int64), np.empty((2, 0)))
+        return cls(np.concatenate([b.meta for b in batches]),
+                   np.concatenate([b.exit_time for b in batches]),
+                   np.concatenate([b.money for b in batches], axis=1))
+
     def split(self, runs: Sequence[int]) -> list[Batch]:
         """The batches of consecutive tasks of `runs` runs each (views of this one's arrays)."""
         trades = np.concatenate([[0], np.cumsum(self.meta[:, 0])]).tolist()

@@ -9,7 +9,7 @@ import pytest
 
 from backtest import arena, metrics
 from backtest.calendar import covered_days
-from backtest.pooled import pooled
+from backtest.pooled import pooled, pooled_ranges
 from backtest.sweep_work import Batch, Digest
 
 DAY = 86_400_000
@@ -39,6 +39,15 @@ def test_pooled_figures_equal_the_metrics_of_the_joined_trades_bit_for_bit(grid,
         want = metrics.summarize_arrays(*args, 123, START, START + 28 * DAY, days)
         got = pooled(*args, 123, START, START + 28 * DAY, days)
         assert repr(got) == repr(want)  # same keys, same order, same bits (-0.0 included)
+        # The same trades as ranges of larger arrays, other trades around and between them.
+        noise = files(rng, len(parts) + 1, grid, sort)
+        pieces = [x for pair in zip(noise, [*parts, None]) for x in pair if x is not None]
+        sizes = np.array([p[0].size for p in pieces])
+        stops = np.cumsum(sizes)[1::2]
+        wide = [np.concatenate([p[k] for p in pieces]) for k in range(3)]
+        ranged = pooled_ranges(*wide, stops - sizes[1::2], stops, 123, START,
+                               START + 28 * DAY, days)
+        assert repr(ranged) == repr(want)
 
 
 def test_pooled_figures_of_no_trades():
