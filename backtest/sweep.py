@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -131,6 +132,26 @@ def summarize(batch: Batch, ends: np.ndarray, runs: Sequence[int]) -> dict[str, 
     return row
 
 
+class Joined:
+    """The buffer sweeps join their tasks' results in, kept from one sweep to the next (`lock`
+    held while one uses it): a new one of tens of MB would fault its pages in again, which takes
+    from 10 ms to over 100 ms where huge pages must first be compacted."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.space = np.empty(0, np.uint8)
+
+    def room(self, size: int) -> np.ndarray:
+        """At least `size` bytes (a new, larger buffer when needed)."""
+        if self.space.size < size:
+            self.space = np.empty(0, np.uint8)  # the old one goes first
+            self.space = np.empty(size, np.uint8)
+        return self.space
+
+
+JOINED = Joined()
+
+
 @lru_cache(maxsize=8)
 def _covered(spans: tuple[tuple[int, int], ...]) -> np.ndarray:
     """backtest.calendar.covered_days, once per set of files (every combination has the same)."""
@@ -163,8 +184,6 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     size = math.ceil(len(groups) / max(1, min(parts, len(groups))))
     chunks = [groups[g:g + size] for g in range(0, len(groups), size)]
     tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
-    batch = Batch.join(executor.run(tasks))
-    ends = np.cumsum(batch.meta[:, 0])
     # Each combination's runs in file order: the tasks' runs follow one another in the batch.
     per_combo: list[list[int]] = [[] for _ in combos]
     at = 0
@@ -173,13 +192,19 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
             for i in by_detector[d]:
                 per_combo[i].append(at)
                 at += 1
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            pooled_rows = list(pool.map(lambda runs: summarize(batch, ends, runs), per_combo))
-    else:
-        pooled_rows = [summarize(batch, ends, runs) for runs in per_combo]
-    rows = [{"order": i, **c, "symbols": len(files),
-             "candles": int(batch.meta[per_combo[i], 4].sum()), **pooled_rows[i]}
+    results = executor.run(tasks)
+    with JOINED.lock:
+        batch = Batch.join(results, JOINED.room)
+        del results  # the tasks' own arrays (shared memory, for local workers) can go
+        ends = np.cumsum(batch.meta[:, 0])
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                pooled_rows = list(pool.map(lambda runs: summarize(batch, ends, runs),
+                                            per_combo))
+        else:
+            pooled_rows = [summarize(batch, ends, runs) for runs in per_combo]
+        candles = [int(batch.meta[runs, 4].sum()) for runs in per_combo]
+    rows = [{"order": i, **c, "symbols": len(files), "candles": candles[i], **pooled_rows[i]}
             for i, c in enumerate(combos)]
     rows.sort(key=lambda row: ranking.rank_key(row, rank_by))
     for r, row in enumerate(rows, 1):

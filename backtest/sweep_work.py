@@ -12,7 +12,7 @@ arrays (Batch).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,11 +66,16 @@ class Batch:
     exit_time: np.ndarray  # int64
     money: np.ndarray  # float64, (2, trades): pnl, fees
 
+    @staticmethod
+    def meta_of(digests: Sequence[Digest]) -> np.ndarray:
+        """The `meta` rows of the digests."""
+        return np.array([(d.pnl.size, d.held, d.start_ms, d.end_ms, d.candles) for d in digests],
+                        dtype=np.int64).reshape(-1, 5)
+
     @classmethod
     def pack(cls, digests: Sequence[Digest]) -> Batch:
         """The digests, in order."""
-        meta = np.array([(d.pnl.size, d.held, d.start_ms, d.end_ms, d.candles) for d in digests],
-                        dtype=np.int64).reshape(-1, 5)
+        meta = cls.meta_of(digests)
         money = np.empty((2, int(meta[:, 0].sum())))
         np.concatenate([d.pnl for d in digests] or [np.empty(0)], out=money[0])
         np.concatenate([d.fees for d in digests] or [np.empty(0)], out=money[1])
@@ -78,13 +83,20 @@ class Batch:
                                         [np.empty(0, np.int64)]), money)
 
     @classmethod
-    def join(cls, batches: Sequence[Batch]) -> Batch:
-        """The batches' runs one after another, in one batch (its own arrays)."""
-        if not batches:
-            return cls(np.empty((0, 5), np.int64), np.empty(0, np.int64), np.empty((2, 0)))
-        return cls(np.concatenate([b.meta for b in batches]),
-                   np.concatenate([b.exit_time for b in batches]),
-                   np.concatenate([b.money for b in batches], axis=1))
+    def join(cls, batches: Sequence[Batch],
+             room: Callable[[int], np.ndarray] = lambda n: np.empty(n, np.uint8)) -> Batch:
+        """The batches' runs one after another, in one batch whose arrays are views of
+        room(bytes needed) (a new buffer unless given one to reuse)."""
+        runs = sum(b.meta.shape[0] for b in batches)
+        trades = sum(b.exit_time.size for b in batches)
+        words = room(8 * (5 * runs + 3 * trades))[:8 * (5 * runs + 3 * trades)].view(np.int64)
+        out = cls(words[:5 * runs].reshape(runs, 5), words[5 * runs:5 * runs + trades],
+                  words[5 * runs + trades:].view(np.float64).reshape(2, trades))
+        if batches:
+            np.concatenate([b.meta for b in batches], out=out.meta)
+            np.concatenate([b.exit_time for b in batches], out=out.exit_time)
+            np.concatenate([b.money for b in batches], axis=1, out=out.money)
+        return out
 
     def split(self, runs: Sequence[int]) -> list[Batch]:
         """The batches of consecutive tasks of `runs` runs each (views of this one's arrays)."""
@@ -144,10 +156,14 @@ def _digests(source: Any, tf_ms: int, groups: Sequence[Group]) -> list[Digest]:
 
 
 def run_shared(tasks: Sequence[tuple]) -> arena.Parcel:
-    """run_files on candles in the arena (each task's first item a Slot), the Batch returned
-    through shared memory too."""
-    batch = run_files(tasks)
-    return arena.Parcel.send(tasks[0][0], (batch.meta, batch.exit_time, batch.money))
+    """run_files on candles in the arena (each task's first item a Slot), its Batch returned
+    through shared memory: written from the runs' own arrays, never packed in this process."""
+    digests = [d for t in tasks for d in _digests(*t)]
+    meta = Batch.meta_of(digests)
+    trades = int(meta[:, 0].sum())
+    return arena.Parcel.send(tasks[0][0], (
+        meta, arena.Pieces("<i8", (trades,), [d.exit_time for d in digests]),
+        arena.Pieces("<f8", (2, trades), [d.pnl for d in digests] + [d.fees for d in digests])))
 
 
 def warm() -> None:
