@@ -4,9 +4,10 @@ One task per file (backtest/sweep_work.py): the detector runs once per detector 
 every trade-rule combination of that setting is simulated on its events. Candles reach the
 workers once per file: a local sweep (a persistent pool of worker processes) copies them to a
 shared-memory arena the workers read in place (backtest/arena.py); a Dask sweep sends them with
-Client.scatter. A task returns its runs' trades packed in three arrays; the main process pools
-each combination's trades in one compiled pass (backtest/pooled.py) and ranks in a fixed order,
-so the rows do not depend on where the work ran.
+Client.scatter. A task returns its runs' trades packed in three arrays; the main process joins
+them and pools each combination's trades in one compiled pass (backtest/pooled.py), on as many
+threads as there are local workers, and ranks in a fixed order, so the rows do not depend on
+where the work ran.
 
 Ranking (backtest.ranking): by default net_pnl, higher first; then profit_factor, higher first
 (none, i.e. no losing trade, counts as infinite when there is a profit and as 0 when there is

@@ -4,10 +4,12 @@ A task detects once per detector setting and simulates every trade-rule combinat
 setting on the same events, all on columns (backtest/columnar.py). Locally the tasks run on a
 persistent pool of worker processes (loky's reusable executor, also joblib's): it outlives a
 sweep, so a second sweep in the same process starts no process and loads no code; each worker
-loads the compiled loops from numba's disk cache once, when it starts. A task names where its
-file's candles lie in shared memory (backtest/arena.py), where the worker reads them in place
-(without /dev/shm, the task carries the five arrays). A task's results come back packed in three
-arrays (Batch).
+loads the compiled loops from numba's disk cache once, when it starts. The tasks travel in
+chunks (a few per worker, the costliest first, shrinking towards the end: `chunked`), each chunk
+one message out and one back. A chunk names where its files' candles lie in shared memory
+(backtest/arena.py), where the worker reads them in place (without /dev/shm, the chunk carries
+the five arrays). A chunk's results come back in three arrays (Batch), which the main process
+splits into its tasks' batches.
 """
 from __future__ import annotations
 

@@ -82,6 +82,24 @@ def test_a_batch_splits_into_the_batches_of_consecutive_tasks():
         assert got.held == want.held
 
 
+def test_batches_join_into_one_in_a_kept_buffer_that_grows_when_too_small():
+    from backtest.sweep import Joined
+    d = [Digest(np.arange(k, dtype=np.int64), np.full(k, k + 0.5), np.full(k, -k / 10), k, k, 9,
+                k + 1) for k in (2, 0, 3, 1)]
+    want = Batch.pack(d)
+    kept = Joined()
+    joined = Batch.join(Batch.pack(d).split([1, 0, 3]) + [Batch.pack([])], kept.room)
+    space = kept.space
+    for name in ("meta", "exit_time", "money"):
+        assert np.array_equal(getattr(joined, name), getattr(want, name))
+        assert np.shares_memory(getattr(joined, name), space)
+    again = Batch.join([Batch.pack(d[:2])], kept.room)
+    assert kept.space is space and np.array_equal(again.money, Batch.pack(d[:2]).money)
+    Batch.join([want, want], kept.room)
+    assert kept.space.size > space.size
+    assert Batch.join([]).exit_time.size == 0
+
+
 def test_chunks_hand_out_every_task_once_costliest_first_and_shrink():
     from backtest.sweep_work import chunked
     costs = [5, 1, 9, 3, 3, 7, 2, 8, 4, 6] * 10
