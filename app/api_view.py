@@ -18,6 +18,7 @@ from api import ApiConfig, ApiServer, Metrics, create_app
 from api.connections import raise_fd_limit
 from api.renders import Render
 from config import KEYS, listen_address, venue_keys_table
+from domain.candles import Candles
 from domain.symbols import normalize_symbol
 from exchanges.ccxt_lean import ccxt
 from fetchers.timeframes import parse_timeframe
@@ -246,13 +247,14 @@ class DaemonApiView(TraderView):
             (signal.symbol, signal.timeframe)) if signal else None
         if signal is None or stream is None or not len(stream.recent):
             return None
-        if not (stream.recent["timestamp"] == signal.event.break_time).any():
+        recent = Candles.of(stream.recent)
+        if not (recent.ts == signal.event.break_time).any():
             return None  # the break candle is no longer in memory
         from alerts import signal_payload
 
         s = d.settings
         return signal_payload(signal.symbol, signal.timeframe, signal.event,
-                              banner.trading_mode(s), signal.params, stream.recent,
+                              banner.trading_mode(s), signal.params, recent.frame(),
                               s.pivot_left, s.pivot_right, shown=s.data_venue.shown(signal.symbol),
                               chart=s.data_venue.chart_symbol(signal.symbol))
 

@@ -70,9 +70,9 @@ class DaemonController:
         newest: dict[str, tuple[int, float]] = {}
         for (symbol, _tf), stream in self.daemon.poller.streams.items():
             if len(stream.recent):
-                closed_at = int(stream.recent["timestamp"].iloc[-1]) + stream.timeframe_ms
+                closed_at = int(stream.recent.ts[-1]) + stream.timeframe_ms
                 if symbol not in newest or closed_at > newest[symbol][0]:
-                    newest[symbol] = (closed_at, float(stream.recent["close"].iloc[-1]))
+                    newest[symbol] = (closed_at, float(stream.recent.ohlcv[-1, 3]))
         return {symbol: close for symbol, (_, close) in newest.items()}
 
     def pause(self) -> None:

@@ -12,18 +12,20 @@ import pandas as pd
 import structlog
 
 from config import Settings
+from domain.candles import Candles
 from domain.timeframe import timeframe_ms
 from exchanges.errors import ExchangeUnavailable, PermanentExchangeError
 from exchanges.reasons import network_reason
 from store import SignalRow, Store
 
+from .group_commit import GroupCommit
 from .pipeline import Freshness, PayloadBuilder, Stream
 from .slots import candle_open_before, knows_grid
 
 log = structlog.get_logger(__name__)
 
 # Called with (symbol, timeframe, new candles, signals just recorded) after each stream is fed.
-Sink = Callable[[str, str, pd.DataFrame, list[SignalRow]], Awaitable[None]]
+Sink = Callable[[str, str, Candles, list[SignalRow]], Awaitable[None]]
 
 
 
@@ -70,6 +72,9 @@ class Poller:
         self.streams: dict[tuple[str, str], Stream] = {}
         self._gate = asyncio.Semaphore(concurrency)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # The series fed in one turn of the loop (a close's burst) share one transaction.
+        self.commits = GroupCommit(store.transaction, store.conn)
+        self._columns = getattr(adapter, "closed_columns", None)
 
     def stream(self, symbol: str, timeframe: str) -> Stream:
         """The stream of (symbol, timeframe), restored from the store on first use."""
@@ -94,14 +99,23 @@ class Poller:
         async with self._locks[(symbol, timeframe)], self._gate:
             since = stream.fetch_since_ms()
             bars = None if since is not None else self.settings.warmup_bars
-            candles = await self.adapter.closed_candles(symbol, timeframe, since_ms=since,
-                                                        bars=bars)
+            candles = await self._read(symbol, timeframe, since, bars)
             before = stream.last_ts
-            recorded = stream.feed(candles, now_ms)
-            new = candles if before is None else candles[candles["timestamp"] > before]
+            step = stream.prepare(candles, now_ms)
+            recorded = [] if step is None else stream.apply(step,
+                                                            await self.commits.run(step.commit))
+            new = candles if before is None else candles.between(before + 1)
         if len(new):
             await self.sink(symbol, timeframe, new, recorded)
         return recorded
+
+    async def _read(self, symbol: str, timeframe: str, since: int | None,
+                    bars: int | None) -> Candles:
+        """The closed candles, as columns (a source that only answers frames is converted)."""
+        if self._columns is not None:
+            return await self._columns(symbol, timeframe, since_ms=since, bars=bars)
+        return Candles.of(await self.adapter.closed_candles(symbol, timeframe, since_ms=since,
+                                                            bars=bars))
 
     async def _poll_safely(self, symbol: str, timeframe: str, now_ms: int,
                            unreachable: list[str] | None = None) -> bool | None:

@@ -10,7 +10,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 
-import pandas as pd
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -19,6 +18,7 @@ from api import Metrics
 from app import components
 from config import Settings
 from domain.backoff import Failure, Sleep
+from domain.candles import Candles
 from domain.timeframe import timeframe_ms
 from exchanges.port import MarketData
 from fetchers.adapter import TimeframeAdapter
@@ -232,7 +232,7 @@ class Daemon:
         except Exception:  # the next slot must run whatever happened here
             log.exception("job_failed", tf=timeframe)
 
-    async def _after_feed(self, symbol: str, timeframe: str, candles: pd.DataFrame,
+    async def _after_feed(self, symbol: str, timeframe: str, candles: Candles,
                           recorded: list[SignalRow]) -> None:
         """After a stream was fed: wake the alerts, trade the fresh signals, move paper fills."""
         if recorded:

@@ -10,6 +10,7 @@ import structlog
 from alerts import signal_payload
 from choch import Event, StructureDetector
 from config import Settings
+from domain.candles import Candles, joined
 from domain.timeframe import timeframe_ms
 from domain.trade import TradeState
 from store import NewSignal, SignalRow, Store
@@ -36,6 +37,19 @@ def alert_payload(s: Settings, symbol: str, timeframe: str, event: Event,
                           params_key(s.pivot_left, s.pivot_right, s.break_on), candles,
                           s.pivot_left, s.pivot_right, shown=venue.shown(symbol),
                           chart=venue.chart_symbol(symbol))
+
+
+@dataclass(frozen=True)
+class Fed:
+    """Candles fed to a copy of a stream's detector, and the commit that records them."""
+
+    detector: StructureDetector
+    last_ts: int
+    window: Candles  # chart history with the new candles
+    warming: bool
+    bars: int
+    found: int
+    commit: Callable[[], list[SignalRow]]
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,7 @@ class Stream:
         else:
             self.detector = StructureDetector.from_state(saved[0])
             self.last_ts = saved[1]
-        self.recent = pd.DataFrame()  # the last candles fed, for charts
+        self.recent = Candles.empty()  # the last candles fed, for charts
 
     @property
     def warmed_up(self) -> bool:
@@ -97,46 +111,57 @@ class Stream:
             return self.last_ts + 1
         return max(0, self.last_ts + 1 - self.history_bars * self.timeframe_ms)
 
-    def feed(self, candles: pd.DataFrame, now_ms: int) -> list[SignalRow]:
+    def feed(self, candles: Candles | pd.DataFrame, now_ms: int) -> list[SignalRow]:
         """Feed closed candles (oldest first) and record what they cause in one transaction.
 
         Candles at or before the last one fed only extend the chart history, so a repeated
         fetch is harmless. During warm-up (no saved state) events are neither recorded nor
         alerted: the detector only learns the structure.
         """
-        warming = self.last_ts is None
-        candles = self._unseen(candles)
+        step = self.prepare(candles, now_ms)
+        return [] if step is None else self.apply(step, step.commit())
+
+    def prepare(self, candles: Candles | pd.DataFrame, now_ms: int) -> Fed | None:
+        """What feeding these candles causes, computed on a copy of the detector; nothing is
+        written or changed until `apply` (so a failed commit leaves the stream as it was)."""
+        candles = self._unseen(Candles.of(candles))
         if not len(candles):
-            return []
-        window = _tail(self.recent, candles, self.history_bars + len(candles))
+            return None
+        warming = self.last_ts is None
+        window = joined(self.recent, candles, self.history_bars + len(candles))
         detector, found = self._detect(candles)
         new = [] if warming else [self._decide(e, window, now_ms) for e in found]
-        last_ts = int(candles["timestamp"].iloc[-1])
-        recorded = self.store.commit_candles(self.symbol, self.timeframe, self.params,
-                                             detector.to_state(), last_ts, new, now_ms,
-                                             venue=self.venue)
-        self.detector, self.last_ts = detector, last_ts
-        self.recent = window.iloc[-self.history_bars:].reset_index(drop=True)
-        self._log_fed(warming, len(candles), len(found), recorded)
+        last_ts = int(candles.ts[-1])
+        state = detector.to_state()
+
+        def commit() -> list[SignalRow]:
+            return self.store.commit_candles(self.symbol, self.timeframe, self.params, state,
+                                             last_ts, new, now_ms, venue=self.venue)
+
+        return Fed(detector, last_ts, window, warming, len(candles), len(found), commit)
+
+    def apply(self, step: Fed, recorded: list[SignalRow]) -> list[SignalRow]:
+        """The stream after its commit: the new detector, last candle and chart history."""
+        self.detector, self.last_ts = step.detector, step.last_ts
+        self.recent = step.window.tail(self.history_bars)
+        self._log_fed(step.warming, step.bars, step.found, recorded)
         return recorded
 
-    def _unseen(self, candles: pd.DataFrame) -> pd.DataFrame:
+    def _unseen(self, candles: Candles) -> Candles:
         """The candles after the last one fed; the older ones go to the chart history only."""
         if self.last_ts is None:
             return candles
-        old = candles[candles["timestamp"] <= self.last_ts]
+        old = candles.between(until_ms=self.last_ts + 1)
         if len(old):
-            self.recent = _tail(self.recent, old, self.history_bars)
-        return candles[candles["timestamp"] > self.last_ts]
+            self.recent = joined(self.recent, old, self.history_bars)
+        return candles.between(self.last_ts + 1)
 
-    def _detect(self, candles: pd.DataFrame) -> tuple[StructureDetector, list[Event]]:
+    def _detect(self, candles: Candles) -> tuple[StructureDetector, list[Event]]:
         """The events the candles cause, found on a copy of the detector: if the commit fails,
         the live detector is left as it was."""
-        ts = candles["timestamp"].to_numpy()
-        rows = zip(ts.tolist(), *(candles[k].to_numpy(dtype=float).tolist()
-                                  for k in ("open", "high", "low", "close")), strict=True)
         detector = StructureDetector.from_state(self.detector.to_state())
-        return detector, [event for bar in rows for event in detector.update(bar)]
+        return detector, [event for bar in candles.tuples()
+                          for event in detector.update(bar[:5])]
 
     def _log_fed(self, warming: bool, bars: int, found: int, recorded: list[SignalRow]) -> None:
         """The warm-up line, or one line per recorded signal."""
@@ -148,23 +173,15 @@ class Stream:
                      kind=s.event.kind, direction=s.event.direction, price_level=s.event.level,
                      break_time=s.event.break_time, late=s.catch_up, trade=s.trade_state)
 
-    def _decide(self, event: Event, window: pd.DataFrame, now_ms: int) -> NewSignal:
+    def _decide(self, event: Event, window: Candles, now_ms: int) -> NewSignal:
         """Record always; alert while young enough; trade only while younger than one candle."""
         age = now_ms - event.confirmed_at
         f = self.freshness
         alert: dict | None = None
         if f.alertable(age):
-            chart = window[window["timestamp"] <= event.break_time].iloc[-self.history_bars:]
-            alert = self.payload(self.symbol, self.timeframe, event, chart)
+            chart = window.between(until_ms=event.break_time + 1).tail(self.history_bars)
+            alert = self.payload(self.symbol, self.timeframe, event,
+                                 chart.frame().reset_index(drop=True))
         trade = TradeState.PENDING if f.tradeable(age) else TradeState.NOT_TRADED
         return NewSignal(event, f.late(age), trade, alert)
 
-
-def _tail(before: pd.DataFrame, after: pd.DataFrame, keep: int) -> pd.DataFrame:
-    """The last `keep` candles of before + after, one row per open time, oldest first."""
-    if not len(before):
-        both = after
-    else:
-        both = pd.concat([before, after], ignore_index=True)
-        both = both.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
-    return both.iloc[-keep:].reset_index(drop=True)

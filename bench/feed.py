@@ -15,8 +15,8 @@ close, when all three timeframes close, is played:
 Printed per venue: p50/p99 of both, the REST candle requests the ws close made (steady state:
 target 0), the REST cycle time at the venue's documented pacing next to its honest floor
 (requests / documented rate). Targets: ws p99 <= publication delay + 0.2 s; 0 REST requests per
-closed candle; Bybit's REST cycle <= 6 s. The fakes run in this process: their CPU counts
-against us, so the figures are upper bounds.
+closed candle; Bybit's REST cycle <= 6 s. The fakes run in a child process
+(bench/feed_fakes.py): their CPU does not count as the daemon's, as a venue's would not.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import components  # noqa: E402
+from bench.feed_fakes import RemoteFeedFakes  # noqa: E402
 from bench.targets import judged, verdict  # noqa: E402
-from bench.venue_fakes import FAKES  # noqa: E402
 
 CLOSE = 1_770_786_000_000  # 2026-02-11 05:00:00 UTC: 15m, 25m and 1h all close
 TIMEFRAMES = ("15m", "25m", "1h")
@@ -67,17 +67,6 @@ class Run:
         return statistics.quantiles(xs, n=100)[q - 1] if len(xs) > 1 else xs[0]
 
 
-def _stream_fake(name: str) -> Any:
-    from tests.fakes.binance_ws import FakeBinanceStream
-    from tests.fakes.bybit_ws import FakeBybitStream
-    from tests.fakes.okx_ws import FakeOkxStream
-    return {"binance": FakeBinanceStream, "bybit": FakeBybitStream, "okx": FakeOkxStream}[name]()
-
-
-def _candle_reads(fake: Any, name: str) -> int:
-    return sum(1 for r in fake.requests if r.path in FAKES[name].candle_paths)
-
-
 async def _daemon(name: str, rest: Any, symbols: int, db: str, clock, **extra: str) -> Any:
     from app.daemon import Daemon
     from config import load_settings
@@ -101,7 +90,7 @@ def _stamp(daemon: Any, fed: dict[tuple[str, str], float]) -> None:
     sink = daemon.poller.sink
 
     async def stamped(symbol, timeframe, candles, recorded):
-        if len(candles) and int(candles["timestamp"].iloc[-1]) == want[timeframe]:
+        if len(candles) and candles.last_ts == want[timeframe]:
             fed.setdefault((symbol, timeframe), time.perf_counter())
         await sink(symbol, timeframe, candles, recorded)
 
@@ -130,18 +119,15 @@ async def run_ws(name: str, symbols: int, latency_ms: float, tmp: str) -> tuple[
 
     spec = get_venue(name).ws
     assert spec is not None
-    rest = FAKES[name].build(symbols, latency_ms / 1000)
-    rest.set_now(CLOSE - WARM_BEFORE_MS)
-    await rest.start()
-    stream = await _stream_fake(name).start()
+    rest = RemoteFeedFakes(name, symbols, latency_ms, CLOSE - WARM_BEFORE_MS)
     shift = [0.0]
     clock = lambda: time.time() + shift[0]  # noqa: E731
     daemon = await _daemon(name, rest, symbols, f"{tmp}/{name}-ws.db", clock,
-                           MARKET_DATA_FEED="ws", **{f"{name.upper()}_WS_URL": stream.url})
+                           MARKET_DATA_FEED="ws", **{f"{name.upper()}_WS_URL": rest.stream_url})
     fed: dict[tuple[str, str], float] = {}
     try:
         series = daemon.live.series(daemon.symbols)
-        await _until(lambda: len(stream.subscribed) >= len(series), 30)
+        await _until(lambda: rest.subscribed() >= len(series), 30)
         _stamp(daemon, fed)
         heard: list[float] = []
         on_close = daemon.live.feed.on_close
@@ -169,33 +155,36 @@ async def run_ws(name: str, symbols: int, latency_ms: float, tmp: str) -> tuple[
             return Kline(key[0], key[1], int(r["timestamp"]), o, max(float(r["high"]), price),
                          min(float(r["low"]), price), price, float(r["volume"]), closed)
 
-        for part in (0.3, 0.6):  # the forming candles' updates, as the venue streams them
-            for key in series:
-                await stream.push(kline(key, False, part))
-        before = _candle_reads(rest, name)
-        t0 = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        # the forming candles' updates, as the venue streams them
+        rest.start_push([astuple(kline(key, False, part)) for part in (0.3, 0.6)
+                         for key in series])
+        await loop.run_in_executor(None, rest.pushed)
+        await asyncio.sleep(0.5)  # read and booked before the close
+        before = rest.candle_reads()
+        frames = []
         for key in series:
-            await stream.push(kline(key, True))
             nxt = kline(key, False)
-            await stream.push(Kline(**{**nxt.__dict__, "open_ms": CLOSE}))
+            frames += [astuple(kline(key, True)), astuple(replace(nxt, open_ms=CLOSE))]
+        t0 = time.perf_counter()
+        rest.start_push(frames)
+        sent = loop.run_in_executor(None, rest.pushed)
         expected = len(daemon.symbols) * len(TIMEFRAMES)
         await _until(lambda: len(fed) >= expected, 60)
+        await sent
         cycle = max(fed.values(), default=t0) - t0
         run = Run([spec.publish_delay_s + t - t0 for t in fed.values()],
-                  _candle_reads(rest, name) - before, expected, cycle,
+                  rest.candle_reads() - before, expected, cycle,
                   [spec.publish_delay_s + t - t0 for t in heard])
     finally:
         await daemon.shutdown()
-        await stream.close()
-        await (rest.close() if hasattr(rest, "close") else rest.stop())
+        rest.close()
     return run, spec.publish_delay_s
 
 
 async def run_rest(name: str, symbols: int, latency_ms: float, tmp: str) -> Run:
     """The REST daemon's close: the three slot jobs at once, FETCH_DELAY_S after it."""
-    rest = FAKES[name].build(symbols, latency_ms / 1000)
-    rest.set_now(CLOSE - WARM_BEFORE_MS)
-    await rest.start()
+    rest = RemoteFeedFakes(name, symbols, latency_ms, CLOSE - WARM_BEFORE_MS)
     shift = [0.0]
     clock = lambda: time.time() + shift[0]  # noqa: E731
     daemon = await _daemon(name, rest, symbols, f"{tmp}/{name}-rest.db", clock)
@@ -203,16 +192,16 @@ async def run_rest(name: str, symbols: int, latency_ms: float, tmp: str) -> Run:
     try:
         _stamp(daemon, fed)
         await _at_close(daemon, rest, shift, FETCH_DELAY_S)
-        before = _candle_reads(rest, name)
+        before = rest.candle_reads()
         t0 = time.perf_counter()
         await asyncio.gather(*(daemon.run_timeframe(tf, retry_s=0) for tf in TIMEFRAMES))
         cycle = time.perf_counter() - t0
         expected = len(daemon.symbols) * len(TIMEFRAMES)
         run = Run([FETCH_DELAY_S + t - t0 for t in fed.values()],
-                  _candle_reads(rest, name) - before, expected, cycle, [])
+                  rest.candle_reads() - before, expected, cycle, [])
     finally:
         await daemon.shutdown()
-        await (rest.close() if hasattr(rest, "close") else rest.stop())
+        rest.close()
     return run
 
 

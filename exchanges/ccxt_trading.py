@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import structlog
 
+from domain.candles import Candles
+
 from .ccxt_account import CcxtAccount
 from .ccxt_fills import STATUS, number
 from .errors import ExchangeUnavailable, PermanentExchangeError, TransientExchangeError, reason_of
@@ -329,6 +331,6 @@ class CcxtTrading(CcxtAccount):
                            float(o.get("filled") or 0) * size, number(o.get("average")),
                            o.get("side"), trigger, self._kind(o))
 
-    def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
+    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""
 

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import structlog
 
+from domain.candles import Candles
 from domain.checks import CheckLine
 
 from . import coindcx_orders as co
@@ -394,5 +395,5 @@ class Trading:
             CheckLine("margin mode", True, f"{self.config.margin_mode} x{self.config.leverage}"
                                            ", set per pair at start")]
 
-    def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
+    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> None:
         """The venue triggers stops and targets itself: nothing to do."""

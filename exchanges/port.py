@@ -13,6 +13,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from domain.candles import Candles
 from domain.checks import CheckLine
 from domain.trade import Direction, OrderStatus
 
@@ -203,7 +204,7 @@ class Trading(Protocol):
     async def check(self) -> list[CheckLine]:
         """(name, ok, detail) lines for `main.py check`."""
 
-    def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
+    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> None:
         """Later candles (the paper broker triggers stops/targets on them)."""
 
     async def close(self) -> None:

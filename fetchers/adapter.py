@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from exchanges.candles import since_slice
+from domain.candles import Candles, concat
+from exchanges.candles import tidy
 
-from .aggregate import aggregate, bucket_start
+from .aggregate import aggregate_columns, bucket_start
 from .timeframes import Plan, plan
 
 DEFAULT_BARS = 500
@@ -33,7 +33,7 @@ DEFAULT_BARS = 500
 class _Entry:
     boundary: int  # open time of the base candle forming when fetched
     since: int  # the series is complete from here (inclusive open time) to the boundary
-    frame: pd.DataFrame
+    candles: Candles
 
 
 class TimeframeAdapter:
@@ -45,11 +45,18 @@ class TimeframeAdapter:
         self._cache: dict[tuple[str, str], _Entry] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.base_fetches = 0  # fetcher calls made, for tests and the bench
+        # A fetcher that answers in columns (the stream's book) is read without frames.
+        self._columns = getattr(fetcher, "closed_columns", None)
 
     async def closed_candles(self, symbol: str, timeframe: str, since_ms: int | None = None,
                              bars: int | None = None) -> pd.DataFrame:
         """Closed `timeframe` candles from since_ms (inclusive open), or the last `bars`."""
-        out = await self.poll(symbol, {timeframe: since_ms}, bars or DEFAULT_BARS)
+        return (await self.closed_columns(symbol, timeframe, since_ms, bars)).frame()
+
+    async def closed_columns(self, symbol: str, timeframe: str, since_ms: int | None = None,
+                             bars: int | None = None) -> Candles:
+        """As closed_candles, as columns (with bars and expected bars)."""
+        out = await self.poll_columns(symbol, {timeframe: since_ms}, bars or DEFAULT_BARS)
         return out[timeframe]
 
     async def poll(self, symbol: str, wanted: dict[str, int | None], bars: int
@@ -60,19 +67,25 @@ class TimeframeAdapter:
         or None for the last `bars` closed candles. Columns: timestamp, open, high, low, close,
         volume, bars (base candles present) and expected_bars.
         """
+        out = await self.poll_columns(symbol, wanted, bars)
+        return {tf: c.frame() for tf, c in out.items()}
+
+    async def poll_columns(self, symbol: str, wanted: dict[str, int | None], bars: int
+                           ) -> dict[str, Candles]:
+        """As poll, as columns."""
         if bars < 1:
             raise ValueError("bars must be at least 1")
         native = self.fetcher.native_timeframes
         plans = {tf: plan(tf, native) for tf in wanted}
         now = await self.fetcher.server_time_ms()
         by_base: dict[str, list[Plan]] = {}
-        out: dict[str, pd.DataFrame] = {}
+        out: dict[str, Candles] = {}
         for p in plans.values():
             if p.straight:
                 # The venue's own 1d, 3d, 1w, 1M on grids of their own: straight through.
                 since = wanted[p.timeframe]
-                frame = await self._fetch(symbol, p.base, since, bars if since is None else None)
-                out[p.timeframe] = self._finish(frame, p, now, since, bars)
+                got = await self._fetch(symbol, p.base, since, bars if since is None else None)
+                out[p.timeframe] = self._finish(got, p, now, since, bars)
             else:
                 by_base.setdefault(p.base, []).append(p)
         for base, group in by_base.items():
@@ -80,9 +93,9 @@ class TimeframeAdapter:
             boundary = now - now % base_ms  # every base of a day or less divides the epoch
             starts = {p.timeframe: self._base_since(p, wanted[p.timeframe], bars, boundary)
                       for p in group}
-            frame = await self._series(symbol, base, base_ms, min(starts.values()), boundary)
+            series = await self._series(symbol, base, base_ms, min(starts.values()), boundary)
             for p in group:
-                part = since_slice(frame, starts[p.timeframe])
+                part = series.between(starts[p.timeframe])
                 out[p.timeframe] = self._finish(part, p, boundary, wanted[p.timeframe], bars)
         return out
 
@@ -96,41 +109,35 @@ class TimeframeAdapter:
         return bucket_start(boundary - (bars + 1) * ratio * p.base_ms, p.bucket_ms, p.origin_ms)
 
     @staticmethod
-    def _finish(frame: pd.DataFrame, p: Plan, closed_until: int, since: int | None,
-                bars: int) -> pd.DataFrame:
-        if p.native and not p.nominal:
-            # Pass-through without aggregate's label indexing (the per-cycle hot path): the
-            # same rule, a candle ends at open + length <= closed_until, on a sorted frame.
-            ts = frame["timestamp"].to_numpy()
-            n = int(np.searchsorted(ts + p.base_ms, closed_until, side="right"))
-            out = frame.iloc[:n] if n < ts.size else frame
-            out = out.assign(bars=1, expected_bars=1)
-        else:
-            out = aggregate(frame, p, closed_until)
+    def _finish(base: Candles, p: Plan, closed_until: int, since: int | None,
+                bars: int) -> Candles:
+        out = aggregate_columns(base, p, closed_until)
         if since is not None:
-            return since_slice(out, since)
-        return out.iloc[-bars:].reset_index(drop=True) if len(out) > bars else out
+            return out.between(since)
+        return out.tail(bars)
 
     async def _fetch(self, symbol: str, base: str, since: int | None, limit: int | None
-                     ) -> pd.DataFrame:
+                     ) -> Candles:
         self.base_fetches += 1
-        return await self.fetcher.closed_candles(symbol, base, since_ms=since, limit=limit)
+        if self._columns is not None:
+            return await self._columns(symbol, base, since_ms=since, limit=limit)
+        return Candles.of(tidy(await self.fetcher.closed_candles(symbol, base, since_ms=since,
+                                                                 limit=limit)))
 
     async def _series(self, symbol: str, base: str, base_ms: int, since: int,
-                      boundary: int) -> pd.DataFrame:
+                      boundary: int) -> Candles:
         """Closed base candles [since, boundary), from the cache when it has them."""
         key = (symbol, base)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # a second job for the same series waits, then reads the cache
             entry = self._cache.get(key) if self.cache_enabled else None
             if entry is None or entry.boundary != boundary:
-                frame = await self._fetch(symbol, base, since, None)
-                entry = _Entry(boundary, since, since_slice(frame, until_ms=boundary))
+                got = await self._fetch(symbol, base, since, None)
+                entry = _Entry(boundary, since, got.between(until_ms=boundary))
             elif since < entry.since:
                 older = await self._fetch(symbol, base, since, (entry.since - since) // base_ms)
-                older = since_slice(older, until_ms=entry.since)
-                entry = _Entry(boundary, since, pd.concat([older, entry.frame],
-                                                          ignore_index=True))
+                entry = _Entry(boundary, since,
+                               concat(older.between(until_ms=entry.since), entry.candles))
             if self.cache_enabled:
                 self._cache[key] = entry
-            return since_slice(entry.frame, since)
+            return entry.candles.between(since)

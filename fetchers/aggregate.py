@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from domain.candles import Candles
 from domain.timeframe import DAY_MS
 
 from .columns import COLUMNS
@@ -74,12 +75,8 @@ def _candle_ends(ts: np.ndarray, plan: Plan) -> np.ndarray:
     return ts + plan.base_ms
 
 
-def _timestamps(base: pd.DataFrame, plan: Plan) -> np.ndarray:
+def _checked(ts: np.ndarray, plan: Plan) -> np.ndarray:
     """The base open times, checked for what grouping by position relies on."""
-    missing = [c for c in COLUMNS if c not in base.columns]
-    if missing:
-        raise ValueError(f"base candles: missing column(s) {', '.join(missing)}")
-    ts = base["timestamp"].to_numpy(dtype=np.int64)
     bad = np.flatnonzero(np.diff(ts) <= 0)
     if bad.size:
         i = int(bad[0]) + 1
@@ -92,24 +89,27 @@ def _timestamps(base: pd.DataFrame, plan: Plan) -> np.ndarray:
     return ts
 
 
-def _empty() -> pd.DataFrame:
-    dtypes = {c: "float64" for c in OUTPUT}
-    dtypes.update(timestamp="int64", bars="int64", expected_bars="int64")
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
-
-
 def aggregate(base: pd.DataFrame, plan: Plan, closed_until_ms: int) -> pd.DataFrame:
     """Closed `plan` candles from closed base candles, oldest first, with the OUTPUT columns."""
-    ts = _timestamps(base, plan)
+    missing = [c for c in COLUMNS if c not in base.columns]
+    if missing:
+        raise ValueError(f"base candles: missing column(s) {', '.join(missing)}")
+    out = aggregate_columns(Candles.of(base[list(COLUMNS)]), plan, closed_until_ms)
+    frame = out.frame()
+    return frame.astype({"timestamp": "int64", "bars": "int64", "expected_bars": "int64"})
+
+
+def aggregate_columns(base: Candles, plan: Plan, closed_until_ms: int) -> Candles:
+    """aggregate() on columns: the result always carries bars and expected bars."""
+    ts = _checked(base.ts, plan)
     closed_until_ms = int(closed_until_ms)
     if plan.native:
         # Pass-through: same rows and values, minus any candle that ends after closed_until_ms,
-        # plus bars/expected_bars = 1 so every plan returns the same columns.
-        keep = _candle_ends(ts, plan) <= closed_until_ms
-        out = base.loc[keep, list(COLUMNS)].reset_index(drop=True)
-        out["bars"] = 1
-        out["expected_bars"] = 1
-        return out
+        # plus bars/expected_bars = 1 so every plan returns the same columns. Ends grow with
+        # open times, so the closed candles are a prefix.
+        n = int(np.searchsorted(_candle_ends(ts, plan), closed_until_ms, side="right"))
+        one = np.ones(n, dtype=np.int64)
+        return base.rows(0, n).with_counts(one, one)
     if ts.size == 0:
         return _empty()
     starts = bucket_starts(ts, plan.bucket_ms, plan.origin_ms)
@@ -122,15 +122,15 @@ def aggregate(base: pd.DataFrame, plan: Plan, closed_until_ms: int) -> pd.DataFr
         return _empty()
     rows = int(first[n]) if n < first.size else ts.size
     first, open_ms, end_ms = first[:n], open_ms[:n], end_ms[:n]
-    o, h, l, c, v = (base[k].to_numpy(dtype=np.float64)[:rows] for k in COLUMNS[1:])
-    bars = np.diff(np.r_[first, rows])
-    return pd.DataFrame({
-        "timestamp": open_ms,
-        "open": o[first],
-        "high": np.maximum.reduceat(h, first),
-        "low": np.minimum.reduceat(l, first),
-        "close": c[first + bars - 1],
-        "volume": np.add.reduceat(v, first),
-        "bars": bars.astype(np.int64),
-        "expected_bars": (end_ms - open_ms) // plan.base_ms,
-    })
+    o, h, l, c, v = base.ohlcv[:rows].T
+    bars = np.diff(np.r_[first, rows]).astype(np.int64)
+    ohlcv = np.column_stack([o[first], np.maximum.reduceat(h, first),
+                             np.minimum.reduceat(l, first), c[first + bars - 1],
+                             np.add.reduceat(v, first)])
+    return Candles(open_ms.astype(np.int64), ohlcv, bars,
+                   ((end_ms - open_ms) // plan.base_ms).astype(np.int64))
+
+
+def _empty() -> Candles:
+    none = np.empty(0, dtype=np.int64)
+    return Candles.empty().with_counts(none, none)

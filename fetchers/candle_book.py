@@ -17,6 +17,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from domain.candles import Candles
 from exchanges.candles import empty_frame, insane, to_frame
 from exchanges.stream import KlineUpdate
 
@@ -126,6 +127,14 @@ class CandleBook:
                newest_open: int) -> pd.DataFrame | None:
         """The closed candles asked for, when the book holds all of them up to newest_open (the
         newest candle closed now); None when REST must be asked."""
+        got = self.columns(symbol, timeframe, since_ms, limit, newest_open)
+        if got is None:
+            return None
+        return to_frame(got.ts, got.ohlcv) if len(got) else empty_frame()
+
+    def columns(self, symbol: str, timeframe: str, since_ms: int | None, limit: int | None,
+                newest_open: int) -> Candles | None:
+        """As `answer`, as columns."""
         s = self._series.get((symbol, timeframe))
         if s is None or s.first is None or s.last is None or s.last < newest_open:
             return None
@@ -137,11 +146,15 @@ class CandleBook:
         else:
             if since_ms < s.first:
                 return None
-            start = since_ms
-        stamps = [t for t in sorted(s.rows) if start <= t <= s.last]
+            # The first open time at or after since_ms: streamed candles lie on the epoch grid.
+            start = -(-since_ms // s.tf_ms) * s.tf_ms
+        # Walked on the grid, not sorted: first..last has no hole the stream left (a candle
+        # the venue itself never had, as in a REST answer, is simply absent).
+        rows = s.rows
+        stamps = [t for t in range(start, s.last + 1, s.tf_ms) if t in rows]
         if since_ms is not None and limit is not None:
             stamps = stamps[:limit]
         if not stamps:
-            return empty_frame()
-        return to_frame(np.array(stamps, dtype=np.int64),
-                        np.array([s.rows[t] for t in stamps], dtype=float))
+            return Candles.empty()
+        return Candles(np.array(stamps, dtype=np.int64),
+                       np.array([rows[t] for t in stamps], dtype=float))

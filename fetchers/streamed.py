@@ -15,7 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from domain.candles import Candles
 from domain.timeframe import timeframe_ms
+from exchanges.candles import empty_frame
 from exchanges.port import MarketData
 
 from .candle_book import CandleBook
@@ -45,10 +47,19 @@ class StreamedMarketData:
         """Closed native candles: from the book when it has them all, else over REST."""
         if not self.streamed(symbol, base_timeframe):
             return await self.rest.closed_candles(symbol, base_timeframe, since_ms, limit)
+        got = await self.closed_columns(symbol, base_timeframe, since_ms, limit)
+        return got.frame() if len(got) else empty_frame()
+
+    async def closed_columns(self, symbol: str, base_timeframe: str,
+                             since_ms: int | None = None, limit: int | None = None) -> Candles:
+        """As closed_candles, as columns (the live path reads these: no frame is built)."""
+        if not self.streamed(symbol, base_timeframe):
+            return Candles.of(await self.rest.closed_candles(symbol, base_timeframe, since_ms,
+                                                             limit))
         tf_ms = timeframe_ms(base_timeframe)
         now = await self.rest.server_time_ms()
         newest = now - now % tf_ms - tf_ms  # the open of the candle closed last
-        got = self.book.answer(symbol, base_timeframe, since_ms, limit, newest)
+        got = self.book.columns(symbol, base_timeframe, since_ms, limit, newest)
         key = (symbol, base_timeframe)
         if got is not None:
             self.from_book += 1
@@ -57,15 +68,15 @@ class StreamedMarketData:
         self.last_source[key] = "rest"
         last = self.book.last(symbol, base_timeframe)
         if since_ms is not None and last is not None and \
-                self.book.answer(symbol, base_timeframe, since_ms, None, last) is not None:
+                self.book.columns(symbol, base_timeframe, since_ms, None, last) is not None:
             # The book holds the start: only the hole is read.
             self.rest_reads["gap"] += 1
             hole = await self.rest.closed_candles(symbol, base_timeframe, last + tf_ms)
             self.book.record(symbol, base_timeframe, tf_ms, hole, last + tf_ms)
             held = self.book.last(symbol, base_timeframe) or last
-            answer = self.book.answer(symbol, base_timeframe, since_ms, limit, held)
-            return hole if answer is None else answer
+            answer = self.book.columns(symbol, base_timeframe, since_ms, limit, held)
+            return Candles.of(hole) if answer is None else answer
         self.rest_reads["range"] += 1
         frame = await self.rest.closed_candles(symbol, base_timeframe, since_ms, limit)
         self.book.record(symbol, base_timeframe, tf_ms, frame, since_ms)
-        return frame
+        return Candles.of(frame)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import structlog
 
+from domain.candles import Candles
 from domain.checks import CheckLine
 from domain.symbols import normalize_symbol
 from domain.trade import Direction, ExitReason, TradeState
@@ -315,7 +316,7 @@ class PositionManager:
         """Authentication, balance and position mode, for `main.py check`."""
         return await self.broker.check()
 
-    async def on_candles(self, symbol: str, candles_df: pd.DataFrame) -> None:
+    async def on_candles(self, symbol: str, candles_df: Candles | pd.DataFrame) -> None:
         """Later candles: the paper broker fills stops/targets on them; then reconcile."""
         self.broker.on_candles(symbol, candles_df)
         if self.mode == "paper":

@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pandas as pd
 import structlog
 
+from domain.candles import Candles
 from domain.checks import CheckLine
 from exchanges.errors import PermanentExchangeError
 from store import Store
@@ -191,7 +191,7 @@ class PaperBroker:
         return [CheckLine("trading", True,
                           "paper broker (ENABLE_TRADING=0): no exchange account used")]
 
-    def on_candles(self, symbol: str, candles: pd.DataFrame) -> None:
+    def on_candles(self, symbol: str, candles: Candles | pd.DataFrame) -> None:
         """Trigger stops/targets on candles newer than the last one seen, then move the price.
 
         The backtest's exit rule decides (trading.rules.exit_on_candle): stop first (a candle
@@ -199,18 +199,16 @@ class PaperBroker:
         the open, stop exits slipped, a target fills exactly at its price.
         """
         last = self.last_ts.get(symbol)
-        row: Any  # a candle: its fields are numbers, whatever pandas' stubs allow for a cell
-        for row in candles.itertuples(index=False):
-            ts = int(row.timestamp)
+        for ts, o, h, lo, c, _ in Candles.of(candles).tuples():
             if last is not None and ts <= last:
                 continue
-            self._exit_on(symbol, row)
-            self.prices[symbol] = float(row.close)
+            self._exit_on(symbol, o, h, lo)
+            self.prices[symbol] = c
             last = ts
         if last is not None:
             self.last_ts[symbol] = last
 
-    def _exit_on(self, symbol: str, row) -> None:
+    def _exit_on(self, symbol: str, open_: float, high: float, low: float) -> None:
         """Fill the stop or target that candle `row` reaches, if any."""
         pos = self.book.get(symbol)
         if pos is None:
@@ -219,8 +217,7 @@ class PaperBroker:
         if levels is None:
             return
         position, orders = levels
-        hit = trade_rules.exit_on_candle(position, float(row.open), float(row.high),
-                                         float(row.low), self.slippage_bps)
+        hit = trade_rules.exit_on_candle(position, open_, high, low, self.slippage_bps)
         if hit is None:
             return
         kind, price = hit

@@ -33,10 +33,12 @@ def test_status_names_streams_behind_and_a_failed_reconciliation(store):
 
 
 async def test_positions_carry_the_last_close_seen_as_their_mark(store):
-    import pandas as pd
+    import numpy as np
+
+    from domain.candles import Candles
 
     def stream(ts, close, tf_ms):
-        recent = pd.DataFrame({"timestamp": [ts - tf_ms, ts], "close": [1.0, close]})
+        recent = Candles(np.array([ts - tf_ms, ts]), np.array([[1.0] * 5, [1.0] * 3 + [close, 1]]))
         return SimpleNamespace(recent=recent, timeframe_ms=tf_ms)
 
     async def positions():

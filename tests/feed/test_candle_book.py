@@ -93,3 +93,14 @@ def test_the_book_keeps_a_bounded_tail():
     assert book.answer("BTC/USDT", "1m", 0, None, 9 * M) is None
     assert book.answer("BTC/USDT", "1m", 7 * M, None, 9 * M)["timestamp"].tolist() == \
         [7 * M, 8 * M, 9 * M]
+
+
+def test_an_ask_from_just_after_the_last_candle_fed_is_answered_on_the_grid():
+    """The daemon asks from last fed + 1 ms: the book answers the next candles on the grid,
+    and skips a candle the venue itself never had (absent from its REST answer)."""
+    book = CandleBook()
+    book.record("BTC/USDT", "1m", M, frame([0, M, 3 * M, 4 * M]), 0)  # 2m never existed
+    got = book.columns("BTC/USDT", "1m", M + 1, None, 4 * M)
+    assert got is not None and got.ts.tolist() == [3 * M, 4 * M]
+    assert book.columns("BTC/USDT", "1m", 0, 2, 4 * M).ts.tolist() == [0, M]
+    assert book.answer("BTC/USDT", "1m", 1, None, 4 * M)["timestamp"].tolist() == [M, 3 * M, 4 * M]
