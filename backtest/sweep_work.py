@@ -172,11 +172,13 @@ def warm() -> None:
     """Load the compiled loops a sweep runs (from the disk cache): the backtest's, by running it
     on two candles, and the pooling pass, on their trades."""
     from .columnar import run_backtest
-    from .pooled import pooled
+    from .pooled import pooled, pooled_ranges
     two = pd.DataFrame({"timestamp": [0, 60_000], "open": [1.0, 1.0], "high": [1.0, 1.0],
                         "low": [1.0, 1.0], "close": [1.0, 1.0]})
     run_backtest(two, 1, 1, "close", TradeRules(), 60_000)
-    pooled(np.zeros(1, np.int64), np.zeros(1), np.zeros(1), 0, 0, 60_000, np.zeros(1, np.int64))
+    one, at = (np.zeros(1, np.int64), np.zeros(1), np.zeros(1)), np.zeros(1, np.int64)
+    pooled(*one, 0, 0, 60_000, at)
+    pooled_ranges(*one, at, at + 1, 0, 0, 60_000, at)
 
 
 class Executor(Protocol):
