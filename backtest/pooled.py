@@ -132,13 +132,49 @@ _grid_order = compiled(_grid_order)
 _pooled: Any = compiled(_pass)
 
 
+def _gathered(exit_time: np.ndarray, pnl: np.ndarray, fees: np.ndarray, starts: np.ndarray,
+              stops: np.ndarray, days: np.ndarray) -> tuple[Any, ...]:
+    """_pass over the trades [starts[r], stops[r]) of the arrays, one range after another."""
+    n = 0
+    for r in range(starts.size):
+        n += stops[r] - starts[r]
+    t, p, f = np.empty(n, np.int64), np.empty(n), np.empty(n)
+    at = 0
+    for r in range(starts.size):
+        a, b = starts[r], stops[r]
+        t[at:at + b - a] = exit_time[a:b]
+        p[at:at + b - a] = pnl[a:b]
+        f[at:at + b - a] = fees[a:b]
+        at += b - a
+    return _pooled(t, p, f, days)
+
+
+_gathered_pass: Any = compiled(_gathered)
+
+
 def pooled(exit_time: np.ndarray, pnl: np.ndarray, fees: np.ndarray, held: int, start_ms: int,
            end_ms: int, days: np.ndarray) -> dict:
     """summarize_arrays(exit_time, pnl, fees, held, start_ms, end_ms, days), the same figures."""
-    n = int(pnl.size)
-    wins, losses, net, gp, gl, paid, dd, daily = _pooled(
+    return _figures(int(pnl.size), _pooled(
         np.ascontiguousarray(exit_time, np.int64), np.ascontiguousarray(pnl, np.float64),
-        np.ascontiguousarray(fees, np.float64), np.ascontiguousarray(days, np.int64))
+        np.ascontiguousarray(fees, np.float64), np.ascontiguousarray(days, np.int64)),
+        held, start_ms, end_ms)
+
+
+def pooled_ranges(exit_time: np.ndarray, pnl: np.ndarray, fees: np.ndarray, starts: np.ndarray,
+                  stops: np.ndarray, held: int, start_ms: int, end_ms: int,
+                  days: np.ndarray) -> dict:
+    """pooled() of the trades [starts[r], stops[r]) of the arrays, joined in that order: one
+    compiled call that holds no lock, so that threads can pool several sets at once."""
+    ints = [np.require(a, np.int64, ("C", "W")) for a in (exit_time, starts, stops, days)]
+    money = [np.require(a, np.float64, ("C", "W")) for a in (pnl, fees)]
+    return _figures(int((ints[2] - ints[1]).sum()), _gathered_pass(ints[0], *money, *ints[1:]),
+                    held, start_ms, end_ms)
+
+
+def _figures(n: int, passed: tuple[Any, ...], held: int, start_ms: int, end_ms: int) -> dict:
+    """The metrics dict from _pass's sums."""
+    wins, losses, net, gp, gl, paid, dd, daily = passed
     sharpe, sortino = sharpe_sortino(daily)
     gross_loss = -gl
     span = end_ms - start_ms

@@ -4,9 +4,10 @@ One task per file (backtest/sweep_work.py): the detector runs once per detector 
 every trade-rule combination of that setting is simulated on its events. Candles reach the
 workers once per file: a local sweep (a persistent pool of worker processes) copies them to a
 shared-memory arena the workers read in place (backtest/arena.py); a Dask sweep sends them with
-Client.scatter. A task returns its runs' trades packed in three arrays; the main process pools
-each combination's trades in one compiled pass (backtest/pooled.py) and ranks in a fixed order,
-so the rows do not depend on where the work ran.
+Client.scatter. A task returns its runs' trades packed in three arrays; the main process joins
+them and pools each combination's trades in one compiled pass (backtest/pooled.py), on as many
+threads as there are local workers, and ranks in a fixed order, so the rows do not depend on
+where the work ran.
 
 Ranking (backtest.ranking): by default net_pnl, higher first; then profit_factor, higher first
 (none, i.e. no losing trade, counts as infinite when there is a profit and as 0 when there is
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -30,8 +32,9 @@ from trading.rules import TradeRules
 
 from . import ranking
 from .calendar import covered_days
-from .pooled import pooled
+from .pooled import pooled_ranges
 from .sweep_work import (
+    Batch,
     DaskExecutor,
     Digest,
     Executor,
@@ -116,18 +119,38 @@ def combinations(grid: dict[str, tuple], base: dict[str, Any]) -> list[dict[str,
 
 
 # -- aggregation and ranking ----------------------------------------------------------------------
-def summarize(digests: Sequence[Digest]) -> dict[str, Any]:
-    """The metrics of backtest.metrics.report, over several runs of one combination."""
-    def joined(name: str) -> np.ndarray:
-        return np.concatenate([getattr(d, name) for d in digests])
-
-    held = sum(d.held for d in digests)
-    row = pooled(joined("exit_time"), joined("pnl"), joined("fees"), held,
-                 min(d.start_ms for d in digests), max(d.end_ms for d in digests),
-                 _covered(tuple((d.start_ms, d.end_ms) for d in digests)))
-    spans = sum(d.end_ms - d.start_ms for d in digests)
+def summarize(batch: Batch, ends: np.ndarray, runs: Sequence[int]) -> dict[str, Any]:
+    """The metrics of backtest.metrics.report, over several runs of one combination: the runs
+    `runs` of `batch`, whose trades end at `ends` (the running sum of its trade counts)."""
+    at = np.asarray(runs, np.int64)
+    meta = batch.meta[at]
+    held = int(meta[:, 1].sum())
+    row = pooled_ranges(batch.exit_time, batch.money[0], batch.money[1], ends[at] - meta[:, 0],
+                        ends[at], held, int(meta[:, 2].min()), int(meta[:, 3].max()),
+                        _covered(tuple(map(tuple, meta[:, 2:4].tolist()))))
+    spans = int((meta[:, 3] - meta[:, 2]).sum())
     row["exposure"] = held / spans if spans > 0 else 0.0
     return row
+
+
+class Joined:
+    """The buffer sweeps join their tasks' results in, kept from one sweep to the next (`lock`
+    held while one uses it): a new one of tens of MB would fault its pages in again, which takes
+    from 10 ms to over 100 ms where huge pages must first be compacted."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.space = np.empty(0, np.uint8)
+
+    def room(self, size: int) -> np.ndarray:
+        """At least `size` bytes (a new, larger buffer when needed)."""
+        if self.space.size < size:
+            self.space = np.empty(0, np.uint8)  # the old one goes first
+            self.space = np.empty(size, np.uint8)
+        return self.space
+
+
+JOINED = Joined()
 
 
 @lru_cache(maxsize=8)
@@ -149,8 +172,8 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
 
     One task per file, or `parts` per file (its detector settings split between them), so that
     fewer files than workers still keep every worker busy. The combinations are pooled on
-    `threads` threads (the compiled pass runs without the GIL), so that the local cores that ran
-    the tasks also share the pooling.
+    `threads` threads (each combination one compiled call that holds no lock), so that the
+    local cores that ran the tasks also share the pooling.
     """
     detectors = list(dict.fromkeys(tuple(c[k] for k in DETECTOR_KEYS) for c in combos))
     by_detector: dict[tuple, list[int]] = {d: [] for d in detectors}
@@ -162,20 +185,27 @@ def sweep(files: Sequence[SweepFile], combos: Sequence[dict[str, Any]], base: Tr
     size = math.ceil(len(groups) / max(1, min(parts, len(groups))))
     chunks = [groups[g:g + size] for g in range(0, len(groups), size)]
     tasks = [(handles[k], f.timeframe_ms, chunk) for k, f in enumerate(files) for chunk in chunks]
-    per_combo: list[list[Digest]] = [[] for _ in combos]
-    # File order kept per combination; one digest per combination of the task's settings.
-    for chunk, batch in zip(chunks * len(files), executor.run(tasks), strict=True):
-        runs = iter(batch.digests())
+    # Each combination's runs in file order: the tasks' runs follow one another in the batch.
+    per_combo: list[list[int]] = [[] for _ in combos]
+    at = 0
+    for chunk in chunks * len(files):
         for d, _ in chunk:
             for i in by_detector[d]:
-                per_combo[i].append(next(runs))
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            pooled_rows = list(pool.map(summarize, per_combo))
-    else:
-        pooled_rows = [summarize(digests) for digests in per_combo]
-    rows = [{"order": i, **c, "symbols": len(files),
-             "candles": sum(d.candles for d in per_combo[i]), **pooled_rows[i]}
+                per_combo[i].append(at)
+                at += 1
+    results = executor.run(tasks)
+    with JOINED.lock:
+        batch = Batch.join(results, JOINED.room)
+        del results  # the tasks' own arrays (shared memory, for local workers) can go
+        ends = np.cumsum(batch.meta[:, 0])
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                pooled_rows = list(pool.map(lambda runs: summarize(batch, ends, runs),
+                                            per_combo))
+        else:
+            pooled_rows = [summarize(batch, ends, runs) for runs in per_combo]
+        candles = [int(batch.meta[runs, 4].sum()) for runs in per_combo]
+    rows = [{"order": i, **c, "symbols": len(files), "candles": candles[i], **pooled_rows[i]}
             for i, c in enumerate(combos)]
     rows.sort(key=lambda row: ranking.rank_key(row, rank_by))
     for r, row in enumerate(rows, 1):

@@ -8,10 +8,13 @@ them is not timed; a sweep is timed whole: shipping the candles, detect + simula
 aggregation and ranking (what `main.py backtest --grid` runs).
 The machine is shared, so serial and parallel runs alternate, PAIRS pairs: one process without
 workers, then the persistent pool of JOBS worker processes (started once, before the pairs, and
-timed on its own). Each pair prints wall times, the speed-up and the CPU efficiency (serial CPU /
-CPU of the main process and the workers during the parallel run). A spin loop run once and then
-on every worker at the same time calibrates what the cores give right now, so a loaded machine
-does not pass for slow code. Targets (PASS/FAIL): speed-up >= 0.8 x the calibrated speed-up;
+timed on its own). One sweep each way runs before the pairs, timed on its own too: a process's
+first sweep allocates what later ones reuse (the shared-memory arena on the parallel side, the
+buffer the results are joined in on both), which would otherwise fall on the first pair only.
+Each pair prints wall times, the speed-up and the CPU efficiency (serial CPU / CPU of the main
+process and the workers during the parallel run). A spin loop run once and then on every worker
+at the same time calibrates what the cores give right now, so a loaded machine does not pass
+for slow code. Targets (PASS/FAIL): speed-up >= 0.8 x the calibrated speed-up;
 the parallel sweep < 60 s.
 """
 from __future__ import annotations
@@ -127,6 +130,11 @@ def main() -> None:
     list(pool(JOBS).map(abs, range(n * 4)))  # starts the workers; each loads the compiled loop
     print(f"  pool of {n} workers started, compiled loop loaded in each: "
           f"{time.perf_counter() - start:.2f} s (once per process lifetime, not in the pairs)")
+    first_serial, _, _ = timed(files, combos, parallel=False)
+    first_parallel, _, _ = timed(files, combos, parallel=True)
+    print(f"  first sweep of this process, each way (not in the pairs, so that neither arm of the "
+          f"first pair pays the process's one-time allocations): serial {first_serial:.2f} s, "
+          f"parallel {first_parallel:.2f} s")
     speedups, shares, walls, effs = [], [], [], []
     same = True
     for k in range(PAIRS):

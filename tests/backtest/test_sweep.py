@@ -132,6 +132,22 @@ def test_fewer_files_than_workers_split_the_settings_and_give_the_same_rows():
     assert (whole.tasks, split.tasks) == (2, 2 * 3)  # 6 settings in chunks of 2
 
 
+def test_pooling_on_threads_and_sweeps_at_once_give_the_same_rows():
+    from concurrent.futures import ThreadPoolExecutor
+    combos = sweep.combinations({"left": (3, 5), "right": (3, 5), "risk_reward": (1.5, 3.0)},
+                                BASE)
+    fs = files()
+    rows = sweep.sweep(fs, combos, TradeRules(), Counting())
+    assert sweep.sweep(fs, combos, TradeRules(), Counting(), threads=3) == rows
+    # Two sweeps at once share the kept join buffer in turn; a smaller one fits in it.
+    small = sweep.combinations({"left": (3,)}, BASE)
+    with ThreadPoolExecutor(2) as pool:
+        again = pool.submit(sweep.sweep, fs, combos, TradeRules(), Counting(), threads=2)
+        one = pool.submit(sweep.sweep, fs[:1], small, TradeRules(), Counting())
+        assert again.result() == rows
+        assert one.result() == sweep.sweep(fs[:1], small, TradeRules(), Counting())
+
+
 def test_a_small_sweep_runs_in_this_process(monkeypatch):
     def no_pool(*args):
         raise AssertionError("workers started for a small sweep")

@@ -9,7 +9,7 @@ import pytest
 
 from backtest import arena, metrics
 from backtest.calendar import covered_days
-from backtest.pooled import pooled
+from backtest.pooled import pooled, pooled_ranges
 from backtest.sweep_work import Batch, Digest
 
 DAY = 86_400_000
@@ -39,6 +39,15 @@ def test_pooled_figures_equal_the_metrics_of_the_joined_trades_bit_for_bit(grid,
         want = metrics.summarize_arrays(*args, 123, START, START + 28 * DAY, days)
         got = pooled(*args, 123, START, START + 28 * DAY, days)
         assert repr(got) == repr(want)  # same keys, same order, same bits (-0.0 included)
+        # The same trades as ranges of larger arrays, other trades around and between them.
+        noise = files(rng, len(parts) + 1, grid, sort)
+        pieces = [x for pair in zip(noise, [*parts, None]) for x in pair if x is not None]
+        sizes = np.array([p[0].size for p in pieces])
+        stops = np.cumsum(sizes)[1::2]
+        wide = [np.concatenate([p[k] for p in pieces]) for k in range(3)]
+        ranged = pooled_ranges(*wide, stops - sizes[1::2], stops, 123, START,
+                               START + 28 * DAY, days)
+        assert repr(ranged) == repr(want)
 
 
 def test_pooled_figures_of_no_trades():
@@ -60,6 +69,50 @@ def test_a_batch_gives_back_its_digests_in_order():
         for name in ("exit_time", "pnl", "fees"):
             assert np.array_equal(getattr(a, name), getattr(b, name))
             assert getattr(a, name).dtype == getattr(b, name).dtype
+
+
+def test_a_batch_splits_into_the_batches_of_consecutive_tasks():
+    d = [Digest(np.arange(k, dtype=np.int64), np.full(k, k + 0.5), np.full(k, k / 10), k, k, 9, 1)
+         for k in (2, 0, 3, 1, 0)]
+    parts = Batch.pack(d).split([2, 0, 3])
+    assert [len(p.digests()) for p in parts] == [2, 0, 3]
+    for got, want in zip([x for p in parts for x in p.digests()], d, strict=True):
+        assert np.array_equal(got.exit_time, want.exit_time)
+        assert np.array_equal(got.pnl, want.pnl) and np.array_equal(got.fees, want.fees)
+        assert got.held == want.held
+
+
+def test_batches_join_into_one_in_a_kept_buffer_that_grows_when_too_small():
+    from backtest.sweep import Joined
+    d = [Digest(np.arange(k, dtype=np.int64), np.full(k, k + 0.5), np.full(k, -k / 10), k, k, 9,
+                k + 1) for k in (2, 0, 3, 1)]
+    want = Batch.pack(d)
+    kept = Joined()
+    joined = Batch.join(Batch.pack(d).split([1, 0, 3]) + [Batch.pack([])], kept.room)
+    space = kept.space
+    for name in ("meta", "exit_time", "money"):
+        assert np.array_equal(getattr(joined, name), getattr(want, name))
+        assert np.shares_memory(getattr(joined, name), space)
+    again = Batch.join([Batch.pack(d[:2])], kept.room)
+    assert kept.space is space and np.array_equal(again.money, Batch.pack(d[:2]).money)
+    Batch.join([want, want], kept.room)
+    assert kept.space.size > space.size
+    assert Batch.join([]).exit_time.size == 0
+
+
+def test_chunks_hand_out_every_task_once_costliest_first_and_shrink():
+    from backtest.sweep_work import chunked
+    costs = [5, 1, 9, 3, 3, 7, 2, 8, 4, 6] * 10
+    plan = chunked(costs, 2)
+    flat = [i for chunk in plan for i in chunk]
+    assert sorted(flat) == list(range(len(costs)))
+    assert [costs[i] for i in flat] == sorted(costs, reverse=True)
+    sums = [sum(costs[i] for i in chunk) for chunk in plan]
+    assert [len(c) for c in plan[:2]] == [1, 1]  # each worker starts at once
+    assert sums[2] >= (sum(costs) - sums[0] - sums[1]) / 4 and sums[-1] == min(costs)
+    assert max(sums[len(sums) // 2:]) < sums[2] / 4  # small last chunks: the workers end together
+    assert len(plan) < len(costs) / 4  # far fewer messages than tasks
+    assert chunked([], 2) == [] and chunked([4], 3) == [[0]]
 
 
 @pytest.mark.skipif(not arena.available(), reason="no writable /dev/shm")
@@ -108,9 +161,12 @@ def test_a_parcel_brings_arrays_back_once_and_its_file_goes():
         parcel = arena.Parcel.send(slot, sent)
         assert os.path.basename(parcel.path).startswith(f"{arena.PREFIX}{os.getpid()}-")
         got = parcel.receive()
-        assert not os.path.exists(parcel.path)
+        assert not os.path.exists(parcel.path)  # the arrays outlive the file
         for a, b in zip(sent, got, strict=True):
             assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+        nothing = arena.Parcel.send(slot, (np.empty((0, 5), np.int64), np.empty(0)))
+        assert [a.shape for a in nothing.receive()] == [(0, 5), (0,)]
+        assert not os.path.exists(nothing.path)
     finally:
         space.close()
 
@@ -176,3 +232,33 @@ def test_an_arena_that_cannot_be_allocated_raises_and_leaves_no_file(monkeypatch
     with pytest.raises(OSError, match="No space"):
         a.reserve(1 << 20)
     assert a.path and not arena.Path(a.path).exists() and a.map is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("share", [1, 2, 1000])  # a chunk per worker, the default, one per task
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_local_run_gives_each_task_its_own_batch_whatever_the_chunks(monkeypatch, share,
+                                                                        shared):
+    import pandas as pd
+
+    from backtest import sweep_work
+    from trading.rules import TradeRules
+    rng = np.random.default_rng(share)
+    frames = []
+    for n in (300, 520, 80, 410, 300):  # unequal sizes: the chunks reorder the tasks
+        close = 100 + np.cumsum(rng.normal(0, 1, n))
+        frames.append(pd.DataFrame({"timestamp": np.arange(n, dtype=np.int64) * 60_000,
+                                    "open": close, "high": close + 1, "low": close - 1,
+                                    "close": close}))
+    g1 = [((3, 3, "close"), [TradeRules(), TradeRules(risk_reward=3.0)])]
+    g2 = [((2, 4, "wick"), [TradeRules(on_opposite="close")])]
+    tasks = [(f, 60_000, g) for f in frames for g in (g1, g2)]  # two tasks on each file
+    want = [sweep_work.run_file(*t) for t in tasks]
+    monkeypatch.setattr(sweep_work, "SHARE", share)
+    if not shared:
+        monkeypatch.setattr(arena, "available", lambda *_: False)
+    got = sweep_work.LocalExecutor(2).run(tasks)
+    assert len(got) == len(tasks) and sum(b.exit_time.size for b in want) > 0
+    for a, b in zip(got, want, strict=True):
+        for name in ("meta", "exit_time", "money"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
