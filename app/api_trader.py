@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from domain.candles import Candles
 from domain.symbols import normalize_symbol
 
 from . import banner
@@ -57,9 +58,8 @@ class TraderView:
         recent = getattr(stream, "recent", None)
         if recent is None or not len(recent):
             return None
-        rows = recent.iloc[-limit:]
-        candles = [{"time": int(r.timestamp), "open": float(r.open), "high": float(r.high),
-                    "low": float(r.low), "close": float(r.close)} for r in rows.itertuples()]
+        candles = [{"time": t, "open": o, "high": h, "low": lo, "close": c}
+                   for t, o, h, lo, c, _ in Candles.of(recent).tail(limit).tuples()]
         first = candles[0]["time"]
         held = [{"id": p.id, "direction": str(p.direction), "quantity": p.quantity,
                  "entry_price": p.entry_price, "stop": p.stop, "target": p.target,

@@ -73,7 +73,7 @@ class Poller:
         self._gate = asyncio.Semaphore(concurrency)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         # The series fed in one turn of the loop (a close's burst) share one transaction.
-        self.commits = GroupCommit(store.transaction, store.conn)
+        self.commits = GroupCommit(store.transaction)
         self._columns = getattr(adapter, "closed_columns", None)
 
     def stream(self, symbol: str, timeframe: str) -> Stream:

@@ -29,7 +29,7 @@ from . import api_view, banner
 from .controller import DaemonController
 from .cycle import CandleSource, Poller, SlotSummary, log_slot
 from .feed import NoStream, build_feed
-from .memory import pin_mmap_threshold
+from .memory import freeze_startup_objects, pin_mmap_threshold
 from .pipeline import alert_payload
 from .schedule import RECONCILE_EVERY_S, VenueClock, start_scheduler
 from .sdnotify import SystemdNotifier
@@ -140,6 +140,7 @@ class Daemon:
         self.trading.begin()
         await self._catch_up_until_data_flows()
         await self.live.watch(self.symbols, self.poll_now)
+        freeze_startup_objects()
 
     async def _trade_pending(self) -> None:
         """Once trading is up: the signals without a decision (recorded before a crash or during

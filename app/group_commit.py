@@ -4,17 +4,16 @@ A close on the stream completes hundreds of series at once; each records its det
 signals atomically. With SQLite at synchronous=FULL every transaction is an fsync, so one per
 series would make the last series wait for hundreds of them. Here the commits asked within
 WINDOW_S of the first (a close's frames are read one by one, each series' feed a task of its
-own) are written between one BEGIN and one COMMIT (one fsync). Each runs in its own savepoint:
-one that fails is rolled back alone and raises in its own caller, the others are written. Each
-caller resumes only after the COMMIT, so an alert or an order never follows a write that could
-still be lost.
+own) are written between one BEGIN and one COMMIT (one fsync). A work that raises is left out:
+the transaction is rolled back and written again without it, and the error is raised in its
+own caller. Each caller resumes only after the COMMIT, so an alert or an order never follows a
+write that could still be lost.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 Work = Callable[[], Any]
@@ -24,10 +23,9 @@ WINDOW_S = 0.005  # the longest a commit waits for others to join it (an fsync t
 class GroupCommit:
     """Runs commit callables in shared transactions on one SQLite connection."""
 
-    def __init__(self, transaction: Callable[[], contextlib.AbstractContextManager[Any]],
-                 conn: sqlite3.Connection) -> None:
+    def __init__(self, transaction: Callable[[], contextlib.AbstractContextManager[Any]]
+                 ) -> None:
         self.transaction = transaction  # the store's BEGIN IMMEDIATE ... COMMIT
-        self.conn = conn
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self.groups = 0  # transactions written, for tests
 
@@ -42,36 +40,43 @@ class GroupCommit:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
-        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        try:
-            with self.transaction():
-                for work, future in batch:
-                    try:
-                        with self._savepoint():
-                            done.append((future, work(), None))
-                    except Exception as e:  # noqa: BLE001 - raised in its own caller
-                        done.append((future, None, e))
-        except Exception as e:  # noqa: BLE001 - the COMMIT failed: nothing was written
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(e)
-            return
+        failed: dict[int, Exception] = {}
+        while True:
+            try:
+                results = self._write(batch, failed)
+            except _Again:
+                continue  # rolled back: written again without the work that failed
+            except Exception as e:  # noqa: BLE001 - the COMMIT failed: nothing was written
+                for n, (_, future) in enumerate(batch):
+                    if not future.done():
+                        future.set_exception(failed.get(n, e))
+                return
+            break
         self.groups += 1
-        for future, result, error in done:
+        for n, (_, future) in enumerate(batch):
             if future.done():  # its caller was cancelled meanwhile
                 continue
-            if error is None:
-                future.set_result(result)
+            if n in failed:
+                future.set_exception(failed[n])
             else:
-                future.set_exception(error)
+                future.set_result(results[n])
 
-    @contextlib.contextmanager
-    def _savepoint(self) -> Iterator[None]:
-        self.conn.execute("SAVEPOINT series")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK TO series")
-            self.conn.execute("RELEASE series")
-            raise
-        self.conn.execute("RELEASE series")
+    def _write(self, batch: list[tuple[Work, asyncio.Future[Any]]],
+               failed: dict[int, Exception]) -> dict[int, Any]:
+        """Every work not failed yet, in one transaction; a failure rolls the whole of it back
+        (_Again), so that what the failing work wrote before raising is not kept either."""
+        results: dict[int, Any] = {}
+        with self.transaction():
+            for n, (work, _) in enumerate(batch):
+                if n in failed:
+                    continue
+                try:
+                    results[n] = work()
+                except Exception as e:
+                    failed[n] = e
+                    raise _Again from e
+        return results
+
+
+class _Again(Exception):
+    """One work of a group failed: the group is written again without it."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 
@@ -28,3 +29,11 @@ def pin_mmap_threshold(nbytes: int = MMAP_THRESHOLD) -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return mallopt(M_MMAP_THRESHOLD, nbytes) == 1
+
+
+def freeze_startup_objects() -> None:
+    """What start-up built (markets, detectors, the candle book) lives as long as the daemon:
+    it is kept out of the collector's full passes, which would otherwise pause a close's burst
+    of hundreds of series for tens of milliseconds. Garbage is collected first, not frozen."""
+    gc.collect()
+    gc.freeze()

@@ -117,20 +117,30 @@ def aggregate_columns(base: Candles, plan: Plan, closed_until_ms: int) -> Candle
     if ts.size == 0:
         return _empty()
     starts = bucket_starts(ts, plan.bucket_ms, plan.origin_ms)
-    first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
+    # Plain array calls, not np.r_ or column_stack: a close builds hundreds of one-bucket
+    # series, where numpy's helper layers cost more than the arithmetic.
+    change = np.empty(ts.size, dtype=bool)
+    change[0] = True
+    np.not_equal(starts[1:], starts[:-1], out=change[1:])
+    first = np.flatnonzero(change)
     open_ms = starts[first]
     end_ms = bucket_ends(open_ms, plan.bucket_ms)
     # Ends grow with starts, so the closed buckets are a prefix; cut before reducing.
-    n = int(np.searchsorted(end_ms, closed_until_ms, side="right"))
+    n = int(end_ms.searchsorted(closed_until_ms, side="right"))
     if n == 0:
         return _empty()
     rows = int(first[n]) if n < first.size else ts.size
     first, open_ms, end_ms = first[:n], open_ms[:n], end_ms[:n]
     o, h, l, c, v = base.ohlcv[:rows].T
-    bars = np.diff(np.r_[first, rows]).astype(np.int64)
-    ohlcv = np.column_stack([o[first], np.maximum.reduceat(h, first),
-                             np.minimum.reduceat(l, first), c[first + bars - 1],
-                             np.add.reduceat(v, first)])
+    bars = np.empty(n, dtype=np.int64)
+    bars[:-1] = first[1:] - first[:-1]
+    bars[-1] = rows - first[-1]
+    ohlcv = np.empty((n, 5))
+    ohlcv[:, 0] = o[first]
+    ohlcv[:, 1] = np.maximum.reduceat(h, first)
+    ohlcv[:, 2] = np.minimum.reduceat(l, first)
+    ohlcv[:, 3] = c[first + bars - 1]
+    ohlcv[:, 4] = np.add.reduceat(v, first)
     return Candles(open_ms.astype(np.int64), ohlcv, bars,
                    ((end_ms - open_ms) // plan.base_ms).astype(np.int64))
 

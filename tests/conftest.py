@@ -73,3 +73,12 @@ def _no_ccxt_exit_pause():
     base.timeout_on_exit = 0
     yield
     base.timeout_on_exit = saved
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen_heap():
+    """A daemon's start freezes the heap it built (app.memory); tests start many: thawed after
+    each, so one test's objects are collected as usual."""
+    yield
+    import gc
+    gc.unfreeze()

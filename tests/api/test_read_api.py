@@ -178,9 +178,9 @@ async def test_candles_come_from_memory_with_the_open_position_and_the_signals(r
     data = await get_json(http, run, "/api/v1/candles?symbol=LTCUSDT&timeframe=1m&limit=100")
     stream = run.daemon.poller.streams[("LTC/USDT", "1m")].recent
     assert (data["symbol"], data["timeframe"], len(data["candles"])) == ("LTC/USDT", "1m", 100)
-    newest = stream.iloc[-1]
-    assert data["candles"][-1] == {"time": int(newest.timestamp), "open": newest.open,
-                                   "high": newest.high, "low": newest.low, "close": newest.close}
+    o, h, lo, c, _ = stream.ohlcv[-1].tolist()
+    assert data["candles"][-1] == {"time": int(stream.ts[-1]), "open": o, "high": h, "low": lo,
+                                   "close": c}
     times = [c["time"] for c in data["candles"]]
     assert times == sorted(times) and times[-1] - times[0] == 99 * MINUTE
     assert [(p["id"], p["entry_price"], p["stop"], p["target"]) for p in data["positions"]] == \

@@ -48,7 +48,7 @@ def _kv(store: Store, key: str, value: str):
 async def test_the_commits_of_one_burst_share_one_transaction(tmp_path):
     store = Store(tmp_path / "s.db")
     counting = Counting(store)
-    group = GroupCommit(counting.transaction, store.conn)
+    group = GroupCommit(counting.transaction)
     got = await asyncio.gather(*(group.run(_kv(store, f"k{i}", "v")) for i in range(50)))
     assert got == [f"k{i}" for i in range(50)]
     assert counting.commits == 1 and group.groups == 1
@@ -56,9 +56,9 @@ async def test_the_commits_of_one_burst_share_one_transaction(tmp_path):
     store.close()
 
 
-async def test_a_failing_commit_is_rolled_back_alone_and_raises_in_its_caller(tmp_path):
+async def test_a_failing_commit_is_left_out_and_raises_in_its_caller_the_others_land(tmp_path):
     store = Store(tmp_path / "s.db")
-    group = GroupCommit(store.transaction, store.conn)
+    group = GroupCommit(store.transaction)
 
     def half_then_fail():
         store.conn.execute("INSERT INTO kv (key, value) VALUES ('half', 'x')")
@@ -83,7 +83,7 @@ async def test_a_failed_commit_fails_every_caller_and_writes_nothing(tmp_path):
             store.conn.execute("ROLLBACK")
             raise sqlite3.OperationalError("database or disk is full")
 
-    group = GroupCommit(FullDisk, store.conn)
+    group = GroupCommit(FullDisk)
     got = await asyncio.gather(group.run(_kv(store, "a", "1")), group.run(_kv(store, "b", "2")),
                                return_exceptions=True)
     assert all(isinstance(g, sqlite3.OperationalError) for g in got)
@@ -113,7 +113,7 @@ async def test_a_stream_whose_group_failed_keeps_its_detector_and_feeds_again(tm
     def broken():
         raise sqlite3.OperationalError("disk I/O error")
 
-    group = GroupCommit(store.transaction, store.conn)
+    group = GroupCommit(store.transaction)
     with pytest.raises(sqlite3.OperationalError):
         await group.run(broken)
     assert s.last_ts == int(df["timestamp"].iloc[199])  # not applied

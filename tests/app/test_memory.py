@@ -57,3 +57,23 @@ def test_without_it_glibc_serves_the_block_from_the_heap():
 
 def test_an_operator_setting_wins():
     assert _probe("pin", MALLOC_MMAP_THRESHOLD_="65536")["pinned"] is False
+
+
+def test_freezing_keeps_live_objects_out_of_full_collections_but_not_garbage():
+    import gc
+    import weakref
+
+    from app.memory import freeze_startup_objects
+
+    class Node:
+        pass
+
+    garbage = Node()
+    garbage.self = garbage  # a cycle: only the collector frees it
+    gone = weakref.ref(garbage)
+    del garbage
+    kept = [Node() for _ in range(10)]
+    before = gc.get_freeze_count()
+    freeze_startup_objects()
+    assert gone() is None  # collected first, not frozen
+    assert gc.get_freeze_count() >= before + len(kept)
