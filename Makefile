@@ -91,6 +91,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) bench/backtest.py
 	$(PY) bench/sweep.py
 	$(PY) bench/venues.py
+	$(PY) bench/feed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

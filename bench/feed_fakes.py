@@ -59,11 +59,18 @@ class RemoteFeedFakes:
         self.process = multiprocessing.Process(
             target=_serve, args=(child, name, symbols, latency_ms, now_ms), daemon=True)
         self.process.start()
-        self.url, self.stream_url = self.conn.recv()
+        self.url, self.stream_url = self._answer()
+
+    def _answer(self, timeout_s: float = 60.0) -> Any:
+        """The child's next answer; an error naming it when it died or went silent."""
+        if not self.conn.poll(timeout_s):
+            state = "exited" if not self.process.is_alive() else "stopped answering"
+            raise RuntimeError(f"the fake process {state} (code {self.process.exitcode})")
+        return self.conn.recv()
 
     def _ask(self, command: str, arg: Any = None) -> Any:
         self.conn.send((command, arg))
-        return self.conn.recv()
+        return self._answer()
 
     def set_now(self, now_ms: int) -> None:
         """The REST fake's clock (which candle is closed)."""
@@ -83,7 +90,7 @@ class RemoteFeedFakes:
 
     def pushed(self) -> float:
         """Wait until the frames asked by start_push are sent; the seconds sending took."""
-        return float(self.conn.recv())
+        return float(self._answer())
 
     def close(self) -> None:
         """Stop the child."""
