@@ -140,6 +140,7 @@ async def test_a_new_process_finds_the_entry_by_intent_not_an_older_or_claimed_o
     venue.execute(PAIR, "buy", 0.004)
     assert await trading.find_order("BTC/USDT", "e", False, intent("e", "buy", 0.004,
                                                                    written)) is None
+    time.sleep(0.01)  # the intent written after that order, not in its millisecond
     written = int(time.time() * 1000)
     time.sleep(0.01)
     mine = venue.execute(PAIR, "buy", 0.004)
