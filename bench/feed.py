@@ -1,6 +1,7 @@
 """Candle close -> signal with MARKET_DATA_FEED=ws next to REST polling, per venue, one run.
 
     .venv/bin/python bench/feed.py [--symbols 200] [--latency-ms 50] [--venues binance,bybit,okx]
+    (gate too: --venues gate)
 
 Per venue, two daemons (app.daemon.Daemon, the paper broker) watch `symbols` synthetic USDT
 perpetuals x 15m, 25m, 1h over the venue's REST fake (every request answered after `latency`)
@@ -46,7 +47,8 @@ WARM_BEFORE_MS = 240_000
 # Documented REST pacing of the candle endpoint: (requests a window allows, window s, as said).
 DOCUMENTED = {"binance": (2400, 60.0, "2400 weight/min per IP, 1 per kline request"),
               "bybit": (600, 5.0, "600 requests / 5 s per IP"),
-              "okx": (40, 2.0, "40 requests / 2 s per IP (market/candles)")}
+              "okx": (40, 2.0, "40 requests / 2 s per IP (market/candles)"),
+              "gate": (200, 10.0, "200 requests / 10 s per IP (public futures endpoints)")}
 BYBIT_CYCLE_S = 6.0
 
 

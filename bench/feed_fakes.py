@@ -13,8 +13,10 @@ from bench.venue_fakes import FAKES
 def _stream(name: str) -> Any:
     from tests.fakes.binance_ws import FakeBinanceStream
     from tests.fakes.bybit_ws import FakeBybitStream
+    from tests.fakes.gate_ws import FakeGateStream
     from tests.fakes.okx_ws import FakeOkxStream
-    return {"binance": FakeBinanceStream, "bybit": FakeBybitStream, "okx": FakeOkxStream}[name]()
+    return {"binance": FakeBinanceStream, "bybit": FakeBybitStream, "gate": FakeGateStream,
+            "okx": FakeOkxStream}[name]()
 
 
 def _serve(conn, name: str, symbols: int, latency_ms: float, now_ms: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .gate_ws import SPEC as WS_SPEC
 from .venue import (
     AUTH,
     RATE_LIMITED,
@@ -164,6 +165,7 @@ GATE = Venue(
     error_codes=ERROR_CODES,
     error_code_keys=("label",),
     client_module="exchanges.gate_client",
+    ws=WS_SPEC,
     ccxt_options={
         "defaultType": "swap",
         "fetchMarkets": {"types": ["swap"]},  # one contracts call, not four market types

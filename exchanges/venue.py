@@ -144,6 +144,7 @@ class WsSpec:
     ping_every_s: float         # our keep-alive (0: the server pings, we answer)
     stall_s: float              # silence after which the socket is presumed dead
     max_life_s: float           # the venue closes a socket this old: reconnect before
+    headers: tuple[tuple[str, str], ...] = ()  # sent with the upgrade request
 
 
 def _host(url: str) -> str:

@@ -94,6 +94,7 @@ class StreamConnection:
         """One socket's life: connect, subscribe, read until it ends (Down) or stop."""
         try:
             ws = await session.ws_connect(self.url, autoping=True, heartbeat=None,
+                                          headers=dict(self.spec.headers),
                                           timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
                                           max_msg_size=8 << 20)
         except (aiohttp.ClientError, OSError, TimeoutError) as e:
@@ -113,7 +114,7 @@ class StreamConnection:
                     opened: float) -> None:
         spec = self.spec
         last_ping = opened
-        ping = self.dialect.ping()  # the same text every time
+        pings = self.dialect.ping() is not None  # asked again each time: it may carry a time
         while not stop.is_set():
             now = self.clock()
             if now - opened >= spec.max_life_s:
@@ -124,11 +125,11 @@ class StreamConnection:
             quiet = now - (self.last_update or opened)
             if quiet >= spec.stall_s * DATA_STALL_FACTOR:
                 raise Down("stall", f"no candle update for {quiet:.0f} s")
-            if ping is not None and now - last_ping >= spec.ping_every_s:
-                await ws.send_str(ping)
+            if pings and now - last_ping >= spec.ping_every_s:
+                await ws.send_str(self.dialect.ping() or "")
                 last_ping = now
             wait = spec.stall_s - silent
-            if ping is not None:
+            if pings:
                 wait = min(wait, spec.ping_every_s - (now - last_ping))
             try:
                 # Not receive(timeout=): aiohttp restarts that timeout after every ping it

@@ -1,8 +1,8 @@
 """The common part of the venues' websocket fakes: sockets, subscriptions, pushes and faults.
 
-A venue fake (binance_ws.py, bybit_ws.py, okx_ws.py) says how its documented messages look:
-how a client subscribes, what a kline push is, how pings go, and when the venue closes an idle
-socket. This part serves the sockets and scripts the faults:
+A venue fake (binance_ws.py, bybit_ws.py, gate_ws.py, okx_ws.py) says how its documented
+messages look: how a client subscribes, what a kline push is, how pings go, and when the venue
+closes an idle socket. This part serves the sockets and scripts the faults:
 
     fake.refuse(n)        the next n connects are refused (HTTP 503 before the upgrade)
     await fake.drop()     every socket closed by the server now

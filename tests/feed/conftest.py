@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from domain.backoff import Backoff
-from exchanges import binance_ws, bybit_ws, okx_ws
+from exchanges import binance_ws, bybit_ws, gate_ws, okx_ws
 from exchanges.ws_connection import StreamConnection
 from fetchers.candle_book import CandleBook, Outcome
 from fetchers.stream_feed import StreamFeed
 from tests.fakes.binance_ws import FakeBinanceStream
 from tests.fakes.bybit_ws import FakeBybitStream
+from tests.fakes.gate_ws import FakeGateStream
 from tests.fakes.okx_ws import FakeOkxStream
 from tests.fakes.ws_base import Kline
 
@@ -24,6 +25,7 @@ T0 = 1_700_000_040_000 - 1_700_000_040_000 % M
 FAST = Backoff(base_s=0.02, factor=2.0, cap_s=0.1)
 VENUES = {"binance": (FakeBinanceStream, binance_ws.DIALECT),
           "bybit": (FakeBybitStream, bybit_ws.DIALECT),
+          "gate": (FakeGateStream, gate_ws.DIALECT),
           "okx": (FakeOkxStream, okx_ws.DIALECT)}
 
 

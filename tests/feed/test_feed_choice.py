@@ -29,8 +29,10 @@ def test_a_moved_rest_url_or_demo_data_needs_its_own_stream_url():
     assert isinstance(live, LiveFeed) and live.feed.url == "ws://127.0.0.1:8"
 
 
-def test_a_venue_without_a_stream_polls_rest():
-    assert isinstance(feed(DATA_EXCHANGE="gate"), NoStream)
+def test_a_venue_without_a_stream_polls_rest_and_gate_streams():
+    assert isinstance(feed(DATA_EXCHANGE="kucoin"), NoStream)
+    live = feed(DATA_EXCHANGE="gate")
+    assert isinstance(live, LiveFeed) and live.feed.url == "wss://fx-ws.gateio.ws/v4/ws/usdt"
 
 
 def test_slot_jobs_wait_past_the_venues_publication_delay():

@@ -1,8 +1,9 @@
-"""Keep-alive as each venue documents it: our pings (Bybit, OKX) or our pongs (Binance) keep
-the socket open; without them the venue closes it and the feed reconnects."""
+"""Keep-alive as each venue documents it: our pings (Bybit, OKX) or our pongs (Binance, Gate)
+keep the socket open; without them the venue closes it and the feed reconnects."""
 from __future__ import annotations
 
 import asyncio
+import json
 from functools import partial
 
 import pytest
@@ -11,8 +12,8 @@ from exchanges import bybit_ws, okx_ws
 from exchanges.ws_connection import StreamConnection
 from fetchers.candle_book import CandleBook
 from fetchers.stream_feed import StreamFeed
-from tests.fakes.binance_ws import FakeBinanceStream
 from tests.fakes.bybit_ws import FakeBybitStream
+from tests.fakes.gate_ws import FakeGateStream
 from tests.fakes.okx_ws import FakeOkxStream
 
 from .conftest import FAST, VENUES, fast
@@ -54,15 +55,30 @@ async def test_without_pings_the_venue_closes_the_socket_and_the_feed_reconnects
         assert connects >= 2 and closed >= 1
 
 
-async def test_binance_server_pings_are_answered_and_the_socket_stays():
-    fake_class, dialect = VENUES["binance"]
-    assert fake_class is FakeBinanceStream
+@pytest.mark.parametrize("venue", ["binance", "gate"])
+async def test_server_pings_are_answered_and_the_socket_stays(venue):
+    fake_class, dialect = VENUES[venue]
     # Pings are no data: a quiet stream would stall, so no stall within the test here.
     assert await _held_open(fake_class, fast(dialect, stall_s=5.0), server_ping_s=0.2) == (1, 0)
 
 
+async def test_gate_futures_pings_are_answered_with_pongs_and_the_upgrade_asks_decimal_sizes():
+    fake_class, dialect = VENUES["gate"]
+    assert fake_class is FakeGateStream
+    fake = await fake_class().start()
+    feed = await _feed(fake, fast(dialect, stall_s=5.0))
+    try:
+        await asyncio.sleep(0.35)
+        pings = [json.loads(m) for m in fake.client_messages if "futures.ping" in m]
+        assert len(pings) >= 2 and all(isinstance(p["time"], int) for p in pings)
+        assert fake.size_decimal and feed.health().messages > len(pings)  # pongs + subscribe
+    finally:
+        await feed.stop()
+        await fake.close()
+
+
 async def test_a_socket_that_answers_pings_but_pushes_no_candle_is_replaced():
-    for fake_class, dialect in (VENUES["bybit"], VENUES["okx"]):
+    for fake_class, dialect in (VENUES["bybit"], VENUES["gate"], VENUES["okx"]):
         fake = fake_class()
         fake.muted = True
         await fake.start()
