@@ -64,6 +64,7 @@ class StreamConnection:
         self.last_message: float | None = None  # clock() of the last frame received
         self.last_update: float | None = None   # ... and of the last candle update
         self.messages = 0
+        self._ws: aiohttp.ClientWebSocketResponse | None = None  # the socket open now
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, read, reconnect with backoff, until stop is set."""
@@ -100,6 +101,7 @@ class StreamConnection:
         except (aiohttp.ClientError, OSError, TimeoutError) as e:
             raise Down("refused", str(e) or type(e).__name__) from e
         async with ws:
+            self._ws = ws
             opened = self.clock()
             self.last_message = self.last_update = opened
             for n, text in enumerate(self.dialect.subscribe(self.topics)):
@@ -108,7 +110,15 @@ class StreamConnection:
                 await ws.send_str(text)
             self.connected = True
             self.on_up()
-            await self._read(ws, stop, opened)
+            try:
+                await self._read(ws, stop, opened)
+            finally:
+                self._ws = None
+
+    async def close(self) -> None:
+        """Close the open socket, so that a stop does not wait for the read's timeout."""
+        if self._ws is not None:
+            await self._ws.close()
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse, stop: asyncio.Event,
                     opened: float) -> None:
@@ -139,6 +149,8 @@ class StreamConnection:
                     msg = await ws.receive()
             except TimeoutError:
                 continue
+            if stop.is_set():
+                return  # closed by close(): not the venue's doing
             if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
                             aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                 raise Down("closed", f"{msg.type.name} {msg.data!r}"[:120])

@@ -104,6 +104,7 @@ class StreamFeed:
     async def stop(self) -> None:
         """Close every socket and wait for their loops to end."""
         self._stop.set()
+        await asyncio.gather(*(c.close() for c in self._connections), return_exceptions=True)
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, 10.0)

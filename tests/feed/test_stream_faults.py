@@ -85,3 +85,13 @@ async def test_a_socket_killed_mid_candle_loses_no_candle_and_keeps_no_forming_o
     await rig.until(lambda: rig.heard)
     assert closes(rig) == [(T0 + 5 * M, Outcome.CLOSED)]
     assert rig.book.last("BTC/USDT", "1m") == T0 + 5 * M
+
+
+async def test_a_stop_closes_the_sockets_at_once_and_counts_no_fallback(rig):
+    import time
+
+    started = time.monotonic()
+    await rig.feed.stop()
+    assert time.monotonic() - started < 0.3  # not the read's stall timeout (0.6 s here)
+    assert rig.feed.health().connected == 0 and not rig.feed.fallbacks
+    assert not rig.fake.clients
