@@ -1,7 +1,7 @@
 """Candle close -> signal with MARKET_DATA_FEED=ws next to REST polling, per venue, one run.
 
-    .venv/bin/python bench/feed.py [--symbols 200] [--latency-ms 50] [--venues binance,bybit,okx]
-    (gate too: --venues gate)
+    .venv/bin/python bench/feed.py [--symbols 200] [--latency-ms 50]
+                                   [--venues binance,bybit,okx,gate]
 
 Per venue, two daemons (app.daemon.Daemon, the paper broker) watch `symbols` synthetic USDT
 perpetuals x 15m, 25m, 1h over the venue's REST fake (every request answered after `latency`)
@@ -261,7 +261,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--symbols", type=int, default=200)
     ap.add_argument("--latency-ms", type=float, default=50.0)
-    ap.add_argument("--venues", default="binance,bybit,okx")
+    ap.add_argument("--venues", default="binance,bybit,okx,gate")
     args = ap.parse_args()
     return asyncio.run(run(args.symbols, args.latency_ms, args.venues.split(",")))
 
