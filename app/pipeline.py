@@ -180,8 +180,7 @@ class Stream:
         alert: dict | None = None
         if f.alertable(age):
             chart = window.between(until_ms=event.break_time + 1).tail(self.history_bars)
-            alert = self.payload(self.symbol, self.timeframe, event,
-                                 chart.frame().reset_index(drop=True))
+            alert = self.payload(self.symbol, self.timeframe, event, chart.frame())
         trade = TradeState.PENDING if f.tradeable(age) else TradeState.NOT_TRADED
         return NewSignal(event, f.late(age), trade, alert)
 

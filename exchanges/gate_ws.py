@@ -17,11 +17,12 @@ socket is told from a dead one. Since 2025-12-09 contract sizes may be fractiona
 connection opened with the header X-Gate-Size-Decimal: 1 gets `v` unrounded, as ccxt asks the
 REST candles (whose `v` our REST path reads as the volume), so the stream sends it too.
 
-Gate documents no limit on subscriptions, client messages or socket age; its maintainers answer
-(github.com/gateio/gatews issue 25) none for subscriptions and messages, at most 100 connections
-per host recommended, and that a socket too busy to be read in time is closed: so 200 topics a
-socket, 20 subscribe messages a second, a fresh socket a day as on the other venues. How long
-after a close the `w: true` update comes is not documented: 1 s is our estimate.
+Gate documents no limit on subscriptions, client messages or socket age; its maintainers'
+answer at https://github.com/gateio/gatews/issues/25 gives none for subscriptions and messages,
+at most 100 connections per host recommended, and that a socket too busy to be read in time
+is closed: so 200 topics a socket, 20 subscribe messages a second, a fresh socket a day as on
+the other venues. How long after a close the `w: true` update comes is not documented: 1 s is
+our estimate.
 """
 from __future__ import annotations
 
@@ -42,11 +43,6 @@ CHANNEL = "futures.candlesticks"
 TIMEFRAMES = frozenset({"1m", "5m", "15m", "30m", "1h", "4h", "8h", "1d"})
 
 
-def contract_of(symbol: str) -> str:
-    """'BTC/USDT' -> 'BTC_USDT' (the rule of exchanges/gate.py's `contract`)."""
-    return symbol.split(":")[0].replace("/", "_")
-
-
 def symbol_of(contract: str) -> str:
     """'BTC_USDT' -> 'BTC/USDT'; anything but a USDT contract is a StreamProtocolError."""
     base, _, quote = contract.rpartition("_")
@@ -64,9 +60,12 @@ class GateDialect:
         return base_url
 
     def topic(self, symbol: str, timeframe: str) -> str:
+        # Imported here: exchanges/gate.py imports this module for its SPEC.
+        from .gate import contract
+
         if timeframe not in TIMEFRAMES:
             raise ValueError(f"Gate streams no {timeframe} candles")
-        return f"{timeframe}_{contract_of(symbol)}"  # as the updates name it in `n`
+        return f"{timeframe}_{contract(symbol)}"  # as the updates name it in `n`
 
     def subscribe(self, topics: Sequence[str]) -> list[str]:
         now = int(time.time())

@@ -96,9 +96,7 @@ def aggregate(base: pd.DataFrame, plan: Plan, closed_until_ms: int) -> pd.DataFr
         raise ValueError(f"base candles: missing column(s) {', '.join(missing)}")
     columns = Candles.of(base[list(COLUMNS)])
     _checked(columns.ts, plan)
-    out = aggregate_columns(columns, plan, closed_until_ms)
-    frame = out.frame()
-    return frame.astype({"timestamp": "int64", "bars": "int64", "expected_bars": "int64"})
+    return aggregate_columns(columns, plan, closed_until_ms).frame()
 
 
 def aggregate_columns(base: Candles, plan: Plan, closed_until_ms: int) -> Candles:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from domain.candles import Candles
-from exchanges.candles import empty_frame, sane_row, to_frame
+from exchanges.candles import sane_row
 from exchanges.stream import KlineUpdate
 
 KEEP = 1500  # closed candles kept per series: more than any since a slot asks for
@@ -123,18 +123,10 @@ class CandleBook:
         s = self._series.get((symbol, timeframe))
         return None if s is None else s.last
 
-    def answer(self, symbol: str, timeframe: str, since_ms: int | None, limit: int | None,
-               newest_open: int) -> pd.DataFrame | None:
-        """The closed candles asked for, when the book holds all of them up to newest_open (the
-        newest candle closed now); None when REST must be asked."""
-        got = self.columns(symbol, timeframe, since_ms, limit, newest_open)
-        if got is None:
-            return None
-        return to_frame(got.ts, got.ohlcv) if len(got) else empty_frame()
-
     def columns(self, symbol: str, timeframe: str, since_ms: int | None, limit: int | None,
                 newest_open: int) -> Candles | None:
-        """As `answer`, as columns."""
+        """The closed candles asked for, when the book holds all of them up to newest_open (the
+        newest candle closed now); None when REST must be asked."""
         s = self._series.get((symbol, timeframe))
         if s is None or s.first is None or s.last is None or s.last < newest_open:
             return None

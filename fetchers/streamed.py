@@ -17,7 +17,6 @@ import pandas as pd
 
 from domain.candles import Candles
 from domain.timeframe import timeframe_ms
-from exchanges.candles import empty_frame
 from exchanges.port import MarketData
 
 from .candle_book import CandleBook
@@ -48,7 +47,7 @@ class StreamedMarketData:
         if not self.streamed(symbol, base_timeframe):
             return await self.rest.closed_candles(symbol, base_timeframe, since_ms, limit)
         got = await self.closed_columns(symbol, base_timeframe, since_ms, limit)
-        return got.frame() if len(got) else empty_frame()
+        return got.frame()
 
     async def closed_columns(self, symbol: str, base_timeframe: str,
                              since_ms: int | None = None, limit: int | None = None) -> Candles:

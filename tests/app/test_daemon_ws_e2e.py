@@ -133,7 +133,7 @@ async def test_ws_feed_gives_the_rest_signals_with_no_steady_state_rest_and_surv
             fallbacks += bool(klines)
         stream.stalled = stream.duplicate = stream.flagless = False
     newest = ws.live.book.last("LTC/USDT", "1m")
-    held = ws.live.book.answer("LTC/USDT", "1m", newest - 30 * MINUTE, None, newest)
+    held = ws.live.book.columns("LTC/USDT", "1m", newest - 30 * MINUTE, None, newest).frame()
     same = candles[candles["timestamp"].isin(held["timestamp"])]
     # The volumes the stream brought are REST's (Gate: contracts unrounded, as ccxt asks them).
     assert len(held) == 31 and held["volume"].tolist() == same["volume"].tolist()

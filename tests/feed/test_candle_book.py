@@ -28,14 +28,14 @@ def seeded(until: int = 4 * M) -> CandleBook:
 def test_the_next_closed_candle_extends_the_series_and_is_answered():
     book = seeded()
     assert book.accept(upd(5 * M), M) is Outcome.CLOSED
-    got = book.answer("BTC/USDT", "1m", 4 * M + 1, None, 5 * M)
+    got = book.columns("BTC/USDT", "1m", 4 * M + 1, None, 5 * M).frame()
     assert got["timestamp"].tolist() == [5 * M]
 
 
 def test_forming_updates_are_never_stored_or_answered():
     book = seeded()
     assert book.accept(upd(5 * M, closed=False), M) is Outcome.IGNORED
-    assert book.answer("BTC/USDT", "1m", 0, None, 5 * M) is None
+    assert book.columns("BTC/USDT", "1m", 0, None, 5 * M) is None
     assert book.last("BTC/USDT", "1m") == 4 * M
 
 
@@ -45,16 +45,16 @@ def test_duplicates_and_late_forming_updates_change_nothing():
     assert book.accept(upd(5 * M, close=99.0), M) is Outcome.IGNORED
     assert book.accept(upd(5 * M, closed=False, close=50.0), M) is Outcome.IGNORED
     assert book.accept(upd(3 * M, close=77.0), M) is Outcome.IGNORED
-    got = book.answer("BTC/USDT", "1m", 0, None, 5 * M)
+    got = book.columns("BTC/USDT", "1m", 0, None, 5 * M).frame()
     assert got["close"].tolist() == [10.0] * 5 + [12.0]
 
 
 def test_a_candle_after_a_hole_is_held_but_not_answered_until_rest_fills_the_hole():
     book = seeded()
     assert book.accept(upd(6 * M), M) is Outcome.AHEAD
-    assert book.answer("BTC/USDT", "1m", 4 * M + 1, None, 6 * M) is None
+    assert book.columns("BTC/USDT", "1m", 4 * M + 1, None, 6 * M) is None
     book.record("BTC/USDT", "1m", M, frame([5 * M]), 5 * M)
-    got = book.answer("BTC/USDT", "1m", 4 * M + 1, None, 6 * M)
+    got = book.columns("BTC/USDT", "1m", 4 * M + 1, None, 6 * M).frame()
     assert got["timestamp"].tolist() == [5 * M, 6 * M]
 
 
@@ -82,16 +82,16 @@ def test_an_insane_closed_candle_is_left_to_rest():
 
 def test_last_n_needs_that_many_held_candles():
     book = seeded()
-    assert book.answer("BTC/USDT", "1m", None, 5, 4 * M)["timestamp"].tolist() == \
+    assert book.columns("BTC/USDT", "1m", None, 5, 4 * M).ts.tolist() == \
         [0, M, 2 * M, 3 * M, 4 * M]
-    assert book.answer("BTC/USDT", "1m", None, 6, 4 * M) is None
+    assert book.columns("BTC/USDT", "1m", None, 6, 4 * M) is None
 
 
 def test_the_book_keeps_a_bounded_tail():
     book = CandleBook(keep=3)
     book.record("BTC/USDT", "1m", M, frame(range(0, 10 * M, M)), 0)
-    assert book.answer("BTC/USDT", "1m", 0, None, 9 * M) is None
-    assert book.answer("BTC/USDT", "1m", 7 * M, None, 9 * M)["timestamp"].tolist() == \
+    assert book.columns("BTC/USDT", "1m", 0, None, 9 * M) is None
+    assert book.columns("BTC/USDT", "1m", 7 * M, None, 9 * M).ts.tolist() == \
         [7 * M, 8 * M, 9 * M]
 
 
@@ -103,4 +103,4 @@ def test_an_ask_from_just_after_the_last_candle_fed_is_answered_on_the_grid():
     got = book.columns("BTC/USDT", "1m", M + 1, None, 4 * M)
     assert got is not None and got.ts.tolist() == [3 * M, 4 * M]
     assert book.columns("BTC/USDT", "1m", 0, 2, 4 * M).ts.tolist() == [0, M]
-    assert book.answer("BTC/USDT", "1m", 1, None, 4 * M)["timestamp"].tolist() == [M, 3 * M, 4 * M]
+    assert book.columns("BTC/USDT", "1m", 1, None, 4 * M).ts.tolist() == [M, 3 * M, 4 * M]

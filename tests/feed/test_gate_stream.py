@@ -81,5 +81,5 @@ async def test_fractional_contract_volumes_arrive_unrounded_as_on_rest(rig):
     await rig.fake.push(fractional)
     await rig.until(lambda: rig.heard)
     await settle()
-    got = rig.book.answer("BTC/USDT", "1m", T0 + 5 * M, None, T0 + 5 * M)
+    got = rig.book.columns("BTC/USDT", "1m", T0 + 5 * M, None, T0 + 5 * M).frame()
     assert got["volume"].tolist() == [2.75]  # not 2: the upgrade asked for decimal sizes

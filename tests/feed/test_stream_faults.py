@@ -19,7 +19,7 @@ async def test_closed_candles_are_heard_once_and_forming_ones_never(rig):
     await rig.until(lambda: rig.heard)
     await settle()
     assert closes(rig) == [(T0 + 5 * M, Outcome.CLOSED)]
-    got = rig.book.answer("BTC/USDT", "1m", T0 + 5 * M, None, T0 + 5 * M)
+    got = rig.book.columns("BTC/USDT", "1m", T0 + 5 * M, None, T0 + 5 * M).frame()
     assert got["close"].tolist() == [kline(5).close]
 
 
@@ -51,7 +51,7 @@ async def test_a_dropped_socket_reconnects_and_the_missed_candle_is_a_hole(rig):
     await rig.fake.push(kline(6))  # 5 closed while the socket was down
     await rig.until(lambda: rig.heard)
     assert closes(rig) == [(T0 + 6 * M, Outcome.AHEAD)]
-    assert rig.book.answer("BTC/USDT", "1m", T0 + 5 * M, None, T0 + 6 * M) is None
+    assert rig.book.columns("BTC/USDT", "1m", T0 + 5 * M, None, T0 + 6 * M) is None
     rig.book.record("BTC/USDT", "1m", M, history(5).iloc[5:], T0 + 5 * M)  # REST backfill
     assert rig.book.last("BTC/USDT", "1m") == T0 + 6 * M
 
